@@ -1,0 +1,99 @@
+"""asynchyper: async-first hyperparameter optimization.
+
+Typed search spaces (attrs classes), a constant-liar TPE, an anyio scheduler that
+keeps N trials in flight, and durable SQLite studies.
+"""
+
+from ._errors import AsynchyperError as AsynchyperError
+from ._errors import ExecutorError as ExecutorError
+from ._errors import MissingExtraError as MissingExtraError
+from ._errors import NoCompletedTrialsError as NoCompletedTrialsError
+from ._errors import ParameterError as ParameterError
+from ._errors import SearchSpaceError as SearchSpaceError
+from ._errors import SpaceDeclarationError as SpaceDeclarationError
+from ._errors import SpaceMismatchError as SpaceMismatchError
+from ._errors import StorageAccessError as StorageAccessError
+from ._errors import StorageCorruptError as StorageCorruptError
+from ._errors import StorageError as StorageError
+from ._errors import StorageFullError as StorageFullError
+from ._errors import StorageVersionError as StorageVersionError
+from ._errors import SuggesterError as SuggesterError
+from ._errors import TrialStateError as TrialStateError
+from ._errors import UnknownStudyError as UnknownStudyError
+from ._errors import UnknownTrialError as UnknownTrialError
+from ._executor import Executor as Executor
+from ._records import StudyRecord as StudyRecord
+from ._records import Trial as Trial
+from ._records import TrialRecord as TrialRecord
+from ._records import TrialState as TrialState
+from ._scheduler import Evaluation as Evaluation
+from ._scheduler import Result as Result
+from ._scheduler import Study as Study
+from ._scheduler import minimize as minimize
+from ._scheduler import open_study as open_study
+from ._space import Categorical as Categorical
+from ._space import Dimension as Dimension
+from ._space import DimensionKind as DimensionKind
+from ._space import Float as Float
+from ._space import Int as Int
+from ._space import Space as Space
+from ._space import compile_space as compile_space
+from ._storage import MemoryStorage as MemoryStorage
+from ._storage import SQLiteStorage as SQLiteStorage
+from ._storage import Storage as Storage
+from ._suggest import TPE as TPE
+from ._suggest import History as History
+from ._suggest import Random as Random
+from ._suggest import Suggester as Suggester
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    # spaces
+    "Float",
+    "Int",
+    "Categorical",
+    "Space",
+    "Dimension",
+    "DimensionKind",
+    "compile_space",
+    # running studies
+    "minimize",
+    "open_study",
+    "Study",
+    "Result",
+    "Evaluation",
+    "Trial",
+    "TrialState",
+    # suggesters
+    "Suggester",
+    "History",
+    "Random",
+    "TPE",
+    # storage
+    "Storage",
+    "MemoryStorage",
+    "SQLiteStorage",
+    "StudyRecord",
+    "TrialRecord",
+    # executors
+    "Executor",
+    # errors
+    "AsynchyperError",
+    "SearchSpaceError",
+    "SpaceDeclarationError",
+    "ParameterError",
+    "SuggesterError",
+    "StorageError",
+    "StorageCorruptError",
+    "StorageVersionError",
+    "StorageAccessError",
+    "StorageFullError",
+    "UnknownStudyError",
+    "SpaceMismatchError",
+    "TrialStateError",
+    "UnknownTrialError",
+    "NoCompletedTrialsError",
+    "ExecutorError",
+    "MissingExtraError",
+]

@@ -1,0 +1,108 @@
+"""The exception hierarchy: every error raised by asynchyper derives from AsynchyperError."""
+
+from __future__ import annotations
+
+__all__ = [
+    "AsynchyperError",
+    "SearchSpaceError",
+    "SpaceDeclarationError",
+    "ParameterError",
+    "StorageError",
+    "StorageCorruptError",
+    "StorageVersionError",
+    "StorageAccessError",
+    "StorageFullError",
+    "UnknownStudyError",
+    "SpaceMismatchError",
+    "TrialStateError",
+    "UnknownTrialError",
+    "NoCompletedTrialsError",
+    "SuggesterError",
+    "ExecutorError",
+    "MissingExtraError",
+]
+
+
+class AsynchyperError(Exception):
+    """Root of every exception that asynchyper raises on purpose.
+
+    Catch this to handle any asynchyper failure; catch a subclass for one kind.
+    """
+
+
+class SearchSpaceError(AsynchyperError):
+    """Something is wrong with a search space or with values checked against one."""
+
+
+class SpaceDeclarationError(SearchSpaceError, TypeError):
+    """One problem in a space declaration, found when the space is compiled.
+
+    Compilation collects every problem before raising, so several of these arrive
+    together inside one ``ExceptionGroup``. Each names the dotted field path.
+
+    Attributes:
+        path: Dotted path of the offending field, e.g. ``"Space.model[SVM].C"``.
+    """
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        super().__init__(f"{path}: {message}")
+
+
+class ParameterError(SearchSpaceError, ValueError):
+    """Flat parameters do not fit the space (bad value, missing, or inactive branch).
+
+    Raised when decoding stored or user-given parameters into a configuration.
+    """
+
+
+class SuggesterError(AsynchyperError, ValueError):
+    """A suggester was configured with invalid options or could not propose a point."""
+
+
+class StorageError(AsynchyperError):
+    """A storage backend failed; the message says what and how to fix it."""
+
+
+class StorageCorruptError(StorageError):
+    """The file or database is not an asynchyper store (or is damaged)."""
+
+
+class StorageVersionError(StorageError):
+    """The store was written by a newer (or unknown) schema version."""
+
+
+class StorageAccessError(StorageError, PermissionError):
+    """The store cannot be opened: missing directory, no permission, or read-only."""
+
+
+class StorageFullError(StorageError):
+    """The store ran out of space; nothing from the failed write was kept."""
+
+
+class UnknownStudyError(StorageError, LookupError):
+    """No study with that name exists in the storage."""
+
+
+class SpaceMismatchError(StorageError, ValueError):
+    """A stored study was created with a different search space than the one given."""
+
+
+class TrialStateError(AsynchyperError, ValueError):
+    """A trial is not in a state that allows the operation (e.g. told twice)."""
+
+
+class UnknownTrialError(TrialStateError, LookupError):
+    """No trial with that number exists in the study."""
+
+
+class NoCompletedTrialsError(AsynchyperError, LookupError):
+    """A best trial was asked for, but no trial has completed."""
+
+
+class ExecutorError(AsynchyperError):
+    """An executor could not run an objective (e.g. it cannot be pickled)."""
+
+
+class MissingExtraError(AsynchyperError, ImportError):
+    """An optional dependency is missing; the message names the extra to install."""

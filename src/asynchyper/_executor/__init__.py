@@ -1,0 +1,3 @@
+"""The executor box: coroutine, thread and process executors."""
+
+from ._base import Executor as Executor

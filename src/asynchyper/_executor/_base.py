@@ -1,0 +1,57 @@
+"""The executor interface: where an objective runs."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, Self
+
+__all__ = ["Executor"]
+
+
+class Executor(abc.ABC):
+    """Runs one objective call and returns its raw result (or raises its exception).
+
+    The scheduler calls :meth:`run` from many tasks at once; an executor limits or
+    forwards that concurrency as it sees fit. Cancelling the calling task must stop
+    (or abandon, where the platform cannot stop it) the work. Use as an async
+    context manager so that pools and clients are released.
+    """
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def start(self) -> None:  # noqa: B027 - optional hook
+        """Acquire resources (pools, clients)."""
+
+    async def stop(self) -> None:  # noqa: B027 - optional hook
+        """Release resources. Safe to call twice."""
+
+    def check(self, objective: Callable[..., Any]) -> None:  # noqa: B027 - optional hook
+        """Reject an objective this executor cannot run, before any trial starts.
+
+        Raises:
+            ExecutorError: e.g. the objective cannot be pickled for a process pool.
+        """
+
+    @abc.abstractmethod
+    async def run(
+        self,
+        objective: Callable[[Any], Any],
+        config: Any,
+        context: Any,
+    ) -> Any:
+        """Evaluate ``objective(config)`` with the per-trial ``context`` installed.
+
+        Returns the objective's raw return value; the scheduler interprets it.
+        """

@@ -1,0 +1,128 @@
+"""Public and storage-level records of studies and trials (frozen attrs classes)."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from typing import Generic, TypeVar
+
+import attrs
+
+from ._types import JSONScalar, JSONValue
+
+__all__ = ["StudyRecord", "Trial", "TrialRecord", "TrialState"]
+
+T = TypeVar("T")
+
+
+class TrialState(enum.Enum):
+    """Life-cycle state of a trial."""
+
+    #: Queued with fixed parameters (e.g. re-queued after a crash); not yet started.
+    WAITING = "waiting"
+    #: Being evaluated by some process.
+    RUNNING = "running"
+    #: Finished with a value.
+    COMPLETE = "complete"
+    #: Raised, returned NaN or a wrong type, timed out, or its process died.
+    FAILED = "failed"
+    #: Stopped because the study was cancelled.
+    CANCELLED = "cancelled"
+
+    @property
+    def is_finished(self) -> bool:
+        """Whether the trial can no longer change state."""
+        return self in (TrialState.COMPLETE, TrialState.FAILED, TrialState.CANCELLED)
+
+
+@attrs.frozen(kw_only=True)
+class StudyRecord:
+    """A study as storage keeps it.
+
+    Attributes:
+        id: Storage-assigned identifier.
+        name: Unique study name.
+        direction: ``"minimize"`` or ``"maximize"``.
+        fingerprint: Fingerprint of the compiled space the study was created with.
+        space: JSON description of that space (``Space.describe()``).
+        created_at: Unix time of creation.
+        user_attrs: JSON-safe user attributes.
+    """
+
+    id: int
+    name: str
+    direction: str
+    fingerprint: str
+    space: list[dict[str, JSONValue]]
+    created_at: float
+    user_attrs: Mapping[str, JSONValue] = attrs.field(factory=dict)
+
+
+@attrs.frozen(kw_only=True)
+class TrialRecord:
+    """A trial as storage keeps it (flat parameters, not yet decoded).
+
+    Attributes:
+        study_id: The owning study.
+        number: Per-study number, unique, assigned by storage from 0.
+        state: Current state.
+        params: Flat branch-tagged parameters.
+        value: Objective value when ``COMPLETE``, else ``None``.
+        error: Failure reason (with traceback text) when ``FAILED``/``CANCELLED``.
+        user_attrs: JSON-safe user attributes.
+        owner: Identifier of the process running it (``host:pid:token``).
+        created_at: Unix time the trial was created.
+        started_at: Unix time it started running.
+        finished_at: Unix time it finished.
+        heartbeat_at: Last heartbeat of its owner while running.
+        seq: Change counter, increasing with every state change within the study,
+            so readers can fetch only what changed since they last looked.
+    """
+
+    study_id: int
+    number: int
+    state: TrialState
+    params: Mapping[str, JSONScalar]
+    value: float | None = None
+    error: str | None = None
+    user_attrs: Mapping[str, JSONValue] = attrs.field(factory=dict)
+    owner: str | None = None
+    created_at: float | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    heartbeat_at: float | None = None
+    seq: int = 0
+
+
+@attrs.frozen(kw_only=True)
+class Trial(Generic[T]):
+    """One trial of a study, with its configuration decoded to the space class.
+
+    Attributes:
+        number: Per-study number, from 0.
+        state: Current state.
+        config: The configuration, a real instance of the space class.
+        params: The same configuration as flat, branch-tagged parameters.
+        value: Objective value when ``COMPLETE``, else ``None``.
+        error: Failure reason when ``FAILED`` or ``CANCELLED``.
+        user_attrs: JSON-safe attributes set by the objective or the user.
+        started_at: Unix time it started running, if it did.
+        finished_at: Unix time it finished, if it did.
+    """
+
+    number: int
+    state: TrialState
+    config: T
+    params: Mapping[str, JSONScalar]
+    value: float | None = None
+    error: str | None = None
+    user_attrs: Mapping[str, JSONValue] = attrs.field(factory=dict)
+    started_at: float | None = None
+    finished_at: float | None = None
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to finish, when both are known."""
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return self.finished_at - self.started_at

@@ -1,0 +1,69 @@
+"""The outcome of an optimization run."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Generic, TypeVar
+
+import attrs
+
+from .._errors import NoCompletedTrialsError
+from .._records import Trial, TrialState
+from .._types import JSONValue
+
+__all__ = ["Evaluation", "Result"]
+
+T = TypeVar("T")
+
+
+@attrs.frozen
+class Evaluation:
+    """What an objective may return instead of a bare float: a value plus attributes.
+
+    Args:
+        value: The objective value.
+        attrs: JSON-safe user attributes stored with the trial (e.g. metrics).
+    """
+
+    value: float
+    attrs: Mapping[str, JSONValue] = attrs.field(factory=dict)
+
+
+@attrs.frozen(kw_only=True)
+class Result(Generic[T]):
+    """Every trial of a study after an optimization run.
+
+    Attributes:
+        study: The study name.
+        direction: ``"minimize"`` or ``"maximize"``.
+        trials: Every trial of the study, ordered by number.
+    """
+
+    study: str
+    direction: str
+    trials: Sequence[Trial[T]]
+
+    @property
+    def completed(self) -> list[Trial[T]]:
+        """The trials that completed with a value."""
+        return [t for t in self.trials if t.state is TrialState.COMPLETE]
+
+    @property
+    def best(self) -> Trial[T]:
+        """The completed trial with the best value (lowest number breaks ties).
+
+        Raises:
+            NoCompletedTrialsError: No trial completed.
+        """
+        done = self.completed
+        if not done:
+            counts = {s.value: 0 for s in TrialState}
+            for t in self.trials:
+                counts[t.state.value] += 1
+            msg = (
+                f"study {self.study!r} has no completed trial (trial states: {counts}); "
+                "check the failed trials' `error` for the cause"
+            )
+            raise NoCompletedTrialsError(msg)
+        sign = -1.0 if self.direction == "maximize" else 1.0
+        return min(done, key=lambda t: (sign * t.value if t.value is not None else 0.0, t.number))

@@ -1,0 +1,6 @@
+"""The storage box: the async interface, in-memory and SQLite implementations."""
+
+from ._base import Storage as Storage
+from ._memory import MemoryStorage as MemoryStorage
+from ._sqlite import SQLiteStorage as SQLiteStorage
+from ._url import open_storage as open_storage

@@ -1,0 +1,174 @@
+"""The storage interface: async, knows studies and trials, never suggesters."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Collection, Mapping
+from types import TracebackType
+from typing import Self
+
+from .._records import StudyRecord, TrialRecord, TrialState
+from .._types import JSONValue, Params
+
+__all__ = ["Storage"]
+
+
+class Storage(abc.ABC):
+    """Where studies and trials live. Every method is a coroutine.
+
+    Each state change of a trial is one short transaction, durable when the
+    coroutine returns. Implementations must be safe to call from many tasks at once,
+    and (for file/database stores) from several processes at once.
+
+    Use as an async context manager, or call :meth:`open` / :meth:`close`.
+    """
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def open(self) -> None:  # noqa: B027 - optional hook, most stores need it
+        """Open connections and create or check the schema."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Flush and release resources. Safe to call twice."""
+
+    # -- studies -------------------------------------------------------------------
+    @abc.abstractmethod
+    async def create_study(
+        self,
+        name: str,
+        *,
+        fingerprint: str,
+        space: list[dict[str, JSONValue]],
+        direction: str = "minimize",
+        user_attrs: Mapping[str, JSONValue] | None = None,
+        load_if_exists: bool = True,
+    ) -> StudyRecord:
+        """Create a study, or return the existing one of that name.
+
+        Raises:
+            SpaceMismatchError: The study exists with another fingerprint; the message
+                shows which dimensions differ.
+            StorageError: It exists and ``load_if_exists`` is false.
+        """
+
+    @abc.abstractmethod
+    async def get_study(self, name: str) -> StudyRecord:
+        """Return the study called ``name``.
+
+        Raises:
+            UnknownStudyError: No such study; the message lists the known names.
+        """
+
+    @abc.abstractmethod
+    async def list_studies(self) -> list[StudyRecord]:
+        """All studies, ordered by creation."""
+
+    @abc.abstractmethod
+    async def delete_study(self, name: str) -> None:
+        """Delete a study and all its trials.
+
+        Raises:
+            UnknownStudyError: No such study.
+        """
+
+    # -- trials --------------------------------------------------------------------
+    @abc.abstractmethod
+    async def start_trial(
+        self,
+        study_id: int,
+        params: Params,
+        *,
+        owner: str,
+        max_trials: int | None = None,
+    ) -> TrialRecord | None:
+        """Create a RUNNING trial with the next free number.
+
+        Atomic with the budget check: when ``max_trials`` is given and the study
+        already holds ``max_trials`` COMPLETE + RUNNING + WAITING trials, nothing is
+        created and ``None`` is returned.
+        """
+
+    @abc.abstractmethod
+    async def enqueue_trial(self, study_id: int, params: Params) -> TrialRecord:
+        """Create a WAITING trial with fixed parameters, to be claimed later."""
+
+    @abc.abstractmethod
+    async def claim_trial(self, study_id: int, *, owner: str) -> TrialRecord | None:
+        """Move the lowest-numbered WAITING trial to RUNNING for ``owner``.
+
+        Returns ``None`` when nothing is waiting. Two claimers never get the same one.
+        """
+
+    @abc.abstractmethod
+    async def finish_trial(
+        self,
+        study_id: int,
+        number: int,
+        *,
+        state: TrialState,
+        value: float | None = None,
+        error: str | None = None,
+        user_attrs: Mapping[str, JSONValue] | None = None,
+    ) -> TrialRecord:
+        """Move a RUNNING trial to a finished state; durable on return.
+
+        Raises:
+            UnknownTrialError: No trial with that number.
+            TrialStateError: The trial is not RUNNING (e.g. already told).
+        """
+
+    @abc.abstractmethod
+    async def heartbeat(self, study_id: int, *, owner: str) -> None:
+        """Refresh ``heartbeat_at`` of every RUNNING trial that ``owner`` holds."""
+
+    @abc.abstractmethod
+    async def fail_stale(
+        self,
+        study_id: int,
+        *,
+        older_than: float,
+        requeue: bool = False,
+    ) -> list[int]:
+        """Fail RUNNING trials whose heartbeat is older than ``older_than`` seconds.
+
+        With ``requeue`` each failed trial's parameters are enqueued again as a new
+        WAITING trial. Returns the numbers of the trials that were failed.
+        """
+
+    @abc.abstractmethod
+    async def get_trial(self, study_id: int, number: int) -> TrialRecord:
+        """One trial by number.
+
+        Raises:
+            UnknownTrialError: No trial with that number.
+        """
+
+    @abc.abstractmethod
+    async def trials(
+        self,
+        study_id: int,
+        *,
+        states: Collection[TrialState] | None = None,
+        changed_after: int | None = None,
+    ) -> list[TrialRecord]:
+        """Trials of a study ordered by number.
+
+        Args:
+            study_id: The study.
+            states: Only these states, when given.
+            changed_after: Only trials whose ``seq`` is greater than this.
+        """
+
+    @abc.abstractmethod
+    async def count_trials(self, study_id: int) -> dict[TrialState, int]:
+        """Number of trials in each state (every state present as a key)."""

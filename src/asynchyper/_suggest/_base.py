@@ -1,0 +1,96 @@
+"""The suggester protocol: a synchronous, sans-IO function of data."""
+
+from __future__ import annotations
+
+import abc
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .._space import Space
+from .._types import JSONScalar, Params
+
+__all__ = ["History", "Suggester"]
+
+_INITIAL_CAPACITY = 64
+
+
+class History:
+    """Finished trials of one study, in the numeric encoding of its space.
+
+    Grown incrementally (amortised O(d) per trial) so that a suggester never loops
+    over the whole history in Python. Values are *losses* (lower is better);
+    ``NaN`` marks a failed trial.
+
+    Args:
+        space: The compiled space whose ``to_vector`` encodes each trial.
+    """
+
+    def __init__(self, space: Space[Any]) -> None:
+        self.space = space
+        d = len(space.dimensions)
+        self._x = np.full((_INITIAL_CAPACITY, d), np.nan)
+        self._y = np.full(_INITIAL_CAPACITY, np.nan)
+        self._params: list[dict[str, JSONScalar]] = []
+
+    def __len__(self) -> int:
+        return len(self._params)
+
+    def add(self, params: Params, loss: float | None) -> None:
+        """Record a finished trial; ``loss`` is ``None`` or ``NaN`` for a failure."""
+        n = len(self._params)
+        if n == self._x.shape[0]:
+            self._x = np.concatenate([self._x, np.full_like(self._x, np.nan)])
+            self._y = np.concatenate([self._y, np.full_like(self._y, np.nan)])
+        self._x[n] = self.space.to_vector(params)
+        self._y[n] = np.nan if loss is None or math.isnan(loss) else loss
+        self._params.append(dict(params))
+
+    @property
+    def X(self) -> npt.NDArray[np.float64]:  # noqa: N802 - the conventional design-matrix name
+        """``(n, d)`` numeric matrix of finished trials (``NaN`` where inactive)."""
+        return self._x[: len(self._params)]
+
+    @property
+    def y(self) -> npt.NDArray[np.float64]:
+        """``(n,)`` losses of finished trials; ``NaN`` for failed ones."""
+        return self._y[: len(self._params)]
+
+    @property
+    def params(self) -> Sequence[dict[str, JSONScalar]]:
+        """Flat parameters of finished trials, in the order they were added."""
+        return self._params
+
+
+class Suggester(abc.ABC):
+    """Proposes new configurations from the history. Sans-IO: never awaits, never
+    touches storage; the scheduler owns both.
+
+    Subclasses implement :meth:`suggest`. They must be deterministic given the same
+    space, history, pending list and generator state.
+    """
+
+    @abc.abstractmethod
+    def suggest(
+        self,
+        space: Space[Any],
+        history: History,
+        pending: Sequence[Params],
+        rng: np.random.Generator,
+        k: int = 1,
+    ) -> list[dict[str, JSONScalar]]:
+        """Propose ``k`` configurations as flat parameters.
+
+        Args:
+            space: The compiled space.
+            history: Finished trials (losses; ``NaN`` for failures).
+            pending: Flat parameters of trials still running.
+            rng: The only source of randomness.
+            k: How many to propose; each sees the earlier ones as pending.
+
+        Returns:
+            ``k`` flat parameter dicts, each valid for ``space``.
+        """
