@@ -1,0 +1,69 @@
+"""Developer and CI sessions. `nox` runs them all; `nox -s tests` runs one."""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_missing_interpreters = True
+
+# None = the interpreter running nox, so any Python >= 3.11 works.
+PYTHON = None
+CI = bool(os.environ.get("CI"))
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """The whole test suite, with every optional extra the tests exercise."""
+    session.install("-e", ".[tests]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session(python=PYTHON, name="tests-minimal")
+def tests_minimal(session: nox.Session) -> None:
+    """The suite with only the core dependencies (+ pytest/hypothesis/trio)."""
+    session.install("-e", ".", "pytest", "hypothesis", "trio")
+    session.run("pytest", "-m", "not slow", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check."""
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+def mypy(session: nox.Session) -> None:
+    """mypy --strict on src, tests, examples and benchmarks."""
+    session.install("-e", ".[dev]")
+    session.run("mypy")
+
+
+@nox.session(python=PYTHON)
+def typing(session: nox.Session) -> None:
+    """Typing tests: files that are type-checked, never run."""
+    session.install("-e", ".[dev]")
+    session.run("mypy", "--strict", "--warn-unused-ignores", "tests/typing")
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """Build the documentation, failing on any warning."""
+    session.install("-e", ".[docs]")
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(session.create_tmp() + "/site"))
+
+
+@nox.session(python=PYTHON)
+def examples(session: nox.Session) -> None:
+    """Run every example with a small budget."""
+    session.install("-e", ".")
+    session.chdir(session.create_tmp())
+    examples_dir = os.path.join(os.path.dirname(__file__), "examples")
+    for name in sorted(os.listdir(examples_dir)):
+        if name.endswith(".py"):
+            session.run("python", os.path.join(examples_dir, name), env={"ASYNCHYPER_QUICK": "1"})
