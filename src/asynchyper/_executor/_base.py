@@ -37,8 +37,16 @@ class Executor(abc.ABC):
     async def stop(self) -> None:  # noqa: B027 - optional hook
         """Release resources. Safe to call twice."""
 
-    def check(self, objective: Callable[..., Any]) -> None:  # noqa: B027 - optional hook
+    def check(  # noqa: B027 - optional hook
+        self, objective: Callable[..., Any], *, config: Any = None
+    ) -> None:
         """Reject an objective this executor cannot run, before any trial starts.
+
+        Args:
+            objective: The objective to run.
+            config: An example configuration (an instance of the space class), when
+                one is available, so that executors which ship work elsewhere can
+                check that configurations travel too.
 
         Raises:
             ExecutorError: e.g. the objective cannot be pickled for a process pool.
@@ -53,5 +61,13 @@ class Executor(abc.ABC):
     ) -> Any:
         """Evaluate ``objective(config)`` with the per-trial ``context`` installed.
 
-        Returns the objective's raw return value; the scheduler interprets it.
+        Args:
+            objective: The objective.
+            config: The configuration to evaluate.
+            context: The trial's :class:`~asynchyper.TrialContext`; install it with
+                ``use_trial_context`` where the objective runs so that
+                ``current_trial()`` works, and bring back attributes set on it.
+
+        Returns:
+            The objective's raw return value; the scheduler interprets it.
         """

@@ -20,7 +20,7 @@ T = TypeVar("T")
 class Evaluation:
     """What an objective may return instead of a bare float: a value plus attributes.
 
-    Args:
+    Attributes:
         value: The objective value.
         attrs: JSON-safe user attributes stored with the trial (e.g. metrics).
     """
@@ -37,11 +37,16 @@ class Result(Generic[T]):
         study: The study name.
         direction: ``"minimize"`` or ``"maximize"``.
         trials: Every trial of the study, ordered by number.
+        stop_reason: Why the run ended: ``"budget"`` (the study holds ``trials``
+            completed trials), ``"timeout"``, ``"target"``, ``"patience"``,
+            ``"max_failures"``, ``"stopped"`` (``Study.stop()``, e.g. from a callback),
+            or ``None`` when the result was not produced by a run.
     """
 
     study: str
     direction: str
     trials: Sequence[Trial[T]]
+    stop_reason: str | None = None
 
     @property
     def completed(self) -> list[Trial[T]]:

@@ -1,22 +1,47 @@
-"""Study (ask/tell/optimize), open_study() and minimize()."""
-# STUB: signatures fixed by DESIGN.md; bodies to be implemented (issue 4).
+"""Study: ask/tell, and optimize() keeping N trials in flight."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+import itertools
+import logging
+import math
+import os
+import secrets
+import socket
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, Literal, TypeAlias, TypeVar
 
-from .._executor import Executor
-from .._records import Trial
-from .._storage import Storage
-from .._suggest import Suggester
-from .._types import JSONValue
-from ._result import Evaluation, Result
+import anyio
+import anyio.lowlevel
+import anyio.to_thread
+import numpy as np
 
-__all__ = ["Objective", "Study", "minimize", "open_study"]
+from .._errors import (
+    ExecutorError,
+    ParameterError,
+    SuggesterError,
+    TrialStateError,
+)
+from .._executor import Executor, TrialContext, resolve_executor
+from .._executor._context import check_json_safe
+from .._records import StudyRecord, Trial, TrialRecord, TrialState
+from .._space import Space
+from .._storage import Storage
+from .._suggest import History, Suggester
+from .._types import JSONScalar, JSONValue, Params
+from ._callbacks import TrialCallback, as_callbacks, call
+from ._checks import check_int, check_seconds
+from ._outcome import Outcome, check_value, describe_error, failed, interpret
+from ._result import Evaluation, Result
+from ._run import Run, collapse
+from ._stopping import StopRules
+
+__all__ = ["Callback", "Objective", "Study"]
 
 T = TypeVar("T")
+
+_log = logging.getLogger(__name__)
 
 #: What an objective may return: a float, or an :class:`Evaluation`.
 ObjectiveReturn: TypeAlias = float | Evaluation
@@ -27,16 +52,107 @@ Objective: TypeAlias = (
     | Callable[[T], float]
     | Callable[[T], Evaluation]
 )
+#: A callback: ``callback(study, trial)`` called when each trial finishes, or a
+#: :class:`TrialCallback` that also sees trial starts and the run's start and end.
+Callback: TypeAlias = "TrialCallback[T] | Callable[[Study[T], Trial[T]], Any]"
+
+#: A suggest call that costs more than this (seconds, running average) runs in a
+#: worker thread so that the event loop keeps serving running trials.
+SUGGEST_OFFLOAD_SECONDS = 0.002
+#: How often (seconds) an asking study re-reads other processes' trials from storage.
+REFRESH_SECONDS = 0.5
+#: How often (seconds) a run whose remaining budget is held by other processes looks again.
+POLL_SECONDS = 0.5
+#: Bound (seconds) on the shielded storage writes made while a run is being cancelled.
+CLEANUP_SECONDS = 10.0
 
 
 class Study(Generic[T]):
-    """An open study: ask for trials, tell their results, or optimize."""
+    """An open study: ask for trials, tell their results, or optimize.
+
+    Obtain one with :func:`open_study`. A study keeps its finished trials in the
+    suggester's numeric history and knows every running trial (its own and, re-read
+    from storage every half second, other processes'), which the suggester sees as
+    *pending*.
+
+    Attributes:
+        name: The study's name in its storage.
+        direction: ``"minimize"`` or ``"maximize"``.
+        space: The compiled search space.
+        suggester: The suggester proposing new trials.
+    """
 
     name: str
 
+    def __init__(
+        self,
+        *,
+        space: Space[T],
+        storage: Storage,
+        record: StudyRecord,
+        suggester: Suggester,
+        seed: int | None,
+        heartbeat_interval: float,
+        stale_after: float | None,
+    ) -> None:
+        self.name = record.name
+        self.direction = record.direction
+        self.space = space
+        self.suggester = suggester
+        self._storage = storage
+        self._study_id = record.id
+        self._sign = -1.0 if record.direction == "maximize" else 1.0
+        self._rng = np.random.default_rng(seed)
+        self._owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self._heartbeat_interval = heartbeat_interval
+        self._stale_after = stale_after
+        self._history = History(space)
+        # Finished trials not yet added to the history; only the suggest path (under
+        # the lock) touches the history, so a suggest running in a thread is safe.
+        self._finished: list[tuple[Params, float | None]] = []
+        self._in_history: set[int] = set()
+        self._own: dict[int, Trial[T]] = {}  # RUNNING trials this study object holds
+        self._asking: dict[int, Params] = {}  # suggested, being started in storage
+        self._tickets = itertools.count()
+        self._others: dict[int, Params] = {}  # RUNNING trials of other owners
+        self._configs: dict[int, T] = {}  # decoded configurations by trial number
+        self._n_complete = 0
+        self._best_loss = math.inf
+        self._seq: int | None = None
+        self._last_refresh = -math.inf
+        self._maybe_waiting = True
+        self._lock = anyio.Lock(fast_acquire=True)
+        self._suggest_cost = 0.0
+        self._run: Run[T] | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"Study(name={self.name!r}, direction={self.direction!r}, "
+            f"space={self.space.cls.__qualname__}, suggester={self.suggester!r})"
+        )
+
+    @property
+    def owner(self) -> str:
+        """The identifier (``host:pid:token``) under which this study runs trials."""
+        return self._owner
+
+    # -- ask / tell ----------------------------------------------------------------
     async def ask(self) -> Trial[T]:
-        """Start a new trial and return it (RUNNING)."""
-        raise NotImplementedError
+        """Start a new trial and return it (``RUNNING``).
+
+        A trial waiting in the queue (:meth:`enqueue`) is started first; otherwise the
+        suggester proposes one, seeing every running trial as pending. Asks may run
+        concurrently; each sees the earlier ones as pending.
+
+        Returns:
+            The new trial, with its configuration decoded to the space class.
+
+        Raises:
+            SuggesterError: The suggester proposed parameters outside the space.
+        """
+        trial = await self._ask(max_trials=None)
+        assert trial is not None
+        return trial
 
     async def tell(
         self,
@@ -46,53 +162,667 @@ class Study(Generic[T]):
         error: str | BaseException | None = None,
         attrs: dict[str, JSONValue] | None = None,
     ) -> Trial[T]:
-        """Finish a trial with a value, or as failed with ``error``."""
-        raise NotImplementedError
+        """Finish a trial with a value, or as failed with ``error``.
+
+        Trials may be told in any order. A ``NaN`` or infinite value, or a value that
+        is not a number, finishes the trial as ``FAILED`` with the reason.
+
+        Args:
+            trial: The trial (or its number) to finish.
+            value: The objective value.
+            error: Instead of a value: why the trial failed (an exception keeps its
+                traceback text).
+            attrs: JSON-safe user attributes to store with the trial.
+
+        Returns:
+            The finished trial.
+
+        Raises:
+            ValueError: Both or neither of ``value`` and ``error`` were given.
+            TypeError: ``attrs`` is not JSON-safe.
+            UnknownTrialError: The study has no trial with that number.
+            TrialStateError: The trial is not running (e.g. it was already told).
+        """
+        number = trial if isinstance(trial, int) else trial.number
+        if isinstance(number, bool) or not isinstance(number, int):
+            msg = f"tell() needs a Trial or a trial number; got {type(trial).__name__}"
+            raise TypeError(msg)
+        if (value is None) == (error is None):
+            msg = (
+                f"tell() for trial {number} needs exactly one of value= (it completed) or "
+                "error= (it failed)" + ("; got both" if value is not None else "; got neither")
+            )
+            raise ValueError(msg)
+        user_attrs: dict[str, JSONValue] = dict(attrs or {})
+        if user_attrs:
+            check_json_safe(user_attrs, what=f"tell(..., attrs=) for trial {number}")
+        if error is not None:
+            outcome = Outcome(TrialState.FAILED, None, describe_error(error), user_attrs)
+        else:
+            checked = check_value(value)
+            if isinstance(checked, str):
+                outcome = failed(checked.replace("objective returned", "told"), user_attrs)
+            else:
+                outcome = Outcome(TrialState.COMPLETE, checked, None, user_attrs)
+        return await self._finish(number, outcome)
+
+    async def enqueue(self, config: T) -> Trial[T]:
+        """Queue a configuration to be evaluated before any suggested one.
+
+        Args:
+            config: An instance of the space class.
+
+        Returns:
+            The queued trial (``WAITING``).
+
+        Raises:
+            ParameterError: ``config`` does not fit the space.
+        """
+        params = self.space.encode(config)
+        with anyio.CancelScope(shield=True):
+            record = await self._storage.enqueue_trial(self._study_id, params)
+        self._maybe_waiting = True
+        return self._trial_from(record)
 
     async def trials(self) -> list[Trial[T]]:
-        """Every trial, ordered by number."""
-        raise NotImplementedError
+        """Every trial of the study, ordered by number.
 
+        Returns:
+            The trials, configurations decoded.
+        """
+        records = await self._storage.trials(self._study_id)
+        return [self._trial_from(record) for record in records]
+
+    async def result(self, *, stop_reason: str | None = None) -> Result[T]:
+        """Every trial of the study as a :class:`Result`.
+
+        Args:
+            stop_reason: Recorded in the result (see :attr:`Result.stop_reason`).
+
+        Returns:
+            The result.
+        """
+        return Result(
+            study=self.name,
+            direction=self.direction,
+            trials=await self.trials(),
+            stop_reason=stop_reason,
+        )
+
+    def stop(self, *, cancel: bool = False) -> None:
+        """Stop the running :meth:`optimize` call (e.g. from a callback).
+
+        No new trial is asked. Running trials finish normally, or with ``cancel`` are
+        cancelled and recorded as ``CANCELLED``. Does nothing when no run is active.
+
+        Args:
+            cancel: Cancel the running trials instead of waiting for them.
+        """
+        if self._run is not None:
+            self._run.stop("stopped", cancel=cancel)
+
+    # -- optimize ------------------------------------------------------------------
     async def optimize(
         self,
         objective: Objective[T],
         *,
         trials: int,
         concurrency: int = 1,
+        executor: Literal["thread", "process"] | Executor | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - a run budget, not an I/O timeout
+        trial_timeout: float | None = None,
+        target: float | None = None,
+        patience: int | None = None,
+        max_failures: int | None = None,
+        retries: int = 0,
+        callbacks: Sequence[Callback[T]] = (),
+        progress: TrialCallback[T] | None = None,
     ) -> Result[T]:
-        """Run trials until the study holds ``trials`` completed ones."""
-        raise NotImplementedError
+        """Run trials until the study holds ``trials`` completed ones.
+
+        Exactly ``concurrency`` trials run while the budget lasts; as soon as one
+        finishes the next is asked. ``trials`` is the study's *total* budget: trials
+        completed earlier (by this or other processes) count, and no trial is started
+        once completed + running trials reach it. A failed trial does not count, so
+        it is replaced (or retried with the same parameters, see ``retries``).
+
+        Cancelling the call (a cancel scope, a failing task group, Ctrl-C) asks no
+        more trials, cancels the running ones, records them as ``CANCELLED`` and
+        re-raises.
+
+        Args:
+            objective: ``async def f(config)`` (runs on the event loop) or a plain
+                ``def f(config)`` (runs in a worker thread, or a worker process with
+                ``executor="process"``), returning a float or an :class:`Evaluation`.
+                An exception, a ``NaN``/infinite value or a wrong type fails the trial
+                (the reason and traceback text are stored) and the run goes on.
+            trials: The study's total budget of completed trials.
+            concurrency: How many trials run at once.
+            executor: ``"thread"``, ``"process"``, an :class:`Executor`, or ``None``
+                to pick by the objective (async on the loop, plain in threads).
+            timeout: Seconds for the whole run; at the deadline running trials are
+                cancelled (``CANCELLED``) and the result returned.
+            trial_timeout: Seconds per trial; a trial that takes longer is cancelled
+                and ``FAILED``. A coroutine is cancelled; a worker process is killed;
+                a worker *thread* cannot be stopped and is abandoned (it runs on in
+                the background until the function returns).
+            target: Stop asking once a trial reaches this value (``<=`` when
+                minimizing, ``>=`` when maximizing); running trials finish.
+            patience: Stop asking after this many completed trials in a row did not
+                improve on the study's best value.
+            max_failures: Stop asking once this many trials of the run failed, so a
+                broken objective cannot loop forever (default:
+                ``(retries + 1) * max(trials, 10)``).
+            retries: Re-run a failed trial with the same parameters up to this many
+                times before asking the suggester for new ones.
+            callbacks: ``callback(study, trial)`` functions called when each trial
+                finishes, or :class:`TrialCallback` objects; they may be ``async``
+                and may call :meth:`stop`. An exception in a callback stops the run
+                and is re-raised.
+            progress: A :class:`TrialCallback` that renders progress (a hook for
+                progress displays).
+
+        Returns:
+            Every trial of the study; :attr:`Result.stop_reason` says why it ended.
+
+        Raises:
+            ExecutorError: The executor cannot run the objective (checked before any
+                trial starts).
+            TrialStateError: Another ``optimize`` is already running on this study.
+            SuggesterError: The suggester proposed parameters outside the space.
+        """
+        check_int("trials", trials, minimum=1)
+        check_int("concurrency", concurrency, minimum=1)
+        check_int("retries", retries, minimum=0)
+        if patience is not None:
+            check_int("patience", patience, minimum=1)
+        if max_failures is not None:
+            check_int("max_failures", max_failures, minimum=1)
+        check_seconds("timeout", timeout)
+        check_seconds("trial_timeout", trial_timeout)
+        if target is not None and not math.isfinite(target):
+            msg = f"target must be a finite number or None; got {target!r}"
+            raise ValueError(msg)
+        if self._run is not None:
+            msg = (
+                f"study {self.name!r} is already running optimize(); wait for it, or open "
+                "the study a second time to run in parallel"
+            )
+            raise TrialStateError(msg)
+        runner = resolve_executor(executor, objective)
+        runner.check(objective, config=self._example_config())
+        observers = as_callbacks([*callbacks, *([] if progress is None else [progress])])
+        run: Run[T] = Run(
+            objective=objective,
+            executor=runner,
+            budget=trials,
+            concurrency=concurrency,
+            trial_timeout=trial_timeout,
+            rules=StopRules(
+                sign=self._sign,
+                target=target,
+                patience=patience,
+                max_failures=(
+                    (retries + 1) * max(trials, 10) if max_failures is None else max_failures
+                ),
+                best_loss=self._best_loss,
+            ),
+            retries=retries,
+            callbacks=observers,
+        )
+        _log.info(
+            "study %r: run started (%d of %d trials completed, concurrency %d, %r)",
+            self.name,
+            self._n_complete,
+            trials,
+            concurrency,
+            runner,
+        )
+        self._run = run
+        try:
+            for observer in observers:
+                await call(observer.on_run_start(self, trials))
+            async with runner:
+                await self._drive(run, timeout)
+        finally:
+            self._run = None
+        if run.fatal is not None:
+            raise run.fatal
+        _log.info(
+            "study %r: run ended (%s); %d trials completed",
+            self.name,
+            run.stop_reason,
+            self._n_complete,
+        )
+        result = await self.result(stop_reason=run.stop_reason)
+        for observer in observers:
+            await call(observer.on_run_end(self, result))
+        return result
+
+    async def _drive(self, run: Run[T], seconds: float | None) -> None:
+        """Keep ``run.concurrency`` trials in flight until the run stops.
+
+        One worker task per slot loops ask -> evaluate -> tell, so a new trial is
+        asked the moment any trial finishes; asks are serialised by the study's lock.
+        """
+        try:
+            async with anyio.create_task_group() as group:
+                run.scope = group.cancel_scope
+                if seconds is not None:
+                    run.deadline = anyio.current_time() + seconds
+                    group.cancel_scope.deadline = run.deadline
+                for slot in range(run.concurrency):
+                    group.start_soon(self._worker, run, name=f"asynchyper worker {slot}")
+        except BaseExceptionGroup as exc_group:
+            single = collapse(exc_group)
+            if single is exc_group:
+                raise
+            raise single from single.__cause__
+        finally:
+            # Trials registered but never handed to _run_trial (a cancel in between).
+            if run.numbers:
+                with anyio.CancelScope(shield=True), anyio.move_on_after(CLEANUP_SECONDS):
+                    for number in sorted(run.numbers):
+                        if number in self._own:
+                            await self._abandon(number, TrialState.CANCELLED, run.cancel_reason())
+        if group.cancel_scope.cancelled_caught and run.stop_reason is None:
+            run.stop_reason = "timeout"
+
+    async def _worker(self, run: Run[T]) -> None:
+        """One slot: ask a trial, evaluate it, tell it; until the run stops."""
+        try:
+            while run.stop_reason is None:
+                if self._n_complete >= run.budget:
+                    run.stop("budget")
+                    break
+                # Storage writes are shielded, so look for a cancellation before asking.
+                await anyio.lowlevel.checkpoint_if_cancelled()
+                run.busy += 1
+                trial = await self._next_trial(run)
+                if trial is None:
+                    run.busy -= 1
+                    await self._wait_for_budget(run)
+                    continue
+                run.numbers.add(trial.number)
+                try:
+                    await self._run_trial(run, trial)
+                finally:
+                    run.busy -= 1
+                    run.numbers.discard(trial.number)
+                    run.wake()
+        except Exception as exc:  # a suggester or storage failure: stop and re-raise it
+            run.fail(exc)
+
+    async def _wait_for_budget(self, run: Run[T]) -> None:
+        """The budget is held by running trials: wait until that may have changed."""
+        if run.busy:
+            await run.wait()  # one of ours finishing may free (or end) the budget
+            return
+        # Nothing of ours runs: the rest of the budget is held elsewhere, or done.
+        await self._refresh()
+        if self._n_complete >= run.budget:
+            run.stop("budget")
+            return
+        if self._maybe_waiting:
+            return
+        if not run.waiting_logged:
+            _log.info(
+                "study %r: %d trials running in other processes hold the rest of the "
+                "budget; waiting for them",
+                self.name,
+                len(self._others),
+            )
+            run.waiting_logged = True
+        await self._fail_stale()
+        await run.wait(POLL_SECONDS)
+
+    async def _next_trial(self, run: Run[T]) -> Trial[T] | None:
+        """A retry of a failed trial if one is due, else a new trial; ``None`` at budget."""
+        if run.retry_queue:
+            params, attempt = run.retry_queue.popleft()
+            trial = await self._start(params, None, run.budget)
+            if trial is None:
+                run.retry_queue.appendleft((params, attempt))
+                return None
+            run.attempts[trial.number] = attempt
+            _log.info("study %r: trial %d retries %s", self.name, trial.number, dict(params))
+            return trial
+        return await self._ask(max_trials=run.budget)
+
+    async def _run_trial(self, run: Run[T], trial: Trial[T]) -> None:
+        """Evaluate one trial and record it; never raises except to cancel."""
+        number = trial.number
+        context = TrialContext(study=self.name, number=number, params=trial.params)
+        try:
+            for observer in run.callbacks:
+                await call(observer.on_trial_start(self, trial))
+            outcome = await self._evaluate(run, trial, context)
+            finished = await self._finish_run_trial(number, outcome)
+            if finished is not None:
+                self._account(run, finished)
+                for observer in run.callbacks:
+                    await call(observer.on_trial_finish(self, finished))
+        except Exception as exc:
+            run.fail(exc)
+            if number in self._own:
+                await self._abandon(number, TrialState.FAILED, describe_error(exc), context)
+        except BaseException:
+            if number in self._own:
+                await self._abandon(number, TrialState.CANCELLED, run.cancel_reason(), context)
+            raise
+
+    async def _evaluate(self, run: Run[T], trial: Trial[T], context: TrialContext) -> Outcome:
+        """Run the objective through the executor and interpret what it gave."""
+        _log.debug("study %r: trial %d started: %s", self.name, trial.number, trial.params)
+        try:
+            if run.trial_timeout is None:
+                raw = await run.executor.run(run.objective, trial.config, context)
+            else:
+                with anyio.move_on_after(run.trial_timeout) as scope:
+                    raw = await run.executor.run(run.objective, trial.config, context)
+                if scope.cancelled_caught:
+                    return failed(
+                        f"trial {trial.number} exceeded trial_timeout={run.trial_timeout:g} s "
+                        f"and was cancelled ({run.executor!r})",
+                        context.user_attrs,
+                    )
+        except ExecutorError:
+            raise  # the machinery failed, not the objective: stop the run
+        except Exception as exc:
+            return failed(describe_error(exc), context.user_attrs)
+        return interpret(raw, context.user_attrs)
+
+    async def _finish_run_trial(self, number: int, outcome: Outcome) -> Trial[T] | None:
+        """Record a run's trial; ``None`` when something else already finished it."""
+        try:
+            return await self._finish(number, outcome)
+        except TrialStateError as exc:
+            # e.g. another process failed it as stale while it ran (missed heartbeats)
+            _log.warning("study %r: could not record trial %d: %s", self.name, number, exc)
+            self._own.pop(number, None)
+            return None
+
+    def _account(self, run: Run[T], trial: Trial[T]) -> None:
+        """Feed a finished trial to the run's stop rules and retry queue."""
+        reason: str | None = None
+        attempt = run.attempts.pop(trial.number, 0)
+        if trial.state is TrialState.COMPLETE:
+            assert trial.value is not None
+            reason = run.rules.on_complete(trial.value)
+            _log.debug("study %r: trial %d: %r", self.name, trial.number, trial.value)
+        elif trial.state is TrialState.FAILED:
+            reason = run.rules.on_failure()
+            last_line = (trial.error or "").strip().rsplit("\n", 1)[-1]
+            _log.info("study %r: trial %d failed: %s", self.name, trial.number, last_line)
+            if reason is None and attempt < run.retries:
+                run.retry_queue.append((trial.params, attempt + 1))
+        if reason is not None and run.stop_reason is None:
+            level = logging.WARNING if reason == "max_failures" else logging.INFO
+            _log.log(
+                level, "study %r: stopping (%s) after trial %d", self.name, reason, trial.number
+            )
+            run.stop(reason)
+
+    # -- the asking path -------------------------------------------------------------
+    async def _ask(self, *, max_trials: int | None) -> Trial[T] | None:
+        """Claim a queued trial or start a suggested one; ``None`` at the budget."""
+        if self._maybe_waiting:
+            claimed = await self._claim()
+            if claimed is not None:
+                return claimed
+        if max_trials is not None and (
+            self._n_complete + len(self._own) + len(self._asking) + len(self._others) >= max_trials
+        ):
+            return None
+        async with self._lock:
+            if time.monotonic() - self._last_refresh >= REFRESH_SECONDS:
+                await self._refresh()
+            params = await self._suggest()
+            ticket = next(self._tickets)
+            self._asking[ticket] = params
+        try:
+            config = self._decode_suggestion(params)
+            return await self._start(params, config, max_trials)
+        finally:
+            del self._asking[ticket]
+
+    async def _suggest(self) -> dict[str, JSONScalar]:
+        """One suggestion, seeing all running trials as pending; off-loop when slow."""
+        if self._finished:
+            for params, loss in self._finished:
+                self._history.add(params, loss)
+            self._finished.clear()
+        pending: list[Params] = [trial.params for trial in self._own.values()]
+        pending.extend(self._asking.values())
+        pending.extend(self._others.values())
+        if self._suggest_cost > SUGGEST_OFFLOAD_SECONDS:
+            return await anyio.to_thread.run_sync(self._suggest_now, pending)
+        return self._suggest_now(pending)
+
+    def _suggest_now(self, pending: list[Params]) -> dict[str, JSONScalar]:
+        """Call the suggester and time it (a running average decides off-loading)."""
+        started = time.perf_counter()
+        proposals = self.suggester.suggest(self.space, self._history, pending, self._rng, 1)
+        cost = time.perf_counter() - started
+        self._suggest_cost = 0.5 * (self._suggest_cost + cost) if self._suggest_cost else cost
+        if len(proposals) != 1:
+            msg = (
+                f"{self.suggester!r}.suggest(k=1) returned {len(proposals)} proposals; a "
+                "suggester must return exactly k"
+            )
+            raise SuggesterError(msg)
+        return proposals[0]
+
+    def _decode_suggestion(self, params: Params) -> T:
+        """Decode a suggestion, blaming the suggester when it does not fit the space."""
+        try:
+            return self.space.decode(params)
+        except ParameterError as exc:
+            msg = f"{self.suggester!r} proposed parameters outside the space: {params}: {exc}"
+            raise SuggesterError(msg) from exc
+
+    async def _start(
+        self, params: Params, config: T | None, max_trials: int | None
+    ) -> Trial[T] | None:
+        """Create the RUNNING trial in storage (shielded: a cancel cannot lose it)."""
+        with anyio.CancelScope(shield=True):
+            record = await self._storage.start_trial(
+                self._study_id, params, owner=self._owner, max_trials=max_trials
+            )
+        if record is None:
+            return None
+        return self._register(record, config)
+
+    async def _claim(self) -> Trial[T] | None:
+        """Start the lowest queued (WAITING) trial, if any."""
+        with anyio.CancelScope(shield=True):
+            record = await self._storage.claim_trial(self._study_id, owner=self._owner)
+        if record is None:
+            self._maybe_waiting = False
+            return None
+        return self._register(record, None)
+
+    def _register(self, record: TrialRecord, config: T | None) -> Trial[T]:
+        """Remember a trial this study now runs."""
+        if config is None:
+            config = self._config(record.number, record.params)
+        else:
+            self._configs[record.number] = config
+        trial = Trial(
+            number=record.number,
+            state=TrialState.RUNNING,
+            config=config,
+            params=record.params,
+            user_attrs=record.user_attrs,
+            started_at=record.started_at,
+        )
+        self._own[record.number] = trial
+        return trial
+
+    # -- finishing -------------------------------------------------------------------
+    async def _finish(self, number: int, outcome: Outcome) -> Trial[T]:
+        """Write a trial's outcome (shielded) and account for it locally."""
+        with anyio.CancelScope(shield=True):
+            record = await self._storage.finish_trial(
+                self._study_id,
+                number,
+                state=outcome.state,
+                value=outcome.value,
+                error=outcome.error,
+                user_attrs=outcome.user_attrs,
+            )
+        self._own.pop(number, None)
+        self._others.pop(number, None)
+        self._record_finished(record)
+        if self._run is not None:
+            self._run.wake()
+        return self._trial_from(record)
+
+    async def _abandon(
+        self,
+        number: int,
+        state: TrialState,
+        reason: str,
+        context: TrialContext | None = None,
+    ) -> None:
+        """Best-effort shielded write of a trial that will not finish normally."""
+        outcome = Outcome(state, None, reason, {} if context is None else context.user_attrs)
+        with anyio.CancelScope(shield=True), anyio.move_on_after(CLEANUP_SECONDS):
+            try:
+                await self._finish(number, outcome)
+            except Exception:
+                _log.warning(
+                    "study %r: could not record trial %d as %s",
+                    self.name,
+                    number,
+                    state.value,
+                    exc_info=True,
+                )
+                self._own.pop(number, None)
+
+    def _record_finished(self, record: TrialRecord) -> None:
+        """Queue a finished trial for the history (once) and update the counts."""
+        number = record.number
+        if number in self._in_history:
+            return
+        self._in_history.add(number)
+        if record.state is TrialState.COMPLETE and record.value is not None:
+            loss = self._sign * record.value
+            self._n_complete += 1
+            self._best_loss = min(self._best_loss, loss)
+            self._finished.append((record.params, loss))
+        elif record.state is TrialState.FAILED:
+            self._finished.append((record.params, None))
+
+    # -- storage sync ----------------------------------------------------------------
+    async def _refresh(self) -> None:
+        """Read the trials that changed since the last look (other processes' work)."""
+        records = await self._storage.trials(self._study_id, changed_after=self._seq)
+        self._last_refresh = time.monotonic()
+        for record in records:
+            if self._seq is None or record.seq > self._seq:
+                self._seq = record.seq
+            number = record.number
+            if record.state is TrialState.RUNNING:
+                if record.owner != self._owner:
+                    self._others[number] = record.params
+            elif record.state is TrialState.WAITING:
+                self._maybe_waiting = True
+            elif number not in self._own:
+                self._others.pop(number, None)
+                self._record_finished(record)
+
+    async def _fail_stale(self) -> None:
+        """Fail trials whose owner stopped sending heartbeats (or died on this host)."""
+        if self._stale_after is not None:
+            numbers = await self._storage.fail_stale(self._study_id, older_than=self._stale_after)
+            if numbers:
+                _log.warning(
+                    "study %r: failed stale trials %s (no heartbeat for %g s, or their "
+                    "process is gone)",
+                    self.name,
+                    numbers,
+                    self._stale_after,
+                )
+        for record in await self._storage.trials(self._study_id, states=[TrialState.RUNNING]):
+            if record.owner is not None and _owner_is_dead(record.owner):
+                reason = f"the process that ran this trial ({record.owner}) is no longer running"
+                try:
+                    with anyio.CancelScope(shield=True):
+                        await self._storage.finish_trial(
+                            self._study_id, record.number, state=TrialState.FAILED, error=reason
+                        )
+                except TrialStateError:
+                    continue  # someone else finished it meanwhile
+                _log.warning("study %r: trial %d failed: %s", self.name, record.number, reason)
+
+    async def _open(self) -> None:
+        """Fail stale trials and load the study's trials."""
+        await self._fail_stale()
+        await self._refresh()
+
+    async def _close(self) -> None:
+        """Cancel trials asked but never told before the study closes."""
+        for number in sorted(self._own):
+            await self._abandon(
+                number,
+                TrialState.CANCELLED,
+                "cancelled: the study was closed before this trial was told",
+            )
+
+    async def _heartbeat_loop(self) -> None:
+        """Tell storage that this study's running trials are alive, periodically."""
+        while True:
+            await anyio.sleep(self._heartbeat_interval)
+            if not self._own:
+                continue
+            try:
+                await self._storage.heartbeat(self._study_id, owner=self._owner)
+            except Exception:
+                _log.warning("study %r: heartbeat failed", self.name, exc_info=True)
+
+    # -- decoding --------------------------------------------------------------------
+    def _config(self, number: int, params: Params) -> T:
+        config = self._configs.get(number)
+        if config is None:
+            config = self._configs[number] = self.space.decode(params)
+        return config
+
+    def _trial_from(self, record: TrialRecord) -> Trial[T]:
+        return Trial(
+            number=record.number,
+            state=record.state,
+            config=self._config(record.number, record.params),
+            params=record.params,
+            value=record.value,
+            error=record.error,
+            user_attrs=record.user_attrs,
+            started_at=record.started_at,
+            finished_at=record.finished_at,
+        )
+
+    def _example_config(self) -> T:
+        """Any configuration of the space, for executor checks (not the study's rng)."""
+        for config in self._configs.values():
+            return config
+        return self.space.decode(self.space.sample(np.random.default_rng(0)))
 
 
-@asynccontextmanager
-async def open_study(
-    space: type[T],
-    *,
-    storage: str | Storage | None = None,
-    name: str | None = None,
-    suggester: Suggester | None = None,
-    direction: Literal["minimize", "maximize"] = "minimize",
-    seed: int | None = None,
-) -> AsyncIterator[Study[T]]:
-    """Open (create or resume) a study over ``space``."""
-    raise NotImplementedError
-    yield
-
-
-async def minimize(
-    objective: Objective[T],
-    space: type[T],
-    *,
-    trials: int,
-    concurrency: int = 1,
-    storage: str | Storage | None = None,
-    study: str | None = None,
-    suggester: Suggester | None = None,
-    executor: Literal["thread", "process"] | Executor | None = None,
-    seed: int | None = None,
-    timeout: float | None = None,
-    trial_timeout: float | None = None,
-    callbacks: Sequence[Callable[..., Any]] = (),
-) -> Result[T]:
-    """Minimize ``objective`` over ``space`` with ``concurrency`` trials in flight."""
-    raise NotImplementedError
+def _owner_is_dead(owner: str) -> bool:
+    """Whether ``owner`` (``host:pid:token``) names a process on this host that is gone."""
+    parts = owner.rsplit(":", 2)
+    if len(parts) != 3 or os.name != "posix":
+        return False
+    host, pid_text = parts[0], parts[1]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False

@@ -55,7 +55,11 @@ def _as_choices(values: Iterable[JSONScalar]) -> tuple[JSONScalar, ...]:
     return tuple(values)
 
 
-@attrs.frozen
+def _typed(choices: tuple[JSONScalar, ...]) -> tuple[tuple[str, JSONScalar], ...]:
+    return tuple((type(c).__name__, c) for c in choices)
+
+
+@attrs.frozen(eq=False)
 class Categorical:
     """A categorical dimension over explicit JSON-scalar choices.
 
@@ -73,6 +77,16 @@ class Categorical:
 
     def __repr__(self) -> str:
         return f"Categorical({list(self.choices)!r})"
+
+    # Type-aware equality: typing caches Annotated[...] by its metadata, so if
+    # Categorical([0]) equalled Categorical([False]) one would silently replace the other.
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Categorical):
+            return NotImplemented
+        return _typed(self.choices) == _typed(other.choices)
+
+    def __hash__(self) -> int:
+        return hash(_typed(self.choices))
 
 
 def is_marker(obj: Any) -> bool:

@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+import enum
+import hashlib
+import json
+import math
 from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
+from .._errors import ParameterError
 from .._types import JSONScalar, JSONValue, Params
-from ._dimension import Dimension
+from ._codec import Codec
+from ._dimension import Dimension, DimensionKind
+from ._tree import ClassNode, LeafField, NestedField, UnionField
 
-__all__ = ["Space", "T"]
+__all__ = ["Space", "T", "compile_space"]
 
 T = TypeVar("T")
 
 FloatMatrix = npt.NDArray[np.float64]
 BoolMatrix = npt.NDArray[np.bool_]
+
+#: Bumped whenever the canonical form hashed by the fingerprint changes.
+_FINGERPRINT_VERSION = "asynchyper-space-1"
 
 
 class Space(Generic[T]):
@@ -45,36 +55,140 @@ class Space(Generic[T]):
     dimensions: tuple[Dimension, ...]
     fingerprint: str
 
+    _root: ClassNode
+    _codecs: tuple[Codec, ...]
+    _index: dict[str, int]
+    _names: tuple[str, ...]
+    _gated: tuple[Codec, ...]
+
+    @classmethod
+    def _from_compiled(
+        cls,
+        target: type[T],
+        root: ClassNode,
+        dimensions: tuple[Dimension, ...],
+        enums: dict[int, type[enum.Enum]],
+    ) -> Space[T]:
+        space: Space[T] = cls.__new__(cls)
+        space.cls = target
+        space.dimensions = dimensions
+        space._root = root
+        space._names = tuple(d.name for d in dimensions)
+        space._index = {name: i for i, name in enumerate(space._names)}
+        codecs = []
+        for column, dim in enumerate(dimensions):
+            parent_column = parent_index = -1
+            if dim.parent is not None:
+                parent_column = space._index[dim.parent]
+                parent_index = dimensions[parent_column].choices.index(dim.parent_choice)
+            codecs.append(Codec(dim, column, parent_column, parent_index, enums.get(column)))
+        space._codecs = tuple(codecs)
+        space._gated = tuple(c for c in codecs if c.parent_column >= 0)
+        space.fingerprint = _fingerprint(dimensions)
+        return space
+
     # -- lookup -------------------------------------------------------------------
     @property
     def names(self) -> tuple[str, ...]:
         """Flat names of all dimensions, in ``dimensions`` order."""
-        raise NotImplementedError
+        return self._names
 
     def index(self, name: str) -> int:
-        """Column of the dimension called ``name`` in numeric vectors."""
-        raise NotImplementedError
+        """Column of the dimension called ``name`` in numeric vectors.
+
+        Args:
+            name: A flat parameter name such as ``"model:SVM.C"``.
+
+        Returns:
+            The column index.
+
+        Raises:
+            ParameterError: No dimension has that name.
+        """
+        try:
+            return self._index[name]
+        except KeyError:
+            msg = f"no dimension named {name!r} in {self!r}; known names: {list(self._names)!r}"
+            raise ParameterError(msg) from None
 
     # -- sampling (the prior) -----------------------------------------------------
     def sample(self, rng: np.random.Generator) -> dict[str, JSONScalar]:
-        """Draw one configuration from the prior, as flat parameters."""
-        raise NotImplementedError
+        """Draw one configuration from the prior, as flat parameters.
+
+        Args:
+            rng: The random generator to draw from.
+
+        Returns:
+            Flat parameters of the drawn configuration (inactive ones absent).
+        """
+        units = rng.random(len(self._codecs)).tolist()
+        params: dict[str, JSONScalar] = {}
+        for codec, u in zip(self._codecs, units, strict=True):
+            # a gated dimension is active iff its parent holds its branch tag (an absent
+            # parent, i.e. an inactive one, never does)
+            parent = codec.dimension.parent
+            if parent is not None and params.get(parent) != codec.dimension.parent_choice:
+                continue
+            params[codec.name] = codec.draw_value(u)
+        return params
 
     def sample_vectors(self, rng: np.random.Generator, n: int) -> FloatMatrix:
         """Draw ``n`` configurations from the prior as an ``(n, d)`` numeric matrix.
 
         Vectorised: no Python loop over the ``n`` rows. Inactive entries are ``NaN``.
+
+        Args:
+            rng: The random generator to draw from.
+            n: Number of configurations.
+
+        Returns:
+            The ``(n, d)`` matrix.
         """
-        raise NotImplementedError
+        units = rng.random((n, len(self._codecs)))
+        matrix = np.empty_like(units)
+        for codec in self._codecs:
+            matrix[:, codec.column] = codec.column_from_unit(units[:, codec.column])
+        matrix[~self.active_mask(matrix)] = np.nan
+        return matrix
 
     # -- numeric encoding ---------------------------------------------------------
     def to_vector(self, params: Params) -> npt.NDArray[np.float64]:
-        """Flat parameters -> numeric vector of length ``d`` (``NaN`` when inactive)."""
-        raise NotImplementedError
+        """Flat parameters -> numeric vector of length ``d`` (``NaN`` when inactive).
+
+        Args:
+            params: Flat parameters (assumed valid; categorical values are checked).
+
+        Returns:
+            The numeric vector.
+
+        Raises:
+            ParameterError: A categorical value is not one of its choices, or a
+                numeric value is not a number.
+        """
+        vector = np.full(len(self._codecs), np.nan)
+        for codec in self._codecs:
+            if codec.name in params:
+                vector[codec.column] = codec.number_of(params[codec.name])
+        return vector
 
     def to_matrix(self, params: Sequence[Params]) -> FloatMatrix:
-        """Many flat parameter dicts -> ``(n, d)`` numeric matrix."""
-        raise NotImplementedError
+        """Many flat parameter dicts -> ``(n, d)`` numeric matrix.
+
+        Args:
+            params: Flat parameter dicts.
+
+        Returns:
+            The ``(len(params), d)`` matrix.
+
+        Raises:
+            ParameterError: As for :meth:`to_vector`.
+        """
+        matrix = np.full((len(params), len(self._codecs)), np.nan)
+        for row, p in enumerate(params):
+            for codec in self._codecs:
+                if codec.name in p:
+                    matrix[row, codec.column] = codec.number_of(p[codec.name])
+        return matrix
 
     def from_vector(self, vector: npt.NDArray[np.float64]) -> dict[str, JSONScalar]:
         """Numeric vector -> flat parameters.
@@ -82,46 +196,322 @@ class Space(Generic[T]):
         Rounds ints and quantized floats to their grid, clips into bounds, maps
         categorical indices to their stored values, and keeps only the dimensions
         that are active under the branch values in the vector.
+
+        Args:
+            vector: A vector of length ``d``; inactive columns may hold anything.
+
+        Returns:
+            Valid flat parameters.
+
+        Raises:
+            ParameterError: The vector has the wrong length, or an active entry is
+                not finite.
         """
-        raise NotImplementedError
+        values = self._check_row(vector)
+        params: dict[str, JSONScalar] = {}
+        isfinite = math.isfinite
+        for codec, x in zip(self._codecs, values, strict=True):
+            parent = codec.dimension.parent
+            if parent is not None and params.get(parent) != codec.dimension.parent_choice:
+                continue
+            if not isfinite(x):
+                msg = (
+                    f"vector entry {codec.column} ({codec.name!r}) is {x!r} but the "
+                    "dimension is active there; give it a finite value"
+                )
+                raise ParameterError(msg)
+            params[codec.name] = codec.snap_value(x)
+        return params
+
+    def from_matrix(self, matrix: FloatMatrix) -> list[dict[str, JSONScalar]]:
+        """Vectorised :meth:`from_vector` over the rows of an ``(n, d)`` matrix.
+
+        Args:
+            matrix: The matrix; inactive entries may hold anything.
+
+        Returns:
+            One flat parameter dict per row.
+
+        Raises:
+            ParameterError: The matrix has the wrong shape, or an active entry is
+                not finite.
+        """
+        matrix = np.asarray(matrix, dtype=np.float64)
+        if matrix.ndim != 2 or matrix.shape[1] != len(self._codecs):
+            msg = f"matrix of shape {matrix.shape} given; expected (n, {len(self._codecs)})"
+            raise ParameterError(msg)
+        snapped = np.empty_like(matrix)
+        for codec in self._codecs:
+            snapped[:, codec.column] = codec.snap_column(matrix[:, codec.column])
+        mask = self.active_mask(snapped)
+        bad = mask & ~np.isfinite(matrix)
+        if bad.any():
+            row, column = (int(i) for i in np.argwhere(bad)[0])
+            msg = (
+                f"matrix entry [{row}, {column}] ({self._names[column]!r}) is "
+                f"{float(matrix[row, column])!r} but the dimension is active there"
+            )
+            raise ParameterError(msg)
+        rows: list[dict[str, JSONScalar]] = [{} for _ in range(matrix.shape[0])]
+        for codec in self._codecs:
+            active = np.flatnonzero(mask[:, codec.column]).tolist()
+            numbers = snapped[active, codec.column].tolist()
+            name = codec.name
+            if codec.is_categorical:
+                choices = codec.choices
+                for row, x in zip(active, numbers, strict=True):
+                    rows[row][name] = choices[int(x)]
+            elif codec.kind is DimensionKind.INT:
+                for row, x in zip(active, numbers, strict=True):
+                    rows[row][name] = int(x)
+            else:
+                for row, x in zip(active, numbers, strict=True):
+                    rows[row][name] = x
+        return rows
 
     def active_mask(self, matrix: FloatMatrix) -> BoolMatrix:
-        """Which entries of an ``(n, d)`` matrix are active, from its branch columns."""
-        raise NotImplementedError
+        """Which entries of an ``(n, d)`` matrix are active, from its branch columns.
+
+        Branch columns are read as :meth:`from_vector` reads them (rounded and
+        clipped to a valid index); ``NaN`` in a branch column deactivates its children.
+
+        Args:
+            matrix: An ``(n, d)`` numeric matrix (or a single length-``d`` vector).
+
+        Returns:
+            A boolean array of the same shape.
+        """
+        matrix = np.asarray(matrix, dtype=np.float64)
+        single = matrix.ndim == 1
+        rows = matrix[None, :] if single else matrix
+        mask = np.ones(rows.shape, dtype=np.bool_)
+        branch_index: dict[int, npt.NDArray[np.float64]] = {}
+        for codec in self._gated:
+            p = codec.parent_column
+            index = branch_index.get(p)
+            if index is None:
+                index = self._codecs[p].snap_column(rows[:, p])
+                branch_index[p] = index
+            mask[:, codec.column] = mask[:, p] & (index == codec.parent_index)
+        return mask[0] if single else mask
+
+    def _check_row(self, vector: npt.NDArray[np.float64]) -> list[float]:
+        array = np.asarray(vector, dtype=np.float64)
+        if array.shape != (len(self._codecs),):
+            msg = f"vector of shape {array.shape} given; expected ({len(self._codecs)},)"
+            raise ParameterError(msg)
+        values: list[float] = array.tolist()
+        return values
 
     # -- instances ----------------------------------------------------------------
     def encode(self, config: T) -> dict[str, JSONScalar]:
         """Instance -> flat parameters (inactive parameters absent).
 
+        Args:
+            config: An instance of ``cls``.
+
+        Returns:
+            Its flat parameters, validated and normalised.
+
         Raises:
             ParameterError: A field's value is outside its dimension.
         """
-        raise NotImplementedError
+        if not isinstance(config, self.cls):
+            msg = (
+                f"cannot encode {config!r}: expected an instance of {self.cls.__qualname__}, "
+                f"got {type(config).__qualname__}"
+            )
+            raise ParameterError(msg)
+        raw: dict[str, Any] = {}
+        self._encode_node(self._root, config, raw)
+        return self.validate(raw)
+
+    def _encode_node(self, node: ClassNode, obj: object, out: dict[str, Any]) -> None:
+        for field in node.fields:
+            value = getattr(obj, field.attr_name)
+            if isinstance(field, LeafField):
+                name = self._names[field.column]
+                if field.kind == "enum":
+                    assert field.enum_type is not None
+                    if not isinstance(value, field.enum_type):
+                        msg = (
+                            f"parameter {name!r} = {value!r} is not a member of "
+                            f"{field.enum_type.__qualname__}; allowed: "
+                            f"{[m.name for m in field.enum_type]!r}"
+                        )
+                        raise ParameterError(msg)
+                    out[name] = value.name
+                else:
+                    out[name] = value
+            elif isinstance(field, NestedField):
+                self._encode_node(field.node, value, out)
+            else:
+                name = self._names[field.column]
+                tag = "None" if value is None else _tag_of(field, value)
+                if tag is None or tag not in field.branches:
+                    msg = (
+                        f"{node.path}.{field.attr_name} = {value!r} is not one of the "
+                        f"union's members {list(field.branches)!r}"
+                    )
+                    raise ParameterError(msg)
+                out[name] = tag
+                branch = field.branches[tag]
+                if branch is not None:
+                    self._encode_node(branch, value, out)
 
     def decode(self, params: Params) -> T:
         """Flat parameters -> a real instance of ``cls``.
+
+        Args:
+            params: Flat parameters, e.g. from :meth:`sample` or storage.
+
+        Returns:
+            The instance.
 
         Raises:
             ParameterError: A value is missing, of the wrong type, out of bounds,
                 off its step grid, or belongs to an inactive branch.
         """
-        raise NotImplementedError
+        normalised = self.validate(params)
+        instance: T = self._build(self._root, normalised)
+        return instance
+
+    def _build(self, node: ClassNode, params: dict[str, JSONScalar]) -> Any:
+        kwargs: dict[str, Any] = {}
+        for field in node.fields:
+            if isinstance(field, LeafField):
+                value = params[self._names[field.column]]
+                if field.enum_type is not None:
+                    assert isinstance(value, str)
+                    kwargs[field.alias] = field.enum_type[value]
+                else:
+                    kwargs[field.alias] = value
+            elif isinstance(field, NestedField):
+                kwargs[field.alias] = self._build(field.node, params)
+            else:
+                tag = params[self._names[field.column]]
+                assert isinstance(tag, str)
+                branch = field.branches[tag]
+                kwargs[field.alias] = None if branch is None else self._build(branch, params)
+        try:
+            return node.cls(**kwargs)
+        except Exception as exc:
+            msg = f"{node.cls.__qualname__}(**{kwargs!r}) rejected the parameters: {exc}"
+            raise ParameterError(msg) from exc
 
     def validate(self, params: Params) -> dict[str, JSONScalar]:
         """Check flat parameters against the space and return them normalised.
 
+        Args:
+            params: Flat parameters.
+
+        Returns:
+            The parameters in ``dimensions`` order, floats snapped to their grid.
+
         Raises:
-            ParameterError: As for :meth:`decode`.
+            ParameterError: As for :meth:`decode`; the message lists every problem.
         """
-        raise NotImplementedError
+        problems: list[str] = []
+        unknown = [name for name in params if name not in self._index]
+        problems.extend(
+            f"unknown parameter {name!r} = {params[name]!r}; known names: {list(self._names)!r}"
+            for name in unknown
+        )
+        normalised: dict[str, JSONScalar] = {}
+        chosen: dict[int, int] = {}
+        for codec in self._codecs:
+            present = codec.name in params
+            if codec.parent_column >= 0 and chosen.get(codec.parent_column) != codec.parent_index:
+                if present:
+                    parent = self._codecs[codec.parent_column]
+                    state = (
+                        f"{parent.name}={normalised[parent.name]!r}"
+                        if parent.name in normalised
+                        else f"{parent.name!r} is inactive or invalid"
+                    )
+                    problems.append(
+                        f"parameter {codec.name!r} = {params[codec.name]!r} belongs to "
+                        f"branch {codec.dimension.parent}={codec.dimension.parent_choice!r}, "
+                        f"which is inactive ({state}); remove it"
+                    )
+                continue
+            if not present:
+                allowed = (
+                    f"one of {list(codec.choices)!r}"
+                    if codec.is_categorical
+                    else f"a {codec.kind.value} in [{codec.dimension.low}, {codec.dimension.high}]"
+                )
+                problems.append(f"missing active parameter {codec.name!r}; expected {allowed}")
+                continue
+            try:
+                if codec.is_categorical:
+                    index = codec.index_of(params[codec.name])
+                    chosen[codec.column] = index
+                    normalised[codec.name] = codec.choices[index]
+                else:
+                    normalised[codec.name] = codec.check(params[codec.name])
+            except ParameterError as exc:
+                problems.append(str(exc))
+        if problems:
+            if len(problems) == 1:
+                raise ParameterError(problems[0])
+            msg = f"{len(problems)} problems with parameters for {self.cls.__qualname__}:\n"
+            msg += "\n".join(f"  - {p}" for p in problems)
+            raise ParameterError(msg)
+        return normalised
 
     def describe(self) -> list[dict[str, JSONValue]]:
-        """A JSON-safe description of every dimension (kind, bounds, log, step,
-        choices, and the branch condition under which it is active)."""
-        raise NotImplementedError
+        """A JSON-safe description of every dimension.
+
+        Returns:
+            One dict per dimension with ``name``, ``path``, ``kind``, ``low``,
+            ``high``, ``log``, ``step``, ``choices``, ``is_branch``, ``parent`` and
+            ``parent_choice`` (the branch condition under which it is active).
+        """
+        return [_describe(d) for d in self.dimensions]
 
     def __repr__(self) -> str:
         return f"Space({self.cls.__qualname__}, {len(self.dimensions)} dimensions)"
+
+    def __reduce__(self) -> tuple[Any, tuple[type[T]]]:
+        # pickled by class: unpickling recompiles (or reuses the cached compile)
+        return (compile_space, (self.cls,))
+
+
+def _tag_of(field: UnionField, value: object) -> str | None:
+    tag = field.tags.get(type(value))
+    if tag is None:  # an instance of a subclass of one member
+        tag = next((t for cls, t in field.tags.items() if isinstance(value, cls)), None)
+    return tag
+
+
+def _describe(dim: Dimension) -> dict[str, JSONValue]:
+    return {
+        "name": dim.name,
+        "path": dim.path,
+        "kind": dim.kind.value,
+        "low": dim.low,
+        "high": dim.high,
+        "log": dim.log,
+        "step": dim.step,
+        "choices": list(dim.choices),
+        "is_branch": dim.is_branch,
+        "parent": dim.parent,
+        "parent_choice": dim.parent_choice,
+    }
+
+
+def _fingerprint(dimensions: Sequence[Dimension]) -> str:
+    """sha256 of a canonical JSON form, independent of union member order."""
+    canonical = []
+    for dim in sorted(dimensions, key=lambda d: d.name):
+        entry = _describe(dim)
+        del entry["path"]  # the class name is not part of the space's shape
+        if dim.is_branch:
+            entry["choices"] = sorted(dim.choices, key=json.dumps)
+        canonical.append(entry)
+    text = json.dumps([_FINGERPRINT_VERSION, canonical], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def compile_space(cls: type[T]) -> Space[T]:
@@ -137,8 +527,6 @@ def compile_space(cls: type[T]) -> Space[T]:
         ExceptionGroup: Of :class:`SpaceDeclarationError`, one per problem found,
             each naming the dotted field path; raised with every problem at once.
     """
-    raise NotImplementedError
+    from ._compile import compile_space as compile_  # noqa: PLC0415 - _compile imports Space
 
-
-def _unused(*_: Any) -> None:  # pragma: no cover - keeps imports used until implemented
-    del _
+    return compile_(cls)

@@ -1,6 +1,7 @@
 """The storage box: the async interface, in-memory and SQLite implementations."""
 
 from ._base import Storage as Storage
+from ._common import new_owner_id as new_owner_id
 from ._memory import MemoryStorage as MemoryStorage
 from ._sqlite import SQLiteStorage as SQLiteStorage
 from ._url import open_storage as open_storage

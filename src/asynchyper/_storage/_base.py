@@ -9,6 +9,7 @@ from typing import Self
 
 from .._records import StudyRecord, TrialRecord, TrialState
 from .._types import JSONValue, Params
+from ._common import check_direction
 
 __all__ = ["Storage"]
 
@@ -141,6 +142,10 @@ class Storage(abc.ABC):
     ) -> list[int]:
         """Fail RUNNING trials whose heartbeat is older than ``older_than`` seconds.
 
+        When the owner id (``host:pid:token``, see ``new_owner_id``) names this
+        host, the process table decides instead: a dead owner's trials are failed at
+        once, and a live process's trials are never failed, whatever their heartbeat.
+
         With ``requeue`` each failed trial's parameters are enqueued again as a new
         WAITING trial. Returns the numbers of the trials that were failed.
         """
@@ -172,3 +177,28 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     async def count_trials(self, study_id: int) -> dict[TrialState, int]:
         """Number of trials in each state (every state present as a key)."""
+
+    async def best_trial(self, study_id: int, *, direction: str = "minimize") -> TrialRecord | None:
+        """The COMPLETE trial with the lowest (or highest) value; the lowest number wins ties.
+
+        Args:
+            study_id: The study.
+            direction: ``"minimize"`` or ``"maximize"``.
+
+        Returns:
+            The best trial, or ``None`` when no trial completed.
+
+        Raises:
+            StorageError: ``direction`` is neither ``"minimize"`` nor ``"maximize"``.
+        """
+        check_direction(direction)
+        completed = await self.trials(study_id, states=(TrialState.COMPLETE,))
+        sign = -1.0 if direction == "maximize" else 1.0
+        return min(
+            completed,
+            key=lambda trial: (
+                sign * (trial.value if trial.value is not None else 0.0),
+                trial.number,
+            ),
+            default=None,
+        )

@@ -1,12 +1,465 @@
-"""In-memory storage."""
-# STUB: to be implemented (issue 4/5).
+"""In-memory storage: the default when no storage is given."""
 
 from __future__ import annotations
 
+import collections
+import logging
+import threading
+import time
+from collections.abc import Collection, Mapping
+
+import anyio.lowlevel
+import attrs
+
+from .._errors import StorageError
+from .._records import StudyRecord, TrialRecord, TrialState
+from .._types import JSONValue, Params
 from ._base import Storage
+from ._common import (
+    BUDGET_STATES,
+    check_direction,
+    check_existing,
+    check_finish,
+    check_study_name,
+    is_stale,
+    is_trial_number,
+    normalize_attrs,
+    normalize_params,
+    not_running,
+    stale_error,
+    state_filter,
+    unknown_study,
+    unknown_study_id,
+    unknown_trial,
+)
 
 __all__ = ["MemoryStorage"]
 
+logger = logging.getLogger(__name__)
+
+_WHERE = "the in-memory storage"
+
+
+@attrs.define
+class _StudyState:
+    """One study's mutable state; ``trials[n]`` is trial number ``n``."""
+
+    record: StudyRecord
+    trials: list[TrialRecord] = attrs.field(factory=list)
+    waiting: collections.deque[int] = attrs.field(factory=collections.deque)
+    counts: dict[TrialState, int] = attrs.field(factory=lambda: dict.fromkeys(TrialState, 0))
+    seq: int = 0
+
+    def next_seq(self) -> int:
+        self.seq += 1
+        return self.seq
+
+    def add(self, trial: TrialRecord) -> None:
+        self.trials.append(trial)
+        self.counts[trial.state] += 1
+
+    def replace(self, trial: TrialRecord) -> None:
+        old = self.trials[trial.number]
+        self.counts[old.state] -= 1
+        self.counts[trial.state] += 1
+        self.trials[trial.number] = trial
+
 
 class MemoryStorage(Storage):
-    """Keeps studies in this process's memory; nothing survives the process."""
+    """Keeps studies in this process's memory; nothing survives the process.
+
+    Every method does its work without awaiting in between, under one thread lock,
+    so each call is atomic on either anyio backend (and from several event loops
+    in different threads). Values go through the same JSON checks as the SQLite
+    store, so both return the same records. Usable without :meth:`open`.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_name: dict[str, _StudyState] = {}
+        self._by_id: dict[int, _StudyState] = {}
+        self._next_id = 1
+
+    def __repr__(self) -> str:
+        return f"MemoryStorage({len(self._by_id)} studies)"
+
+    def _study(self, study_id: int) -> _StudyState:
+        state = self._by_id.get(study_id)
+        if state is None:
+            raise unknown_study_id(study_id, _WHERE)
+        return state
+
+    # -- studies -------------------------------------------------------------------
+    async def create_study(
+        self,
+        name: str,
+        *,
+        fingerprint: str,
+        space: list[dict[str, JSONValue]],
+        direction: str = "minimize",
+        user_attrs: Mapping[str, JSONValue] | None = None,
+        load_if_exists: bool = True,
+    ) -> StudyRecord:
+        """Create a study, or return the existing one of that name.
+
+        Args:
+            name: Unique study name.
+            fingerprint: Fingerprint of the compiled space.
+            space: JSON description of the space (``Space.describe()``).
+            direction: ``"minimize"`` or ``"maximize"``.
+            user_attrs: JSON-safe attributes stored with a new study.
+            load_if_exists: Return an existing study instead of raising.
+
+        Returns:
+            The new or existing study.
+
+        Raises:
+            SpaceMismatchError: The study exists with another fingerprint.
+            StorageError: It exists and ``load_if_exists`` is false, it exists with
+                the other direction, or an argument is invalid.
+        """
+        check_study_name(name)
+        check_direction(direction)
+        attrs_copy = normalize_attrs(user_attrs, "study user_attrs")
+        space_copy: list[dict[str, JSONValue]] = normalize_attrs(
+            {"space": list(space)}, "space description"
+        )["space"]  # type: ignore[assignment] # a JSON list round-trips to a list
+        with self._lock:
+            existing = self._by_name.get(name)
+            if existing is None:
+                record = StudyRecord(
+                    id=self._next_id,
+                    name=name,
+                    direction=direction,
+                    fingerprint=fingerprint,
+                    space=space_copy,
+                    created_at=time.time(),
+                    user_attrs=attrs_copy,
+                )
+                self._next_id += 1
+                state = _StudyState(record)
+                self._by_name[name] = state
+                self._by_id[record.id] = state
+            else:
+                record = check_existing(existing.record, fingerprint, space_copy, direction)
+                if not load_if_exists:
+                    msg = (
+                        f"study {name!r} already exists; pass load_if_exists=True to "
+                        "resume it, or choose another name"
+                    )
+                    raise StorageError(msg)
+        await anyio.lowlevel.cancel_shielded_checkpoint()
+        return record
+
+    async def get_study(self, name: str) -> StudyRecord:
+        """Return the study called ``name``.
+
+        Raises:
+            UnknownStudyError: No such study; the message lists the known names.
+        """
+        await anyio.lowlevel.checkpoint()
+        with self._lock:
+            state = self._by_name.get(name)
+            if state is None:
+                raise unknown_study(name, self._by_name, _WHERE)
+            return state.record
+
+    async def list_studies(self) -> list[StudyRecord]:
+        """All studies, ordered by creation."""
+        await anyio.lowlevel.checkpoint()
+        with self._lock:
+            return [state.record for state in self._by_id.values()]
+
+    async def delete_study(self, name: str) -> None:
+        """Delete a study and all its trials.
+
+        Raises:
+            UnknownStudyError: No such study.
+        """
+        with self._lock:
+            state = self._by_name.pop(name, None)
+            if state is None:
+                raise unknown_study(name, self._by_name, _WHERE)
+            del self._by_id[state.record.id]
+        await anyio.lowlevel.cancel_shielded_checkpoint()
+
+    # -- trials --------------------------------------------------------------------
+    async def start_trial(
+        self,
+        study_id: int,
+        params: Params,
+        *,
+        owner: str,
+        max_trials: int | None = None,
+    ) -> TrialRecord | None:
+        """Create a RUNNING trial with the next free number.
+
+        Args:
+            study_id: The study.
+            params: Flat parameters of the new trial.
+            owner: Owner id of the calling process (see ``new_owner_id``).
+            max_trials: Budget of COMPLETE + RUNNING + WAITING trials.
+
+        Returns:
+            The new trial, or ``None`` when the budget is used up.
+
+        Raises:
+            UnknownStudyError: No study with that id.
+        """
+        params_copy = normalize_params(params)
+        with self._lock:
+            study = self._study(study_id)
+            trial: TrialRecord | None = None
+            used = sum(study.counts[state] for state in BUDGET_STATES)
+            if max_trials is None or used < max_trials:
+                now = time.time()
+                trial = TrialRecord(
+                    study_id=study_id,
+                    number=len(study.trials),
+                    state=TrialState.RUNNING,
+                    params=params_copy,
+                    owner=owner,
+                    created_at=now,
+                    started_at=now,
+                    heartbeat_at=now,
+                    seq=study.next_seq(),
+                )
+                study.add(trial)
+        await anyio.lowlevel.cancel_shielded_checkpoint()
+        return trial
+
+    async def enqueue_trial(self, study_id: int, params: Params) -> TrialRecord:
+        """Create a WAITING trial with fixed parameters, to be claimed later.
+
+        Raises:
+            UnknownStudyError: No study with that id.
+        """
+        params_copy = normalize_params(params)
+        with self._lock:
+            study = self._study(study_id)
+            trial = TrialRecord(
+                study_id=study_id,
+                number=len(study.trials),
+                state=TrialState.WAITING,
+                params=params_copy,
+                created_at=time.time(),
+                seq=study.next_seq(),
+            )
+            study.add(trial)
+            study.waiting.append(trial.number)
+        await anyio.lowlevel.cancel_shielded_checkpoint()
+        return trial
+
+    async def claim_trial(self, study_id: int, *, owner: str) -> TrialRecord | None:
+        """Move the lowest-numbered WAITING trial to RUNNING for ``owner``.
+
+        Returns:
+            The claimed trial, or ``None`` when nothing is waiting.
+
+        Raises:
+            UnknownStudyError: No study with that id.
+        """
+        with self._lock:
+            study = self._study(study_id)
+            trial: TrialRecord | None = None
+            if study.waiting:
+                number = study.waiting.popleft()
+                now = time.time()
+                trial = attrs.evolve(
+                    study.trials[number],
+                    state=TrialState.RUNNING,
+                    owner=owner,
+                    started_at=now,
+                    heartbeat_at=now,
+                    seq=study.next_seq(),
+                )
+                study.replace(trial)
+        await anyio.lowlevel.cancel_shielded_checkpoint()
+        return trial
+
+    async def finish_trial(
+        self,
+        study_id: int,
+        number: int,
+        *,
+        state: TrialState,
+        value: float | None = None,
+        error: str | None = None,
+        user_attrs: Mapping[str, JSONValue] | None = None,
+    ) -> TrialRecord:
+        """Move a RUNNING trial to a finished state.
+
+        Args:
+            study_id: The study.
+            number: The trial's number.
+            state: COMPLETE, FAILED or CANCELLED.
+            value: The finite objective value of a COMPLETE trial, else ``None``.
+            error: The failure reason.
+            user_attrs: Attributes merged into the trial's user attributes.
+
+        Returns:
+            The finished trial.
+
+        Raises:
+            UnknownStudyError: No study with that id.
+            UnknownTrialError: No trial with that number.
+            TrialStateError: The trial is not RUNNING, or the outcome is invalid
+                (e.g. COMPLETE with a NaN value).
+        """
+        value, error = check_finish(state, value, error)
+        attrs_copy = normalize_attrs(user_attrs, "trial user_attrs")
+        with self._lock:
+            study = self._study(study_id)
+            if not is_trial_number(number, len(study.trials)):
+                raise unknown_trial(study_id, number, len(study.trials))
+            current = study.trials[number]
+            if current.state is not TrialState.RUNNING:
+                raise not_running(study_id, number, current.state)
+            trial = attrs.evolve(
+                current,
+                state=state,
+                value=value,
+                error=error,
+                user_attrs={**current.user_attrs, **attrs_copy},
+                finished_at=time.time(),
+                seq=study.next_seq(),
+            )
+            study.replace(trial)
+        await anyio.lowlevel.cancel_shielded_checkpoint()
+        return trial
+
+    async def heartbeat(self, study_id: int, *, owner: str) -> None:
+        """Refresh ``heartbeat_at`` of every RUNNING trial that ``owner`` holds.
+
+        Raises:
+            UnknownStudyError: No study with that id.
+        """
+        with self._lock:
+            study = self._study(study_id)
+            now = time.time()
+            for trial in study.trials:
+                if trial.state is TrialState.RUNNING and trial.owner == owner:
+                    study.trials[trial.number] = attrs.evolve(trial, heartbeat_at=now)
+        await anyio.lowlevel.cancel_shielded_checkpoint()
+
+    async def fail_stale(
+        self,
+        study_id: int,
+        *,
+        older_than: float,
+        requeue: bool = False,
+    ) -> list[int]:
+        """Fail RUNNING trials whose owner is gone.
+
+        On the owner's host, a dead owner process makes its trials stale at once and
+        a live one's are never failed; otherwise a heartbeat older than
+        ``older_than`` seconds does.
+
+        Args:
+            study_id: The study.
+            older_than: Heartbeat age, in seconds, after which a trial is stale.
+            requeue: Enqueue each failed trial's parameters again as WAITING.
+
+        Returns:
+            The numbers of the trials that were failed.
+
+        Raises:
+            UnknownStudyError: No study with that id.
+        """
+        with self._lock:
+            study = self._study(study_id)
+            now = time.time()
+            cutoff = now - older_than
+            stale = [
+                trial
+                for trial in study.trials
+                if trial.state is TrialState.RUNNING
+                and is_stale(trial.owner, trial.heartbeat_at, cutoff)
+            ]
+            for trial in stale:
+                study.replace(
+                    attrs.evolve(
+                        trial,
+                        state=TrialState.FAILED,
+                        error=stale_error(trial.owner),
+                        finished_at=now,
+                        seq=study.next_seq(),
+                    )
+                )
+            if requeue:
+                for trial in stale:
+                    waiting = TrialRecord(
+                        study_id=study_id,
+                        number=len(study.trials),
+                        state=TrialState.WAITING,
+                        params=trial.params,
+                        created_at=now,
+                        seq=study.next_seq(),
+                    )
+                    study.add(waiting)
+                    study.waiting.append(waiting.number)
+        await anyio.lowlevel.cancel_shielded_checkpoint()
+        failed = [trial.number for trial in stale]
+        if failed:
+            logger.warning(
+                "marked trials %s of study %d FAILED, their process is gone%s",
+                failed,
+                study_id,
+                " (requeued)" if requeue else "",
+            )
+        return failed
+
+    async def get_trial(self, study_id: int, number: int) -> TrialRecord:
+        """One trial by number.
+
+        Raises:
+            UnknownStudyError: No study with that id.
+            UnknownTrialError: No trial with that number.
+        """
+        await anyio.lowlevel.checkpoint()
+        with self._lock:
+            study = self._study(study_id)
+            if not is_trial_number(number, len(study.trials)):
+                raise unknown_trial(study_id, number, len(study.trials))
+            return study.trials[number]
+
+    async def trials(
+        self,
+        study_id: int,
+        *,
+        states: Collection[TrialState] | None = None,
+        changed_after: int | None = None,
+    ) -> list[TrialRecord]:
+        """Trials of a study ordered by number.
+
+        Args:
+            study_id: The study.
+            states: Only these states, when given.
+            changed_after: Only trials whose ``seq`` is greater than this.
+
+        Returns:
+            The matching trials.
+
+        Raises:
+            UnknownStudyError: No study with that id.
+        """
+        chosen = state_filter(states)
+        await anyio.lowlevel.checkpoint()
+        with self._lock:
+            study = self._study(study_id)
+            return [
+                trial
+                for trial in study.trials
+                if (chosen is None or trial.state in chosen)
+                and (changed_after is None or trial.seq > changed_after)
+            ]
+
+    async def count_trials(self, study_id: int) -> dict[TrialState, int]:
+        """Number of trials in each state (every state present as a key).
+
+        Raises:
+            UnknownStudyError: No study with that id.
+        """
+        await anyio.lowlevel.checkpoint()
+        with self._lock:
+            return dict(self._study(study_id).counts)

@@ -1,14 +1,75 @@
 """Turn a storage argument (path, URL or object) into a Storage."""
-# STUB: to be implemented (issue 5).
 
 from __future__ import annotations
 
+import os
+
+from .._errors import StorageError
 from ._base import Storage
+from ._memory import MemoryStorage
+from ._sqlite import SQLiteStorage
 
 __all__ = ["open_storage"]
 
+_ACCEPTED = (
+    "a file path such as 'study.db', 'sqlite:///relative/study.db', "
+    "'sqlite:////absolute/study.db', ':memory:', a Storage object, or None (in memory)"
+)
 
-def open_storage(storage: str | Storage | None) -> Storage:
-    """Return a Storage for a path or URL (``"study.db"``, ``"sqlite:///x.db"``,
-    ``":memory:"``, ``"postgresql://..."``), a Storage object, or ``None`` (memory)."""
-    raise NotImplementedError
+
+def open_storage(storage: str | os.PathLike[str] | Storage | None) -> Storage:
+    """Return the Storage that a ``storage=`` argument names.
+
+    The result is not opened yet; use it as an async context manager (SQLite also
+    opens itself on first use).
+
+    Args:
+        storage: ``None`` or ``":memory:"`` for in-memory storage; a file path
+            (``"study.db"``) or ``"sqlite:///study.db"`` URL for SQLite (four slashes
+            for an absolute path); or a Storage object, returned as is.
+
+    Returns:
+        The storage.
+
+    Raises:
+        StorageError: An unknown URL scheme, an empty path, or ``postgresql://``
+            (not available yet).
+    """
+    if storage is None:
+        return MemoryStorage()
+    if isinstance(storage, Storage):
+        return storage
+    if isinstance(storage, os.PathLike):
+        return SQLiteStorage(os.fspath(storage))
+    if storage == ":memory:":
+        return MemoryStorage()
+    scheme, separator, rest = storage.partition("://")
+    if not separator:
+        if not storage.strip():
+            msg = f"storage path is empty; use {_ACCEPTED}"
+            raise StorageError(msg)
+        return SQLiteStorage(storage)
+    scheme = scheme.lower()
+    if scheme == "sqlite":
+        path = rest[1:] if rest.startswith("/") else rest
+        if path in ("", ":memory:"):
+            return MemoryStorage()
+        return SQLiteStorage(path)
+    if scheme in ("postgresql", "postgres") or scheme.startswith("postgresql+"):
+        msg = (
+            f"storage {_redact(storage)!r}: PostgreSQL storage is not available yet; "
+            "use SQLite (storage='study.db'), which several processes can share"
+        )
+        raise StorageError(msg)
+    msg = f"storage {_redact(storage)!r} has unknown scheme {scheme!r}; use {_ACCEPTED}"
+    raise StorageError(msg)
+
+
+def _redact(url: str) -> str:
+    """The URL without a password, safe to show in an error message."""
+    scheme, _, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not at:
+        return url
+    user = credentials.partition(":")[0]
+    return f"{scheme}://{user}:***@{host}"

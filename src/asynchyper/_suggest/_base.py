@@ -50,7 +50,7 @@ class History:
         self._params.append(dict(params))
 
     @property
-    def X(self) -> npt.NDArray[np.float64]:  # noqa: N802 - the conventional design-matrix name
+    def X(self) -> npt.NDArray[np.float64]:  # the conventional design-matrix name
         """``(n, d)`` numeric matrix of finished trials (``NaN`` where inactive)."""
         return self._x[: len(self._params)]
 

@@ -1,5 +1,4 @@
-"""Random search: independent draws from the prior."""
-# STUB: to be implemented (issue 3).
+"""Random search: independent draws from the prior, without repeats."""
 
 from __future__ import annotations
 
@@ -11,12 +10,24 @@ import numpy as np
 from .._space import Space
 from .._types import JSONScalar, Params
 from ._base import History, Suggester
+from ._encoding import EncodingCache, check_count, pending_matrix
+from ._novelty import novel_prior, snap
 
 __all__ = ["Random"]
 
 
 class Random(Suggester):
-    """Random search: every suggestion is an independent draw from the prior."""
+    """Random search: every suggestion is an independent draw from the prior.
+
+    In a finite (fully discrete) space a draw that equals a finished or pending trial
+    is replaced by an untried configuration while one remains.
+    """
+
+    def __init__(self) -> None:
+        self._encodings = EncodingCache()
+
+    def __repr__(self) -> str:
+        return "Random()"
 
     def suggest(
         self,
@@ -26,5 +37,29 @@ class Random(Suggester):
         rng: np.random.Generator,
         k: int = 1,
     ) -> list[dict[str, JSONScalar]]:
-        """Draw ``k`` configurations from the prior."""
-        return [space.sample(rng) for _ in range(k)]
+        """Draw ``k`` configurations from the prior.
+
+        Args:
+            space: The compiled space.
+            history: Finished trials (only used to avoid repeats).
+            pending: Flat parameters of trials still running (avoided too).
+            rng: The only source of randomness.
+            k: How many to propose.
+
+        Returns:
+            ``k`` flat parameter dicts, each valid for ``space``.
+
+        Raises:
+            SuggesterError: ``k`` is negative.
+        """
+        check_count(k)
+        encoding = self._encodings.get(space)
+        seen = np.concatenate([history.X, pending_matrix(space, encoding, pending)])
+        out: list[dict[str, JSONScalar]] = []
+        for _ in range(k):
+            row = novel_prior(encoding, space, rng, seen)
+            if row is None:  # every configuration was tried: repeats are allowed now
+                row = snap(encoding, space.sample_vectors(rng, 1))[0]
+            out.append(space.from_vector(row))
+            seen = np.concatenate([seen, row[None, :]])
+        return out

@@ -1,22 +1,194 @@
-"""Tree-structured Parzen estimator with a constant liar."""
-# STUB: to be implemented (issue 3).
+"""Tree-structured Parzen estimator with a constant liar.
+
+One ask, in order:
+
+1. Encode finished and pending trials in unit coordinates (:mod:`._encoding`).
+2. Split the successful trials by loss: the best ``min(ceil(gamma * n), gamma_cap)``
+   are *good*; the rest, every failed trial and (by default) every pending trial are
+   *bad*.
+3. For every activity group (the dimensions gated by the same branch choice) fit a
+   good density ``l`` and a bad density ``g`` on the trials where the group was active
+   (:mod:`._parzen`), so a branch's parameters learn only from that branch's trials.
+4. Draw candidates top-down from ``l`` (branch choices first, then the parameters of
+   the branches they activate), score each by ``log l - log g`` summed over its active
+   groups, and return the best one that was not tried before.
+"""
 
 from __future__ import annotations
 
+import math
+import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
+from .._errors import SuggesterError
 from .._space import Space
 from .._types import JSONScalar, Params
 from ._base import History, Suggester
+from ._encoding import (
+    BoolArray,
+    Encoding,
+    EncodingCache,
+    FloatArray,
+    Group,
+    IntArray,
+    check_count,
+    pending_matrix,
+)
+from ._novelty import collides, novel_prior, snap
+from ._parzen import (
+    Mixture,
+    Scratch,
+    SortedColumns,
+    bandwidth_floor,
+    bandwidths,
+    categorical_tables,
+    mixture_log_weights,
+    select_sorted,
+)
 
 __all__ = ["TPE"]
 
+Liar = Literal["bad", "worst", "mean", "best"] | None
+Weighting = Literal["ei", "uniform"]
+Bandwidth = Literal["hyperopt", "scott"]
+
+_LIARS: tuple[Liar, ...] = ("bad", "worst", "mean", "best", None)
+_WEIGHTINGS: tuple[Weighting, ...] = ("ei", "uniform")
+_BANDWIDTHS: tuple[Bandwidth, ...] = ("hyperopt", "scott")
+#: Up to this many kernels a plain sort beats merging into the kept order.
+_SMALL = 64
+
+
+class _Model:
+    """The fitted good/bad densities of every group for one ask."""
+
+    def __init__(self, groups: list[tuple[Group, Mixture, Mixture]]) -> None:
+        self.groups = groups
+
 
 class TPE(Suggester):
-    """Tree-structured Parzen estimator (placeholder until issue 3 lands)."""
+    """Tree-structured Parzen estimator for conditional spaces, with a constant liar.
+
+    The defaults were chosen by measurement (``benchmarks/quality.py``), starting from
+    the setting Watanabe (2023) recommends: a joint kernel per group, prior weight 1,
+    expected-improvement weighting of the good trials and hyperopt's neighbour-gap
+    bandwidths. Measured against that start, a smaller good group (10 % of the trials,
+    at most 25), hyperopt's ``1 / (n + 2)`` bandwidth clip with a 1 % floor, and
+    outermost kernels that ignore the range ends did better, most of all on 10-d and
+    conditional problems.
+
+    Args:
+        n_startup: Finished trials (failed ones included) to draw from the prior before
+            the model is used.
+        n_candidates: Candidates drawn from the good density per suggestion.
+        gamma: Fraction of successful trials that form the good group.
+        gamma_cap: Largest size of the good group.
+        multivariate: Model each group's dimensions jointly (one kernel per trial) rather
+            than each dimension on its own.
+        weighting: ``"ei"`` weighs good trials by how far they beat the split
+            (expected-improvement weighting); ``"uniform"`` weighs them equally.
+        prior_weight: Weight of the prior kernel relative to an average observation.
+        min_bandwidth: Smallest kernel bandwidth, as a fraction of a dimension's range.
+        magic_exponent: Bandwidths are also at least ``(n + 2) ** -magic_exponent``.
+        bandwidth: ``"hyperopt"`` gives each kernel the larger gap to its neighbours
+            in each dimension; ``"scott"`` gives every kernel of a group the same width,
+            ``0.2 * n ** (-1 / (d + 4))`` of the range (Scott's rule, as Optuna's
+            original multivariate TPE).
+        endpoints: Whether the ends of a range count as neighbours of the outermost
+            kernels (hyperopt) or not (Optuna); without, those kernels stay narrow.
+        liar: How pending trials count: ``"bad"`` adds them to the bad group; ``"worst"``,
+            ``"mean"`` and ``"best"`` give them that loss of the finished trials;
+            ``None`` ignores them (repeats are still avoided).
+
+    Raises:
+        SuggesterError: An option is outside its allowed range.
+    """
+
+    def __init__(
+        self,
+        *,
+        n_startup: int = 10,
+        n_candidates: int = 24,
+        gamma: float = 0.1,
+        gamma_cap: int = 25,
+        multivariate: bool = True,
+        weighting: Weighting = "ei",
+        prior_weight: float = 1.0,
+        min_bandwidth: float = 0.01,
+        magic_exponent: float = 1.0,
+        bandwidth: Bandwidth = "hyperopt",
+        endpoints: bool = False,
+        liar: Liar = "bad",
+    ) -> None:
+        _check_int("n_startup", n_startup, 0)
+        _check_int("n_candidates", n_candidates, 1)
+        _check_int("gamma_cap", gamma_cap, 1)
+        _check_float("gamma", gamma, 0.0, 1.0, "a number in (0, 1], e.g. 0.1")
+        _check_float("prior_weight", prior_weight, 0.0, math.inf, "a number > 0, e.g. 1.0")
+        _check_float(
+            "min_bandwidth",
+            min_bandwidth,
+            0.0,
+            1.0,
+            "a number in (0, 1] (a fraction of each dimension's range), e.g. 0.01",
+        )
+        _check_float("magic_exponent", magic_exponent, 0.0, math.inf, "a number > 0, e.g. 1.0")
+        if liar not in _LIARS:
+            msg = f"TPE(liar={liar!r}): liar must be one of {_LIARS!r}"
+            raise SuggesterError(msg)
+        if bandwidth not in _BANDWIDTHS:
+            msg = f"TPE(bandwidth={bandwidth!r}): bandwidth must be one of {_BANDWIDTHS!r}"
+            raise SuggesterError(msg)
+        if weighting not in _WEIGHTINGS:
+            msg = f"TPE(weighting={weighting!r}): weighting must be one of {_WEIGHTINGS!r}"
+            raise SuggesterError(msg)
+        self.n_startup = n_startup
+        self.n_candidates = n_candidates
+        self.gamma = float(gamma)
+        self.gamma_cap = gamma_cap
+        self.multivariate = bool(multivariate)
+        self.weighting: Weighting = weighting
+        self.prior_weight = float(prior_weight)
+        self.min_bandwidth = float(min_bandwidth)
+        self.magic_exponent = float(magic_exponent)
+        self.bandwidth: Bandwidth = bandwidth
+        self.endpoints = bool(endpoints)
+        self.liar: Liar = liar
+        self._reset_caches()
+
+    def _reset_caches(self) -> None:
+        self._encodings = EncodingCache()
+        self._sorted = SortedColumns()
+        # The fitted mixtures live in these arrays: valid until the next fit.
+        self._scratch = Scratch()
+        # The caches above are shared state: one suggestion at a time per instance.
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Caches and the lock stay behind; a copy rebuilds them on first use.
+        return {
+            key: value
+            for key, value in self.__dict__.items()
+            if key not in {"_encodings", "_sorted", "_scratch", "_lock"}
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._reset_caches()
+
+    def __repr__(self) -> str:
+        return (
+            f"TPE(n_startup={self.n_startup}, n_candidates={self.n_candidates}, "
+            f"gamma={self.gamma}, gamma_cap={self.gamma_cap}, "
+            f"multivariate={self.multivariate}, weighting={self.weighting!r}, "
+            f"prior_weight={self.prior_weight}, min_bandwidth={self.min_bandwidth}, "
+            f"magic_exponent={self.magic_exponent}, bandwidth={self.bandwidth!r}, "
+            f"endpoints={self.endpoints}, "
+            f"liar={self.liar!r})"
+        )
 
     def suggest(
         self,
@@ -26,5 +198,227 @@ class TPE(Suggester):
         rng: np.random.Generator,
         k: int = 1,
     ) -> list[dict[str, JSONScalar]]:
-        """Propose ``k`` configurations."""
-        return [space.sample(rng) for _ in range(k)]
+        """Propose ``k`` configurations, each seeing the earlier ones as pending.
+
+        Args:
+            space: The compiled space.
+            history: Finished trials (losses; ``NaN`` for failures).
+            pending: Flat parameters of trials still running.
+            rng: The only source of randomness.
+            k: How many to propose.
+
+        Returns:
+            ``k`` flat parameter dicts, each valid for ``space``.
+
+        Raises:
+            SuggesterError: ``k`` is negative.
+        """
+        check_count(k)
+        with self._lock:
+            encoding = self._encodings.get(space)
+            running = pending_matrix(space, encoding, pending)
+            out: list[dict[str, JSONScalar]] = []
+            for _ in range(k):
+                row = self._suggest_one(space, encoding, history, running, rng)
+                out.append(space.from_vector(row))
+                running = np.concatenate([running, row[None, :]])
+            return out
+
+    # -- one suggestion -------------------------------------------------------------
+    def _suggest_one(
+        self,
+        space: Space[Any],
+        encoding: Encoding,
+        history: History,
+        running: FloatArray,
+        rng: np.random.Generator,
+    ) -> FloatArray:
+        finished = history.X
+        seen = np.concatenate([finished, running]) if running.shape[0] else finished
+        if finished.shape[0] < self.n_startup or encoding.d == 0:
+            row = novel_prior(encoding, space, rng, seen)
+            return row if row is not None else snap(encoding, space.sample_vectors(rng, 1))[0]
+        model = self.fit(encoding, history, running)
+        candidates, ranking = self._candidates(encoding, model, rng)
+        best = candidates[ranking[0]]
+        if not collides(best[None, :], seen)[0]:
+            return np.asarray(best, dtype=np.float64)
+        ranked = candidates[ranking]
+        fresh = np.flatnonzero(~collides(ranked, seen))
+        if fresh.size:
+            return np.asarray(ranked[fresh[0]])
+        row = novel_prior(encoding, space, rng, seen)
+        return row if row is not None else best
+
+    def fit(
+        self,
+        encoding: Encoding,
+        history: History,
+        running: FloatArray,
+    ) -> _Model:
+        """Split the trials and fit ``l`` and ``g`` for every group (vectorised).
+
+        The returned model shares work arrays with this suggester: it is valid until
+        the next call of :meth:`fit` or :meth:`suggest`.
+
+        Args:
+            encoding: The space's encoding.
+            history: Finished trials; its rows stay sorted between asks.
+            running: Raw vectors of the pending trials.
+
+        Returns:
+            The good and bad mixtures of every non-empty group.
+        """
+        n = len(history)
+        finished = history.X
+        finished_unit = encoding.to_unit(finished)
+        sorted_columns = self._sorted
+        order = sorted_columns.update(
+            history, lambda start: finished_unit[start:, encoding.numeric], n
+        )
+        y = history.y
+        ok = ~np.isnan(y)
+        bad = ~ok
+        unit = finished_unit
+        if running.shape[0] and self.liar is not None:
+            unit = np.concatenate([finished_unit, encoding.to_unit(running)])
+            lie = np.nan
+            if self.liar != "bad" and ok.any():
+                finished_ok = y[ok]
+                lie = {
+                    "worst": float(np.max(finished_ok)),
+                    "mean": float(np.mean(finished_ok)),
+                    "best": float(np.min(finished_ok)),
+                }[self.liar]
+            # A NaN lie (liar="bad", or nothing finished yet) makes them bad observations.
+            y = np.concatenate([y, np.full(running.shape[0], lie)])
+            ok = ~np.isnan(y)
+            bad = ~ok
+        ok_rows = np.flatnonzero(ok)
+        n_good = min(math.ceil(self.gamma * ok_rows.size), self.gamma_cap)
+        good = np.zeros(y.shape[0], dtype=np.bool_)
+        threshold: float | None = None
+        if n_good >= ok_rows.size:
+            good[ok_rows] = True
+        else:
+            # Linear-time split: only the boundary matters, not the full ranking.
+            split = np.argpartition(y[ok_rows], n_good)
+            good[ok_rows[split[:n_good]]] = True
+            bad[ok_rows[split[n_good:]]] = True
+            threshold = float(y[ok_rows[split[n_good]]])
+        weights = np.ones(y.shape[0])
+        if self.weighting == "ei" and threshold is not None:
+            weights[good] = np.maximum(threshold - y[good], 1e-12)
+        fitted: list[tuple[Group, Mixture, Mixture]] = []
+        for group in encoding.groups:
+            if group.columns.size == 0:
+                continue
+            active = group.rows_active(unit)
+            positions = encoding.numeric_position[group.numeric]
+            sorted_group = (order[positions], sorted_columns.values[positions])
+            mixtures = [
+                self._fit_group(
+                    group, unit, n, sorted_group, rows & active, weights, f"{role}{group.index}"
+                )
+                for role, rows in (("good", good), ("bad", bad))
+            ]
+            fitted.append((group, mixtures[0], mixtures[1]))
+        return _Model(fitted)
+
+    def _fit_group(  # noqa: PLR0917 - private helper, called from one place
+        self,
+        group: Group,
+        unit: FloatArray,
+        n_finished: int,
+        sorted_group: tuple[IntArray, FloatArray],
+        selected: BoolArray,
+        weights: FloatArray,
+        name: str,
+    ) -> Mixture:
+        rows = np.flatnonzero(selected)
+        block = np.take(unit, rows, axis=0)
+        numeric = np.take(block, group.numeric, axis=1)
+        categorical = np.take(block, group.categorical, axis=1)
+        dg = group.numeric.size
+        floor = bandwidth_floor(rows.size, self.min_bandwidth, self.magic_exponent)
+        if not dg:
+            sigma = np.empty((rows.size, 0))
+        elif self.bandwidth == "scott":
+            # Optuna's multivariate rule: one width for every kernel, shrinking with n.
+            width = 0.2 * max(rows.size, 1) ** (-1.0 / (dg + 4))
+            sigma = np.full((rows.size, dg), min(max(width, floor), 1.0))
+        elif rows.size <= _SMALL:
+            sigma = bandwidths(numeric, floor, endpoints=self.endpoints)
+        else:
+            # Pending rows join the finished ones, which are already sorted.
+            n_selected_finished = int(np.count_nonzero(selected[:n_finished]))
+            sigma = select_sorted(
+                sorted_group[0],
+                sorted_group[1],
+                selected[:n_finished],
+                numeric[n_selected_finished:],
+                floor,
+                endpoints=self.endpoints,
+            )
+        # The prior kernel: centred, as wide as the whole range.
+        mu = np.concatenate([numeric, np.full((1, dg), 0.5)])
+        sigma = np.concatenate([sigma, np.ones((1, dg))])
+        return Mixture(
+            mixture_log_weights(weights[rows], self.prior_weight),
+            mu,
+            sigma,
+            categorical_tables(categorical, group.n_choices, rows.size),
+            self._scratch,
+            name,
+        )
+
+    def _candidates(
+        self, encoding: Encoding, model: _Model, rng: np.random.Generator
+    ) -> tuple[FloatArray, IntArray]:
+        """Candidates as raw vectors and their order, best first."""
+        m = self.n_candidates
+        unit = np.full((m, encoding.d), np.nan)
+        for group, good, _ in model.groups:
+            numeric, categorical = good.sample(rng, m, joint=self.multivariate)
+            unit[:, group.numeric] = numeric
+            unit[:, group.categorical] = categorical
+        raw = encoding.from_unit(unit)
+        unit = encoding.to_unit(raw)
+        active = encoding.group_activity(raw)
+        score = np.zeros(m)
+        per_column = np.zeros((m, encoding.d))
+        for group, good, bad in model.groups:
+            numeric = unit[:, group.numeric]
+            categorical = unit[:, group.categorical]
+            if self.multivariate:
+                ratio = good.log_pdf(numeric, categorical) - bad.log_pdf(numeric, categorical)
+            else:
+                columns = good.log_pdf_columns(numeric, categorical) - bad.log_pdf_columns(
+                    numeric, categorical
+                )
+                per_column[:, np.concatenate([group.numeric, group.categorical])] = columns
+                ratio = columns.sum(axis=1)
+            score += np.where(active[:, group.index], ratio, 0.0)
+        ranking = np.argsort(-score, kind="stable").astype(np.intp)
+        rows = encoding.deactivate(raw.copy(), active)
+        if self.multivariate:
+            return rows, ranking
+        # Univariate: every dimension takes its own best candidate value.
+        composed = raw[np.argmax(per_column, axis=0), np.arange(encoding.d)][None, :]
+        composed = encoding.deactivate(composed, encoding.group_activity(composed))
+        rows = np.concatenate([composed, rows])
+        return rows, np.concatenate([[0], ranking + 1]).astype(np.intp)
+
+
+def _check_float(name: str, value: object, low: float, high: float, allowed: str) -> None:
+    # Open at ``low``, closed at ``high``; checked at run time for untyped callers.
+    number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+    if number is None or not low < number <= high:
+        msg = f"TPE({name}={value!r}): {name} must be {allowed}"
+        raise SuggesterError(msg)
+
+
+def _check_int(name: str, value: object, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        msg = f"TPE({name}={value!r}): {name} must be an integer >= {minimum}"
+        raise SuggesterError(msg)

@@ -1,0 +1,177 @@
+"""Storage benchmark: durable trials/s on a real disk, against Optuna's SQLite storage.
+
+Run::
+
+    python benchmarks/storage.py [--dir DIR] [--trials N] [--optuna-trials M]
+
+Prints, from one run on one disk:
+
+1. durable trials/s of asynchyper's SQLite store (``synchronous=FULL``), 64 tasks
+   each running start_trial + finish_trial, on asyncio and on trio; and the same
+   with one task, which shows the cost of one commit (fsync) on this disk;
+2. the same workload through Optuna with ``sqlite:///`` storage (``n_jobs=1``, a
+   trivial objective), and the ratio;
+3. the time to load 100,000 trials with ``trials()``.
+
+Numbers are printed, never asserted: compare the ratios measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import anyio
+import optuna
+
+from asynchyper import SQLiteStorage, TrialState
+from asynchyper._storage import new_owner_id
+from asynchyper._types import JSONValue
+
+SPACE: list[dict[str, JSONValue]] = [
+    {"name": "x", "kind": "float", "low": -10.0, "high": 10.0, "log": False},
+    {"name": "y", "kind": "float", "low": -10.0, "high": 10.0, "log": False},
+]
+
+
+@contextlib.contextmanager
+def scratch_dir(parent: str | None) -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="asynchyper-bench-", dir=parent) as name:
+        yield Path(name)
+
+
+async def durable_trials_per_second(path: Path, trials: int, concurrency: int) -> float:
+    """Drive the storage directly: each task runs start_trial + finish_trial in a loop.
+
+    SWITCH HERE once the scheduler lands: replace the body below with
+    ``await asynchyper.minimize(objective, Space, trials=trials, concurrency=64,
+    storage=str(path), suggester=asynchyper.Random())`` and time that call, so the
+    benchmark measures the whole ask/tell path instead of storage alone.
+    """
+    owner = new_owner_id()
+    async with SQLiteStorage(path, synchronous="FULL") as storage:
+        study = await storage.create_study("bench", fingerprint="bench", space=SPACE)
+
+        async def worker() -> None:
+            while True:
+                trial = await storage.start_trial(
+                    study.id, {"x": 1.0, "y": -2.0}, owner=owner, max_trials=trials
+                )
+                if trial is None:
+                    return
+                params = trial.params
+                x, y = float(params["x"] or 0.0), float(params["y"] or 0.0)
+                await storage.finish_trial(
+                    study.id, trial.number, state=TrialState.COMPLETE, value=x * x + y * y
+                )
+
+        start = time.perf_counter()
+        async with anyio.create_task_group() as tg:
+            for _ in range(concurrency):
+                tg.start_soon(worker)
+        elapsed = time.perf_counter() - start
+        counts = await storage.count_trials(study.id)
+        assert counts[TrialState.COMPLETE] == trials, counts
+    return trials / elapsed
+
+
+def optuna_trials_per_second(path: Path, trials: int) -> float:
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(
+        storage=f"sqlite:///{path}",
+        study_name="bench",
+        sampler=optuna.samplers.RandomSampler(seed=0),
+    )
+
+    def objective(trial: optuna.Trial) -> float:
+        x = trial.suggest_float("x", -10.0, 10.0)
+        y = trial.suggest_float("y", -10.0, 10.0)
+        return float(x * x + y * y)
+
+    study.optimize(objective, n_trials=3, n_jobs=1)  # warm up: schema, caches
+    start = time.perf_counter()
+    study.optimize(objective, n_trials=trials, n_jobs=1)
+    return trials / (time.perf_counter() - start)
+
+
+async def load_time(path: Path, trials: int) -> tuple[float, float, int]:
+    """Build a study of ``trials`` finished trials, then time loading it.
+
+    Returns:
+        Seconds to build (synchronous=OFF), seconds to load, trials loaded.
+    """
+    owner = new_owner_id()
+    start = time.perf_counter()
+    async with SQLiteStorage(path, synchronous="OFF") as storage:
+        study = await storage.create_study("load", fingerprint="load", space=SPACE)
+
+        async def worker() -> None:
+            while True:
+                trial = await storage.start_trial(
+                    study.id, {"x": 0.123456789, "y": -4.5}, owner=owner, max_trials=trials
+                )
+                if trial is None:
+                    return
+                await storage.finish_trial(
+                    study.id,
+                    trial.number,
+                    state=TrialState.COMPLETE,
+                    value=float(trial.number),
+                    user_attrs={"fold_scores": [0.1, 0.2]} if trial.number % 10 == 0 else None,
+                )
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(256):
+                tg.start_soon(worker)
+    built = time.perf_counter() - start
+    async with SQLiteStorage(path) as storage:
+        study = await storage.get_study("load")
+        start = time.perf_counter()
+        loaded = await storage.trials(study.id)
+        elapsed = time.perf_counter() - start
+    return built, elapsed, len(loaded)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dir", default=os.environ.get("ASYNCHYPER_BENCH_DIR", "/work"))
+    parser.add_argument("--trials", type=int, default=5000)
+    parser.add_argument("--optuna-trials", type=int, default=300)
+    parser.add_argument("--load-trials", type=int, default=100_000)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+
+    with scratch_dir(args.dir) as directory:
+        print(f"scratch directory: {directory} (device {os.stat(directory).st_dev})")
+        single = anyio.run(durable_trials_per_second, directory / "single.db", 300, 1)
+        print(f"asynchyper, 1 task, synchronous=FULL:   {single:9.1f} trials/s")
+        results: dict[str, float] = {}
+        for backend in ("asyncio", "trio"):
+            rate = anyio.run(
+                durable_trials_per_second,
+                directory / f"group-{backend}.db",
+                args.trials,
+                64,
+                backend=backend,
+            )
+            results[backend] = rate
+            print(f"asynchyper, 64 tasks ({backend:7s}), FULL: {rate:9.1f} trials/s")
+        optuna_rate = optuna_trials_per_second(directory / "optuna.db", args.optuna_trials)
+        print(f"optuna 5, sqlite:///, n_jobs=1:        {optuna_rate:9.1f} trials/s")
+        for backend, rate in results.items():
+            print(f"ratio asynchyper ({backend}) / optuna:   {rate / optuna_rate:9.1f}x")
+        print(f"group commit gain over 1 task (asyncio): {results['asyncio'] / single:9.1f}x")
+
+        built, elapsed, count = anyio.run(load_time, directory / "load.db", args.load_trials)
+        print(f"built {count} trials in {built:.1f} s (synchronous=OFF, 256 tasks)")
+        print(f"load {count} trials with trials():     {elapsed:9.3f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+"""Time per ask of asynchyper's TPE against Optuna 5 and hyperopt, in the same run.
+
+Space: 10 float dimensions on [-5, 5]; history: N finished trials of the sphere
+function drawn at random; each method is timed on the same history, with nothing
+pending. asynchyper calls ``TPE.suggest`` directly (the suggester is sans-IO); Optuna
+times ``study.ask()`` on an in-memory study whose sampler samples the whole space
+jointly (its default ``multivariate=True`` TPESampler); hyperopt times ``tpe.suggest``
+on a ``Trials`` object. Run::
+
+    python benchmarks/suggest_speed.py                # 100, 1000, 10000 trials
+    python benchmarks/suggest_speed.py --sizes 100 1000 --repeats 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import statistics
+import time
+import warnings
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import attrs
+import numpy as np
+
+import asynchyper as ah
+
+DIMS = 10
+
+
+@attrs.frozen(kw_only=True)
+class Ten:
+    x0: Annotated[float, ah.Float(-5.0, 5.0)]
+    x1: Annotated[float, ah.Float(-5.0, 5.0)]
+    x2: Annotated[float, ah.Float(-5.0, 5.0)]
+    x3: Annotated[float, ah.Float(-5.0, 5.0)]
+    x4: Annotated[float, ah.Float(-5.0, 5.0)]
+    x5: Annotated[float, ah.Float(-5.0, 5.0)]
+    x6: Annotated[float, ah.Float(-5.0, 5.0)]
+    x7: Annotated[float, ah.Float(-5.0, 5.0)]
+    x8: Annotated[float, ah.Float(-5.0, 5.0)]
+    x9: Annotated[float, ah.Float(-5.0, 5.0)]
+
+
+def _history(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    points = rng.uniform(-5.0, 5.0, size=(n, DIMS))
+    return points, np.sum(points**2, axis=1)
+
+
+def _median_ms(call: Callable[[], object], repeats: int, warmup: int = 2) -> float:
+    for _ in range(warmup):
+        call()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def time_asynchyper(points: np.ndarray, losses: np.ndarray, repeats: int) -> float:
+    """Median ms per ``TPE.suggest`` (k=1) on this history."""
+    space = ah.compile_space(Ten)
+    history = ah.History(space)
+    for row, loss in zip(points.tolist(), losses.tolist(), strict=True):
+        history.add({f"x{i}": v for i, v in enumerate(row)}, loss)
+    tpe = ah.TPE()
+    rng = np.random.default_rng(0)
+    return _median_ms(lambda: tpe.suggest(space, history, [], rng), repeats)
+
+
+def time_optuna(points: np.ndarray, losses: np.ndarray, repeats: int) -> float:
+    """Median ms per ``study.ask()`` (in memory, default TPESampler)."""
+    import optuna  # noqa: PLC0415 - peers are optional: imported only when benchmarked
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    distributions: dict[str, Any] = {
+        f"x{i}": optuna.distributions.FloatDistribution(-5.0, 5.0) for i in range(DIMS)
+    }
+    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=0))
+    study.add_trials(
+        [
+            optuna.trial.create_trial(
+                params={f"x{i}": v for i, v in enumerate(row)},
+                distributions=distributions,
+                value=loss,
+            )
+            for row, loss in zip(points.tolist(), losses.tolist(), strict=True)
+        ]
+    )
+
+    def ask() -> None:
+        trial = study.ask(distributions)
+        # Failed trials are ignored by TPE, so the timed history stays the same.
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+
+    return _median_ms(ask, repeats)
+
+
+def time_hyperopt(points: np.ndarray, losses: np.ndarray, repeats: int) -> float:
+    """Median ms per ``hyperopt.tpe.suggest`` on a ``Trials`` object with this history."""
+    import hyperopt  # noqa: PLC0415 - peers are optional: imported only when benchmarked
+    from hyperopt import hp, tpe  # noqa: PLC0415
+
+    logging.getLogger("hyperopt").setLevel(logging.ERROR)
+    space = {f"x{i}": hp.uniform(f"x{i}", -5.0, 5.0) for i in range(DIMS)}
+    domain = hyperopt.Domain(lambda _: 0.0, space)
+    trials = hyperopt.Trials()
+    n = points.shape[0]
+    tids = trials.new_trial_ids(n)
+    miscs = [
+        {
+            "tid": tid,
+            "cmd": domain.cmd,
+            "workdir": None,
+            "idxs": {f"x{i}": [tid] for i in range(DIMS)},
+            "vals": {f"x{i}": [float(points[row, i])] for i in range(DIMS)},
+        }
+        for row, tid in enumerate(tids)
+    ]
+    results = [{"loss": float(loss), "status": hyperopt.STATUS_OK} for loss in losses]
+    docs = trials.new_trial_docs(tids, [None] * n, results, miscs)
+    for doc in docs:
+        doc["state"] = hyperopt.JOB_STATE_DONE
+    trials.insert_trial_docs(docs)
+    trials.refresh()
+    seeds = iter(range(10**9))
+    return _median_ms(
+        lambda: tpe.suggest(trials.new_trial_ids(1), domain, trials, next(seeds)), repeats
+    )
+
+
+def main() -> None:
+    """Print the table of median times and the speed-up ratios."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
+    parser.add_argument("--repeats", type=int, default=25, help="timed asks per method")
+    args = parser.parse_args()
+    print(f"median ms per ask, {DIMS} float dimensions, nothing pending")
+    header = (
+        f"{'trials':>7} | {'asynchyper':>10} | {'optuna 5':>9} | {'hyperopt':>9} | "
+        f"{'optuna/ours':>11} | {'hyperopt/ours':>13}"
+    )
+    print(header)
+    print("-" * len(header))
+    for n in args.sizes:
+        points, losses = _history(n, seed=n)
+        peer_repeats = max(3, args.repeats // (1 + n // 2000))
+        ours = time_asynchyper(points, losses, args.repeats)
+        optuna_ms = time_optuna(points, losses, peer_repeats)
+        hyperopt_ms = time_hyperopt(points, losses, peer_repeats)
+        print(
+            f"{n:>7} | {ours:>10.3f} | {optuna_ms:>9.2f} | {hyperopt_ms:>9.2f} | "
+            f"{optuna_ms / ours:>10.1f}x | {hyperopt_ms / ours:>12.1f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""Ask/tell: drive a study from your own loop.
+
+Useful when trials are not function calls: jobs on a cluster queue, results arriving
+by message, a human in the loop. Here a pool of simulated workers takes trials from
+the study, results come back in any order, some jobs fail, and the study keeps every
+running trial as *pending* so that TPE spreads new asks away from them.
+
+Run it with ``python examples/ask_tell.py``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+from typing import Annotated
+
+import anyio
+import attrs
+
+import asynchyper as ah
+
+
+@attrs.frozen(kw_only=True)
+class Branin:
+    x1: Annotated[float, ah.Float(-5.0, 10.0)]
+    x2: Annotated[float, ah.Float(0.0, 15.0)]
+
+
+def branin(cfg: Branin) -> float:
+    b, c, t = 5.1 / (4 * math.pi**2), 5 / math.pi, 1 / (8 * math.pi)
+    return (cfg.x2 - b * cfg.x1**2 + c * cfg.x1 - 6) ** 2 + 10 * (1 - t) * math.cos(cfg.x1) + 10
+
+
+async def main(budget: int, workers: int) -> None:
+    rng = random.Random(0)
+    send, receive = anyio.create_memory_object_stream[tuple[ah.Trial[Branin], float | None]]()
+
+    async def worker(trial: ah.Trial[Branin]) -> None:
+        await anyio.sleep(rng.uniform(0.001, 0.02))  # results arrive out of order
+        value = None if rng.random() < 0.05 else branin(trial.config)  # None: job crashed
+        await send.send((trial, value))
+
+    async with ah.open_study(Branin, name="branin", suggester=ah.TPE(), seed=0) as study:
+        completed = in_flight = 0
+        async with anyio.create_task_group() as group:
+            while completed < budget:
+                # Keep every worker busy while the budget lasts.
+                while in_flight < workers and completed + in_flight < budget:
+                    group.start_soon(worker, await study.ask())
+                    in_flight += 1
+                trial, value = await receive.receive()
+                in_flight -= 1
+                if value is None:
+                    await study.tell(trial, error="the job crashed on its node")
+                else:
+                    await study.tell(trial, value, attrs={"worker": "simulated"})
+                    completed += 1
+        result = await study.result()
+
+    failed = [t for t in result.trials if t.state is ah.TrialState.FAILED]
+    print(f"{len(result.completed)} completed, {len(failed)} failed, told in any order")
+    print(f"best {result.best.value:.4f} (optimum 0.397887) at {result.best.config}")
+
+
+if __name__ == "__main__":
+    quick = bool(os.environ.get("ASYNCHYPER_QUICK"))
+    anyio.run(main, 60 if quick else 120, 4)

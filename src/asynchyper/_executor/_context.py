@@ -1,0 +1,105 @@
+"""The per-trial context: what an objective can learn about its own trial."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+import attrs
+
+from .._errors import TrialStateError
+from .._types import JSONScalar, JSONValue
+
+__all__ = ["TrialContext", "current_trial", "use_trial_context"]
+
+
+@attrs.define(kw_only=True)
+class TrialContext:
+    """The running trial, as seen from inside its objective.
+
+    Obtain it with :func:`current_trial`. It travels with the objective into worker
+    threads and worker processes; attributes set with :meth:`set_attr` are stored with
+    the trial when it finishes (also when it fails).
+
+    Attributes:
+        study: Name of the study the trial belongs to.
+        number: The trial's number in its study.
+        params: The trial's flat, branch-tagged parameters.
+        user_attrs: Attributes set so far with :meth:`set_attr`.
+    """
+
+    study: str
+    number: int
+    params: Mapping[str, JSONScalar]
+    user_attrs: dict[str, JSONValue] = attrs.field(factory=dict)
+
+    def set_attr(self, key: str, value: JSONValue) -> None:
+        """Attach a JSON-safe user attribute to the trial (e.g. a metric or a log URL).
+
+        Args:
+            key: Attribute name.
+            value: A JSON-safe value (``str``, ``int``, ``float``, ``bool``, ``None``,
+                or lists and dicts of those).
+
+        Raises:
+            TypeError: ``key`` is not a string or ``value`` is not JSON-safe.
+        """
+        name: object = key
+        if not isinstance(name, str):
+            msg = f"set_attr() key must be a str; got {type(key).__name__} {key!r}"
+            raise TypeError(msg)
+        check_json_safe(value, what=f"set_attr({key!r}, ...) value")
+        self.user_attrs[key] = value
+
+
+def check_json_safe(value: object, *, what: str) -> None:
+    """Raise ``TypeError`` naming ``what`` unless ``value`` survives strict JSON."""
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        msg = (
+            f"{what} must be JSON-safe (str, int, float, bool, None, lists and dicts of "
+            f"those; no NaN or inf); got {type(value).__name__}: {exc}"
+        )
+        raise TypeError(msg) from None
+
+
+_current: ContextVar[TrialContext | None] = ContextVar("asynchyper_current_trial", default=None)
+
+
+def current_trial() -> TrialContext:
+    """The trial whose objective is running in the calling task, thread or process.
+
+    Works in ``async def`` objectives, in plain functions run in worker threads, and in
+    worker processes (``executor="process"``).
+
+    Returns:
+        The running trial's context.
+
+    Raises:
+        TrialStateError: Called outside an objective run by ``minimize()`` or
+            ``Study.optimize()``.
+    """
+    context = _current.get()
+    if context is None:
+        msg = (
+            "current_trial() was called outside a trial; call it from inside an "
+            "objective that minimize() or Study.optimize() is running"
+        )
+        raise TrialStateError(msg)
+    return context
+
+
+@contextmanager
+def use_trial_context(context: TrialContext) -> Iterator[TrialContext]:
+    """Install ``context`` as :func:`current_trial` for the enclosed block.
+
+    Executors call this around the objective, in whatever thread or process runs it.
+    """
+    token = _current.set(context)
+    try:
+        yield context
+    finally:
+        _current.reset(token)

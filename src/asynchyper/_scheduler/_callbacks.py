@@ -1,0 +1,80 @@
+"""Observing a run: trial start/finish callbacks and the progress hook."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from .._records import Trial
+
+if TYPE_CHECKING:
+    from ._result import Result
+    from ._study import Study
+
+__all__ = ["TrialCallback", "as_callbacks", "call"]
+
+T = TypeVar("T")
+
+
+class TrialCallback(Generic[T]):
+    """Observes a run of :meth:`Study.optimize`; override the methods you need.
+
+    Every method may be a plain method or ``async def``. An exception raised by a
+    callback stops the run (running trials are cancelled) and is re-raised. To stop
+    the run from a callback without an error, call :meth:`Study.stop`.
+
+    A progress display is a callback too: pass it as ``progress=``.
+    """
+
+    def on_run_start(self, study: Study[T], budget: int) -> Any:
+        """Called once when the run starts, with the study's total trial budget."""
+
+    def on_trial_start(self, study: Study[T], trial: Trial[T]) -> Any:
+        """Called when a trial starts running (state ``RUNNING``)."""
+
+    def on_trial_finish(self, study: Study[T], trial: Trial[T]) -> Any:
+        """Called when a trial finished (``COMPLETE``, ``FAILED`` or ``CANCELLED``)."""
+
+    def on_run_end(self, study: Study[T], result: Result[T]) -> Any:
+        """Called once when the run ends normally, with its result."""
+
+
+class _FinishCallback(TrialCallback[T]):
+    """Adapts a plain ``callback(study, trial)`` to :class:`TrialCallback`."""
+
+    def __init__(self, function: Callable[[Study[T], Trial[T]], Any]) -> None:
+        self.function = function
+
+    def on_trial_finish(self, study: Study[T], trial: Trial[T]) -> Any:
+        return self.function(study, trial)
+
+
+def as_callbacks(
+    callbacks: Sequence[TrialCallback[T] | Callable[[Study[T], Trial[T]], Any]],
+) -> list[TrialCallback[T]]:
+    """Wrap plain functions (called when each trial finishes) as callbacks.
+
+    Raises:
+        TypeError: An element is neither a TrialCallback nor callable.
+    """
+    wrapped: list[TrialCallback[T]] = []
+    items: Sequence[object] = callbacks
+    for index, callback in enumerate(items):
+        if isinstance(callback, TrialCallback):
+            wrapped.append(callback)
+        elif callable(callback):
+            wrapped.append(_FinishCallback(callback))
+        else:
+            msg = (
+                f"callbacks[{index}] must be a function callback(study, trial) or a "
+                f"TrialCallback; got {type(callback).__name__} {callback!r}"
+            )
+            raise TypeError(msg)
+    return wrapped
+
+
+async def call(result: Any) -> None:
+    """Await a callback's result when it is awaitable."""
+    if inspect.isawaitable(result):
+        await result

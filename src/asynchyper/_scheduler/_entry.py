@@ -1,0 +1,262 @@
+"""The entry points: open_study(), minimize() and maximize()."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Literal, TypeVar
+
+import anyio
+
+from .._errors import SpaceMismatchError
+from .._executor import Executor
+from .._space import compile_space
+from .._storage import Storage, open_storage
+from .._suggest import TPE, Suggester
+from ._callbacks import TrialCallback
+from ._checks import check_seconds
+from ._result import Result
+from ._study import Callback, Objective, Study
+
+__all__ = ["maximize", "minimize", "open_study"]
+
+T = TypeVar("T")
+
+
+@asynccontextmanager
+async def open_study(
+    space: type[T],
+    *,
+    storage: str | Storage | None = None,
+    name: str | None = None,
+    suggester: Suggester | None = None,
+    direction: Literal["minimize", "maximize"] = "minimize",
+    seed: int | None = None,
+    heartbeat_interval: float = 10.0,
+    stale_after: float | None = 60.0,
+) -> AsyncIterator[Study[T]]:
+    """Open (create or resume) a study over ``space``.
+
+    While the study is open, a background task sends a heartbeat for its running
+    trials every ``heartbeat_interval`` seconds. On opening, running trials of other
+    owners with no heartbeat for ``stale_after`` seconds, or whose process on this host
+    is gone, are marked ``FAILED`` (so a crashed run never holds the budget). Trials
+    asked but not told when the study closes are marked ``CANCELLED``.
+
+    Args:
+        space: The attrs class describing the search space.
+        storage: A path or URL (``"study.db"``, ``"sqlite:///study.db"``,
+            ``":memory:"``), a :class:`Storage` object (not opened or closed here), or
+            ``None`` for in-memory storage.
+        name: The study's name; defaults to the space class's qualified name.
+        suggester: Proposes configurations; defaults to ``TPE()``.
+        direction: ``"minimize"`` or ``"maximize"``.
+        seed: Seeds the suggester's random generator (with ``concurrency=1`` two
+            seeded runs produce identical trials).
+        heartbeat_interval: Seconds between heartbeats of running trials.
+        stale_after: Seconds without heartbeat after which another owner's running
+            trial is failed; ``None`` never fails trials for that.
+
+    Yields:
+        The open study.
+
+    Raises:
+        SpaceMismatchError: The stored study has another space or direction.
+        StorageError: The storage cannot be opened.
+    """
+    if direction not in ("minimize", "maximize"):
+        msg = f"direction must be 'minimize' or 'maximize'; got {direction!r}"
+        raise ValueError(msg)
+    check_seconds("heartbeat_interval", heartbeat_interval)
+    check_seconds("stale_after", stale_after)
+    compiled = compile_space(space)
+    store = open_storage(storage)
+    async with AsyncExitStack() as stack:
+        if not isinstance(storage, Storage):
+            await stack.enter_async_context(store)
+        record = await store.create_study(
+            name or space.__qualname__,
+            fingerprint=compiled.fingerprint,
+            space=compiled.describe(),
+            direction=direction,
+            load_if_exists=True,
+        )
+        if record.direction != direction:
+            msg = (
+                f"study {record.name!r} was created with direction={record.direction!r}; "
+                f"got direction={direction!r}. Pass direction={record.direction!r} or use "
+                "another study name"
+            )
+            raise SpaceMismatchError(msg)
+        study = Study(
+            space=compiled,
+            storage=store,
+            record=record,
+            suggester=TPE() if suggester is None else suggester,
+            seed=seed,
+            heartbeat_interval=heartbeat_interval,
+            stale_after=stale_after,
+        )
+        await study._open()
+        body_error: BaseException | None = None
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(study._heartbeat_loop, name="asynchyper heartbeat")
+                try:
+                    yield study
+                except BaseException as exc:  # re-raised below, outside the task group
+                    body_error = exc
+                finally:
+                    group.cancel_scope.cancel()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await study._close()
+        if body_error is not None:
+            raise body_error
+
+
+async def minimize(
+    objective: Objective[T],
+    space: type[T],
+    *,
+    trials: int,
+    concurrency: int = 1,
+    storage: str | Storage | None = None,
+    study: str | None = None,
+    suggester: Suggester | None = None,
+    executor: Literal["thread", "process"] | Executor | None = None,
+    seed: int | None = None,
+    timeout: float | None = None,  # noqa: ASYNC109 - a run budget, not an I/O timeout
+    trial_timeout: float | None = None,
+    callbacks: Sequence[Callback[T]] = (),
+    direction: Literal["minimize", "maximize"] = "minimize",
+    target: float | None = None,
+    patience: int | None = None,
+    max_failures: int | None = None,
+    retries: int = 0,
+    progress: TrialCallback[T] | None = None,
+) -> Result[T]:
+    """Minimize ``objective`` over ``space`` with ``concurrency`` trials in flight.
+
+    Opens the study (:func:`open_study`) and runs :meth:`Study.optimize`; see those
+    for every option. Re-running the same call on the same storage resumes the study
+    and only runs what is missing from the ``trials`` budget.
+
+    Args:
+        objective: ``async def f(config)`` or ``def f(config)`` returning a float or
+            an :class:`Evaluation`.
+        space: The attrs class describing the search space.
+        trials: The study's total budget of completed trials.
+        concurrency: How many trials run at once.
+        storage: A path or URL (``"study.db"``), a :class:`Storage`, or ``None``
+            (in memory).
+        study: The study's name (defaults to the space class's name).
+        suggester: Defaults to ``TPE()``.
+        executor: ``"thread"``, ``"process"``, an :class:`Executor`, or ``None``.
+        seed: Seeds the suggester's random generator.
+        timeout: Seconds for the whole run (running trials are cancelled then).
+        trial_timeout: Seconds per trial (longer trials fail).
+        callbacks: Called when each trial finishes (see :meth:`Study.optimize`).
+        direction: ``"minimize"`` or ``"maximize"`` (see also :func:`maximize`).
+        target: Stop once a trial reaches this value.
+        patience: Stop after this many completed trials without improvement.
+        max_failures: Stop once this many trials failed (see :meth:`Study.optimize`).
+        retries: Re-run failed trials with the same parameters this many times.
+        progress: A progress-display callback.
+
+    Returns:
+        Every trial of the study (``result.best`` is the best one).
+
+    Raises:
+        ExecutorError: The executor cannot run the objective.
+        SpaceMismatchError: The stored study has another space or direction.
+    """
+    async with open_study(
+        space,
+        storage=storage,
+        name=study,
+        suggester=suggester,
+        direction=direction,
+        seed=seed,
+    ) as opened:
+        return await opened.optimize(
+            objective,
+            trials=trials,
+            concurrency=concurrency,
+            executor=executor,
+            timeout=timeout,
+            trial_timeout=trial_timeout,
+            target=target,
+            patience=patience,
+            max_failures=max_failures,
+            retries=retries,
+            callbacks=callbacks,
+            progress=progress,
+        )
+
+
+async def maximize(
+    objective: Objective[T],
+    space: type[T],
+    *,
+    trials: int,
+    concurrency: int = 1,
+    storage: str | Storage | None = None,
+    study: str | None = None,
+    suggester: Suggester | None = None,
+    executor: Literal["thread", "process"] | Executor | None = None,
+    seed: int | None = None,
+    timeout: float | None = None,  # noqa: ASYNC109 - a run budget, not an I/O timeout
+    trial_timeout: float | None = None,
+    callbacks: Sequence[Callback[T]] = (),
+    target: float | None = None,
+    patience: int | None = None,
+    max_failures: int | None = None,
+    retries: int = 0,
+    progress: TrialCallback[T] | None = None,
+) -> Result[T]:
+    """Maximize ``objective`` over ``space``: :func:`minimize` with ``direction="maximize"``.
+
+    Args:
+        objective: ``async def f(config)`` or ``def f(config)`` returning a float or
+            an :class:`Evaluation`.
+        space: The attrs class describing the search space.
+        trials: The study's total budget of completed trials.
+        concurrency: How many trials run at once.
+        storage: A path or URL, a :class:`Storage`, or ``None`` (in memory).
+        study: The study's name.
+        suggester: Defaults to ``TPE()``.
+        executor: ``"thread"``, ``"process"``, an :class:`Executor`, or ``None``.
+        seed: Seeds the suggester's random generator.
+        timeout: Seconds for the whole run.
+        trial_timeout: Seconds per trial.
+        callbacks: Called when each trial finishes.
+        target: Stop once a trial reaches (``>=``) this value.
+        patience: Stop after this many completed trials without improvement.
+        max_failures: Stop once this many trials failed (see :meth:`Study.optimize`).
+        retries: Re-run failed trials with the same parameters this many times.
+        progress: A progress-display callback.
+
+    Returns:
+        Every trial of the study (``result.best`` has the highest value).
+    """
+    return await minimize(
+        objective,
+        space,
+        trials=trials,
+        concurrency=concurrency,
+        storage=storage,
+        study=study,
+        suggester=suggester,
+        executor=executor,
+        seed=seed,
+        timeout=timeout,
+        trial_timeout=trial_timeout,
+        callbacks=callbacks,
+        direction="maximize",
+        target=target,
+        patience=patience,
+        max_failures=max_failures,
+        retries=retries,
+        progress=progress,
+    )

@@ -1,0 +1,293 @@
+"""Per-dimension numeric logic: sampling, rounding to the grid, and value checks.
+
+A :class:`Codec` wraps one :class:`Dimension` and knows how to turn a uniform draw
+into a value, a (possibly garbage) number into a valid stored value, and a stored
+value into its number in the vector encoding. Every operation has a scalar form
+(plain Python floats, for one configuration) and, where it matters, a vectorised
+form over a whole column.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import numbers
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeGuard
+
+import numpy as np
+import numpy.typing as npt
+
+from .._errors import ParameterError
+from .._types import JSONScalar
+from ._dimension import Dimension, DimensionKind
+
+__all__ = ["Codec", "choice_key"]
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Relative tolerance for "this float is on its step grid".
+_GRID_TOLERANCE = 1e-6
+#: Significant decimal digits kept when snapping a float to its step grid.
+_SIGNIFICANT_DIGITS = 15
+
+
+_PLAIN_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
+def choice_key(value: object) -> tuple[type, object]:
+    """A lookup key that keeps ``True``, ``1`` and ``1.0`` apart (they hash equal)."""
+    if isinstance(value, bool | np.bool_):
+        return (bool, bool(value))
+    if isinstance(value, numbers.Integral):
+        return (int, int(value))
+    if isinstance(value, numbers.Real):
+        return (float, float(value))
+    return (type(value), value)
+
+
+def _is_real(value: object) -> TypeGuard[float]:
+    if isinstance(value, bool | np.bool_):
+        return False
+    return isinstance(value, numbers.Real)
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    if isinstance(value, bool | np.bool_):
+        return False
+    return isinstance(value, numbers.Integral)
+
+
+class Codec:
+    """Numeric behaviour of one dimension (see the module docstring).
+
+    Args:
+        dimension: The dimension described.
+        column: Its column in numeric vectors.
+        parent_column: Column of the gating branch dimension, or ``-1``.
+        parent_index: Index of ``dimension.parent_choice`` in the parent's choices.
+        enum_type: For enum fields, the enum class (choices are member names).
+    """
+
+    def __init__(
+        self,
+        dimension: Dimension,
+        column: int,
+        parent_column: int,
+        parent_index: int,
+        enum_type: type[enum.Enum] | None = None,
+    ) -> None:
+        self.dimension = dimension
+        self.name = dimension.name
+        self.column = column
+        self.parent_column = parent_column
+        self.parent_index = parent_index
+        self.enum_type = enum_type
+        self.kind = dimension.kind
+        self.is_categorical = dimension.kind is DimensionKind.CATEGORICAL
+        self.choices: tuple[JSONScalar, ...] = dimension.choices
+        self.n_choices = len(dimension.choices)
+        self.lookup: dict[tuple[type, object], int] = {
+            choice_key(c): i for i, c in enumerate(dimension.choices)
+        }
+        low = dimension.low if dimension.low is not None else 0.0
+        high = dimension.high if dimension.high is not None else 0.0
+        self.low = float(low)
+        self.high = float(high)
+        self.log = dimension.log
+        self.step = float(dimension.step) if dimension.step is not None else None
+        self.steps = 0  # number of grid steps between low and high
+        if self.step is not None:
+            self.steps = round((self.high - self.low) / self.step)
+        scale = max(abs(self.low), abs(self.high), self.step or 0.0, 1e-300)
+        self.decimals = max(0, _SIGNIFICANT_DIGITS - 1 - math.floor(math.log10(scale)))
+        slack = 1e-12 * max(1.0, abs(self.low), abs(self.high))
+        self._lowest = self.low - slack
+        self._highest = self.high + slack
+        self._on_grid = self.step is not None and (
+            self.kind is DimensionKind.FLOAT or self.step != 1.0
+        )
+        if self.kind is DimensionKind.INT and self.log:
+            self.log_low = math.log(self.low - 0.5)
+            self.log_high = math.log(self.high + 0.5)
+        elif self.log:
+            self.log_low = math.log(self.low)
+            self.log_high = math.log(self.high)
+        else:
+            self.log_low = self.log_high = 0.0
+        self.draw_value: Callable[[float], JSONScalar] = self._make_draw_value()
+        self.snap_value: Callable[[float], JSONScalar] = self._make_snap_value()
+
+    # -- specialised scalar paths (one configuration at a time, no branching) ----
+    def _make_draw_value(self) -> Callable[[float], JSONScalar]:
+        """``u`` in ``[0, 1)`` -> stored value; same law as :meth:`column_from_unit`."""
+        low, high, steps = self.low, self.high, self.steps
+        if self.is_categorical:
+            choices, last = self.choices, self.n_choices - 1
+            n = self.n_choices
+            return lambda u: choices[min(int(u * n), last)]
+        if self.log and (self.kind is DimensionKind.INT or self.step is None):
+            log_low, span = self.log_low, self.log_high - self.log_low
+            if self.kind is DimensionKind.INT:
+                int_low, int_high = int(low), int(high)
+                return lambda u: min(max(round(math.exp(log_low + span * u)), int_low), int_high)
+            return lambda u: min(max(math.exp(log_low + span * u), low), high)
+        if self.step is not None:
+            if self.kind is DimensionKind.INT:
+                int_low, int_step = int(low), int(self.step)
+                return lambda u: int_low + int_step * min(int(u * (steps + 1)), steps)
+            grid = self._grid
+            return lambda u: grid(min(int(u * (steps + 1)), steps))
+        width = high - low
+        return lambda u: min(low + width * u, high)
+
+    def _make_snap_value(self) -> Callable[[float], JSONScalar]:
+        """Finite number -> stored value; the scalar twin of :meth:`snap_column`."""
+        low, high, steps = self.low, self.high, self.steps
+        if self.is_categorical:
+            choices, last = self.choices, self.n_choices - 1
+            return lambda x: choices[min(max(round(x), 0), last)]
+        if self.kind is DimensionKind.INT and self.log:
+            int_low, int_high = int(low), int(high)
+            return lambda x: min(max(round(x), int_low), int_high)
+        if self.step is not None:
+            step = self.step
+            if self.kind is DimensionKind.INT:
+                int_low, int_step = int(low), int(step)
+                return lambda x: int_low + int_step * min(max(round((x - low) / step), 0), steps)
+            grid = self._grid
+            return lambda x: grid(min(max(round((x - low) / step), 0), steps))
+        return lambda x: min(max(x, low), high)
+
+    # -- uniform draw -> number ---------------------------------------------------
+    def column_from_unit(self, u: FloatArray) -> FloatArray:
+        """Map a column of uniform draws in ``[0, 1)`` to valid numbers (the prior)."""
+        if self.is_categorical:
+            return np.minimum(np.floor(u * self.n_choices), self.n_choices - 1)
+        if self.log and (self.kind is DimensionKind.INT or self.step is None):
+            x = np.exp(self.log_low + (self.log_high - self.log_low) * u)
+            if self.kind is DimensionKind.INT:
+                x = np.rint(x)
+            return np.clip(x, self.low, self.high)
+        if self.step is not None:
+            k = np.minimum(np.floor(u * (self.steps + 1)), self.steps)
+            return self._grid_column(k)
+        return np.minimum(self.low + (self.high - self.low) * u, self.high)
+
+    # -- number -> stored value ---------------------------------------------------
+    def _grid(self, k: int) -> float:
+        assert self.step is not None
+        value = min(max(round(self.low + k * self.step, self.decimals), self.low), self.high)
+        return float(value) if self.kind is DimensionKind.FLOAT else float(round(value))
+
+    def _grid_column(self, k: FloatArray) -> FloatArray:
+        assert self.step is not None
+        value = np.clip(np.round(self.low + k * self.step, self.decimals), self.low, self.high)
+        return value if self.kind is DimensionKind.FLOAT else np.rint(value)
+
+    def snap_column(self, x: FloatArray) -> FloatArray:
+        """Round numbers to the grid and clip them into bounds (``NaN`` stays ``NaN``).
+
+        For categorical dimensions the results are valid choice indices.
+        """
+        if self.is_categorical:
+            return np.clip(np.rint(x), 0, self.n_choices - 1)
+        if self.step is not None and not (self.log and self.kind is DimensionKind.INT):
+            k = np.clip(np.rint((x - self.low) / self.step), 0, self.steps)
+            return self._grid_column(k)
+        if self.kind is DimensionKind.INT:
+            x = np.rint(x)
+        return np.clip(x, self.low, self.high)
+
+    def number_of(self, value: JSONScalar) -> float:
+        """The number of a stored value in the vector encoding (no bounds check).
+
+        Raises:
+            ParameterError: An unknown categorical choice or a non-numeric value.
+        """
+        if self.is_categorical:
+            return float(self.index_of(value))
+        if not _is_real(value):
+            msg = (
+                f"parameter {self.name!r} = {value!r} has type {type(value).__name__}; "
+                f"expected a {self.kind.value} in [{self._bounds()}]"
+            )
+            raise ParameterError(msg)
+        return float(value)
+
+    def index_of(self, value: object) -> int:
+        """Index of a categorical value in ``choices``.
+
+        Raises:
+            ParameterError: The value is not one of the choices.
+        """
+        kind = type(value)
+        key = (kind, value) if kind in _PLAIN_TYPES else choice_key(value)
+        index = self.lookup.get(key)
+        if index is None and isinstance(value, numbers.Integral):
+            # an int where float choices are declared (e.g. JSON dropped ".0")
+            index = self.lookup.get((float, float(value)))
+        if index is None:
+            msg = (
+                f"parameter {self.name!r} = {value!r} is not one of the allowed "
+                f"choices {list(self.choices)!r}"
+            )
+            raise ParameterError(msg)
+        return index
+
+    # -- validation ---------------------------------------------------------------
+    def _bounds(self) -> str:
+        low: Any = int(self.low) if self.kind is DimensionKind.INT else self.low
+        high: Any = int(self.high) if self.kind is DimensionKind.INT else self.high
+        return f"{low}, {high}"
+
+    def check(self, value: object) -> JSONScalar:
+        """Validate a stored value and return it normalised (grid-snapped floats).
+
+        Raises:
+            ParameterError: Wrong type, out of bounds, off the step grid, unknown choice.
+        """
+        if self.is_categorical:
+            return self.choices[self.index_of(value)]
+        kind = type(value)
+        if self.kind is DimensionKind.INT:
+            if kind is int or _is_int(value):
+                x = float(int(value))  # type: ignore[call-overload]
+            else:
+                self._fail(value, "has type " + kind.__name__)
+        else:
+            if kind is float or kind is int or _is_real(value):
+                x = float(value)  # type: ignore[arg-type]
+            else:
+                self._fail(value, "has type " + kind.__name__)
+            if not math.isfinite(x):
+                self._fail(value, "is not finite")
+        if x < self._lowest or x > self._highest:
+            self._fail(value, "is out of bounds")
+        if self._on_grid:
+            assert self.step is not None
+            k = (x - self.low) / self.step
+            if abs(k - round(k)) > _GRID_TOLERANCE:
+                step: Any = int(self.step) if self.kind is DimensionKind.INT else self.step
+                low: Any = int(self.low) if self.kind is DimensionKind.INT else self.low
+                msg = (
+                    f"parameter {self.name!r} = {value!r} is off the step grid; allowed: "
+                    f"{low} + k * {step} within [{self._bounds()}]"
+                )
+                raise ParameterError(msg)
+            x = self._grid(min(max(round(k), 0), self.steps))
+        elif x < self.low:
+            x = self.low
+        elif x > self.high:
+            x = self.high
+        return int(x) if self.kind is DimensionKind.INT else x
+
+    def _fail(self, value: object, problem: str) -> NoReturn:
+        if problem == "is out of bounds":
+            wanted = "allowed:"
+        else:
+            wanted = (
+                "expected an int in" if self.kind is DimensionKind.INT else "expected a float in"
+            )
+        msg = f"parameter {self.name!r} = {value!r} {problem}; {wanted} [{self._bounds()}]"
+        raise ParameterError(msg)

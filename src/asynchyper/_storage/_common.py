@@ -1,0 +1,391 @@
+"""Rules shared by every storage: validation, messages, owner ids and staleness.
+
+Both the in-memory and the SQLite store call these, so they accept and reject
+exactly the same input and word their errors the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import secrets
+import socket
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any
+
+from .._errors import (
+    SpaceMismatchError,
+    StorageError,
+    TrialStateError,
+    UnknownStudyError,
+    UnknownTrialError,
+)
+from .._records import StudyRecord, TrialState
+from .._types import JSONScalar, JSONValue, Params
+
+__all__ = [
+    "BUDGET_STATES",
+    "DIRECTIONS",
+    "check_direction",
+    "check_existing",
+    "check_finish",
+    "check_study_name",
+    "dumps",
+    "is_stale",
+    "is_trial_number",
+    "new_owner_id",
+    "normalize_attrs",
+    "normalize_params",
+    "not_running",
+    "space_difference",
+    "space_mismatch_message",
+    "stale_error",
+    "state_filter",
+    "unknown_study",
+    "unknown_study_id",
+    "unknown_trial",
+]
+
+#: States that count toward a study's ``max_trials`` budget.
+BUDGET_STATES = (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)
+#: Accepted optimization directions.
+DIRECTIONS = ("minimize", "maximize")
+#: How many known names an "unknown study" message lists before eliding the rest.
+_MAX_LISTED_NAMES = 20
+
+
+def _host_tag() -> str:
+    """This host's name, plus its pid namespace when it has one.
+
+    Two containers may share a hostname and a volume but not their process
+    tables; the namespace keeps one from judging the other's pids.
+    """
+    name = socket.gethostname().replace(":", "_")
+    try:
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return name
+    return f"{name}~{namespace}"
+
+
+_HOSTNAME = _host_tag()
+#: Host parts that name this host: the tagged one, and the bare hostname that
+#: owner ids built by hand (``f"{socket.gethostname()}:{pid}:..."``) carry.
+_LOCAL_HOSTS = frozenset({_HOSTNAME, socket.gethostname()})
+
+
+def new_owner_id() -> str:
+    """A fresh owner id for this process: ``"host:pid:token"``.
+
+    The host and pid let any process on the same machine tell whether the owner is
+    still alive; the random token keeps two stores in one process apart.
+
+    Returns:
+        The owner id.
+    """
+    return f"{_HOSTNAME}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def _owner_alive(owner: str | None) -> bool | None:
+    """Whether the owner's process is alive, or ``None`` when this host cannot tell."""
+    if owner is None:
+        return None
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host not in _LOCAL_HOSTS or not pid_text.isdigit():
+        return None
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # the process exists but belongs to another user
+    except OSError:
+        return None
+    return True
+
+
+def is_stale(owner: str | None, heartbeat_at: float | None, cutoff: float) -> bool:
+    """Whether a RUNNING trial has lost its owner.
+
+    On the owner's own host the process table decides: a live process's trials are
+    never stolen, a dead one's are stale at once. Elsewhere the heartbeat decides.
+
+    Args:
+        owner: The trial's owner id.
+        heartbeat_at: Its last heartbeat (or start time).
+        cutoff: Heartbeats older than this Unix time are stale.
+
+    Returns:
+        Whether the trial should be failed.
+    """
+    alive = _owner_alive(owner)
+    if alive is not None:
+        return not alive
+    return heartbeat_at is None or heartbeat_at < cutoff
+
+
+def check_study_name(name: object) -> str:
+    """Return ``name`` if it is a usable study name.
+
+    Raises:
+        StorageError: It is not a non-empty string.
+    """
+    if not isinstance(name, str) or not name:
+        msg = f"study name must be a non-empty string, got {name!r}"
+        raise StorageError(msg)
+    return name
+
+
+def check_direction(direction: object) -> str:
+    """Return ``direction`` if it is ``"minimize"`` or ``"maximize"``.
+
+    Raises:
+        StorageError: Any other value.
+    """
+    if direction not in DIRECTIONS:
+        msg = f"direction must be 'minimize' or 'maximize', got {direction!r}"
+        raise StorageError(msg)
+    return str(direction)
+
+
+def dumps(value: Any, what: str) -> str:
+    """Encode ``value`` as JSON text, naming ``what`` when it cannot be encoded.
+
+    Raises:
+        StorageError: The value holds something JSON cannot represent.
+    """
+    try:
+        return json.dumps(value, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        msg = (
+            f"{what} must be JSON-safe (str, int, float, bool, None, lists and dicts "
+            f"with str keys): {exc}"
+        )
+        raise StorageError(msg) from None
+
+
+def normalize_params(params: Params) -> dict[str, JSONScalar]:
+    """A plain-dict copy of flat parameters, checked to be JSON scalars.
+
+    Raises:
+        StorageError: A key is not a string or a value is not a JSON scalar.
+    """
+    out: dict[str, JSONScalar] = {}
+    items: Iterable[tuple[object, object]] = params.items()  # checked at run time
+    for key, value in items:
+        if not isinstance(key, str):
+            msg = f"parameter names must be strings, got {key!r}"
+            raise StorageError(msg)
+        if value is not None and not isinstance(value, str | int | float | bool):
+            msg = (
+                f"parameter {key!r} has value {value!r} of type {type(value).__name__}; "
+                "flat parameters must be str, int, float, bool or None"
+            )
+            raise StorageError(msg)
+        out[key] = value
+    return out
+
+
+def normalize_attrs(attrs: Mapping[str, JSONValue] | None, what: str) -> dict[str, JSONValue]:
+    """A deep, JSON-round-tripped copy of user attributes (so every store returns
+    exactly what SQLite would: tuples become lists, and so on).
+
+    Raises:
+        StorageError: The attributes are not JSON-safe.
+    """
+    if not attrs:
+        return {}
+    loaded: dict[str, JSONValue] = json.loads(dumps(dict(attrs), what))
+    return loaded
+
+
+def check_finish(state: object, value: object, error: object) -> tuple[float | None, str | None]:
+    """Validate the outcome given to ``finish_trial``; return ``(value, error)``.
+
+    Raises:
+        TrialStateError: ``state`` is not a finished state, a COMPLETE trial has no
+            finite value, or a non-COMPLETE trial was given a value.
+    """
+    if not isinstance(state, TrialState) or not state.is_finished:
+        msg = (
+            f"finish_trial(state={state!r}) must be given a finished state: "
+            "TrialState.COMPLETE, FAILED or CANCELLED"
+        )
+        raise TrialStateError(msg)
+    if error is not None and not isinstance(error, str):
+        msg = f"error must be a string or None, got {type(error).__name__}"
+        raise TrialStateError(msg)
+    if state is TrialState.COMPLETE:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            msg = f"a COMPLETE trial needs a float value, got value={value!r}"
+            raise TrialStateError(msg)
+        number = float(value)
+        if not math.isfinite(number):
+            msg = (
+                f"a COMPLETE trial needs a finite value, got value={number!r}; "
+                "finish it with state=TrialState.FAILED and an error instead"
+            )
+            raise TrialStateError(msg)
+        return number, error
+    if value is not None:
+        msg = (
+            f"only a COMPLETE trial has a value, got value={value!r} with state={state.name}; "
+            "pass value=None (and the reason as error=...)"
+        )
+        raise TrialStateError(msg)
+    return None, error
+
+
+def _elide(names: list[str]) -> str:
+    if not names:
+        return "none"
+    shown = ", ".join(repr(name) for name in names[:_MAX_LISTED_NAMES])
+    if len(names) > _MAX_LISTED_NAMES:
+        shown += f" and {len(names) - _MAX_LISTED_NAMES} more"
+    return shown
+
+
+def unknown_study(name: str, known: Iterable[str], where: str) -> UnknownStudyError:
+    """The error for a missing study name, listing the names that do exist."""
+    msg = (
+        f"no study named {name!r} in {where}; known studies: {_elide(list(known))}. "
+        "Check the name, or create it (open_study/create_study create it when missing)"
+    )
+    return UnknownStudyError(msg)
+
+
+def unknown_study_id(study_id: int, where: str) -> UnknownStudyError:
+    """The error for a study id that does not exist (e.g. the study was deleted)."""
+    msg = f"no study with id {study_id} in {where}; it may have been deleted"
+    return UnknownStudyError(msg)
+
+
+def is_trial_number(number: object, count: int) -> bool:
+    """Whether ``number`` is an int in ``0..count-1``."""
+    return type(number) is int and 0 <= number < count
+
+
+def unknown_trial(study_id: int, number: object, count: int) -> UnknownTrialError:
+    """The error for a trial number that does not exist in a study of ``count`` trials."""
+    held = f"trials 0..{count - 1}" if count else "no trials"
+    msg = f"study {study_id} has no trial number {number!r} (it has {held})"
+    return UnknownTrialError(msg)
+
+
+def not_running(study_id: int, number: int, state: TrialState) -> TrialStateError:
+    """The error for finishing a trial that is not RUNNING."""
+    msg = (
+        f"trial {number} of study {study_id} is {state.name}, not RUNNING; "
+        "a trial can be finished only once"
+    )
+    return TrialStateError(msg)
+
+
+def _dimension_key(index: int, dimension: Mapping[str, JSONValue]) -> str:
+    name = dimension.get("name")
+    return name if isinstance(name, str) else f"#{index}"
+
+
+def space_difference(
+    old: Collection[Mapping[str, JSONValue]], new: Collection[Mapping[str, JSONValue]]
+) -> str:
+    """Describe how two space descriptions differ, dimension by dimension.
+
+    Args:
+        old: The stored description (``Space.describe()`` at creation).
+        new: The description of the space given now.
+
+    Returns:
+        Lines such as ``"added lr"``, ``"removed depth"``,
+        ``"changed C: high 10 -> 100"``; empty when the descriptions are equal.
+    """
+    before = {_dimension_key(i, d): d for i, d in enumerate(old)}
+    after = {_dimension_key(i, d): d for i, d in enumerate(new)}
+    lines: list[str] = [f"removed {name}" for name in before if name not in after]
+    lines.extend(f"added {name}" for name in after if name not in before)
+    for name, was in before.items():
+        now = after.get(name)
+        if now is None or now == was:
+            continue
+        fields = sorted(set(was) | set(now))
+        changes = ", ".join(
+            f"{field} {was.get(field)!r} -> {now.get(field)!r}"
+            for field in fields
+            if was.get(field) != now.get(field)
+        )
+        lines.append(f"changed {name}: {changes}")
+    return "; ".join(lines)
+
+
+def space_mismatch_message(
+    name: str,
+    stored_fingerprint: str,
+    fingerprint: str,
+    stored_space: Collection[Mapping[str, JSONValue]],
+    space: Collection[Mapping[str, JSONValue]],
+) -> str:
+    """The message of a ``SpaceMismatchError``: what changed and how to fix it."""
+    difference = space_difference(stored_space, space)
+    if not difference:
+        difference = "the dimensions look the same but the fingerprint differs"
+    return (
+        f"study {name!r} was created with another search space "
+        f"(fingerprint {stored_fingerprint} -> {fingerprint}): {difference}. "
+        "Use a new study name for the new space, or delete the old study"
+    )
+
+
+def state_filter(states: Collection[TrialState] | None) -> frozenset[TrialState] | None:
+    """Normalize the ``states`` argument of ``trials()``.
+
+    Raises:
+        StorageError: An element is not a ``TrialState``.
+    """
+    if states is None:
+        return None
+    chosen = frozenset(states)
+    members: frozenset[object] = chosen  # checked at run time
+    for state in members:
+        if not isinstance(state, TrialState):
+            msg = f"states must hold TrialState members, got {state!r}"
+            raise StorageError(msg)
+    return chosen
+
+
+def check_existing(
+    record: StudyRecord,
+    fingerprint: str,
+    space: list[dict[str, JSONValue]],
+    direction: str,
+) -> StudyRecord:
+    """Return ``record`` if it can be resumed with this space and direction.
+
+    Raises:
+        SpaceMismatchError: The fingerprints differ; the message shows how.
+        StorageError: The directions differ.
+    """
+    if record.fingerprint != fingerprint:
+        msg = space_mismatch_message(
+            record.name, record.fingerprint, fingerprint, record.space, space
+        )
+        raise SpaceMismatchError(msg)
+    if record.direction != direction:
+        msg = (
+            f"study {record.name!r} was created to {record.direction}, but "
+            f"direction={direction!r} was given; use the same direction or another name"
+        )
+        raise StorageError(msg)
+    return record
+
+
+def stale_error(owner: str | None) -> str:
+    """The error text stored on a trial failed by ``fail_stale``."""
+    return (
+        f"its process ({owner}) stopped sending heartbeats or is no longer alive; "
+        "marked FAILED by fail_stale"
+    )

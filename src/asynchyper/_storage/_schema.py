@@ -1,0 +1,204 @@
+"""The SQLite schema, its version and the steps that migrate older files to it.
+
+The file says who wrote it in two header fields: ``PRAGMA application_id`` (always
+:data:`APPLICATION_ID` for an asynchyper store) and ``PRAGMA user_version`` (the
+schema version). A file with another application id, or with tables but no id, is
+someone else's database and is never touched.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import sqlite3
+import time
+from collections.abc import Callable
+
+from .._errors import StorageCorruptError, StorageVersionError
+
+__all__ = [
+    "APPLICATION_ID",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "STATE_COLUMNS",
+    "begin_immediate",
+    "check_schema",
+    "prepare_schema",
+]
+
+logger = logging.getLogger(__name__)
+
+#: ``PRAGMA application_id`` of every asynchyper store: ASCII "AHYP".
+APPLICATION_ID = 0x41485950
+
+#: Counter columns of ``studies``, one per trial state (see ``TrialState.value``).
+STATE_COLUMNS = {
+    "waiting": "n_waiting",
+    "running": "n_running",
+    "complete": "n_complete",
+    "failed": "n_failed",
+    "cancelled": "n_cancelled",
+}
+
+_V1 = """
+CREATE TABLE studies (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT    NOT NULL UNIQUE,
+    direction   TEXT    NOT NULL CHECK (direction IN ('minimize', 'maximize')),
+    fingerprint TEXT    NOT NULL,
+    space       TEXT    NOT NULL,           -- JSON: Space.describe()
+    user_attrs  TEXT,                       -- JSON object, NULL when empty
+    created_at  REAL    NOT NULL,
+    last_seq    INTEGER NOT NULL DEFAULT 0, -- last change counter handed out
+    -- trials per state: the budget check and count_trials need no scan
+    n_waiting   INTEGER NOT NULL DEFAULT 0,
+    n_running   INTEGER NOT NULL DEFAULT 0,
+    n_complete  INTEGER NOT NULL DEFAULT 0,
+    n_failed    INTEGER NOT NULL DEFAULT 0,
+    n_cancelled INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE trials (
+    id           INTEGER PRIMARY KEY,
+    study_id     INTEGER NOT NULL REFERENCES studies (id),
+    number       INTEGER NOT NULL,
+    state        TEXT    NOT NULL
+        CHECK (state IN ('waiting', 'running', 'complete', 'failed', 'cancelled')),
+    params       TEXT    NOT NULL,          -- JSON object of flat, branch-tagged params
+    value        REAL,
+    error        TEXT,
+    user_attrs   TEXT,                      -- JSON object, NULL when empty
+    owner        TEXT,                      -- host:pid:token of the running process
+    created_at   REAL    NOT NULL,
+    started_at   REAL,
+    finished_at  REAL,
+    heartbeat_at REAL,
+    seq          INTEGER NOT NULL,
+    UNIQUE (study_id, number)
+);
+CREATE INDEX trials_by_state ON trials (study_id, state, number);
+CREATE INDEX trials_by_seq ON trials (study_id, seq);
+"""
+
+
+def _create_v1(conn: sqlite3.Connection) -> None:
+    for statement in _V1.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+#: ``MIGRATIONS[v]`` upgrades a store from schema version ``v`` to ``v + 1``;
+#: version 0 is an empty file. Append a step for every schema change.
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_create_v1]
+#: The schema version this code reads and writes.
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def _header(conn: sqlite3.Connection) -> tuple[int, int]:
+    application_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    return int(application_id), int(version)
+
+
+def _check_owner(conn: sqlite3.Connection, path: str) -> int:
+    """Return the file's schema version, or raise if it is not ours to use."""
+    application_id, version = _header(conn)
+    if application_id == 0:
+        tables = [
+            row[0]
+            for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' LIMIT 5")
+        ]
+        if tables:
+            msg = (
+                f"{path} is a SQLite database of another program (tables {tables}), not an "
+                "asynchyper store; it was left unchanged. Use another path for the study"
+            )
+            raise StorageCorruptError(msg)
+        return 0
+    if application_id != APPLICATION_ID:
+        msg = (
+            f"{path} is not an asynchyper store (its SQLite application_id is "
+            f"{application_id:#010x}, asynchyper writes {APPLICATION_ID:#010x}); it was "
+            "left unchanged. Use another path for the study"
+        )
+        raise StorageCorruptError(msg)
+    if version > SCHEMA_VERSION:
+        msg = (
+            f"{path} uses asynchyper storage schema version {version}, but this version "
+            f"of asynchyper reads versions up to {SCHEMA_VERSION}; upgrade asynchyper "
+            "to open it (the file was left unchanged)"
+        )
+        raise StorageVersionError(msg)
+    return version
+
+
+def check_schema(conn: sqlite3.Connection, path: str) -> int:
+    """Check, without writing, that the file is ours; return its schema version.
+
+    Raises:
+        StorageCorruptError: Another program's database.
+        StorageVersionError: Written by a newer schema version.
+    """
+    return _check_owner(conn, path)
+
+
+def begin_immediate(conn: sqlite3.Connection, busy_timeout: float) -> None:
+    """``BEGIN IMMEDIATE``, polling every millisecond or so while another process writes.
+
+    SQLite's own busy handler backs off to sleeps of 25-100 ms, far longer than one
+    of our write transactions, so processes sharing a file would mostly sleep.
+
+    Raises:
+        sqlite3.OperationalError: Still locked after ``busy_timeout`` seconds.
+    """
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        return
+    except sqlite3.OperationalError as exc:
+        if not _is_busy(exc):
+            raise
+    deadline = time.monotonic() + busy_timeout
+    conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        delay = 0.0005
+        while True:
+            time.sleep(random.uniform(0.0, delay))  # jitter: waiting processes spread out
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() > deadline:
+                    raise
+            delay = min(delay * 1.5, 0.004)
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {round(busy_timeout * 1000):d}")
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    return str(getattr(exc, "sqlite_errorname", "")).startswith("SQLITE_BUSY")
+
+
+def prepare_schema(conn: sqlite3.Connection, path: str, busy_timeout: float) -> None:
+    """Create or migrate the schema to :data:`SCHEMA_VERSION`, in one transaction.
+
+    Safe when several processes open a new file at once: the version is read
+    again after ``BEGIN IMMEDIATE``, so only one of them migrates.
+
+    Raises:
+        StorageCorruptError: Another program's database.
+        StorageVersionError: Written by a newer schema version.
+    """
+    begin_immediate(conn, busy_timeout)
+    try:
+        version = _check_owner(conn, path)
+        if version < SCHEMA_VERSION:
+            for step in range(version, SCHEMA_VERSION):
+                logger.info("migrating %s from schema version %d to %d", path, step, step + 1)
+                MIGRATIONS[step](conn)
+            # PRAGMA takes no parameters; both values are int constants of this module.
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID:d}")
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise

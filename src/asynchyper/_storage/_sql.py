@@ -1,0 +1,507 @@
+"""Every SQL statement of the SQLite store, as plain synchronous functions.
+
+This is the one code path for the SQL: each function takes a ``sqlite3.Connection``
+and runs on the connection's worker thread, whichever adapter owns it (aiosqlite's
+thread on asyncio, an anyio worker thread on trio). Write functions expect to run
+inside the transaction that :func:`run_batch` opens; read functions run alone.
+All SQL is parameterised; the only text formatted into statements is the
+fixed counter-column names from :data:`STATE_COLUMNS`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Collection, Sequence
+from typing import Any
+
+from .._errors import StorageError
+from .._records import StudyRecord, TrialRecord, TrialState
+from .._types import JSONScalar, JSONValue
+from ._common import (
+    check_existing,
+    dumps,
+    is_stale,
+    not_running,
+    stale_error,
+    unknown_study,
+    unknown_study_id,
+    unknown_trial,
+)
+from ._schema import STATE_COLUMNS, begin_immediate
+
+__all__ = [
+    "Operation",
+    "best_trial",
+    "claim_trial",
+    "count_trials",
+    "create_study",
+    "delete_study",
+    "enqueue_trial",
+    "fail_stale",
+    "finish_trial",
+    "get_study",
+    "get_trial",
+    "heartbeat",
+    "list_studies",
+    "run_batch",
+    "start_trial",
+    "trials",
+]
+
+_STUDY_COLUMNS = "id, name, direction, fingerprint, space, created_at, user_attrs"
+_TRIAL_COLUMNS = (
+    "number, state, params, value, error, user_attrs, owner, "
+    "created_at, started_at, finished_at, heartbeat_at, seq"
+)
+_COUNT_COLUMNS = ", ".join(STATE_COLUMNS.values())
+_TOTAL = " + ".join(STATE_COLUMNS.values())
+_BUDGET = "n_complete + n_running + n_waiting"
+_STATES = {state.value: state for state in TrialState}
+_loads = json.loads
+
+
+class Operation:
+    """One queued write: the function to run and, once its batch committed, its outcome."""
+
+    __slots__ = ("done", "error", "function", "result", "wake")
+
+    def __init__(self, function: Callable[[sqlite3.Connection], Any], wake: Any) -> None:
+        self.function = function
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.done = False
+        #: An ``anyio.Event`` set when the operation is done or its caller must lead.
+        self.wake = wake
+
+
+def run_batch(
+    conn: sqlite3.Connection, operations: Sequence[Operation], busy_timeout: float
+) -> None:
+    """Run queued writes in one transaction: one commit (one fsync) for all of them.
+
+    Each operation runs inside its own savepoint, so one that raises is undone alone
+    and the others still commit; its exception is kept for its caller. When SQLite
+    rolls back the whole transaction (it may, on a full disk) or the commit fails,
+    every operation of the batch gets that error.
+    """
+    remaining = list(operations)
+    while remaining:
+        culprit = _try_batch(conn, remaining, busy_timeout)
+        if culprit is None:
+            return
+        # SQLite undid the whole transaction (it does on some SQLITE_FULL errors):
+        # the culprit keeps its error, the others run again in a new transaction.
+        remaining.remove(culprit)
+        for operation in remaining:
+            operation.result = operation.error = None
+
+
+def _try_batch(
+    conn: sqlite3.Connection, operations: Sequence[Operation], busy_timeout: float
+) -> Operation | None:
+    """One transaction over ``operations``; the operation whose failure made SQLite roll
+    the whole transaction back, or ``None`` when the batch committed."""
+    begin_immediate(conn, busy_timeout)
+    try:
+        for operation in operations:
+            conn.execute("SAVEPOINT operation")
+            try:
+                operation.result = operation.function(conn)
+            except Exception as exc:
+                operation.error = exc
+                if not conn.in_transaction:
+                    return operation
+                conn.execute("ROLLBACK TO operation")
+            conn.execute("RELEASE operation")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return None
+
+
+# -- rows to records ---------------------------------------------------------------
+def _study(row: Sequence[Any]) -> StudyRecord:
+    return StudyRecord(
+        id=row[0],
+        name=row[1],
+        direction=row[2],
+        fingerprint=row[3],
+        space=_loads(row[4]),
+        created_at=row[5],
+        user_attrs=_loads(row[6]) if row[6] else {},
+    )
+
+
+def _trial(study_id: int, row: Sequence[Any]) -> TrialRecord:
+    return TrialRecord(
+        study_id=study_id,
+        number=row[0],
+        state=_STATES[row[1]],
+        params=_loads(row[2]),
+        value=row[3],
+        error=row[4],
+        user_attrs=_loads(row[5]) if row[5] else {},
+        owner=row[6],
+        created_at=row[7],
+        started_at=row[8],
+        finished_at=row[9],
+        heartbeat_at=row[10],
+        seq=row[11],
+    )
+
+
+def _names(conn: sqlite3.Connection) -> list[str]:
+    return [row[0] for row in conn.execute("SELECT name FROM studies ORDER BY id")]
+
+
+def _counters(conn: sqlite3.Connection, where: str, study_id: int) -> Sequence[Any]:
+    """``(last_seq, total trials, trials in the budget)`` of a study."""
+    row = conn.execute(
+        f"SELECT last_seq, {_TOTAL}, {_BUDGET} FROM studies WHERE id = ?", (study_id,)
+    ).fetchone()
+    if row is None:
+        raise unknown_study_id(study_id, where)
+    return row  # type: ignore[no-any-return] # sqlite3 rows are untyped
+
+
+def _move(
+    conn: sqlite3.Connection, study_id: int, leave: str | None, enter: str | None, seq: int
+) -> None:
+    """Record a change: set the study's last seq and move one trial between counters."""
+    sets = ["last_seq = ?"]
+    if leave is not None:
+        sets.append(f"{STATE_COLUMNS[leave]} = {STATE_COLUMNS[leave]} - 1")
+    if enter is not None:
+        sets.append(f"{STATE_COLUMNS[enter]} = {STATE_COLUMNS[enter]} + 1")
+    conn.execute(f"UPDATE studies SET {', '.join(sets)} WHERE id = ?", (seq, study_id))
+
+
+# -- studies -----------------------------------------------------------------------
+def create_study(
+    conn: sqlite3.Connection,
+    *,
+    where: str,
+    name: str,
+    fingerprint: str,
+    space: list[dict[str, JSONValue]],
+    direction: str,
+    user_attrs: dict[str, JSONValue],
+    load_if_exists: bool,
+) -> StudyRecord:
+    """Insert a study, or return (after checking) the existing one of that name."""
+    row = conn.execute(f"SELECT {_STUDY_COLUMNS} FROM studies WHERE name = ?", (name,)).fetchone()
+    if row is not None:
+        record = check_existing(_study(row), fingerprint, space, direction)
+        if not load_if_exists:
+            msg = (
+                f"study {name!r} already exists in {where}; pass load_if_exists=True to "
+                "resume it, or choose another name"
+            )
+            raise StorageError(msg)
+        return record
+    now = time.time()
+    cursor = conn.execute(
+        "INSERT INTO studies (name, direction, fingerprint, space, user_attrs, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            name,
+            direction,
+            fingerprint,
+            dumps(space, "space description"),
+            dumps(user_attrs, "study user_attrs") if user_attrs else None,
+            now,
+        ),
+    )
+    study_id = cursor.lastrowid
+    assert study_id is not None
+    return StudyRecord(
+        id=study_id,
+        name=name,
+        direction=direction,
+        fingerprint=fingerprint,
+        space=space,
+        created_at=now,
+        user_attrs=user_attrs,
+    )
+
+
+def delete_study(conn: sqlite3.Connection, *, where: str, name: str) -> None:
+    """Delete a study and its trials."""
+    row = conn.execute("SELECT id FROM studies WHERE name = ?", (name,)).fetchone()
+    if row is None:
+        raise unknown_study(name, _names(conn), where)
+    conn.execute("DELETE FROM trials WHERE study_id = ?", (row[0],))
+    conn.execute("DELETE FROM studies WHERE id = ?", (row[0],))
+
+
+def get_study(conn: sqlite3.Connection, *, where: str, name: str) -> StudyRecord:
+    """The study called ``name``."""
+    row = conn.execute(f"SELECT {_STUDY_COLUMNS} FROM studies WHERE name = ?", (name,)).fetchone()
+    if row is None:
+        raise unknown_study(name, _names(conn), where)
+    return _study(row)
+
+
+def list_studies(conn: sqlite3.Connection) -> list[StudyRecord]:
+    """All studies in creation order."""
+    return [
+        _study(row) for row in conn.execute(f"SELECT {_STUDY_COLUMNS} FROM studies ORDER BY id")
+    ]
+
+
+# -- trials ------------------------------------------------------------------------
+def start_trial(
+    conn: sqlite3.Connection,
+    *,
+    where: str,
+    study_id: int,
+    params: dict[str, JSONScalar],
+    owner: str,
+    max_trials: int | None,
+) -> TrialRecord | None:
+    """Insert a RUNNING trial with the next number, unless the budget is used up."""
+    last_seq, number, used = _counters(conn, where, study_id)
+    if max_trials is not None and used >= max_trials:
+        return None
+    seq = last_seq + 1
+    now = time.time()
+    conn.execute(
+        "INSERT INTO trials (study_id, number, state, params, owner, created_at, started_at, "
+        "heartbeat_at, seq) VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?)",
+        (study_id, number, dumps(params, "params"), owner, now, now, now, seq),
+    )
+    _move(conn, study_id, None, "running", seq)
+    return TrialRecord(
+        study_id=study_id,
+        number=number,
+        state=TrialState.RUNNING,
+        params=params,
+        owner=owner,
+        created_at=now,
+        started_at=now,
+        heartbeat_at=now,
+        seq=seq,
+    )
+
+
+def _insert_waiting(
+    conn: sqlite3.Connection, study_id: int, number: int, params_json: str, *, seq: int, now: float
+) -> None:
+    conn.execute(
+        "INSERT INTO trials (study_id, number, state, params, created_at, seq) "
+        "VALUES (?, ?, 'waiting', ?, ?, ?)",
+        (study_id, number, params_json, now, seq),
+    )
+    _move(conn, study_id, None, "waiting", seq)
+
+
+def enqueue_trial(
+    conn: sqlite3.Connection, *, where: str, study_id: int, params: dict[str, JSONScalar]
+) -> TrialRecord:
+    """Insert a WAITING trial with the next number."""
+    last_seq, number, _ = _counters(conn, where, study_id)
+    now = time.time()
+    _insert_waiting(conn, study_id, number, dumps(params, "params"), seq=last_seq + 1, now=now)
+    return TrialRecord(
+        study_id=study_id,
+        number=number,
+        state=TrialState.WAITING,
+        params=params,
+        created_at=now,
+        seq=last_seq + 1,
+    )
+
+
+def claim_trial(
+    conn: sqlite3.Connection, *, where: str, study_id: int, owner: str
+) -> TrialRecord | None:
+    """Move the lowest-numbered WAITING trial to RUNNING."""
+    last_seq, _, _ = _counters(conn, where, study_id)
+    row = conn.execute(
+        f"SELECT {_TRIAL_COLUMNS} FROM trials WHERE study_id = ? AND state = 'waiting' "
+        "ORDER BY number LIMIT 1",
+        (study_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    seq = last_seq + 1
+    now = time.time()
+    conn.execute(
+        "UPDATE trials SET state = 'running', owner = ?, started_at = ?, heartbeat_at = ?, "
+        "seq = ? WHERE study_id = ? AND number = ?",
+        (owner, now, now, seq, study_id, row[0]),
+    )
+    _move(conn, study_id, "waiting", "running", seq)
+    waiting = _trial(study_id, row)
+    return TrialRecord(
+        study_id=study_id,
+        number=waiting.number,
+        state=TrialState.RUNNING,
+        params=waiting.params,
+        user_attrs=waiting.user_attrs,
+        owner=owner,
+        created_at=waiting.created_at,
+        started_at=now,
+        heartbeat_at=now,
+        seq=seq,
+    )
+
+
+def finish_trial(
+    conn: sqlite3.Connection,
+    *,
+    where: str,
+    study_id: int,
+    number: int,
+    state: TrialState,
+    value: float | None,
+    error: str | None,
+    user_attrs: dict[str, JSONValue],
+) -> TrialRecord:
+    """Move a RUNNING trial to a finished state."""
+    row = conn.execute(
+        f"SELECT {_TRIAL_COLUMNS} FROM trials WHERE study_id = ? AND number = ?",
+        (study_id, number),
+    ).fetchone()
+    last_seq, total, _ = _counters(conn, where, study_id)
+    if row is None:
+        raise unknown_trial(study_id, number, total)
+    current = _trial(study_id, row)
+    if current.state is not TrialState.RUNNING:
+        raise not_running(study_id, number, current.state)
+    merged = {**current.user_attrs, **user_attrs}
+    seq = last_seq + 1
+    now = time.time()
+    conn.execute(
+        "UPDATE trials SET state = ?, value = ?, error = ?, user_attrs = ?, finished_at = ?, "
+        "seq = ? WHERE study_id = ? AND number = ?",
+        (
+            state.value,
+            value,
+            error,
+            dumps(merged, "trial user_attrs") if merged else None,
+            now,
+            seq,
+            study_id,
+            number,
+        ),
+    )
+    _move(conn, study_id, "running", state.value, seq)
+    return TrialRecord(
+        study_id=study_id,
+        number=number,
+        state=state,
+        params=current.params,
+        value=value,
+        error=error,
+        user_attrs=merged,
+        owner=current.owner,
+        created_at=current.created_at,
+        started_at=current.started_at,
+        finished_at=now,
+        heartbeat_at=current.heartbeat_at,
+        seq=seq,
+    )
+
+
+def heartbeat(conn: sqlite3.Connection, *, where: str, study_id: int, owner: str) -> None:
+    """Refresh the heartbeat of the owner's RUNNING trials."""
+    _counters(conn, where, study_id)
+    conn.execute(
+        "UPDATE trials SET heartbeat_at = ? WHERE study_id = ? AND state = 'running' AND owner = ?",
+        (time.time(), study_id, owner),
+    )
+
+
+def fail_stale(
+    conn: sqlite3.Connection, *, where: str, study_id: int, older_than: float, requeue: bool
+) -> list[int]:
+    """Fail (and maybe requeue) RUNNING trials whose owner is gone."""
+    last_seq, total, _ = _counters(conn, where, study_id)
+    now = time.time()
+    cutoff = now - older_than
+    stale = [
+        (number, owner, params)
+        for number, owner, heartbeat_at, params in conn.execute(
+            "SELECT number, owner, heartbeat_at, params FROM trials "
+            "WHERE study_id = ? AND state = 'running' ORDER BY number",
+            (study_id,),
+        ).fetchall()
+        if is_stale(owner, heartbeat_at, cutoff)
+    ]
+    for number, owner, _ in stale:
+        last_seq += 1
+        conn.execute(
+            "UPDATE trials SET state = 'failed', error = ?, finished_at = ?, seq = ? "
+            "WHERE study_id = ? AND number = ?",
+            (stale_error(owner), now, last_seq, study_id, number),
+        )
+        _move(conn, study_id, "running", "failed", last_seq)
+    if requeue:
+        for _, _, params in stale:
+            last_seq += 1
+            _insert_waiting(conn, study_id, total, params, seq=last_seq, now=now)
+            total += 1
+    return [number for number, _, _ in stale]
+
+
+def get_trial(conn: sqlite3.Connection, *, where: str, study_id: int, number: int) -> TrialRecord:
+    """One trial by number."""
+    _, total, _ = _counters(conn, where, study_id)
+    row = conn.execute(
+        f"SELECT {_TRIAL_COLUMNS} FROM trials WHERE study_id = ? AND number = ?",
+        (study_id, number),
+    ).fetchone()
+    if row is None:
+        raise unknown_trial(study_id, number, total)
+    return _trial(study_id, row)
+
+
+def trials(
+    conn: sqlite3.Connection,
+    *,
+    where: str,
+    study_id: int,
+    states: Collection[TrialState] | None,
+    changed_after: int | None,
+) -> list[TrialRecord]:
+    """A study's trials ordered by number, in one query."""
+    _counters(conn, where, study_id)
+    sql = f"SELECT {_TRIAL_COLUMNS} FROM trials WHERE study_id = ?"
+    args: list[Any] = [study_id]
+    if states is not None:
+        if not states:
+            return []
+        sql += f" AND state IN ({', '.join('?' * len(states))})"
+        args.extend(state.value for state in states)
+    if changed_after is not None:
+        sql += " AND seq > ?"
+        args.append(changed_after)
+    sql += " ORDER BY number"
+    return [_trial(study_id, row) for row in conn.execute(sql, args)]
+
+
+def best_trial(
+    conn: sqlite3.Connection, *, where: str, study_id: int, direction: str
+) -> TrialRecord | None:
+    """The best COMPLETE trial (lowest number among ties), in one query."""
+    _counters(conn, where, study_id)
+    order = "DESC" if direction == "maximize" else "ASC"  # one of two fixed words
+    row = conn.execute(
+        f"SELECT {_TRIAL_COLUMNS} FROM trials WHERE study_id = ? AND state = 'complete' "
+        f"ORDER BY value {order}, number LIMIT 1",
+        (study_id,),
+    ).fetchone()
+    return None if row is None else _trial(study_id, row)
+
+
+def count_trials(conn: sqlite3.Connection, *, where: str, study_id: int) -> dict[TrialState, int]:
+    """Trials per state, from the study's counters."""
+    row = conn.execute(f"SELECT {_COUNT_COLUMNS} FROM studies WHERE id = ?", (study_id,)).fetchone()
+    if row is None:
+        raise unknown_study_id(study_id, where)
+    return {_STATES[state]: count for state, count in zip(STATE_COLUMNS, row, strict=True)}

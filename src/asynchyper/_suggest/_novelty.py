@@ -1,0 +1,91 @@
+"""Avoiding repeats: never propose a configuration that was already tried or is running.
+
+Comparisons work on raw numeric vectors (``NaN`` = inactive) with a small relative
+tolerance, so a float that went through JSON compares equal to its original.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from .._space import Space
+from ._encoding import ENUMERATION_LIMIT, BoolArray, Encoding, FloatArray
+
+__all__ = ["collides", "novel_prior"]
+
+logger = logging.getLogger(__name__)
+
+_PRIOR_DRAWS = 64
+
+
+def collides(rows: FloatArray, seen: FloatArray) -> BoolArray:
+    """Which of ``rows`` (``(m, d)``) equal some row of ``seen`` (``(n, d)``)."""
+    if seen.shape[0] == 0 or rows.shape[0] == 0:
+        return np.zeros(rows.shape[0], dtype=np.bool_)
+    if rows.shape[0] == 1 and rows.shape[1]:
+        # The common case (one candidate, continuous values): let the first column
+        # rule out almost every row before comparing whole rows.
+        first, column = rows[0, 0], seen[:, 0]
+        with np.errstate(invalid="ignore"):
+            near = np.abs(column - first) <= 1e-9 * np.maximum(1.0, np.abs(column))
+        near |= np.isnan(column) & np.isnan(first)
+        seen = seen[near]
+        if seen.shape[0] == 0:
+            return np.zeros(1, dtype=np.bool_)
+    a, b = rows[:, None, :], seen[None, :, :]
+    with np.errstate(invalid="ignore"):
+        close = np.abs(a - b) <= 1e-9 * np.maximum(1.0, np.abs(b))
+    same = close | (np.isnan(a) & np.isnan(b))
+    return np.asarray(np.any(np.all(same, axis=2), axis=1))
+
+
+def _keys(matrix: FloatArray) -> FloatArray:
+    # Rounded, NaN-free copies so that np.unique can match rows exactly.
+    return np.where(np.isnan(matrix), -np.inf, np.round(matrix, 9))
+
+
+def _untried(encoding: Encoding, seen: FloatArray) -> FloatArray:
+    everything = encoding.enumerate()
+    if seen.shape[0] == 0:
+        return everything
+    keys = np.concatenate([_keys(seen), _keys(everything)])
+    _, inverse = np.unique(keys, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    tried = np.zeros(int(inverse.max()) + 1, dtype=np.bool_)
+    tried[inverse[: seen.shape[0]]] = True
+    return everything[~tried[inverse[seen.shape[0] :]]]
+
+
+def novel_prior(
+    encoding: Encoding,
+    space: Space[object],
+    rng: np.random.Generator,
+    seen: FloatArray,
+) -> FloatArray | None:
+    """A prior draw that differs from every row of ``seen``, or ``None`` if none is left.
+
+    Tries one draw, then a batch of draws, then (for a finite space small enough to
+    list) a uniform pick among the configurations not yet seen.
+    """
+    first = snap(encoding, space.sample_vectors(rng, 1))
+    if not collides(first, seen)[0]:
+        return np.asarray(first[0], dtype=np.float64)
+    draws = snap(encoding, space.sample_vectors(rng, _PRIOR_DRAWS))
+    fresh = np.flatnonzero(~collides(draws, seen))
+    if fresh.size:
+        return np.asarray(draws[fresh[0]], dtype=np.float64)
+    size = encoding.size()
+    if size is None or size > ENUMERATION_LIMIT:
+        logger.debug("no untried configuration found among %d prior draws", _PRIOR_DRAWS)
+        return None
+    untried = _untried(encoding, seen)
+    if untried.shape[0] == 0:
+        return None
+    return np.asarray(untried[rng.integers(untried.shape[0])], dtype=np.float64)
+
+
+def snap(encoding: Encoding, matrix: FloatArray) -> FloatArray:
+    """Put raw vectors onto their grids and bounds, keeping inactive entries ``NaN``."""
+    return encoding.from_unit(encoding.to_unit(matrix))

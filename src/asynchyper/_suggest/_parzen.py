@@ -1,0 +1,444 @@
+"""Adaptive Parzen estimators on unit coordinates, fully vectorised.
+
+A :class:`Mixture` holds one kernel per observation plus a prior kernel. Numeric
+dimensions use Gaussians truncated to ``[0, 1]``; categorical ones use a smoothed
+one-hot distribution. In *joint* mode a kernel is a product over the dimensions and the
+density is evaluated with two matrix products (no Python loop over kernels or trials);
+in *univariate* mode every dimension is its own one-dimensional mixture.
+
+Bandwidths follow hyperopt's heuristic (the larger gap to the sorted neighbours), which
+needs every column sorted. :class:`SortedColumns` keeps the finished trials sorted
+across asks, so that one ask costs a linear merge instead of a fresh sort.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy.special import ndtr, ndtri  # type: ignore[import-untyped]
+
+from ._encoding import BoolArray, FloatArray, IntArray
+
+__all__ = [
+    "Mixture",
+    "Scratch",
+    "SortedColumns",
+    "bandwidth_floor",
+    "bandwidths",
+    "categorical_tables",
+    "logsumexp",
+    "mixture_log_weights",
+    "neighbour_gaps",
+    "select_sorted",
+]
+
+_LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+#: Kernels per matrix product in :meth:`Mixture.log_pdf` (small enough to stay serial).
+_BLOCK = 1024
+#: Normal tail mass ``Q(x) = 1 - Phi(x)`` tabulated on ``[0, _TAIL_END]``; nearest-entry
+#: lookups (rounding down) err by < 5e-4 in mass, far below what moves a density ratio.
+_TAIL_END = 8.0
+_TAIL_SIZE = 1 << 15
+_TAIL_SCALE = _TAIL_SIZE / _TAIL_END
+_TAIL_TABLE = ndtr(-np.linspace(0.0, _TAIL_END, _TAIL_SIZE + 1))
+_TAIL_TABLE[-1] = 0.0
+
+
+def logsumexp(values: FloatArray, axis: int) -> FloatArray:
+    """``log(sum(exp(values)))`` along ``axis``; overwrites ``values``."""
+    peak = np.max(values, axis=axis, keepdims=True)
+    empty = ~np.isfinite(peak)
+    peak[empty] = 0.0
+    values -= peak
+    # Terms below e^-80 cannot change the sum; flooring them avoids exp's slow
+    # subnormal path, which costs 10x more than the whole rest of the sum.
+    np.maximum(values, -80.0, out=values)
+    np.exp(values, out=values)
+    out = np.log(np.sum(values, axis=axis, keepdims=True)) + peak
+    out[empty] = -np.inf
+    return np.asarray(np.squeeze(out, axis=axis))
+
+
+def bandwidth_floor(n_observations: int, min_bandwidth: float, magic_exponent: float) -> float:
+    """The smallest bandwidth: ``max(min_bandwidth, (2 + n) ** -magic_exponent)``."""
+    return max(min_bandwidth, float((2.0 + n_observations) ** -magic_exponent))
+
+
+def neighbour_gaps(ordered: FloatArray, floor: float, *, endpoints: bool = False) -> FloatArray:
+    """Hyperopt's bandwidth for rows sorted ascending along axis 1.
+
+    Each value gets the larger gap to its neighbours, clipped to ``[floor, 1]``. With
+    ``endpoints``, ``0`` and ``1`` count as neighbours of the outermost values;
+    without, those take the gap on their inner side only.
+    """
+    rows, n = ordered.shape
+    if n == 0:
+        return np.empty((rows, 0))
+    gaps = np.empty((rows, n + 1))  # gaps[:, i] lies between value i - 1 and value i
+    gaps[:, 0] = ordered[:, 0]
+    np.subtract(ordered[:, 1:], ordered[:, :-1], out=gaps[:, 1:-1])
+    gaps[:, -1] = 1.0 - ordered[:, -1]
+    if not endpoints and n >= 2:
+        # The outermost kernels look only inwards: a wide gap to the edge of the range
+        # would otherwise make them nearly flat (what Optuna calls consider_endpoints).
+        gaps[:, 0] = gaps[:, 1]
+        gaps[:, -1] = gaps[:, -2]
+    widest = np.maximum(gaps[:, :-1], gaps[:, 1:])
+    return np.clip(widest, floor, 1.0, out=widest)
+
+
+def bandwidths(mus: FloatArray, floor: float, *, endpoints: bool = False) -> FloatArray:
+    """Hyperopt's adaptive bandwidths of ``(n, dn)`` kernel centres (sorting them).
+
+    Args:
+        mus: Kernel centres in unit coordinates, one row per kernel.
+        floor: Smallest bandwidth (see :func:`bandwidth_floor`).
+        endpoints: Whether the ends of the range count as neighbours.
+
+    Returns:
+        ``(n, dn)`` bandwidths.
+    """
+    order = np.argsort(mus.T, axis=1, kind="stable")
+    ordered = np.take_along_axis(mus.T, order, axis=1)
+    out = np.empty_like(mus.T)
+    np.put_along_axis(out, order, neighbour_gaps(ordered, floor, endpoints=endpoints), axis=1)
+    return np.ascontiguousarray(out.T)
+
+
+class SortedColumns:
+    """A growing, append-only matrix kept with each column's ascending order.
+
+    :meth:`update` merges the rows added since the last call into the kept order,
+    which numpy's stable sort (timsort) does in linear time on such nearly sorted
+    input.
+
+    Attributes:
+        values: ``(dn, n)`` the matrix, transposed (one row per column).
+        order: ``(dn, n)`` row indices sorted ascending per column (``NaN`` last).
+    """
+
+    def __init__(self) -> None:
+        self.owner: object = None
+        self.values: FloatArray = np.empty((0, 0))
+        self.order: IntArray = np.empty((0, 0), dtype=np.intp)
+
+    def update(self, owner: object, columns: Callable[[int], FloatArray], n: int) -> IntArray:
+        """Bring the order up to date with the first ``n`` rows of ``owner``.
+
+        Args:
+            owner: The object whose rows these are; another owner (or fewer rows than
+                before) restarts from a full sort.
+            columns: Returns the ``(n - start, dn)`` rows from ``start`` on; rows
+                already seen must not change.
+            n: Number of rows now.
+
+        Returns:
+            Row indices, sorted ascending by value in each column.
+        """
+        old = self.order
+        if owner is not self.owner or old.shape[1] > n:
+            self.values = np.ascontiguousarray(columns(0).T)
+            order = np.argsort(self.values, axis=1, kind="stable")
+        elif old.shape[1] == n:
+            return old
+        else:
+            start = old.shape[1]
+            self.values = np.concatenate([self.values, columns(start).T], axis=1)
+            fresh = np.broadcast_to(np.arange(start, n), (old.shape[0], n - start))
+            merged = np.concatenate([old, fresh], axis=1)
+            values = np.take_along_axis(self.values, merged, axis=1)
+            order = np.take_along_axis(merged, np.argsort(values, axis=1, kind="stable"), axis=1)
+        self.owner, self.order = owner, order.astype(np.intp)
+        return self.order
+
+
+def select_sorted(
+    order: IntArray,
+    values: FloatArray,
+    selected: BoolArray,
+    extra: FloatArray,
+    floor: float,
+    *,
+    endpoints: bool = False,
+) -> FloatArray:
+    """Bandwidths of a subset of sorted rows plus extra kernels, without a full sort.
+
+    Args:
+        order: ``(dg, n)`` ascending order of ``values`` per column (``NaN`` last).
+        values: ``(dg, n)`` unit coordinates of every sorted row, one row per column.
+        selected: ``(n,)`` which rows are kernels; none of them may be ``NaN``.
+        extra: ``(e, dg)`` further kernels (pending trials).
+        floor: Smallest bandwidth.
+        endpoints: Whether the ends of the range count as neighbours.
+
+    Returns:
+        ``(n_selected + e, dg)`` bandwidths: selected rows in row order, then ``extra``.
+    """
+    dg = order.shape[0]
+    n_selected = int(np.count_nonzero(selected))
+    ids = order[selected[order]].reshape(dg, n_selected)
+    ordered = np.take_along_axis(values, ids, axis=1)
+    kernel = np.cumsum(selected) - 1  # row -> its kernel, for selected rows
+    kernel_ids = kernel[ids]
+    if extra.shape[0]:
+        extra_ids = np.broadcast_to(
+            np.arange(n_selected, n_selected + extra.shape[0]), (dg, extra.shape[0])
+        )
+        merged_values = np.concatenate([ordered, extra.T], axis=1)
+        merged_ids = np.concatenate([kernel_ids, extra_ids], axis=1)
+        perm = np.argsort(merged_values, axis=1, kind="stable")
+        ordered = np.take_along_axis(merged_values, perm, axis=1)
+        kernel_ids = np.take_along_axis(merged_ids, perm, axis=1)
+    out = np.empty((n_selected + extra.shape[0], dg))
+    out[kernel_ids, np.arange(dg)[:, None]] = neighbour_gaps(ordered, floor, endpoints=endpoints)
+    return out
+
+
+def mixture_log_weights(weights: FloatArray, prior_weight: float) -> FloatArray:
+    """Normalised log weights of the observations plus the prior kernel (last).
+
+    The prior weighs ``prior_weight`` times an average observation.
+    """
+    n = weights.shape[0]
+    if n:
+        mean = float(np.mean(weights))
+        if not mean > 0:
+            weights, mean = np.ones(n), 1.0
+        all_weights = np.append(weights, prior_weight * mean)
+    else:
+        all_weights = np.ones(1)
+    return np.asarray(np.log(np.maximum(all_weights, 1e-300) / np.sum(all_weights)))
+
+
+def categorical_tables(
+    categorical: FloatArray, n_choices: Sequence[int], n_observations: int
+) -> list[FloatArray]:
+    """One ``(n + 1, c_j)`` probability table per categorical column.
+
+    Every observation's kernel puts most mass on its own choice and a pseudo-count of
+    ``1 / (n + 1)`` on every choice; the prior kernel (last row) is uniform.
+    """
+    kernels = n_observations + 1
+    tables: list[FloatArray] = []
+    for j, count in enumerate(n_choices):
+        table = np.full((kernels, count), 1.0 / kernels)
+        if n_observations:
+            table[np.arange(n_observations), categorical[:, j].astype(np.intp)] += 1.0
+        table[-1] = 1.0
+        tables.append(table / table.sum(axis=1, keepdims=True))
+    return tables
+
+
+class Scratch:
+    """Reusable work arrays, so that big temporaries do not hit fresh memory each ask.
+
+    Arrays of a few hundred kilobytes come from ``mmap`` and are returned to the system
+    when freed, so every new one page-faults; with thousands of trials that costs more
+    than the arithmetic. A suggester keeps one ``Scratch`` and asks it for its arrays
+    by name; an array is valid until the same name is requested again.
+    """
+
+    def __init__(self) -> None:
+        self._buffers: dict[str, npt.NDArray[Any]] = {}
+
+    def get(self, name: str, shape: tuple[int, ...], dtype: type = np.float64) -> Any:
+        """An uninitialised array of ``shape`` (a view of the buffer called ``name``)."""
+        size = math.prod(shape)
+        buffer = self._buffers.get(name)
+        if buffer is None or buffer.size < size or buffer.dtype != dtype:
+            buffer = np.empty(max(size, 1) + size // 4, dtype=dtype)  # room to grow
+            self._buffers[name] = buffer
+        return buffer[:size].reshape(shape)
+
+
+class Mixture:
+    """A weighted mixture of product kernels over one group's columns.
+
+    Args:
+        log_weights: ``(K,)`` normalised log mixture weights.
+        mu: ``(K, dn)`` numeric centres (unit coordinates).
+        sigma: ``(K, dn)`` numeric bandwidths.
+        categorical: One ``(K, c_j)`` probability table per categorical column.
+        scratch: Where to keep the work arrays (the mixture is then valid only until
+            ``scratch`` hands out arrays under the same ``name`` again).
+        name: Prefix of this mixture's arrays in ``scratch``.
+    """
+
+    def __init__(  # noqa: PLR0917 - mirrors the fields it stores
+        self,
+        log_weights: FloatArray,
+        mu: FloatArray,
+        sigma: FloatArray,
+        categorical: Sequence[FloatArray],
+        scratch: Scratch | None = None,
+        name: str = "",
+    ) -> None:
+        self._scratch = scratch or Scratch()
+        self._name = name
+        self.log_weights = log_weights
+        self.cumulative = np.cumsum(np.exp(log_weights))
+        self.cumulative /= self.cumulative[-1]
+        self.mu = mu
+        self.sigma = sigma
+        self.categorical = list(categorical)
+        self.categorical_log = [np.log(table) for table in self.categorical]
+        # Everything below is elementwise over (K, dn), in place and in scratch arrays:
+        # with thousands of bad kernels this constructor dominates an ask.
+        shape = mu.shape
+        work = self._scratch
+
+        def array(role: str) -> FloatArray:
+            return work.get(f"{name}.{role}", shape)  # type: ignore[no-any-return]
+
+        inv_sigma = np.divide(1.0, sigma, out=array("inv_sigma"))
+        # Truncation to [0, 1]: the mass a kernel loses past each end, read from a
+        # table of the normal tail (ndtr itself would cost more than the whole ask).
+        above = np.multiply(inv_sigma, _TAIL_SCALE, out=array("above"))
+        below = np.multiply(mu, above, out=array("below"))  # distance to 0, in table steps
+        np.subtract(above, below, out=above)  # distance to 1
+        np.minimum(below, _TAIL_SIZE, out=below)
+        np.minimum(above, _TAIL_SIZE, out=above)
+        index: IntArray = work.get(f"{name}.index", shape, np.intp)
+        np.copyto(index, below, casting="unsafe")  # truncates: the table rounds down
+        lost = np.take(_TAIL_TABLE, index, out=array("lost"), mode="clip")
+        np.copyto(index, above, casting="unsafe")
+        lost += np.take(_TAIL_TABLE, index, out=above, mode="clip")
+        np.minimum(lost, 1.0 - 1e-12, out=lost)
+        # log(1 - x), not log1p: numpy's log1p is ~10x slower and x <= 1e-16 is moot.
+        np.subtract(1.0, lost, out=lost)
+        log_norm = np.log(inv_sigma, out=array("log_norm"))
+        log_norm -= _LOG_SQRT_2PI
+        log_norm -= np.log(lost, out=lost)
+        self._log_norm = log_norm
+        inv_var = np.multiply(inv_sigma, inv_sigma, out=inv_sigma)
+        # Coefficients of x^2 and x side by side, so one matrix product scores them.
+        dn = shape[1]
+        coef: FloatArray = work.get(f"{name}.coef", (shape[0], 2 * dn))
+        np.multiply(inv_var, -0.5, out=coef[:, :dn])
+        np.multiply(mu, inv_var, out=coef[:, dn:])
+        self._coef = coef
+        self._lin = coef[:, dn:]
+        # Row sums as a matrix product: numpy's short-axis reductions are slow.
+        constant = np.multiply(mu, self._lin, out=below)
+        constant *= -0.5
+        constant += log_norm
+        self._const = constant @ np.ones(shape[1])
+
+    @property
+    def n_kernels(self) -> int:
+        """Number of kernels, the prior included."""
+        return int(self.log_weights.shape[0])
+
+    def _pick(self, rng: np.random.Generator, shape: tuple[int, ...]) -> IntArray:
+        draws = rng.random(shape)
+        picked = np.searchsorted(self.cumulative, draws, side="right")
+        return np.minimum(picked, self.n_kernels - 1).astype(np.intp)
+
+    def sample(
+        self, rng: np.random.Generator, m: int, *, joint: bool
+    ) -> tuple[FloatArray, FloatArray]:
+        """Draw ``m`` points.
+
+        Args:
+            rng: Source of randomness.
+            m: Number of points.
+            joint: One kernel per point (joint) or one per point and column (univariate).
+
+        Returns:
+            ``(m, dn)`` numeric unit coordinates and ``(m, dc)`` choice indices (floats).
+        """
+        dn, dc = self.mu.shape[1], len(self.categorical)
+        width = max(dn, dc, 1)
+        if joint:
+            kernel = np.repeat(self._pick(rng, (m, 1)), width, axis=1)
+        else:
+            kernel = self._pick(rng, (m, width))
+        numeric = np.empty((m, dn))
+        if dn:
+            cols = np.arange(dn)
+            k = kernel[:, :dn]
+            mu, sigma = self.mu[k, cols], self.sigma[k, cols]
+            low, high = ndtr(-mu / sigma), ndtr((1.0 - mu) / sigma)
+            u = low + (high - low) * rng.random((m, dn))
+            numeric = np.clip(mu + sigma * ndtri(u), 0.0, 1.0)
+        categorical = np.empty((m, dc))
+        for j, table in enumerate(self.categorical):
+            rows = np.cumsum(table[kernel[:, j]], axis=1)
+            u = rng.random((m, 1)) * rows[:, -1:]
+            chosen = np.sum(rows <= u, axis=1)
+            categorical[:, j] = np.minimum(chosen, rows.shape[1] - 1)
+        return numeric, categorical
+
+    def log_pdf(self, numeric: FloatArray, categorical: FloatArray) -> FloatArray:
+        """Joint log-density of ``m`` points, ``(m,)``."""
+        logits = self._scratch.get(f"{self._name}.logits", (numeric.shape[0], self.n_kernels))
+        np.add(self.log_weights, self._const, out=logits[0])
+        logits[1:] = logits[0]
+        if numeric.shape[1]:
+            # sum_j -(x_j - mu_kj)^2 / (2 s_kj^2), expanded into one matrix product.
+            features = np.concatenate([numeric * numeric, numeric], axis=1)
+            # In blocks of kernels: a big product makes a threaded BLAS hand work to a
+            # second thread, which on a busy machine costs 100x the arithmetic.
+            for start in range(0, self.n_kernels, _BLOCK):
+                block = slice(start, start + _BLOCK)
+                logits[:, block] += features @ self._coef[block].T
+        for j, table in enumerate(self.categorical_log):
+            logits += table[:, categorical[:, j].astype(np.intp)].T
+        return logsumexp(logits, axis=1)
+
+    def log_pdf_columns(self, numeric: FloatArray, categorical: FloatArray) -> FloatArray:
+        """Marginal log-density of every column of ``m`` points, ``(m, dn + dc)``."""
+        m = numeric.shape[0]
+        out = np.empty((m, numeric.shape[1] + len(self.categorical)))
+        if numeric.shape[1]:
+            z = (numeric[:, None, :] - self.mu[None]) / self.sigma[None]
+            terms = -0.5 * z * z + self._log_norm[None] + self.log_weights[None, :, None]
+            out[:, : numeric.shape[1]] = logsumexp(terms, axis=1)
+        for j, table in enumerate(self.categorical_log):
+            terms = table[:, categorical[:, j].astype(np.intp)] + self.log_weights[:, None]
+            out[:, numeric.shape[1] + j] = logsumexp(terms, axis=0)
+        return out
+
+
+def fit_mixture(
+    numeric: FloatArray,
+    categorical: FloatArray,
+    n_choices: Sequence[int],
+    weights: FloatArray,
+    *,
+    prior_weight: float,
+    min_bandwidth: float,
+    magic_exponent: float,
+    endpoints: bool = False,
+) -> Mixture:
+    """Fit a Parzen mixture to observations plus a prior kernel (sorting every column).
+
+    Args:
+        numeric: ``(n, dn)`` unit coordinates of the observations.
+        categorical: ``(n, dc)`` choice indices of the observations.
+        n_choices: Number of choices of each categorical column.
+        weights: ``(n,)`` non-negative observation weights.
+        prior_weight: Weight of the prior kernel relative to the mean observation weight.
+        min_bandwidth: Smallest numeric bandwidth (fraction of the range).
+        magic_exponent: Exponent of the ``1 / n`` bandwidth clip.
+        endpoints: Whether the ends of the range count as neighbours.
+
+    Returns:
+        The mixture; with no observations it is the prior alone.
+    """
+    n, dn = numeric.shape
+    mus = np.concatenate([numeric, np.full((1, dn), 0.5)], axis=0)
+    sigma = bandwidths(
+        numeric, bandwidth_floor(n, min_bandwidth, magic_exponent), endpoints=endpoints
+    )
+    sigma = np.concatenate([sigma, np.ones((1, dn))])
+    return Mixture(
+        mixture_log_weights(weights, prior_weight),
+        mus,
+        sigma,
+        categorical_tables(categorical, n_choices, n),
+    )

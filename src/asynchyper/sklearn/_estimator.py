@@ -1,0 +1,533 @@
+"""AutoClassifier and AutoRegressor: scikit-learn estimators that search a space."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any, ClassVar, Literal, Self
+
+import anyio
+import anyio.to_thread
+import numpy as np
+import numpy.typing as npt
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.model_selection import KFold, StratifiedKFold
+from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
+
+from .._errors import NoCompletedTrialsError
+from .._executor import Executor, ProcessExecutor
+from .._records import TrialState
+from .._scheduler import Result, open_study
+from .._space import Space
+from .._storage import Storage
+from .._suggest import Suggester
+from ._build import Task, with_random_state
+from ._checks import (
+    check_classification_target,
+    check_features,
+    check_n_splits,
+    check_regression_target,
+    check_space,
+)
+from ._errors import SearchFailedError
+from ._objective import CrossValidation, Split, quiet_convergence
+from ._pipelines import ClassifierPipeline, RegressorPipeline
+from ._portfolio import CLASSIFIER_PORTFOLIO, REGRESSOR_PORTFOLIO, portfolio_for
+
+__all__ = ["AutoClassifier", "AutoRegressor"]
+
+_log = logging.getLogger(__name__)
+
+#: The executors named by a string.
+ExecutorName = Literal["thread", "process"]
+
+
+def _in_event_loop() -> bool:
+    """Whether the calling thread is running an asyncio or trio event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        return True
+    trio = sys.modules.get("trio")
+    if trio is not None:
+        try:
+            trio.lowlevel.current_task()
+        except RuntimeError:
+            return False
+        return True
+    return False
+
+
+class _AutoEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
+    """The search shared by :class:`AutoClassifier` and :class:`AutoRegressor`."""
+
+    _task: ClassVar[Task]
+
+    #: The best configuration found (an instance of ``space``).
+    best_config_: Any
+    #: Its mean cross-validated score (higher is better).
+    best_score_: float
+    #: The best configuration's estimator, refitted on all of ``X, y``.
+    best_estimator_: Any
+    #: Every trial of the search (``result_.trials``, ``result_.best``, ...).
+    result_: Result[Any]
+    #: Number of features seen in ``fit``.
+    n_features_in_: int
+    #: The class labels seen in ``fit`` (classifiers only).
+    classes_: npt.NDArray[Any]
+
+    def __init__(
+        self,
+        space: type[Any],
+        *,
+        trials: int = 50,
+        cv: int | Any = 3,
+        scoring: str | Any | None = None,
+        concurrency: int = 2,
+        executor: ExecutorName | Executor = "process",
+        timeout: float | None = None,
+        trial_timeout: float | None = None,
+        seed: int | None = None,
+        portfolio: bool = True,
+        suggester: Suggester | None = None,
+        storage: str | Storage | None = None,
+        study: str | None = None,
+    ) -> None:
+        self.space = space
+        self.trials = trials
+        self.cv = cv
+        self.scoring = scoring
+        self.concurrency = concurrency
+        self.executor = executor
+        self.timeout = timeout
+        self.trial_timeout = trial_timeout
+        self.seed = seed
+        self.portfolio = portfolio
+        self.suggester = suggester
+        self.storage = storage
+        self.study = study
+
+    # -- fitting -------------------------------------------------------------------
+    def fit(self, X: Any, y: Any) -> Self:
+        """Search the space with cross-validation, then refit the best pipeline.
+
+        Blocks until the search ends (it runs its own event loop); from async code
+        use :meth:`afit`. Every input check runs before the first trial.
+
+        Args:
+            X: Features, shape ``(n_samples, n_features)``, numeric, no missing values.
+            y: Target, shape ``(n_samples,)``.
+
+        Returns:
+            The fitted estimator (``self``).
+
+        Raises:
+            DataError: ``X`` or ``y`` cannot be used (the message says how to fix it).
+            SpaceTaskError: The space cannot build estimators of this task.
+            SearchFailedError: No trial completed (all failed, or the time ran out).
+            RuntimeError: Called from inside a running event loop (use ``afit``).
+        """
+        if "__main__" not in sys.modules:
+            # anyio's worker processes run the main script as __mp_main__ (with
+            # __main__ removed): an unguarded script would start a search per worker.
+            msg = (
+                f"{type(self).__name__}.fit() ran while a worker process imported the main "
+                "script; guard the script's entry point with `if __name__ == '__main__':`"
+            )
+            raise RuntimeError(msg)
+        if _in_event_loop():
+            msg = (
+                f"{type(self).__name__}.fit() was called inside a running event loop, which "
+                "it would block; use `await estimator.afit(X, y)` there instead"
+            )
+            raise RuntimeError(msg)
+        space, objective = self._prepare(X, y)
+        # fit() owns its thread for the whole search, so the process-wide settings it
+        # makes cover the worker threads of executor="thread" too: no convergence
+        # warnings, and one BLAS/OpenMP thread per trial when trials share the process.
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(quiet_convergence())
+            if self.executor == "thread" and self.concurrency > 1:
+                stack.enter_context(threadpool_limits(limits=1))
+            result = anyio.run(self._search, space, objective)
+        with quiet_convergence():
+            self._refit(result, objective)
+        return self
+
+    async def afit(self, X: Any, y: Any) -> Self:
+        """Like :meth:`fit`, for async applications (asyncio or trio).
+
+        The search runs on the caller's event loop; the final refit runs in a worker
+        thread so that the loop keeps serving other tasks.
+
+        Args:
+            X: Features, shape ``(n_samples, n_features)``, numeric, no missing values.
+            y: Target, shape ``(n_samples,)``.
+
+        Returns:
+            The fitted estimator (``self``).
+
+        Raises:
+            DataError: ``X`` or ``y`` cannot be used (the message says how to fix it).
+            SpaceTaskError: The space cannot build estimators of this task.
+            SearchFailedError: No trial completed (all failed, or the time ran out).
+        """
+        space, objective = self._prepare(X, y)
+        result = await self._search(space, objective)
+        await anyio.to_thread.run_sync(self._quiet_refit, result, objective)
+        return self
+
+    def _prepare(self, X: Any, y: Any) -> tuple[Space[Any], CrossValidation]:
+        """Every check that must pass before a trial runs; builds the objective."""
+        name = type(self).__name__
+        features = check_features(X)
+        n_samples = features.shape[0]
+        splitter, stratified = self._splitter()
+        target = self._check_target(y, n_samples, stratified)
+        if stratified is None:
+            check_n_splits(int(splitter.get_n_splits(features, target)), n_samples)
+        space = check_space(self.space, self._task, estimator=name)
+        splits: tuple[Split, ...] = tuple(
+            (np.asarray(train, dtype=np.intp), np.asarray(test, dtype=np.intp))
+            for train, test in splitter.split(features, target)
+        )
+        objective = CrossValidation(
+            X=features,
+            y=target,
+            splits=splits,
+            scoring=self.scoring,
+            seed=self.seed,
+            single_threaded=self.concurrency > 1,
+        )
+        return space, objective
+
+    def _splitter(self) -> tuple[Any, int | None]:
+        """The CV splitter, and its fold count when it is the built-in stratified one."""
+        cv = self.cv
+        if isinstance(cv, bool) or not isinstance(cv, int):
+            if callable(getattr(cv, "split", None)) and callable(getattr(cv, "get_n_splits", None)):
+                return cv, None
+            msg = (
+                f"cv={cv!r} is neither a number of folds nor a scikit-learn splitter "
+                "(an object with split() and get_n_splits()); pass e.g. cv=5"
+            )
+            raise ValueError(msg)
+        if cv < 2:
+            msg = f"cv={cv} folds given; cross-validation needs at least 2 (e.g. cv=3)"
+            raise ValueError(msg)
+        if self._task == "classifier":
+            return StratifiedKFold(n_splits=cv, shuffle=True, random_state=self.seed), cv
+        return KFold(n_splits=cv, shuffle=True, random_state=self.seed), None
+
+    def _check_target(self, y: Any, n_samples: int, stratified: int | None) -> npt.NDArray[Any]:
+        raise NotImplementedError
+
+    def _executor(self) -> ExecutorName | Executor:
+        # One worker process per trial in flight: the default pool has one per core,
+        # and a trial waiting for a worker would spend its trial_timeout waiting.
+        if self.executor == "process":
+            return ProcessExecutor(max_workers=self.concurrency)
+        executor: ExecutorName | Executor = self.executor
+        return executor
+
+    async def _search(self, space: Space[Any], objective: CrossValidation) -> Result[Any]:
+        _log.info(
+            "searching %s with %d trials, %d in flight, %s-fold cross-validation",
+            space,
+            self.trials,
+            self.concurrency,
+            len(objective.splits),
+        )
+        async with open_study(
+            space.cls,
+            storage=self.storage,
+            name=self.study,
+            suggester=self.suggester,
+            seed=self.seed,
+        ) as study:
+            if self.portfolio and not await study.trials():
+                defaults = (
+                    CLASSIFIER_PORTFOLIO if self._task == "classifier" else REGRESSOR_PORTFOLIO
+                )
+                for config in portfolio_for(space, defaults)[: self.trials]:
+                    await study.enqueue(config)
+            return await study.optimize(
+                objective,
+                trials=self.trials,
+                concurrency=self.concurrency,
+                executor=self._executor(),
+                timeout=self.timeout,
+                trial_timeout=self.trial_timeout,
+            )
+
+    def _quiet_refit(self, result: Result[Any], objective: CrossValidation) -> None:
+        with quiet_convergence():
+            self._refit(result, objective)
+
+    def _refit(self, result: Result[Any], objective: CrossValidation) -> None:
+        try:
+            best = result.best
+        except NoCompletedTrialsError as exc:
+            msg = _failure_message(result, self.timeout, self.executor == "process")
+            raise SearchFailedError(msg) from exc
+        assert best.value is not None
+        estimator = with_random_state(best.config.build(), self.seed)
+        estimator.fit(objective.X, objective.y)
+        self.n_features_in_ = objective.X.shape[1]
+        if self._task == "classifier":
+            self.classes_ = np.unique(objective.y)
+        self.result_ = result
+        self.best_config_ = best.config
+        self.best_score_ = -best.value
+        self.best_estimator_ = estimator
+        _log.info(
+            "best of %d trials: %r (score %.6g)", len(result.trials), best.config, -best.value
+        )
+
+    # -- using the fitted model ----------------------------------------------------
+    def predict(self, X: Any) -> npt.NDArray[Any]:
+        """Predict with the refitted best estimator.
+
+        Args:
+            X: Features with the columns used in ``fit``.
+
+        Returns:
+            The predictions, shape ``(n_samples,)``.
+
+        Raises:
+            DataError: ``X`` is not numeric, has missing values or the wrong width.
+            NotFittedError: ``fit`` has not been called.
+        """
+        check_is_fitted(self, "best_estimator_")
+        features = check_features(X, n_features=self.n_features_in_)
+        predictions: npt.NDArray[Any] = self.best_estimator_.predict(features)
+        return predictions
+
+    @property
+    def trials_(self) -> Sequence[Any]:
+        """Every trial of the search, ordered by number (``result_.trials``)."""
+        check_is_fitted(self, "result_")
+        trials: Sequence[Any] = self.result_.trials
+        return trials
+
+    @property
+    def n_completed_(self) -> int:
+        """How many trials completed with a score."""
+        check_is_fitted(self, "result_")
+        return sum(1 for t in self.result_.trials if t.state is TrialState.COMPLETE)
+
+
+def _failure_message(result: Result[Any], timeout: float | None, in_processes: bool) -> str:
+    failed = [t for t in result.trials if t.state is TrialState.FAILED]
+    states: dict[str, int] = {}
+    for trial in result.trials:
+        states[trial.state.value] = states.get(trial.state.value, 0) + 1
+    msg = f"no trial completed (trial states: {states}, stop reason: {result.stop_reason!r})"
+    if failed:
+        first = failed[0]
+        error = (first.error or "").strip().splitlines()
+        msg += f"; the first failure, trial {first.number} ({first.config!r}), ended with: "
+        msg += error[-1] if error else "(no error text)"
+        msg += ". Check the data and the space, or narrow the space to models that fit it"
+        if in_processes and "worker process" in (first.error or ""):
+            msg += (
+                ". With executor='process' a script must run fit() under "
+                "`if __name__ == '__main__':` (workers import the main module), and the "
+                "space must be importable; or use executor='thread'"
+            )
+    elif result.stop_reason == "timeout":
+        msg += f"; the time budget (timeout={timeout}) ran out first: raise it"
+    return msg
+
+
+class AutoClassifier(ClassifierMixin, _AutoEstimator):  # type: ignore[misc]  # sklearn is untyped
+    """A classifier that finds its own pipeline: a cross-validated search, then a refit.
+
+    In the spirit of hyperopt-sklearn's ``HyperoptEstimator``: give it data, get the
+    best pre-processing + model found within the budget, refitted on all the data.
+    ``fit`` checks the inputs, then runs ``trials`` trials (``concurrency`` at a time,
+    in worker processes or threads); each trial builds one configuration of ``space``
+    and scores it by stratified ``cv``-fold cross-validation (the folds run one after
+    the other inside the trial; every trial uses the same folds). The search minimizes
+    the negated mean score, so ``best_score_`` is the best mean score.
+
+    The space can be any attrs space class whose instances have ``build()`` returning
+    a scikit-learn classifier, e.g. a narrowed subclass of :class:`ClassifierPipeline`.
+    With ``executor="process"`` (the default) the space and the scorer must be
+    picklable (module level), and scripts need an ``if __name__ == "__main__":`` guard.
+
+    Args:
+        space: The space class to search.
+        trials: The study's total budget of completed trials.
+        cv: Number of stratified folds (shuffled with ``seed``), or a scikit-learn
+            splitter.
+        scoring: A scorer name (``"accuracy"``, ``"f1_macro"``, ...) or callable;
+            ``None`` uses accuracy.
+        concurrency: Trials running at once.
+        executor: ``"process"`` (one worker process per trial in flight), ``"thread"``,
+            or an :class:`asynchyper.Executor` (e.g. a cluster).
+        timeout: Seconds for the whole search (the refit comes after); running
+            trials are cancelled at the deadline.
+        trial_timeout: Seconds per trial; a slower trial fails (a worker process is
+            killed; a worker thread is abandoned and finishes in the background).
+        seed: Seeds the suggester, the folds and every ``random_state`` of the built
+            estimators. Trials are reproducible with ``concurrency=1``.
+        portfolio: Evaluate a few proven default pipelines (each model family near
+            scikit-learn's defaults) before the suggester's own trials; they count
+            toward ``trials``. Only defaults that exist in ``space`` are used.
+        suggester: The search algorithm (default: ``asynchyper.TPE()``).
+        storage: Where trials are kept (a path such as ``"search.db"``); default in memory.
+        study: The study name in ``storage``; re-running a fit with the same storage
+            and study resumes the search (``trials`` is the total budget).
+
+    Attributes:
+        best_config_: The best configuration (an instance of ``space``).
+        best_score_: Its mean cross-validated score (higher is better).
+        best_estimator_: Its estimator, refitted on all of ``X, y``.
+        result_: The search's :class:`asynchyper.Result` (every trial, ``best``).
+        classes_: The class labels seen in ``fit``.
+        n_features_in_: The number of features seen in ``fit``.
+    """
+
+    _task: ClassVar[Task] = "classifier"
+
+    def __init__(
+        self,
+        space: type[Any] = ClassifierPipeline,
+        *,
+        trials: int = 50,
+        cv: int | Any = 3,
+        scoring: str | Any | None = None,
+        concurrency: int = 2,
+        executor: ExecutorName | Executor = "process",
+        timeout: float | None = None,
+        trial_timeout: float | None = None,
+        seed: int | None = None,
+        portfolio: bool = True,
+        suggester: Suggester | None = None,
+        storage: str | Storage | None = None,
+        study: str | None = None,
+    ) -> None:
+        super().__init__(
+            space,
+            trials=trials,
+            cv=cv,
+            scoring=scoring,
+            concurrency=concurrency,
+            executor=executor,
+            timeout=timeout,
+            trial_timeout=trial_timeout,
+            seed=seed,
+            portfolio=portfolio,
+            suggester=suggester,
+            storage=storage,
+            study=study,
+        )
+
+    def _check_target(self, y: Any, n_samples: int, stratified: int | None) -> npt.NDArray[Any]:
+        return check_classification_target(y, n_samples, stratified_splits=stratified)
+
+    def predict_proba(self, X: Any) -> npt.NDArray[np.float64]:
+        """Class probabilities from the refitted best estimator.
+
+        Args:
+            X: Features with the columns used in ``fit``.
+
+        Returns:
+            Probabilities, shape ``(n_samples, n_classes)``, columns in ``classes_`` order.
+
+        Raises:
+            AttributeError: The best estimator has no ``predict_proba`` (e.g. an SVC
+                or a hinge-loss SGD); use :meth:`predict`.
+            DataError: ``X`` is not numeric, has missing values or the wrong width.
+        """
+        check_is_fitted(self, "best_estimator_")
+        if not hasattr(self.best_estimator_, "predict_proba"):
+            msg = (
+                f"the best estimator ({type(self.best_config_).__name__}) has no "
+                "predict_proba; use predict(), or narrow the space to models with "
+                "probabilities"
+            )
+            raise AttributeError(msg)
+        features = check_features(X, n_features=self.n_features_in_)
+        probabilities: npt.NDArray[np.float64] = self.best_estimator_.predict_proba(features)
+        return probabilities
+
+
+class AutoRegressor(RegressorMixin, _AutoEstimator):  # type: ignore[misc]  # sklearn is untyped
+    """A regressor that finds its own pipeline: a cross-validated search, then a refit.
+
+    As :class:`AutoClassifier`, for a numeric target: ``cv`` plain shuffled folds and,
+    by default, the R² score. The space must build regressors (default
+    :class:`RegressorPipeline`).
+
+    Args:
+        space: The space class to search.
+        trials: The study's total budget of completed trials.
+        cv: Number of folds (shuffled with ``seed``), or a scikit-learn splitter.
+        scoring: A scorer name (``"r2"``, ``"neg_mean_absolute_error"``, ...) or
+            callable; ``None`` uses R².
+        concurrency: Trials running at once.
+        executor: ``"process"`` (one worker process per trial in flight), ``"thread"``,
+            or an :class:`asynchyper.Executor`.
+        timeout: Seconds for the whole search (the refit comes after).
+        trial_timeout: Seconds per trial; a slower trial fails.
+        seed: Seeds the suggester, the folds and every ``random_state`` of the built
+            estimators.
+        portfolio: Evaluate a few proven default pipelines first (see
+            :class:`AutoClassifier`).
+        suggester: The search algorithm (default: ``asynchyper.TPE()``).
+        storage: Where trials are kept; default in memory.
+        study: The study name in ``storage`` (re-running resumes the search).
+
+    Attributes:
+        best_config_: The best configuration (an instance of ``space``).
+        best_score_: Its mean cross-validated score (higher is better).
+        best_estimator_: Its estimator, refitted on all of ``X, y``.
+        result_: The search's :class:`asynchyper.Result` (every trial, ``best``).
+        n_features_in_: The number of features seen in ``fit``.
+    """
+
+    _task: ClassVar[Task] = "regressor"
+
+    def __init__(
+        self,
+        space: type[Any] = RegressorPipeline,
+        *,
+        trials: int = 50,
+        cv: int | Any = 3,
+        scoring: str | Any | None = None,
+        concurrency: int = 2,
+        executor: ExecutorName | Executor = "process",
+        timeout: float | None = None,
+        trial_timeout: float | None = None,
+        seed: int | None = None,
+        portfolio: bool = True,
+        suggester: Suggester | None = None,
+        storage: str | Storage | None = None,
+        study: str | None = None,
+    ) -> None:
+        super().__init__(
+            space,
+            trials=trials,
+            cv=cv,
+            scoring=scoring,
+            concurrency=concurrency,
+            executor=executor,
+            timeout=timeout,
+            trial_timeout=trial_timeout,
+            seed=seed,
+            portfolio=portfolio,
+            suggester=suggester,
+            storage=storage,
+            study=study,
+        )
+
+    def _check_target(self, y: Any, n_samples: int, stratified: int | None) -> npt.NDArray[Any]:
+        return check_regression_target(y, n_samples)

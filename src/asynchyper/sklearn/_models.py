@@ -1,0 +1,672 @@
+"""Typed spaces for scikit-learn classifiers and regressors.
+
+Ranges follow scikit-learn's documentation and hyperopt-sklearn's defaults, trimmed
+so that a single fit stays affordable on a laptop (at most 300 trees or boosting
+rounds: beyond that, more trees buy little accuracy for their time). Every
+class is a frozen attrs class whose ``build()`` returns a new, unfitted estimator.
+Constant fields (with a default and no marker) are not searched; subclass to change
+a range or a constant (see the module documentation).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import attrs
+from sklearn import ensemble, linear_model, neighbors, neural_network, svm
+
+from .._space import Float, Int
+
+__all__ = [
+    "SVC",
+    "SVR",
+    "ClassifierModel",
+    "ExtraTreesClassifier",
+    "ExtraTreesRegressor",
+    "HistGradientBoostingClassifier",
+    "HistGradientBoostingRegressor",
+    "KNeighborsClassifier",
+    "KNeighborsRegressor",
+    "LinearKernel",
+    "LogisticRegression",
+    "MLPClassifier",
+    "MLPRegressor",
+    "PolynomialKernel",
+    "RBFKernel",
+    "RandomForestClassifier",
+    "RandomForestRegressor",
+    "RegressorModel",
+    "Ridge",
+    "SGDClassifier",
+    "SGDRegressor",
+    "SigmoidKernel",
+]
+
+# -- support vector machines -------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class RBFKernel:
+    """The Gaussian kernel ``exp(-gamma * |x - x'|^2)``.
+
+    Attributes:
+        gamma: Inverse squared length scale (log scale).
+    """
+
+    gamma: Annotated[float, Float(1e-4, 10.0, log=True)]
+
+    def params(self) -> dict[str, Any]:
+        """The keyword arguments this kernel passes to ``SVC``/``SVR``.
+
+        Returns:
+            ``kernel`` and its parameters.
+        """
+        return {"kernel": "rbf", "gamma": self.gamma}
+
+
+@attrs.frozen(kw_only=True)
+class PolynomialKernel:
+    """The polynomial kernel ``(gamma * <x, x'> + coef0) ** degree``.
+
+    Attributes:
+        degree: Polynomial degree.
+        gamma: Scale of the inner product (log scale).
+        coef0: Independent term.
+    """
+
+    degree: Annotated[int, Int(2, 4)]
+    gamma: Annotated[float, Float(1e-4, 1.0, log=True)]
+    coef0: Annotated[float, Float(0.0, 1.0)]
+
+    def params(self) -> dict[str, Any]:
+        """The keyword arguments this kernel passes to ``SVC``/``SVR``.
+
+        Returns:
+            ``kernel`` and its parameters.
+        """
+        return {"kernel": "poly", "degree": self.degree, "gamma": self.gamma, "coef0": self.coef0}
+
+
+@attrs.frozen(kw_only=True)
+class SigmoidKernel:
+    """The sigmoid kernel ``tanh(gamma * <x, x'> + coef0)``.
+
+    Attributes:
+        gamma: Scale of the inner product (log scale).
+        coef0: Independent term.
+    """
+
+    gamma: Annotated[float, Float(1e-4, 1.0, log=True)]
+    coef0: Annotated[float, Float(-1.0, 1.0)]
+
+    def params(self) -> dict[str, Any]:
+        """The keyword arguments this kernel passes to ``SVC``/``SVR``.
+
+        Returns:
+            ``kernel`` and its parameters.
+        """
+        return {"kernel": "sigmoid", "gamma": self.gamma, "coef0": self.coef0}
+
+
+@attrs.frozen(kw_only=True)
+class LinearKernel:
+    """The linear kernel ``<x, x'>`` (no hyperparameters)."""
+
+    def params(self) -> dict[str, Any]:
+        """The keyword arguments this kernel passes to ``SVC``/``SVR``.
+
+        Returns:
+            ``{"kernel": "linear"}``.
+        """
+        return {"kernel": "linear"}
+
+
+#: The kernels an SVM space chooses between (a conditional union: each kernel's
+#: parameters exist only when it is chosen).
+Kernel = RBFKernel | PolynomialKernel | SigmoidKernel | LinearKernel
+
+
+@attrs.frozen(kw_only=True)
+class SVC:
+    """Support vector classifier (``sklearn.svm.SVC``).
+
+    Attributes:
+        C: Inverse regularization strength (log scale).
+        kernel: The kernel and its parameters.
+        max_iter: Cap on solver iterations (constant), so that a badly scaled
+            configuration cannot stall a trial.
+    """
+
+    C: Annotated[float, Float(1e-2, 1e3, log=True)]
+    kernel: Kernel
+    max_iter: int = 200_000
+
+    def build(self) -> Any:
+        """Build the scikit-learn estimator.
+
+        Returns:
+            A new, unfitted ``sklearn.svm.SVC``.
+        """
+        return svm.SVC(C=self.C, max_iter=self.max_iter, **self.kernel.params())
+
+
+@attrs.frozen(kw_only=True)
+class SVR:
+    """Epsilon support vector regressor (``sklearn.svm.SVR``).
+
+    Attributes:
+        C: Inverse regularization strength (log scale).
+        epsilon: Half-width of the loss-free tube, in units of the (standardized) target.
+        kernel: The kernel and its parameters.
+        max_iter: Cap on solver iterations (constant).
+    """
+
+    C: Annotated[float, Float(1e-2, 1e3, log=True)]
+    epsilon: Annotated[float, Float(1e-3, 1.0, log=True)]
+    kernel: Kernel
+    max_iter: int = 200_000
+
+    def build(self) -> Any:
+        """Build the scikit-learn estimator.
+
+        Returns:
+            A new, unfitted ``sklearn.svm.SVR``.
+        """
+        return svm.SVR(
+            C=self.C, epsilon=self.epsilon, max_iter=self.max_iter, **self.kernel.params()
+        )
+
+
+# -- linear models -----------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class LogisticRegression:
+    """L2-regularized logistic regression (``sklearn.linear_model.LogisticRegression``).
+
+    Attributes:
+        C: Inverse regularization strength (log scale; the range of ``LogisticRegressionCV``).
+        class_weight: ``"balanced"`` re-weights classes inversely to their frequency.
+        max_iter: Cap on solver iterations (constant).
+    """
+
+    C: Annotated[float, Float(1e-4, 1e4, log=True)]
+    class_weight: Literal[None, "balanced"]
+    max_iter: int = 1000
+
+    def build(self) -> Any:
+        """Build the scikit-learn estimator.
+
+        Returns:
+            A new, unfitted ``sklearn.linear_model.LogisticRegression``.
+        """
+        return linear_model.LogisticRegression(
+            C=self.C, class_weight=self.class_weight, max_iter=self.max_iter
+        )
+
+
+@attrs.frozen(kw_only=True)
+class Ridge:
+    """Linear least squares with L2 regularization (``sklearn.linear_model.Ridge``).
+
+    Attributes:
+        alpha: Regularization strength (log scale).
+    """
+
+    alpha: Annotated[float, Float(1e-3, 1e3, log=True)]
+
+    def build(self) -> Any:
+        """Build the scikit-learn estimator.
+
+        Returns:
+            A new, unfitted ``sklearn.linear_model.Ridge``.
+        """
+        return linear_model.Ridge(alpha=self.alpha)
+
+
+Penalty = Literal["l2", "l1", "elasticnet"]
+
+
+@attrs.frozen(kw_only=True)
+class SGDClassifier:
+    """Linear classifier trained by stochastic gradient descent (``SGDClassifier``).
+
+    Attributes:
+        loss: ``"hinge"`` (linear SVM), ``"log_loss"`` (logistic) or ``"modified_huber"``.
+        penalty: The regularization term.
+        alpha: Regularization strength (log scale).
+        l1_ratio: Share of L1 in the elastic-net penalty (used by ``"elasticnet"`` only).
+        max_iter: Cap on passes over the data (constant).
+    """
+
+    loss: Literal["hinge", "log_loss", "modified_huber"]
+    penalty: Penalty
+    alpha: Annotated[float, Float(1e-7, 1e-1, log=True)]
+    l1_ratio: Annotated[float, Float(0.0, 1.0)]
+    max_iter: int = 1000
+
+    def build(self) -> Any:
+        """Build the scikit-learn estimator.
+
+        Returns:
+            A new, unfitted ``sklearn.linear_model.SGDClassifier``.
+        """
+        return linear_model.SGDClassifier(
+            loss=self.loss,
+            penalty=self.penalty,
+            alpha=self.alpha,
+            l1_ratio=self.l1_ratio,
+            max_iter=self.max_iter,
+        )
+
+
+@attrs.frozen(kw_only=True)
+class SGDRegressor:
+    """Linear regressor trained by stochastic gradient descent (``SGDRegressor``).
+
+    Attributes:
+        loss: ``"squared_error"``, ``"huber"`` or ``"epsilon_insensitive"`` (linear SVR).
+        penalty: The regularization term.
+        alpha: Regularization strength (log scale).
+        l1_ratio: Share of L1 in the elastic-net penalty (used by ``"elasticnet"`` only).
+        eta0: Initial learning rate (log scale).
+        max_iter: Cap on passes over the data (constant).
+    """
+
+    loss: Literal["squared_error", "huber", "epsilon_insensitive"]
+    penalty: Penalty
+    alpha: Annotated[float, Float(1e-7, 1e-1, log=True)]
+    l1_ratio: Annotated[float, Float(0.0, 1.0)]
+    eta0: Annotated[float, Float(1e-4, 1e-1, log=True)]
+    max_iter: int = 1000
+
+    def build(self) -> Any:
+        """Build the scikit-learn estimator.
+
+        Returns:
+            A new, unfitted ``sklearn.linear_model.SGDRegressor``.
+        """
+        return linear_model.SGDRegressor(
+            loss=self.loss,
+            penalty=self.penalty,
+            alpha=self.alpha,
+            l1_ratio=self.l1_ratio,
+            eta0=self.eta0,
+            max_iter=self.max_iter,
+        )
+
+
+# -- nearest neighbours ------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class KNeighborsClassifier:
+    """k-nearest neighbours vote (``sklearn.neighbors.KNeighborsClassifier``).
+
+    Attributes:
+        n_neighbors: Number of neighbours (log scale); must not exceed the training
+            samples of a fold.
+        weights: ``"distance"`` weighs closer neighbours more.
+        p: Minkowski power: 1 = Manhattan, 2 = Euclidean distance.
+    """
+
+    n_neighbors: Annotated[int, Int(1, 40, log=True)]
+    weights: Literal["uniform", "distance"]
+    p: Literal[1, 2]
+
+    def build(self) -> Any:
+        """Build the scikit-learn estimator.
+
+        Returns:
+            A new, unfitted ``sklearn.neighbors.KNeighborsClassifier``.
+        """
+        return neighbors.KNeighborsClassifier(
+            n_neighbors=self.n_neighbors, weights=self.weights, p=self.p
+        )
+
+
+@attrs.frozen(kw_only=True)
+class KNeighborsRegressor:
+    """k-nearest neighbours average (``sklearn.neighbors.KNeighborsRegressor``).
+
+    Attributes:
+        n_neighbors: Number of neighbours (log scale).
+        weights: ``"distance"`` weighs closer neighbours more.
+        p: Minkowski power: 1 = Manhattan, 2 = Euclidean distance.
+    """
+
+    n_neighbors: Annotated[int, Int(1, 40, log=True)]
+    weights: Literal["uniform", "distance"]
+    p: Literal[1, 2]
+
+    def build(self) -> Any:
+        """Build the scikit-learn estimator.
+
+        Returns:
+            A new, unfitted ``sklearn.neighbors.KNeighborsRegressor``.
+        """
+        return neighbors.KNeighborsRegressor(
+            n_neighbors=self.n_neighbors, weights=self.weights, p=self.p
+        )
+
+
+# -- tree ensembles ----------------------------------------------------------------
+
+Trees = Annotated[int, Int(10, 300, log=True)]
+FeatureFraction = Annotated[float, Float(0.05, 1.0)]
+Depth = Literal[None, 4, 8, 16, 32]
+LeafSize = Annotated[int, Int(1, 20, log=True)]
+
+
+def _forest_params(forest: Any) -> dict[str, Any]:
+    return {
+        "n_estimators": forest.n_estimators,
+        "max_features": forest.max_features,
+        "max_depth": forest.max_depth,
+        "min_samples_leaf": forest.min_samples_leaf,
+        "bootstrap": forest.bootstrap,
+        "n_jobs": forest.n_jobs,
+    }
+
+
+@attrs.frozen(kw_only=True)
+class RandomForestClassifier:
+    """Random forest (``sklearn.ensemble.RandomForestClassifier``).
+
+    Attributes:
+        n_estimators: Number of trees (log scale).
+        criterion: Split quality measure.
+        max_features: Fraction of the features considered at each split.
+        max_depth: Depth limit (``None`` = grow until leaves are pure).
+        min_samples_leaf: Minimum samples in a leaf (log scale).
+        bootstrap: Fit each tree on a bootstrap sample.
+        n_jobs: Parallel jobs inside one fit (constant; trials already run concurrently).
+    """
+
+    n_estimators: Trees
+    criterion: Literal["gini", "entropy"]
+    max_features: FeatureFraction
+    max_depth: Depth
+    min_samples_leaf: LeafSize
+    bootstrap: bool
+    n_jobs: int | None = None
+
+    def build(self) -> Any:
+        """Build the scikit-learn estimator.
+
+        Returns:
+            A new, unfitted ``sklearn.ensemble.RandomForestClassifier``.
+        """
+        return ensemble.RandomForestClassifier(criterion=self.criterion, **_forest_params(self))
+
+
+@attrs.frozen(kw_only=True)
+class RandomForestRegressor:
+    """Random forest (``sklearn.ensemble.RandomForestRegressor``, squared error).
+
+    Attributes:
+        n_estimators: Number of trees (log scale).
+        max_features: Fraction of the features considered at each split.
+        max_depth: Depth limit (``None`` = grow until leaves are pure).
+        min_samples_leaf: Minimum samples in a leaf (log scale).
+        bootstrap: Fit each tree on a bootstrap sample.
+        n_jobs: Parallel jobs inside one fit (constant; trials already run concurrently).
+    """
+
+    n_estimators: Trees
+    max_features: FeatureFraction
+    max_depth: Depth
+    min_samples_leaf: LeafSize
+    bootstrap: bool
+    n_jobs: int | None = None
+
+    def build(self) -> Any:
+        """Build the scikit-learn estimator.
+
+        Returns:
+            A new, unfitted ``sklearn.ensemble.RandomForestRegressor``.
+        """
+        return ensemble.RandomForestRegressor(**_forest_params(self))
+
+
+@attrs.frozen(kw_only=True)
+class ExtraTreesClassifier:
+    """Extremely randomized trees (``sklearn.ensemble.ExtraTreesClassifier``).
+
+    Attributes:
+        n_estimators: Number of trees (log scale).
+        criterion: Split quality measure.
+        max_features: Fraction of the features considered at each split.
+        max_depth: Depth limit (``None`` = grow until leaves are pure).
+        min_samples_leaf: Minimum samples in a leaf (log scale).
+        bootstrap: Fit each tree on a bootstrap sample.
+        n_jobs: Parallel jobs inside one fit (constant; trials already run concurrently).
+    """
+
+    n_estimators: Trees
+    criterion: Literal["gini", "entropy"]
+    max_features: FeatureFraction
+    max_depth: Depth
+    min_samples_leaf: LeafSize
+    bootstrap: bool
+    n_jobs: int | None = None
+
+    def build(self) -> Any:
+        """Build the scikit-learn estimator.
+
+        Returns:
+            A new, unfitted ``sklearn.ensemble.ExtraTreesClassifier``.
+        """
+        return ensemble.ExtraTreesClassifier(criterion=self.criterion, **_forest_params(self))
+
+
+@attrs.frozen(kw_only=True)
+class ExtraTreesRegressor:
+    """Extremely randomized trees (``sklearn.ensemble.ExtraTreesRegressor``, squared error).
+
+    Attributes:
+        n_estimators: Number of trees (log scale).
+        max_features: Fraction of the features considered at each split.
+        max_depth: Depth limit (``None`` = grow until leaves are pure).
+        min_samples_leaf: Minimum samples in a leaf (log scale).
+        bootstrap: Fit each tree on a bootstrap sample.
+        n_jobs: Parallel jobs inside one fit (constant; trials already run concurrently).
+    """
+
+    n_estimators: Trees
+    max_features: FeatureFraction
+    max_depth: Depth
+    min_samples_leaf: LeafSize
+    bootstrap: bool
+    n_jobs: int | None = None
+
+    def build(self) -> Any:
+        """Build the scikit-learn estimator.
+
+        Returns:
+            A new, unfitted ``sklearn.ensemble.ExtraTreesRegressor``.
+        """
+        return ensemble.ExtraTreesRegressor(**_forest_params(self))
+
+
+LearningRate = Annotated[float, Float(0.01, 0.5, log=True)]
+Rounds = Annotated[int, Int(20, 300, log=True)]
+Leaves = Annotated[int, Int(8, 128, log=True)]
+MinLeaf = Annotated[int, Int(2, 100, log=True)]
+L2 = Annotated[float, Float(1e-6, 10.0, log=True)]
+BoostFeatureFraction = Annotated[float, Float(0.3, 1.0)]
+
+
+def _boosting_params(model: Any) -> dict[str, Any]:
+    return {
+        "learning_rate": model.learning_rate,
+        "max_iter": model.max_iter,
+        "max_leaf_nodes": model.max_leaf_nodes,
+        "min_samples_leaf": model.min_samples_leaf,
+        "l2_regularization": model.l2_regularization,
+        "max_features": model.max_features,
+    }
+
+
+@attrs.frozen(kw_only=True)
+class HistGradientBoostingClassifier:
+    """Histogram gradient boosting (``sklearn.ensemble.HistGradientBoostingClassifier``).
+
+    Early stopping is scikit-learn's default (``"auto"``: on above 10,000 samples).
+
+    Attributes:
+        learning_rate: Shrinkage of each tree (log scale).
+        max_iter: Boosting rounds (log scale).
+        max_leaf_nodes: Leaves per tree (log scale).
+        min_samples_leaf: Minimum samples in a leaf (log scale).
+        l2_regularization: L2 penalty on leaf values (log scale).
+        max_features: Fraction of the features considered at each split.
+    """
+
+    learning_rate: LearningRate
+    max_iter: Rounds
+    max_leaf_nodes: Leaves
+    min_samples_leaf: MinLeaf
+    l2_regularization: L2
+    max_features: BoostFeatureFraction
+
+    def build(self) -> Any:
+        """Build the scikit-learn estimator.
+
+        Returns:
+            A new, unfitted ``HistGradientBoostingClassifier``.
+        """
+        return ensemble.HistGradientBoostingClassifier(**_boosting_params(self))
+
+
+@attrs.frozen(kw_only=True)
+class HistGradientBoostingRegressor:
+    """Histogram gradient boosting (``sklearn.ensemble.HistGradientBoostingRegressor``).
+
+    Early stopping is scikit-learn's default (``"auto"``: on above 10,000 samples).
+
+    Attributes:
+        learning_rate: Shrinkage of each tree (log scale).
+        max_iter: Boosting rounds (log scale).
+        max_leaf_nodes: Leaves per tree (log scale).
+        min_samples_leaf: Minimum samples in a leaf (log scale).
+        l2_regularization: L2 penalty on leaf values (log scale).
+        max_features: Fraction of the features considered at each split.
+    """
+
+    learning_rate: LearningRate
+    max_iter: Rounds
+    max_leaf_nodes: Leaves
+    min_samples_leaf: MinLeaf
+    l2_regularization: L2
+    max_features: BoostFeatureFraction
+
+    def build(self) -> Any:
+        """Build the scikit-learn estimator.
+
+        Returns:
+            A new, unfitted ``HistGradientBoostingRegressor``.
+        """
+        return ensemble.HistGradientBoostingRegressor(**_boosting_params(self))
+
+
+# -- neural networks ---------------------------------------------------------------
+
+Width = Annotated[int, Int(16, 256, log=True)]
+Layers = Annotated[int, Int(1, 3)]
+Activation = Literal["relu", "tanh", "logistic"]
+WeightDecay = Annotated[float, Float(1e-6, 1e-1, log=True)]
+StepSize = Annotated[float, Float(1e-4, 1e-1, log=True)]
+
+
+def _mlp_params(model: Any) -> dict[str, Any]:
+    return {
+        "hidden_layer_sizes": (model.width,) * model.layers,
+        "activation": model.activation,
+        "alpha": model.alpha,
+        "learning_rate_init": model.learning_rate_init,
+        "max_iter": model.max_iter,
+    }
+
+
+@attrs.frozen(kw_only=True)
+class MLPClassifier:
+    """Multi-layer perceptron trained with Adam (``sklearn.neural_network.MLPClassifier``).
+
+    Attributes:
+        width: Units per hidden layer (log scale).
+        layers: Number of hidden layers.
+        activation: Hidden-layer activation.
+        alpha: L2 weight decay (log scale).
+        learning_rate_init: Adam step size (log scale).
+        max_iter: Cap on epochs (constant).
+    """
+
+    width: Width
+    layers: Layers
+    activation: Activation
+    alpha: WeightDecay
+    learning_rate_init: StepSize
+    max_iter: int = 200
+
+    def build(self) -> Any:
+        """Build the scikit-learn estimator.
+
+        Returns:
+            A new, unfitted ``sklearn.neural_network.MLPClassifier``.
+        """
+        return neural_network.MLPClassifier(**_mlp_params(self))
+
+
+@attrs.frozen(kw_only=True)
+class MLPRegressor:
+    """Multi-layer perceptron trained with Adam (``sklearn.neural_network.MLPRegressor``).
+
+    Attributes:
+        width: Units per hidden layer (log scale).
+        layers: Number of hidden layers.
+        activation: Hidden-layer activation.
+        alpha: L2 weight decay (log scale).
+        learning_rate_init: Adam step size (log scale).
+        max_iter: Cap on epochs (constant).
+    """
+
+    width: Width
+    layers: Layers
+    activation: Activation
+    alpha: WeightDecay
+    learning_rate_init: StepSize
+    max_iter: int = 200
+
+    def build(self) -> Any:
+        """Build the scikit-learn estimator.
+
+        Returns:
+            A new, unfitted ``sklearn.neural_network.MLPRegressor``.
+        """
+        return neural_network.MLPRegressor(**_mlp_params(self))
+
+
+#: Every ready-made classifier space (the ``model`` of :class:`ClassifierPipeline`).
+ClassifierModel = (
+    SVC
+    | LogisticRegression
+    | KNeighborsClassifier
+    | RandomForestClassifier
+    | ExtraTreesClassifier
+    | HistGradientBoostingClassifier
+    | SGDClassifier
+    | MLPClassifier
+)
+
+#: Every ready-made regressor space (the ``model`` of :class:`RegressorPipeline`).
+RegressorModel = (
+    SVR
+    | Ridge
+    | KNeighborsRegressor
+    | RandomForestRegressor
+    | ExtraTreesRegressor
+    | HistGradientBoostingRegressor
+    | SGDRegressor
+    | MLPRegressor
+)

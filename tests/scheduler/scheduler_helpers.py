@@ -1,0 +1,73 @@
+"""Spaces and objectives shared by the scheduler tests.
+
+Module level on purpose: worker processes import them by name.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal
+
+import attrs
+import numpy as np
+
+import asynchyper as ah
+from asynchyper._executor import current_trial
+from asynchyper._types import JSONScalar, Params
+
+
+@attrs.frozen(kw_only=True)
+class Quad:
+    """A small mixed space."""
+
+    x: Annotated[float, ah.Float(-5.0, 5.0)]
+    n: Annotated[int, ah.Int(1, 10)]
+    kind: Literal["a", "b"]
+
+
+def loss(config: Quad) -> float:
+    """A deterministic value of a configuration."""
+    return (config.x - 1.0) ** 2 + config.n + (0.5 if config.kind == "b" else 0.0)
+
+
+def cpu_objective(config: Quad) -> float:
+    """A plain function for the process executor; reports where it ran."""
+    current_trial().set_attr("pid", os.getpid())
+    current_trial().set_attr("number_seen", current_trial().number)
+    return loss(config)
+
+
+def failing_process_objective(config: Quad) -> float:
+    """Raises inside the worker process."""
+    current_trial().set_attr("before_failure", True)
+    msg = f"bad x {config.x:.3f}"
+    raise ValueError(msg)
+
+
+def hanging_process_objective(config: Quad) -> float:
+    """Sleeps far longer than any test's trial_timeout."""
+    del config
+    time.sleep(60)
+    return 0.0
+
+
+class Recording(ah.Suggester):
+    """Random draws, recording how many pending trials each call saw."""
+
+    def __init__(self) -> None:
+        self.pending_sizes: list[int] = []
+        self.pending_seen: list[list[dict[str, JSONScalar]]] = []
+
+    def suggest(
+        self,
+        space: ah.Space[Any],
+        history: ah.History,
+        pending: Sequence[Params],
+        rng: np.random.Generator,
+        k: int = 1,
+    ) -> list[dict[str, JSONScalar]]:
+        self.pending_sizes.append(len(pending))
+        self.pending_seen.append([dict(p) for p in pending])
+        return [space.sample(rng) for _ in range(k)]

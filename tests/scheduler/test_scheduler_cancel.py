@@ -1,0 +1,161 @@
+"""Cancelling a run: storage is left consistent and the cancellation propagates."""
+
+from __future__ import annotations
+
+import time
+
+import anyio
+import pytest
+from scheduler_helpers import Quad, loss
+
+import asynchyper as ah
+from asynchyper._executor import current_trial
+
+pytestmark = pytest.mark.anyio
+
+
+async def sleepy(config: Quad) -> float:
+    await anyio.sleep(0.02 if current_trial().number < 4 else 30)
+    return loss(config)
+
+
+async def trial_states(storage: ah.Storage, name: str = "Quad") -> dict[ah.TrialState, int]:
+    study = await storage.get_study(name)
+    return await storage.count_trials(study.id)
+
+
+async def test_cancel_scope_mid_flight_marks_running_trials_cancelled() -> None:
+    storage = ah.MemoryStorage()
+    started = time.perf_counter()
+    with anyio.move_on_after(0.4) as scope:
+        await ah.minimize(
+            sleepy, Quad, trials=100, concurrency=4, storage=storage, suggester=ah.Random()
+        )
+    assert scope.cancelled_caught
+    assert time.perf_counter() - started < 2.0
+    counts = await trial_states(storage)
+    assert counts[ah.TrialState.RUNNING] == 0
+    assert counts[ah.TrialState.COMPLETE] == 4
+    assert counts[ah.TrialState.CANCELLED] == 4
+    study = await storage.get_study("Quad")
+    cancelled = await storage.trials(study.id, states=[ah.TrialState.CANCELLED])
+    assert all("cancelled" in (t.error or "") for t in cancelled)
+
+
+async def test_cancel_propagates_to_the_caller_scope() -> None:
+    storage = ah.MemoryStorage()
+    with anyio.CancelScope() as outer:
+        async with anyio.create_task_group() as group:
+
+            async def cancel_soon() -> None:
+                await anyio.sleep(0.2)
+                outer.cancel()
+
+            group.start_soon(cancel_soon)
+            await ah.minimize(
+                sleepy, Quad, trials=100, concurrency=4, storage=storage, suggester=ah.Random()
+            )
+            pytest.fail("minimize() returned although it was cancelled")
+    assert outer.cancelled_caught
+    assert (await trial_states(storage))[ah.TrialState.RUNNING] == 0
+
+
+async def test_a_failing_sibling_task_cancels_the_study_and_its_error_wins() -> None:
+    storage = ah.MemoryStorage()
+
+    async def sibling() -> None:
+        await anyio.sleep(0.2)
+        msg = "sibling failed"
+        raise OSError(msg)
+
+    async def both() -> None:
+        async with anyio.create_task_group() as group:
+            group.start_soon(sibling)
+            await ah.minimize(
+                sleepy, Quad, trials=100, concurrency=4, storage=storage, suggester=ah.Random()
+            )
+
+    with pytest.raises(ExceptionGroup) as caught:
+        await both()
+    assert caught.group_contains(OSError, match="sibling failed")
+    counts = await trial_states(storage)
+    assert counts[ah.TrialState.RUNNING] == 0
+    assert counts[ah.TrialState.CANCELLED] == 4
+
+
+async def test_keyboard_interrupt_in_a_trial_is_reraised_as_is(anyio_backend: str) -> None:
+    if anyio_backend == "asyncio":
+        # asyncio turns Ctrl-C into a cancellation of the main task (tested above); a
+        # KeyboardInterrupt raised inside a task escapes the event loop itself.
+        pytest.skip("KeyboardInterrupt inside an asyncio task stops the event loop")
+    storage = ah.MemoryStorage()
+
+    async def objective(config: Quad) -> float:
+        if current_trial().number == 5:
+            raise KeyboardInterrupt
+        await anyio.sleep(0.01 if current_trial().number < 5 else 30)
+        return loss(config)
+
+    with pytest.raises(KeyboardInterrupt):
+        await ah.minimize(
+            objective, Quad, trials=100, concurrency=3, storage=storage, suggester=ah.Random()
+        )
+    counts = await trial_states(storage)
+    assert counts[ah.TrialState.RUNNING] == 0
+    assert counts[ah.TrialState.CANCELLED] >= 1
+
+
+async def test_stop_with_cancel_cancels_running_trials() -> None:
+    storage = ah.MemoryStorage()
+
+    async def objective(config: Quad) -> float:
+        number = current_trial().number
+        await anyio.sleep({0: 0.01, 1: 0.01, 2: 0.01, 3: 0.3}.get(number, 30))
+        return loss(config)
+
+    def callback(study: ah.Study[Quad], trial: ah.Trial[Quad]) -> None:
+        if trial.number == 3:
+            study.stop(cancel=True)
+
+    result = await ah.minimize(
+        objective,
+        Quad,
+        trials=100,
+        concurrency=4,
+        storage=storage,
+        callbacks=[callback],
+        suggester=ah.Random(),
+    )
+    assert result.stop_reason == "stopped"
+    counts = await trial_states(storage)
+    assert counts[ah.TrialState.RUNNING] == 0
+    assert counts[ah.TrialState.COMPLETE] == 4
+    assert counts[ah.TrialState.CANCELLED] == 3
+
+
+async def test_a_suggester_error_stops_the_run_and_is_raised() -> None:
+    class Broken(ah.Suggester):
+        def suggest(self, space, history, pending, rng, k=1):  # type: ignore[no-untyped-def]
+            if len(history) + len(pending) >= 3:
+                msg = "suggester bug"
+                raise ZeroDivisionError(msg)
+            return [space.sample(rng)]
+
+    storage = ah.MemoryStorage()
+    with pytest.raises(ZeroDivisionError, match="suggester bug"):
+        await ah.minimize(
+            sleepy, Quad, trials=10, concurrency=2, storage=storage, suggester=Broken()
+        )
+    assert (await trial_states(storage))[ah.TrialState.RUNNING] == 0
+
+
+async def test_a_suggestion_outside_the_space_is_a_suggester_error() -> None:
+    class Wrong(ah.Suggester):
+        def suggest(self, space, history, pending, rng, k=1):  # type: ignore[no-untyped-def]
+            return [{"x": 99.0, "n": 1, "kind": "a"}]
+
+    storage = ah.MemoryStorage()
+    with pytest.raises(ah.SuggesterError, match="outside the space"):
+        await ah.minimize(sleepy, Quad, trials=3, storage=storage, suggester=Wrong())
+    study = await storage.get_study("Quad")
+    assert await storage.trials(study.id) == []

@@ -1,0 +1,240 @@
+"""Executors: coroutine, thread and process; the per-trial context in each."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any
+
+import anyio
+import attrs
+import pytest
+from scheduler_helpers import (
+    Quad,
+    cpu_objective,
+    failing_process_objective,
+    hanging_process_objective,
+    loss,
+)
+
+import asynchyper as ah
+from asynchyper._executor import (
+    AsyncExecutor,
+    ProcessExecutor,
+    ThreadExecutor,
+    TrialContext,
+    current_trial,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+def test_current_trial_outside_a_trial_is_a_clear_error() -> None:
+    with pytest.raises(ah.TrialStateError, match="outside a trial"):
+        current_trial()
+
+
+def test_set_attr_rejects_values_that_are_not_json_safe() -> None:
+    context = TrialContext(study="s", number=0, params={})
+    context.set_attr("ok", {"a": [1, 2.5, None, True]})
+    with pytest.raises(TypeError, match="JSON-safe"):
+        context.set_attr("bad", float("nan"))
+    with pytest.raises(TypeError, match="JSON-safe"):
+        context.set_attr("bad", {1, 2})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="key must be a str"):
+        context.set_attr(3, 1)  # type: ignore[arg-type]
+    assert context.user_attrs == {"ok": {"a": [1, 2.5, None, True]}}
+
+
+@pytest.mark.parametrize("max_workers", [0, -1, 1.5, True])
+def test_max_workers_must_be_a_positive_int(max_workers: Any) -> None:
+    with pytest.raises(ValueError, match="max_workers"):
+        ThreadExecutor(max_workers)
+    with pytest.raises(ValueError, match="max_workers"):
+        ProcessExecutor(max_workers)
+
+
+async def test_context_in_async_objectives_is_per_trial() -> None:
+    seen: list[tuple[int, dict[str, Any]]] = []
+
+    async def objective(config: Quad) -> float:
+        trial = current_trial()
+        await anyio.sleep(0.01 * (5 - trial.number % 5))
+        assert current_trial() is trial  # concurrent trials never see each other's
+        trial.set_attr("number", trial.number)
+        seen.append((trial.number, dict(trial.params)))
+        return loss(config)
+
+    result = await ah.minimize(objective, Quad, trials=10, concurrency=5, suggester=ah.Random())
+    assert sorted(seen, key=lambda item: item[0]) == [
+        (t.number, dict(t.params)) for t in result.trials
+    ]
+    assert all(t.user_attrs == {"number": t.number} for t in result.trials)
+
+
+async def test_context_in_thread_objectives() -> None:
+    def objective(config: Quad) -> float:
+        trial = current_trial()
+        trial.set_attr("thread", threading.current_thread().name)
+        trial.set_attr("x", trial.params["x"])
+        return loss(config)
+
+    result = await ah.minimize(objective, Quad, trials=6, concurrency=3, suggester=ah.Random())
+    for trial in result.trials:
+        assert trial.user_attrs["x"] == trial.params["x"]
+        assert trial.user_attrs["thread"] != threading.current_thread().name
+
+
+async def test_an_async_objective_with_executor_thread_is_refused() -> None:
+    async def objective(config: Quad) -> float:
+        return loss(config)
+
+    with pytest.raises(ah.ExecutorError, match="async objective"):
+        await ah.minimize(objective, Quad, trials=2, executor="thread", suggester=ah.Random())
+
+
+async def test_an_unknown_executor_name_is_refused() -> None:
+    with pytest.raises(ah.ExecutorError, match="'threads'"):
+        await ah.minimize(
+            cpu_objective,
+            Quad,
+            trials=2,
+            executor="threads",  # type: ignore[arg-type]
+            suggester=ah.Random(),
+        )
+
+
+async def test_a_hanging_thread_is_abandoned_at_trial_timeout() -> None:
+    release = threading.Event()
+
+    def objective(config: Quad) -> float:
+        if current_trial().number == 0:
+            release.wait(10)  # a blocking call the scheduler cannot interrupt
+        return loss(config)
+
+    started = time.perf_counter()
+    try:
+        result = await ah.minimize(
+            objective, Quad, trials=3, trial_timeout=0.2, suggester=ah.Random()
+        )
+    finally:
+        release.set()
+    assert time.perf_counter() - started < 3.0
+    assert result.trials[0].state is ah.TrialState.FAILED
+    assert "trial_timeout=0.2" in (result.trials[0].error or "")
+    assert len(result.completed) == 3
+
+
+async def test_thread_executor_limits_its_workers() -> None:
+    running = 0
+    peak = 0
+    lock = threading.Lock()
+
+    def objective(config: Quad) -> float:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        time.sleep(0.02)
+        with lock:
+            running -= 1
+        return loss(config)
+
+    await ah.minimize(
+        objective,
+        Quad,
+        trials=12,
+        concurrency=6,
+        executor=ThreadExecutor(max_workers=2),
+        suggester=ah.Random(),
+    )
+    assert peak == 2
+
+
+async def test_async_executor_runs_on_the_loop_thread() -> None:
+    loop_thread = threading.get_ident()
+
+    def objective(config: Quad) -> float:
+        assert threading.get_ident() == loop_thread
+        current_trial().set_attr("on_loop", True)
+        return loss(config)
+
+    result = await ah.minimize(
+        objective, Quad, trials=2, executor=AsyncExecutor(), suggester=ah.Random()
+    )
+    assert all(t.user_attrs == {"on_loop": True} for t in result.trials)
+
+
+async def test_process_executor_runs_a_module_level_function_with_context() -> None:
+    result = await ah.minimize(
+        cpu_objective,
+        Quad,
+        trials=4,
+        concurrency=2,
+        executor=ProcessExecutor(max_workers=1),
+        suggester=ah.Random(),
+        seed=0,
+    )
+    assert len(result.completed) == 4
+    for trial in result.trials:
+        assert trial.value == loss(trial.config)
+        assert trial.user_attrs["number_seen"] == trial.number
+        assert trial.user_attrs["pid"] != os.getpid()
+
+
+async def test_process_failures_keep_the_worker_traceback_and_attrs() -> None:
+    result = await ah.minimize(
+        failing_process_objective,
+        Quad,
+        trials=1,
+        max_failures=1,
+        executor=ProcessExecutor(max_workers=1),
+        suggester=ah.Random(),
+    )
+    (trial,) = result.trials
+    assert trial.state is ah.TrialState.FAILED
+    error = trial.error or ""
+    assert "ValueError: bad x" in error
+    assert "failing_process_objective" in error  # the frame inside the worker
+    assert trial.user_attrs == {"before_failure": True}
+
+
+async def test_process_worker_is_killed_at_trial_timeout() -> None:
+    started = time.perf_counter()
+    result = await ah.minimize(
+        hanging_process_objective,
+        Quad,
+        trials=1,
+        max_failures=1,
+        trial_timeout=0.5,
+        executor=ProcessExecutor(max_workers=1),
+        suggester=ah.Random(),
+    )
+    assert time.perf_counter() - started < 15.0
+    assert result.trials[0].state is ah.TrialState.FAILED
+    assert "trial_timeout=0.5" in (result.trials[0].error or "")
+
+
+async def test_unpicklable_objective_fails_before_any_trial() -> None:
+    storage = ah.MemoryStorage()
+    with pytest.raises(ah.ExecutorError, match="module-level function"):
+        await ah.minimize(
+            lambda config: loss(config) + 1.0,
+            Quad,
+            trials=2,
+            storage=storage,
+            executor="process",
+            suggester=ah.Random(),
+        )
+    study = await storage.get_study("Quad")
+    assert await storage.trials(study.id) == []
+
+
+async def test_unpicklable_space_class_fails_before_any_trial() -> None:
+    @attrs.frozen
+    class Local:
+        x: float = 0.0
+
+    with pytest.raises(ah.ExecutorError, match="space class"):
+        ProcessExecutor().check(cpu_objective, config=Local())

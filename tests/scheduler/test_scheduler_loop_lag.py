@@ -1,0 +1,96 @@
+"""An expensive suggester must not stall the event loop."""
+
+from __future__ import annotations
+
+import math
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import anyio
+import numpy as np
+import pytest
+from scheduler_helpers import Quad, loss
+
+import asynchyper as ah
+from asynchyper._scheduler import _study
+from asynchyper._types import JSONScalar, Params
+
+pytestmark = pytest.mark.anyio
+
+SUGGEST_SECONDS = 0.04
+
+
+class Slow(ah.Suggester):
+    """Burns CPU in Python for SUGGEST_SECONDS per call, like a big TPE fit."""
+
+    def __init__(self) -> None:
+        self.threads: list[str] = []
+
+    def suggest(
+        self,
+        space: ah.Space[Any],
+        history: ah.History,
+        pending: Sequence[Params],
+        rng: np.random.Generator,
+        k: int = 1,
+    ) -> list[dict[str, JSONScalar]]:
+        self.threads.append(threading.current_thread().name)
+        end = time.perf_counter() + SUGGEST_SECONDS
+        while time.perf_counter() < end:
+            pass
+        return [space.sample(rng) for _ in range(k)]
+
+
+async def stalls_during_a_run(suggester: Slow) -> float:
+    """Total seconds the loop was late by more than half a suggest during a run."""
+    stalled = 0.0
+    done = False
+
+    async def monitor() -> None:
+        nonlocal stalled
+        while not done:
+            before = time.perf_counter()
+            await anyio.sleep(0.002)
+            late = time.perf_counter() - before - 0.002
+            if late > SUGGEST_SECONDS / 2:
+                stalled += late
+
+    async def objective(config: Quad) -> float:
+        await anyio.sleep(0.005)
+        return loss(config)
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(monitor)
+        await ah.minimize(objective, Quad, trials=12, concurrency=2, suggester=suggester)
+        done = True
+    return stalled
+
+
+async def test_an_expensive_suggest_runs_off_the_event_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Hand the GIL over quickly, so the probe measures the loop, not the GIL.
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(0.0005)
+    try:
+        await _compare(monkeypatch)
+    finally:
+        sys.setswitchinterval(previous)
+
+
+async def _compare(monkeypatch: pytest.MonkeyPatch) -> None:
+    suggester = Slow()
+    offloaded = await stalls_during_a_run(suggester)
+    on_loop = threading.current_thread().name
+    # Only the first call, which measures the cost, runs on the event loop's thread.
+    assert suggester.threads[0] == on_loop
+    assert on_loop not in suggester.threads[1:]
+    monkeypatch.setattr(_study, "SUGGEST_OFFLOAD_SECONDS", math.inf)
+    inline = await stalls_during_a_run(Slow())
+    # On the loop, the 12 suggests stall it for about 12 * 40 ms: the probe sees stalls.
+    assert inline >= 8 * SUGGEST_SECONDS
+    # Off the loop, only the first call stalls it (plus GIL hand-over delays).
+    assert offloaded < inline / 2, f"{offloaded=:.3f} s, {inline=:.3f} s"

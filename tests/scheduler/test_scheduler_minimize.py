@@ -1,0 +1,428 @@
+"""minimize() and Study.optimize(): budgets, results, failures, stopping, callbacks."""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from typing import Any
+
+import anyio
+import anyio.lowlevel
+import pytest
+from scheduler_helpers import Quad, Recording, loss
+
+import asynchyper as ah
+from asynchyper._executor import current_trial
+from asynchyper._scheduler import maximize
+from asynchyper._scheduler._callbacks import TrialCallback
+
+pytestmark = pytest.mark.anyio
+
+
+async def quad(config: Quad) -> float:
+    await anyio.lowlevel.checkpoint()
+    return loss(config)
+
+
+def states(result: ah.Result[Any]) -> dict[ah.TrialState, int]:
+    counts = dict.fromkeys(ah.TrialState, 0)
+    for trial in result.trials:
+        counts[trial.state] += 1
+    return counts
+
+
+async def test_minimize_returns_every_trial_and_the_best() -> None:
+    result = await ah.minimize(quad, Quad, trials=30, concurrency=4, suggester=ah.Random(), seed=1)
+    assert [t.number for t in result.trials] == list(range(30))
+    assert all(t.state is ah.TrialState.COMPLETE for t in result.trials)
+    assert result.stop_reason == "budget"
+    best = result.best
+    assert isinstance(best.config, Quad)
+    assert best.value == min(t.value for t in result.trials if t.value is not None)
+    for trial in result.trials:
+        assert trial.value == loss(trial.config)
+        assert trial.started_at is not None
+        assert trial.finished_at is not None
+        assert trial.finished_at >= trial.started_at
+
+
+async def test_maximize_picks_the_highest_value() -> None:
+    result = await maximize(quad, Quad, trials=20, suggester=ah.Random(), seed=2)
+    assert result.direction == "maximize"
+    assert result.best.value == max(t.value for t in result.trials if t.value is not None)
+
+
+async def test_trials_is_the_total_budget_of_the_study() -> None:
+    storage = ah.MemoryStorage()
+    first = await ah.minimize(
+        quad, Quad, trials=7, storage=storage, study="s", suggester=ah.Random(), seed=0
+    )
+    assert len(first.completed) == 7
+    again = await ah.minimize(
+        quad, Quad, trials=7, storage=storage, study="s", suggester=ah.Random(), seed=0
+    )
+    assert len(again.trials) == 7  # nothing left to do
+    more = await ah.minimize(
+        quad, Quad, trials=12, concurrency=3, storage=storage, study="s", suggester=ah.Random()
+    )
+    assert len(more.completed) == 12
+    assert len(more.trials) == 12
+
+
+async def test_two_studies_on_one_storage_share_the_budget_exactly() -> None:
+    storage = ah.MemoryStorage()
+    results: list[ah.Result[Quad]] = []
+
+    async def run_one() -> None:
+        async with ah.open_study(Quad, storage=storage, name="shared", suggester=ah.Random()) as s:
+            results.append(await s.optimize(quad, trials=25, concurrency=4))
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(run_one)
+        group.start_soon(run_one)
+    async with ah.open_study(Quad, storage=storage, name="shared", suggester=ah.Random()) as s:
+        final = await s.trials()
+    assert sum(t.state is ah.TrialState.COMPLETE for t in final) == 25
+    assert len(final) == 25
+
+
+async def test_keeps_exactly_concurrency_trials_running() -> None:
+    running = 0
+    peak = 0
+
+    async def objective(config: Quad) -> float:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await anyio.sleep(0.002 * config.n)
+        running -= 1
+        return loss(config)
+
+    await ah.minimize(objective, Quad, trials=60, concurrency=5, suggester=ah.Random(), seed=3)
+    assert peak == 5
+
+
+async def test_a_new_trial_starts_as_soon_as_one_finishes_not_in_batches() -> None:
+    # Trial 0 is slow; with batching nothing would start until it finished.
+    starts: dict[int, float] = {}
+    ends: dict[int, float] = {}
+
+    async def objective(config: Quad) -> float:
+        number = current_trial().number
+        starts[number] = time.monotonic()
+        await anyio.sleep(0.3 if number == 0 else 0.01)
+        ends[number] = time.monotonic()
+        return loss(config)
+
+    await ah.minimize(objective, Quad, trials=12, concurrency=2, suggester=ah.Random())
+    later = [n for n in starts if n >= 2 and starts[n] < ends[0]]
+    assert len(later) >= 8
+
+
+async def test_utilisation_of_64_sleeping_trials_is_close_to_ideal() -> None:
+    async def objective(config: Quad) -> float:
+        await anyio.sleep(0.05)
+        return loss(config)
+
+    started = time.perf_counter()
+    await ah.minimize(objective, Quad, trials=256, concurrency=64, suggester=ah.Random())
+    elapsed = time.perf_counter() - started
+    ideal = math.ceil(256 / 64) * 0.05
+    assert elapsed < ideal * 1.8, f"{elapsed:.3f} s for an ideal of {ideal:.3f} s"
+
+
+async def test_evaluation_attrs_and_context_attrs_are_stored() -> None:
+    async def objective(config: Quad) -> ah.Evaluation:
+        current_trial().set_attr("from_context", 1)
+        current_trial().set_attr("both", "context")
+        return ah.Evaluation(loss(config), {"both": "returned", "extra": [1, 2]})
+
+    result = await ah.minimize(objective, Quad, trials=3, suggester=ah.Random())
+    for trial in result.trials:
+        assert trial.user_attrs == {"from_context": 1, "both": "returned", "extra": [1, 2]}
+
+
+async def test_failures_are_recorded_with_the_reason_and_the_study_goes_on() -> None:
+    async def objective(config: Quad) -> Any:
+        number = current_trial().number
+        if number == 0:
+            msg = "boom in trial zero"
+            raise RuntimeError(msg)
+        if number == 1:
+            return math.nan
+        if number == 2:
+            return math.inf
+        if number == 3:
+            return "0.5"
+        if number == 4:
+            return True
+        return loss(config)
+
+    result = await ah.minimize(objective, Quad, trials=5, suggester=ah.Random(), seed=0)
+    failed = {t.number: t for t in result.trials if t.state is ah.TrialState.FAILED}
+    assert sorted(failed) == [0, 1, 2, 3, 4]
+    assert "RuntimeError: boom in trial zero" in (failed[0].error or "")
+    assert "Traceback (most recent call last)" in (failed[0].error or "")
+    assert "in objective" in (failed[0].error or "")
+    assert "nan" in (failed[1].error or "")
+    assert "inf" in (failed[2].error or "")
+    assert "str" in (failed[3].error or "")
+    assert "bool" in (failed[4].error or "")
+    assert all(t.value is None for t in failed.values())
+    assert len(result.completed) == 5  # failures do not count toward the budget
+    assert len(result.trials) == 10
+
+
+async def test_max_failures_bounds_an_always_failing_objective() -> None:
+    async def objective(config: Quad) -> float:
+        msg = f"always fails {config.x}"
+        raise ValueError(msg)
+
+    result = await ah.minimize(
+        objective, Quad, trials=50, concurrency=3, max_failures=6, suggester=ah.Random()
+    )
+    assert result.stop_reason == "max_failures"
+    assert 6 <= len(result.trials) <= 6 + 2  # the running ones finish too
+    with pytest.raises(ah.NoCompletedTrialsError, match="no completed trial"):
+        _ = result.best
+
+
+async def test_max_failures_has_a_default_bound() -> None:
+    def objective(config: Quad) -> float:
+        raise ValueError(str(config))
+
+    result = await ah.minimize(objective, Quad, trials=4, suggester=ah.Random())
+    assert result.stop_reason == "max_failures"
+    assert states(result)[ah.TrialState.FAILED] == 10
+    result = await ah.minimize(objective, Quad, trials=20, retries=1, suggester=ah.Random())
+    assert states(result)[ah.TrialState.FAILED] == 40
+
+
+async def test_retries_rerun_failed_trials_with_the_same_params() -> None:
+    attempts: dict[float, int] = {}
+
+    async def objective(config: Quad) -> float:
+        attempts[config.x] = attempts.get(config.x, 0) + 1
+        if attempts[config.x] < 3:
+            msg = "flaky"
+            raise ConnectionError(msg)
+        return loss(config)
+
+    result = await ah.minimize(objective, Quad, trials=2, retries=2, suggester=ah.Random(), seed=5)
+    assert sorted(attempts.values()) == [3, 3]
+    assert states(result) == {
+        ah.TrialState.WAITING: 0,
+        ah.TrialState.RUNNING: 0,
+        ah.TrialState.COMPLETE: 2,
+        ah.TrialState.FAILED: 4,
+        ah.TrialState.CANCELLED: 0,
+    }
+    first_params = result.trials[0].params
+    assert [t.params for t in result.trials[:3]] == [first_params] * 3
+
+
+async def test_trial_timeout_cancels_a_hanging_coroutine() -> None:
+    async def objective(config: Quad) -> float:
+        if current_trial().number == 1:
+            await anyio.sleep_forever()
+        return loss(config)
+
+    started = time.perf_counter()
+    result = await ah.minimize(objective, Quad, trials=4, trial_timeout=0.2, suggester=ah.Random())
+    assert time.perf_counter() - started < 2.0
+    hung = result.trials[1]
+    assert hung.state is ah.TrialState.FAILED
+    assert "trial_timeout=0.2" in (hung.error or "")
+    assert len(result.completed) == 4
+
+
+async def test_study_timeout_cancels_running_trials_and_returns() -> None:
+    async def objective(config: Quad) -> float:
+        await anyio.sleep(0.1 if current_trial().number < 3 else 30)
+        return loss(config)
+
+    started = time.perf_counter()
+    result = await ah.minimize(
+        objective, Quad, trials=100, concurrency=3, timeout=0.5, suggester=ah.Random()
+    )
+    assert time.perf_counter() - started < 3.0
+    assert result.stop_reason == "timeout"
+    counts = states(result)
+    assert counts[ah.TrialState.RUNNING] == 0
+    assert counts[ah.TrialState.COMPLETE] == 3
+    assert counts[ah.TrialState.CANCELLED] == 3
+    cancelled = [t for t in result.trials if t.state is ah.TrialState.CANCELLED]
+    assert all("timeout" in (t.error or "") for t in cancelled)
+
+
+async def test_target_stops_asking() -> None:
+    async def objective(config: Quad) -> float:
+        return 10.0 - current_trial().number
+
+    result = await ah.minimize(objective, Quad, trials=100, target=5.0, suggester=ah.Random())
+    assert result.stop_reason == "target"
+    assert result.best.value == 5.0
+    assert len(result.trials) == 6
+
+
+async def test_patience_stops_after_k_trials_without_improvement() -> None:
+    values = [5.0, 4.0, 6.0, 3.0, 7.0, 8.0, 9.0, 1.0, 0.0]
+
+    async def objective(config: Quad) -> float:
+        return values[current_trial().number]
+
+    result = await ah.minimize(objective, Quad, trials=9, patience=3, suggester=ah.Random())
+    assert result.stop_reason == "patience"
+    assert [t.value for t in result.trials] == [5.0, 4.0, 6.0, 3.0, 7.0, 8.0, 9.0]
+
+
+async def test_a_callback_can_stop_the_study() -> None:
+    seen: list[int] = []
+
+    def callback(study: ah.Study[Quad], trial: ah.Trial[Quad]) -> None:
+        seen.append(trial.number)
+        if trial.number == 4:
+            study.stop()
+
+    result = await ah.minimize(quad, Quad, trials=50, callbacks=[callback], suggester=ah.Random())
+    assert result.stop_reason == "stopped"
+    assert seen == [0, 1, 2, 3, 4]
+    assert len(result.trials) == 5
+
+
+async def test_callbacks_see_starts_finishes_and_the_run() -> None:
+    events: list[tuple[str, Any]] = []
+
+    class Observer(TrialCallback[Quad]):
+        def on_run_start(self, study: ah.Study[Quad], budget: int) -> None:
+            events.append(("run_start", budget))
+
+        async def on_trial_start(self, study: ah.Study[Quad], trial: ah.Trial[Quad]) -> None:
+            await anyio.lowlevel.checkpoint()
+            events.append(("start", (trial.number, trial.state)))
+
+        def on_trial_finish(self, study: ah.Study[Quad], trial: ah.Trial[Quad]) -> None:
+            events.append(("finish", (trial.number, trial.state)))
+
+        def on_run_end(self, study: ah.Study[Quad], result: ah.Result[Quad]) -> None:
+            events.append(("run_end", len(result.trials)))
+
+    async def async_callback(study: ah.Study[Quad], trial: ah.Trial[Quad]) -> None:
+        events.append(("plain", trial.number))
+
+    await ah.minimize(
+        quad, Quad, trials=2, callbacks=[async_callback], progress=Observer(), suggester=ah.Random()
+    )
+    running, complete = ah.TrialState.RUNNING, ah.TrialState.COMPLETE
+    assert events == [
+        ("run_start", 2),
+        ("start", (0, running)),
+        ("plain", 0),
+        ("finish", (0, complete)),
+        ("start", (1, running)),
+        ("plain", 1),
+        ("finish", (1, complete)),
+        ("run_end", 2),
+    ]
+
+
+async def test_a_failing_callback_stops_the_run_and_is_raised() -> None:
+    def callback(study: ah.Study[Quad], trial: ah.Trial[Quad]) -> None:
+        msg = "callback bug"
+        raise KeyError(msg)
+
+    storage = ah.MemoryStorage()
+    with pytest.raises(KeyError, match="callback bug"):
+        await ah.minimize(
+            quad, Quad, trials=5, storage=storage, callbacks=[callback], suggester=ah.Random()
+        )
+    study = await storage.get_study("Quad")
+    counts = await storage.count_trials(study.id)
+    assert counts[ah.TrialState.RUNNING] == 0
+
+
+@pytest.mark.parametrize("suggester", [ah.Random, ah.TPE])
+async def test_same_seed_and_concurrency_one_give_identical_trials(
+    suggester: type[ah.Suggester],
+) -> None:
+    async def run(seed: int) -> list[tuple[dict[str, Any], float | None]]:
+        result = await ah.minimize(quad, Quad, trials=25, suggester=suggester(), seed=seed)
+        return [(dict(t.params), t.value) for t in result.trials]
+
+    first = await run(42)
+    assert first == await run(42)
+    assert [p for p, _ in await run(43)] != [p for p, _ in first]
+
+
+async def test_sync_objective_runs_in_a_worker_thread() -> None:
+    loop_thread = threading.get_ident()
+    threads: set[int] = set()
+
+    def objective(config: Quad) -> float:
+        threads.add(threading.get_ident())
+        time.sleep(0.01)
+        return loss(config)
+
+    result = await ah.minimize(objective, Quad, trials=8, concurrency=4, suggester=ah.Random())
+    assert len(result.completed) == 8
+    assert loop_thread not in threads
+
+
+async def test_a_custom_suggester_sees_running_trials_as_pending() -> None:
+    suggester = Recording()
+
+    async def objective(config: Quad) -> float:
+        await anyio.sleep(0.01)
+        return loss(config)
+
+    await ah.minimize(objective, Quad, trials=12, concurrency=4, suggester=suggester)
+    assert suggester.pending_sizes[:4] == [0, 1, 2, 3]
+    assert max(suggester.pending_sizes) == 3
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "error"),
+    [
+        ("trials", 0, ValueError),
+        ("trials", 2.5, TypeError),
+        ("concurrency", 0, ValueError),
+        ("timeout", -1.0, ValueError),
+        ("trial_timeout", 0, ValueError),
+        ("patience", 0, ValueError),
+        ("retries", -1, ValueError),
+        ("target", math.nan, ValueError),
+    ],
+)
+async def test_bad_options_are_rejected_before_any_trial(
+    option: str, value: Any, error: type[Exception]
+) -> None:
+    storage = ah.MemoryStorage()
+    options: dict[str, Any] = {"trials": 3, option: value}
+    with pytest.raises(error, match=option):
+        await ah.minimize(quad, Quad, storage=storage, suggester=ah.Random(), **options)
+    study = await storage.get_study("Quad")
+    assert await storage.trials(study.id) == []
+
+
+async def test_reopening_with_another_direction_is_an_error() -> None:
+    storage = ah.MemoryStorage()
+    await ah.minimize(quad, Quad, trials=1, storage=storage, suggester=ah.Random())
+    with pytest.raises(ah.StorageError, match="direction"):
+        await maximize(quad, Quad, trials=1, storage=storage, suggester=ah.Random())
+
+
+async def test_runs_and_failures_are_logged(caplog: pytest.LogCaptureFixture) -> None:
+    async def objective(config: Quad) -> float:
+        if current_trial().number == 1:
+            msg = "logged failure"
+            raise ValueError(msg)
+        return loss(config)
+
+    with caplog.at_level(logging.INFO, logger="asynchyper"):
+        await ah.minimize(objective, Quad, trials=3, suggester=ah.Random())
+    messages = [r.getMessage() for r in caplog.records if r.name.startswith("asynchyper.")]
+    assert any("run started" in m for m in messages)
+    assert any("trial 1 failed: ValueError: logged failure" in m for m in messages)
+    assert any("run ended (budget)" in m for m in messages)

@@ -1,0 +1,62 @@
+"""The scheduler on SQLite storage: resume, shared budget, cancellation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio
+import pytest
+from scheduler_helpers import Quad, loss
+
+import asynchyper as ah
+from asynchyper._executor import current_trial
+
+pytestmark = pytest.mark.anyio
+
+
+async def objective(config: Quad) -> float:
+    await anyio.sleep(0.002)
+    return loss(config)
+
+
+async def test_a_study_resumes_from_its_file(tmp_path: Path) -> None:
+    path = str(tmp_path / "study.db")
+    first = await ah.minimize(objective, Quad, trials=6, concurrency=3, storage=path, seed=0)
+    assert len(first.completed) == 6
+    second = await ah.minimize(objective, Quad, trials=10, concurrency=3, storage=path, seed=1)
+    assert len(second.completed) == 10
+    assert [t.params for t in second.trials[:6]] == [t.params for t in first.trials]
+
+
+async def test_two_studies_on_one_file_share_the_budget(tmp_path: Path) -> None:
+    path = str(tmp_path / "study.db")
+
+    async def run_one() -> None:
+        await ah.minimize(
+            objective, Quad, trials=20, concurrency=4, storage=path, suggester=ah.Random()
+        )
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(run_one)
+        group.start_soon(run_one)
+    async with ah.open_study(Quad, storage=path) as study:
+        trials = await study.trials()
+    assert sum(t.state is ah.TrialState.COMPLETE for t in trials) == 20
+    assert len(trials) == 20
+
+
+async def test_cancelling_leaves_no_running_trial_in_the_file(tmp_path: Path) -> None:
+    path = str(tmp_path / "study.db")
+
+    async def slow(config: Quad) -> float:
+        await anyio.sleep(0.01 if current_trial().number < 4 else 30)
+        return loss(config)
+
+    with anyio.move_on_after(0.5):
+        await ah.minimize(slow, Quad, trials=50, concurrency=4, storage=path)
+    async with ah.open_study(Quad, storage=path) as study:
+        trials = await study.trials()
+    states = [t.state for t in trials]
+    assert ah.TrialState.RUNNING not in states
+    assert states.count(ah.TrialState.COMPLETE) == 4
+    assert states.count(ah.TrialState.CANCELLED) == 4

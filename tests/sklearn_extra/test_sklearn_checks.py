@@ -1,0 +1,213 @@
+"""Bad input fails with a clear asynchyper error before any trial runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+pytest.importorskip("sklearn")
+
+import numpy as np
+import numpy.typing as npt
+from ahs_helpers import BuildsNonEstimator, BuildsTransformer, NoBuild
+from scipy import sparse  # type: ignore[import-untyped]
+from sklearn.datasets import load_iris
+
+import asynchyper as ah
+import asynchyper.sklearn as ahs
+import asynchyper.sklearn._estimator as estimator_module
+
+
+@pytest.fixture
+def no_search(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Replace the search so that a test fails if any trial would run."""
+    calls: list[Any] = []
+
+    def forbidden(*args: Any, **kwargs: Any) -> Any:
+        calls.append((args, kwargs))
+        msg = "a study would have been opened"
+        raise AssertionError(msg)
+
+    monkeypatch.setattr(estimator_module, "open_study", forbidden)
+    return calls
+
+
+def _iris() -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int_]]:
+    X, y = load_iris(return_X_y=True)
+    return X, y
+
+
+def _classify(X: Any, y: Any, **options: Any) -> None:
+    ahs.AutoClassifier(trials=2, executor="thread", **options).fit(X, y)
+
+
+def _regress(X: Any, y: Any, **options: Any) -> None:
+    ahs.AutoRegressor(trials=2, executor="thread", **options).fit(X, y)
+
+
+def test_errors_are_value_errors_of_asynchyper() -> None:
+    assert issubclass(ahs.DataError, ah.AsynchyperError)
+    assert issubclass(ahs.DataError, ValueError)
+    assert issubclass(ahs.SpaceTaskError, ah.SearchSpaceError)
+    assert issubclass(ahs.SpaceTaskError, ValueError)
+    assert issubclass(ahs.SearchFailedError, ah.AsynchyperError)
+
+
+def test_non_numeric_column_is_named(no_search: list[Any]) -> None:
+    X, y = _iris()
+    mixed = X.astype(object)
+    mixed[5, 2] = "red"
+    with pytest.raises(ahs.DataError, match=r"column 2 holds non-numeric values such as 'red'"):
+        _classify(mixed, y)
+    with pytest.raises(ahs.DataError, match="OneHotEncoder"):
+        _classify(mixed, y)
+    text = np.array([["a", "b"]] * 10)
+    with pytest.raises(ahs.DataError, match="non-numeric"):
+        _classify(text, [0, 1] * 5)
+    assert no_search == []
+
+
+def test_missing_values_in_x_are_counted_and_located(no_search: list[Any]) -> None:
+    X, y = _iris()
+    X = X.copy()
+    X[[3, 7], 1] = np.nan
+    with pytest.raises(ahs.DataError, match=r"2 missing \(NaN\) value\(s\) in column\(s\) 1"):
+        _classify(X, y)
+    with pytest.raises(ahs.DataError, match="SimpleImputer"):
+        _regress(X, np.arange(len(X), dtype=float))
+    with_none = X.astype(object)
+    with_none[0, 0] = None
+    with pytest.raises(ahs.DataError, match="missing values"):
+        _classify(with_none, y)
+    assert no_search == []
+
+
+def test_infinite_values_in_x(no_search: list[Any]) -> None:
+    X, y = _iris()
+    X = X.copy()
+    X[0, 3] = np.inf
+    with pytest.raises(ahs.DataError, match=r"1 infinite value\(s\) in column\(s\) 3"):
+        _classify(X, y)
+
+
+def test_shape_problems(no_search: list[Any]) -> None:
+    X, y = _iris()
+    with pytest.raises(ahs.DataError, match=r"1-D .*reshape\(-1, 1\)"):
+        _classify(X[:, 0], y)
+    with pytest.raises(ahs.DataError, match="X has 150 samples but y has 149"):
+        _classify(X, y[:-1])
+    with pytest.raises(ahs.DataError, match="empty"):
+        _classify(np.empty((0, 3)), [])
+    with pytest.raises(ahs.DataError, match="sparse"):
+        _classify(sparse.csr_matrix(X), y)
+    with pytest.raises(ahs.DataError, match="1-D"):
+        _classify(X, np.stack([y, y], axis=1))
+    assert no_search == []
+
+
+def test_missing_values_in_y(no_search: list[Any]) -> None:
+    X, y = _iris()
+    target = y.astype(float)
+    target[4] = np.nan
+    with pytest.raises(ahs.DataError, match=r"y has 1 missing \(NaN\) value"):
+        _classify(X, target)
+    with pytest.raises(ahs.DataError, match=r"y has 1 missing \(NaN\) value"):
+        _regress(X, target)
+    labels = y.astype(object)
+    labels[0] = None
+    with pytest.raises(ahs.DataError, match="missing value"):
+        _classify(X, labels)
+    assert no_search == []
+
+
+def test_single_class(no_search: list[Any]) -> None:
+    X, _ = _iris()
+    with pytest.raises(ahs.DataError, match="single class"):
+        _classify(X, np.ones(len(X), dtype=int))
+    assert no_search == []
+
+
+def test_classifier_on_a_continuous_target_points_to_auto_regressor(
+    no_search: list[Any],
+) -> None:
+    X, _ = _iris()
+    y = np.linspace(0.0, 10.0, len(X))
+    with pytest.raises(ahs.DataError, match="AutoRegressor"):
+        _classify(X, y)
+    counts = np.arange(len(X)) % 60  # integers, but a quantity: 60 values, few samples each
+    with pytest.raises(ahs.DataError, match=r"60 distinct numbers.*use AutoRegressor"):
+        _classify(X, counts)
+
+
+def test_regressor_on_class_labels_points_to_auto_classifier(no_search: list[Any]) -> None:
+    X, y = _iris()
+    names = np.array(["setosa", "versicolor", "virginica"])[y]
+    with pytest.raises(ahs.DataError, match=r"'setosa'.*AutoClassifier"):
+        _regress(X, names)
+    with pytest.raises(ahs.DataError, match=r"booleans.*AutoClassifier"):
+        _regress(X, y == 1)
+    with pytest.raises(ahs.DataError, match="constant"):
+        _regress(X, np.full(len(X), 2.5))
+    assert no_search == []
+
+
+def test_space_of_the_wrong_task(no_search: list[Any]) -> None:
+    X, y = _iris()
+    with pytest.raises(ahs.SpaceTaskError, match=r"needs a classifier space.*AutoRegressor"):
+        _classify(X, y, space=ahs.RegressorPipeline)
+    with pytest.raises(ahs.SpaceTaskError, match=r"needs a regressor space.*AutoClassifier"):
+        _regress(X, X[:, 0], space=ahs.ClassifierPipeline)
+    assert no_search == []
+
+
+def test_spaces_that_cannot_serve_an_estimator(no_search: list[Any]) -> None:
+    X, y = _iris()
+    with pytest.raises(ahs.SpaceTaskError, match="no build"):
+        _classify(X, y, space=NoBuild)
+    with pytest.raises(ahs.SpaceTaskError, match="must be an attrs class"):
+        _classify(X, y, space=ahs.ClassifierPipeline.__init__)
+    with pytest.raises(ahs.SpaceTaskError, match="neither a classifier nor a regressor"):
+        _classify(X, y, space=BuildsTransformer)
+    with pytest.raises(ahs.SpaceTaskError, match="no fit method"):
+        _classify(X, y, space=BuildsNonEstimator)
+    assert no_search == []
+
+
+def test_fewer_samples_than_folds(no_search: list[Any]) -> None:
+    X = np.array([[0.0, 1.0], [1.0, 0.0]])
+    with pytest.raises(ahs.DataError, match=r"only 2 sample\(s\) for cv=3 folds"):
+        _regress(X, [0.5, 1.5], cv=3)
+    X6 = np.arange(12.0).reshape(6, 2)
+    with pytest.raises(ahs.DataError, match=r"class 1 has only 2 sample\(s\).*cv=3"):
+        _classify(X6, [0, 0, 0, 0, 1, 1], cv=3)
+    with pytest.raises(ahs.DataError, match=r"only 6 sample\(s\) for cv=8 folds"):
+        _classify(X6, [0, 0, 0, 1, 1, 1], cv=8)
+    assert no_search == []
+
+
+def test_bad_cv_option(no_search: list[Any]) -> None:
+    X, y = _iris()
+    with pytest.raises(ValueError, match="at least 2"):
+        _classify(X, y, cv=1)
+    with pytest.raises(ValueError, match="splitter"):
+        _classify(X, y, cv="five")
+    assert no_search == []
+
+
+def test_predict_checks_its_input_too() -> None:
+    X, _ = _iris()
+    model = ahs.AutoClassifier(
+        space=ahs.ClassifierPipeline, trials=1, executor="thread", concurrency=1, seed=0
+    )
+    with pytest.raises(Exception, match="not fitted"):
+        model.predict(X)
+    # A fitted model without a search: only the checks of predict matter here.
+    model.n_features_in_ = 4
+    model.best_estimator_ = object()
+    with pytest.raises(ahs.DataError, match="3 features but the estimator was fitted with 4"):
+        model.predict(X[:, :3])
+    bad = X.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ahs.DataError, match="missing"):
+        model.predict(bad)

@@ -1,0 +1,238 @@
+"""AutoClassifier and AutoRegressor: search, refit, predict, and behave like estimators."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+pytest.importorskip("sklearn")
+
+import numpy as np
+import numpy.typing as npt
+from ahs_helpers import (
+    AlwaysBroken,
+    BarelyTrained,
+    KnnOnly,
+    QuickClassifiers,
+    QuickRegressors,
+    SlowOrFast,
+    TreesOnly,
+)
+from sklearn.base import clone, is_classifier, is_regressor
+from sklearn.datasets import load_diabetes, load_digits, load_iris
+from sklearn.dummy import DummyClassifier, DummyRegressor
+from sklearn.model_selection import KFold, train_test_split
+
+import asynchyper as ah
+import asynchyper.sklearn as ahs
+
+Split = tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any]]
+
+
+def _split(X: Any, y: Any, *, stratify: bool = True) -> Split:
+    parts: Split = tuple(
+        train_test_split(X, y, test_size=0.3, random_state=0, stratify=y if stratify else None)
+    )
+    return parts
+
+
+def _dummy_accuracy(X_train: Any, y_train: Any, X_test: Any, y_test: Any) -> float:
+    return float(DummyClassifier().fit(X_train, y_train).score(X_test, y_test))
+
+
+def test_fits_predicts_scores_and_beats_the_dummy_on_iris() -> None:
+    X_train, X_test, y_train, y_test = _split(*load_iris(return_X_y=True))
+    model = ahs.AutoClassifier(
+        space=QuickClassifiers, trials=6, concurrency=2, executor="thread", seed=0
+    )
+    assert model.fit(X_train, y_train) is model
+    assert isinstance(model.best_config_, QuickClassifiers)
+    assert 0.0 <= model.best_score_ <= 1.0
+    means = [t.user_attrs["cv_mean"] for t in model.result_.completed]
+    assert model.best_score_ in means
+    assert all(isinstance(m, float) and m <= model.best_score_ for m in means)
+    assert model.n_completed_ == 6
+    assert len(model.trials_) >= 6
+    assert list(model.classes_) == [0, 1, 2]
+    assert model.n_features_in_ == 4
+    predictions = model.predict(X_test)
+    assert predictions.shape == y_test.shape
+    accuracy = model.score(X_test, y_test)
+    assert accuracy == pytest.approx(float(np.mean(predictions == y_test)))
+    assert accuracy > _dummy_accuracy(X_train, y_train, X_test, y_test) + 0.4
+    assert accuracy >= 0.85
+
+
+def test_beats_the_dummy_on_a_digits_subset_with_string_labels() -> None:
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:400], np.array([f"digit-{d}" for d in y[:400]])
+    X_train, X_test, y_train, y_test = _split(X, y)
+    model = ahs.AutoClassifier(
+        space=QuickClassifiers, trials=6, concurrency=2, executor="thread", seed=1
+    ).fit(X_train, y_train)
+    assert set(model.predict(X_test)) <= set(y)
+    assert model.score(X_test, y_test) > _dummy_accuracy(X_train, y_train, X_test, y_test) + 0.5
+    probabilities = (
+        model.predict_proba(X_test) if hasattr(model.best_estimator_, "predict_proba") else None
+    )
+    if probabilities is not None:
+        assert probabilities.shape == (len(X_test), 10)
+
+
+def test_regressor_beats_the_dummy_on_diabetes() -> None:
+    X_train, X_test, y_train, y_test = _split(*load_diabetes(return_X_y=True), stratify=False)
+    model = ahs.AutoRegressor(
+        space=QuickRegressors, trials=6, concurrency=2, executor="thread", seed=0
+    ).fit(X_train, y_train)
+    assert is_regressor(model)
+    assert isinstance(model.best_config_, QuickRegressors)
+    dummy = DummyRegressor().fit(X_train, y_train).score(X_test, y_test)
+    assert model.score(X_test, y_test) > dummy + 0.3
+
+
+def test_narrowed_space_only_tries_the_chosen_models() -> None:
+    X, y = load_iris(return_X_y=True)
+    model = ahs.AutoClassifier(
+        space=TreesOnly, trials=4, concurrency=2, executor="thread", seed=0
+    ).fit(X, y)
+    kinds = {type(t.config.model).__name__ for t in model.result_.trials}
+    assert kinds <= {"SmallForest", "ExtraTreesClassifier"}
+    assert model.best_config_.preprocessing is None
+    assert model.best_estimator_.named_steps["preprocessing"] == "passthrough"
+
+
+def test_any_attrs_space_with_build_works() -> None:
+    X, y = load_iris(return_X_y=True)
+    model = ahs.AutoClassifier(space=KnnOnly, trials=3, concurrency=1, executor="thread", seed=0)
+    model.fit(X, y)
+    assert isinstance(model.best_config_, KnnOnly)
+    assert model.score(X, y) > 0.8
+
+
+def test_same_seed_and_one_trial_at_a_time_reproduces_the_search() -> None:
+    X, y = load_iris(return_X_y=True)
+
+    def run() -> list[Any]:
+        model = ahs.AutoClassifier(
+            space=QuickClassifiers, trials=4, concurrency=1, executor="thread", seed=3
+        ).fit(X, y)
+        return [(t.params, t.value) for t in model.result_.trials]
+
+    assert run() == run()
+
+
+def test_custom_scoring_and_splitter() -> None:
+    X, y = load_diabetes(return_X_y=True)
+    model = ahs.AutoRegressor(
+        space=QuickRegressors,
+        trials=3,
+        concurrency=1,
+        executor="thread",
+        seed=0,
+        scoring="neg_mean_absolute_error",
+        cv=KFold(n_splits=2, shuffle=True, random_state=0),
+    ).fit(X, y)
+    assert model.best_score_ < 0  # the negated error, as scikit-learn's scorers report it
+    fold_scores = model.result_.best.user_attrs["cv_scores"]
+    assert isinstance(fold_scores, list)
+    assert len(fold_scores) == 2
+
+
+def test_is_a_scikit_learn_estimator() -> None:
+    model = ahs.AutoClassifier(space=TreesOnly, trials=7, cv=4, seed=5)
+    assert is_classifier(model)
+    params = model.get_params()
+    assert params["trials"] == 7
+    assert params["space"] is TreesOnly
+    copy = clone(model)
+    assert copy.get_params() == params
+    copy.set_params(trials=9)
+    assert copy.trials == 9
+    assert "trials=7" in repr(model)
+    assert is_regressor(ahs.AutoRegressor())
+
+
+def test_timeout_stops_the_search_and_keeps_the_best_so_far() -> None:
+    X, y = load_iris(return_X_y=True)
+    started = time.perf_counter()
+    model = ahs.AutoClassifier(
+        space=KnnOnly, trials=100_000, concurrency=2, executor="thread", timeout=1.0, seed=0
+    ).fit(X, y)
+    elapsed = time.perf_counter() - started
+    assert model.result_.stop_reason == "timeout"
+    assert 1 <= model.n_completed_ < 100_000
+    assert elapsed < 10.0
+    assert model.score(X, y) > 0.8
+
+
+def test_trial_timeout_fails_slow_trials_only() -> None:
+    X, y = load_iris(return_X_y=True)
+    model = ahs.AutoClassifier(
+        space=SlowOrFast, trials=2, concurrency=2, executor="thread", trial_timeout=0.5, seed=0
+    ).fit(X, y)
+    failed = [t for t in model.result_.trials if t.state is ah.TrialState.FAILED]
+    assert failed
+    assert all(t.config.slow for t in failed)
+    assert all("trial_timeout" in (t.error or "") for t in failed)
+    assert model.best_config_.slow is False
+
+
+def test_search_without_any_completed_trial_raises_search_failed() -> None:
+    X, y = load_iris(return_X_y=True)
+    model = ahs.AutoClassifier(space=AlwaysBroken, trials=2, concurrency=1, executor="thread")
+    with pytest.raises(ahs.SearchFailedError, match="this model cannot be fitted"):
+        model.fit(X, y)
+    assert not hasattr(model, "best_estimator_")
+
+
+@pytest.mark.anyio
+async def test_afit_runs_on_the_callers_event_loop() -> None:
+    X, y = load_iris(return_X_y=True)
+    model = ahs.AutoClassifier(space=KnnOnly, trials=3, concurrency=2, executor="thread", seed=0)
+    assert await model.afit(X, y) is model
+    assert model.n_completed_ == 3
+    assert model.score(X, y) > 0.8
+
+
+@pytest.mark.anyio
+async def test_fit_inside_an_event_loop_points_to_afit() -> None:
+    X, y = load_iris(return_X_y=True)
+    with pytest.raises(RuntimeError, match="afit"):
+        ahs.AutoClassifier(space=KnnOnly, trials=1, executor="thread").fit(X, y)
+
+
+@pytest.mark.slow
+def test_trials_run_in_worker_processes() -> None:
+    X, y = load_iris(return_X_y=True)
+    model = ahs.AutoClassifier(
+        space=QuickClassifiers, trials=4, concurrency=2, executor="process", seed=0
+    ).fit(X, y)
+    assert model.n_completed_ == 4
+    assert model.score(X, y) > 0.8
+
+
+def test_the_portfolio_runs_first_and_counts_toward_the_budget() -> None:
+    X, y = load_iris(return_X_y=True)
+    model = ahs.AutoClassifier(
+        space=QuickClassifiers, trials=4, concurrency=1, executor="thread", seed=0
+    ).fit(X, y)
+    first = [type(t.config.model) for t in model.result_.trials[:3]]
+    assert first == [ahs.SVC, ahs.LogisticRegression, ahs.KNeighborsClassifier]
+    assert model.n_completed_ == 4
+    plain = ahs.AutoClassifier(
+        space=QuickClassifiers, trials=4, concurrency=1, executor="thread", seed=0, portfolio=False
+    ).fit(X, y)
+    assert [t.params for t in plain.result_.trials] != [t.params for t in model.result_.trials]
+
+
+def test_convergence_warnings_do_not_fail_trials_in_threads() -> None:
+    # pytest turns warnings into errors; an MLP stopped after 2 epochs warns in every
+    # fold, so only fit()'s filter (which covers the worker threads) lets trials finish.
+    X, y = load_iris(return_X_y=True)
+    model = ahs.AutoClassifier(
+        space=BarelyTrained, trials=3, concurrency=2, executor="thread", seed=0, portfolio=False
+    ).fit(X, y)
+    assert model.n_completed_ == 3
+    assert all(t.state is ah.TrialState.COMPLETE for t in model.result_.trials)

@@ -1,0 +1,332 @@
+"""Compiled spaces: names, sampling, vectors, encode/decode, describe, fingerprint."""
+
+from __future__ import annotations
+
+import json
+import math
+import pickle
+
+import attrs
+import numpy as np
+import pytest
+
+import asynchyper as ah
+
+from .space_examples import (
+    PCA,
+    RBF,
+    SVM,
+    Activation,
+    Adam,
+    Forest,
+    Poly,
+    ReorderedSpace,
+    Space,
+)
+
+EXPECTED_NAMES = (
+    "lr",
+    "dropout",
+    "model",
+    "model:SVM.C",
+    "model:SVM.kernel",
+    "model:SVM.kernel_cfg",
+    "model:SVM.kernel_cfg:Poly.degree",
+    "model:SVM.kernel_cfg:RBF.gamma",
+    "model:Forest.n_estimators",
+    "model:Forest.bootstrap",
+    "preproc",
+    "preproc:PCA.n_components",
+    "opt.lr",
+    "opt.beta",
+    "activation",
+    "width",
+)
+
+
+@pytest.fixture
+def space() -> ah.Space[Space]:
+    return ah.compile_space(Space)
+
+
+def test_names_and_order(space: ah.Space[Space]) -> None:
+    assert space.names == EXPECTED_NAMES
+    assert [d.name for d in space.dimensions] == list(EXPECTED_NAMES)
+    assert space.index("model:SVM.C") == 3
+    with pytest.raises(ah.ParameterError, match="no dimension named 'nope'"):
+        space.index("nope")
+
+
+def test_parents_come_before_children(space: ah.Space[Space]) -> None:
+    seen: set[str] = set()
+    for dim in space.dimensions:
+        if dim.parent is not None:
+            assert dim.parent in seen
+        seen.add(dim.name)
+
+
+def test_dimension_details(space: ah.Space[Space]) -> None:
+    dims = {d.name: d for d in space.dimensions}
+    assert dims["lr"].kind is ah.DimensionKind.FLOAT
+    assert (dims["lr"].low, dims["lr"].high, dims["lr"].log) == (1e-5, 1e-1, True)
+    assert dims["dropout"].step == 0.05
+    model = dims["model"]
+    assert model.is_branch
+    assert model.choices == ("SVM", "Forest")
+    assert model.parent is None
+    assert dims["model:SVM.C"].parent == "model"
+    assert dims["model:SVM.C"].parent_choice == "SVM"
+    assert dims["model:SVM.C"].path == "Space.model[SVM].C"
+    assert dims["model:SVM.kernel_cfg:Poly.degree"].parent == "model:SVM.kernel_cfg"
+    assert dims["model:SVM.kernel_cfg:Poly.degree"].parent_choice == "Poly"
+    assert dims["model:SVM.kernel_cfg"].parent == "model"
+    assert dims["preproc"].choices == ("PCA", "None")
+    assert dims["preproc:PCA.n_components"].step == 2
+    assert dims["opt.lr"].parent is None
+    assert dims["model:Forest.bootstrap"].choices == (False, True)
+    assert dims["activation"].choices == ("RELU", "TANH")
+    assert dims["width"].choices == (64, 128, 256)
+    assert "seed" not in dims
+    assert "tag" not in dims
+
+
+def test_compile_is_cached() -> None:
+    assert ah.compile_space(Space) is ah.compile_space(Space)
+
+
+def test_sample_decode_encode_round_trip(space: ah.Space[Space]) -> None:
+    rng = np.random.default_rng(0)
+    kinds: set[str] = set()
+    for _ in range(200):
+        params = space.sample(rng)
+        config = space.decode(params)
+        assert isinstance(config, Space)
+        assert space.encode(config) == params
+        assert config.seed == 0
+        assert config.tag == "default"
+        assert isinstance(config.activation, Activation)
+        assert isinstance(config.opt, Adam)
+        kinds.add(type(config.model).__name__)
+        if isinstance(config.model, SVM):
+            kinds.add(type(config.model.kernel_cfg).__name__)
+        kinds.add(type(config.preproc).__name__)
+        json.dumps(params)
+    assert kinds == {"SVM", "Forest", "Poly", "RBF", "PCA", "NoneType"}
+
+
+def test_decode_builds_the_right_instance(space: ah.Space[Space]) -> None:
+    params: dict[str, str | int | float | bool | None] = {
+        "lr": 0.01,
+        "dropout": 0.15,
+        "model": "SVM",
+        "model:SVM.C": 1.0,
+        "model:SVM.kernel": "poly",
+        "model:SVM.kernel_cfg": "Poly",
+        "model:SVM.kernel_cfg:Poly.degree": 3,
+        "preproc": "PCA",
+        "preproc:PCA.n_components": 8,
+        "opt.lr": 0.001,
+        "opt.beta": 0.9,
+        "activation": "TANH",
+        "width": 128,
+    }
+    config = space.decode(params)
+    assert config == Space(
+        lr=0.01,
+        dropout=0.15,
+        model=SVM(C=1.0, kernel="poly", kernel_cfg=Poly(degree=3)),
+        preproc=PCA(n_components=8),
+        opt=Adam(0.001, 0.9),
+        activation=Activation.TANH,
+        width=128,
+    )
+    assert space.encode(config) == params
+
+
+def test_sample_respects_bounds_and_activity(space: ah.Space[Space]) -> None:
+    rng = np.random.default_rng(1)
+    for _ in range(300):
+        params = space.sample(rng)
+        assert 1e-5 <= params["lr"] <= 1e-1  # type: ignore[operator]
+        dropout = params["dropout"]
+        assert isinstance(dropout, float)
+        assert 0.0 <= dropout <= 0.5
+        assert math.isclose(dropout / 0.05, round(dropout / 0.05), abs_tol=1e-9)
+        assert ("model:SVM.C" in params) == (params["model"] == "SVM")
+        assert ("model:Forest.bootstrap" in params) == (params["model"] == "Forest")
+        assert ("preproc:PCA.n_components" in params) == (params["preproc"] == "PCA")
+        if params["preproc"] == "PCA":
+            n = params["preproc:PCA.n_components"]
+            assert isinstance(n, int)
+            assert 2 <= n <= 64
+            assert n % 2 == 0
+        if params["model"] == "Forest":
+            n_est = params["model:Forest.n_estimators"]
+            assert isinstance(n_est, int)
+            assert 10 <= n_est <= 1000
+
+
+def test_sample_vectors_shape_nan_and_from_vector(space: ah.Space[Space]) -> None:
+    rng = np.random.default_rng(2)
+    matrix = space.sample_vectors(rng, 500)
+    assert matrix.shape == (500, len(space.names))
+    mask = space.active_mask(matrix)
+    assert np.array_equal(mask, ~np.isnan(matrix))
+    svm = matrix[:, space.index("model")] == 0
+    assert np.isnan(matrix[svm, space.index("model:Forest.bootstrap")]).all()
+    assert not np.isnan(matrix[svm, space.index("model:SVM.C")]).any()
+    rows = space.from_matrix(matrix)
+    for row, params in zip(matrix, rows, strict=True):
+        assert space.from_vector(row) == params
+        space.validate(params)
+        assert np.allclose(space.to_vector(params), row, equal_nan=True)
+    assert np.allclose(space.to_matrix(rows), matrix, equal_nan=True)
+
+
+def test_sample_vectors_log_int_covers_both_ends(space: ah.Space[Space]) -> None:
+    matrix = space.sample_vectors(np.random.default_rng(3), 20_000)
+    n_est = matrix[:, space.index("model:Forest.n_estimators")]
+    n_est = n_est[~np.isnan(n_est)]
+    assert n_est.min() == 10
+    assert n_est.max() >= 950
+    assert np.array_equal(n_est, np.rint(n_est))
+    # log-uniform: about half the mass below the geometric mean (100)
+    assert 0.45 < np.mean(n_est < 100) < 0.55
+
+
+def test_from_vector_ignores_garbage_in_inactive_columns(space: ah.Space[Space]) -> None:
+    vector = np.full(len(space.names), 1e9)
+    vector[space.index("model")] = 1.2  # rounds to Forest
+    vector[space.index("preproc")] = 7.0  # clips to the last choice: None
+    vector[space.index("activation")] = -3.0  # clips to RELU
+    vector[space.index("width")] = 1.0
+    params = space.from_vector(vector)
+    assert params["model"] == "Forest"
+    assert params["model:Forest.n_estimators"] == 1000
+    assert params["model:Forest.bootstrap"] is True
+    assert params["preproc"] == "None"
+    assert params["activation"] == "RELU"
+    assert params["width"] == 128
+    assert params["lr"] == 1e-1
+    assert params["dropout"] == 0.5
+    assert "model:SVM.C" not in params
+    assert "preproc:PCA.n_components" not in params
+    space.validate(params)
+
+
+def test_from_vector_rounds_to_the_grid(space: ah.Space[Space]) -> None:
+    vector = space.sample_vectors(np.random.default_rng(4), 1)[0]
+    vector[space.index("dropout")] = 0.1624
+    vector[space.index("preproc")] = 0
+    vector[space.index("preproc:PCA.n_components")] = 7.2
+    params = space.from_vector(vector)
+    assert params["dropout"] == 0.15
+    assert params["preproc:PCA.n_components"] == 8
+
+
+def test_from_vector_rejects_nan_in_active_column(space: ah.Space[Space]) -> None:
+    vector = space.sample_vectors(np.random.default_rng(5), 1)[0]
+    vector[space.index("lr")] = np.nan
+    with pytest.raises(ah.ParameterError, match="'lr'"):
+        space.from_vector(vector)
+    with pytest.raises(ah.ParameterError, match="shape"):
+        space.from_vector(np.zeros(3))
+
+
+def test_to_vector_encodes_indices(space: ah.Space[Space]) -> None:
+    vector = space.sample_vectors(np.random.default_rng(6), 1)[0]
+    vector[space.index("model")] = 1.0
+    vector[space.index("model:Forest.n_estimators")] = 50.0
+    vector[space.index("model:Forest.bootstrap")] = 0.0
+    params = space.from_vector(vector)
+    encoded = space.to_vector(params)
+    assert encoded[space.index("model")] == 1.0
+    assert encoded[space.index("width")] == [64, 128, 256].index(params["width"])  # type: ignore[arg-type]
+    assert math.isnan(encoded[space.index("model:SVM.C")])
+    assert encoded[space.index("model:Forest.bootstrap")] in (0.0, 1.0)
+
+
+def test_sample_and_sample_vectors_share_the_stream(space: ah.Space[Space]) -> None:
+    one = space.sample(np.random.default_rng(7))
+    vector = space.sample_vectors(np.random.default_rng(7), 1)[0]
+    other = space.from_vector(vector)
+    assert one.keys() == other.keys()
+    for name, value in one.items():
+        if isinstance(value, float):
+            assert math.isclose(value, other[name], rel_tol=1e-12)  # type: ignore[arg-type]
+        else:
+            assert value == other[name]
+
+
+def test_describe_is_json_safe(space: ah.Space[Space]) -> None:
+    description = space.describe()
+    assert json.loads(json.dumps(description)) == description
+    by_name = {d["name"]: d for d in description}
+    assert by_name["model:SVM.C"] == {
+        "name": "model:SVM.C",
+        "path": "Space.model[SVM].C",
+        "kind": "float",
+        "low": 1e-3,
+        "high": 1e3,
+        "log": True,
+        "step": None,
+        "choices": [],
+        "is_branch": False,
+        "parent": "model",
+        "parent_choice": "SVM",
+    }
+    assert by_name["model"]["choices"] == ["SVM", "Forest"]
+
+
+def test_fingerprint_ignores_union_member_order(space: ah.Space[Space]) -> None:
+    other = ah.compile_space(ReorderedSpace)
+    assert other.names != space.names
+    assert other.fingerprint == space.fingerprint
+    assert len(space.fingerprint) == 64
+    int(space.fingerprint, 16)
+
+
+def test_optional_branch_decodes_none(space: ah.Space[Space]) -> None:
+    sampled = space.sample(np.random.default_rng(8))
+    params = {k: v for k, v in sampled.items() if not k.startswith("preproc")}
+    params["preproc"] = "None"
+    assert space.decode(params).preproc is None
+
+
+def test_encode_rejects_out_of_bounds(space: ah.Space[Space]) -> None:
+    config = space.decode(space.sample(np.random.default_rng(9)))
+    bad = Space(
+        lr=5.0,
+        dropout=config.dropout,
+        model=Forest(n_estimators=10, bootstrap=False),
+        preproc=None,
+        opt=config.opt,
+        activation=config.activation,
+        width=config.width,
+    )
+    with pytest.raises(ah.ParameterError, match=r"'lr' = 5.0 is out of bounds"):
+        space.encode(bad)
+    with pytest.raises(ah.ParameterError, match="expected an instance of Space"):
+        space.encode(RBF(gamma=0.1))  # type: ignore[arg-type]
+
+
+def test_repr_and_pickle(space: ah.Space[Space]) -> None:
+    assert repr(space) == "Space(Space, 16 dimensions)"
+    assert pickle.loads(pickle.dumps(space)) is space
+
+
+def test_active_mask_of_one_vector(space: ah.Space[Space]) -> None:
+    vector = space.sample_vectors(np.random.default_rng(10), 1)[0]
+    assert np.array_equal(space.active_mask(vector), ~np.isnan(vector))
+
+
+def test_encode_accepts_subclasses_of_branch_members(space: ah.Space[Space]) -> None:
+    @attrs.frozen(kw_only=True)
+    class BigForest(Forest):
+        pass
+
+    config = space.decode(space.sample(np.random.default_rng(11)))
+    forest = attrs.evolve(config, model=BigForest(n_estimators=20, bootstrap=True))
+    params = space.encode(forest)
+    assert params["model"] == "Forest"
+    assert params["model:Forest.n_estimators"] == 20

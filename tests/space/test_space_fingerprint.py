@@ -1,0 +1,87 @@
+"""The fingerprint changes with any bound, step, log, choice or structure - and
+with nothing else."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import attrs
+import pytest
+
+import asynchyper as ah
+
+
+@attrs.define
+class P:
+    a: Annotated[int, ah.Int(1, 4)]
+
+
+@attrs.define
+class Q:
+    b: bool
+
+
+@attrs.define
+class R:
+    b: bool
+
+
+def _field(hint: Any, **options: Any) -> Any:
+    return attrs.field(type=hint, **options)
+
+
+def _space(**overrides: Any) -> str:
+    """Fingerprint of a base space with some field types replaced (or added)."""
+    types: dict[str, Any] = {
+        "x": Annotated[float, ah.Float(0.1, 1.0)],
+        "n": Annotated[int, ah.Int(0, 10)],
+        "c": Literal["a", "b"],
+        "m": P | Q,
+    }
+    types.update(overrides)
+    fields = {name: _field(t) for name, t in types.items() if t is not None}
+    return ah.compile_space(attrs.make_class("Base", fields)).fingerprint
+
+
+BASE = _space()
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"x": Annotated[float, ah.Float(0.2, 1.0)]},
+        {"x": Annotated[float, ah.Float(0.1, 2.0)]},
+        {"x": Annotated[float, ah.Float(0.1, 1.0, log=True)]},
+        {"x": Annotated[float, ah.Float(0.1, 1.0, step=0.1)]},
+        {"x": Annotated[int, ah.Int(1, 10)]},
+        {"n": Annotated[int, ah.Int(0, 10, step=2)]},
+        {"n": Annotated[int, ah.Int(1, 10, log=True)]},
+        {"c": Literal["a", "b", "d"]},
+        {"c": Literal["b", "a"]},
+        {"c": Literal["a", "B"]},
+        {"m": P | R},
+        {"m": P | Q | None},
+        {"m": P},
+        {"extra": bool},
+        {"c": None},
+    ],
+    ids=repr,
+)
+def test_fingerprint_changes(overrides: dict[str, Any]) -> None:
+    assert _space(**overrides) != BASE
+
+
+def test_fingerprint_ignores_union_order_constants_and_class_names() -> None:
+    assert _space() == BASE
+    assert _space(m=Q | P) == BASE
+    with_constant = attrs.make_class(
+        "Renamed",
+        {
+            "m": _field(P | Q),
+            "c": _field(Literal["a", "b"]),
+            "n": _field(Annotated[int, ah.Int(0, 10)]),
+            "x": _field(Annotated[float, ah.Float(0.1, 1.0)]),
+            "seed": _field(int, default=3),
+        },
+    )
+    assert ah.compile_space(with_constant).fingerprint == BASE

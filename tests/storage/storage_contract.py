@@ -1,0 +1,727 @@
+"""The storage contract: every Storage subclasses ``StorageContract`` and must pass it.
+
+A subclass provides one fixture, ``make_storage``: a zero-argument callable that
+returns an async context manager yielding a fresh, open, empty store.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any, TypeAlias
+
+import anyio
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from asynchyper import (
+    SpaceMismatchError,
+    Storage,
+    StorageError,
+    StudyRecord,
+    TrialRecord,
+    TrialState,
+    TrialStateError,
+    UnknownStudyError,
+    UnknownTrialError,
+)
+from asynchyper._storage import new_owner_id
+from asynchyper._types import JSONValue
+
+StorageFactory: TypeAlias = Callable[[], AbstractAsyncContextManager[Storage]]
+
+#: An owner on a host that is not this one: only its heartbeat can make it stale.
+REMOTE_OWNER = "elsewhere.example:4242:feedbeef"
+REMOTE_OWNER_2 = "elsewhere.example:4243:cafecafe"
+
+SPACE: list[dict[str, JSONValue]] = [
+    {"name": "lr", "kind": "float", "low": 1e-5, "high": 0.1, "log": True},
+    {"name": "depth", "kind": "int", "low": 1, "high": 8, "step": 1},
+    {"name": "model", "kind": "categorical", "choices": ["SVM", "Forest"]},
+]
+FINGERPRINT = "fp-1"
+
+
+async def new_study(storage: Storage, name: str = "study") -> StudyRecord:
+    return await storage.create_study(name, fingerprint=FINGERPRINT, space=SPACE)
+
+
+def dead_pid() -> int:
+    """The pid of a process that has exited (and been reaped)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+class StorageContract:
+    """Behaviour every Storage must show, on asyncio and on trio."""
+
+    @pytest.fixture
+    def make_storage(self) -> StorageFactory:  # pragma: no cover - always overridden
+        raise NotImplementedError
+
+    @pytest.fixture
+    async def storage(
+        self, make_storage: StorageFactory, anyio_backend: str
+    ) -> AsyncIterator[Storage]:
+        del anyio_backend  # requested so that anyio runs this fixture on the test's backend
+        async with make_storage() as storage:
+            yield storage
+
+    # -- studies -------------------------------------------------------------------
+    @pytest.mark.anyio
+    async def test_create_and_get_study(self, storage: Storage) -> None:
+        before = time.time()
+        study = await storage.create_study(
+            "svm",
+            fingerprint=FINGERPRINT,
+            space=SPACE,
+            direction="maximize",
+            user_attrs={"owner": "me", "nested": {"a": [1, 2.5, None, True]}},
+        )
+        assert study.name == "svm"
+        assert study.direction == "maximize"
+        assert study.fingerprint == FINGERPRINT
+        assert study.space == SPACE
+        assert before - 1 <= study.created_at <= time.time() + 1
+        assert dict(study.user_attrs) == {"owner": "me", "nested": {"a": [1, 2.5, None, True]}}
+        assert await storage.get_study("svm") == study
+
+    @pytest.mark.anyio
+    async def test_create_existing_with_same_fingerprint_returns_it(self, storage: Storage) -> None:
+        first = await new_study(storage)
+        again = await new_study(storage)
+        assert again == first
+        assert len(await storage.list_studies()) == 1
+
+    @pytest.mark.anyio
+    async def test_create_existing_without_load_if_exists_raises(self, storage: Storage) -> None:
+        await new_study(storage)
+        with pytest.raises(StorageError, match="already exists"):
+            await storage.create_study(
+                "study", fingerprint=FINGERPRINT, space=SPACE, load_if_exists=False
+            )
+
+    @pytest.mark.anyio
+    async def test_space_mismatch_names_the_changed_dimensions(self, storage: Storage) -> None:
+        await new_study(storage)
+        changed: list[dict[str, JSONValue]] = [
+            {"name": "lr", "kind": "float", "low": 1e-5, "high": 1.0, "log": True},
+            {"name": "model", "kind": "categorical", "choices": ["SVM", "Forest"]},
+            {"name": "dropout", "kind": "float", "low": 0.0, "high": 0.5, "log": False},
+        ]
+        with pytest.raises(SpaceMismatchError) as caught:
+            await storage.create_study("study", fingerprint="fp-2", space=changed)
+        message = str(caught.value)
+        assert "'study'" in message
+        assert "removed depth" in message
+        assert "added dropout" in message
+        assert "changed lr: high 0.1 -> 1.0" in message
+        assert "model" not in message.split(":", 1)[1].replace("'study'", "")
+
+    @pytest.mark.anyio
+    async def test_other_direction_is_rejected(self, storage: Storage) -> None:
+        await new_study(storage)
+        with pytest.raises(StorageError, match="minimize"):
+            await storage.create_study(
+                "study", fingerprint=FINGERPRINT, space=SPACE, direction="maximize"
+            )
+
+    @pytest.mark.anyio
+    @pytest.mark.parametrize("direction", ["min", "MINIMIZE", ""])
+    async def test_bad_direction_is_rejected(self, storage: Storage, direction: str) -> None:
+        with pytest.raises(StorageError, match="direction"):
+            await storage.create_study(
+                "study", fingerprint=FINGERPRINT, space=SPACE, direction=direction
+            )
+
+    @pytest.mark.anyio
+    async def test_unknown_study_lists_known_names(self, storage: Storage) -> None:
+        await new_study(storage, "alpha")
+        await new_study(storage, "beta")
+        with pytest.raises(UnknownStudyError, match="'nope'") as caught:
+            await storage.get_study("nope")
+        assert "'alpha'" in str(caught.value)
+        assert "'beta'" in str(caught.value)
+        assert isinstance(caught.value, LookupError)
+
+    @pytest.mark.anyio
+    async def test_list_studies_in_creation_order(self, storage: Storage) -> None:
+        assert await storage.list_studies() == []
+        names = ["zeta", "alpha", "mid"]
+        for name in names:
+            await new_study(storage, name)
+        assert [study.name for study in await storage.list_studies()] == names
+
+    @pytest.mark.anyio
+    async def test_delete_study_removes_it_and_its_trials(self, storage: Storage) -> None:
+        keep = await new_study(storage, "keep")
+        gone = await new_study(storage, "gone")
+        await storage.start_trial(gone.id, {"x": 1}, owner=REMOTE_OWNER)
+        await storage.start_trial(keep.id, {"x": 2}, owner=REMOTE_OWNER)
+        await storage.delete_study("gone")
+        with pytest.raises(UnknownStudyError):
+            await storage.get_study("gone")
+        with pytest.raises(UnknownStudyError):
+            await storage.trials(gone.id)
+        with pytest.raises(UnknownStudyError):
+            await storage.start_trial(gone.id, {"x": 3}, owner=REMOTE_OWNER)
+        with pytest.raises(UnknownStudyError, match="'keep'"):
+            await storage.delete_study("gone")
+        assert [t.params for t in await storage.trials(keep.id)] == [{"x": 2}]
+        again = await new_study(storage, "gone")
+        assert await storage.trials(again.id) == []
+
+    @pytest.mark.anyio
+    async def test_unknown_study_id_raises(self, storage: Storage) -> None:
+        with pytest.raises(UnknownStudyError):
+            await storage.start_trial(999, {}, owner=REMOTE_OWNER)
+        with pytest.raises(UnknownStudyError):
+            await storage.count_trials(999)
+
+    # -- starting trials -------------------------------------------------------------
+    @pytest.mark.anyio
+    async def test_start_trial_numbers_from_zero(self, storage: Storage) -> None:
+        study = await new_study(storage)
+        before = time.time()
+        started = [
+            await storage.start_trial(study.id, {"x": i}, owner=REMOTE_OWNER) for i in range(5)
+        ]
+        numbers = []
+        for i, trial in enumerate(started):
+            assert trial is not None
+            numbers.append(trial.number)
+            assert trial.state is TrialState.RUNNING
+            assert trial.study_id == study.id
+            assert trial.params == {"x": i}
+            assert trial.owner == REMOTE_OWNER
+            assert trial.value is None
+            assert trial.started_at is not None
+            assert trial.heartbeat_at is not None
+            assert before - 1 <= trial.started_at <= time.time() + 1
+            assert trial.finished_at is None
+        assert numbers == [0, 1, 2, 3, 4]
+        assert await storage.trials(study.id) == started
+
+    @pytest.mark.anyio
+    async def test_numbers_are_per_study(self, storage: Storage) -> None:
+        one = await new_study(storage, "one")
+        two = await new_study(storage, "two")
+        a = await storage.start_trial(one.id, {}, owner=REMOTE_OWNER)
+        b = await storage.start_trial(two.id, {}, owner=REMOTE_OWNER)
+        c = await storage.start_trial(one.id, {}, owner=REMOTE_OWNER)
+        assert a is not None
+        assert b is not None
+        assert c is not None
+        assert (a.number, b.number, c.number) == (0, 0, 1)
+
+    @pytest.mark.anyio
+    async def test_concurrent_starts_get_contiguous_unique_numbers(self, storage: Storage) -> None:
+        study = await new_study(storage)
+        results: list[TrialRecord | None] = []
+
+        async def start(i: int) -> None:
+            results.append(await storage.start_trial(study.id, {"i": i}, owner=REMOTE_OWNER))
+
+        async with anyio.create_task_group() as tg:
+            for i in range(60):
+                tg.start_soon(start, i)
+        numbers = sorted(t.number for t in results if t is not None)
+        assert numbers == list(range(60))
+
+    @pytest.mark.anyio
+    async def test_budget_is_atomic_under_concurrency(self, storage: Storage) -> None:
+        study = await new_study(storage)
+        results: list[TrialRecord | None] = []
+
+        async def start() -> None:
+            results.append(
+                await storage.start_trial(study.id, {}, owner=REMOTE_OWNER, max_trials=10)
+            )
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(50):
+                tg.start_soon(start)
+        started = [t for t in results if t is not None]
+        assert len(results) == 50
+        assert sorted(t.number for t in started) == list(range(10))
+        assert len(await storage.trials(study.id)) == 10
+
+    @pytest.mark.anyio
+    async def test_budget_counts_complete_running_waiting_only(self, storage: Storage) -> None:
+        study = await new_study(storage)
+        states = [TrialState.COMPLETE, TrialState.FAILED, TrialState.CANCELLED]
+        for state in states:
+            trial = await storage.start_trial(study.id, {}, owner=REMOTE_OWNER)
+            assert trial is not None
+            value = 1.0 if state is TrialState.COMPLETE else None
+            await storage.finish_trial(study.id, trial.number, state=state, value=value)
+        await storage.start_trial(study.id, {}, owner=REMOTE_OWNER)  # RUNNING
+        await storage.enqueue_trial(study.id, {})  # WAITING
+        # COMPLETE + RUNNING + WAITING = 3; FAILED and CANCELLED do not count.
+        assert await storage.start_trial(study.id, {}, owner=REMOTE_OWNER, max_trials=3) is None
+        fourth = await storage.start_trial(study.id, {}, owner=REMOTE_OWNER, max_trials=4)
+        assert fourth is not None
+        assert fourth.number == 5
+        assert await storage.start_trial(study.id, {}, owner=REMOTE_OWNER, max_trials=4) is None
+        assert await storage.start_trial(study.id, {}, owner=REMOTE_OWNER, max_trials=0) is None
+
+    # -- finishing trials ------------------------------------------------------------
+    @pytest.mark.anyio
+    async def test_finish_complete_records_value_attrs_and_time(self, storage: Storage) -> None:
+        study = await new_study(storage)
+        trial = await storage.start_trial(study.id, {"x": 0.5}, owner=REMOTE_OWNER)
+        assert trial is not None
+        done = await storage.finish_trial(
+            study.id,
+            trial.number,
+            state=TrialState.COMPLETE,
+            value=0.25,
+            user_attrs={"loss_curve": [1.0, 0.5, 0.25], "meta": {"epochs": 3}},
+        )
+        assert done.state is TrialState.COMPLETE
+        assert done.value == 0.25
+        assert done.error is None
+        assert dict(done.user_attrs) == {"loss_curve": [1.0, 0.5, 0.25], "meta": {"epochs": 3}}
+        assert done.started_at is not None
+        assert done.finished_at is not None
+        assert done.finished_at >= done.started_at
+        assert done.params == {"x": 0.5}
+        assert done.seq > trial.seq
+        assert await storage.get_trial(study.id, trial.number) == done
+
+    @pytest.mark.anyio
+    async def test_finish_int_value_is_stored_as_float(self, storage: Storage) -> None:
+        study = await new_study(storage)
+        trial = await storage.start_trial(study.id, {}, owner=REMOTE_OWNER)
+        assert trial is not None
+        done = await storage.finish_trial(study.id, 0, state=TrialState.COMPLETE, value=3)
+        assert done.value == 3.0
+        assert isinstance(done.value, float)
+
+    @pytest.mark.anyio
+    @pytest.mark.parametrize("state", [TrialState.FAILED, TrialState.CANCELLED])
+    async def test_finish_failed_keeps_error_text(
+        self, storage: Storage, state: TrialState
+    ) -> None:
+        study = await new_study(storage)
+        trial = await storage.start_trial(study.id, {}, owner=REMOTE_OWNER)
+        assert trial is not None
+        error = 'Traceback (most recent call last):\n  ValueError: "bad" \u00e9'
+        done = await storage.finish_trial(study.id, trial.number, state=state, error=error)
+        assert done.state is state
+        assert done.value is None
+        assert done.error == error
+        assert (await storage.get_trial(study.id, 0)).error == error
+
+    @pytest.mark.anyio
+    async def test_finish_twice_raises_and_keeps_first_result(self, storage: Storage) -> None:
+        study = await new_study(storage)
+        await storage.start_trial(study.id, {}, owner=REMOTE_OWNER)
+        first = await storage.finish_trial(study.id, 0, state=TrialState.COMPLETE, value=1.0)
+        with pytest.raises(TrialStateError, match="COMPLETE"):
+            await storage.finish_trial(study.id, 0, state=TrialState.COMPLETE, value=2.0)
+        with pytest.raises(TrialStateError):
+            await storage.finish_trial(study.id, 0, state=TrialState.FAILED, error="late")
+        assert await storage.get_trial(study.id, 0) == first
+
+    @pytest.mark.anyio
+    async def test_unknown_trial_number_raises(self, storage: Storage) -> None:
+        study = await new_study(storage)
+        await storage.start_trial(study.id, {}, owner=REMOTE_OWNER)
+        for number in (1, -1, 10**6):
+            with pytest.raises(UnknownTrialError, match=str(number)):
+                await storage.finish_trial(study.id, number, state=TrialState.COMPLETE, value=1.0)
+            with pytest.raises(UnknownTrialError):
+                await storage.get_trial(study.id, number)
+
+    @pytest.mark.anyio
+    @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, None])
+    async def test_complete_needs_a_finite_value(
+        self, storage: Storage, value: float | None
+    ) -> None:
+        study = await new_study(storage)
+        await storage.start_trial(study.id, {}, owner=REMOTE_OWNER)
+        with pytest.raises(TrialStateError, match="value"):
+            await storage.finish_trial(study.id, 0, state=TrialState.COMPLETE, value=value)
+        assert (await storage.get_trial(study.id, 0)).state is TrialState.RUNNING
+        failed = await storage.finish_trial(
+            study.id, 0, state=TrialState.FAILED, error=f"objective returned {value}"
+        )
+        assert failed.state is TrialState.FAILED
+
+    @pytest.mark.anyio
+    async def test_finish_rejects_unfinished_state_and_stray_value(self, storage: Storage) -> None:
+        study = await new_study(storage)
+        await storage.start_trial(study.id, {}, owner=REMOTE_OWNER)
+        for state in (TrialState.RUNNING, TrialState.WAITING):
+            with pytest.raises(TrialStateError, match="finished state"):
+                await storage.finish_trial(study.id, 0, state=state)
+        with pytest.raises(TrialStateError, match="only a COMPLETE trial has a value"):
+            await storage.finish_trial(study.id, 0, state=TrialState.FAILED, value=1.0)
+        assert (await storage.get_trial(study.id, 0)).state is TrialState.RUNNING
+
+    @pytest.mark.anyio
+    async def test_finish_merges_user_attrs(self, storage: Storage) -> None:
+        study = await new_study(storage)
+        await storage.start_trial(study.id, {}, owner=REMOTE_OWNER)
+        done = await storage.finish_trial(
+            study.id, 0, state=TrialState.COMPLETE, value=1.0, user_attrs={"a": 1}
+        )
+        assert dict(done.user_attrs) == {"a": 1}
+
+    @pytest.mark.anyio
+    async def test_non_json_attrs_are_rejected_clearly(self, storage: Storage) -> None:
+        study = await new_study(storage)
+        await storage.start_trial(study.id, {}, owner=REMOTE_OWNER)
+        with pytest.raises(StorageError, match="user_attrs"):
+            await storage.finish_trial(
+                study.id,
+                0,
+                state=TrialState.COMPLETE,
+                value=1.0,
+                user_attrs={"s": {1, 2}},  # type: ignore[dict-item]
+            )
+        with pytest.raises(StorageError, match="parameter 'p'"):
+            await storage.start_trial(study.id, {"p": [1, 2]}, owner=REMOTE_OWNER)  # type: ignore[dict-item]
+        assert (await storage.get_trial(study.id, 0)).state is TrialState.RUNNING
+        assert len(await storage.trials(study.id)) == 1
+
+    @pytest.mark.anyio
+    async def test_json_round_trip(self, storage: Storage) -> None:
+        study = await new_study(storage)
+        params: dict[str, Any] = {
+            "model": "SVM",
+            "model:SVM.C": 0.1,
+            "model:SVM.degree": 3,
+            "whole_float": 2.0,
+            "tiny": 5e-324,
+            "big": 2**62,
+            "flag": True,
+            "off": False,
+            "preproc": None,
+            "text": 'quote " and \u2603 unicode',
+        }
+        attrs: dict[str, JSONValue] = {
+            "nested": {"list": [1, 2.5, "x", None, False, {"deep": []}]},
+            "empty": {},
+            "tuple_like": [1, 2],
+        }
+        trial = await storage.start_trial(study.id, params, owner=REMOTE_OWNER)
+        assert trial is not None
+        await storage.finish_trial(
+            study.id, trial.number, state=TrialState.COMPLETE, value=-1.5e-10, user_attrs=attrs
+        )
+        (stored,) = await storage.trials(study.id)
+        assert stored.params == params
+        for key, value in params.items():
+            assert type(stored.params[key]) is type(value), key
+        assert stored.user_attrs == attrs
+        assert stored.value == -1.5e-10
+
+    # -- waiting trials --------------------------------------------------------------
+    @pytest.mark.anyio
+    async def test_enqueue_and_claim_lowest_first(self, storage: Storage) -> None:
+        study = await new_study(storage)
+        first = await storage.enqueue_trial(study.id, {"x": 1})
+        second = await storage.enqueue_trial(study.id, {"x": 2})
+        assert (first.number, second.number) == (0, 1)
+        assert first.state is TrialState.WAITING
+        assert first.owner is None
+        assert first.started_at is None
+        claimed = await storage.claim_trial(study.id, owner=REMOTE_OWNER)
+        assert claimed is not None
+        assert claimed.number == 0
+        assert claimed.state is TrialState.RUNNING
+        assert claimed.owner == REMOTE_OWNER
+        assert claimed.params == {"x": 1}
+        assert claimed.started_at is not None
+        assert claimed.seq > second.seq
+        again = await storage.claim_trial(study.id, owner=REMOTE_OWNER_2)
+        assert again is not None
+        assert (again.number, again.owner) == (1, REMOTE_OWNER_2)
+        assert await storage.claim_trial(study.id, owner=REMOTE_OWNER) is None
+        done = await storage.finish_trial(study.id, 1, state=TrialState.COMPLETE, value=0.0)
+        assert done.params == {"x": 2}
+
+    @pytest.mark.anyio
+    async def test_concurrent_claimers_never_share_a_trial(self, storage: Storage) -> None:
+        study = await new_study(storage)
+        for i in range(10):
+            await storage.enqueue_trial(study.id, {"i": i})
+        claimed: list[TrialRecord | None] = []
+
+        async def claim(k: int) -> None:
+            claimed.append(await storage.claim_trial(study.id, owner=f"{REMOTE_OWNER}{k}"))
+
+        async with anyio.create_task_group() as tg:
+            for k in range(30):
+                tg.start_soon(claim, k)
+        got = [t for t in claimed if t is not None]
+        assert sorted(t.number for t in got) == list(range(10))
+        assert len(claimed) == 30
+        counts = await storage.count_trials(study.id)
+        assert counts[TrialState.RUNNING] == 10
+        assert counts[TrialState.WAITING] == 0
+
+    # -- heartbeats and stale trials -------------------------------------------------
+    @pytest.mark.anyio
+    async def test_heartbeat_keeps_a_trial_alive(self, storage: Storage) -> None:
+        study = await new_study(storage)
+        alive = await storage.start_trial(study.id, {"who": "alive"}, owner=REMOTE_OWNER)
+        silent = await storage.start_trial(study.id, {"who": "silent"}, owner=REMOTE_OWNER_2)
+        assert alive is not None
+        assert silent is not None
+        await anyio.sleep(0.3)
+        await storage.heartbeat(study.id, owner=REMOTE_OWNER)
+        refreshed = await storage.get_trial(study.id, alive.number)
+        assert refreshed.heartbeat_at is not None
+        assert alive.heartbeat_at is not None
+        assert refreshed.heartbeat_at > alive.heartbeat_at
+        assert await storage.fail_stale(study.id, older_than=0.2) == [silent.number]
+        failed = await storage.get_trial(study.id, silent.number)
+        assert failed.state is TrialState.FAILED
+        assert failed.error is not None
+        assert REMOTE_OWNER_2 in failed.error
+        assert failed.finished_at is not None
+        assert (await storage.get_trial(study.id, alive.number)).state is TrialState.RUNNING
+        # Failing is not requeueing: nothing new is waiting.
+        assert await storage.claim_trial(study.id, owner=REMOTE_OWNER) is None
+        assert await storage.fail_stale(study.id, older_than=0.2) == []
+
+    @pytest.mark.anyio
+    async def test_fail_stale_with_requeue(self, storage: Storage) -> None:
+        study = await new_study(storage)
+        await storage.start_trial(study.id, {"x": 0.5, "b": True}, owner=REMOTE_OWNER)
+        await storage.start_trial(study.id, {"x": 0.7, "b": False}, owner=REMOTE_OWNER)
+        await storage.finish_trial(study.id, 1, state=TrialState.COMPLETE, value=1.0)
+        assert await storage.fail_stale(study.id, older_than=-1.0, requeue=True) == [0]
+        trials = await storage.trials(study.id)
+        assert [t.state for t in trials] == [
+            TrialState.FAILED,
+            TrialState.COMPLETE,
+            TrialState.WAITING,
+        ]
+        assert trials[2].params == {"x": 0.5, "b": True}
+        claimed = await storage.claim_trial(study.id, owner=REMOTE_OWNER_2)
+        assert claimed is not None
+        assert claimed.number == 2
+
+    @pytest.mark.anyio
+    async def test_a_live_local_owner_is_never_failed(self, storage: Storage) -> None:
+        study = await new_study(storage)
+        owner = new_owner_id()
+        trial = await storage.start_trial(study.id, {}, owner=owner)
+        assert trial is not None
+        await anyio.sleep(0.05)
+        assert await storage.fail_stale(study.id, older_than=0.0, requeue=True) == []
+        assert (await storage.get_trial(study.id, 0)).state is TrialState.RUNNING
+
+    @pytest.mark.anyio
+    async def test_a_dead_local_owner_is_failed_at_once(self, storage: Storage) -> None:
+        study = await new_study(storage)
+        pid = dead_pid()
+        assert pid != os.getpid()
+        tagged_host = new_owner_id().split(":")[0]
+        await storage.start_trial(study.id, {}, owner=f"{tagged_host}:{pid}:0000")
+        await storage.start_trial(study.id, {}, owner=new_owner_id())
+        await storage.start_trial(study.id, {}, owner=f"{socket.gethostname()}:{pid}:1111")
+        await storage.start_trial(study.id, {}, owner=f"{socket.gethostname()}:{os.getpid()}:2")
+        assert await storage.fail_stale(study.id, older_than=3600.0) == [0, 2]
+
+    # -- reading ---------------------------------------------------------------------
+    @pytest.mark.anyio
+    async def test_trials_filter_by_state_and_change(self, storage: Storage) -> None:
+        study = await new_study(storage)
+        for _ in range(4):
+            await storage.start_trial(study.id, {}, owner=REMOTE_OWNER)
+        await storage.finish_trial(study.id, 1, state=TrialState.COMPLETE, value=1.0)
+        await storage.finish_trial(study.id, 2, state=TrialState.FAILED, error="x")
+        running = await storage.trials(study.id, states=[TrialState.RUNNING])
+        assert [t.number for t in running] == [0, 3]
+        finished = await storage.trials(study.id, states={TrialState.COMPLETE, TrialState.FAILED})
+        assert [t.number for t in finished] == [1, 2]
+        assert await storage.trials(study.id, states=[]) == []
+
+        everything = await storage.trials(study.id)
+        last_seen = max(t.seq for t in everything)
+        assert await storage.trials(study.id, changed_after=last_seen) == []
+        await storage.finish_trial(study.id, 3, state=TrialState.COMPLETE, value=2.0)
+        changed = await storage.trials(study.id, changed_after=last_seen)
+        assert [t.number for t in changed] == [3]
+        assert changed[0].seq > last_seen
+        assert (
+            await storage.trials(study.id, states=[TrialState.RUNNING], changed_after=last_seen)
+            == []
+        )
+        assert [t.number for t in await storage.trials(study.id, changed_after=0)] == [0, 1, 2, 3]
+
+    @pytest.mark.anyio
+    async def test_seq_increases_with_every_change(self, storage: Storage) -> None:
+        study = await new_study(storage)
+        seqs: list[int] = []
+        for _ in range(3):
+            trial = await storage.start_trial(study.id, {}, owner=REMOTE_OWNER)
+            assert trial is not None
+            seqs.append(trial.seq)
+        seqs.append((await storage.enqueue_trial(study.id, {})).seq)
+        claimed = await storage.claim_trial(study.id, owner=REMOTE_OWNER)
+        assert claimed is not None
+        seqs.append(claimed.seq)
+        for number in range(3):
+            done = await storage.finish_trial(study.id, number, state=TrialState.COMPLETE, value=0)
+            seqs.append(done.seq)
+        assert seqs == sorted(set(seqs))
+        assert seqs[0] > 0
+
+    @pytest.mark.anyio
+    async def test_count_trials_has_every_state(self, storage: Storage) -> None:
+        study = await new_study(storage)
+        assert await storage.count_trials(study.id) == dict.fromkeys(TrialState, 0)
+        for _ in range(3):
+            await storage.start_trial(study.id, {}, owner=REMOTE_OWNER)
+        await storage.enqueue_trial(study.id, {})
+        await storage.finish_trial(study.id, 0, state=TrialState.COMPLETE, value=1.0)
+        await storage.finish_trial(study.id, 1, state=TrialState.CANCELLED)
+        assert await storage.count_trials(study.id) == {
+            TrialState.WAITING: 1,
+            TrialState.RUNNING: 1,
+            TrialState.COMPLETE: 1,
+            TrialState.FAILED: 0,
+            TrialState.CANCELLED: 1,
+        }
+
+    @pytest.mark.anyio
+    async def test_best_trial(self, storage: Storage) -> None:
+        study = await new_study(storage)
+        assert await storage.best_trial(study.id) is None
+        values = [3.0, -1.0, 7.5, -1.0, 2.0]
+        for value in values:
+            trial = await storage.start_trial(study.id, {}, owner=REMOTE_OWNER)
+            assert trial is not None
+            await storage.finish_trial(
+                study.id, trial.number, state=TrialState.COMPLETE, value=value
+            )
+        await storage.start_trial(study.id, {}, owner=REMOTE_OWNER)  # running: ignored
+        failed = await storage.start_trial(study.id, {}, owner=REMOTE_OWNER)
+        assert failed is not None
+        await storage.finish_trial(study.id, failed.number, state=TrialState.FAILED)
+        best = await storage.best_trial(study.id)
+        assert best is not None
+        assert (best.number, best.value) == (1, -1.0)
+        highest = await storage.best_trial(study.id, direction="maximize")
+        assert highest is not None
+        assert (highest.number, highest.value) == (2, 7.5)
+        with pytest.raises(StorageError, match="direction"):
+            await storage.best_trial(study.id, direction="up")
+
+    @pytest.mark.anyio
+    async def test_close_twice_is_safe(self, make_storage: StorageFactory) -> None:
+        async with make_storage() as storage:
+            await new_study(storage)
+            await storage.close()
+        await storage.close()
+
+    # -- invariants under random operation sequences ---------------------------------
+    @pytest.mark.anyio
+    @settings(
+        max_examples=25,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
+    )
+    @given(
+        operations=st.lists(
+            st.one_of(
+                st.tuples(st.just("start"), st.one_of(st.none(), st.integers(0, 6))),
+                st.tuples(st.just("enqueue"), st.none()),
+                st.tuples(st.just("claim"), st.none()),
+                st.tuples(
+                    st.just("finish"),
+                    st.tuples(
+                        st.integers(0, 20),
+                        st.sampled_from(
+                            [TrialState.COMPLETE, TrialState.FAILED, TrialState.CANCELLED]
+                        ),
+                    ),
+                ),
+                st.tuples(st.just("fail_stale"), st.booleans()),
+            ),
+            max_size=25,
+        )
+    )
+    async def test_random_operations_keep_numbers_and_counts_consistent(
+        self, make_storage: StorageFactory, operations: list[tuple[str, Any]]
+    ) -> None:
+        async with make_storage() as storage:
+            study = await new_study(storage)
+            model: list[TrialState] = []  # model[n] is the expected state of trial n
+            waiting: list[int] = []
+            last_seq = 0
+            for kind, argument in operations:
+                if kind == "start":
+                    used = sum(
+                        s in (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)
+                        for s in model
+                    )
+                    trial = await storage.start_trial(
+                        study.id, {"n": len(model)}, owner=REMOTE_OWNER, max_trials=argument
+                    )
+                    if argument is not None and used >= argument:
+                        assert trial is None
+                    else:
+                        assert trial is not None
+                        assert trial.number == len(model)
+                        model.append(TrialState.RUNNING)
+                elif kind == "enqueue":
+                    trial = await storage.enqueue_trial(study.id, {"n": len(model)})
+                    assert trial.number == len(model)
+                    model.append(TrialState.WAITING)
+                    waiting.append(trial.number)
+                elif kind == "claim":
+                    claimed = await storage.claim_trial(study.id, owner=REMOTE_OWNER)
+                    if waiting:
+                        assert claimed is not None
+                        assert claimed.number == waiting.pop(0)
+                        model[claimed.number] = TrialState.RUNNING
+                    else:
+                        assert claimed is None
+                elif kind == "finish":
+                    number, state = argument
+                    value = 1.0 if state is TrialState.COMPLETE else None
+                    if number >= len(model):
+                        with pytest.raises(UnknownTrialError):
+                            await storage.finish_trial(study.id, number, state=state, value=value)
+                    elif model[number] is not TrialState.RUNNING:
+                        with pytest.raises(TrialStateError):
+                            await storage.finish_trial(study.id, number, state=state, value=value)
+                    else:
+                        await storage.finish_trial(study.id, number, state=state, value=value)
+                        model[number] = state
+                else:
+                    failed = await storage.fail_stale(study.id, older_than=-1.0, requeue=argument)
+                    expected = [n for n, s in enumerate(model) if s is TrialState.RUNNING]
+                    assert failed == expected
+                    for number in failed:
+                        model[number] = TrialState.FAILED
+                    if argument:
+                        for _ in failed:
+                            waiting.append(len(model))
+                            model.append(TrialState.WAITING)
+
+                trials = await storage.trials(study.id)
+                assert [t.number for t in trials] == list(range(len(model)))
+                assert [t.state for t in trials] == model
+                counts = await storage.count_trials(study.id)
+                assert counts == {s: model.count(s) for s in TrialState}
+                seqs = [t.seq for t in trials]
+                assert len(set(seqs)) == len(seqs)
+                newest = max(seqs, default=0)
+                assert newest >= last_seq
+                last_seq = newest

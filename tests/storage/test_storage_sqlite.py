@@ -1,0 +1,440 @@
+"""SQLiteStorage passes the storage contract, and handles files the way issue 5 asks."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import sqlite3
+import stat
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.lowlevel
+import pytest
+from storage_contract import REMOTE_OWNER, StorageContract, StorageFactory, new_study
+
+from asynchyper import (
+    SQLiteStorage,
+    Storage,
+    StorageAccessError,
+    StorageCorruptError,
+    StorageError,
+    StorageFullError,
+    StorageVersionError,
+    TrialRecord,
+    TrialState,
+    TrialStateError,
+    UnknownTrialError,
+)
+from asynchyper._storage import _schema, open_storage
+from asynchyper._storage._schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+
+
+class TestSQLiteStorage(StorageContract):
+    @pytest.fixture
+    def make_storage(self, tmp_path: Path) -> StorageFactory:
+        counter = itertools.count()
+
+        @asynccontextmanager
+        async def make() -> AsyncIterator[Storage]:
+            async with SQLiteStorage(tmp_path / f"study-{next(counter)}.db") as storage:
+                yield storage
+
+        return make
+
+
+# -- helpers --------------------------------------------------------------------------
+def run_sql(storage: SQLiteStorage, sql: str) -> Any:
+    """Run one statement on the store's own connection (tests only)."""
+    runner = storage._runner
+    assert runner is not None
+    return runner.run(lambda conn: conn.execute(sql).fetchall())
+
+
+def snapshot(path: Path) -> dict[str, bytes]:
+    """Every file of the store (main, -wal, -shm) with its bytes."""
+    return {
+        candidate.name: candidate.read_bytes()
+        for candidate in sorted(path.parent.iterdir())
+        if candidate.name.startswith(path.name)
+    }
+
+
+def make_foreign_db(path: Path, application_id: int = 0) -> None:
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        conn.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
+        conn.execute("INSERT INTO customers (name) VALUES ('ada')")
+        if application_id:
+            conn.execute(f"PRAGMA application_id = {application_id}")
+        conn.commit()
+
+
+# -- durability, resume, file format ----------------------------------------------------
+@pytest.mark.anyio
+async def test_reopen_continues_the_study(tmp_path: Path) -> None:
+    path = tmp_path / "study.db"
+    async with SQLiteStorage(path) as storage:
+        study = await new_study(storage)
+        for _ in range(3):
+            await storage.start_trial(study.id, {"x": 1.5}, owner=REMOTE_OWNER)
+        await storage.finish_trial(study.id, 0, state=TrialState.COMPLETE, value=0.5)
+        await storage.finish_trial(study.id, 1, state=TrialState.FAILED, error="boom")
+        before = await storage.trials(study.id)
+    async with SQLiteStorage(path) as storage:
+        again = await new_study(storage)
+        assert again == study
+        assert await storage.trials(study.id) == before
+        # COMPLETE + RUNNING = 2 of a budget of 3: one more may start.
+        trial = await storage.start_trial(study.id, {}, owner=REMOTE_OWNER, max_trials=3)
+        assert trial is not None
+        assert trial.number == 3
+        assert trial.seq > max(t.seq for t in before)
+        assert await storage.start_trial(study.id, {}, owner=REMOTE_OWNER, max_trials=3) is None
+        assert (await storage.count_trials(study.id))[TrialState.RUNNING] == 2
+
+
+@pytest.mark.anyio
+async def test_file_format_and_pragmas(tmp_path: Path) -> None:
+    path = tmp_path / "study.db"
+    async with SQLiteStorage(path) as storage:
+        await new_study(storage)
+        assert await run_sql(storage, "PRAGMA journal_mode") == [("wal",)]
+        assert await run_sql(storage, "PRAGMA synchronous") == [(2,)]  # FULL
+        assert await run_sql(storage, "PRAGMA busy_timeout") == [(30000,)]
+        assert await run_sql(storage, "PRAGMA application_id") == [(APPLICATION_ID,)]
+        assert await run_sql(storage, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+        assert SCHEMA_VERSION == len(MIGRATIONS) >= 1
+        for name in snapshot(path):
+            mode = stat.S_IMODE(os.stat(tmp_path / name).st_mode)
+            assert mode == 0o600, (name, oct(mode))
+    async with SQLiteStorage(path, synchronous="NORMAL", busy_timeout=2.5) as storage:
+        assert await run_sql(storage, "PRAGMA synchronous") == [(1,)]
+        assert await run_sql(storage, "PRAGMA busy_timeout") == [(2500,)]
+
+
+@pytest.mark.anyio
+async def test_opens_lazily_and_reopens_after_close(tmp_path: Path) -> None:
+    storage = SQLiteStorage(tmp_path / "lazy.db")
+    assert not (tmp_path / "lazy.db").exists()
+    try:
+        study = await new_study(storage)
+        await storage.close()
+        assert (await storage.get_study("study")) == study
+    finally:
+        await storage.close()
+    assert storage.path == str(tmp_path / "lazy.db")
+
+
+@pytest.mark.anyio
+async def test_migrations_run_in_order_on_an_older_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "old.db"
+    async with SQLiteStorage(path) as storage:
+        await new_study(storage)
+
+    def add_notes(conn: sqlite3.Connection) -> None:
+        conn.execute("ALTER TABLE studies ADD COLUMN notes TEXT")
+
+    monkeypatch.setattr(_schema, "MIGRATIONS", [*_schema.MIGRATIONS, add_notes])
+    monkeypatch.setattr(_schema, "SCHEMA_VERSION", _schema.SCHEMA_VERSION + 1)
+    async with SQLiteStorage(path) as storage:
+        assert await run_sql(storage, "PRAGMA user_version") == [(SCHEMA_VERSION + 1,)]
+        columns = [row[1] for row in await run_sql(storage, "PRAGMA table_info(studies)")]
+        assert "notes" in columns
+        assert (await storage.get_study("study")).name == "study"
+
+
+# -- bad files and places: a clear StorageError subclass, and the file untouched --------
+@pytest.mark.anyio
+async def test_a_file_that_is_not_sqlite(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_bytes(b"these are my notes, not a database\n" * 100)
+    before = snapshot(path)
+    with pytest.raises(StorageCorruptError, match="not a SQLite database"):
+        async with SQLiteStorage(path):
+            pass
+    assert snapshot(path) == before
+
+
+@pytest.mark.anyio
+async def test_a_file_with_a_sqlite_header_but_garbage(tmp_path: Path) -> None:
+    path = tmp_path / "broken.db"
+    path.write_bytes(b"SQLite format 3\x00" + bytes(range(256)) * 40)
+    before = snapshot(path)
+    with pytest.raises(StorageCorruptError):
+        async with SQLiteStorage(path):
+            pass
+    assert snapshot(path) == before
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("application_id", [0, 0x12345678])
+async def test_another_programs_database(tmp_path: Path, application_id: int) -> None:
+    path = tmp_path / "shop.db"
+    make_foreign_db(path, application_id)
+    before = snapshot(path)
+    with pytest.raises(StorageCorruptError, match=r"not an asynchyper store|another program"):
+        async with SQLiteStorage(path):
+            pass
+    assert snapshot(path) == before
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+
+
+@pytest.mark.anyio
+async def test_a_newer_schema_version(tmp_path: Path) -> None:
+    path = tmp_path / "future.db"
+    async with SQLiteStorage(path) as storage:
+        await new_study(storage)
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+        conn.commit()
+    before = snapshot(path)
+    with pytest.raises(StorageVersionError, match="upgrade asynchyper"):
+        async with SQLiteStorage(path):
+            pass
+    assert snapshot(path) == before
+
+
+@pytest.mark.anyio
+async def test_a_missing_directory(tmp_path: Path) -> None:
+    path = tmp_path / "no" / "such" / "dir" / "study.db"
+    with pytest.raises(StorageAccessError, match="does not exist"):
+        async with SQLiteStorage(path):
+            pass
+    assert not (tmp_path / "no").exists()
+
+
+@pytest.mark.anyio
+async def test_a_directory_instead_of_a_file(tmp_path: Path) -> None:
+    with pytest.raises(StorageAccessError, match="directory"):
+        async with SQLiteStorage(tmp_path):
+            pass
+
+
+@pytest.mark.anyio
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
+async def test_a_read_only_directory(tmp_path: Path) -> None:
+    directory = tmp_path / "ro"
+    directory.mkdir()
+    directory.chmod(0o500)
+    try:
+        with pytest.raises(StorageAccessError):
+            async with SQLiteStorage(directory / "study.db"):
+                pass
+    finally:
+        directory.chmod(0o700)
+
+
+@pytest.mark.anyio
+async def test_a_full_disk_fails_only_the_write_that_did_not_fit(tmp_path: Path) -> None:
+    path = tmp_path / "full.db"
+    async with SQLiteStorage(path) as storage:
+        study = await new_study(storage)
+        await storage.start_trial(study.id, {"x": 1}, owner=REMOTE_OWNER)
+        ((pages,),) = await run_sql(storage, "PRAGMA page_count")
+        await run_sql(storage, f"PRAGMA max_page_count = {pages + 8}")
+        huge = {"blob": "x" * 200_000}
+        outcomes: dict[str, Any] = {}
+
+        async def attempt(key: str, params: dict[str, Any]) -> None:
+            try:
+                outcomes[key] = await storage.start_trial(study.id, params, owner=REMOTE_OWNER)
+            except StorageError as exc:
+                outcomes[key] = exc
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(attempt, "small-1", {"x": 2})
+            tg.start_soon(attempt, "huge", huge)
+            tg.start_soon(attempt, "small-2", {"x": 3})
+        assert isinstance(outcomes["huge"], StorageFullError)
+        assert "full" in str(outcomes["huge"])
+        small = [outcomes["small-1"], outcomes["small-2"]]
+        assert all(isinstance(t, TrialRecord) for t in small)
+        trials = await storage.trials(study.id)
+        assert sorted(t.params["x"] for t in trials) == [1, 2, 3]  # type: ignore[type-var]
+        assert [t.number for t in trials] == [0, 1, 2]
+        with pytest.raises(StorageFullError):
+            await storage.enqueue_trial(study.id, huge)
+        await run_sql(storage, "PRAGMA max_page_count = 1073741823")
+        assert (await storage.enqueue_trial(study.id, huge)).number == 3
+        assert await run_sql(storage, "PRAGMA integrity_check") == [("ok",)]
+
+
+# -- concurrency, group commit, cancellation -------------------------------------------
+async def count_commits(storage: SQLiteStorage) -> list[str]:
+    statements: list[str] = []
+    runner = storage._runner
+    assert runner is not None
+    await runner.run(lambda conn: conn.set_trace_callback(statements.append))
+    return statements
+
+
+@pytest.mark.anyio
+async def test_concurrent_writes_share_commits(tmp_path: Path) -> None:
+    async with SQLiteStorage(tmp_path / "group.db") as storage:
+        study = await new_study(storage)
+        statements = await count_commits(storage)
+
+        async def run_trial(i: int) -> None:
+            trial = await storage.start_trial(study.id, {"i": i}, owner=REMOTE_OWNER)
+            assert trial is not None
+            await storage.finish_trial(
+                study.id, trial.number, state=TrialState.COMPLETE, value=float(i)
+            )
+
+        async with anyio.create_task_group() as tg:
+            for i in range(64):
+                tg.start_soon(run_trial, i)
+        commits = statements.count("COMMIT")
+        assert 1 <= commits <= 16, commits  # 128 writes, carried by a handful of commits
+        assert (await storage.count_trials(study.id))[TrialState.COMPLETE] == 64
+
+
+@pytest.mark.anyio
+async def test_errors_in_a_batch_reach_only_their_callers(tmp_path: Path) -> None:
+    async with SQLiteStorage(tmp_path / "batch.db") as storage:
+        study = await new_study(storage)
+        for _ in range(10):
+            await storage.start_trial(study.id, {}, owner=REMOTE_OWNER)
+        for number in range(0, 10, 2):
+            await storage.finish_trial(study.id, number, state=TrialState.FAILED)
+        statements = await count_commits(storage)
+        outcomes: dict[int, object] = {}
+
+        async def finish(number: int) -> None:
+            try:
+                outcomes[number] = await storage.finish_trial(
+                    study.id, number, state=TrialState.COMPLETE, value=float(number)
+                )
+            except TrialStateError as exc:
+                outcomes[number] = exc
+
+        async with anyio.create_task_group() as tg:
+            for number in range(12):
+                tg.start_soon(finish, number)
+        assert statements.count("COMMIT") < 12
+        for number in range(12):
+            if number >= 10:
+                assert isinstance(outcomes[number], UnknownTrialError)
+            elif number % 2 == 0:
+                assert type(outcomes[number]) is TrialStateError
+            else:
+                assert isinstance(outcomes[number], TrialRecord)
+        trials = await storage.trials(study.id)
+        assert [t.value for t in trials] == [None if n % 2 == 0 else float(n) for n in range(10)]
+
+
+@pytest.mark.anyio
+async def test_a_cancelled_write_still_completes(tmp_path: Path) -> None:
+    async with SQLiteStorage(tmp_path / "cancel.db") as storage:
+        study = await new_study(storage)
+        for _ in range(20):
+            await storage.start_trial(study.id, {}, owner=REMOTE_OWNER)
+        with anyio.CancelScope() as scope:
+            scope.cancel()
+            await storage.finish_trial(study.id, 0, state=TrialState.COMPLETE, value=1.0)
+        assert (await storage.get_trial(study.id, 0)).state is TrialState.COMPLETE
+
+        returned: set[int] = set()
+
+        async def finish(number: int) -> None:
+            await storage.finish_trial(study.id, number, state=TrialState.COMPLETE, value=2.0)
+            await anyio.lowlevel.checkpoint()  # a cancelled caller stops here at the latest
+            returned.add(number)
+
+        with anyio.fail_after(20):  # a write lost to cancellation would hang its batch
+            async with anyio.create_task_group() as tg:
+                for number in range(1, 20):
+                    tg.start_soon(finish, number)
+                while not storage._pending:
+                    await anyio.lowlevel.checkpoint()  # until writes wait behind a commit
+                tg.cancel_scope.cancel()
+        # The callers were cancelled while their writes were queued or committing, yet
+        # every write was committed, and no transaction was left open.
+        assert returned == set()
+        counts = await storage.count_trials(study.id)
+        assert counts[TrialState.COMPLETE] == 20
+        assert await run_sql(storage, "PRAGMA integrity_check") == [("ok",)]
+        runner = storage._runner
+        assert runner is not None
+        assert not await runner.run(lambda conn: conn.in_transaction)
+
+
+@pytest.mark.anyio
+async def test_each_backend_uses_its_adapter(tmp_path: Path, anyio_backend: str) -> None:
+    async with SQLiteStorage(tmp_path / "adapter.db") as storage:
+        await new_study(storage)
+        expected = "_AiosqliteRunner" if anyio_backend == "asyncio" else "_ThreadRunner"
+        assert type(storage._runner).__name__ == expected
+
+
+@pytest.mark.anyio
+async def test_two_stores_on_one_file_share_numbers_and_budget(tmp_path: Path) -> None:
+    path = tmp_path / "shared.db"
+    async with SQLiteStorage(path) as first, SQLiteStorage(path) as second:
+        study = await new_study(first)
+        assert await new_study(second) == study
+        started: list[TrialRecord] = []
+
+        async def start(storage: SQLiteStorage) -> None:
+            while True:
+                trial = await storage.start_trial(study.id, {}, owner=REMOTE_OWNER, max_trials=40)
+                if trial is None:
+                    return
+                started.append(trial)
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(4):
+                tg.start_soon(start, first)
+                tg.start_soon(start, second)
+        assert sorted(t.number for t in started) == list(range(40))
+
+
+def test_invalid_options() -> None:
+    with pytest.raises(StorageError, match="synchronous"):
+        SQLiteStorage("x.db", synchronous="SOMETIMES")  # type: ignore[arg-type]
+    with pytest.raises(StorageError, match="busy_timeout"):
+        SQLiteStorage("x.db", busy_timeout=0)
+    with pytest.raises(StorageError, match="max_batch"):
+        SQLiteStorage("x.db", max_batch=0)
+
+
+# -- open_storage ------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("argument", "expected"),
+    [
+        ("study.db", "{cwd}/study.db"),
+        ("runs/study.db", "{cwd}/runs/study.db"),
+        ("sqlite:///study.db", "{cwd}/study.db"),
+        ("sqlite:////abs/dir/study.db", "/abs/dir/study.db"),
+        ("SQLITE:///study.db", "{cwd}/study.db"),
+    ],
+)
+def test_open_storage_paths(argument: str, expected: str) -> None:
+    storage = open_storage(argument)
+    assert isinstance(storage, SQLiteStorage)
+    assert storage.path == expected.format(cwd=os.getcwd())
+
+
+def test_open_storage_path_object(tmp_path: Path) -> None:
+    storage = open_storage(tmp_path / "s.db")
+    assert isinstance(storage, SQLiteStorage)
+    assert storage.path == str(tmp_path / "s.db")
+
+
+def test_open_storage_postgresql_is_not_available_yet() -> None:
+    with pytest.raises(StorageError, match="PostgreSQL") as caught:
+        open_storage("postgresql://me:secret@db.example/studies")
+    assert "secret" not in str(caught.value)
+
+
+@pytest.mark.parametrize("argument", ["mongodb://host/db", "", "  "])
+def test_open_storage_rejects_unknown_forms(argument: str) -> None:
+    with pytest.raises(StorageError, match="sqlite:///"):
+        open_storage(argument)

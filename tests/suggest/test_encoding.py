@@ -1,0 +1,98 @@
+"""Unit coordinates, grids, activity groups and enumeration of finite spaces."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import asynchyper as ah
+from asynchyper._suggest._encoding import Encoding
+from asynchyper._suggest._novelty import collides
+
+from . import spaces
+
+
+def test_unit_round_trip_snaps_to_grids_and_bounds() -> None:
+    space = ah.compile_space(spaces.Steps)
+    encoding = Encoding(space.dimensions)
+    unit = np.array([[0.0, 1.0], [1.0, 0.0], [0.52, 0.33], [-0.2, 1.3]])
+    raw = encoding.from_unit(unit)
+    assert raw[:, 0].tolist() == pytest.approx([0.0, 0.5, 0.25, 0.0])
+    assert np.all(raw[:, 1] % 16 == 0)
+    assert raw[3, 1] == 256
+    np.testing.assert_allclose(encoding.from_unit(encoding.to_unit(raw)), raw)
+
+
+def test_every_grid_point_owns_an_equal_share() -> None:
+    space = ah.compile_space(spaces.Ints)  # n in [-3, 7]: 11 values
+    encoding = Encoding(space.dimensions)
+    unit = np.column_stack([np.linspace(0, 1, 110001), np.zeros(110001)])
+    values = encoding.from_unit(unit)[:, 0]
+    _, counts = np.unique(values, return_counts=True)
+    assert len(counts) == 11
+    assert counts.max() - counts.min() <= 2
+
+
+def test_log_dimensions_are_uniform_in_log_space() -> None:
+    space = ah.compile_space(spaces.Logs)
+    encoding = Encoding(space.dimensions)
+    raw = encoding.from_unit(np.array([[0.5, 0.0]]))
+    assert raw[0, 0] == pytest.approx(np.sqrt(1e-6 * 1e-1))
+    assert raw[0, 1] == 1
+
+
+def test_groups_follow_the_branch_structure() -> None:
+    space = ah.compile_space(spaces.Deep)
+    encoding = Encoding(space.dimensions)
+    names = space.names
+    by_name = {tuple(names[j] for j in group.columns.tolist()): group for group in encoding.groups}
+    assert ("outer", "scale") in by_name
+    leaf = by_name[("outer:Top.inner:Middle.inner:Leaf.z",)]
+    middle = encoding.groups[leaf.parent_group]
+    assert names[leaf.parent_column] == "outer:Top.inner:Middle.inner"
+    assert "outer:Top.inner:Middle.y" in [names[j] for j in middle.columns.tolist()]
+
+
+@pytest.mark.parametrize(
+    ("space_cls", "size"),
+    [(spaces.SmallDiscrete, 12), (spaces.SmallConditional, 6), (spaces.Categoricals, 72)],
+)
+def test_enumeration_lists_every_configuration_once(space_cls: type[object], size: int) -> None:
+    space = ah.compile_space(space_cls)
+    encoding = Encoding(space.dimensions)
+    assert encoding.size() == size
+    everything = encoding.enumerate()
+    assert everything.shape[0] == size
+    params = [space.from_vector(row) for row in everything]
+    assert len({tuple(sorted(p.items())) for p in params}) == size
+    for p in params:
+        space.validate(p)
+
+
+def test_continuous_space_has_no_size() -> None:
+    assert Encoding(ah.compile_space(spaces.Floats).dimensions).size() is None
+
+
+def test_collides_treats_nan_as_equal_and_uses_a_tolerance() -> None:
+    seen = np.array([[1.0, np.nan], [0.1 + 0.2, 2.0]])
+    rows = np.array([[1.0, np.nan], [0.3, 2.0], [1.0, 0.0], [0.3, np.nan]])
+    assert collides(rows, seen).tolist() == [True, True, False, False]
+    assert collides(rows, np.empty((0, 2))).tolist() == [False] * 4
+    # One row at a time takes a shortcut through the first column; same answers.
+    for row, expected in zip(rows, [True, True, False, False], strict=True):
+        assert collides(row[None, :], seen).tolist() == [expected]
+    nan_first = np.array([[np.nan, 1.0], [np.nan, 2.0]])
+    assert collides(np.array([[np.nan, 2.0]]), nan_first).tolist() == [True]
+    assert collides(np.array([[np.nan, 3.0]]), nan_first).tolist() == [False]
+
+
+def test_activity_is_top_down() -> None:
+    space = ah.compile_space(spaces.Deep)
+    encoding = Encoding(space.dimensions)
+    rng = np.random.default_rng(0)
+    raw = space.sample_vectors(rng, 200)
+    active = encoding.group_activity(raw)
+    expected = space.active_mask(raw)
+    for group in encoding.groups:
+        for column in group.columns.tolist():
+            np.testing.assert_array_equal(active[:, group.index], expected[:, column])

@@ -1,0 +1,237 @@
+"""TPE against the suggester contract, plus behaviour only a model-based search shows."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import pickle
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pytest
+
+import asynchyper as ah
+from asynchyper._suggest._encoding import Encoding
+from asynchyper._types import JSONScalar
+
+from . import spaces
+from .contract import SuggesterContract, num, run
+
+
+class TestTPE(SuggesterContract):
+    def make_suggester(self) -> ah.Suggester:
+        return ah.TPE()
+
+
+class TestTPEUnivariate(SuggesterContract):
+    def make_suggester(self) -> ah.Suggester:
+        return ah.TPE(multivariate=False, weighting="uniform", endpoints=True)
+
+
+class TestTPEWorstLiarNoStartup(SuggesterContract):
+    def make_suggester(self) -> ah.Suggester:
+        return ah.TPE(n_startup=0, liar="worst")
+
+
+class TestTPEScottBandwidth(SuggesterContract):
+    def make_suggester(self) -> ah.Suggester:
+        return ah.TPE(bandwidth="scott", liar="best")
+
+
+class TestTPEMeanLiar(SuggesterContract):
+    def make_suggester(self) -> ah.Suggester:
+        return ah.TPE(n_startup=3, liar="mean", gamma=0.5)
+
+
+# -- options ----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("options", "names"),
+    [
+        ({"gamma": 0.0}, ["gamma=0.0", "(0, 1]"]),
+        ({"gamma": 1.5}, ["gamma=1.5", "(0, 1]"]),
+        ({"n_candidates": 0}, ["n_candidates=0", ">= 1"]),
+        ({"n_startup": -1}, ["n_startup=-1", ">= 0"]),
+        ({"gamma_cap": 0}, ["gamma_cap=0", ">= 1"]),
+        ({"liar": "sometimes"}, ["liar='sometimes'", "'worst'"]),
+        ({"weighting": "linear"}, ["weighting='linear'", "'ei'"]),
+        ({"prior_weight": 0}, ["prior_weight=0", "> 0"]),
+        ({"min_bandwidth": 2.0}, ["min_bandwidth=2.0", "(0, 1]"]),
+        ({"magic_exponent": -1.0}, ["magic_exponent=-1.0", "> 0"]),
+        ({"bandwidth": "silverman"}, ["bandwidth='silverman'", "'scott'"]),
+        ({"n_candidates": 2.5}, ["n_candidates=2.5", "integer"]),
+    ],
+)
+def test_invalid_options_name_option_value_and_range(
+    options: dict[str, Any], names: list[str]
+) -> None:
+    with pytest.raises(ah.SuggesterError) as caught:
+        ah.TPE(**options)
+    for text in names:
+        assert text in str(caught.value)
+
+
+def test_pickles_without_its_caches() -> None:
+    space = ah.compile_space(spaces.Floats)
+    history = run(ah.TPE(), space, 20)
+    tpe = ah.TPE(gamma=0.2)
+    first = tpe.suggest(space, history, [], np.random.default_rng(0))
+    copy = pickle.loads(pickle.dumps(tpe))
+    assert copy.gamma == 0.2
+    assert copy.suggest(space, history, [], np.random.default_rng(0)) == first
+
+
+def test_repr_shows_options() -> None:
+    text = repr(ah.TPE(gamma=0.3, liar=None))
+    assert "gamma=0.3" in text
+    assert "liar=None" in text
+
+
+# -- it actually optimises --------------------------------------------------------
+def _quadratic(params: Mapping[str, JSONScalar]) -> float:
+    return (num(params, "x") - 3.0) ** 2
+
+
+def test_beats_random_on_a_quadratic() -> None:
+    space = ah.compile_space(spaces.Line)
+    tpe_best, random_best = [], []
+    for seed in range(5):
+        tpe = run(ah.TPE(), space, 60, seed=seed, objective=_quadratic)
+        rnd = run(ah.Random(), space, 60, seed=seed, objective=_quadratic)
+        tpe_best.append(float(np.nanmin(tpe.y)))
+        random_best.append(float(np.nanmin(rnd.y)))
+    # Random's best of 60 on [-10, 10] is ~1e-2; TPE should be far closer.
+    assert np.median(tpe_best) < np.median(random_best) / 10
+
+
+def test_univariate_also_optimises() -> None:
+    space = ah.compile_space(spaces.Plane)
+
+    def bowl(params: Mapping[str, JSONScalar]) -> float:
+        return (num(params, "x") - 0.7) ** 2 + (num(params, "y") - 0.2) ** 2
+
+    best = [
+        float(np.nanmin(run(ah.TPE(multivariate=False), space, 60, seed=s, objective=bowl).y))
+        for s in range(3)
+    ]
+    assert np.median(best) < 2e-3
+
+
+def test_prefers_the_better_branch() -> None:
+    space = ah.compile_space(spaces.TwoBranches)
+
+    def loss(params: Mapping[str, JSONScalar]) -> float:
+        if params["side"] == "Left":
+            return abs(num(params, "side:Left.x") - 0.3)
+        return 1.0 + abs(num(params, "side:Right.x") - 0.3)
+
+    history = run(ah.TPE(), space, 60, objective=loss)
+    late = [p["side"] for p in history.params[30:]]
+    assert late.count("Left") >= 24
+
+
+def test_failed_region_is_avoided() -> None:
+    space = ah.compile_space(spaces.Line)
+
+    def fails_right(params: Mapping[str, JSONScalar]) -> float:
+        x = num(params, "x")
+        return math.nan if x > 0 else abs(x + 5.0)
+
+    history = run(ah.TPE(), space, 60, objective=fails_right)
+    late = np.array([num(p, "x") for p in history.params[30:]])
+    assert np.mean(late > 0) < 0.25
+
+
+# -- constant liar ----------------------------------------------------------------
+def _mean_pairwise_distance(points: np.ndarray) -> float:
+    pairs = list(itertools.combinations(range(len(points)), 2))
+    return float(np.mean([np.linalg.norm(points[i] - points[j]) for i, j in pairs]))
+
+
+@pytest.mark.parametrize("liar", ["bad", "worst"])
+def test_liar_spreads_a_batch(liar: str) -> None:
+    space = ah.compile_space(spaces.Plane)
+
+    def bowl(params: Mapping[str, JSONScalar]) -> float:
+        return (num(params, "x") - 0.5) ** 2 + (num(params, "y") - 0.5) ** 2
+
+    spread: dict[str | None, list[float]] = {liar: [], None: []}
+    for seed in range(4):
+        history = run(ah.Random(), space, 40, seed=seed, objective=bowl)
+        for lie, distances in spread.items():
+            batch = ah.TPE(liar=lie).suggest(  # type: ignore[arg-type]
+                space, history, [], np.random.default_rng(seed), k=8
+            )
+            points = np.array([[num(p, "x"), num(p, "y")] for p in batch])
+            distances.append(_mean_pairwise_distance(points))
+    assert np.mean(spread[liar]) > 1.3 * np.mean(spread[None])
+
+
+def test_pending_trials_count_as_bad() -> None:
+    space = ah.compile_space(spaces.Line)
+    history = run(ah.Random(), space, 30, objective=_quadratic)
+    tpe = ah.TPE()
+    encoding = Encoding(space.dimensions)
+    running = space.to_matrix([{"x": 3.0}] * 5)
+    without = tpe.fit(encoding, history, np.empty((0, 1)))
+    with_pending = tpe.fit(encoding, history, running)
+    (_, good_a, bad_a), (_, good_b, bad_b) = without.groups[0], with_pending.groups[0]
+    assert good_a.n_kernels == good_b.n_kernels  # pending never count toward gamma
+    assert bad_b.n_kernels == bad_a.n_kernels + 5
+
+
+def test_best_liar_joins_the_good_group() -> None:
+    space = ah.compile_space(spaces.Line)
+    history = run(ah.Random(), space, 30, objective=_quadratic)
+    encoding = Encoding(space.dimensions)
+    running = space.to_matrix([{"x": 9.0}] * 3)
+    model = ah.TPE(liar="best", gamma=0.5).fit(encoding, history, running)
+    _, good, _ = model.groups[0]
+    x_unit = (9.0 + 10.0) / 20.0
+    assert np.sum(np.isclose(good.mu[:-1, 0], x_unit)) == 3
+
+
+# -- conditional structure --------------------------------------------------------
+def test_branch_parameters_fit_only_on_their_branch() -> None:
+    space = ah.compile_space(spaces.TwoBranches)
+    rng = np.random.default_rng(0)
+    history = ah.History(space)
+    for i in range(40):
+        side = "Left" if i % 4 else "Right"
+        x = float(rng.random())
+        history.add({"side": side, f"side:{side}.x": x}, x if side == "Left" else 10 + x)
+    tpe = ah.TPE(gamma=1.0, gamma_cap=100)
+    encoding = Encoding(space.dimensions)
+    model = tpe.fit(encoding, history, np.empty((0, space_dims(space))))
+    by_column = {int(group.columns[0]): (good, bad) for group, good, bad in model.groups}
+    left, right = space.index("side:Left.x"), space.index("side:Right.x")
+    left_good, _ = by_column[left]
+    right_good, _ = by_column[right]
+    left_rows = [num(p, "side:Left.x") for p in history.params if p["side"] == "Left"]
+    right_rows = [num(p, "side:Right.x") for p in history.params if p["side"] == "Right"]
+    # One kernel per trial of the branch, plus the prior; centres are those trials.
+    assert left_good.n_kernels == len(left_rows) + 1
+    assert right_good.n_kernels == len(right_rows) + 1
+    assert sorted(right_good.mu[:-1, 0].tolist()) == pytest.approx(sorted(right_rows))
+
+
+def space_dims(space: ah.Space[Any]) -> int:
+    return len(space.dimensions)
+
+
+def test_rare_branch_falls_back_to_prior() -> None:
+    space = ah.compile_space(spaces.Deep)
+    history = ah.History(space)
+    rng = np.random.default_rng(0)
+    # Only OtherTop ever ran: every Top group has no trials at all.
+    for _ in range(30):
+        history.add({"outer": "OtherTop", "outer:OtherTop.k": 2, "scale": 1.0}, rng.random())
+    out = ah.TPE().suggest(space, history, [], rng, k=20)
+    for p in out:
+        space.validate(p)
+
+
+def test_exhausts_a_discrete_space_without_repeats() -> None:
+    space = ah.compile_space(spaces.Categoricals)  # 3 * 2 * 4 * 3 = 72 configurations
+    history = run(ah.TPE(n_startup=5), space, 72)
+    assert len({tuple(sorted(p.items())) for p in history.params}) == 72
