@@ -18,7 +18,7 @@ CI = bool(os.environ.get("CI"))
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """The whole test suite, with every optional extra the tests exercise."""
-    session.install("-e", ".[tests]")
+    session.install("-e", ".[tests,sklearn]")
     session.run("pytest", *session.posargs)
 
 
@@ -40,7 +40,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def mypy(session: nox.Session) -> None:
     """mypy --strict on src, tests, examples and benchmarks."""
-    session.install("-e", ".[dev]")
+    session.install("-e", ".[dev,sklearn,bench]")
     session.run("mypy")
 
 
@@ -61,7 +61,7 @@ def docs(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def examples(session: nox.Session) -> None:
     """Run every example with a small budget."""
-    session.install("-e", ".")
+    session.install("-e", ".[sklearn]")
     session.chdir(session.create_tmp())
     examples_dir = os.path.join(os.path.dirname(__file__), "examples")
     for name in sorted(os.listdir(examples_dir)):

@@ -332,8 +332,8 @@ class SklearnSpace:
 
 @functools.cache
 def _cancer() -> tuple[Any, Any, Any]:
-    from sklearn.datasets import load_breast_cancer  # type: ignore[import-untyped]  # noqa: PLC0415
-    from sklearn.model_selection import StratifiedKFold  # type: ignore[import-untyped]  # noqa: PLC0415
+    from sklearn.datasets import load_breast_cancer  # noqa: PLC0415
+    from sklearn.model_selection import StratifiedKFold  # noqa: PLC0415
 
     x, y = load_breast_cancer(return_X_y=True)
     folds = list(StratifiedKFold(n_splits=3, shuffle=True, random_state=0).split(x, y))
@@ -342,12 +342,12 @@ def _cancer() -> tuple[Any, Any, Any]:
 
 @functools.cache
 def _sklearn_error(key: tuple[tuple[str, JSONScalar], ...]) -> float:
-    from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]  # noqa: PLC0415
-    from sklearn.neighbors import KNeighborsClassifier  # type: ignore[import-untyped]  # noqa: PLC0415
-    from sklearn.pipeline import make_pipeline  # type: ignore[import-untyped]  # noqa: PLC0415
-    from sklearn.preprocessing import StandardScaler  # type: ignore[import-untyped]  # noqa: PLC0415
-    from sklearn.svm import SVC as SupportVectors  # type: ignore[import-untyped]  # noqa: PLC0415
-    from sklearn.tree import DecisionTreeClassifier  # type: ignore[import-untyped]  # noqa: PLC0415
+    from sklearn.linear_model import LogisticRegression  # noqa: PLC0415
+    from sklearn.neighbors import KNeighborsClassifier  # noqa: PLC0415
+    from sklearn.pipeline import make_pipeline  # noqa: PLC0415
+    from sklearn.preprocessing import StandardScaler  # noqa: PLC0415
+    from sklearn.svm import SVC as SupportVectors  # noqa: PLC0415
+    from sklearn.tree import DecisionTreeClassifier  # noqa: PLC0415
 
     params = dict(key)
     model = params["model"]

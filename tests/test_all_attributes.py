@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import types
+
 import asynchyper
 
 
 def test_public_names_equal_all() -> None:
-    public = {name for name in vars(asynchyper) if not name.startswith("_")}
+    # Sub-packages such as asynchyper.sklearn appear as attributes once imported.
+    public = {
+        name
+        for name, value in vars(asynchyper).items()
+        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+    }
     assert public == set(asynchyper.__all__)
 
 
@@ -16,8 +23,6 @@ def test_all_has_no_duplicates() -> None:
 
 def test_every_public_name_has_a_docstring() -> None:
     missing = [
-        name
-        for name in asynchyper.__all__
-        if not (getattr(asynchyper, name).__doc__ or "").strip()
+        name for name in asynchyper.__all__ if not (getattr(asynchyper, name).__doc__ or "").strip()
     ]
     assert missing == []

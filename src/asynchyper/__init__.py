@@ -21,7 +21,13 @@ from ._errors import SuggesterError as SuggesterError
 from ._errors import TrialStateError as TrialStateError
 from ._errors import UnknownStudyError as UnknownStudyError
 from ._errors import UnknownTrialError as UnknownTrialError
+from ._executor import AsyncExecutor as AsyncExecutor
 from ._executor import Executor as Executor
+from ._executor import ProcessExecutor as ProcessExecutor
+from ._executor import ThreadExecutor as ThreadExecutor
+from ._executor import TrialContext as TrialContext
+from ._executor import WorkerDiedError as WorkerDiedError
+from ._executor import current_trial as current_trial
 from ._records import StudyRecord as StudyRecord
 from ._records import Trial as Trial
 from ._records import TrialRecord as TrialRecord
@@ -29,6 +35,8 @@ from ._records import TrialState as TrialState
 from ._scheduler import Evaluation as Evaluation
 from ._scheduler import Result as Result
 from ._scheduler import Study as Study
+from ._scheduler import TrialCallback as TrialCallback
+from ._scheduler import maximize as maximize
 from ._scheduler import minimize as minimize
 from ._scheduler import open_study as open_study
 from ._space import Categorical as Categorical
@@ -59,12 +67,16 @@ __all__ = [
     "compile_space",
     # running studies
     "minimize",
+    "maximize",
     "open_study",
     "Study",
     "Result",
     "Evaluation",
     "Trial",
     "TrialState",
+    "TrialCallback",
+    "current_trial",
+    "TrialContext",
     # suggesters
     "Suggester",
     "History",
@@ -78,6 +90,10 @@ __all__ = [
     "TrialRecord",
     # executors
     "Executor",
+    "AsyncExecutor",
+    "ThreadExecutor",
+    "ProcessExecutor",
+    "WorkerDiedError",
     # errors
     "AsynchyperError",
     "SearchSpaceError",

@@ -11,7 +11,7 @@ pytest.importorskip("sklearn")
 import numpy as np
 import numpy.typing as npt
 from ahs_helpers import BuildsNonEstimator, BuildsTransformer, NoBuild
-from scipy import sparse  # type: ignore[import-untyped]
+from scipy import sparse
 from sklearn.datasets import load_iris
 
 import asynchyper as ah

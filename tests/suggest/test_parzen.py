@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import integrate, special  # type: ignore[import-untyped]
+from scipy import integrate, special
 
 from asynchyper._suggest._parzen import (
     Mixture,

@@ -18,7 +18,7 @@ class Float:
 
     Use inside ``Annotated[float, Float(...)]``.
 
-    Args:
+    Attributes:
         low: Lower bound (inclusive).
         high: Upper bound (inclusive); must be greater than ``low``.
         log: Sample uniformly in log space (``low`` must be > 0).
@@ -38,7 +38,7 @@ class Int:
 
     Use inside ``Annotated[int, Int(...)]``.
 
-    Args:
+    Attributes:
         low: Lower bound (inclusive).
         high: Upper bound (inclusive); must be greater than ``low``.
         log: Sample uniformly in log space (``low`` must be >= 1).

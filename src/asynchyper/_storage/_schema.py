@@ -138,7 +138,13 @@ def check_schema(conn: sqlite3.Connection, path: str) -> int:
         StorageCorruptError: Another program's database.
         StorageVersionError: Written by a newer schema version.
     """
-    return _check_owner(conn, path)
+    # One read transaction: the header and the table list must come from the same
+    # snapshot, or a process creating the schema right now looks like another program.
+    conn.execute("BEGIN")
+    try:
+        return _check_owner(conn, path)
+    finally:
+        conn.execute("ROLLBACK")
 
 
 def begin_immediate(conn: sqlite3.Connection, busy_timeout: float) -> None:

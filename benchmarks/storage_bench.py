@@ -2,7 +2,7 @@
 
 Run::
 
-    python benchmarks/storage.py [--dir DIR] [--trials N] [--optuna-trials M]
+    python benchmarks/storage_bench.py [--dir DIR] [--trials N] [--optuna-trials M]
 
 Prints, from one run on one disk:
 
