@@ -24,8 +24,8 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, name="tests-minimal")
 def tests_minimal(session: nox.Session) -> None:
-    """The suite with only the core dependencies (+ pytest/hypothesis/trio)."""
-    session.install("-e", ".", "pytest", "hypothesis", "trio")
+    """The suite without optional extras: core dependencies plus the test tools only."""
+    session.install("-e", ".[tests]")
     session.run("pytest", "-m", "not slow", *session.posargs)
 
 
