@@ -20,7 +20,8 @@ class Random(Suggester):
     """Random search: every suggestion is an independent draw from the prior.
 
     In a finite (fully discrete) space a draw that equals a finished or pending trial
-    is replaced by an untried configuration while one remains.
+    is replaced by an untried configuration while one remains. Spaces with a
+    continuous dimension skip that check: an exact repeat has probability zero.
     """
 
     def __init__(self) -> None:
@@ -54,6 +55,10 @@ class Random(Suggester):
         """
         check_count(k)
         encoding = self._encodings.get(space)
+        if not encoding.is_discrete:
+            # A continuous dimension makes an exact repeat a probability-zero event, so
+            # skip the O(history) duplicate scan that would dominate each ask.
+            return [space.sample(rng) for _ in range(k)]
         seen = np.concatenate([history.X, pending_matrix(space, encoding, pending)])
         out: list[dict[str, JSONScalar]] = []
         for _ in range(k):
