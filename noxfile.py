@@ -18,7 +18,7 @@ CI = bool(os.environ.get("CI"))
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """The whole test suite, with every optional extra the tests exercise."""
-    session.install("-e", ".[tests,sklearn]")
+    session.install("-e", ".[tests,sklearn,postgres,dask,plot,progress,pandas]")
     session.run("pytest", *session.posargs)
 
 
@@ -40,7 +40,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def mypy(session: nox.Session) -> None:
     """mypy --strict on src, tests, examples and benchmarks."""
-    session.install("-e", ".[dev,sklearn,bench]")
+    session.install("-e", ".[dev,sklearn,bench,postgres,dask,plot,progress,pandas]")
     session.run("mypy")
 
 
