@@ -6,9 +6,11 @@ Run::
 
 Prints, from one run on one disk:
 
-1. durable trials/s of asynchyper's SQLite store (``synchronous=FULL``), 64 tasks
-   each running start_trial + finish_trial, on asyncio and on trio; and the same
-   with one task, which shows the cost of one commit (fsync) on this disk;
+1. durable trials/s of a whole ``minimize(..., concurrency=64)`` on asynchyper's
+   SQLite store (``synchronous=FULL``, random search, a trivial objective), on
+   asyncio and on trio; the storage API alone (64 tasks each running start_trial +
+   finish_trial); and one task, which shows the cost of one commit (fsync) on this
+   disk;
 2. the same workload through Optuna with ``sqlite:///`` storage (``n_jobs=1``, a
    trivial objective), and the ratio;
 3. the time to load 100,000 trials with ``trials()``.
@@ -26,10 +28,13 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Annotated
 
 import anyio
+import attrs
 import optuna
 
+import asynchyper as ah
 from asynchyper import SQLiteStorage, TrialState
 from asynchyper._storage import new_owner_id
 from asynchyper._types import JSONValue
@@ -46,14 +51,40 @@ def scratch_dir(parent: str | None) -> Iterator[Path]:
         yield Path(name)
 
 
-async def durable_trials_per_second(path: Path, trials: int, concurrency: int) -> float:
-    """Drive the storage directly: each task runs start_trial + finish_trial in a loop.
+@attrs.frozen(kw_only=True)
+class Space:
+    """The two parameters the Optuna objective below suggests."""
 
-    SWITCH HERE once the scheduler lands: replace the body below with
-    ``await asynchyper.minimize(objective, Space, trials=trials, concurrency=64,
-    storage=str(path), suggester=asynchyper.Random())`` and time that call, so the
-    benchmark measures the whole ask/tell path instead of storage alone.
-    """
+    x: Annotated[float, ah.Float(-10.0, 10.0)]
+    y: Annotated[float, ah.Float(-10.0, 10.0)]
+
+
+async def quadratic(config: Space) -> float:
+    return config.x * config.x + config.y * config.y
+
+
+async def minimize_trials_per_second(path: Path, trials: int, concurrency: int) -> float:
+    """Time a whole ``minimize`` (ask, suggest, start, evaluate, durable tell)."""
+    storage = SQLiteStorage(path, synchronous="FULL")
+    start = time.perf_counter()
+    result = await ah.minimize(
+        quadratic,
+        Space,
+        trials=trials,
+        concurrency=concurrency,
+        storage=storage,
+        study="bench",
+        suggester=ah.Random(),
+        seed=0,
+    )
+    elapsed = time.perf_counter() - start
+    completed = sum(trial.state is TrialState.COMPLETE for trial in result.trials)
+    assert completed == trials, completed
+    return trials / elapsed
+
+
+async def durable_trials_per_second(path: Path, trials: int, concurrency: int) -> float:
+    """Drive the storage directly: each task runs start_trial + finish_trial in a loop."""
     owner = new_owner_id()
     async with SQLiteStorage(path, synchronous="FULL") as storage:
         study = await storage.create_study("bench", fingerprint="bench", space=SPACE)
@@ -149,24 +180,28 @@ def main() -> None:
 
     with scratch_dir(args.dir) as directory:
         print(f"scratch directory: {directory} (device {os.stat(directory).st_dev})")
-        single = anyio.run(durable_trials_per_second, directory / "single.db", 300, 1)
-        print(f"asynchyper, 1 task, synchronous=FULL:   {single:9.1f} trials/s")
+        single = anyio.run(minimize_trials_per_second, directory / "single.db", 300, 1)
+        print(f"asynchyper minimize, concurrency=1, synchronous=FULL:   {single:9.1f} trials/s")
         results: dict[str, float] = {}
         for backend in ("asyncio", "trio"):
             rate = anyio.run(
-                durable_trials_per_second,
-                directory / f"group-{backend}.db",
+                minimize_trials_per_second,
+                directory / f"minimize-{backend}.db",
                 args.trials,
                 64,
                 backend=backend,
             )
             results[backend] = rate
-            print(f"asynchyper, 64 tasks ({backend:7s}), FULL: {rate:9.1f} trials/s")
+            print(f"asynchyper minimize, concurrency=64 ({backend:7s}), FULL: {rate:9.1f} trials/s")
+        raw = anyio.run(durable_trials_per_second, directory / "raw.db", args.trials, 64)
+        print(f"storage API alone, 64 tasks (asyncio), FULL:          {raw:9.1f} trials/s")
         optuna_rate = optuna_trials_per_second(directory / "optuna.db", args.optuna_trials)
-        print(f"optuna 5, sqlite:///, n_jobs=1:        {optuna_rate:9.1f} trials/s")
+        print(
+            f"optuna 5, sqlite:///, n_jobs=1:                         {optuna_rate:9.1f} trials/s"
+        )
         for backend, rate in results.items():
-            print(f"ratio asynchyper ({backend}) / optuna:   {rate / optuna_rate:9.1f}x")
-        print(f"group commit gain over 1 task (asyncio): {results['asyncio'] / single:9.1f}x")
+            print(f"ratio asynchyper minimize ({backend}) / optuna:  {rate / optuna_rate:9.1f}x")
+        print(f"group commit gain, concurrency 64 over 1: {results['asyncio'] / single:9.1f}x")
 
         built, elapsed, count = anyio.run(load_time, directory / "load.db", args.load_trials)
         print(f"built {count} trials in {built:.1f} s (synchronous=OFF, 256 tasks)")

@@ -70,8 +70,11 @@ class MemoryStorage(Storage):
 
     Every method does its work without awaiting in between, under one thread lock,
     so each call is atomic on either anyio backend (and from several event loops
-    in different threads). Values go through the same JSON checks as the SQLite
-    store, so both return the same records. Usable without :meth:`open`.
+    in different threads). Each method checks for cancellation on entry and then
+    runs to completion without yielding to other tasks (there is nothing to wait
+    for in memory, and a yield per call would put many trials in flight in lockstep):
+    a cancelled call changes nothing, a call that returns has changed the store. Values go through the same JSON checks as
+    the SQLite store, so both return the same records. Usable without :meth:`open`.
     """
 
     def __init__(self) -> None:
@@ -118,6 +121,7 @@ class MemoryStorage(Storage):
             StorageError: It exists and ``load_if_exists`` is false, it exists with
                 the other direction, or an argument is invalid.
         """
+        await anyio.lowlevel.checkpoint_if_cancelled()
         check_study_name(name)
         check_direction(direction)
         attrs_copy = normalize_attrs(user_attrs, "study user_attrs")
@@ -148,7 +152,6 @@ class MemoryStorage(Storage):
                         "resume it, or choose another name"
                     )
                     raise StorageError(msg)
-        await anyio.lowlevel.cancel_shielded_checkpoint()
         return record
 
     async def get_study(self, name: str) -> StudyRecord:
@@ -157,7 +160,7 @@ class MemoryStorage(Storage):
         Raises:
             UnknownStudyError: No such study; the message lists the known names.
         """
-        await anyio.lowlevel.checkpoint()
+        await anyio.lowlevel.checkpoint_if_cancelled()
         with self._lock:
             state = self._by_name.get(name)
             if state is None:
@@ -166,7 +169,7 @@ class MemoryStorage(Storage):
 
     async def list_studies(self) -> list[StudyRecord]:
         """All studies, ordered by creation."""
-        await anyio.lowlevel.checkpoint()
+        await anyio.lowlevel.checkpoint_if_cancelled()
         with self._lock:
             return [state.record for state in self._by_id.values()]
 
@@ -176,12 +179,12 @@ class MemoryStorage(Storage):
         Raises:
             UnknownStudyError: No such study.
         """
+        await anyio.lowlevel.checkpoint_if_cancelled()
         with self._lock:
             state = self._by_name.pop(name, None)
             if state is None:
                 raise unknown_study(name, self._by_name, _WHERE)
             del self._by_id[state.record.id]
-        await anyio.lowlevel.cancel_shielded_checkpoint()
 
     # -- trials --------------------------------------------------------------------
     async def start_trial(
@@ -206,6 +209,7 @@ class MemoryStorage(Storage):
         Raises:
             UnknownStudyError: No study with that id.
         """
+        await anyio.lowlevel.checkpoint_if_cancelled()
         params_copy = normalize_params(params)
         with self._lock:
             study = self._study(study_id)
@@ -225,7 +229,6 @@ class MemoryStorage(Storage):
                     seq=study.next_seq(),
                 )
                 study.add(trial)
-        await anyio.lowlevel.cancel_shielded_checkpoint()
         return trial
 
     async def enqueue_trial(self, study_id: int, params: Params) -> TrialRecord:
@@ -234,6 +237,7 @@ class MemoryStorage(Storage):
         Raises:
             UnknownStudyError: No study with that id.
         """
+        await anyio.lowlevel.checkpoint_if_cancelled()
         params_copy = normalize_params(params)
         with self._lock:
             study = self._study(study_id)
@@ -247,7 +251,6 @@ class MemoryStorage(Storage):
             )
             study.add(trial)
             study.waiting.append(trial.number)
-        await anyio.lowlevel.cancel_shielded_checkpoint()
         return trial
 
     async def claim_trial(self, study_id: int, *, owner: str) -> TrialRecord | None:
@@ -259,6 +262,7 @@ class MemoryStorage(Storage):
         Raises:
             UnknownStudyError: No study with that id.
         """
+        await anyio.lowlevel.checkpoint_if_cancelled()
         with self._lock:
             study = self._study(study_id)
             trial: TrialRecord | None = None
@@ -274,7 +278,6 @@ class MemoryStorage(Storage):
                     seq=study.next_seq(),
                 )
                 study.replace(trial)
-        await anyio.lowlevel.cancel_shielded_checkpoint()
         return trial
 
     async def finish_trial(
@@ -306,6 +309,7 @@ class MemoryStorage(Storage):
             TrialStateError: The trial is not RUNNING, or the outcome is invalid
                 (e.g. COMPLETE with a NaN value).
         """
+        await anyio.lowlevel.checkpoint_if_cancelled()
         value, error = check_finish(state, value, error)
         attrs_copy = normalize_attrs(user_attrs, "trial user_attrs")
         with self._lock:
@@ -325,7 +329,6 @@ class MemoryStorage(Storage):
                 seq=study.next_seq(),
             )
             study.replace(trial)
-        await anyio.lowlevel.cancel_shielded_checkpoint()
         return trial
 
     async def heartbeat(self, study_id: int, *, owner: str) -> None:
@@ -334,13 +337,13 @@ class MemoryStorage(Storage):
         Raises:
             UnknownStudyError: No study with that id.
         """
+        await anyio.lowlevel.checkpoint_if_cancelled()
         with self._lock:
             study = self._study(study_id)
             now = time.time()
             for trial in study.trials:
                 if trial.state is TrialState.RUNNING and trial.owner == owner:
                     study.trials[trial.number] = attrs.evolve(trial, heartbeat_at=now)
-        await anyio.lowlevel.cancel_shielded_checkpoint()
 
     async def fail_stale(
         self,
@@ -366,6 +369,7 @@ class MemoryStorage(Storage):
         Raises:
             UnknownStudyError: No study with that id.
         """
+        await anyio.lowlevel.checkpoint_if_cancelled()
         with self._lock:
             study = self._study(study_id)
             now = time.time()
@@ -398,7 +402,6 @@ class MemoryStorage(Storage):
                     )
                     study.add(waiting)
                     study.waiting.append(waiting.number)
-        await anyio.lowlevel.cancel_shielded_checkpoint()
         failed = [trial.number for trial in stale]
         if failed:
             logger.warning(
@@ -416,7 +419,7 @@ class MemoryStorage(Storage):
             UnknownStudyError: No study with that id.
             UnknownTrialError: No trial with that number.
         """
-        await anyio.lowlevel.checkpoint()
+        await anyio.lowlevel.checkpoint_if_cancelled()
         with self._lock:
             study = self._study(study_id)
             if not is_trial_number(number, len(study.trials)):
@@ -444,7 +447,7 @@ class MemoryStorage(Storage):
             UnknownStudyError: No study with that id.
         """
         chosen = state_filter(states)
-        await anyio.lowlevel.checkpoint()
+        await anyio.lowlevel.checkpoint_if_cancelled()
         with self._lock:
             study = self._study(study_id)
             return [
@@ -460,6 +463,6 @@ class MemoryStorage(Storage):
         Raises:
             UnknownStudyError: No study with that id.
         """
-        await anyio.lowlevel.checkpoint()
+        await anyio.lowlevel.checkpoint_if_cancelled()
         with self._lock:
             return dict(self._study(study_id).counts)
