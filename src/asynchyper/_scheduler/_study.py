@@ -33,6 +33,7 @@ from .._types import JSONScalar, JSONValue, Params
 from ._callbacks import TrialCallback, as_callbacks, call
 from ._checks import check_int, check_seconds
 from ._outcome import Outcome, check_value, describe_error, failed, interpret
+from ._progress import ProgressDisplay, resolve_progress
 from ._result import Evaluation, Result
 from ._run import Run, collapse
 from ._stopping import StopRules
@@ -276,7 +277,7 @@ class Study(Generic[T]):
         max_failures: int | None = None,
         retries: int = 0,
         callbacks: Sequence[Callback[T]] = (),
-        progress: TrialCallback[T] | None = None,
+        progress: bool | TrialCallback[T] | None = None,
     ) -> Result[T]:
         """Run trials until the study holds ``trials`` completed ones.
 
@@ -319,8 +320,12 @@ class Study(Generic[T]):
                 finishes, or :class:`TrialCallback` objects; they may be ``async``
                 and may call :meth:`stop`. An exception in a callback stops the run
                 and is re-raised.
-            progress: A :class:`TrialCallback` that renders progress (a hook for
-                progress displays).
+            progress: Show the run's progress on stderr (trials done of the budget,
+                running, failed, the best value, elapsed and estimated time left).
+                ``None`` shows it only when stderr is a terminal, ``True`` always
+                (one line a second when stderr is not a terminal), ``False``
+                never; a :class:`TrialCallback` is used as the display instead.
+                Uses ``rich`` when installed (``pip install 'asynchyper[progress]'``).
 
         Returns:
             Every trial of the study; :attr:`Result.stop_reason` says why it ended.
@@ -351,7 +356,8 @@ class Study(Generic[T]):
             raise TrialStateError(msg)
         runner = resolve_executor(executor, objective)
         runner.check(objective, config=self._example_config())
-        observers = as_callbacks([*callbacks, *([] if progress is None else [progress])])
+        display = resolve_progress(progress)
+        observers = as_callbacks([*callbacks, *([] if display is None else [display])])
         run: Run[T] = Run(
             objective=objective,
             executor=runner,
@@ -386,6 +392,8 @@ class Study(Generic[T]):
                 await self._drive(run, timeout)
         finally:
             self._run = None
+            if isinstance(display, ProgressDisplay):
+                display.close(run.stop_reason)  # also on errors and cancellation
         if run.fatal is not None:
             raise run.fatal
         _log.info(
@@ -574,20 +582,37 @@ class Study(Generic[T]):
             self._n_complete + len(self._own) + len(self._asking) + len(self._others) >= max_trials
         ):
             return None
-        async with self._lock:
-            if time.monotonic() - self._last_refresh >= REFRESH_SECONDS:
-                await self._refresh()
-            params = await self._suggest()
-            ticket = next(self._tickets)
-            self._asking[ticket] = params
+        ticket = await self._propose()
+        params = self._asking[ticket]
         try:
             config = self._decode_suggestion(params)
             return await self._start(params, config, max_trials)
         finally:
             del self._asking[ticket]
 
-    async def _suggest(self) -> dict[str, JSONScalar]:
-        """One suggestion, seeing all running trials as pending; off-loop when slow."""
+    async def _propose(self) -> int:
+        """Suggest parameters and hold them as pending under a new ticket."""
+        if (
+            self._lock.locked()
+            or self._suggest_cost > SUGGEST_OFFLOAD_SECONDS
+            or time.monotonic() - self._last_refresh >= REFRESH_SECONDS
+        ):
+            async with self._lock:
+                if time.monotonic() - self._last_refresh >= REFRESH_SECONDS:
+                    await self._refresh()
+                return self._hold(await self._suggest())
+        # Uncontended and cheap: suggest without yielding, so no task interleaves (taking
+        # the lock would yield, and many trials finishing together would move in lockstep).
+        return self._hold(self._suggest_now(self._pending()))
+
+    def _hold(self, params: dict[str, JSONScalar]) -> int:
+        """Count ``params`` as pending until its trial is started; returns the ticket."""
+        ticket = next(self._tickets)
+        self._asking[ticket] = params
+        return ticket
+
+    def _pending(self) -> list[Params]:
+        """Move finished trials into the history; return every running trial's params."""
         if self._finished:
             for params, loss in self._finished:
                 self._history.add(params, loss)
@@ -595,6 +620,11 @@ class Study(Generic[T]):
         pending: list[Params] = [trial.params for trial in self._own.values()]
         pending.extend(self._asking.values())
         pending.extend(self._others.values())
+        return pending
+
+    async def _suggest(self) -> dict[str, JSONScalar]:
+        """One suggestion, seeing all running trials as pending; off-loop when slow."""
+        pending = self._pending()
         if self._suggest_cost > SUGGEST_OFFLOAD_SECONDS:
             return await anyio.to_thread.run_sync(self._suggest_now, pending)
         return self._suggest_now(pending)
