@@ -536,6 +536,15 @@ class StorageContract:
         await storage.start_trial(study.id, {}, owner=f"{socket.gethostname()}:{os.getpid()}:2")
         assert await storage.fail_stale(study.id, older_than=3600.0) == [0, 2]
 
+    @pytest.mark.anyio
+    async def test_an_infinite_age_fails_only_dead_local_owners(self, storage: Storage) -> None:
+        study = await new_study(storage)
+        await storage.start_trial(study.id, {}, owner=REMOTE_OWNER)  # heartbeat unknowable
+        await storage.start_trial(study.id, {}, owner=f"{socket.gethostname()}:{dead_pid()}:0")
+        await anyio.sleep(0.05)
+        assert await storage.fail_stale(study.id, older_than=math.inf) == [1]
+        assert (await storage.get_trial(study.id, 0)).state is TrialState.RUNNING
+
     # -- reading ---------------------------------------------------------------------
     @pytest.mark.anyio
     async def test_trials_filter_by_state_and_change(self, storage: Storage) -> None:

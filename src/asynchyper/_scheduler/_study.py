@@ -5,9 +5,6 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-import os
-import secrets
-import socket
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, Literal, TypeAlias, TypeVar
@@ -27,7 +24,7 @@ from .._executor import Executor, TrialContext, resolve_executor
 from .._executor._context import check_json_safe
 from .._records import StudyRecord, Trial, TrialRecord, TrialState
 from .._space import Space
-from .._storage import Storage
+from .._storage import Storage, new_owner_id
 from .._suggest import History, Suggester
 from .._types import JSONScalar, JSONValue, Params
 from ._callbacks import TrialCallback, as_callbacks, call
@@ -104,7 +101,7 @@ class Study(Generic[T]):
         self._study_id = record.id
         self._sign = -1.0 if record.direction == "maximize" else 1.0
         self._rng = np.random.default_rng(seed)
-        self._owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self._owner = new_owner_id()
         self._heartbeat_interval = heartbeat_interval
         self._stale_after = stale_after
         self._history = History(space)
@@ -763,28 +760,20 @@ class Study(Generic[T]):
                 self._record_finished(record)
 
     async def _fail_stale(self) -> None:
-        """Fail trials whose owner stopped sending heartbeats (or died on this host)."""
-        if self._stale_after is not None:
-            numbers = await self._storage.fail_stale(self._study_id, older_than=self._stale_after)
-            if numbers:
-                _log.warning(
-                    "study %r: failed stale trials %s (no heartbeat for %g s, or their "
-                    "process is gone)",
-                    self.name,
-                    numbers,
-                    self._stale_after,
-                )
-        for record in await self._storage.trials(self._study_id, states=[TrialState.RUNNING]):
-            if record.owner is not None and _owner_is_dead(record.owner):
-                reason = f"the process that ran this trial ({record.owner}) is no longer running"
-                try:
-                    with anyio.CancelScope(shield=True):
-                        await self._storage.finish_trial(
-                            self._study_id, record.number, state=TrialState.FAILED, error=reason
-                        )
-                except TrialStateError:
-                    continue  # someone else finished it meanwhile
-                _log.warning("study %r: trial %d failed: %s", self.name, record.number, reason)
+        """Fail trials whose process died on this host, or stopped sending heartbeats.
+
+        Without ``stale_after`` only the process table decides (an infinite heartbeat
+        age never expires), so another host's slow trial is never failed by mistake.
+        """
+        older_than = math.inf if self._stale_after is None else self._stale_after
+        numbers = await self._storage.fail_stale(self._study_id, older_than=older_than)
+        if numbers:
+            _log.warning(
+                "study %r: failed trials %s: their process is gone or stopped sending "
+                "heartbeats",
+                self.name,
+                numbers,
+            )
 
     async def _open(self) -> None:
         """Fail stale trials and load the study's trials."""
@@ -837,22 +826,3 @@ class Study(Generic[T]):
             return config
         return self.space.decode(self.space.sample(np.random.default_rng(0)))
 
-
-def _owner_is_dead(owner: str) -> bool:
-    """Whether ``owner`` (``host:pid:token``) names a process on this host that is gone."""
-    parts = owner.rsplit(":", 2)
-    if len(parts) != 3 or os.name != "posix":
-        return False
-    host, pid_text = parts[0], parts[1]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False
-    pid = int(pid_text)
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except OSError:
-        return False
-    return False

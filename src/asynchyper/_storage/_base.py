@@ -146,6 +146,7 @@ class Storage(abc.ABC):
         host, the process table decides instead: a dead owner's trials are failed at
         once, and a live process's trials are never failed, whatever their heartbeat.
 
+        ``older_than=math.inf`` fails only the trials of dead owners on this host.
         With ``requeue`` each failed trial's parameters are enqueued again as a new
         WAITING trial. Returns the numbers of the trials that were failed.
         """
