@@ -87,7 +87,9 @@ class ProcessExecutor(Executor):
     Args:
         max_workers: Most worker processes at once; ``None`` means one per CPU core.
             Trials beyond that wait for a free worker (their ``trial_timeout``
-            includes the wait).
+            includes the wait, and the first trial in each new worker also pays for
+            starting it and importing the objective's module: seconds for a module
+            that imports scikit-learn; leave that margin).
 
     Raises:
         ValueError: ``max_workers`` is not a positive integer.
