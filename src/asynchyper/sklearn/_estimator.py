@@ -68,6 +68,8 @@ class _AutoEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
     """The search shared by :class:`AutoClassifier` and :class:`AutoRegressor`."""
 
     _task: ClassVar[Task]
+    #: The space searched when ``space`` is ``None``.
+    _default_space: ClassVar[type[Any]]
 
     #: The best configuration found (an instance of ``space``).
     best_config_: Any
@@ -84,7 +86,7 @@ class _AutoEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
 
     def __init__(
         self,
-        space: type[Any],
+        space: type[Any] | None = None,
         *,
         trials: int = 50,
         cv: int | Any = 3,
@@ -192,7 +194,9 @@ class _AutoEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
         target = self._check_target(y, n_samples, stratified)
         if stratified is None:
             check_n_splits(int(splitter.get_n_splits(features, target)), n_samples)
-        space = check_space(self.space, self._task, estimator=name)
+        space = check_space(
+            self._default_space if self.space is None else self.space, self._task, estimator=name
+        )
         splits: tuple[Split, ...] = tuple(
             (np.asarray(train, dtype=np.intp), np.asarray(test, dtype=np.intp))
             for train, test in splitter.split(features, target)
@@ -363,7 +367,7 @@ class AutoClassifier(ClassifierMixin, _AutoEstimator):  # type: ignore[misc]  # 
     picklable (module level), and scripts need an ``if __name__ == "__main__":`` guard.
 
     Args:
-        space: The space class to search.
+        space: The space class to search; ``None`` means :class:`ClassifierPipeline`.
         trials: The study's total budget of completed trials.
         cv: Number of stratified folds (shuffled with ``seed``), or a scikit-learn
             splitter.
@@ -396,39 +400,7 @@ class AutoClassifier(ClassifierMixin, _AutoEstimator):  # type: ignore[misc]  # 
     """
 
     _task: ClassVar[Task] = "classifier"
-
-    def __init__(
-        self,
-        space: type[Any] = ClassifierPipeline,
-        *,
-        trials: int = 50,
-        cv: int | Any = 3,
-        scoring: str | Any | None = None,
-        concurrency: int = 2,
-        executor: ExecutorName | Executor = "process",
-        timeout: float | None = None,
-        trial_timeout: float | None = None,
-        seed: int | None = None,
-        portfolio: bool = True,
-        suggester: Suggester | None = None,
-        storage: str | Storage | None = None,
-        study: str | None = None,
-    ) -> None:
-        super().__init__(
-            space,
-            trials=trials,
-            cv=cv,
-            scoring=scoring,
-            concurrency=concurrency,
-            executor=executor,
-            timeout=timeout,
-            trial_timeout=trial_timeout,
-            seed=seed,
-            portfolio=portfolio,
-            suggester=suggester,
-            storage=storage,
-            study=study,
-        )
+    _default_space: ClassVar[type[Any]] = ClassifierPipeline
 
     def _check_target(self, y: Any, n_samples: int, stratified: int | None) -> npt.NDArray[Any]:
         return check_classification_target(y, n_samples, stratified_splits=stratified)
@@ -468,7 +440,7 @@ class AutoRegressor(RegressorMixin, _AutoEstimator):  # type: ignore[misc]  # sk
     :class:`RegressorPipeline`).
 
     Args:
-        space: The space class to search.
+        space: The space class to search; ``None`` means :class:`RegressorPipeline`.
         trials: The study's total budget of completed trials.
         cv: Number of folds (shuffled with ``seed``), or a scikit-learn splitter.
         scoring: A scorer name (``"r2"``, ``"neg_mean_absolute_error"``, ...) or
@@ -495,39 +467,7 @@ class AutoRegressor(RegressorMixin, _AutoEstimator):  # type: ignore[misc]  # sk
     """
 
     _task: ClassVar[Task] = "regressor"
-
-    def __init__(
-        self,
-        space: type[Any] = RegressorPipeline,
-        *,
-        trials: int = 50,
-        cv: int | Any = 3,
-        scoring: str | Any | None = None,
-        concurrency: int = 2,
-        executor: ExecutorName | Executor = "process",
-        timeout: float | None = None,
-        trial_timeout: float | None = None,
-        seed: int | None = None,
-        portfolio: bool = True,
-        suggester: Suggester | None = None,
-        storage: str | Storage | None = None,
-        study: str | None = None,
-    ) -> None:
-        super().__init__(
-            space,
-            trials=trials,
-            cv=cv,
-            scoring=scoring,
-            concurrency=concurrency,
-            executor=executor,
-            timeout=timeout,
-            trial_timeout=trial_timeout,
-            seed=seed,
-            portfolio=portfolio,
-            suggester=suggester,
-            storage=storage,
-            study=study,
-        )
+    _default_space: ClassVar[type[Any]] = RegressorPipeline
 
     def _check_target(self, y: Any, n_samples: int, stratified: int | None) -> npt.NDArray[Any]:
         return check_regression_target(y, n_samples)
