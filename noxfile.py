@@ -61,7 +61,7 @@ def docs(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def examples(session: nox.Session) -> None:
     """Run every example with a small budget."""
-    session.install("-e", ".[sklearn]")
+    session.install("-e", ".[sklearn,dask]")
     session.chdir(session.create_tmp())
     examples_dir = os.path.join(os.path.dirname(__file__), "examples")
     for name in sorted(os.listdir(examples_dir)):

@@ -358,6 +358,7 @@ def _sklearn_error(key: tuple[tuple[str, JSONScalar], ...]) -> float:
             penalty=params["model:LogReg.penalty"],
             solver="liblinear",
             max_iter=200,
+            random_state=0,  # liblinear shuffles: unseeded, a repeat could score differently
         )
     elif model == "SVC":
         estimator = SupportVectors(C=_f(params, "model:SVC.C"), gamma=_f(params, "model:SVC.gamma"))

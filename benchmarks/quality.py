@@ -97,6 +97,12 @@ def _key(name: str, method: str, concurrency: int, seed: int, budget: int) -> st
     return f"{name}|{method}|{concurrency}|{seed}|{budget}"
 
 
+def _bests(  # noqa: PLR0917 - a cache lookup by the key's parts
+    cache: dict[str, float], name: str, method: str, concurrency: int, seeds: int, budget: int
+) -> list[float]:
+    return [cache[_key(name, method, concurrency, seed, budget)] for seed in range(seeds)]
+
+
 def _parse_variant(text: str) -> tuple[str, dict[str, Any]]:
     label, _, body = text.partition(":")
     options: dict[str, Any] = {}
@@ -197,6 +203,18 @@ def main() -> None:
             values = [medians[concurrency][m] for m in ranked]
             for method, rank in zip(ranked, stats.rankdata(values), strict=True):
                 ranks[concurrency].setdefault(method, []).append(float(rank))
+        if args.seeds >= 3 and "asynchyper" in present:
+            # Is asynchyper's edge (or deficit) against each peer more than noise?
+            peers = [m for m in present if m in {"optuna", "optuna_group", "hyperopt"}]
+            for concurrency in args.concurrency:
+                ours = _bests(cache, name, "asynchyper", concurrency, args.seeds, budget)
+                tests = []
+                for peer in peers:
+                    theirs = _bests(cache, name, peer, concurrency, args.seeds, budget)
+                    p = stats.mannwhitneyu(ours, theirs).pvalue
+                    sign = "<" if statistics.median(ours) < statistics.median(theirs) else ">="
+                    tests.append(f"{sign} {peer} (p = {p:.3f})")
+                print(f"  asynchyper at {concurrency} in flight: median " + ", ".join(tests))
         if {1, 8} <= set(args.concurrency) and args.seeds >= 3:
             for method in [m for m in methods if m.startswith("asynchyper")]:
                 one = [cache[_key(name, method, 1, s, budget)] for s in range(args.seeds)]

@@ -2,8 +2,10 @@
 
 Useful when trials are not function calls: jobs on a cluster queue, results arriving
 by message, a human in the loop. Here a pool of simulated workers takes trials from
-the study, results come back in any order, some jobs fail, and the study keeps every
-running trial as *pending* so that TPE spreads new asks away from them.
+the study, results come back in any order (the script counts how many overtook an
+earlier trial), some jobs fail and are told as failures with ``error=``, and the study
+keeps every running trial as *pending* so that TPE spreads new asks away from them. A
+configuration you already know is worth trying goes first with ``enqueue``.
 
 Run it with ``python examples/ask_tell.py``.
 """
@@ -42,7 +44,9 @@ async def main(budget: int, workers: int) -> None:
         await send.send((trial, value))
 
     async with ah.open_study(Branin, name="branin", suggester=ah.TPE(), seed=0) as study:
-        completed = in_flight = 0
+        await study.enqueue(Branin(x1=3.0, x2=3.0))  # a hunch: evaluated first
+        completed = in_flight = out_of_order = 0
+        highest_told = -1
         async with anyio.create_task_group() as group:
             while completed < budget:
                 # Keep every worker busy while the budget lasts.
@@ -51,6 +55,8 @@ async def main(budget: int, workers: int) -> None:
                     in_flight += 1
                 trial, value = await receive.receive()
                 in_flight -= 1
+                out_of_order += trial.number < highest_told  # a later trial was told first
+                highest_told = max(highest_told, trial.number)
                 if value is None:
                     await study.tell(trial, error="the job crashed on its node")
                 else:
@@ -59,7 +65,13 @@ async def main(budget: int, workers: int) -> None:
         result = await study.result()
 
     failed = [t for t in result.trials if t.state is ah.TrialState.FAILED]
-    print(f"{len(result.completed)} completed, {len(failed)} failed, told in any order")
+    first = result.trials[0]
+    print(f"trial 0 was the enqueued {first.config}: {first.state.value}, value {first.value}")
+    print(
+        f"{len(result.completed)} completed, {len(failed)} failed; "
+        f"{out_of_order} of {len(result.trials)} results were told after a later trial's"
+    )
+    print(f"a failure keeps its reason: {failed[0].error!r}" if failed else "no failure")
     print(f"best {result.best.value:.4f} (optimum 0.397887) at {result.best.config}")
 
 

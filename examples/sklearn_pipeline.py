@@ -8,6 +8,7 @@ processes; the ``if __name__ == "__main__":`` guard is required for that.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import attrs
@@ -27,7 +28,8 @@ class TreesOnly(ahs.ClassifierPipeline):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--trials", type=int, default=20, help="trials per search")
+    quick = bool(os.environ.get("ASYNCHYPER_QUICK"))
+    parser.add_argument("--trials", type=int, default=4 if quick else 20, help="trials per search")
     args = parser.parse_args()
 
     X, y = load_breast_cancer(return_X_y=True)

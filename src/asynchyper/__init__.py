@@ -4,6 +4,7 @@ Typed search spaces (attrs classes), a constant-liar TPE, an anyio scheduler tha
 keeps N trials in flight, and durable SQLite studies.
 """
 
+from ._analysis import parameter_importance as parameter_importance
 from ._errors import AsynchyperError as AsynchyperError
 from ._errors import ExecutorError as ExecutorError
 from ._errors import MissingExtraError as MissingExtraError
@@ -28,6 +29,7 @@ from ._executor import ThreadExecutor as ThreadExecutor
 from ._executor import TrialContext as TrialContext
 from ._executor import WorkerDiedError as WorkerDiedError
 from ._executor import current_trial as current_trial
+from ._executor import use_trial_context as use_trial_context
 from ._records import StudyRecord as StudyRecord
 from ._records import Trial as Trial
 from ._records import TrialRecord as TrialRecord
@@ -47,6 +49,7 @@ from ._space import Int as Int
 from ._space import Space as Space
 from ._space import compile_space as compile_space
 from ._storage import MemoryStorage as MemoryStorage
+from ._storage import PostgresStorage as PostgresStorage
 from ._storage import SQLiteStorage as SQLiteStorage
 from ._storage import Storage as Storage
 from ._suggest import TPE as TPE
@@ -77,6 +80,8 @@ __all__ = [
     "TrialCallback",
     "current_trial",
     "TrialContext",
+    "use_trial_context",
+    "parameter_importance",
     # suggesters
     "Suggester",
     "History",
@@ -86,6 +91,7 @@ __all__ = [
     "Storage",
     "MemoryStorage",
     "SQLiteStorage",
+    "PostgresStorage",
     "StudyRecord",
     "TrialRecord",
     # executors

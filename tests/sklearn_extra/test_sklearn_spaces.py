@@ -42,6 +42,7 @@ CLASSIFIERS = [
 REGRESSORS = [
     ahs.SVR,
     ahs.Ridge,
+    ahs.ElasticNet,
     ahs.KNeighborsRegressor,
     ahs.RandomForestRegressor,
     ahs.ExtraTreesRegressor,
@@ -109,6 +110,25 @@ def test_every_regressor_space_builds_and_fits(cls: type[Any]) -> None:
         assert is_regressor(model)
         model.fit(X, y)
         assert model.predict(X).shape == (len(y),)
+
+
+def test_elastic_net_range_spans_from_all_zero_to_nearly_unpenalized() -> None:
+    X, y = _tiny_regression()
+    y = y * 1000.0 + 50.0  # the pipeline standardizes the target: units do not matter
+
+    def fitted(alpha: float) -> Any:
+        config = ahs.RegressorPipeline(
+            preprocessing=ahs.StandardScaling(), model=ahs.ElasticNet(alpha=alpha, l1_ratio=1.0)
+        )
+        return config.build().fit(X, y)
+
+    space = ah.compile_space(ahs.ElasticNet)
+    alpha = next(d for d in space.dimensions if d.name == "alpha")
+    assert alpha.low is not None
+    assert alpha.high is not None
+    strongest, weakest = fitted(alpha.high), fitted(alpha.low)
+    assert np.all(strongest.regressor_.named_steps["model"].coef_ == 0.0)
+    assert weakest.score(X, y) > 0.99
 
 
 @pytest.mark.parametrize("cls", PREPROCESSING, ids=lambda c: c.__name__)

@@ -428,12 +428,6 @@ def test_open_storage_path_object(tmp_path: Path) -> None:
     assert storage.path == str(tmp_path / "s.db")
 
 
-def test_open_storage_postgresql_is_not_available_yet() -> None:
-    with pytest.raises(StorageError, match="PostgreSQL") as caught:
-        open_storage("postgresql://me:secret@db.example/studies")
-    assert "secret" not in str(caught.value)
-
-
 @pytest.mark.parametrize("argument", ["mongodb://host/db", "", "  "])
 def test_open_storage_rejects_unknown_forms(argument: str) -> None:
     with pytest.raises(StorageError, match="sqlite:///"):

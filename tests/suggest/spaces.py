@@ -163,3 +163,8 @@ class Right:
 @attrs.frozen(kw_only=True)
 class TwoBranches:
     side: Left | Right
+
+
+@attrs.frozen(kw_only=True)
+class Wide:
+    x: Annotated[float, ah.Float(-15.0, 15.0)]

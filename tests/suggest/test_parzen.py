@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from scipy import integrate, special
@@ -178,3 +181,12 @@ def test_samples_follow_the_density() -> None:
     centres = (edges[:-1] + edges[1:]) / 2
     density = np.exp(mixture.log_pdf(centres[:, None], np.empty((20, 0))))
     np.testing.assert_allclose(histogram, density, rtol=0.15, atol=0.05)
+
+
+def test_importing_asynchyper_leaves_scipy_special_unloaded() -> None:
+    # scipy.special costs ~100 ms of import time; the suggesters load it on first use.
+    code = "import sys, asynchyper; print('scipy.special' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "False"

@@ -60,6 +60,9 @@ class TestTPEMeanLiar(SuggesterContract):
         ({"magic_exponent": -1.0}, ["magic_exponent=-1.0", "> 0"]),
         ({"bandwidth": "silverman"}, ["bandwidth='silverman'", "'scott'"]),
         ({"n_candidates": 2.5}, ["n_candidates=2.5", "integer"]),
+        ({"explore": -1.0}, ["explore=-1.0", ">= 0"]),
+        ({"explore": "lots"}, ["explore='lots'", ">= 0"]),
+        ({"bad_gap": "widest"}, ["bad_gap='widest'", "'nearer'"]),
     ],
 )
 def test_invalid_options_name_option_value_and_range(
@@ -82,9 +85,86 @@ def test_pickles_without_its_caches() -> None:
 
 
 def test_repr_shows_options() -> None:
-    text = repr(ah.TPE(gamma=0.3, liar=None))
+    text = repr(ah.TPE(gamma=0.3, liar=None, explore=0.5, bad_gap="wider"))
     assert "gamma=0.3" in text
     assert "liar=None" in text
+    assert "explore=0.5" in text
+    assert "bad_gap='wider'" in text
+
+
+# -- startup, exploration and bandwidths ------------------------------------------
+@pytest.mark.parametrize(("finished", "pending", "fits"), [(5, 4, False), (5, 5, True)])
+def test_pending_trials_count_towards_the_startup(
+    finished: int, pending: int, fits: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    space = ah.compile_space(spaces.Line)
+    history = run(ah.Random(), space, finished, objective=_quadratic)
+    running = [{"x": float(x)} for x in np.linspace(-9.0, 9.0, pending)]
+    tpe = ah.TPE(n_startup=10)
+    calls: list[int] = []
+    fit = tpe.fit
+
+    def recording_fit(*args: Any) -> Any:
+        calls.append(1)
+        return fit(*args)
+
+    monkeypatch.setattr(tpe, "fit", recording_fit)
+    tpe.suggest(space, history, running, np.random.default_rng(0))
+    assert bool(calls) is fits
+
+
+def test_no_model_before_a_first_finished_trial(monkeypatch: pytest.MonkeyPatch) -> None:
+    space = ah.compile_space(spaces.Line)
+    tpe = ah.TPE(n_startup=2)
+    monkeypatch.setattr(tpe, "fit", lambda *args: pytest.fail("fit without data"))
+    running = [{"x": float(x)} for x in range(5)]
+    (params,) = tpe.suggest(space, ah.History(space), running, np.random.default_rng(0))
+    space.validate(params)
+
+
+def test_explore_weighs_the_prior_in_the_score_but_not_in_the_draw() -> None:
+    space = ah.compile_space(spaces.Line)
+    history = run(ah.Random(), space, 40, objective=_quadratic)
+    encoding = Encoding(space.dimensions)
+    none = np.empty((0, 1))
+    ((_, plain, plain_bad),) = ah.TPE(explore=0.0).fit(encoding, history, none).groups
+    ((_, explored, explored_bad),) = ah.TPE(explore=3.0).fit(encoding, history, none).groups
+    # The good density's prior gains weight; the draw and the bad density do not.
+    assert explored.log_weights[-1] > plain.log_weights[-1] + 0.5
+    assert explored.cumulative.tolist() == pytest.approx(plain.cumulative.tolist())
+    assert explored_bad.log_weights.tolist() == pytest.approx(plain_bad.log_weights.tolist())
+
+
+def test_bad_kernels_take_the_nearer_gap() -> None:
+    space = ah.compile_space(spaces.Line)
+    history = ah.History(space)
+    # Unit positions 0.1, 0.2, 0.6 (+ two far better ones so that all three are bad).
+    for x, loss in [(-8.0, 5.0), (-6.0, 5.0), (2.0, 5.0), (9.6, 0.0), (9.8, 0.1)]:
+        history.add({"x": x}, loss)
+    encoding = Encoding(space.dimensions)
+    none = np.empty((0, 1))
+    options: dict[str, Any] = {"gamma": 0.4, "min_bandwidth": 1e-6, "magic_exponent": 50.0}
+    ((_, _, nearer),) = ah.TPE(**options).fit(encoding, history, none).groups
+    ((_, _, wider),) = ah.TPE(bad_gap="wider", **options).fit(encoding, history, none).groups
+    assert nearer.sigma[:-1, 0].tolist() == pytest.approx([0.1, 0.1, 0.4])
+    assert wider.sigma[:-1, 0].tolist() == pytest.approx([0.1, 0.4, 0.4])
+
+
+def test_finds_a_narrow_optimum_beside_a_broad_plateau() -> None:
+    # hyperopt's "distractor" domain: the plateau towards x = 15 hides a deeper spike
+    # at x = -10 that only exploration finds.
+    space = ah.compile_space(spaces.Wide)
+
+    def distractor(params: Mapping[str, JSONScalar]) -> float:
+        x = num(params, "x")
+        return -1 / (1 + math.exp(-x)) - 2 * math.exp(-((x + 10) ** 2))
+
+    found = [
+        float(np.nanmin(run(ah.TPE(), space, 100, seed=seed, objective=distractor).y)) < -1.9
+        for seed in range(12)
+    ]
+    # Without explore and nearer bad gaps, 7 of these 12 seeds find it.
+    assert sum(found) >= 11
 
 
 # -- it actually optimises --------------------------------------------------------

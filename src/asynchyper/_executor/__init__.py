@@ -3,6 +3,7 @@
 from ._base import Executor as Executor
 from ._context import TrialContext as TrialContext
 from ._context import current_trial as current_trial
+from ._context import use_trial_context as use_trial_context
 from ._coroutine import AsyncExecutor as AsyncExecutor
 from ._process import ProcessExecutor as ProcessExecutor
 from ._process import WorkerDiedError as WorkerDiedError

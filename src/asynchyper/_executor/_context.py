@@ -96,7 +96,14 @@ def current_trial() -> TrialContext:
 def use_trial_context(context: TrialContext) -> Iterator[TrialContext]:
     """Install ``context`` as :func:`current_trial` for the enclosed block.
 
-    Executors call this around the objective, in whatever thread or process runs it.
+    Executors call this around the objective, in whatever thread or process runs it;
+    a custom :class:`Executor` does the same so that ``current_trial()`` works there.
+
+    Args:
+        context: The trial's context, as passed to ``Executor.run``.
+
+    Yields:
+        The same context.
     """
     token = _current.set(context)
     try:

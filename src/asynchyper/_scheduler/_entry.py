@@ -134,7 +134,7 @@ async def minimize(
     patience: int | None = None,
     max_failures: int | None = None,
     retries: int = 0,
-    progress: TrialCallback[T] | None = None,
+    progress: bool | TrialCallback[T] | None = None,
 ) -> Result[T]:
     """Minimize ``objective`` over ``space`` with ``concurrency`` trials in flight.
 
@@ -162,7 +162,9 @@ async def minimize(
         patience: Stop after this many completed trials without improvement.
         max_failures: Stop once this many trials failed (see :meth:`Study.optimize`).
         retries: Re-run failed trials with the same parameters this many times.
-        progress: A progress-display callback.
+        progress: Show progress on stderr: ``None`` when stderr is a terminal,
+            ``True`` always, ``False`` never, or a :class:`TrialCallback` display
+            (see :meth:`Study.optimize`).
 
     Returns:
         Every trial of the study (``result.best`` is the best one).
@@ -213,7 +215,7 @@ async def maximize(
     patience: int | None = None,
     max_failures: int | None = None,
     retries: int = 0,
-    progress: TrialCallback[T] | None = None,
+    progress: bool | TrialCallback[T] | None = None,
 ) -> Result[T]:
     """Maximize ``objective`` over ``space``: :func:`minimize` with ``direction="maximize"``.
 
@@ -235,7 +237,9 @@ async def maximize(
         patience: Stop after this many completed trials without improvement.
         max_failures: Stop once this many trials failed (see :meth:`Study.optimize`).
         retries: Re-run failed trials with the same parameters this many times.
-        progress: A progress-display callback.
+        progress: Show progress on stderr: ``None`` when stderr is a terminal,
+            ``True`` always, ``False`` never, or a :class:`TrialCallback` display
+            (see :meth:`Study.optimize`).
 
     Returns:
         Every trial of the study (``result.best`` has the highest value).

@@ -7,7 +7,7 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Generic, Literal, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar
 
 import anyio
 import anyio.lowlevel
@@ -22,6 +22,7 @@ from .._errors import (
 )
 from .._executor import Executor, TrialContext, resolve_executor
 from .._executor._context import check_json_safe
+from .._export import to_dataframe, trial_records
 from .._records import StudyRecord, Trial, TrialRecord, TrialState
 from .._space import Space
 from .._storage import Storage, new_owner_id
@@ -34,6 +35,9 @@ from ._progress import ProgressDisplay, resolve_progress
 from ._result import Evaluation, Result
 from ._run import Run, collapse
 from ._stopping import StopRules
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["Callback", "Objective", "Study"]
 
@@ -230,6 +234,27 @@ class Study(Generic[T]):
         """
         records = await self._storage.trials(self._study_id)
         return [self._trial_from(record) for record in records]
+
+    async def records(self) -> list[dict[str, JSONValue]]:
+        """Every trial as a flat, JSON-safe dict (``params.<name>`` columns); no pandas.
+
+        Returns:
+            One dict per trial, ordered by number.
+        """
+        trials = await self._storage.trials(self._study_id)
+        return trial_records(trials, self.space.describe())
+
+    async def to_dataframe(self) -> pd.DataFrame:
+        """Every trial as a pandas DataFrame, one column per flat parameter.
+
+        Returns:
+            The DataFrame, one row per trial.
+
+        Raises:
+            MissingExtraError: pandas is not installed (``asynchyper[pandas]``).
+        """
+        trials = await self._storage.trials(self._study_id)
+        return to_dataframe(trials, self.space.describe())
 
     async def result(self, *, stop_reason: str | None = None) -> Result[T]:
         """Every trial of the study as a :class:`Result`.
@@ -769,8 +794,7 @@ class Study(Generic[T]):
         numbers = await self._storage.fail_stale(self._study_id, older_than=older_than)
         if numbers:
             _log.warning(
-                "study %r: failed trials %s: their process is gone or stopped sending "
-                "heartbeats",
+                "study %r: failed trials %s: their process is gone or stopped sending heartbeats",
                 self.name,
                 numbers,
             )
@@ -825,4 +849,3 @@ class Study(Generic[T]):
         for config in self._configs.values():
             return config
         return self.space.decode(self.space.sample(np.random.default_rng(0)))
-

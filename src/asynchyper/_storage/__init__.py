@@ -1,7 +1,8 @@
-"""The storage box: the async interface, in-memory and SQLite implementations."""
+"""The storage box: the async interface, in-memory, SQLite and PostgreSQL implementations."""
 
 from ._base import Storage as Storage
 from ._common import new_owner_id as new_owner_id
 from ._memory import MemoryStorage as MemoryStorage
+from ._postgres import PostgresStorage as PostgresStorage
 from ._sqlite import SQLiteStorage as SQLiteStorage
 from ._url import open_storage as open_storage

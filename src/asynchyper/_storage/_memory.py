@@ -73,8 +73,9 @@ class MemoryStorage(Storage):
     in different threads). Each method checks for cancellation on entry and then
     runs to completion without yielding to other tasks (there is nothing to wait
     for in memory, and a yield per call would put many trials in flight in lockstep):
-    a cancelled call changes nothing, a call that returns has changed the store. Values go through the same JSON checks as
-    the SQLite store, so both return the same records. Usable without :meth:`open`.
+    a cancelled call changes nothing, a call that returns has changed the store.
+    Values go through the same JSON checks as the SQLite store, so both return the
+    same records. Usable without :meth:`open`.
     """
 
     def __init__(self) -> None:

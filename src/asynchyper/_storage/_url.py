@@ -13,27 +13,30 @@ __all__ = ["open_storage"]
 
 _ACCEPTED = (
     "a file path such as 'study.db', 'sqlite:///relative/study.db', "
-    "'sqlite:////absolute/study.db', ':memory:', a Storage object, or None (in memory)"
+    "'sqlite:////absolute/study.db', ':memory:', "
+    "'postgresql://user:password@host:5432/database', a Storage object, or None (in memory)"
 )
 
 
 def open_storage(storage: str | os.PathLike[str] | Storage | None) -> Storage:
     """Return the Storage that a ``storage=`` argument names.
 
-    The result is not opened yet; use it as an async context manager (SQLite also
-    opens itself on first use).
+    The result is not opened yet; use it as an async context manager (SQLite and
+    PostgreSQL also open themselves on first use).
 
     Args:
         storage: ``None`` or ``":memory:"`` for in-memory storage; a file path
             (``"study.db"``) or ``"sqlite:///study.db"`` URL for SQLite (four slashes
-            for an absolute path); or a Storage object, returned as is.
+            for an absolute path); a ``postgresql://``, ``postgres://`` or
+            ``postgresql+psycopg://`` URL for PostgreSQL; or a Storage object,
+            returned as is.
 
     Returns:
         The storage.
 
     Raises:
-        StorageError: An unknown URL scheme, an empty path, or ``postgresql://``
-            (not available yet).
+        StorageError: An unknown URL scheme or an empty path.
+        MissingExtraError: A PostgreSQL URL, but psycopg is not installed.
     """
     if storage is None:
         return MemoryStorage()
@@ -56,11 +59,9 @@ def open_storage(storage: str | os.PathLike[str] | Storage | None) -> Storage:
             return MemoryStorage()
         return SQLiteStorage(path)
     if scheme in ("postgresql", "postgres") or scheme.startswith("postgresql+"):
-        msg = (
-            f"storage {_redact(storage)!r}: PostgreSQL storage is not available yet; "
-            "use SQLite (storage='study.db'), which several processes can share"
-        )
-        raise StorageError(msg)
+        from ._postgres import PostgresStorage  # noqa: PLC0415 - psycopg is an optional extra
+
+        return PostgresStorage(storage)
     msg = f"storage {_redact(storage)!r} has unknown scheme {scheme!r}; use {_ACCEPTED}"
     raise StorageError(msg)
 

@@ -123,6 +123,10 @@ class Encoding:
         self.numeric_position = np.full(d, -1, dtype=np.intp)
         self.numeric_position[self.numeric] = np.arange(self.numeric.size)
         self._log_columns = np.flatnonzero(self.is_log)
+        # With no categorical column, whole-matrix arithmetic replaces column gathers.
+        self._all_numeric = self.categorical.size == 0
+        self._numeric_low = self.inner_low[self.numeric]
+        self._numeric_span = self.inner_span[self.numeric]
         self._step_columns = np.flatnonzero(~self.is_categorical & (self.step > 0))
         self.is_discrete = bool(np.all(self.is_categorical | (self.step > 0)))
         self.groups = _build_groups(self.dimensions)
@@ -138,8 +142,12 @@ class Encoding:
             cols = self._log_columns
             with np.errstate(invalid="ignore", divide="ignore"):
                 out[:, cols] = np.log(out[:, cols])
+        if self._all_numeric:
+            out -= self._numeric_low
+            out /= self._numeric_span
+            return out
         num = self.numeric
-        out[:, num] = (out[:, num] - self.inner_low[num]) / self.inner_span[num]
+        out[:, num] = (out[:, num] - self._numeric_low) / self._numeric_span
         return out
 
     def from_unit(self, unit: FloatArray) -> FloatArray:

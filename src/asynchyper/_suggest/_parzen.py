@@ -13,13 +13,13 @@ across asks, so that one ask costs a linear merge instead of a fresh sort.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import ndtr, ndtri
 
 from ._encoding import BoolArray, FloatArray, IntArray
 
@@ -44,8 +44,16 @@ _BLOCK = 1024
 _TAIL_END = 8.0
 _TAIL_SIZE = 1 << 15
 _TAIL_SCALE = _TAIL_SIZE / _TAIL_END
-_TAIL_TABLE = ndtr(-np.linspace(0.0, _TAIL_END, _TAIL_SIZE + 1))
-_TAIL_TABLE[-1] = 0.0
+
+
+@functools.cache
+def _tail_table() -> FloatArray:
+    # Built on first use: scipy.special costs ~100 ms of import time.
+    from scipy.special import ndtr  # noqa: PLC0415
+
+    table = np.asarray(ndtr(-np.linspace(0.0, _TAIL_END, _TAIL_SIZE + 1)), dtype=np.float64)
+    table[-1] = 0.0
+    return table
 
 
 def logsumexp(values: FloatArray, axis: int) -> FloatArray:
@@ -68,12 +76,14 @@ def bandwidth_floor(n_observations: int, min_bandwidth: float, magic_exponent: f
     return max(min_bandwidth, float((2.0 + n_observations) ** -magic_exponent))
 
 
-def neighbour_gaps(ordered: FloatArray, floor: float, *, endpoints: bool = False) -> FloatArray:
+def neighbour_gaps(
+    ordered: FloatArray, floor: float, *, endpoints: bool = False, nearer: bool = False
+) -> FloatArray:
     """Hyperopt's bandwidth for rows sorted ascending along axis 1.
 
-    Each value gets the larger gap to its neighbours, clipped to ``[floor, 1]``. With
-    ``endpoints``, ``0`` and ``1`` count as neighbours of the outermost values;
-    without, those take the gap on their inner side only.
+    Each value gets the larger gap to its neighbours (the smaller with ``nearer``),
+    clipped to ``[floor, 1]``. With ``endpoints``, ``0`` and ``1`` count as neighbours
+    of the outermost values; without, those take the gap on their inner side only.
     """
     rows, n = ordered.shape
     if n == 0:
@@ -87,17 +97,21 @@ def neighbour_gaps(ordered: FloatArray, floor: float, *, endpoints: bool = False
         # would otherwise make them nearly flat (what Optuna calls consider_endpoints).
         gaps[:, 0] = gaps[:, 1]
         gaps[:, -1] = gaps[:, -2]
-    widest = np.maximum(gaps[:, :-1], gaps[:, 1:])
-    return np.clip(widest, floor, 1.0, out=widest)
+    pick = np.minimum if nearer else np.maximum
+    width = pick(gaps[:, :-1], gaps[:, 1:])
+    return np.clip(width, floor, 1.0, out=width)
 
 
-def bandwidths(mus: FloatArray, floor: float, *, endpoints: bool = False) -> FloatArray:
+def bandwidths(
+    mus: FloatArray, floor: float, *, endpoints: bool = False, nearer: bool = False
+) -> FloatArray:
     """Hyperopt's adaptive bandwidths of ``(n, dn)`` kernel centres (sorting them).
 
     Args:
         mus: Kernel centres in unit coordinates, one row per kernel.
         floor: Smallest bandwidth (see :func:`bandwidth_floor`).
         endpoints: Whether the ends of the range count as neighbours.
+        nearer: Take the smaller neighbour gap instead of the larger.
 
     Returns:
         ``(n, dn)`` bandwidths.
@@ -105,7 +119,8 @@ def bandwidths(mus: FloatArray, floor: float, *, endpoints: bool = False) -> Flo
     order = np.argsort(mus.T, axis=1, kind="stable")
     ordered = np.take_along_axis(mus.T, order, axis=1)
     out = np.empty_like(mus.T)
-    np.put_along_axis(out, order, neighbour_gaps(ordered, floor, endpoints=endpoints), axis=1)
+    gaps = neighbour_gaps(ordered, floor, endpoints=endpoints, nearer=nearer)
+    np.put_along_axis(out, order, gaps, axis=1)
     return np.ascontiguousarray(out.T)
 
 
@@ -164,6 +179,7 @@ def select_sorted(
     floor: float,
     *,
     endpoints: bool = False,
+    nearer: bool = False,
 ) -> FloatArray:
     """Bandwidths of a subset of sorted rows plus extra kernels, without a full sort.
 
@@ -174,6 +190,7 @@ def select_sorted(
         extra: ``(e, dg)`` further kernels (pending trials).
         floor: Smallest bandwidth.
         endpoints: Whether the ends of the range count as neighbours.
+        nearer: Take the smaller neighbour gap instead of the larger.
 
     Returns:
         ``(n_selected + e, dg)`` bandwidths: selected rows in row order, then ``extra``.
@@ -181,7 +198,8 @@ def select_sorted(
     dg = order.shape[0]
     n_selected = int(np.count_nonzero(selected))
     ids = order[selected[order]].reshape(dg, n_selected)
-    ordered = np.take_along_axis(values, ids, axis=1)
+    # A flat take: take_along_axis costs twice as much for the same gather.
+    ordered = np.take(values, ids + (np.arange(dg) * values.shape[1])[:, None])
     kernel = np.cumsum(selected) - 1  # row -> its kernel, for selected rows
     kernel_ids = kernel[ids]
     if extra.shape[0]:
@@ -194,7 +212,8 @@ def select_sorted(
         ordered = np.take_along_axis(merged_values, perm, axis=1)
         kernel_ids = np.take_along_axis(merged_ids, perm, axis=1)
     out = np.empty((n_selected + extra.shape[0], dg))
-    out[kernel_ids, np.arange(dg)[:, None]] = neighbour_gaps(ordered, floor, endpoints=endpoints)
+    gaps = neighbour_gaps(ordered, floor, endpoints=endpoints, nearer=nearer)
+    out[kernel_ids, np.arange(dg)[:, None]] = gaps
     return out
 
 
@@ -204,14 +223,17 @@ def mixture_log_weights(weights: FloatArray, prior_weight: float) -> FloatArray:
     The prior weighs ``prior_weight`` times an average observation.
     """
     n = weights.shape[0]
+    out = np.zeros(n + 1)
     if n:
-        mean = float(np.mean(weights))
-        if not mean > 0:
-            weights, mean = np.ones(n), 1.0
-        all_weights = np.append(weights, prior_weight * mean)
-    else:
-        all_weights = np.ones(1)
-    return np.asarray(np.log(np.maximum(all_weights, 1e-300) / np.sum(all_weights)))
+        total = float(np.sum(weights))
+        if not total > 0:
+            weights, total = np.ones(n), float(n)
+        prior = prior_weight * total / n
+        np.maximum(weights, 1e-300, out=out[:n])
+        out[n] = max(prior, 1e-300)
+        np.log(out, out=out)
+        out -= math.log(total + prior)
+    return out
 
 
 def categorical_tables(
@@ -266,6 +288,8 @@ class Mixture:
         scratch: Where to keep the work arrays (the mixture is then valid only until
             ``scratch`` hands out arrays under the same ``name`` again).
         name: Prefix of this mixture's arrays in ``scratch``.
+        draw_log_weights: ``(K,)`` normalised log weights to draw kernels with in
+            :meth:`sample`, if not ``log_weights`` (the density stays as given).
     """
 
     def __init__(  # noqa: PLR0917 - mirrors the fields it stores
@@ -276,11 +300,14 @@ class Mixture:
         categorical: Sequence[FloatArray],
         scratch: Scratch | None = None,
         name: str = "",
+        *,
+        draw_log_weights: FloatArray | None = None,
     ) -> None:
         self._scratch = scratch or Scratch()
         self._name = name
         self.log_weights = log_weights
-        self.cumulative = np.cumsum(np.exp(log_weights))
+        draw = log_weights if draw_log_weights is None else draw_log_weights
+        self.cumulative = np.cumsum(np.exp(draw))
         self.cumulative /= self.cumulative[-1]
         self.mu = mu
         self.sigma = sigma
@@ -304,9 +331,10 @@ class Mixture:
         np.minimum(above, _TAIL_SIZE, out=above)
         index: IntArray = work.get(f"{name}.index", shape, np.intp)
         np.copyto(index, below, casting="unsafe")  # truncates: the table rounds down
-        lost = np.take(_TAIL_TABLE, index, out=array("lost"), mode="clip")
+        tail = _tail_table()
+        lost = np.take(tail, index, out=array("lost"), mode="clip")
         np.copyto(index, above, casting="unsafe")
-        lost += np.take(_TAIL_TABLE, index, out=above, mode="clip")
+        lost += np.take(tail, index, out=above, mode="clip")
         np.minimum(lost, 1.0 - 1e-12, out=lost)
         # log(1 - x), not log1p: numpy's log1p is ~10x slower and x <= 1e-16 is moot.
         np.subtract(1.0, lost, out=lost)
@@ -359,6 +387,8 @@ class Mixture:
             kernel = self._pick(rng, (m, width))
         numeric = np.empty((m, dn))
         if dn:
+            from scipy.special import ndtr, ndtri  # noqa: PLC0415 - slow to import
+
             cols = np.arange(dn)
             k = kernel[:, :dn]
             mu, sigma = self.mu[k, cols], self.sigma[k, cols]

@@ -44,6 +44,7 @@ from ._estimator import AutoRegressor as AutoRegressor
 from ._models import SVC as SVC
 from ._models import SVR as SVR
 from ._models import ClassifierModel as ClassifierModel
+from ._models import ElasticNet as ElasticNet
 from ._models import ExtraTreesClassifier as ExtraTreesClassifier
 from ._models import ExtraTreesRegressor as ExtraTreesRegressor
 from ._models import HistGradientBoostingClassifier as HistGradientBoostingClassifier
@@ -99,6 +100,7 @@ __all__ = [
     "RegressorModel",
     "SVR",
     "Ridge",
+    "ElasticNet",
     "KNeighborsRegressor",
     "RandomForestRegressor",
     "ExtraTreesRegressor",

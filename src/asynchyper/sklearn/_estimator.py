@@ -268,6 +268,7 @@ class _AutoEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
                 executor=self._executor(),
                 timeout=self.timeout,
                 trial_timeout=self.trial_timeout,
+                progress=False,
             )
 
     def _quiet_refit(self, result: Result[Any], objective: CrossValidation) -> None:

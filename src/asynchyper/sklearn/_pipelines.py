@@ -10,6 +10,7 @@ from ._build import build_pipeline
 from ._models import (
     SVC,
     SVR,
+    ElasticNet,
     ExtraTreesClassifier,
     ExtraTreesRegressor,
     HistGradientBoostingClassifier,
@@ -87,6 +88,7 @@ class RegressorPipeline:
     model: (
         SVR
         | Ridge
+        | ElasticNet
         | KNeighborsRegressor
         | RandomForestRegressor
         | ExtraTreesRegressor

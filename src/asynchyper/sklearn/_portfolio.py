@@ -17,6 +17,7 @@ from .._space import Space, compile_space
 from ._models import (
     SVC,
     SVR,
+    ElasticNet,
     ExtraTreesClassifier,
     ExtraTreesRegressor,
     HistGradientBoostingClassifier,
@@ -116,6 +117,9 @@ REGRESSOR_PORTFOLIO: tuple[RegressorPipeline, ...] = (
         ),
     ),
     RegressorPipeline(preprocessing=_SCALED, model=Ridge(alpha=1.0)),
+    # The target is standardized, so alpha=0.01 is ~1% of the alpha that zeroes every
+    # coefficient (LassoCV's grid spans three decades below it).
+    RegressorPipeline(preprocessing=_SCALED, model=ElasticNet(alpha=0.01, l1_ratio=0.5)),
     RegressorPipeline(
         preprocessing=None,
         model=RandomForestRegressor(

@@ -1,0 +1,73 @@
+"""Reading trials for analysis: what counts as complete, and which way is better."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from .._errors import NoCompletedTrialsError
+from .._records import TrialState
+from .._types import JSONScalar
+
+__all__ = ["TrialLike", "check_direction", "completed", "require_completed"]
+
+
+class TrialLike(Protocol):
+    """What the analysis reads from a trial: ``Trial`` and ``TrialRecord`` both fit."""
+
+    @property
+    def number(self) -> int: ...
+    @property
+    def state(self) -> TrialState: ...
+    @property
+    def params(self) -> Mapping[str, JSONScalar]: ...
+    @property
+    def value(self) -> float | None: ...
+
+
+def check_direction(direction: str) -> float:
+    """The sign that turns values into losses (lower is better).
+
+    Raises:
+        ValueError: ``direction`` is neither ``"minimize"`` nor ``"maximize"``.
+    """
+    if direction == "minimize":
+        return 1.0
+    if direction == "maximize":
+        return -1.0
+    msg = f"direction must be 'minimize' or 'maximize'; got {direction!r}"
+    raise ValueError(msg)
+
+
+def completed(trials: Sequence[TrialLike]) -> list[TrialLike]:
+    """The complete trials with a finite value, ordered by number."""
+    done = [
+        t
+        for t in trials
+        if t.state is TrialState.COMPLETE and t.value is not None and math.isfinite(t.value)
+    ]
+    return sorted(done, key=lambda t: t.number)
+
+
+def require_completed(trials: Sequence[TrialLike], what: str) -> list[TrialLike]:
+    """:func:`completed`, raising when there is none.
+
+    Args:
+        trials: Every trial of a study (any state).
+        what: What needs them, for the message (e.g. ``"the history plot"``).
+
+    Raises:
+        NoCompletedTrialsError: No trial completed with a finite value.
+    """
+    done = completed(trials)
+    if not done:
+        counts: dict[str, int] = {}
+        for t in trials:
+            counts[t.state.value] = counts.get(t.state.value, 0) + 1
+        msg = (
+            f"{what} needs at least one complete trial with a finite value; got "
+            f"{len(trials)} trial(s) with states {counts}: run the study first"
+        )
+        raise NoCompletedTrialsError(msg)
+    return done

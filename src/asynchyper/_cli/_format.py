@@ -1,0 +1,138 @@
+"""Plain-text tables and value formatting for the command line (no dependency)."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+from collections.abc import Collection, Mapping, Sequence
+
+from .._export import TrialLike
+from .._types import JSONValue
+
+__all__ = [
+    "MISSING",
+    "dimension_row",
+    "format_duration",
+    "format_number",
+    "format_scalar",
+    "format_time",
+    "table",
+    "to_json",
+    "trial_json",
+]
+
+#: What a table shows for a value that does not exist (inactive parameter, no value).
+MISSING = "-"
+
+
+def table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    right: Collection[int] = (),
+) -> str:
+    """Aligned columns separated by two spaces, with a header row.
+
+    Args:
+        headers: Column titles.
+        rows: Cells, already formatted as text.
+        right: Indices of the columns to right-align (numbers).
+
+    Returns:
+        The table, one line per row, ending with a newline.
+    """
+    widths = [len(title) for title in headers]
+    for row in rows:
+        for column, cell in enumerate(row):
+            widths[column] = max(widths[column], len(cell))
+    lines = []
+    for row in (headers, *rows):
+        cells = [
+            cell.rjust(widths[column]) if column in right else cell.ljust(widths[column])
+            for column, cell in enumerate(row)
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def format_number(value: float | None) -> str:
+    """A value with six significant digits, or ``-``."""
+    if value is None:
+        return MISSING
+    return f"{value:.6g}"
+
+
+def format_scalar(value: JSONValue) -> str:
+    """A parameter or attribute value as a table cell."""
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, float):
+        return format_number(value)
+    if isinstance(value, int | str):
+        return str(value)
+    return json.dumps(value, separators=(",", ":"))
+
+
+def format_time(timestamp: float | None) -> str:
+    """A Unix time as ``YYYY-MM-DD HH:MM:SS`` in UTC, or ``-``."""
+    if timestamp is None:
+        return MISSING
+    moment = datetime.datetime.fromtimestamp(timestamp, tz=datetime.UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def format_duration(seconds: float | None) -> str:
+    """Seconds as ``0.123s``, ``12.3s`` or ``1h02m03s``, or ``-``."""
+    if seconds is None or not math.isfinite(seconds):
+        return MISSING
+    if seconds < 60:
+        return f"{seconds:.3g}s" if seconds < 10 else f"{seconds:.1f}s"
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
+
+
+def dimension_row(dimension: Mapping[str, JSONValue]) -> list[str]:
+    """One row (name, kind, range, active when) describing a stored space dimension."""
+    kind = str(dimension.get("kind"))
+    choices = dimension.get("choices")
+    if kind == "categorical" and isinstance(choices, list):
+        shown = "{" + ", ".join(format_scalar(choice) for choice in choices) + "}"
+        if dimension.get("is_branch"):
+            kind = "branch"
+    else:
+        shown = f"[{format_scalar(dimension.get('low'))}, {format_scalar(dimension.get('high'))}]"
+        if dimension.get("log"):
+            shown += " log"
+        step = dimension.get("step")
+        if step is not None and not (kind == "int" and step == 1):
+            shown += f" step {format_scalar(step)}"
+    parent = dimension.get("parent")
+    condition = "" if parent is None else f"{parent} = {dimension.get('parent_choice')}"
+    return [str(dimension.get("name")), kind, shown, condition]
+
+
+def trial_json(trial: TrialLike) -> dict[str, JSONValue]:
+    """A trial as a nested JSON object (``params`` and ``user_attrs`` as objects)."""
+    duration = (
+        None
+        if trial.started_at is None or trial.finished_at is None
+        else trial.finished_at - trial.started_at
+    )
+    return {
+        "number": trial.number,
+        "state": trial.state.value,
+        "value": trial.value,
+        "params": dict(trial.params),
+        "user_attrs": dict(trial.user_attrs),
+        "started_at": trial.started_at,
+        "finished_at": trial.finished_at,
+        "duration": duration,
+        "error": trial.error,
+    }
+
+
+def to_json(data: JSONValue) -> str:
+    """Indented JSON text ending with a newline."""
+    return json.dumps(data, indent=2) + "\n"

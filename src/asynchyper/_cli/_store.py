@@ -1,0 +1,46 @@
+"""Which storage a command uses, opened without creating anything for reading."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from .._storage import SQLiteStorage, Storage, open_storage
+from ._errors import CommandError, UsageError
+
+__all__ = ["ENV_STORAGE", "existing_storage", "storage_url"]
+
+#: Environment variable naming the storage when ``--storage`` is not given.
+ENV_STORAGE = "ASYNCHYPER_STORAGE"
+
+
+def storage_url(args: argparse.Namespace) -> str:
+    """The storage URL from ``--storage``, else from ``$ASYNCHYPER_STORAGE``.
+
+    Raises:
+        UsageError: Neither is given.
+    """
+    url = getattr(args, "storage", None) or os.environ.get(ENV_STORAGE)
+    if not url:
+        msg = f"no storage given: pass --storage URL (e.g. --storage study.db) or set {ENV_STORAGE}"
+        raise UsageError(msg)
+    return str(url)
+
+
+def existing_storage(url: str) -> Storage:
+    """The (unopened) storage at ``url``, which must already exist.
+
+    Commands that read or edit a study never create a database file by accident.
+
+    Raises:
+        CommandError: The SQLite file does not exist.
+        StorageError: A bad URL.
+    """
+    store = open_storage(url)
+    if isinstance(store, SQLiteStorage) and not os.path.exists(store.path):
+        msg = (
+            f"storage file {store.path} does not exist (from {url!r}); check the path, "
+            "or run a study there first"
+        )
+        raise CommandError(msg)
+    return store

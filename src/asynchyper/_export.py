@@ -1,0 +1,204 @@
+"""Trials as flat plain records (CSV/JSON rows) or as a pandas DataFrame."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ._errors import MissingExtraError
+from ._records import TrialState
+from ._types import JSONScalar, JSONValue
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "PARAM_PREFIX",
+    "USER_ATTR_PREFIX",
+    "TrialLike",
+    "record_columns",
+    "to_dataframe",
+    "trial_records",
+]
+
+#: Prefix of the parameter columns: ``params.lr``, ``params.model:SVM.C``.
+PARAM_PREFIX = "params."
+#: Prefix of the user attribute columns: ``user_attrs.accuracy``.
+USER_ATTR_PREFIX = "user_attrs."
+
+_LEADING = ("number", "state", "value", "duration", "started_at", "finished_at")
+_TRAILING = ("error",)
+
+
+class TrialLike(Protocol):
+    """What export reads from a trial: a :class:`TrialRecord` or a :class:`Trial` both fit."""
+
+    @property
+    def number(self) -> int:
+        """Per-study number."""
+
+    @property
+    def state(self) -> TrialState:
+        """Life-cycle state."""
+
+    @property
+    def params(self) -> Mapping[str, JSONScalar]:
+        """Flat, branch-tagged parameters."""
+
+    @property
+    def value(self) -> float | None:
+        """Objective value when complete."""
+
+    @property
+    def error(self) -> str | None:
+        """Failure reason."""
+
+    @property
+    def user_attrs(self) -> Mapping[str, JSONValue]:
+        """JSON-safe user attributes."""
+
+    @property
+    def started_at(self) -> float | None:
+        """Unix time it started running."""
+
+    @property
+    def finished_at(self) -> float | None:
+        """Unix time it finished."""
+
+
+def record_columns(
+    trials: Iterable[TrialLike],
+    space: Sequence[Mapping[str, JSONValue]] | None = None,
+) -> list[str]:
+    """The column names of :func:`trial_records` for these trials, in order.
+
+    Args:
+        trials: The trials.
+        space: The study's space description (``Space.describe()``, or
+            ``StudyRecord.space``); its parameters come first, in its order, even
+            those no trial has.
+
+    Returns:
+        ``number``, ``state``, ``value``, ``duration``, ``started_at``,
+        ``finished_at``, one ``params.<name>`` column per flat parameter, one
+        ``user_attrs.<key>`` column per user attribute, then ``error``.
+    """
+    params: dict[str, None] = {}
+    for dimension in space or ():
+        params[str(dimension["name"])] = None
+    attributes: dict[str, None] = {}
+    for trial in trials:
+        params.update(dict.fromkeys(trial.params))
+        attributes.update(dict.fromkeys(trial.user_attrs))
+    return [
+        *_LEADING,
+        *(PARAM_PREFIX + name for name in params),
+        *(USER_ATTR_PREFIX + key for key in attributes),
+        *_TRAILING,
+    ]
+
+
+def trial_records(
+    trials: Iterable[TrialLike],
+    space: Sequence[Mapping[str, JSONValue]] | None = None,
+) -> list[dict[str, JSONValue]]:
+    """Trials as flat, JSON-safe dicts: one row each, usable without pandas.
+
+    Every dict has the same keys (see :func:`record_columns`), so the rows can be
+    written with :class:`csv.DictWriter` as they are. A parameter that is inactive
+    in a trial (another branch was chosen) and a user attribute that a trial lacks
+    are ``None``.
+
+    Args:
+        trials: :class:`TrialRecord` or :class:`Trial` objects.
+        space: The study's space description; orders the parameter columns.
+
+    Returns:
+        One dict per trial, in the given order: ``number``, ``state`` (its value,
+        e.g. ``"complete"``), ``value``, ``duration`` (seconds), ``started_at`` and
+        ``finished_at`` (Unix times), ``params.<flat name>``, ``user_attrs.<key>``
+        and ``error``.
+    """
+    trials = list(trials)
+    columns = record_columns(trials, space)
+    records: list[dict[str, JSONValue]] = []
+    for trial in trials:
+        record: dict[str, JSONValue] = dict.fromkeys(columns)
+        record["number"] = trial.number
+        record["state"] = trial.state.value
+        record["value"] = trial.value
+        record["duration"] = _duration(trial)
+        record["started_at"] = trial.started_at
+        record["finished_at"] = trial.finished_at
+        for name, param in trial.params.items():
+            record[PARAM_PREFIX + name] = param
+        for key, attribute in trial.user_attrs.items():
+            record[USER_ATTR_PREFIX + key] = attribute
+        record["error"] = trial.error
+        records.append(record)
+    return records
+
+
+def to_dataframe(
+    trials: Iterable[TrialLike],
+    space: Sequence[Mapping[str, JSONValue]] | None = None,
+) -> pd.DataFrame:
+    """Trials as a pandas DataFrame with one column per flat parameter.
+
+    The columns are those of :func:`trial_records`. ``started_at`` and
+    ``finished_at`` become UTC timestamps, ``duration`` stays in seconds; with a
+    space description, int parameters get the nullable ``Int64`` dtype and float
+    parameters ``float64`` (inactive ones are missing values).
+
+    Args:
+        trials: :class:`TrialRecord` or :class:`Trial` objects.
+        space: The study's space description (``Space.describe()`` or
+            ``StudyRecord.space``).
+
+    Returns:
+        The DataFrame, one row per trial in the given order.
+
+    Raises:
+        MissingExtraError: pandas is not installed.
+    """
+    try:
+        import pandas as pd  # noqa: PLC0415 - optional extra, imported on use
+    except ImportError as exc:
+        msg = (
+            "to_dataframe() needs pandas, which is not installed; install it with "
+            "pip install 'asynchyper[pandas]' (or use trial_records() for plain dicts)"
+        )
+        raise MissingExtraError(msg) from exc
+    trials = list(trials)
+    columns = record_columns(trials, space)
+    frame = pd.DataFrame.from_records(trial_records(trials, space), columns=columns)
+    frame["number"] = frame["number"].astype("int64")
+    frame["state"] = frame["state"].astype("object")
+    for column in ("value", "duration"):
+        frame[column] = frame[column].astype("float64")
+    for column in ("started_at", "finished_at"):
+        frame[column] = pd.to_datetime(frame[column].astype("float64"), unit="s", utc=True)
+    for dimension in space or ():
+        dtype = _DTYPES.get(str(dimension.get("kind")))
+        if dtype is not None:
+            column = PARAM_PREFIX + str(dimension["name"])
+            frame[column] = _as_dtype(pd, frame[column], dtype)
+    return frame
+
+
+_DTYPES = {"int": "Int64", "float": "float64"}
+
+
+def _as_dtype(pd: Any, column: Any, dtype: str) -> Any:
+    """A parameter column in its numeric dtype (``None`` becomes a missing value)."""
+    if dtype == "Int64":
+        # pd.array takes ints mixed with None exactly (no detour through float)
+        return pd.Series(pd.array(column.tolist(), dtype="Int64"), index=column.index)
+    return column.astype(dtype)
+
+
+def _duration(trial: TrialLike) -> float | None:
+    """Seconds from start to finish, when both are known."""
+    if trial.started_at is None or trial.finished_at is None:
+        return None
+    return trial.finished_at - trial.started_at

@@ -1,0 +1,433 @@
+"""The live progress display of a run: ``progress=`` of minimize() and optimize()."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol, TextIO, TypeVar, cast
+
+from .._records import Trial, TrialState
+from ._callbacks import TrialCallback
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+    from rich.text import Text
+
+    from ._result import Result
+    from ._study import Study
+
+__all__ = ["ProgressDisplay", "resolve_progress"]
+
+T = TypeVar("T")
+
+_log = logging.getLogger(__name__)
+
+#: Redraws per second of a terminal display. A background thread redraws (so the
+#: clock ticks during long trials); trial events only update counters.
+REFRESH_PER_SECOND = 10
+#: Seconds between two lines when the output is not a terminal (a log file, CI).
+LINE_SECONDS = 1.0
+#: Width of the rich progress bar, in characters.
+BAR_WIDTH = 20
+
+# One terminal display per process: two would overwrite each other's lines.
+_terminal_lock = threading.Lock()
+_terminal_taken = False
+
+
+def resolve_progress(progress: bool | TrialCallback[T] | None) -> TrialCallback[T] | None:
+    """The observer that a ``progress=`` argument asks for; ``None`` for no display.
+
+    Args:
+        progress: ``None`` (a display only when stderr is a terminal), ``True`` (a
+            display on stderr even when it is not a terminal), ``False`` (none), or a
+            :class:`TrialCallback` that is the display.
+
+    Returns:
+        The display, or ``None``.
+
+    Raises:
+        TypeError: ``progress`` is none of those.
+    """
+    if progress is None:
+        return ProgressDisplay() if _is_terminal(sys.stderr) else None
+    if progress is True:
+        return ProgressDisplay()
+    if progress is False:
+        return None
+    if not isinstance(cast("object", progress), TrialCallback):  # mistyped at run time
+        msg = (
+            "progress must be True, False, None (automatic: on when stderr is a terminal) "
+            f"or a TrialCallback; got {type(progress).__name__} {progress!r}"
+        )
+        raise TypeError(msg)
+    return progress
+
+
+class ProgressDisplay(TrialCallback[T]):
+    """Shows a run's progress on stderr (what ``progress=True`` uses).
+
+    Counts trials done (of the budget, including those completed before the run),
+    running, failed and cancelled, the best value so far with its trial number,
+    the elapsed time and an estimate of the time left. On a terminal it is a
+    ``rich`` live display when ``rich`` is installed, else one line redrawn with
+    ``\\r``; elsewhere it prints one line at most every :data:`LINE_SECONDS`.
+
+    Trial events only update counters; drawing happens at most
+    :data:`REFRESH_PER_SECOND` times a second. :meth:`Study.optimize` calls
+    :meth:`close` however the run ends, so the terminal is always left clean.
+    """
+
+    def __init__(self, *, file: TextIO | None = None) -> None:
+        """Create a display writing to ``file`` (default: ``sys.stderr`` at run start)."""
+        self._file = file
+        self._view: _View | None = None
+        self._on_event: Callable[[], None] | None = None  # only views that draw on events
+        self._terminal = False
+        self.name = ""
+        self.budget = 0
+        self._sign = 1.0
+        self._done_before = 0  # completed trials in the study when the run started
+        self._complete = 0  # completed trials of this run
+        self._failed = 0
+        self._cancelled = 0
+        self._running: set[int] = set()
+        self._best: tuple[float, int] | None = None  # (value, trial number)
+        self._started = 0.0
+        self._ended: float | None = None
+        self._note: str | None = None
+
+    # -- the callback --------------------------------------------------------------
+    async def on_run_start(self, study: Study[T], budget: int) -> None:
+        """Reset the counters from the study's trials and show the display."""
+        self.close()
+        self.name = study.name
+        self.budget = budget
+        self._sign = -1.0 if study.direction == "maximize" else 1.0
+        self._complete = self._failed = self._cancelled = 0
+        self._running = set()
+        self._best = None
+        self._ended = self._note = None
+        self._done_before = 0
+        for trial in await study.trials():
+            if trial.state is TrialState.COMPLETE and trial.value is not None:
+                self._done_before += 1
+                self._consider_best(trial.value, trial.number)
+        self._started = time.monotonic()
+        file = sys.stderr if self._file is None else self._file
+        if file is None:  # sys.stderr is None under pythonw
+            return
+        try:
+            self._view = self._open_view(file)
+            if isinstance(self._view, _LineView):
+                self._on_event = self._view.update
+        except Exception:  # a display must never stop the run
+            _log.warning("study %r: cannot show the progress display", self.name, exc_info=True)
+
+    def on_trial_start(self, study: Study[T], trial: Trial[T]) -> None:
+        """Count a running trial."""
+        self._running.add(trial.number)
+        if self._on_event is not None:
+            self._on_event()
+
+    def on_trial_finish(self, study: Study[T], trial: Trial[T]) -> None:
+        """Count a finished trial once (only trials seen starting are counted)."""
+        number = trial.number
+        if number not in self._running:
+            return
+        self._running.remove(number)
+        state, value = trial.state, trial.value
+        if state is TrialState.COMPLETE and value is not None:
+            self._complete += 1
+            if self._best is None or self._sign * value < self._sign * self._best[0]:
+                self._best = (value, number)
+        elif state is TrialState.FAILED:
+            self._failed += 1
+        else:
+            self._cancelled += 1
+        if self._on_event is not None:
+            self._on_event()
+
+    def on_run_end(self, study: Study[T], result: Result[T]) -> None:
+        """Show the final state and release the terminal (if :meth:`close` did not)."""
+        self.close(result.stop_reason)
+
+    def close(self, stop_reason: str | None = None) -> None:
+        """Show the final state and stop the display; does nothing when not shown.
+
+        Args:
+            stop_reason: Why the run ended (:attr:`Result.stop_reason`); ``None``
+                means it was interrupted (cancelled, or an error).
+        """
+        view = self._view
+        if view is None:
+            return
+        self._view = self._on_event = None
+        self._ended = time.monotonic()
+        # Trials still running when the run ends were cancelled (no finish event).
+        self._cancelled += len(self._running)
+        self._running = set()
+        if stop_reason is None:
+            self._note = "interrupted"
+        elif stop_reason != "budget":
+            self._note = f"stopped: {stop_reason}"
+        try:
+            view.stop()
+        except Exception:  # a display must never hide the run's own outcome
+            _log.debug("progress display failed to stop", exc_info=True)
+        finally:
+            if self._terminal:
+                _release_terminal()
+                self._terminal = False
+
+    # -- what is shown -------------------------------------------------------------
+    @property
+    def done(self) -> int:
+        """Completed trials of the study: before the run plus this run's."""
+        return self._done_before + self._complete
+
+    def parts(self) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        """The display's fields as ``(text, rich style)``: progress, then trials."""
+        done = self.done
+        now = time.monotonic() if self._ended is None else self._ended
+        elapsed = now - self._started
+        progress = [(f"done {done}/{self.budget}", "bold"), (f"elapsed {_clock(elapsed)}", "")]
+        if self._ended is None:
+            progress.append((f"left {self._time_left(done, elapsed)}", ""))
+        if self._note is not None:
+            progress.append((self._note, "yellow"))
+        trials = [
+            (f"running {len(self._running)}", ""),
+            (f"failed {self._failed}", "red" if self._failed else ""),
+        ]
+        if self._cancelled:
+            trials.append((f"cancelled {self._cancelled}", "yellow"))
+        if self._best is not None:
+            value, number = self._best
+            trials.append((f"best {value:.6g} (#{number})", "green"))
+        else:
+            trials.append(("best -", ""))
+        return progress, trials
+
+    def line(self) -> str:
+        """The display as one plain line (counts first: a narrow terminal cuts the end)."""
+        progress, trials = self.parts()
+        return f"{self.name}: " + ", ".join(
+            text for text, _ in [progress[0], *trials, *progress[1:]]
+        )
+
+    def _time_left(self, done: int, elapsed: float) -> str:
+        """Remaining budget at this run's completion rate; ``?`` before a rate exists."""
+        if done >= self.budget:
+            return _clock(0.0)
+        if self._complete == 0 or elapsed <= 0.0:
+            return "?"
+        return _clock((self.budget - done) * elapsed / self._complete)
+
+    def _consider_best(self, value: float, number: int) -> None:
+        if self._best is None or self._sign * value < self._sign * self._best[0]:
+            self._best = (value, number)
+
+    # -- views -----------------------------------------------------------------------
+    def _open_view(self, file: TextIO) -> _View | None:
+        """A rich or ``\\r`` view on a terminal, a line view elsewhere."""
+        if not _is_terminal(file):
+            return _LineView(self, file)
+        if not _take_terminal():
+            _log.info(
+                "study %r: no progress display: another run's display is on the terminal",
+                self.name,
+            )
+            return None
+        self._terminal = True
+        try:
+            return _rich_view(self, file) or _TickerView(self, file)
+        except BaseException:
+            _release_terminal()
+            self._terminal = False
+            raise
+
+
+class _View(Protocol):
+    """Where the display is drawn; terminal views redraw from a thread by themselves."""
+
+    def stop(self) -> None:
+        """Show the final state and release the output."""
+
+
+class _LineView:
+    """Not a terminal: one line per update, at most every :data:`LINE_SECONDS`."""
+
+    def __init__(self, display: ProgressDisplay[Any], file: TextIO) -> None:
+        self._display = display
+        self._file = file
+        self._next = 0.0
+        self._broken = False
+        self.update()
+
+    def update(self) -> None:
+        """A counter changed (called on the event loop for each trial event)."""
+        now = time.monotonic()
+        if now >= self._next:
+            self._next = now + LINE_SECONDS
+            self._write()
+
+    def stop(self) -> None:
+        self._write()
+
+    def _write(self) -> None:
+        if self._broken:
+            return
+        try:
+            self._file.write(self._display.line() + "\n")
+            self._file.flush()
+        except (OSError, ValueError):  # closed or broken stream: stop showing, keep running
+            self._broken = True
+
+
+class _TickerView:
+    """A terminal without rich: one line redrawn with ``\\r`` by a background thread."""
+
+    def __init__(self, display: ProgressDisplay[Any], file: TextIO) -> None:
+        self._display = display
+        self._file = file
+        self._shown = ""
+        self._broken = False
+        self._done = threading.Event()
+        self._draw()
+        self._thread = threading.Thread(target=self._run, name="asynchyper progress", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
+        self._draw()
+        self._write("\n")
+
+    def _run(self) -> None:
+        while not self._done.wait(1 / REFRESH_PER_SECOND):
+            self._draw()
+
+    def _draw(self) -> None:
+        width = shutil.get_terminal_size().columns - 1  # never wrap: \r returns one line
+        text = self._display.line()[:width]
+        if text != self._shown:
+            self._write("\r" + text + " " * (len(self._shown) - len(text)))
+            self._shown = text
+
+    def _write(self, text: str) -> None:
+        if self._broken:
+            return
+        try:
+            self._file.write(text)
+            self._file.flush()
+        except (OSError, ValueError):
+            self._broken = True
+
+
+class _RichView:
+    """A terminal with rich: a live display on its own console, refreshed by rich's thread."""
+
+    def __init__(self, display: ProgressDisplay[Any], file: TextIO) -> None:
+        from rich.console import Console  # noqa: PLC0415 - optional extra
+        from rich.live import Live  # noqa: PLC0415
+        from rich.text import Text  # noqa: PLC0415
+
+        self._display = display
+        self._text = Text
+        self.console = Console(file=file, force_terminal=True, highlight=False)
+        ascii_only = self.console.options.ascii_only  # e.g. a latin-1 terminal
+        self._bar_char, self._separator = ("-", " | ") if ascii_only else ("━", " · ")
+        self._live = Live(
+            console=self.console,
+            get_renderable=self._render,
+            refresh_per_second=REFRESH_PER_SECOND,
+            transient=False,
+            # print() goes above the display, but never move stdout that is not this terminal
+            redirect_stdout=file is sys.stderr and _is_terminal(sys.stdout),
+            redirect_stderr=file is sys.stderr,
+        )
+
+    def start(self) -> None:
+        self._live.start(refresh=True)
+
+    def stop(self) -> None:
+        thread = getattr(self._live, "_refresh_thread", None)
+        self._live.stop()
+        if isinstance(thread, threading.Thread):
+            thread.join(timeout=1.0)  # its wait ends at once: no write after stop() returns
+
+    def _render(self) -> RenderableType:
+        """Two lines of plain Text (a table costs several times more per refresh)::
+
+        name ━━━━━━━━━━━━━━━━━━━━ done 12/200 · elapsed 0:00:05 · left 0:01:12
+                                  running 8 · failed 1 · best 0.0123 (#7)
+        """
+        display = self._display
+        progress, trials = display.parts()
+        budget, done = max(display.budget, 1), display.done
+        filled = min(BAR_WIDTH, BAR_WIDTH * done // budget)
+        text = self._text(no_wrap=True, overflow="ellipsis")
+        text.append(display.name, "bold cyan")
+        text.append(" ")
+        text.append(self._bar_char * filled, "bar.finished" if done >= budget else "bar.complete")
+        text.append(self._bar_char * (BAR_WIDTH - filled), "bar.back")
+        text.append(" ")
+        self._join(text, progress)
+        text.append("\n" + " " * (len(display.name) + BAR_WIDTH + 2))
+        self._join(text, trials)
+        return text
+
+    def _join(self, text: Text, parts: list[tuple[str, str]]) -> None:
+        for index, (part, style) in enumerate(parts):
+            if index:
+                text.append(self._separator, "dim")
+            text.append(part, style)
+
+
+def _rich_view(display: ProgressDisplay[Any], file: TextIO) -> _RichView | None:
+    """A started rich view, or ``None`` without rich (or on a dumb terminal)."""
+    try:
+        view = _RichView(display, file)
+    except ImportError:
+        return None
+    if view.console.is_dumb_terminal:
+        return None
+    view.start()
+    return view
+
+
+def _is_terminal(file: TextIO | None) -> bool:
+    """Whether ``file`` is an interactive terminal (``False`` for None or closed files)."""
+    if file is None:
+        return False
+    try:
+        return bool(file.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def _take_terminal() -> bool:
+    global _terminal_taken  # noqa: PLW0603 - one flag for the whole process
+    with _terminal_lock:
+        if _terminal_taken:
+            return False
+        _terminal_taken = True
+        return True
+
+
+def _release_terminal() -> None:
+    global _terminal_taken  # noqa: PLW0603
+    with _terminal_lock:
+        _terminal_taken = False
+
+
+def _clock(seconds: float) -> str:
+    """``H:MM:SS``."""
+    hours, rest = divmod(int(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}"

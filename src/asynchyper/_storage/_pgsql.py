@@ -1,0 +1,650 @@
+"""Every SQL statement of the PostgreSQL store, as sans-IO steps.
+
+This is the one code path for the SQL: each function is a generator that yields
+``(sql, params)`` and receives the rows, so the same logic runs on psycopg's
+``AsyncConnection`` (asyncio) and on its sync ``Connection`` in a worker thread
+(trio); see ``_pgconnect.py`` for the two thin adapters.
+
+Concurrency: the study row is the lock. :func:`run_batch` opens a transaction and
+first locks (``SELECT ... FOR UPDATE``, in id order) the row of every study its
+writes touch; every write to a study's trials happens while holding that lock, so
+numbers, budget counters and ``seq`` values are handed out one transaction at a
+time across all processes and machines, and ``seq`` order equals commit order (a
+reader that saw seq ``n`` never misses a later commit with a lower seq). Under READ
+COMMITTED each statement after the lock sees everything committed before it, so a
+write may read, decide in Python, then write. A write validates before it writes:
+when it raises (unknown trial, not RUNNING), it has changed nothing, and the other
+writes of the batch still commit.
+
+Idempotency: every write carries a random request token, stored with the row it
+creates or changes (``create_request``, ``claim_request``, ``finish_request``). When
+a connection drops, the caller cannot know whether its COMMIT happened; the batch is
+run again with ``retried=True`` and each write first looks for its token, returning
+what the first attempt did instead of doing it twice.
+
+All SQL is parameterised; the only text formatted into statements is the fixed
+counter-column names and the two sort orders.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Collection, Sequence
+from typing import Any, TypeVar
+
+from .._errors import AsynchyperError, StorageError
+from .._records import StudyRecord, TrialRecord, TrialState
+from .._types import JSONValue
+from ._common import (
+    check_existing,
+    dumps,
+    is_stale,
+    not_running,
+    stale_error,
+    unknown_study,
+    unknown_study_id,
+    unknown_trial,
+)
+from ._pgtypes import Burst, Rows, Step
+
+T = TypeVar("T")
+
+__all__ = [
+    "Operation",
+    "best_trial",
+    "claim_trial",
+    "count_trials",
+    "create_study",
+    "delete_study",
+    "enqueue_trial",
+    "fail_stale",
+    "finish_trial",
+    "get_study",
+    "get_trial",
+    "heartbeat",
+    "list_studies",
+    "run_batch",
+    "start_trial",
+    "trials",
+]
+
+#: Counter columns of ``asynchyper_studies``, one per trial state.
+STATE_COLUMNS = {
+    "waiting": "n_waiting",
+    "running": "n_running",
+    "complete": "n_complete",
+    "failed": "n_failed",
+    "cancelled": "n_cancelled",
+}
+_NOW = "extract(epoch FROM clock_timestamp())::float8"  # the server's clock, for every host
+_STUDY_COLUMNS = "id, name, direction, fingerprint, space, created_at, user_attrs"
+_TRIAL_COLUMNS = (
+    "number, state, params, value, error, user_attrs, owner, "
+    "created_at, started_at, finished_at, heartbeat_at, seq"
+)
+_COUNT_COLUMNS = ", ".join(STATE_COLUMNS.values())
+_TOTAL = " + ".join(STATE_COLUMNS.values())
+_BUDGET = "n_complete + n_running + n_waiting"
+_STATES = {state.value: state for state in TrialState}
+_loads = json.loads
+
+
+class Operation:
+    """One queued write: how to build its step, and (after its batch) its outcome."""
+
+    __slots__ = ("done", "error", "make", "result", "simple", "study_id", "token", "wake")
+
+    def __init__(
+        self,
+        make: Callable[[bool], Step[Any]],
+        *,
+        study_id: int | None,
+        token: str,
+        wake: Any,
+        simple: bool = True,
+    ) -> None:
+        #: Builds the write's step; the argument says whether this is a retry.
+        self.make = make
+        #: The study whose row the batch must lock first (``None``: by name).
+        self.study_id = study_id
+        #: Whether the step (when not retried) writes only with its first query and
+        #: then at most reads: such writes are pipelined together.
+        self.simple = simple
+        self.token = token
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.done = False
+        #: An ``anyio.Event`` set when the operation is done or its caller must lead.
+        self.wake = wake
+
+
+def run_batch(operations: Sequence[Operation], *, retried: bool) -> Step[None]:
+    """Run queued writes in one transaction: one commit for all of them.
+
+    Locks the rows of the studies involved (in id order: two batches never wait on
+    each other in a cycle), then runs each write. Runs of *simple* writes are sent
+    as one burst (one round trip), together with ``BEGIN`` and the lock; their
+    follow-up reads, if any, come after. A write that raises one of our own errors
+    wrote nothing; its error is kept for its caller and the others go on. A database
+    error ends the whole step; the caller rolls back and decides.
+    """
+    pending: Burst = [("BEGIN", ())]
+    study_ids = sorted({op.study_id for op in operations if op.study_id is not None})
+    if study_ids:
+        pending.append(
+            (
+                "SELECT id FROM asynchyper_studies WHERE id = ANY(%s::bigint[]) ORDER BY id "
+                "FOR UPDATE",
+                (study_ids,),
+            )
+        )
+    index = 0
+    while index < len(operations):
+        group = [operations[index]]
+        if not retried:
+            while index + len(group) < len(operations) and group[-1].simple:
+                if not operations[index + len(group)].simple:
+                    break
+                group.append(operations[index + len(group)])
+        index += len(group)
+        for operation in group:
+            operation.result = operation.error = None
+        if retried or not group[0].simple:
+            if pending:
+                yield pending
+                pending = []
+            try:
+                group[0].result = yield from group[0].make(retried)
+            except AsynchyperError as exc:
+                group[0].error = exc
+            continue
+        started: list[tuple[Operation, Step[Any]]] = []
+        firsts: Burst = []
+        for operation in group:
+            step = operation.make(False)
+            try:
+                first = next(step)
+            except StopIteration as stop:
+                operation.result = stop.value
+                continue
+            except AsynchyperError as exc:
+                operation.error = exc
+                continue
+            assert not isinstance(first, list)  # a simple step starts with one query
+            firsts.append(first)
+            started.append((operation, step))
+        answers = yield [*pending, *firsts]
+        answers = answers[len(pending) :]
+        pending = []
+        for (operation, step), rows in zip(started, answers, strict=True):
+            try:
+                operation.result = yield from _resume(step, rows)
+            except AsynchyperError as exc:
+                operation.error = exc
+    if pending:
+        yield pending
+    yield ("COMMIT", ())
+
+
+def _resume(step: Step[T], rows: Rows) -> Step[T]:
+    """Continue a step that already yielded its first query, whose rows are ``rows``."""
+    answer: Any = rows
+    while True:
+        try:
+            query = step.send(answer)
+        except StopIteration as stop:
+            result: T = stop.value
+            return result
+        answer = yield query
+
+
+# -- rows to records ---------------------------------------------------------------
+def _study(row: Sequence[Any]) -> StudyRecord:
+    return StudyRecord(
+        id=row[0],
+        name=row[1],
+        direction=row[2],
+        fingerprint=row[3],
+        space=_loads(row[4]),
+        created_at=row[5],
+        user_attrs=_loads(row[6]) if row[6] else {},
+    )
+
+
+def _trial(study_id: int, row: Sequence[Any]) -> TrialRecord:
+    return TrialRecord(
+        study_id=study_id,
+        number=row[0],
+        state=_STATES[row[1]],
+        params=_loads(row[2]),
+        value=row[3],
+        error=row[4],
+        user_attrs=_loads(row[5]) if row[5] else {},
+        owner=row[6],
+        created_at=row[7],
+        started_at=row[8],
+        finished_at=row[9],
+        heartbeat_at=row[10],
+        seq=row[11],
+    )
+
+
+def _names() -> Step[list[str]]:
+    rows = yield ("SELECT name FROM asynchyper_studies ORDER BY id", ())
+    return [row[0] for row in rows]
+
+
+def _counters(where: str, study_id: int) -> Step[tuple[int, int]]:
+    """``(last_seq, total trials)`` of a study; raise when it does not exist."""
+    rows = yield (f"SELECT last_seq, {_TOTAL} FROM asynchyper_studies WHERE id = %s", (study_id,))
+    if not rows:
+        raise unknown_study_id(study_id, where)
+    return rows[0][0], rows[0][1]
+
+
+def _exists(where: str, study_id: int) -> Step[None]:
+    rows = yield ("SELECT 1 FROM asynchyper_studies WHERE id = %s", (study_id,))
+    if not rows:
+        raise unknown_study_id(study_id, where)
+
+
+def _move_sql(leave: str | None, enter: str | None) -> str:
+    """SET clause moving one trial between counters and handing out the next seq."""
+    sets = ["last_seq = last_seq + 1"]
+    if leave is not None:
+        sets.append(f"{STATE_COLUMNS[leave]} = {STATE_COLUMNS[leave]} - 1")
+    if enter is not None:
+        sets.append(f"{STATE_COLUMNS[enter]} = {STATE_COLUMNS[enter]} + 1")
+    return ", ".join(sets)
+
+
+def _find(study_id: int, column: str, token: str) -> Step[TrialRecord | None]:
+    """The trial a retried write's first attempt made (by its request token)."""
+    rows = yield (
+        f"SELECT {_TRIAL_COLUMNS} FROM asynchyper_trials WHERE study_id = %s AND {column} = %s",
+        (study_id, token),
+    )
+    return _trial(study_id, rows[0]) if rows else None
+
+
+# -- studies -----------------------------------------------------------------------
+def create_study(
+    retried: bool,
+    *,
+    where: str,
+    name: str,
+    fingerprint: str,
+    space: list[dict[str, JSONValue]],
+    space_json: str,
+    direction: str,
+    user_attrs: dict[str, JSONValue],
+    user_attrs_json: str | None,
+    load_if_exists: bool,
+    token: str,
+) -> Step[StudyRecord]:
+    """Insert a study, or return (after checking) the existing one of that name."""
+    del retried  # the token below recognises a first attempt that committed
+    rows = yield (
+        "INSERT INTO asynchyper_studies (name, direction, fingerprint, space, user_attrs, "
+        f"created_at, create_request) VALUES (%s, %s, %s, %s, %s, {_NOW}, %s) "
+        "ON CONFLICT (name) DO NOTHING RETURNING id, created_at",
+        (name, direction, fingerprint, space_json, user_attrs_json, token),
+    )
+    if rows:
+        return StudyRecord(
+            id=rows[0][0],
+            name=name,
+            direction=direction,
+            fingerprint=fingerprint,
+            space=space,
+            created_at=rows[0][1],
+            user_attrs=user_attrs,
+        )
+    rows = yield (
+        f"SELECT {_STUDY_COLUMNS}, create_request FROM asynchyper_studies WHERE name = %s",
+        (name,),
+    )
+    if not rows:  # deleted between the two statements: rare enough to ask for a retry
+        msg = f"study {name!r} in {where} was deleted while it was being created; try again"
+        raise StorageError(msg)
+    record = check_existing(_study(rows[0]), fingerprint, space, direction)
+    if not load_if_exists and rows[0][-1] != token:
+        msg = (
+            f"study {name!r} already exists in {where}; pass load_if_exists=True to "
+            "resume it, or choose another name"
+        )
+        raise StorageError(msg)
+    return record
+
+
+def delete_study(retried: bool, *, where: str, name: str) -> Step[None]:
+    """Delete a study; its trials go with it (ON DELETE CASCADE)."""
+    rows = yield ("DELETE FROM asynchyper_studies WHERE name = %s RETURNING id", (name,))
+    if not rows and not retried:  # a retry finding nothing: the first attempt deleted it
+        raise unknown_study(name, (yield from _names()), where)
+
+
+def get_study(*, where: str, name: str) -> Step[StudyRecord]:
+    """The study called ``name``."""
+    rows = yield (f"SELECT {_STUDY_COLUMNS} FROM asynchyper_studies WHERE name = %s", (name,))
+    if not rows:
+        raise unknown_study(name, (yield from _names()), where)
+    return _study(rows[0])
+
+
+def list_studies() -> Step[list[StudyRecord]]:
+    """All studies in creation order."""
+    rows = yield (f"SELECT {_STUDY_COLUMNS} FROM asynchyper_studies ORDER BY id", ())
+    return [_study(row) for row in rows]
+
+
+# -- trials ------------------------------------------------------------------------
+_START = (
+    "WITH s AS ("
+    f" UPDATE asynchyper_studies SET {_move_sql(None, 'running')}"
+    " WHERE id = %(study_id)s"
+    f" AND (%(max_trials)s::bigint IS NULL OR {_BUDGET} < %(max_trials)s::bigint)"
+    f" RETURNING last_seq, {_TOTAL} - 1 AS number, {_NOW} AS now)"
+    " INSERT INTO asynchyper_trials (study_id, number, state, params, owner, created_at,"
+    " started_at, heartbeat_at, seq, create_request)"
+    " SELECT %(study_id)s, s.number, 'running', %(params)s, %(owner)s, s.now, s.now, s.now,"
+    " s.last_seq, %(token)s FROM s"
+    f" RETURNING {_TRIAL_COLUMNS}"
+)
+
+
+def start_trial(
+    retried: bool,
+    *,
+    where: str,
+    study_id: int,
+    params_json: str,
+    owner: str,
+    max_trials: int | None,
+    token: str,
+) -> Step[TrialRecord | None]:
+    """Insert a RUNNING trial with the next number, unless the budget is used up.
+
+    One statement: the study-row update checks the budget and hands out the number.
+    """
+    if retried:
+        first = yield from _find(study_id, "create_request", token)
+        if first is not None:
+            return first
+    rows = yield (
+        _START,
+        {
+            "study_id": study_id,
+            "max_trials": max_trials,
+            "params": params_json,
+            "owner": owner,
+            "token": token,
+        },
+    )
+    if rows:
+        return _trial(study_id, rows[0])
+    yield from _exists(where, study_id)
+    return None
+
+
+_ENQUEUE = (
+    "WITH s AS ("
+    f" UPDATE asynchyper_studies SET {_move_sql(None, 'waiting')} WHERE id = %(study_id)s"
+    f" RETURNING last_seq, {_TOTAL} - 1 AS number, {_NOW} AS now)"
+    " INSERT INTO asynchyper_trials (study_id, number, state, params, created_at, seq,"
+    " create_request)"
+    " SELECT %(study_id)s, s.number, 'waiting', %(params)s, s.now, s.last_seq, %(token)s FROM s"
+    f" RETURNING {_TRIAL_COLUMNS}"
+)
+
+
+def enqueue_trial(
+    retried: bool, *, where: str, study_id: int, params_json: str, token: str
+) -> Step[TrialRecord]:
+    """Insert a WAITING trial with the next number."""
+    if retried:
+        first = yield from _find(study_id, "create_request", token)
+        if first is not None:
+            return first
+    rows = yield (_ENQUEUE, {"study_id": study_id, "params": params_json, "token": token})
+    if not rows:
+        raise unknown_study_id(study_id, where)
+    return _trial(study_id, rows[0])
+
+
+_CLAIM = (
+    "WITH w AS (SELECT number FROM asynchyper_trials"
+    " WHERE study_id = %(study_id)s AND state = 'waiting' ORDER BY number LIMIT 1),"
+    " s AS ("
+    f" UPDATE asynchyper_studies SET {_move_sql('waiting', 'running')}"
+    " WHERE id = %(study_id)s AND EXISTS (SELECT 1 FROM w)"
+    f" RETURNING last_seq, {_NOW} AS now)"
+    " UPDATE asynchyper_trials t SET state = 'running', owner = %(owner)s,"
+    " started_at = s.now, heartbeat_at = s.now, seq = s.last_seq, claim_request = %(token)s"
+    " FROM s, w WHERE t.study_id = %(study_id)s AND t.number = w.number"
+    f" RETURNING {', '.join('t.' + column for column in _TRIAL_COLUMNS.split(', '))}"
+)
+
+
+def claim_trial(
+    retried: bool, *, where: str, study_id: int, owner: str, token: str
+) -> Step[TrialRecord | None]:
+    """Move the lowest-numbered WAITING trial to RUNNING, in one statement."""
+    if retried:
+        first = yield from _find(study_id, "claim_request", token)
+        if first is not None:
+            return first
+    rows = yield (_CLAIM, {"study_id": study_id, "owner": owner, "token": token})
+    if rows:
+        return _trial(study_id, rows[0])
+    yield from _exists(where, study_id)
+    return None
+
+
+def _finish_sql(state: TrialState) -> str:
+    """Finish a trial in one statement, if it is RUNNING and has no user_attrs yet.
+
+    Returns the trial as it was, plus ``finished_at`` and ``seq`` when it changed
+    (NULL otherwise: not RUNNING, or attributes to merge in Python).
+    """
+    return (
+        f"WITH cur AS (SELECT {_TRIAL_COLUMNS}, finish_request FROM asynchyper_trials"
+        " WHERE study_id = %(study_id)s AND number = %(number)s),"
+        " s AS ("
+        f" UPDATE asynchyper_studies SET {_move_sql('running', state.value)}"
+        " WHERE id = %(study_id)s AND EXISTS"
+        " (SELECT 1 FROM cur WHERE state = 'running' AND user_attrs IS NULL)"
+        f" RETURNING last_seq, {_NOW} AS now),"
+        " t AS ("
+        " UPDATE asynchyper_trials SET state = %(state)s, value = %(value)s,"
+        " error = %(error)s, user_attrs = %(user_attrs)s, finished_at = s.now,"
+        " seq = s.last_seq, finish_request = %(token)s"
+        " FROM s WHERE study_id = %(study_id)s AND number = %(number)s"
+        " RETURNING asynchyper_trials.finished_at, asynchyper_trials.seq)"
+        " SELECT cur.*, t.finished_at, t.seq FROM cur LEFT JOIN t ON true"
+    )
+
+
+def _merge_sql(state: TrialState) -> str:
+    """Finish a RUNNING trial whose user_attrs were merged in Python."""
+    return (
+        "WITH s AS ("
+        f" UPDATE asynchyper_studies SET {_move_sql('running', state.value)}"
+        f" WHERE id = %(study_id)s RETURNING last_seq, {_NOW} AS now)"
+        " UPDATE asynchyper_trials t SET state = %(state)s, value = %(value)s,"
+        " error = %(error)s, user_attrs = %(user_attrs)s, finished_at = s.now,"
+        " seq = s.last_seq, finish_request = %(token)s"
+        " FROM s WHERE t.study_id = %(study_id)s AND t.number = %(number)s"
+        " RETURNING t.finished_at, t.seq"
+    )
+
+
+_FINISHED = [state for state in TrialState if state.is_finished]
+_FINISH = {state: _finish_sql(state) for state in _FINISHED}
+_MERGE = {state: _merge_sql(state) for state in _FINISHED}
+
+
+def finish_trial(
+    retried: bool,
+    *,
+    where: str,
+    study_id: int,
+    number: int,
+    state: TrialState,
+    value: float | None,
+    error: str | None,
+    user_attrs: dict[str, JSONValue],
+    token: str,
+) -> Step[TrialRecord]:
+    """Move a RUNNING trial to a finished state, in one statement in the usual case."""
+    args = {
+        "study_id": study_id,
+        "number": number,
+        "state": state.value,
+        "value": value,
+        "error": error,
+        "user_attrs": dumps(user_attrs, "trial user_attrs") if user_attrs else None,
+        "token": token,
+    }
+    if retried:  # the first attempt may have finished it: look before writing
+        rows = yield (
+            f"SELECT {_TRIAL_COLUMNS}, finish_request FROM asynchyper_trials "
+            "WHERE study_id = %s AND number = %s",
+            (study_id, number),
+        )
+        if rows and rows[0][12] == token:
+            return _trial(study_id, rows[0])
+    rows = yield (_FINISH[state], args)
+    if not rows:
+        _, total = yield from _counters(where, study_id)
+        raise unknown_trial(study_id, number, total)
+    current = _trial(study_id, rows[0])
+    finished_at, seq = rows[0][13], rows[0][14]
+    merged = {**current.user_attrs, **user_attrs}
+    if seq is None:
+        if current.state is not TrialState.RUNNING:
+            raise not_running(study_id, number, current.state)
+        # It holds attributes already (e.g. given when it was queued): merge them here.
+        args["user_attrs"] = dumps(merged, "trial user_attrs")
+        ((finished_at, seq),) = yield (_MERGE[state], args)
+    return TrialRecord(
+        study_id=study_id,
+        number=number,
+        state=state,
+        params=current.params,
+        value=value,
+        error=error,
+        user_attrs=merged,
+        owner=current.owner,
+        created_at=current.created_at,
+        started_at=current.started_at,
+        finished_at=finished_at,
+        heartbeat_at=current.heartbeat_at,
+        seq=seq,
+    )
+
+
+def heartbeat(retried: bool, *, where: str, study_id: int, owner: str) -> Step[None]:
+    """Refresh the heartbeat of the owner's RUNNING trials (idempotent)."""
+    del retried
+    yield (
+        f"UPDATE asynchyper_trials SET heartbeat_at = {_NOW} "
+        "WHERE study_id = %s AND state = 'running' AND owner = %s",
+        (study_id, owner),
+    )
+    yield from _exists(where, study_id)
+
+
+def fail_stale(
+    retried: bool, *, where: str, study_id: int, older_than: float, requeue: bool, token: str
+) -> Step[list[int]]:
+    """Fail (and maybe requeue) RUNNING trials whose owner is gone."""
+    if retried:
+        rows = yield (
+            "SELECT number FROM asynchyper_trials WHERE study_id = %s AND finish_request = %s "
+            "ORDER BY number",
+            (study_id, token),
+        )
+        if rows:
+            return [row[0] for row in rows]
+    yield from _exists(where, study_id)
+    rows = yield (
+        f"SELECT number, owner, heartbeat_at, params, {_NOW} FROM asynchyper_trials "
+        "WHERE study_id = %s AND state = 'running' ORDER BY number",
+        (study_id,),
+    )
+    stale = [row for row in rows if is_stale(row[1], row[2], row[4] - older_than)]
+    for number, owner, _, _, _ in stale:
+        yield (
+            "WITH s AS ("
+            f" UPDATE asynchyper_studies SET {_move_sql('running', 'failed')}"
+            f" WHERE id = %(study_id)s RETURNING last_seq, {_NOW} AS now)"
+            " UPDATE asynchyper_trials t SET state = 'failed', error = %(error)s,"
+            " finished_at = s.now, seq = s.last_seq, finish_request = %(token)s"
+            " FROM s WHERE t.study_id = %(study_id)s AND t.number = %(number)s",
+            {"study_id": study_id, "number": number, "error": stale_error(owner), "token": token},
+        )
+    if requeue:
+        for _, _, _, params_json, _ in stale:
+            yield (_ENQUEUE, {"study_id": study_id, "params": params_json, "token": token})
+    return [row[0] for row in stale]
+
+
+# -- reading -----------------------------------------------------------------------
+def get_trial(*, where: str, study_id: int, number: int) -> Step[TrialRecord]:
+    """One trial by number."""
+    rows = yield (
+        f"SELECT {_TRIAL_COLUMNS} FROM asynchyper_trials WHERE study_id = %s AND number = %s",
+        (study_id, number),
+    )
+    if not rows:
+        _, total = yield from _counters(where, study_id)
+        raise unknown_trial(study_id, number, total)
+    return _trial(study_id, rows[0])
+
+
+def trials(
+    *,
+    where: str,
+    study_id: int,
+    states: Collection[TrialState] | None,
+    changed_after: int | None,
+) -> Step[list[TrialRecord]]:
+    """A study's trials ordered by number, in one query (plus a check when empty)."""
+    if states is not None and not states:
+        yield from _exists(where, study_id)
+        return []
+    sql = f"SELECT {_TRIAL_COLUMNS} FROM asynchyper_trials WHERE study_id = %s"
+    args: list[Any] = [study_id]
+    if states is not None:
+        sql += " AND state = ANY(%s::text[])"
+        args.append([state.value for state in states])
+    if changed_after is not None:
+        sql += " AND seq > %s"
+        args.append(changed_after)
+    rows: Rows = yield (sql + " ORDER BY number", args)
+    if not rows:
+        yield from _exists(where, study_id)
+    return [_trial(study_id, row) for row in rows]
+
+
+def best_trial(*, where: str, study_id: int, direction: str) -> Step[TrialRecord | None]:
+    """The best COMPLETE trial (lowest number among ties), in one query."""
+    order = "DESC" if direction == "maximize" else "ASC"  # one of two fixed words
+    rows = yield (
+        f"SELECT {_TRIAL_COLUMNS} FROM asynchyper_trials WHERE study_id = %s "
+        f"AND state = 'complete' ORDER BY value {order}, number LIMIT 1",
+        (study_id,),
+    )
+    if not rows:
+        yield from _exists(where, study_id)
+        return None
+    return _trial(study_id, rows[0])
+
+
+def count_trials(*, where: str, study_id: int) -> Step[dict[TrialState, int]]:
+    """Trials per state, from the study's counters."""
+    rows = yield (f"SELECT {_COUNT_COLUMNS} FROM asynchyper_studies WHERE id = %s", (study_id,))
+    if not rows:
+        raise unknown_study_id(study_id, where)
+    return {_STATES[state]: int(count) for state, count in zip(STATE_COLUMNS, rows[0], strict=True)}

@@ -1,0 +1,465 @@
+"""Run trials as tasks on a Dask cluster."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import logging
+import math
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import anyio
+import anyio.lowlevel
+import anyio.to_thread
+import cloudpickle  # type: ignore[import-untyped]  # no type information published
+import distributed
+from distributed import Client, KilledWorker
+
+from .._errors import ExecutorError
+from .._executor._base import Executor
+from .._executor._context import TrialContext
+from .._executor._process import WorkerDiedError, _Outcome, _RemoteTraceback, _run_in_worker
+
+__all__ = ["DaskExecutor"]
+
+_log = logging.getLogger(__name__)
+
+#: distributed is only partly annotated: calls into it go through this untyped handle.
+_dask: Any = distributed
+
+#: Bound (seconds) on cancelling a trial's Dask future while the trial is being cancelled.
+CANCEL_SECONDS = 10.0
+
+
+class DaskExecutor(Executor):
+    """Runs each trial as one task on a Dask cluster (``pip install 'asynchyper[dask]'``).
+
+    Where the trials run depends on ``client``:
+
+    * a ``distributed.Client`` - used as is, and left open at the end of the run;
+    * a scheduler address such as ``"tcp://10.0.0.5:8786"`` - a client is connected
+      when the run starts and closed when it ends;
+    * ``None`` - a ``distributed.LocalCluster`` (worker processes on this machine,
+      ``cluster_options`` passed to it) is started with the run and closed after it.
+
+    On asyncio, an asynchronous client runs on the study's own event loop. On trio,
+    and with a synchronous ``Client`` given on asyncio, asynchyper drives a synchronous
+    client from worker threads (one thread per running trial, mostly waiting). An
+    *asynchronous* ``Client`` belongs to the asyncio loop it was made on: passing one
+    under trio (or from another loop) raises ``ExecutorError``; pass
+    a synchronous ``Client`` or the address instead.
+
+    The objective and each configuration are pickled with cloudpickle, as Dask does;
+    ``check()`` rejects ones that cannot travel before any trial starts. Functions
+    defined in the script itself are sent by value; functions imported from a module
+    need that module (and asynchyper) installed on the workers. ``async def``
+    objectives run with ``asyncio.run`` inside the worker. Attributes set through
+    ``current_trial()`` on the worker come back with the result, also
+    when the objective raises.
+
+    A worker that dies while running a trial (killed, crashed, out of memory) fails
+    that trial with ``WorkerDiedError`` (Dask's ``KilledWorker`` as
+    its cause); the study goes on, and ``retries=`` re-runs the trial. Dask itself
+    re-runs a task whose worker died up to ``distributed.scheduler.allowed-failures``
+    times (default 3) before giving up; the ``LocalCluster`` started here sets that to
+    0, so that ``retries=`` alone decides.
+
+    Cancelling a trial (``trial_timeout``, a cancelled or timed-out study) cancels its
+    Dask future: a trial still queued never starts, but Dask cannot interrupt a task
+    that is already running - the worker computes on until the function returns, and
+    the result is dropped. Objectives that may run far past ``trial_timeout`` should
+    check a deadline themselves.
+
+    Dask queues tasks beyond its workers' threads, and ``trial_timeout`` includes that
+    wait: set ``concurrency`` to about the cluster's total thread count, so that the
+    suggester sees the running trials as pending instead of a long queue.
+
+    Args:
+        client: A ``distributed.Client``, a scheduler address, or ``None`` for a
+            ``LocalCluster`` started and closed with each run.
+        cluster_options: Keyword arguments for the ``LocalCluster`` (only with
+            ``client=None``), e.g. ``{"n_workers": 4, "threads_per_worker": 1}``.
+
+    Raises:
+        TypeError: ``client`` is not a ``Client``, a string or ``None``.
+        ValueError: ``cluster_options`` given together with a client or an address.
+    """
+
+    def __init__(
+        self,
+        client: Client | str | None = None,
+        *,
+        cluster_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        given: object = client
+        if given is not None and not isinstance(given, Client | str):
+            msg = (
+                "DaskExecutor(client) needs a distributed.Client, a scheduler address such "
+                f"as 'tcp://host:8786', or None; got {type(client).__name__} {client!r}"
+            )
+            raise TypeError(msg)
+        if client is not None and cluster_options is not None:
+            msg = (
+                "DaskExecutor(cluster_options=...) configures the LocalCluster started when "
+                f"no client is given; it cannot apply to {client!r}"
+            )
+            raise ValueError(msg)
+        self._target = client
+        self.cluster_options: dict[str, Any] = dict(cluster_options or {})
+        self._client: Any = None  # a distributed.Client while started
+        self._cluster: Any = None  # the distributed.LocalCluster started here, if any
+        self._owns_client = False
+        self._threaded = False
+        self._users = 0
+        self._futures: set[Any] = set()  # distributed.Future objects in flight
+        self._limiter: anyio.CapacityLimiter | None = None
+
+    def __repr__(self) -> str:
+        if self._target is None:
+            return f"DaskExecutor(LocalCluster, cluster_options={self.cluster_options!r})"
+        return f"DaskExecutor({self._target!r})"
+
+    @property
+    def client(self) -> Client | None:
+        """The ``distributed.Client`` trials go through; ``None`` while not started."""
+        client: Client | None = self._client
+        return client
+
+    # -- lifecycle -------------------------------------------------------------------
+    async def start(self) -> None:
+        """Connect to the cluster (or start a ``LocalCluster``).
+
+        Nested starts share one connection; it is released by the last ``stop()``.
+
+        Raises:
+            ExecutorError: The scheduler cannot be reached, the cluster cannot be
+                started, or the client given cannot be used on this event loop.
+        """
+        if self._users:
+            self._users += 1
+            return
+        target = self._target
+        try:
+            if isinstance(target, Client):
+                self._threaded = _drive_from_threads(target)
+                self._client = target
+                self._owns_client = False
+            elif _on_asyncio():
+                await self._connect_async(target)
+            else:
+                await anyio.to_thread.run_sync(self._connect_sync, target)
+        except BaseException as exc:
+            with anyio.CancelScope(shield=True):
+                await self._close_own()
+            self._client = None
+            if isinstance(exc, ExecutorError) or not isinstance(exc, Exception):
+                raise
+            where = "start a LocalCluster" if target is None else f"connect to {target!r}"
+            msg = (
+                f"DaskExecutor could not {where}: {type(exc).__name__}: {exc}. Check that the "
+                "Dask scheduler is running and reachable from this machine"
+            )
+            raise ExecutorError(msg) from exc
+        self._limiter = anyio.CapacityLimiter(math.inf)
+        self._users = 1
+        _log.info("DaskExecutor: submitting trials through %r", self._client)
+
+    async def stop(self) -> None:
+        """Cancel leftover futures; close the client and cluster if they were made here.
+
+        Safe to call twice.
+        """
+        if not self._users:
+            return
+        self._users -= 1
+        if self._users:
+            return
+        with anyio.CancelScope(shield=True):
+            if self._futures:
+                await self._cancel(list(self._futures))
+                self._futures.clear()
+            await self._close_own()
+        self._client = None
+        self._limiter = None
+
+    async def _connect_async(self, address: str | None) -> None:
+        """asyncio: an asynchronous client on the running loop (and cluster if none)."""
+        target: Any = address
+        if address is None:
+            self._cluster = await _dask.LocalCluster(asynchronous=True, **self._local_options())
+            target = self._cluster
+        self._client = await _dask.Client(target, asynchronous=True)
+        self._owns_client = True
+        self._threaded = False
+
+    def _connect_sync(self, address: str | None) -> None:
+        """trio (in a worker thread): a synchronous client with its own loop thread."""
+        target: Any = address
+        if address is None:
+            self._cluster = _dask.LocalCluster(**self._local_options())
+            target = self._cluster
+        self._client = _dask.Client(target)
+        self._owns_client = True
+        self._threaded = True
+
+    def _local_options(self) -> dict[str, Any]:
+        """LocalCluster options: the user's, and a worker death fails the task at once."""
+        options = dict(self.cluster_options)
+        options["scheduler_kwargs"] = {
+            "allowed_failures": 0,
+            **options.get("scheduler_kwargs", {}),
+        }
+        return options
+
+    async def _close_own(self) -> None:
+        """Close the client and the cluster this executor created (not a given client)."""
+        client = self._client if self._owns_client else None
+        cluster = self._cluster
+        self._owns_client = False
+        self._cluster = None
+        if client is None and cluster is None:
+            return
+        try:
+            if self._threaded or not _on_asyncio():
+                await anyio.to_thread.run_sync(_close_sync, client, cluster)
+            else:
+                if client is not None:
+                    await client.close()
+                if cluster is not None:
+                    await cluster.close()
+        except Exception:
+            _log.warning("DaskExecutor: closing the Dask client or cluster failed", exc_info=True)
+
+    # -- checks ----------------------------------------------------------------------
+    def check(self, objective: Callable[..., Any], *, config: Any = None) -> None:
+        """Check that the objective (and an example configuration) can travel to workers.
+
+        Args:
+            objective: The objective to run.
+            config: An example configuration, when known.
+
+        Raises:
+            ExecutorError: Either cannot be pickled with cloudpickle; the message says
+                how to fix it.
+        """
+        try:
+            cloudpickle.dumps(objective)
+        except Exception as exc:
+            msg = (
+                f"DaskExecutor cannot send the objective {objective!r} to Dask workers: "
+                f"cloudpickle cannot pickle it ({type(exc).__name__}: {exc}). An objective "
+                "must not hold locks, open files, sockets or database connections (also "
+                "through variables it closes over); create those inside the objective"
+            )
+            raise ExecutorError(msg) from exc
+        if config is not None:
+            try:
+                cloudpickle.dumps(config)
+            except Exception as exc:
+                msg = (
+                    f"DaskExecutor cannot send configurations of {type(config).__qualname__} "
+                    f"to Dask workers: cloudpickle cannot pickle them ({type(exc).__name__}: "
+                    f"{exc}). Give the space class only picklable fields and defaults"
+                )
+                raise ExecutorError(msg) from exc
+
+    # -- running ---------------------------------------------------------------------
+    async def run(
+        self,
+        objective: Callable[[Any], Any],
+        config: Any,
+        context: Any,
+    ) -> Any:
+        """Run ``objective(config)`` as a Dask task with ``context`` installed there.
+
+        Attributes the objective sets through ``current_trial()`` are copied back into
+        ``context``. An exception raised by the objective is re-raised here with the
+        worker's traceback as its cause. Cancelling the call cancels the Dask future.
+
+        Args:
+            objective: The objective (picklable with cloudpickle).
+            config: The configuration to evaluate.
+            context: The trial's ``TrialContext``.
+
+        Returns:
+            The objective's raw return value.
+
+        Raises:
+            WorkerDiedError: The Dask worker running the trial died.
+            ExecutorError: The executor is not started, the workers cannot load the
+                objective, or the task was cancelled by something else (e.g. the
+                client was closed).
+        """
+        assert isinstance(context, TrialContext)
+        client: Any = self._client
+        if client is None:
+            msg = (
+                f"{self!r} is not started; pass it to minimize()/optimize() as executor=, "
+                "or use it as 'async with executor:'"
+            )
+            raise ExecutorError(msg)
+        # Pickled here and loaded inside the task: a worker that cannot load it then
+        # reports an ordinary task error instead of dropping its scheduler connection.
+        try:
+            payload = cloudpickle.dumps((objective, config, context))
+        except Exception as exc:
+            msg = (
+                f"DaskExecutor cannot send trial {context.number} to Dask workers: "
+                f"{type(exc).__name__}: {exc}"
+            )
+            raise ExecutorError(msg) from exc
+        key = f"asynchyper-{context.study}-trial-{context.number}-{uuid.uuid4().hex[:8]}"
+        submit = functools.partial(client.submit, _run_packed, payload, key=key, pure=False)
+        # Shielded so that a cancel arriving meanwhile cannot lose the submitted future.
+        with anyio.CancelScope(shield=True):
+            if self._threaded:
+                future = await anyio.to_thread.run_sync(submit, limiter=self._limiter)
+            else:
+                future = submit()
+        self._futures.add(future)
+        try:
+            await anyio.lowlevel.checkpoint_if_cancelled()
+            packed = await self._wait(future, context.number)
+        finally:
+            self._futures.discard(future)
+            if future.done():
+                future.release()
+            else:
+                with anyio.CancelScope(shield=True):
+                    await self._cancel([future])
+        outcome = _unpack(packed, context.number)
+        context.user_attrs.update(outcome.attrs)
+        if outcome.error is not None:
+            if outcome.error_text:
+                outcome.error.__cause__ = _RemoteTraceback(outcome.error_text)
+            raise outcome.error
+        return outcome.value
+
+    async def _wait(self, future: Any, number: int) -> bytes:
+        """The future's result, with Dask's own failures translated."""
+        try:
+            if self._threaded:
+                packed: bytes = await anyio.to_thread.run_sync(
+                    future.result, abandon_on_cancel=True, limiter=self._limiter
+                )
+            else:
+                packed = await future
+        except KilledWorker as exc:
+            msg = (
+                f"the Dask worker running trial {number} died (killed, crashed or out of "
+                "memory); Dask reported: " + str(exc).split(". Inspecting", 1)[0]
+            )
+            raise WorkerDiedError(msg) from exc
+        except concurrent.futures.CancelledError as exc:
+            msg = (
+                f"the Dask task of trial {number} was cancelled outside asynchyper ({exc}); "
+                "was the client closed or the cluster restarted during the run?"
+            )
+            raise ExecutorError(msg) from exc
+        except _WorkerLoadError as exc:
+            msg = (
+                f"a Dask worker could not load the objective or configuration of trial "
+                f"{number}: {exc}. Install the modules that define the objective and the "
+                "space class (and this asynchyper version) on every worker"
+            )
+            raise ExecutorError(msg) from exc
+        return packed
+
+    async def _cancel(self, futures: list[Any]) -> None:
+        """Cancel Dask futures (bounded, never raising: the caller is cancelling)."""
+        client: Any = self._client
+        if client is None:
+            return
+        with anyio.move_on_after(CANCEL_SECONDS):
+            try:
+                if self._threaded:
+                    cancel = functools.partial(client.cancel, futures)
+                    await anyio.to_thread.run_sync(cancel, limiter=self._limiter)
+                else:
+                    await client.cancel(futures)
+            except Exception:
+                _log.warning("DaskExecutor: cancelling Dask futures failed", exc_info=True)
+
+
+class _WorkerLoadError(Exception):
+    """A worker could not unpickle a trial (a module missing there, another version)."""
+
+
+def _run_packed(payload: bytes) -> bytes:
+    """The Dask task: load the trial, run it with its context, pickle the outcome."""
+    try:
+        objective, config, context = cloudpickle.loads(payload)
+    except Exception as exc:
+        msg = f"{type(exc).__name__}: {exc}"
+        raise _WorkerLoadError(msg) from None
+    outcome = _run_in_worker(objective, config, context)
+    try:
+        return bytes(cloudpickle.dumps(outcome))
+    except Exception as exc:
+        error = TypeError(
+            f"the objective returned {type(outcome.value).__qualname__}, which cannot be "
+            f"pickled back from the Dask worker ({type(exc).__name__}: {exc}); return a "
+            "float or asynchyper.Evaluation"
+        )
+        return bytes(cloudpickle.dumps(_Outcome(None, outcome.attrs, error, None)))
+
+
+def _unpack(packed: bytes, number: int) -> _Outcome:
+    """The outcome a task sent back; one that cannot be loaded here fails the trial."""
+    try:
+        outcome = cloudpickle.loads(packed)
+    except Exception as exc:
+        msg = (
+            f"the result of trial {number} came back from the Dask worker but cannot be "
+            f"loaded here ({type(exc).__name__}: {exc})"
+        )
+        raise TypeError(msg) from exc
+    assert isinstance(outcome, _Outcome)
+    return outcome
+
+
+def _on_asyncio() -> bool:
+    """Whether the calling task runs on asyncio (anything else: trio)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _drive_from_threads(client: Any) -> bool:
+    """How to use a given client: ``True`` from threads (synchronous), ``False`` directly.
+
+    Raises:
+        ExecutorError: The client is closed, or asynchronous on another loop (or trio).
+    """
+    if client.status not in ("running", "connecting"):
+        msg = (
+            f"DaskExecutor was given the client {client!r} whose status is "
+            f"{client.status!r}; connect it first (await an asynchronous Client, or use "
+            "'async with Client(..., asynchronous=True) as client:')"
+        )
+        raise ExecutorError(msg)
+    if not getattr(client, "_asynchronous", False):
+        return True
+    if _on_asyncio() and client.asynchronous:
+        return False
+    where = "another event loop" if _on_asyncio() else "trio"
+    msg = (
+        f"DaskExecutor cannot use the asynchronous client {client!r} from {where}: an "
+        "asynchronous distributed.Client runs on the asyncio loop that created it. Pass a "
+        "synchronous Client (Client(address)) or the scheduler address instead; "
+        "asynchyper then drives it from worker threads"
+    )
+    raise ExecutorError(msg)
+
+
+def _close_sync(client: Any, cluster: Any) -> None:
+    """Close a synchronous client and cluster (runs in a worker thread)."""
+    if client is not None:
+        client.close()
+    if cluster is not None:
+        cluster.close()

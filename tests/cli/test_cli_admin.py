@@ -1,0 +1,93 @@
+"""Commands that change a study: fail-stale and delete."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import anyio
+import pytest
+from cli_helpers import N_COMPLETE, STUDY, read_trials
+
+import asynchyper as ah
+from asynchyper.__main__ import main
+
+
+def states(path: Path) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for trial in anyio.run(read_trials, path):
+        counts[trial.state.value] = counts.get(trial.state.value, 0) + 1
+    return counts
+
+
+def test_fail_stale_respects_older_than(fresh_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["fail-stale", STUDY, "--storage", str(fresh_db), "--older-than", "3600"]) == 0
+    out, _ = capsys.readouterr()
+    assert out == f"no stale trials in study {STUDY!r}\n"
+    assert states(fresh_db)["running"] == 1
+
+    assert main(["fail-stale", STUDY, "--storage", str(fresh_db), "--older-than", "0"]) == 0
+    out, _ = capsys.readouterr()
+    assert out == f"failed 1 stale trial(s) of study {STUDY!r}: {N_COMPLETE + 1}\n"
+    assert states(fresh_db) == {"complete": N_COMPLETE, "failed": 2}
+
+
+def test_fail_stale_requeue_json(fresh_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["fail-stale", STUDY, "--storage", str(fresh_db), "--older-than", "0", "--requeue"]
+    assert main([*argv, "--json"]) == 0
+    out, _ = capsys.readouterr()
+    assert json.loads(out) == {"study": STUDY, "failed": [N_COMPLETE + 1], "requeued": True}
+    trials = anyio.run(read_trials, fresh_db)
+    waiting = [t for t in trials if t.state is ah.TrialState.WAITING]
+    assert len(waiting) == 1
+    assert waiting[0].params == trials[N_COMPLETE + 1].params
+
+
+def test_fail_stale_rejects_negative_seconds(fresh_db: Path) -> None:
+    assert main(["fail-stale", STUDY, "--storage", str(fresh_db), "--older-than", "-1"]) == 2
+
+
+def test_delete_with_yes(fresh_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["delete", STUDY, "--storage", str(fresh_db), "--yes"]) == 0
+    out, _ = capsys.readouterr()
+    assert out == f"deleted study {STUDY!r} ({N_COMPLETE + 2} trial(s))\n"
+    assert main(["studies", "--storage", str(fresh_db), "--json"]) == 0
+    out, _ = capsys.readouterr()
+    assert json.loads(out) == []
+
+
+def test_delete_off_a_terminal_needs_yes(
+    fresh_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["delete", STUDY, "--storage", str(fresh_db)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert len(err.splitlines()) == 1
+    assert "--yes" in err
+    assert states(fresh_db)["complete"] == N_COMPLETE
+
+
+class FakeTerminal(io.StringIO):
+    """Standard input that claims to be a terminal and holds the user's answer."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("answer", "deleted"), [("y\n", True), ("yes\n", True), ("\n", False)])
+def test_delete_asks_on_a_terminal(
+    answer: str,
+    deleted: bool,
+    fresh_db: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("sys.stdin", FakeTerminal(answer))
+    code = main(["delete", STUDY, "--storage", str(fresh_db)])
+    _, err = capsys.readouterr()
+    assert f"delete study {STUDY!r} and its {N_COMPLETE + 2} trial(s)" in err
+    assert code == (0 if deleted else 1)
+    assert main(["studies", "--storage", str(fresh_db), "--json"]) == 0
+    out, _ = capsys.readouterr()
+    assert len(json.loads(out)) == (0 if deleted else 1)

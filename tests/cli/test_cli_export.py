@@ -1,0 +1,179 @@
+"""`asynchyper export` and the export functions (flat records, DataFrame)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+
+import anyio
+import pytest
+from cli_helpers import N_COMPLETE, STUDY, Demo, demo_objective, read_trials, stored_space
+
+import asynchyper as ah
+from asynchyper.__main__ import main
+from asynchyper._export import record_columns, to_dataframe, trial_records
+from asynchyper._types import JSONValue
+
+PARAM_COLUMNS = [
+    "params.x",
+    "params.n",
+    "params.model",
+    "params.model:SVM.C",
+    "params.model:SVM.kernel",
+    "params.model:Forest.n_estimators",
+    "params.model:Forest.bootstrap",
+]
+
+
+def csv_text(value: JSONValue) -> str:
+    """How the CSV export writes a parameter value."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def stored(path: Path) -> list[ah.TrialRecord]:
+    return anyio.run(read_trials, path)
+
+
+def space_of(path: Path) -> list[dict[str, JSONValue]]:
+    """The stored space description of the demo study."""
+    return list(anyio.run(stored_space, path))
+
+
+def test_export_csv_round_trips(demo_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["export", STUDY, "--storage", str(demo_db)]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    rows = list(csv.DictReader(io.StringIO(out)))
+    trials = stored(demo_db)
+    assert len(rows) == len(trials) == N_COMPLETE + 2
+    assert list(rows[0]) == [
+        "number", "state", "value", "duration", "started_at", "finished_at",
+        *PARAM_COLUMNS, "user_attrs.half", "error",
+    ]  # fmt: skip
+    for row, trial in zip(rows, trials, strict=True):
+        assert int(row["number"]) == trial.number
+        assert row["state"] == trial.state.value
+        if trial.value is None:
+            assert row["value"] == ""
+        else:
+            assert float(row["value"]) == trial.value  # full precision
+        for name, value in trial.params.items():
+            assert row[f"params.{name}"] == csv_text(value)
+        inactive = set(PARAM_COLUMNS) - {f"params.{name}" for name in trial.params}
+        assert all(row[column] == "" for column in inactive)
+    failed = next(row for row in rows if row["state"] == "failed")
+    assert failed["error"] == "boom"
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl"])
+def test_export_json_formats(fmt: str, demo_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["export", STUDY, "--storage", str(demo_db), "--format", fmt]) == 0
+    out, _ = capsys.readouterr()
+    records = json.loads(out) if fmt == "json" else [json.loads(line) for line in out.splitlines()]
+    assert records == trial_records(stored(demo_db), space_of(demo_db))
+
+
+def test_export_to_a_file_with_a_state_filter(
+    demo_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "out.jsonl"
+    argv = ["export", STUDY, "--storage", str(demo_db), "--format", "jsonl", "-o", str(target)]
+    assert main([*argv, "--state", "complete"]) == 0
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert f"wrote {N_COMPLETE} trial(s)" in err
+    lines = target.read_text().splitlines()
+    assert len(lines) == N_COMPLETE
+    assert {json.loads(line)["state"] for line in lines} == {"complete"}
+
+
+def test_export_to_a_missing_directory(
+    demo_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "no" / "such" / "out.csv"
+    assert main(["export", STUDY, "--storage", str(demo_db), "-o", str(target)]) == 1
+    _, err = capsys.readouterr()
+    assert len(err.splitlines()) == 1
+    assert f"cannot write {target}" in err
+
+
+def test_records_are_flat_and_share_their_keys(demo_db: Path) -> None:
+    records = trial_records(stored(demo_db), space_of(demo_db))
+    columns = record_columns(stored(demo_db), space_of(demo_db))
+    assert all(list(record) == columns for record in records)
+    assert all(
+        not isinstance(value, dict | list) for record in records for value in record.values()
+    )
+    complete = next(r for r in records if r["state"] == "complete")
+    assert isinstance(complete["duration"], float)
+    assert complete["duration"] >= 0
+    assert complete["user_attrs.half"] == complete["value"] / 2  # type: ignore[operator]
+
+
+def test_records_accept_public_trials_and_storage_records(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+
+    async def run() -> ah.Result[Demo]:
+        return await ah.minimize(
+            demo_objective, Demo, trials=6, storage=str(path), suggester=ah.Random(), seed=3
+        )
+
+    result = anyio.run(run)
+    space = ah.compile_space(Demo).describe()
+    from_public = trial_records(result.trials, space)
+    from_storage = trial_records(anyio.run(read_trials, path, "Demo"), space)
+    assert from_public == from_storage
+    assert len(from_public) == 6
+
+
+def test_columns_without_a_space_follow_first_appearance() -> None:
+    trials = [
+        ah.TrialRecord(study_id=1, number=0, state=ah.TrialState.COMPLETE, value=1.0,
+                       params={"b": 1, "a": "x"}, user_attrs={"k": [1, 2]}),
+        ah.TrialRecord(study_id=1, number=1, state=ah.TrialState.WAITING, params={"c": None}),
+    ]  # fmt: skip
+    records = trial_records(trials)
+    assert record_columns(trials)[6:] == [
+        "params.b", "params.a", "params.c", "user_attrs.k", "error"
+    ]  # fmt: skip
+    assert records[0]["user_attrs.k"] == [1, 2]
+    assert records[1]["params.b"] is None
+    assert records[1]["duration"] is None
+    assert trial_records([]) == []
+
+
+def test_dataframe_has_one_typed_column_per_parameter(demo_db: Path) -> None:
+    pd = pytest.importorskip("pandas")
+    trials = stored(demo_db)
+    frame = to_dataframe(trials, space_of(demo_db))
+    assert list(frame.columns) == record_columns(trials, space_of(demo_db))
+    assert len(frame) == N_COMPLETE + 2
+    assert str(frame["params.n"].dtype) == "Int64"
+    assert str(frame["params.model:Forest.n_estimators"].dtype) == "Int64"
+    assert frame["params.x"].dtype == "float64"
+    assert frame["value"].dtype == "float64"
+    assert str(frame["started_at"].dtype) == "datetime64[ns, UTC]"
+    svm = frame["params.model"] == "SVM"
+    assert frame.loc[svm, "params.model:Forest.n_estimators"].isna().all()
+    assert frame.loc[~svm, "params.model:Forest.n_estimators"].notna().all()
+    best = frame.loc[frame["value"].idxmin()]
+    assert best["value"] == min(t.value for t in trials if t.value is not None)
+    assert isinstance(best["started_at"], pd.Timestamp)
+
+
+def test_dataframe_of_no_trials_keeps_the_parameter_columns(demo_db: Path) -> None:
+    pytest.importorskip("pandas")
+    frame = to_dataframe([], space_of(demo_db))
+    assert len(frame) == 0
+    assert [c for c in frame.columns if c.startswith("params.")] == PARAM_COLUMNS
+
+
+def test_dataframe_without_pandas(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    with pytest.raises(ah.MissingExtraError, match=r"asynchyper\[pandas\]"):
+        to_dataframe([])

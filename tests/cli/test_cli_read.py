@@ -1,0 +1,264 @@
+"""Read commands: studies, show, trials, best; bad inputs are one line on stderr."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import anyio
+import pytest
+from cli_helpers import N_COMPLETE, STUDY, Demo
+
+import asynchyper as ah
+from asynchyper.__main__ import main
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_error_line(err: str) -> str:
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("asynchyper: error: ")
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def test_studies_table(demo_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "--storage", str(demo_db), "studies")
+    assert (code, err) == (0, "")
+    header, row = out.splitlines()
+    assert header.split()[:8] == [
+        "NAME", "DIRECTION", "TRIALS", "COMPLETE", "RUNNING", "WAITING", "FAILED", "CANCELLED"
+    ]  # fmt: skip
+    cells = row.split()
+    assert cells[:3] == [STUDY, "minimize", str(N_COMPLETE + 2)]
+    assert cells[3:8] == [str(N_COMPLETE), "1", "0", "1", "0"]
+    # columns are aligned: every header starts where its cells start
+    assert header.index("BEST") + len("BEST") == row.index(cells[8]) + len(cells[8])
+
+
+def test_studies_json_matches_the_stored_best(
+    demo_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "studies", "--storage", str(demo_db), "--json")
+    assert code == 0
+    (study,) = json.loads(out)
+    assert study["counts"] == {
+        "complete": N_COMPLETE, "running": 1, "waiting": 0, "failed": 1, "cancelled": 0
+    }  # fmt: skip
+    code, out, _ = run(capsys, "trials", STUDY, "--storage", str(demo_db), "--json")
+    values = [t["value"] for t in json.loads(out) if t["state"] == "complete"]
+    assert study["best"]["value"] == min(values)
+
+
+def test_storage_from_the_environment(
+    demo_db: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ASYNCHYPER_STORAGE", f"sqlite:///{demo_db}")
+    code, out, _ = run(capsys, "studies")
+    assert code == 0
+    assert STUDY in out
+
+
+def test_no_storage_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "studies")
+    assert (code, out) == (2, "")
+    assert "ASYNCHYPER_STORAGE" in one_error_line(err)
+
+
+def test_show_summarizes_the_study(demo_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "show", STUDY, "--storage", str(demo_db))
+    assert (code, err) == (0, "")
+    assert "direction" in out
+    assert "minimize" in out
+    assert f"{N_COMPLETE + 2} ({N_COMPLETE} complete, 1 running, 0 waiting, 1 failed" in out
+    # the parameter description from the stored space
+    assert "model:SVM.C" in out
+    assert "[0.001, 1000] log" in out
+    assert "model = SVM" in out
+    assert "{SVM, Forest}" in out
+
+
+def test_show_json(demo_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "show", STUDY, "--storage", str(demo_db), "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["direction"] == "minimize"
+    assert [d["name"] for d in data["space"]][:3] == ["x", "n", "model"]
+    assert data["best"]["state"] == "complete"
+
+
+def test_trials_filter_sort_limit(demo_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, "trials", STUDY, "--storage", str(demo_db), "--sort", "value", "--json"
+    )
+    assert code == 0
+    everything = json.loads(out)
+    assert len(everything) == N_COMPLETE + 2
+    values = [t["value"] for t in everything]
+    completed = values[:N_COMPLETE]
+    assert completed == sorted(completed)
+    assert values[N_COMPLETE:] == [None, None]  # trials without a value come last
+
+    code, out, _ = run(
+        capsys, "trials", STUDY, "--storage", str(demo_db), "--sort", "value", "--limit", "3"
+    )
+    header, *rows = out.splitlines()
+    assert header.split()[:4] == ["NUMBER", "STATE", "VALUE", "DURATION"]
+    assert [int(row.split()[0]) for row in rows] == [t["number"] for t in everything[:3]]
+
+    only = ["--state", "failed", "--state", "running"]
+    code, out, _ = run(capsys, "trials", STUDY, "--storage", str(demo_db), *only)
+    assert code == 0
+    states = [row.split()[1] for row in out.splitlines()[1:]]
+    assert sorted(states) == ["failed", "running"]
+
+
+def test_trials_sorted_by_duration_longest_first(
+    demo_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(
+        capsys, "trials", STUDY, "--storage", str(demo_db), "--sort", "duration", "--json"
+    )
+    assert code == 0
+    durations = [t["duration"] for t in json.loads(out) if t["duration"] is not None]
+    assert durations == sorted(durations, reverse=True)
+    assert len(durations) == N_COMPLETE + 1  # the running trial has none
+
+
+def test_trials_table_marks_inactive_parameters(
+    demo_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "trials", STUDY, "--storage", str(demo_db))
+    assert code == 0
+    header, *rows = out.splitlines()
+    columns = header.split()
+    assert "model:SVM.C" in columns
+    assert "model:Forest.n_estimators" in columns
+    assert len(rows) == N_COMPLETE + 2
+    # every row has one cell per column; an inactive branch parameter shows "-"
+    assert all(len(row.split()) == len(columns) for row in rows)
+    assert any(row.split()[columns.index("model:SVM.C")] == "-" for row in rows)
+
+
+def test_best(demo_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "best", STUDY, "--storage", str(demo_db), "--json")
+    assert code == 0
+    best = json.loads(out)
+    code, out, _ = run(capsys, "trials", STUDY, "--storage", str(demo_db), "--json")
+    completed = [t for t in json.loads(out) if t["state"] == "complete"]
+    assert best == min(completed, key=lambda t: t["value"])
+    assert best["user_attrs"] == {"half": best["value"] / 2}
+
+    code, out, _ = run(capsys, "best", STUDY, "--storage", str(demo_db))
+    assert code == 0
+    assert out.splitlines()[0].split() == ["trial", str(best["number"])]
+    assert [line.split() for line in out.splitlines()[2:4]] == [
+        ["params"],
+        ["x", f"{best['params']['x']:.6g}"],
+    ]
+
+
+def test_best_without_completed_trials(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "empty.db"
+
+    async def create() -> None:
+        async with ah.open_study(Demo, storage=str(path), name="empty"):
+            pass
+
+    anyio.run(create)
+    code, out, err = run(capsys, "best", "empty", "--storage", str(path))
+    assert (code, out) == (1, "")
+    assert "no completed trial" in one_error_line(err)
+    code, out, err = run(capsys, "show", "empty", "--storage", str(path))
+    assert (code, err) == (0, "")
+    assert "none (no trial completed)" in out
+    code, out, err = run(capsys, "trials", "empty", "--storage", str(path))
+    assert (code, out, err) == (0, "no trials in study 'empty' match\n", "")
+
+
+def test_no_studies(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "none.db"
+
+    async def create_empty_store() -> None:
+        async with ah.SQLiteStorage(path):
+            pass
+
+    anyio.run(create_empty_store)
+    code, out, err = run(capsys, "studies", "--storage", str(path))
+    assert (code, out, err) == (0, f"no studies in {path}\n", "")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["studies"],
+        ["show", STUDY],
+        ["trials", STUDY],
+        ["best", STUDY],
+        ["export", STUDY],
+        ["fail-stale", STUDY],
+        ["delete", STUDY, "--yes"],
+        ["plot", STUDY, "history", "-o", "x.png"],
+    ],
+)
+def test_a_missing_file_is_reported_and_never_created(
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "missing.db"
+    code, out, err = run(capsys, *argv, "--storage", str(missing))
+    assert (code, out) == (1, "")
+    assert "does not exist" in one_error_line(err)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["show", "trials", "best", "export", "fail-stale"])
+def test_unknown_study(command: str, demo_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, command, "nope", "--storage", str(demo_db))
+    assert (code, out) == (1, "")
+    line = one_error_line(err)
+    assert "'nope'" in line
+    assert STUDY in line  # the known names are listed
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("bogus://x", "unknown scheme"),
+        # nothing listens on port 1; the password never shows in the message
+        ("postgresql://user:secret@127.0.0.1:1/x", "postgres"),
+    ],
+)
+def test_bad_url(url: str, expected: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "studies", "--storage", url)
+    assert code == 1
+    line = one_error_line(err)
+    assert expected in line.lower()
+    assert "secret" not in line
+
+
+def test_not_a_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("hello\n")
+    code, _, err = run(capsys, "studies", "--storage", str(path))
+    assert code == 1
+    assert "not a SQLite database" in one_error_line(err)
+    assert path.read_text() == "hello\n"
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert main(["trials"]) == 2
+    assert main(["trials", STUDY, "--limit", "0"]) == 2
+    assert main(["frobnicate"]) == 2
+    _, err = capsys.readouterr()
+    assert "Traceback" not in err
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--version")
+    assert (code, out) == (0, f"asynchyper {ah.__version__}\n")

@@ -1,0 +1,231 @@
+"""`asynchyper worker`, in-process and as several processes sharing one study."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import anyio
+import pytest
+from cli_helpers import Demo, read_trials
+
+import asynchyper as ah
+from asynchyper.__main__ import main
+
+HERE = Path(__file__).parent
+
+
+def worker_argv(path: Path, *extra: str) -> list[str]:
+    return [
+        "worker",
+        "--storage",
+        str(path),
+        "--study",
+        "w",
+        "--objective",
+        "cli_helpers:worker_objective",
+        "--suggester",
+        "random",
+        *extra,
+    ]
+
+
+def test_worker_runs_the_total_budget(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "w.db"
+    assert main(worker_argv(path, "--trials", "8", "--concurrency", "4", "--seed", "1")) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert "the study holds 8 completed trial(s); this worker finished: 8 complete" in out
+    # the budget is the study's total: a second worker with --trials 10 runs 2 more
+    assert main(worker_argv(path, "--trials", "10", "--concurrency", "4")) == 0
+    out, _ = capsys.readouterr()
+    assert "the study holds 10 completed trial(s); this worker finished: 2 complete" in out
+    trials = anyio.run(read_trials, path, "w")
+    assert [t.state for t in trials] == [ah.TrialState.COMPLETE] * 10
+    best = min(trials, key=lambda t: (t.value, t.number))
+    assert f"best: trial {best.number}, value {best.value:.6g}" in out
+
+
+def test_worker_space_option_and_direction(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "w.db"
+    argv = worker_argv(path, "--trials", "3", "--space", "cli_helpers:Demo")
+    assert main([*argv, "--direction", "maximize"]) == 0
+    # joining without --direction uses the stored study's direction
+    assert main(worker_argv(path, "--trials", "4")) == 0
+    assert main(["show", "w", "--storage", str(path), "--json"]) == 0
+    outputs = capsys.readouterr().out
+    shown = json.loads(outputs[outputs.index("{") :])
+    assert shown["direction"] == "maximize"
+    assert shown["counts"]["complete"] == 4
+    assert shown["space"] == ah.compile_space(Demo).describe()
+
+
+def test_worker_without_budget_stops_at_timeout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "w.db"
+    assert main(worker_argv(path, "--timeout", "0.5", "--concurrency", "2")) == 0
+    out, _ = capsys.readouterr()
+    assert "run ended (timeout)" in out
+
+
+def test_worker_failing_objective(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "w.db"
+    argv = [*worker_argv(path, "--trials", "5", "--max-failures", "3")]
+    argv[argv.index("cli_helpers:worker_objective")] = "cli_helpers:failing_objective"
+    assert main(argv) == 1
+    out, err = capsys.readouterr()
+    assert "run ended (max_failures)" in out
+    assert len(err.splitlines()) == 1
+    assert "--state failed" in err
+
+
+@pytest.mark.parametrize(
+    ("objective", "expected"),
+    [
+        ("nowhere_at_all:objective", "no module named 'nowhere_at_all'"),
+        ("cli_helpers:missing", "has no attribute 'missing'"),
+        ("cli_helpers", "must look like package.module:name"),
+        ("cli_helpers:STUDY", "is a str, not a function"),
+        ("cli_helpers:unannotated", "has no annotation"),
+        ("cli_helpers:loss_of_int", "not an attrs class"),
+        ("broken_module:objective", "raised RuntimeError: broken on import"),
+    ],
+)
+def test_bad_objective_is_one_line(
+    objective: str,
+    expected: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (tmp_path / "broken_module.py").write_text("raise RuntimeError('broken on import')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path = tmp_path / "w.db"
+    argv = worker_argv(path, "--trials", "2")
+    argv[argv.index("cli_helpers:worker_objective")] = objective
+    assert main(argv) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert len(err.splitlines()) == 1, err
+    assert expected in err
+    assert "Traceback" not in err
+    assert not path.exists()  # nothing was created for a worker that could not start
+
+
+def test_bad_space_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "w.db"
+    assert main(worker_argv(path, "--trials", "2", "--space", "cli_helpers:loss")) == 1
+    _, err = capsys.readouterr()
+    assert err == "asynchyper: error: --space 'cli_helpers:loss' is not an attrs class\n"
+
+
+def test_bad_storage_url_before_import(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["worker", "--storage", "bogus://x", "--objective", "nowhere:f"]
+    assert main(argv) == 1
+    _, err = capsys.readouterr()
+    assert "unknown scheme" in err
+
+
+# -- as separate processes -------------------------------------------------------------
+def child_env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), *sys.path])}
+
+
+def test_python_m_version() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "asynchyper", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"asynchyper {ah.__version__}\n", "")
+
+
+def script_or_module() -> list[str]:
+    """The installed ``asynchyper`` script, else ``python -m asynchyper``."""
+    script = Path(sys.executable).with_name("asynchyper")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "asynchyper"]
+
+
+@pytest.mark.slow
+def test_two_worker_processes_share_the_budget(tmp_path: Path) -> None:
+    path = tmp_path / "shared.db"
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    argv = worker_argv(path, "--trials", "40", "--concurrency", "4")
+    argv[argv.index("cli_helpers:worker_objective")] = "cli_helpers:barrier_objective"
+    commands = [[sys.executable, "-m", "asynchyper", *argv], [*script_or_module(), *argv]]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "CLI_TEST_BARRIER": str(barrier)}
+    children = [
+        subprocess.Popen(
+            command,
+            cwd=HERE,  # the script (unlike python -m) must add the directory itself
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for command in commands
+    ]
+    outputs = [child.communicate(timeout=60) for child in children]
+    for child, (out, err) in zip(children, outputs, strict=True):
+        assert child.returncode == 0, err
+        assert "the study holds 40 completed trial(s)" in out
+    trials = anyio.run(read_trials, path, "w")
+    assert [t.state for t in trials] == [ah.TrialState.COMPLETE] * 40
+    # both processes ran trials (the barrier objective waits for the second one)
+    pids = {t.owner.split(":")[1] for t in trials if t.owner is not None}
+    assert pids == {str(child.pid) for child in children}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGINT")
+def test_ctrl_c_cancels_running_trials_and_exits_130(tmp_path: Path) -> None:
+    path = tmp_path / "sigint.db"
+    argv = worker_argv(path, "--trials", "10", "--concurrency", "3")
+    argv[argv.index("cli_helpers:worker_objective")] = "cli_helpers:sleepy_objective"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "asynchyper", *argv],
+        env=child_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if (
+                path.exists()
+                and sum(t.state is ah.TrialState.RUNNING for t in _trials_or_empty(path)) == 3
+            ):
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("the worker never had 3 trials running")
+        child.send_signal(signal.SIGINT)
+        started = time.monotonic()
+        _, err = child.communicate(timeout=20)
+    finally:
+        child.kill()
+    # the objective threads sleep for 60 s: the process does not wait for them
+    assert time.monotonic() - started < 10
+    assert child.returncode == 130, err
+    assert err == "asynchyper: error: interrupted; running trials were recorded as cancelled\n"
+    trials = anyio.run(read_trials, path, "w")
+    assert [t.state for t in trials] == [ah.TrialState.CANCELLED] * 3
+
+
+def _trials_or_empty(path: Path) -> list[ah.TrialRecord]:
+    try:
+        return anyio.run(read_trials, path, "w")
+    except ah.StorageError:  # the study is not created yet
+        return []

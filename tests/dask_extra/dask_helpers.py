@@ -1,0 +1,77 @@
+"""Spaces and objectives for the Dask executor tests.
+
+Module level on purpose: Dask workers import them by name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from typing import Annotated, Any, Literal
+
+import attrs
+from distributed import get_worker
+
+import asynchyper as ah
+
+#: Released at the end of each test; hanging objectives wait on it (in-process workers).
+RELEASE = threading.Event()
+#: Longest a hanging objective waits, in case a test forgets to release it.
+HANG_SECONDS = 20.0
+
+
+@attrs.frozen(kw_only=True)
+class Quad:
+    """A small mixed space."""
+
+    x: Annotated[float, ah.Float(-5.0, 5.0)]
+    n: Annotated[int, ah.Int(1, 10)]
+    kind: Literal["a", "b"]
+
+
+def loss(config: Quad) -> float:
+    """A deterministic value of a configuration."""
+    return (config.x - 1.0) ** 2 + config.n + (0.5 if config.kind == "b" else 0.0)
+
+
+def where_objective(config: Quad) -> float:
+    """Reports the process, the Dask worker and the trial it saw."""
+    trial = ah.current_trial()
+    trial.set_attr("pid", os.getpid())
+    trial.set_attr("worker", get_worker().address)
+    trial.set_attr("number_seen", trial.number)
+    return loss(config)
+
+
+async def async_objective(config: Quad) -> float:
+    """An ``async def`` objective: runs under asyncio.run inside the worker."""
+    await asyncio.sleep(0)
+    ah.current_trial().set_attr("worker", get_worker().address)
+    return loss(config)
+
+
+def failing_objective(config: Quad) -> float:
+    """Sets an attribute, then raises inside the worker."""
+    ah.current_trial().set_attr("before_failure", True)
+    msg = f"bad x {config.x:.3f}"
+    raise ValueError(msg)
+
+
+def hanging_objective(config: Quad) -> float:
+    """Blocks (a call Dask cannot interrupt) until the test releases it."""
+    RELEASE.wait(HANG_SECONDS)
+    return loss(config)
+
+
+def killing_objective(config: Quad) -> float:
+    """Kills its own worker process for trial 0, as a segfault or the OOM killer would."""
+    if ah.current_trial().number == 0:
+        os._exit(1)
+    return loss(config)
+
+
+def lock_returning_objective(config: Quad) -> Any:
+    """Returns a value that cannot be pickled back to the study."""
+    ah.current_trial().set_attr("ran", True)
+    return threading.Lock()

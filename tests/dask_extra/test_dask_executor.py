@@ -1,0 +1,473 @@
+"""The Dask executor: trials as Dask tasks on a LocalCluster, on asyncio and trio."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+import sys
+import threading
+import time
+import types
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("distributed")
+
+import anyio
+import attrs
+import dask
+import distributed
+from dask_helpers import (
+    RELEASE,
+    Quad,
+    async_objective,
+    failing_objective,
+    hanging_objective,
+    killing_objective,
+    lock_returning_objective,
+    loss,
+    where_objective,
+)
+from distributed import Client, LocalCluster, Scheduler
+
+import asynchyper as ah
+import asynchyper.dask
+from asynchyper.dask import DaskExecutor
+
+pytestmark = pytest.mark.anyio
+
+#: distributed is only partly annotated: calls into it go through this untyped handle.
+dd: Any = distributed
+
+#: Hard bound on any one test's study, so that a hang fails instead of blocking CI.
+TEST_SECONDS = 60.0
+#: No dashboard, and the scheduler's HTTP server on a free port: the default (8787) may be
+#: taken by another cluster, which distributed reports with a warning (an error here).
+QUIET: dict[str, Any] = {"dashboard_address": ":0", "scheduler_kwargs": {"dashboard": False}}
+
+
+def _local_cluster(*, processes: bool) -> Any:
+    """A small cluster; a worker death fails the task at once (no hidden re-runs)."""
+    return dd.LocalCluster(
+        n_workers=2 if processes else 1,
+        threads_per_worker=1 if processes else 4,
+        processes=processes,
+        dashboard_address=QUIET["dashboard_address"],
+        scheduler_kwargs={"allowed_failures": 0, **QUIET["scheduler_kwargs"]},
+    )
+
+
+@pytest.fixture(scope="module")
+def threads_cluster() -> Iterator[LocalCluster]:
+    """One worker with 4 threads inside the test process (``processes=False``)."""
+    with _local_cluster(processes=False) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="module")
+def process_cluster() -> Iterator[LocalCluster]:
+    """Two worker processes, one thread each, restarted by their nannies if they die."""
+    with _local_cluster(processes=True) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="module")
+def inspector(threads_cluster: LocalCluster) -> Iterator[Client]:
+    """A synchronous client on the in-process cluster, to look at its scheduler."""
+    with dd.Client(threads_cluster) as client:
+        yield client
+
+
+@pytest.fixture(autouse=True)
+def release_hanging_objectives() -> Iterator[None]:
+    """Hanging objectives block until the end of their test."""
+    RELEASE.clear()
+    yield
+    RELEASE.set()
+
+
+@pytest.fixture
+async def open_client(
+    anyio_backend: str, threads_cluster: LocalCluster, inspector: Client
+) -> AsyncIterator[Client]:
+    """A client that stays open after the run, so only a cancel can drop its futures.
+
+    Asynchronous on asyncio; on trio the synchronous inspector, driven from threads.
+    """
+    if anyio_backend == "asyncio":
+        async with dd.Client(threads_cluster.scheduler_address, asynchronous=True) as client:
+            yield client
+    else:
+        yield inspector
+
+
+@pytest.fixture
+def submitted(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every future submitted during the test, kept alive so only a cancel removes its task."""
+    futures: list[Any] = []
+    submit = Client.submit
+
+    def recording_submit(self: Client, *args: Any, **kwargs: Any) -> Any:
+        future = submit(self, *args, **kwargs)
+        futures.append(future)
+        return future
+
+    monkeypatch.setattr(Client, "submit", recording_submit)
+    return futures
+
+
+def _asynchyper_keys(dask_scheduler: Scheduler) -> list[str]:
+    return [str(key) for key in dask_scheduler.tasks if str(key).startswith("asynchyper-")]
+
+
+async def _keys_left(client: Client, *, settle: float = 5.0) -> list[str]:
+    """asynchyper's task keys still on the scheduler, once they had time to go."""
+    deadline = time.monotonic() + settle
+    while True:
+        keys: list[str] = await anyio.to_thread.run_sync(client.run_on_scheduler, _asynchyper_keys)
+        if not keys or time.monotonic() > deadline:
+            return keys
+        await anyio.sleep(0.05)
+
+
+# -- the public surface ------------------------------------------------------------------
+def test_public_names_equal_all() -> None:
+    public = {
+        name
+        for name, value in vars(asynchyper.dask).items()
+        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+    }
+    assert public == set(asynchyper.dask.__all__)
+    assert all((getattr(asynchyper.dask, name).__doc__ or "").strip() for name in public)
+
+
+def test_missing_distributed_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(sys.modules):
+        if name == "asynchyper.dask" or name.startswith("asynchyper.dask."):
+            monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    with pytest.raises(ah.MissingExtraError, match=r"pip install 'asynchyper\[dask\]'"):
+        importlib.import_module("asynchyper.dask")
+
+
+def test_arguments_are_checked() -> None:
+    with pytest.raises(TypeError, match=r"distributed\.Client, a scheduler address"):
+        DaskExecutor(8786)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="cluster_options"):
+        DaskExecutor("tcp://127.0.0.1:8786", cluster_options={"n_workers": 2})
+    assert repr(DaskExecutor("tcp://h:1")) == "DaskExecutor('tcp://h:1')"
+
+
+# -- running trials ----------------------------------------------------------------------
+@pytest.mark.parametrize("processes", [False, True], ids=["in-process", "2-processes"])
+async def test_trials_run_on_the_workers_with_their_context(
+    processes: bool, request: pytest.FixtureRequest
+) -> None:
+    cluster: LocalCluster = request.getfixturevalue(
+        "process_cluster" if processes else "threads_cluster"
+    )
+    executor = DaskExecutor(cluster.scheduler_address)
+    with anyio.fail_after(TEST_SECONDS):
+        result = await ah.minimize(
+            where_objective, Quad, trials=6, concurrency=3, executor=executor, seed=0
+        )
+    assert executor.client is None  # connected for the run only
+    assert len(result.completed) == 6
+    workers = set(cluster.scheduler_info["workers"])
+    for trial in result.trials:
+        assert trial.value == loss(trial.config)
+        assert trial.user_attrs["number_seen"] == trial.number
+        assert trial.user_attrs["worker"] in workers
+        assert (trial.user_attrs["pid"] != os.getpid()) is processes
+
+
+async def test_async_objectives_run_inside_the_worker(threads_cluster: LocalCluster) -> None:
+    with anyio.fail_after(TEST_SECONDS):
+        result = await ah.minimize(
+            async_objective,
+            Quad,
+            trials=3,
+            concurrency=3,
+            executor=DaskExecutor(threads_cluster.scheduler_address),
+        )
+    assert len(result.completed) == 3
+    assert {t.user_attrs["worker"] for t in result.trials} == set(
+        threads_cluster.scheduler_info["workers"]
+    )
+
+
+async def test_a_synchronous_client_is_used_and_left_open(inspector: Client) -> None:
+    executor = DaskExecutor(inspector)
+    with anyio.fail_after(TEST_SECONDS):
+        result = await ah.minimize(
+            where_objective, Quad, trials=4, concurrency=2, executor=executor
+        )
+    assert len(result.completed) == 4
+    assert inspector.status == "running"
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # trio: refused, tested below
+async def test_an_asynchronous_client_on_the_study_loop(threads_cluster: LocalCluster) -> None:
+    async with dd.Client(threads_cluster.scheduler_address, asynchronous=True) as client:
+        with anyio.fail_after(TEST_SECONDS):
+            result = await ah.minimize(
+                where_objective, Quad, trials=4, concurrency=2, executor=DaskExecutor(client)
+            )
+        assert client.status == "running"  # the caller's client stays open
+    assert len(result.completed) == 4
+
+
+async def test_an_asynchronous_client_from_another_loop_is_refused(
+    threads_cluster: LocalCluster, anyio_backend: str
+) -> None:
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+
+    async def connect() -> Client:
+        client: Client = await dd.Client(threads_cluster.scheduler_address, asynchronous=True)
+        return client
+
+    async def close(client: Any) -> None:
+        await client.close()
+
+    client = asyncio.run_coroutine_threadsafe(connect(), loop).result(TEST_SECONDS)
+    try:
+        where = "trio" if anyio_backend == "trio" else "another event loop"
+        with pytest.raises(ah.ExecutorError, match=f"asynchronous client .* from {where}"):
+            await ah.minimize(where_objective, Quad, trials=1, executor=DaskExecutor(client))
+    finally:
+        asyncio.run_coroutine_threadsafe(close(client), loop).result(TEST_SECONDS)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(TEST_SECONDS)
+        loop.close()
+
+
+async def test_a_local_cluster_is_started_and_closed_with_the_run() -> None:
+    executor = DaskExecutor(
+        cluster_options={
+            "processes": False,
+            "n_workers": 1,
+            "threads_per_worker": 2,
+            **QUIET,
+        }
+    )
+    clients: list[Client] = []
+    allowed_failures: list[int] = []
+
+    def remember_client(study: Any, trial: Any) -> None:
+        client: Any = executor.client
+        assert client is not None
+        clients.append(client)
+        allowed_failures.append(client.cluster.scheduler.allowed_failures)
+
+    with anyio.fail_after(TEST_SECONDS):
+        result = await ah.minimize(
+            where_objective,
+            Quad,
+            trials=2,
+            concurrency=2,
+            executor=executor,
+            callbacks=[remember_client],
+        )
+    assert len(result.completed) == 2
+    client: Any = clients[0]
+    assert client.status == "closed"
+    assert client.cluster is not None
+    assert client.cluster.status.name == "closed"
+    assert executor.client is None
+    # A worker death fails the trial at once; retries= decides what happens next.
+    assert allowed_failures == [0, 0]
+
+
+async def test_an_unreachable_scheduler_is_a_clear_error() -> None:
+    # Port 9 (discard) has no Dask scheduler; a short connect timeout keeps this quick.
+    with (
+        dask.config.set({"distributed.comm.timeouts.connect": "0.5s"}),
+        pytest.raises(ah.ExecutorError, match=r"could not connect to 'tcp://127\.0\.0\.1:9'"),
+    ):
+        await ah.minimize(
+            where_objective, Quad, trials=1, executor=DaskExecutor("tcp://127.0.0.1:9")
+        )
+
+
+async def test_run_without_start_is_a_clear_error() -> None:
+    context = ah.TrialContext(study="s", number=0, params={})
+    with pytest.raises(ah.ExecutorError, match="is not started"):
+        await DaskExecutor("tcp://h:1").run(where_objective, None, context)
+
+
+# -- failures ------------------------------------------------------------------------------
+async def test_failures_keep_the_worker_traceback_and_attrs(threads_cluster: LocalCluster) -> None:
+    with anyio.fail_after(TEST_SECONDS):
+        result = await ah.minimize(
+            failing_objective,
+            Quad,
+            trials=1,
+            max_failures=1,
+            executor=DaskExecutor(threads_cluster.scheduler_address),
+        )
+    (trial,) = result.trials
+    assert trial.state is ah.TrialState.FAILED
+    error = trial.error or ""
+    assert "ValueError: bad x" in error
+    assert "failing_objective" in error  # the frame inside the worker
+    assert trial.user_attrs == {"before_failure": True}
+
+
+async def test_a_value_that_cannot_travel_back_fails_the_trial(
+    threads_cluster: LocalCluster,
+) -> None:
+    with anyio.fail_after(TEST_SECONDS):
+        result = await ah.minimize(
+            lock_returning_objective,
+            Quad,
+            trials=1,
+            max_failures=1,
+            executor=DaskExecutor(threads_cluster.scheduler_address),
+        )
+    (trial,) = result.trials
+    assert trial.state is ah.TrialState.FAILED
+    assert "the objective returned lock, which cannot be pickled back" in (trial.error or "")
+    assert trial.user_attrs == {"ran": True}
+
+
+async def test_a_dying_worker_fails_its_trial_and_the_study_goes_on(
+    process_cluster: LocalCluster,
+) -> None:
+    with anyio.fail_after(TEST_SECONDS):
+        result = await ah.minimize(
+            killing_objective,
+            Quad,
+            trials=3,
+            concurrency=2,
+            retries=1,
+            executor=DaskExecutor(process_cluster.scheduler_address),
+            seed=0,
+        )
+    first = result.trials[0]
+    assert first.state is ah.TrialState.FAILED
+    assert "WorkerDiedError: the Dask worker running trial 0 died" in (first.error or "")
+    assert "KilledWorker" in (first.error or "")
+    assert len(result.completed) == 3
+    # retries=1 re-ran the killed configuration as a new trial, which completed.
+    assert any(t.params == first.params for t in result.completed)
+    # Dask did not re-run it behind our back: one death, one failed trial per death.
+    failed = [t for t in result.trials if t.state is ah.TrialState.FAILED]
+    assert all("died" in (t.error or "") for t in failed)
+
+
+async def test_workers_that_cannot_import_the_objective_stop_the_run(
+    process_cluster: LocalCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A module only this process can import (the worker processes were started before).
+    (tmp_path / "dask_local_only.py").write_text(
+        "def objective(config):\n    return 1.0\n", encoding="utf-8"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    # Imported here, so cloudpickle sends the function by reference (module and name).
+    module = importlib.import_module("dask_local_only")
+    try:
+        with anyio.fail_after(TEST_SECONDS):
+            with pytest.raises(ah.ExecutorError, match="could not load the objective"):
+                await ah.minimize(
+                    module.objective,
+                    Quad,
+                    trials=2,
+                    executor=DaskExecutor(process_cluster.scheduler_address),
+                )
+    finally:
+        del sys.modules["dask_local_only"]
+
+
+# -- cancellation --------------------------------------------------------------------------
+async def test_trial_timeout_cancels_the_dask_future(
+    open_client: Client, inspector: Client, submitted: list[Any]
+) -> None:
+    started = time.perf_counter()
+    with anyio.fail_after(TEST_SECONDS):
+        result = await ah.minimize(
+            hanging_objective,
+            Quad,
+            trials=2,
+            concurrency=2,
+            max_failures=2,
+            trial_timeout=0.3,
+            executor=DaskExecutor(open_client),
+        )
+    assert time.perf_counter() - started < 10.0
+    # Two at once hit max_failures; a third may have been asked before the second failed.
+    assert len(result.trials) >= 2
+    for trial in result.trials:
+        assert trial.state is ah.TrialState.FAILED
+        assert "trial_timeout=0.3" in (trial.error or "")
+    assert len(submitted) == len(result.trials)
+    assert all(future.cancelled() for future in submitted)
+    assert await _keys_left(inspector) == []
+
+
+async def test_cancelling_the_study_cancels_outstanding_futures(
+    open_client: Client, inspector: Client, submitted: list[Any]
+) -> None:
+    storage = ah.MemoryStorage()
+    # Six trials on four worker threads: some run, some wait in Dask's queue.
+    with anyio.fail_after(TEST_SECONDS), anyio.move_on_after(1.0):
+        await ah.minimize(
+            hanging_objective,
+            Quad,
+            trials=6,
+            concurrency=6,
+            storage=storage,
+            executor=DaskExecutor(open_client),
+        )
+    study = await storage.get_study("Quad")
+    trials = await storage.trials(study.id)
+    assert len(trials) == 6
+    assert {t.state for t in trials} == {ah.TrialState.CANCELLED}
+    assert len(submitted) == 6
+    assert all(future.cancelled() for future in submitted)
+    assert await _keys_left(inspector) == []
+
+
+# -- what cannot travel ------------------------------------------------------------------
+async def test_an_unpicklable_objective_fails_before_any_trial() -> None:
+    lock = threading.Lock()
+
+    def objective(config: Quad) -> float:
+        with lock:
+            return loss(config)
+
+    storage = ah.MemoryStorage()
+    # No cluster is needed: the check runs before the executor connects.
+    with pytest.raises(ah.ExecutorError, match="cloudpickle cannot pickle it"):
+        await ah.minimize(
+            objective, Quad, trials=2, storage=storage, executor=DaskExecutor("tcp://h:1")
+        )
+    study = await storage.get_study("Quad")
+    assert await storage.trials(study.id) == []
+
+
+def test_a_closure_and_a_local_space_class_can_travel() -> None:
+    offset = 1.0
+
+    @attrs.frozen
+    class Local:
+        x: float = 0.0
+
+    def objective(config: Local) -> float:
+        return config.x + offset
+
+    DaskExecutor("tcp://h:1").check(objective, config=Local())  # cloudpickle sends by value
+
+
+def test_configurations_that_cannot_travel_are_refused() -> None:
+    @attrs.frozen
+    class Holder:
+        lock: Any = attrs.field(factory=threading.Lock)
+
+    with pytest.raises(ah.ExecutorError, match=r"configurations of .*Holder"):
+        DaskExecutor("tcp://h:1").check(where_objective, config=Holder())
