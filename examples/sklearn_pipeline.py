@@ -43,7 +43,7 @@ def main() -> None:
             trials=args.trials,
             cv=3,
             concurrency=2,
-            executor="process",
+            executor="thread" if quick else "process",  # quick (CI): no worker start-up
             timeout=300,  # the whole search
             trial_timeout=60,  # one configuration
             seed=0,

@@ -45,9 +45,15 @@ def _dummy_accuracy(X_train: Any, y_train: Any, X_test: Any, y_test: Any) -> flo
 def test_fits_predicts_scores_and_beats_the_dummy_on_iris() -> None:
     X_train, X_test, y_train, y_test = _split(*load_iris(return_X_y=True))
     model = ahs.AutoClassifier(
-        space=QuickClassifiers, trials=6, concurrency=2, executor="thread", seed=0
+        space=QuickClassifiers,
+        trials=6,
+        concurrency=2,
+        executor="thread",
+        seed=0,
+        study="iris-search",
     )
     assert model.fit(X_train, y_train) is model
+    assert model.study_ == "iris-search"
     assert isinstance(model.best_config_, QuickClassifiers)
     assert 0.0 <= model.best_score_ <= 1.0
     means = [t.user_attrs["cv_mean"] for t in model.result_.completed]

@@ -79,6 +79,8 @@ class _AutoEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
     best_estimator_: Any
     #: Every trial of the search (``result_.trials``, ``result_.best``, ...).
     result_: Result[Any]
+    #: The study's name in ``storage`` (reopen it with ``open_study`` or the CLI).
+    study_: str
     #: Number of features seen in ``fit``.
     n_features_in_: int
     #: The class labels seen in ``fit`` (classifiers only).
@@ -288,6 +290,7 @@ class _AutoEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
         if self._task == "classifier":
             self.classes_ = np.unique(objective.y)
         self.result_ = result
+        self.study_ = result.study
         self.best_config_ = best.config
         self.best_score_ = -best.value
         self.best_estimator_ = estimator
@@ -396,6 +399,7 @@ class AutoClassifier(ClassifierMixin, _AutoEstimator):  # type: ignore[misc]  # 
         best_score_: Its mean cross-validated score (higher is better).
         best_estimator_: Its estimator, refitted on all of ``X, y``.
         result_: The search's :class:`asynchyper.Result` (every trial, ``best``).
+        study_: The study's name in ``storage`` (reopen it with ``open_study`` or the CLI).
         classes_: The class labels seen in ``fit``.
         n_features_in_: The number of features seen in ``fit``.
     """
@@ -464,6 +468,7 @@ class AutoRegressor(RegressorMixin, _AutoEstimator):  # type: ignore[misc]  # sk
         best_score_: Its mean cross-validated score (higher is better).
         best_estimator_: Its estimator, refitted on all of ``X, y``.
         result_: The search's :class:`asynchyper.Result` (every trial, ``best``).
+        study_: The study's name in ``storage`` (reopen it with ``open_study`` or the CLI).
         n_features_in_: The number of features seen in ``fit``.
     """
 
