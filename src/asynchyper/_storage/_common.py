@@ -11,7 +11,7 @@ import math
 import os
 import secrets
 import socket
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from .._errors import (
@@ -21,10 +21,14 @@ from .._errors import (
     UnknownStudyError,
     UnknownTrialError,
 )
-from .._records import StudyRecord, TrialState
+from .._records import StudyRecord, TrialRecord, TrialState
 from .._types import JSONScalar, JSONValue, Params
 
 __all__ = [
+    "STUDY_COLUMNS",
+    "TRIAL_COLUMNS",
+    "study_from_row",
+    "trial_from_row",
     "BUDGET_STATES",
     "DIRECTIONS",
     "check_direction",
@@ -388,4 +392,45 @@ def stale_error(owner: str | None) -> str:
     return (
         f"its process ({owner}) stopped sending heartbeats or is no longer alive; "
         "marked FAILED by fail_stale"
+    )
+
+
+# -- rows to records (the SQL stores select these columns, in this order) ----------
+STUDY_COLUMNS = "id, name, direction, fingerprint, space, created_at, user_attrs"
+TRIAL_COLUMNS = (
+    "number, state, params, value, error, user_attrs, owner, "
+    "created_at, started_at, finished_at, heartbeat_at, seq"
+)
+_STATES = {state.value: state for state in TrialState}
+
+
+def study_from_row(row: Sequence[Any]) -> StudyRecord:
+    """A study record from a row of :data:`STUDY_COLUMNS`."""
+    return StudyRecord(
+        id=row[0],
+        name=row[1],
+        direction=row[2],
+        fingerprint=row[3],
+        space=json.loads(row[4]),
+        created_at=row[5],
+        user_attrs=json.loads(row[6]) if row[6] else {},
+    )
+
+
+def trial_from_row(study_id: int, row: Sequence[Any]) -> TrialRecord:
+    """A trial record from a row of :data:`TRIAL_COLUMNS`."""
+    return TrialRecord(
+        study_id=study_id,
+        number=row[0],
+        state=_STATES[row[1]],
+        params=json.loads(row[2]),
+        value=row[3],
+        error=row[4],
+        user_attrs=json.loads(row[5]) if row[5] else {},
+        owner=row[6],
+        created_at=row[7],
+        started_at=row[8],
+        finished_at=row[9],
+        heartbeat_at=row[10],
+        seq=row[11],
     )

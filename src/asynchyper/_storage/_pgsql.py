@@ -28,13 +28,18 @@ counter-column names and the two sort orders.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Collection, Sequence
 from typing import Any, TypeVar
 
 from .._errors import AsynchyperError, StorageError
 from .._records import StudyRecord, TrialRecord, TrialState
 from .._types import JSONValue
+from ._common import (
+    STUDY_COLUMNS as _STUDY_COLUMNS,
+)
+from ._common import (
+    TRIAL_COLUMNS as _TRIAL_COLUMNS,
+)
 from ._common import (
     check_existing,
     dumps,
@@ -44,6 +49,12 @@ from ._common import (
     unknown_study,
     unknown_study_id,
     unknown_trial,
+)
+from ._common import (
+    study_from_row as _study,
+)
+from ._common import (
+    trial_from_row as _trial,
 )
 from ._pgtypes import Burst, Rows, Step
 
@@ -77,16 +88,9 @@ STATE_COLUMNS = {
     "cancelled": "n_cancelled",
 }
 _NOW = "extract(epoch FROM clock_timestamp())::float8"  # the server's clock, for every host
-_STUDY_COLUMNS = "id, name, direction, fingerprint, space, created_at, user_attrs"
-_TRIAL_COLUMNS = (
-    "number, state, params, value, error, user_attrs, owner, "
-    "created_at, started_at, finished_at, heartbeat_at, seq"
-)
 _COUNT_COLUMNS = ", ".join(STATE_COLUMNS.values())
 _TOTAL = " + ".join(STATE_COLUMNS.values())
 _BUDGET = "n_complete + n_running + n_waiting"
-_STATES = {state.value: state for state in TrialState}
-_loads = json.loads
 
 
 class Operation:
@@ -196,37 +200,6 @@ def _resume(step: Step[T], rows: Rows) -> Step[T]:
             result: T = stop.value
             return result
         answer = yield query
-
-
-# -- rows to records ---------------------------------------------------------------
-def _study(row: Sequence[Any]) -> StudyRecord:
-    return StudyRecord(
-        id=row[0],
-        name=row[1],
-        direction=row[2],
-        fingerprint=row[3],
-        space=_loads(row[4]),
-        created_at=row[5],
-        user_attrs=_loads(row[6]) if row[6] else {},
-    )
-
-
-def _trial(study_id: int, row: Sequence[Any]) -> TrialRecord:
-    return TrialRecord(
-        study_id=study_id,
-        number=row[0],
-        state=_STATES[row[1]],
-        params=_loads(row[2]),
-        value=row[3],
-        error=row[4],
-        user_attrs=_loads(row[5]) if row[5] else {},
-        owner=row[6],
-        created_at=row[7],
-        started_at=row[8],
-        finished_at=row[9],
-        heartbeat_at=row[10],
-        seq=row[11],
-    )
 
 
 def _names() -> Step[list[str]]:
@@ -647,4 +620,6 @@ def count_trials(*, where: str, study_id: int) -> Step[dict[TrialState, int]]:
     rows = yield (f"SELECT {_COUNT_COLUMNS} FROM asynchyper_studies WHERE id = %s", (study_id,))
     if not rows:
         raise unknown_study_id(study_id, where)
-    return {_STATES[state]: int(count) for state, count in zip(STATE_COLUMNS, rows[0], strict=True)}
+    return {
+        TrialState(state): int(count) for state, count in zip(STATE_COLUMNS, rows[0], strict=True)
+    }

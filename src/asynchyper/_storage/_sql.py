@@ -10,7 +10,6 @@ fixed counter-column names from :data:`STATE_COLUMNS`.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
 from collections.abc import Callable, Collection, Sequence
@@ -20,6 +19,12 @@ from .._errors import StorageError
 from .._records import StudyRecord, TrialRecord, TrialState
 from .._types import JSONScalar, JSONValue
 from ._common import (
+    STUDY_COLUMNS as _STUDY_COLUMNS,
+)
+from ._common import (
+    TRIAL_COLUMNS as _TRIAL_COLUMNS,
+)
+from ._common import (
     check_existing,
     dumps,
     is_stale,
@@ -28,6 +33,12 @@ from ._common import (
     unknown_study,
     unknown_study_id,
     unknown_trial,
+)
+from ._common import (
+    study_from_row as _study,
+)
+from ._common import (
+    trial_from_row as _trial,
 )
 from ._schema import STATE_COLUMNS, begin_immediate
 
@@ -50,16 +61,9 @@ __all__ = [
     "trials",
 ]
 
-_STUDY_COLUMNS = "id, name, direction, fingerprint, space, created_at, user_attrs"
-_TRIAL_COLUMNS = (
-    "number, state, params, value, error, user_attrs, owner, "
-    "created_at, started_at, finished_at, heartbeat_at, seq"
-)
 _COUNT_COLUMNS = ", ".join(STATE_COLUMNS.values())
 _TOTAL = " + ".join(STATE_COLUMNS.values())
 _BUDGET = "n_complete + n_running + n_waiting"
-_STATES = {state.value: state for state in TrialState}
-_loads = json.loads
 
 
 class Operation:
@@ -121,37 +125,6 @@ def _try_batch(
             conn.execute("ROLLBACK")
         raise
     return None
-
-
-# -- rows to records ---------------------------------------------------------------
-def _study(row: Sequence[Any]) -> StudyRecord:
-    return StudyRecord(
-        id=row[0],
-        name=row[1],
-        direction=row[2],
-        fingerprint=row[3],
-        space=_loads(row[4]),
-        created_at=row[5],
-        user_attrs=_loads(row[6]) if row[6] else {},
-    )
-
-
-def _trial(study_id: int, row: Sequence[Any]) -> TrialRecord:
-    return TrialRecord(
-        study_id=study_id,
-        number=row[0],
-        state=_STATES[row[1]],
-        params=_loads(row[2]),
-        value=row[3],
-        error=row[4],
-        user_attrs=_loads(row[5]) if row[5] else {},
-        owner=row[6],
-        created_at=row[7],
-        started_at=row[8],
-        finished_at=row[9],
-        heartbeat_at=row[10],
-        seq=row[11],
-    )
 
 
 def _names(conn: sqlite3.Connection) -> list[str]:
@@ -504,4 +477,4 @@ def count_trials(conn: sqlite3.Connection, *, where: str, study_id: int) -> dict
     row = conn.execute(f"SELECT {_COUNT_COLUMNS} FROM studies WHERE id = ?", (study_id,)).fetchone()
     if row is None:
         raise unknown_study_id(study_id, where)
-    return {_STATES[state]: count for state, count in zip(STATE_COLUMNS, row, strict=True)}
+    return {TrialState(state): count for state, count in zip(STATE_COLUMNS, row, strict=True)}
