@@ -8,7 +8,6 @@ asyncio, an anyio worker thread (one at a time) on trio. The SQL itself lives in
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sqlite3
 import threading
@@ -20,6 +19,7 @@ import aiosqlite
 import anyio
 import anyio.to_thread
 
+from .._backend import on_asyncio
 from .._errors import StorageAccessError, StorageCorruptError, StorageError
 from . import _schema
 from ._translate import os_error, sqlite_error
@@ -79,14 +79,6 @@ class _ThreadRunner:
 
     async def close(self) -> None:
         await anyio.to_thread.run_sync(self._conn.close, limiter=self._limiter)
-
-
-def _on_asyncio() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
 
 
 def _precheck(path: str) -> None:
@@ -171,7 +163,7 @@ async def connect(path: str, *, synchronous: str, busy_timeout: float) -> Runner
     """
     try:
         await anyio.to_thread.run_sync(_precheck, path)
-        if not _on_asyncio():
+        if not on_asyncio():
             conn = await anyio.to_thread.run_sync(_open_sync, path, synchronous, busy_timeout)
             return _ThreadRunner(conn)
         db = aiosqlite.connect(path, timeout=busy_timeout, isolation_level=None)

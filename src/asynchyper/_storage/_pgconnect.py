@@ -10,7 +10,6 @@ psycopg, and it is imported only when a PostgreSQL store opens.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any, Protocol, TypeVar
 
@@ -19,6 +18,7 @@ import anyio.to_thread
 import psycopg
 from psycopg import pq
 
+from .._backend import on_asyncio
 from .._errors import StorageAccessError, StorageError
 from ._pgtypes import Burst, Rows, Step
 
@@ -175,14 +175,6 @@ class _ThreadAdapter:
         await anyio.to_thread.run_sync(self._conn.close, limiter=self._limiter)
 
 
-def _on_asyncio() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
-
-
 async def connect(params: dict[str, Any]) -> Adapter:
     """Open one autocommit connection with ``params`` (psycopg keyword arguments).
 
@@ -192,7 +184,7 @@ async def connect(params: dict[str, Any]) -> Adapter:
     Raises:
         psycopg.Error: The connection failed (the caller translates it).
     """
-    if _on_asyncio():
+    if on_asyncio():
         async_conn = await psycopg.AsyncConnection.connect(**params, autocommit=True)
         return _AsyncAdapter(async_conn)
     conn = await anyio.to_thread.run_sync(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import functools
 import logging
@@ -18,6 +17,7 @@ import cloudpickle  # type: ignore[import-untyped]  # no type information publis
 import distributed
 from distributed import Client, KilledWorker
 
+from .._backend import on_asyncio
 from .._errors import ExecutorError
 from .._executor._base import Executor
 from .._executor._context import TrialContext
@@ -147,7 +147,7 @@ class DaskExecutor(Executor):
                 self._threaded = _drive_from_threads(target)
                 self._client = target
                 self._owns_client = False
-            elif _on_asyncio():
+            elif on_asyncio():
                 await self._connect_async(target)
             else:
                 await anyio.to_thread.run_sync(self._connect_sync, target)
@@ -223,7 +223,7 @@ class DaskExecutor(Executor):
         if client is None and cluster is None:
             return
         try:
-            if self._threaded or not _on_asyncio():
+            if self._threaded or not on_asyncio():
                 await anyio.to_thread.run_sync(_close_sync, client, cluster)
             else:
                 if client is not None:
@@ -421,15 +421,6 @@ def _unpack(packed: bytes, number: int) -> _Outcome:
     return outcome
 
 
-def _on_asyncio() -> bool:
-    """Whether the calling task runs on asyncio (anything else: trio)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
-
-
 def _drive_from_threads(client: Any) -> bool:
     """How to use a given client: ``True`` from threads (synchronous), ``False`` directly.
 
@@ -445,9 +436,9 @@ def _drive_from_threads(client: Any) -> bool:
         raise ExecutorError(msg)
     if not getattr(client, "_asynchronous", False):
         return True
-    if _on_asyncio() and client.asynchronous:
+    if on_asyncio() and client.asynchronous:
         return False
-    where = "another event loop" if _on_asyncio() else "trio"
+    where = "another event loop" if on_asyncio() else "trio"
     msg = (
         f"DaskExecutor cannot use the asynchronous client {client!r} from {where}: an "
         "asynchronous distributed.Client runs on the asyncio loop that created it. Pass a "
