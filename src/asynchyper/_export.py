@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from ._errors import MissingExtraError
-from ._records import TrialState
-from ._types import JSONScalar, JSONValue
+from ._records import TrialLike
+from ._types import JSONValue
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -28,42 +28,6 @@ USER_ATTR_PREFIX = "user_attrs."
 
 _LEADING = ("number", "state", "value", "duration", "started_at", "finished_at")
 _TRAILING = ("error",)
-
-
-class TrialLike(Protocol):
-    """What export reads from a trial: a :class:`TrialRecord` or a :class:`Trial` both fit."""
-
-    @property
-    def number(self) -> int:
-        """Per-study number."""
-
-    @property
-    def state(self) -> TrialState:
-        """Life-cycle state."""
-
-    @property
-    def params(self) -> Mapping[str, JSONScalar]:
-        """Flat, branch-tagged parameters."""
-
-    @property
-    def value(self) -> float | None:
-        """Objective value when complete."""
-
-    @property
-    def error(self) -> str | None:
-        """Failure reason."""
-
-    @property
-    def user_attrs(self) -> Mapping[str, JSONValue]:
-        """JSON-safe user attributes."""
-
-    @property
-    def started_at(self) -> float | None:
-        """Unix time it started running."""
-
-    @property
-    def finished_at(self) -> float | None:
-        """Unix time it finished."""
 
 
 def record_columns(

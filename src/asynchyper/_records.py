@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 import attrs
 
 from ._types import JSONScalar, JSONValue
 
-__all__ = ["StudyRecord", "Trial", "TrialRecord", "TrialState"]
+__all__ = ["StudyRecord", "Trial", "TrialLike", "TrialRecord", "TrialState"]
 
 T = TypeVar("T")
 
@@ -126,3 +126,39 @@ class Trial(Generic[T]):
         if self.started_at is None or self.finished_at is None:
             return None
         return self.finished_at - self.started_at
+
+
+class TrialLike(Protocol):
+    """What export and analysis read from a trial: a :class:`TrialRecord` or a :class:`Trial`."""
+
+    @property
+    def number(self) -> int:
+        """Per-study number."""
+
+    @property
+    def state(self) -> TrialState:
+        """Life-cycle state."""
+
+    @property
+    def params(self) -> Mapping[str, JSONScalar]:
+        """Flat, branch-tagged parameters."""
+
+    @property
+    def value(self) -> float | None:
+        """Objective value when complete."""
+
+    @property
+    def error(self) -> str | None:
+        """Failure reason."""
+
+    @property
+    def user_attrs(self) -> Mapping[str, JSONValue]:
+        """JSON-safe user attributes."""
+
+    @property
+    def started_at(self) -> float | None:
+        """Unix time it started running."""
+
+    @property
+    def finished_at(self) -> float | None:
+        """Unix time it finished."""

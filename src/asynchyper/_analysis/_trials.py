@@ -3,27 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from typing import Protocol
+from collections.abc import Sequence
 
 from .._errors import NoCompletedTrialsError
-from .._records import TrialState
-from .._types import JSONScalar
+from .._records import TrialLike, TrialState
 
 __all__ = ["TrialLike", "check_direction", "completed", "require_completed"]
-
-
-class TrialLike(Protocol):
-    """What the analysis reads from a trial: ``Trial`` and ``TrialRecord`` both fit."""
-
-    @property
-    def number(self) -> int: ...
-    @property
-    def state(self) -> TrialState: ...
-    @property
-    def params(self) -> Mapping[str, JSONScalar]: ...
-    @property
-    def value(self) -> float | None: ...
 
 
 def check_direction(direction: str) -> float:
