@@ -9,12 +9,16 @@ import numpy as np
 import pytest
 from scipy import integrate, special
 
+from asynchyper._suggest._encoding import Encoding, UnitRows
 from asynchyper._suggest._parzen import (
+    KernelCache,
     Mixture,
+    Scratch,
     SortedColumns,
     bandwidth_floor,
     bandwidths,
     fit_mixture,
+    kernel_terms,
     logsumexp,
     neighbour_gaps,
     select_sorted,
@@ -66,6 +70,50 @@ def test_sorted_columns_merge_equals_full_sort() -> None:
     # Another owner restarts from scratch.
     other = cache.update(object(), lambda start: data[start:5], 5)
     assert other.shape == (4, 5)
+
+
+def test_kernel_cache_recomputes_exactly_the_changed_kernels() -> None:
+    rng = np.random.default_rng(2)
+    mu, sigma = rng.random((300, 3)), 0.01 + 0.1 * rng.random((300, 3))
+    cache, owner, work = KernelCache(), object(), Scratch()
+
+    def fresh(rows: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+        out = np.empty((rows.size, 7))
+        kernel_terms(mu[rows], sigma[rows], out, Scratch(), "fresh")
+        return out
+
+    for n, changed in ((50, 0), (120, 5), (120, 0), (300, 40)):
+        sigma = sigma.copy()
+        sigma[rng.choice(n, changed, replace=False), rng.integers(0, 3)] *= 1.5
+        rows = np.flatnonzero(rng.random(n) < 0.8)
+        got = np.empty((rows.size, 7))
+        cache.gather(owner, rows, mu[rows], sigma[rows], got, work)
+        np.testing.assert_allclose(got, fresh(rows, sigma), rtol=1e-12)
+    # Another owner starts again: the same rows with other bandwidths are recomputed.
+    rows = np.arange(10)
+    other = sigma * 2.0
+    got = np.empty((10, 7))
+    cache.gather(object(), rows, mu[rows], other[rows], got, work)
+    np.testing.assert_allclose(got, fresh(rows, other), rtol=1e-12)
+
+
+def test_unit_rows_convert_each_row_once() -> None:
+    import asynchyper as ah  # noqa: PLC0415 - only this test needs a space
+
+    from .spaces import Floats  # noqa: PLC0415
+
+    space = ah.compile_space(Floats)
+    encoding = Encoding(space.dimensions)
+    rows = space.sample_vectors(np.random.default_rng(0), 200)
+    cache, owner = UnitRows(), object()
+    for n in (0, 1, 64, 65, 200, 30):
+        np.testing.assert_array_equal(
+            cache.update(owner, encoding, rows[:n]), encoding.to_unit(rows[:n])
+        )
+    changed = rows[:30] + 1.0
+    np.testing.assert_array_equal(
+        cache.update(object(), encoding, changed), encoding.to_unit(changed)
+    )
 
 
 def test_select_sorted_equals_sorting_the_subset() -> None:

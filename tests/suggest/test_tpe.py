@@ -84,6 +84,31 @@ def test_pickles_without_its_caches() -> None:
     assert copy.suggest(space, history, [], np.random.default_rng(0)) == first
 
 
+@pytest.mark.parametrize("space_class", [spaces.Floats, spaces.Conditional])
+@pytest.mark.parametrize("options", [{}, {"multivariate": False}, {"liar": "worst"}])
+def test_caches_across_asks_change_no_suggestion(
+    space_class: type, options: dict[str, Any]
+) -> None:
+    # A TPE keeps unit coordinates, sorted columns and kernel terms between asks; a
+    # fresh TPE recomputes everything. Past 64 kernels per density the caches are in
+    # play; pending trials and failures move bandwidths in and out of the cache.
+    space: ah.Space[Any] = ah.compile_space(space_class)
+    kept = ah.TPE(n_startup=5, gamma=0.5, **options)
+    history = run(ah.TPE(), space, 150, seed=3)
+    grown = ah.History(space)
+    rng = np.random.default_rng(7)
+    for number, (params, loss) in enumerate(zip(history.params, history.y, strict=True)):
+        grown.add(params, math.nan if number % 11 == 0 else float(loss))
+        if number < 100 or number % 5:
+            continue
+        pending = list(history.params[number + 1 : number + 1 + number % 3])
+        state = rng.bit_generator.state
+        warm = kept.suggest(space, grown, pending, rng, k=2)
+        rng.bit_generator.state = state
+        cold = ah.TPE(n_startup=5, gamma=0.5, **options).suggest(space, grown, pending, rng, k=2)
+        assert warm == cold, number
+
+
 def test_repr_shows_options() -> None:
     text = repr(ah.TPE(gamma=0.3, liar=None, explore=0.5, bad_gap="wider"))
     assert "gamma=0.3" in text

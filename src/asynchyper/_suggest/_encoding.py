@@ -25,6 +25,7 @@ __all__ = [
     "EncodingCache",
     "Group",
     "check_count",
+    "UnitRows",
     "pending_matrix",
     "FloatArray",
     "BoolArray",
@@ -233,6 +234,44 @@ class Encoding:
             expanded[:, column] = np.tile(values, int(active.sum()))
             matrix = np.concatenate([matrix[~active], expanded])
         return matrix
+
+
+class UnitRows:
+    """Unit coordinates of an append-only matrix, each row converted only once.
+
+    A suggester sees the same finished trials again at every ask, plus a few new ones.
+    """
+
+    def __init__(self) -> None:
+        self._owner: object = None
+        self._encoding: Encoding | None = None
+        self._buffer: FloatArray = np.empty((0, 0))
+        self._n = 0
+
+    def update(self, owner: object, encoding: Encoding, matrix: FloatArray) -> FloatArray:
+        """``encoding.to_unit(matrix)``, converting only the rows added since last time.
+
+        Args:
+            owner: The object whose rows these are; another owner (or fewer rows than
+                before) restarts the conversion.
+            encoding: The encoding to convert with.
+            matrix: ``(n, d)`` raw rows; rows already seen must not change.
+
+        Returns:
+            ``(n, d)`` unit coordinates: a view that stays valid until the next call.
+        """
+        n, d = matrix.shape
+        if owner is not self._owner or encoding is not self._encoding or n < self._n:
+            self._owner, self._encoding, self._n = owner, encoding, 0
+            self._buffer = np.empty((max(n, 64), d))
+        if n > self._buffer.shape[0]:
+            grown = np.empty((max(n, 2 * self._buffer.shape[0]), d))
+            grown[: self._n] = self._buffer[: self._n]
+            self._buffer = grown
+        if n > self._n:
+            self._buffer[self._n : n] = encoding.to_unit(matrix[self._n :])
+            self._n = n
+        return self._buffer[:n]
 
 
 class EncodingCache:

@@ -24,12 +24,14 @@ import numpy.typing as npt
 from ._encoding import BoolArray, FloatArray, IntArray
 
 __all__ = [
+    "KernelCache",
     "Mixture",
     "Scratch",
     "SortedColumns",
     "bandwidth_floor",
     "bandwidths",
     "categorical_tables",
+    "kernel_terms",
     "logsumexp",
     "mixture_log_weights",
     "neighbour_gaps",
@@ -99,7 +101,9 @@ def neighbour_gaps(
         gaps[:, -1] = gaps[:, -2]
     pick = np.minimum if nearer else np.maximum
     width = pick(gaps[:, :-1], gaps[:, 1:])
-    return np.clip(width, floor, 1.0, out=width)
+    # Not np.clip: its Python wrapper costs more than the arithmetic here.
+    np.maximum(width, floor, out=width)
+    return np.minimum(width, 1.0, out=width)
 
 
 def bandwidths(
@@ -116,11 +120,13 @@ def bandwidths(
     Returns:
         ``(n, dn)`` bandwidths.
     """
-    order = np.argsort(mus.T, axis=1, kind="stable")
-    ordered = np.take_along_axis(mus.T, order, axis=1)
-    out = np.empty_like(mus.T)
-    gaps = neighbour_gaps(ordered, floor, endpoints=endpoints, nearer=nearer)
-    np.put_along_axis(out, order, gaps, axis=1)
+    columns = np.ascontiguousarray(mus.T)
+    # Flat indices: take_along_axis and put_along_axis cost more than the sort.
+    flat = columns.argsort(axis=1, kind="stable")
+    flat += (np.arange(columns.shape[0]) * columns.shape[1])[:, None]
+    gaps = neighbour_gaps(columns.take(flat), floor, endpoints=endpoints, nearer=nearer)
+    out = np.empty_like(columns)
+    out.put(flat, gaps)
     return np.ascontiguousarray(out.T)
 
 
@@ -213,7 +219,9 @@ def select_sorted(
         kernel_ids = np.take_along_axis(merged_ids, perm, axis=1)
     out = np.empty((n_selected + extra.shape[0], dg))
     gaps = neighbour_gaps(ordered, floor, endpoints=endpoints, nearer=nearer)
-    out[kernel_ids, np.arange(dg)[:, None]] = gaps
+    kernel_ids *= dg
+    kernel_ids += np.arange(dg)[:, None]
+    out.put(kernel_ids, gaps)
     return out
 
 
@@ -225,7 +233,7 @@ def mixture_log_weights(weights: FloatArray, prior_weight: float) -> FloatArray:
     n = weights.shape[0]
     out = np.zeros(n + 1)
     if n:
-        total = float(np.sum(weights))
+        total = float(weights.sum())
         if not total > 0:
             weights, total = np.ones(n), float(n)
         prior = prior_weight * total / n
@@ -277,6 +285,124 @@ class Scratch:
         return buffer[:size].reshape(shape)
 
 
+def _log_norm(mu: FloatArray, sigma: FloatArray, work: Scratch, name: str) -> FloatArray:
+    """``log`` of each truncated Gaussian's normaliser, ``(K, dn)`` (a ``work`` array).
+
+    The mass a kernel loses past each end of ``[0, 1]`` is read from a table of the
+    normal tail: ``ndtr`` itself would cost more than the whole ask.
+    """
+    shape = mu.shape
+
+    def array(role: str) -> FloatArray:
+        return work.get(f"{name}.{role}", shape)  # type: ignore[no-any-return]
+
+    inv_sigma = np.divide(1.0, sigma, out=array("inv_sigma"))
+    above = np.multiply(inv_sigma, _TAIL_SCALE, out=array("above"))
+    below = np.multiply(mu, above, out=array("below"))  # distance to 0, in table steps
+    np.subtract(above, below, out=above)  # distance to 1
+    np.minimum(below, _TAIL_SIZE, out=below)
+    np.minimum(above, _TAIL_SIZE, out=above)
+    index: IntArray = work.get(f"{name}.index", shape, np.intp)
+    np.copyto(index, below, casting="unsafe")  # truncates: the table rounds down
+    tail = _tail_table()
+    lost = np.take(tail, index, out=below, mode="clip")
+    np.copyto(index, above, casting="unsafe")
+    lost += np.take(tail, index, out=above, mode="clip")
+    np.minimum(lost, 1.0 - 1e-12, out=lost)
+    # log(1 - x), not log1p: numpy's log1p is ~10x slower and x <= 1e-16 is moot.
+    np.subtract(1.0, lost, out=lost)
+    log_norm = np.log(inv_sigma, out=inv_sigma)
+    log_norm -= _LOG_SQRT_2PI
+    log_norm -= np.log(lost, out=lost)
+    return log_norm
+
+
+def kernel_terms(
+    mu: FloatArray, sigma: FloatArray, terms: FloatArray, work: Scratch, name: str
+) -> None:
+    """Write the log-density terms of ``K`` truncated Gaussian product kernels.
+
+    A kernel's log-density at ``x`` is ``[x * x, x, 1] @ terms[k]``, so that one matrix
+    product scores every candidate against every kernel.
+
+    Args:
+        mu: ``(K, dn)`` centres.
+        sigma: ``(K, dn)`` bandwidths.
+        terms: ``(K, 2 * dn + 1)`` output: the coefficients of ``x ** 2``, then of
+            ``x``, then the constant (normalisers included).
+        work: Where the temporaries live.
+        name: Prefix of the temporaries in ``work``.
+    """
+    dn = mu.shape[1]
+    log_norm = _log_norm(mu, sigma, work, name)
+    inv_var = np.divide(1.0, sigma, out=terms[:, :dn])
+    inv_var *= inv_var
+    np.multiply(mu, inv_var, out=terms[:, dn:-1])
+    terms[:, :dn] *= -0.5
+    # mu^2 / (2 s^2) = -0.5 * mu * (mu / s^2); row sums as a matrix product, as
+    # numpy's short-axis reductions are slow.
+    rest = np.multiply(mu, terms[:, dn:-1], out=work.get(f"{name}.rest", mu.shape))
+    rest *= -0.5
+    rest += log_norm
+    np.matmul(rest, np.ones(dn), out=terms[:, -1])
+
+
+class KernelCache:
+    """The log-density terms of finished trials' kernels, kept across asks.
+
+    A finished trial's centre never changes and its bandwidth changes only when a
+    neighbour arrives or leaves, so an ask recomputes the terms of those few kernels
+    and gathers the rest (:func:`kernel_terms` is the costliest step of fitting a
+    density with thousands of kernels).
+    """
+
+    def __init__(self) -> None:
+        self.owner: object = None
+        self._sigma: FloatArray = np.empty((0, 0))
+        self._terms: FloatArray = np.empty((0, 0))
+
+    def gather(  # noqa: PLR0917 - outputs by position, as numpy's out=
+        self,
+        owner: object,
+        rows: IntArray,
+        mu: FloatArray,
+        sigma: FloatArray,
+        terms: FloatArray,
+        work: Scratch,
+    ) -> None:
+        """Write the terms of finished ``rows`` (centres ``mu``, bandwidths ``sigma``).
+
+        Args:
+            owner: The object whose rows these are; another owner drops the cache.
+            rows: ``(K,)`` finished-row indices, ascending.
+            mu: ``(K, dn)`` their centres; the same row must keep the same centre.
+            sigma: ``(K, dn)`` their bandwidths now.
+            terms: ``(K, 2 * dn + 1)`` output, as :func:`kernel_terms`.
+            work: Where the temporaries live.
+        """
+        dn = mu.shape[1]
+        size = int(rows[-1]) + 1 if rows.size else 0
+        if owner is not self.owner or self._sigma.shape[1] != dn:
+            self.owner = owner
+            self._sigma = np.empty((0, dn))
+            self._terms = np.empty((0, 2 * dn + 1))
+        if size > self._sigma.shape[0]:
+            old = self._sigma.shape[0]
+            extra = max(size, 2 * old) - old
+            self._sigma = np.concatenate([self._sigma, np.full((extra, dn), np.nan)])
+            self._terms = np.concatenate([self._terms, np.empty((extra, 2 * dn + 1))])
+        cached = np.take(self._sigma, rows, axis=0, out=work.get("cache.sigma", sigma.shape))
+        differs = np.not_equal(cached, sigma, out=cached)
+        if differs.any():  # a whole-array test first: per-row reductions are slow
+            stale = np.flatnonzero(differs.any(axis=1))
+            fresh = np.empty((stale.size, 2 * dn + 1))
+            kernel_terms(mu[stale], sigma[stale], fresh, work, "cache")
+            changed = rows[stale]
+            self._sigma[changed] = sigma[stale]
+            self._terms[changed] = fresh
+        np.take(self._terms, rows, axis=0, out=terms)
+
+
 class Mixture:
     """A weighted mixture of product kernels over one group's columns.
 
@@ -290,6 +416,8 @@ class Mixture:
         name: Prefix of this mixture's arrays in ``scratch``.
         draw_log_weights: ``(K,)`` normalised log weights to draw kernels with in
             :meth:`sample`, if not ``log_weights`` (the density stays as given).
+        terms: ``(K, 2 * dn + 1)`` :func:`kernel_terms` of these kernels if already
+            known (from a :class:`KernelCache`); the mixture adds its weights to them.
     """
 
     def __init__(  # noqa: PLR0917 - mirrors the fields it stores
@@ -302,59 +430,30 @@ class Mixture:
         name: str = "",
         *,
         draw_log_weights: FloatArray | None = None,
+        terms: FloatArray | None = None,
     ) -> None:
         self._scratch = scratch or Scratch()
         self._name = name
         self.log_weights = log_weights
-        draw = log_weights if draw_log_weights is None else draw_log_weights
-        self.cumulative = np.cumsum(np.exp(draw))
-        self.cumulative /= self.cumulative[-1]
+        self._draw_log_weights = log_weights if draw_log_weights is None else draw_log_weights
         self.mu = mu
         self.sigma = sigma
         self.categorical = list(categorical)
         self.categorical_log = [np.log(table) for table in self.categorical]
-        # Everything below is elementwise over (K, dn), in place and in scratch arrays:
-        # with thousands of bad kernels this constructor dominates an ask.
-        shape = mu.shape
-        work = self._scratch
+        if terms is None:
+            k, dn = mu.shape
+            terms = self._scratch.get(f"{name}.terms", (k, 2 * dn + 1))
+            kernel_terms(mu, sigma, terms, self._scratch, name)
+        # Each kernel's log weight joins its constant: one product then scores it all.
+        terms[:, -1] += log_weights
+        self._terms = terms
 
-        def array(role: str) -> FloatArray:
-            return work.get(f"{name}.{role}", shape)  # type: ignore[no-any-return]
-
-        inv_sigma = np.divide(1.0, sigma, out=array("inv_sigma"))
-        # Truncation to [0, 1]: the mass a kernel loses past each end, read from a
-        # table of the normal tail (ndtr itself would cost more than the whole ask).
-        above = np.multiply(inv_sigma, _TAIL_SCALE, out=array("above"))
-        below = np.multiply(mu, above, out=array("below"))  # distance to 0, in table steps
-        np.subtract(above, below, out=above)  # distance to 1
-        np.minimum(below, _TAIL_SIZE, out=below)
-        np.minimum(above, _TAIL_SIZE, out=above)
-        index: IntArray = work.get(f"{name}.index", shape, np.intp)
-        np.copyto(index, below, casting="unsafe")  # truncates: the table rounds down
-        tail = _tail_table()
-        lost = np.take(tail, index, out=array("lost"), mode="clip")
-        np.copyto(index, above, casting="unsafe")
-        lost += np.take(tail, index, out=above, mode="clip")
-        np.minimum(lost, 1.0 - 1e-12, out=lost)
-        # log(1 - x), not log1p: numpy's log1p is ~10x slower and x <= 1e-16 is moot.
-        np.subtract(1.0, lost, out=lost)
-        log_norm = np.log(inv_sigma, out=array("log_norm"))
-        log_norm -= _LOG_SQRT_2PI
-        log_norm -= np.log(lost, out=lost)
-        self._log_norm = log_norm
-        inv_var = np.multiply(inv_sigma, inv_sigma, out=inv_sigma)
-        # Coefficients of x^2 and x side by side, so one matrix product scores them.
-        dn = shape[1]
-        coef: FloatArray = work.get(f"{name}.coef", (shape[0], 2 * dn))
-        np.multiply(inv_var, -0.5, out=coef[:, :dn])
-        np.multiply(mu, inv_var, out=coef[:, dn:])
-        self._coef = coef
-        self._lin = coef[:, dn:]
-        # Row sums as a matrix product: numpy's short-axis reductions are slow.
-        constant = np.multiply(mu, self._lin, out=below)
-        constant *= -0.5
-        constant += log_norm
-        self._const = constant @ np.ones(shape[1])
+    @functools.cached_property
+    def cumulative(self) -> FloatArray:
+        """Cumulative probabilities of drawing each kernel (ends at 1)."""
+        cumulative = np.cumsum(np.exp(self._draw_log_weights))
+        cumulative /= cumulative[-1]
+        return cumulative
 
     @property
     def n_kernels(self) -> int:
@@ -382,7 +481,7 @@ class Mixture:
         dn, dc = self.mu.shape[1], len(self.categorical)
         width = max(dn, dc, 1)
         if joint:
-            kernel = np.repeat(self._pick(rng, (m, 1)), width, axis=1)
+            kernel = np.broadcast_to(self._pick(rng, (m, 1)), (m, width))
         else:
             kernel = self._pick(rng, (m, width))
         numeric = np.empty((m, dn))
@@ -394,7 +493,9 @@ class Mixture:
             mu, sigma = self.mu[k, cols], self.sigma[k, cols]
             low, high = ndtr(-mu / sigma), ndtr((1.0 - mu) / sigma)
             u = low + (high - low) * rng.random((m, dn))
-            numeric = np.clip(mu + sigma * ndtri(u), 0.0, 1.0)
+            numeric = mu + sigma * ndtri(u)
+            np.maximum(numeric, 0.0, out=numeric)
+            np.minimum(numeric, 1.0, out=numeric)
         categorical = np.empty((m, dc))
         for j, table in enumerate(self.categorical):
             rows = np.cumsum(table[kernel[:, j]], axis=1)
@@ -405,17 +506,19 @@ class Mixture:
 
     def log_pdf(self, numeric: FloatArray, categorical: FloatArray) -> FloatArray:
         """Joint log-density of ``m`` points, ``(m,)``."""
-        logits = self._scratch.get(f"{self._name}.logits", (numeric.shape[0], self.n_kernels))
-        np.add(self.log_weights, self._const, out=logits[0])
-        logits[1:] = logits[0]
-        if numeric.shape[1]:
-            # sum_j -(x_j - mu_kj)^2 / (2 s_kj^2), expanded into one matrix product.
-            features = np.concatenate([numeric * numeric, numeric], axis=1)
-            # In blocks of kernels: a big product makes a threaded BLAS hand work to a
-            # second thread, which on a busy machine costs 100x the arithmetic.
-            for start in range(0, self.n_kernels, _BLOCK):
-                block = slice(start, start + _BLOCK)
-                logits[:, block] += features @ self._coef[block].T
+        work, name = self._scratch, self._name
+        m, dn = numeric.shape
+        logits = work.get(f"{name}.logits", (m, self.n_kernels))
+        # sum_j -(x_j - mu_kj)^2 / (2 s_kj^2) + constant, expanded into one product.
+        features = work.get(f"{name}.features", (m, 2 * dn + 1))
+        np.multiply(numeric, numeric, out=features[:, :dn])
+        features[:, dn:-1] = numeric
+        features[:, -1] = 1.0
+        # In blocks of kernels: a big product makes a threaded BLAS hand work to a
+        # second thread, which on a busy machine costs 100x the arithmetic.
+        for start in range(0, self.n_kernels, _BLOCK):
+            block = slice(start, start + _BLOCK)
+            np.matmul(features, self._terms[block].T, out=logits[:, block])
         for j, table in enumerate(self.categorical_log):
             logits += table[:, categorical[:, j].astype(np.intp)].T
         return logsumexp(logits, axis=1)
@@ -426,7 +529,8 @@ class Mixture:
         out = np.empty((m, numeric.shape[1] + len(self.categorical)))
         if numeric.shape[1]:
             z = (numeric[:, None, :] - self.mu[None]) / self.sigma[None]
-            terms = -0.5 * z * z + self._log_norm[None] + self.log_weights[None, :, None]
+            log_norm = _log_norm(self.mu, self.sigma, self._scratch, f"{self._name}.columns")
+            terms = -0.5 * z * z + log_norm[None] + self.log_weights[None, :, None]
             out[:, : numeric.shape[1]] = logsumexp(terms, axis=1)
         for j, table in enumerate(self.categorical_log):
             terms = table[:, categorical[:, j].astype(np.intp)] + self.log_weights[:, None]

@@ -16,6 +16,7 @@ One ask, in order:
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections.abc import Sequence
@@ -34,17 +35,20 @@ from ._encoding import (
     FloatArray,
     Group,
     IntArray,
+    UnitRows,
     check_count,
     pending_matrix,
 )
 from ._novelty import collides, novel_prior, snap
 from ._parzen import (
+    KernelCache,
     Mixture,
     Scratch,
     SortedColumns,
     bandwidth_floor,
     bandwidths,
     categorical_tables,
+    kernel_terms,
     mixture_log_weights,
     select_sorted,
 )
@@ -187,6 +191,9 @@ class TPE(Suggester):
     def _reset_caches(self) -> None:
         self._encodings = EncodingCache()
         self._sorted = SortedColumns()
+        self._unit = UnitRows()
+        # Kernel terms of finished trials per (group, role), reused across asks.
+        self._kernels: dict[tuple[int, str], KernelCache] = {}
         # The fitted mixtures live in these arrays: valid until the next fit.
         self._scratch = Scratch()
         # The caches above are shared state: one suggestion at a time per instance.
@@ -197,7 +204,7 @@ class TPE(Suggester):
         return {
             key: value
             for key, value in self.__dict__.items()
-            if key not in {"_encodings", "_sorted", "_scratch", "_lock"}
+            if key not in {"_encodings", "_sorted", "_unit", "_kernels", "_scratch", "_lock"}
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -300,7 +307,7 @@ class TPE(Suggester):
         """
         n = len(history)
         finished = history.X
-        finished_unit = encoding.to_unit(finished)
+        finished_unit = self._unit.update(history, encoding, finished)
         sorted_columns = self._sorted
         order = sorted_columns.update(
             history, lambda start: finished_unit[start:, encoding.numeric], n
@@ -408,6 +415,10 @@ class TPE(Suggester):
             )
         # The prior kernel: centred (above), as wide as the whole range.
         sigma = np.concatenate([sigma, np.ones((1, dg))])
+        name = f"{role}{group.index}"
+        terms = None
+        if dg and rows.size > _SMALL and self.bandwidth == "hyperopt":
+            terms = self._cached_terms(group.index, role, rows[rows < n_finished], mu, sigma, name)
         observed = weights[rows]
         return Mixture(
             mixture_log_weights(observed, self.prior_weight + (self.explore if good else 0.0)),
@@ -415,9 +426,33 @@ class TPE(Suggester):
             sigma,
             categorical_tables(categorical, group.n_choices, rows.size),
             self._scratch,
-            f"{role}{group.index}",
+            name,
             draw_log_weights=mixture_log_weights(observed, self.prior_weight) if good else None,
+            terms=terms,
         )
+
+    def _cached_terms(  # noqa: PLR0917 - private helper, called from one place
+        self,
+        group: int,
+        role: str,
+        finished_rows: IntArray,
+        mu: FloatArray,
+        sigma: FloatArray,
+        name: str,
+    ) -> FloatArray:
+        # Kernels of finished trials (first) from the cache; pending and prior fresh.
+        k, dg = mu.shape
+        terms: FloatArray = self._scratch.get(f"{name}.terms", (k, 2 * dg + 1))
+        nf = finished_rows.size
+        cache = self._kernels.setdefault((group, role), KernelCache())
+        cache.gather(
+            self._sorted.owner, finished_rows, mu[:nf], sigma[:nf], terms[:nf], self._scratch
+        )
+        if k - nf == 1:  # the prior alone: the same terms every time
+            terms[nf:] = _prior_terms(dg)
+        else:
+            kernel_terms(mu[nf:], sigma[nf:], terms[nf:], self._scratch, f"{name}.extra")
+        return terms
 
     def _candidates(
         self, encoding: Encoding, model: _Model, rng: np.random.Generator
@@ -455,6 +490,14 @@ class TPE(Suggester):
         composed = encoding.deactivate(composed, encoding.group_activity(composed))
         rows = np.concatenate([composed, rows])
         return rows, np.concatenate([[0], ranking + 1]).astype(np.intp)
+
+
+@functools.cache
+def _prior_terms(dg: int) -> FloatArray:
+    # The prior kernel: centred, as wide as the range (see _fit_group).
+    terms = np.empty((1, 2 * dg + 1))
+    kernel_terms(np.full((1, dg), 0.5), np.ones((1, dg)), terms, Scratch(), "prior")
+    return terms
 
 
 def _check_float(
