@@ -8,7 +8,7 @@ shadow scikit-learn itself.
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import attrs
 import numpy as np
@@ -37,6 +37,13 @@ class SmallForest(RandomForestClassifier):
     """A random forest narrowed to a few trees, for fast tests."""
 
     n_estimators: Annotated[int, ah.Int(5, 20)]
+
+
+@attrs.frozen(kw_only=True)
+class BalancedForest(RandomForestClassifier):
+    """A random forest that also searches a parameter the ready-made space keeps constant."""
+
+    class_weight: Literal[None, "balanced", "balanced_subsample"]
 
 
 @attrs.frozen(kw_only=True)

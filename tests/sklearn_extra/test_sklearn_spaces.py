@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ pytest.importorskip("sklearn")
 import attrs
 import numpy as np
 import numpy.typing as npt
-from ahs_helpers import KnnOnly, QuickClassifiers, SmallForest, TreesOnly
+from ahs_helpers import BalancedForest, KnnOnly, QuickClassifiers, SmallForest, TreesOnly
 from sklearn.base import is_classifier, is_regressor
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.datasets import make_classification, make_regression
@@ -90,26 +91,102 @@ def _configs(cls: type[Any], n: int, seed: int = 0) -> list[Any]:
     return [space.decode(space.sample(rng)) for _ in range(n)]
 
 
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@pytest.mark.parametrize("cls", CLASSIFIERS, ids=lambda c: c.__name__)
-def test_every_classifier_space_builds_and_fits(cls: type[Any]) -> None:
-    X, y = _tiny_classification()
-    for config in _configs(cls, 3):
-        model = _cheap(config).build()
-        assert is_classifier(model)
-        model.fit(X, y)
-        assert set(np.unique(model.predict(X))) <= set(np.unique(y))
+def _assert_params_reach_the_estimator(config: Any, estimator: Any) -> None:
+    """Every searched field that scikit-learn knows by the same name has its value."""
+    params = estimator.get_params()
+    space = ah.compile_space(type(config))
+    searched = {d.name for d in space.dimensions if not d.is_branch and d.parent is None}
+    shared = searched & set(params)
+    assert shared  # most fields keep scikit-learn's names
+    for name in shared:
+        assert params[name] == getattr(config, name), name
+    kernel = getattr(config, "kernel", None)
+    if kernel is not None:
+        assert kernel.params().items() <= params.items()
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@pytest.mark.parametrize("cls", REGRESSORS, ids=lambda c: c.__name__)
-def test_every_regressor_space_builds_and_fits(cls: type[Any]) -> None:
-    X, y = _tiny_regression()
-    for config in _configs(cls, 3):
-        model = _cheap(config).build()
-        assert is_regressor(model)
+@pytest.mark.parametrize("cls", CLASSIFIERS + REGRESSORS, ids=lambda c: c.__name__)
+def test_every_model_space_builds_its_namesake_and_fits(cls: type[Any]) -> None:
+    is_classifier_space = cls in CLASSIFIERS
+    X, y = _tiny_classification() if is_classifier_space else _tiny_regression()
+    for sampled in _configs(cls, 3):
+        config = _cheap(sampled)
+        model = config.build()
+        assert type(model).__name__ == cls.__name__  # the scikit-learn class of that name
+        assert is_classifier(model) is is_classifier_space
+        assert is_regressor(model) is not is_classifier_space
+        _assert_params_reach_the_estimator(config, model)
         model.fit(X, y)
-        assert model.predict(X).shape == (len(y),)
+        predictions = model.predict(X)
+        assert predictions.shape == (len(y),)
+        if is_classifier_space:
+            assert set(np.unique(predictions)) <= set(np.unique(y))
+
+
+_KERNEL = (
+    "kernel",
+    "kernel:RBFKernel.gamma",
+    "kernel:PolynomialKernel.degree",
+    "kernel:PolynomialKernel.gamma",
+    "kernel:PolynomialKernel.coef0",
+    "kernel:SigmoidKernel.gamma",
+    "kernel:SigmoidKernel.coef0",
+)
+_FOREST = ("n_estimators", "max_features", "max_depth", "min_samples_leaf", "bootstrap")
+_BOOSTING = (
+    "learning_rate",
+    "max_iter",
+    "max_leaf_nodes",
+    "min_samples_leaf",
+    "l2_regularization",
+    "max_features",
+)
+_NEIGHBOURS = ("n_neighbors", "weights", "p")
+_PERCEPTRON = ("width", "layers", "activation", "alpha", "learning_rate_init")
+_SGD = ("loss", "penalty", "alpha", "l1_ratio")
+
+#: Every model space's searched dimensions and its constant fields with their defaults.
+MODEL_FIELDS: dict[type[Any], tuple[set[str], dict[str, Any]]] = {
+    ahs.SVC: ({"C", *_KERNEL}, {"max_iter": 200_000}),
+    ahs.SVR: ({"C", "epsilon", *_KERNEL}, {"max_iter": 200_000}),
+    ahs.LogisticRegression: ({"C", "class_weight"}, {"max_iter": 1000}),
+    ahs.Ridge: ({"alpha"}, {}),
+    ahs.ElasticNet: ({"alpha", "l1_ratio"}, {"max_iter": 5000}),
+    ahs.SGDClassifier: ({*_SGD}, {"max_iter": 1000}),
+    ahs.SGDRegressor: ({*_SGD, "eta0"}, {"max_iter": 1000}),
+    ahs.KNeighborsClassifier: ({*_NEIGHBOURS}, {}),
+    ahs.KNeighborsRegressor: ({*_NEIGHBOURS}, {}),
+    ahs.RandomForestClassifier: ({*_FOREST, "criterion"}, {"n_jobs": None}),
+    ahs.RandomForestRegressor: ({*_FOREST}, {"n_jobs": None}),
+    ahs.ExtraTreesClassifier: ({*_FOREST, "criterion"}, {"n_jobs": None}),
+    ahs.ExtraTreesRegressor: ({*_FOREST}, {"n_jobs": None}),
+    ahs.HistGradientBoostingClassifier: ({*_BOOSTING}, {}),
+    ahs.HistGradientBoostingRegressor: ({*_BOOSTING}, {}),
+    ahs.MLPClassifier: ({*_PERCEPTRON}, {"max_iter": 200}),
+    ahs.MLPRegressor: ({*_PERCEPTRON}, {"max_iter": 200}),
+}
+
+
+def _documented_attributes(cls: type[Any]) -> set[str]:
+    """The names listed in the ``Attributes:`` section of the class's own docstring."""
+    doc = cls.__dict__.get("__doc__") or ""
+    section = doc.partition("Attributes:")[2]
+    return set(re.findall(r"^ {8}(\w+):", section, flags=re.MULTILINE))
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS + REGRESSORS, ids=lambda c: c.__name__)
+def test_every_model_space_has_exactly_its_documented_fields(cls: type[Any]) -> None:
+    searched, constants = MODEL_FIELDS[cls]
+    space = ah.compile_space(cls)
+    assert set(space.names) == searched
+    assert len(space.names) == len(searched)  # no dimension compiled twice
+    fields = attrs.fields_dict(cls)
+    top_level = {name for name in searched if ":" not in name}
+    assert set(fields) == top_level | set(constants)
+    assert {name: fields[name].default for name in constants} == constants
+    assert all(field.kw_only for field in fields.values())
+    assert _documented_attributes(cls) == set(fields)
 
 
 def test_elastic_net_range_spans_from_all_zero_to_nearly_unpenalized() -> None:
@@ -158,20 +235,6 @@ def test_pca_keeps_the_requested_variance() -> None:
     transformer = ahs.PCA(variance=0.6, whiten=False, standardize=False).build().fit(X)
     assert transformer.explained_variance_ratio_.sum() >= 0.6
     assert transformer.n_components_ < X.shape[1]
-
-
-def _assert_params_reach_the_estimator(config: Any, estimator: Any) -> None:
-    """Every searched field that scikit-learn knows by the same name has its value."""
-    params = estimator.get_params()
-    space = ah.compile_space(type(config))
-    searched = {d.name for d in space.dimensions if not d.is_branch and d.parent is None}
-    shared = searched & set(params)
-    assert shared  # most fields keep scikit-learn's names
-    for name in shared:
-        assert params[name] == getattr(config, name), name
-    kernel = getattr(config, "kernel", None)
-    if kernel is not None:
-        assert kernel.params().items() <= params.items()
 
 
 @pytest.mark.parametrize(
@@ -241,6 +304,15 @@ def test_narrowing_by_subclass_keeps_only_the_chosen_branches() -> None:
     assert len(quick.dimensions) < len(ah.compile_space(ahs.ClassifierPipeline).dimensions)
 
 
+def test_a_field_added_by_a_subclass_reaches_the_estimator() -> None:
+    space = ah.compile_space(BalancedForest)
+    assert set(space.names) == set(ah.compile_space(ahs.RandomForestClassifier).names) | {
+        "class_weight"
+    }
+    for config in _configs(BalancedForest, 5):
+        assert config.build().get_params()["class_weight"] == config.class_weight
+
+
 def test_a_hand_written_space_with_build_is_buildable() -> None:
     (config,) = _configs(KnnOnly, 1)
     assert isinstance(config, ahs.Buildable)
@@ -250,14 +322,7 @@ def test_a_hand_written_space_with_build_is_buildable() -> None:
 def test_with_random_state_seeds_nested_estimators() -> None:
     config = ahs.ClassifierPipeline(
         preprocessing=ahs.PCA(variance=0.9, whiten=False, standardize=True),
-        model=ahs.RandomForestClassifier(
-            n_estimators=10,
-            criterion="gini",
-            max_features=0.5,
-            max_depth=None,
-            min_samples_leaf=1,
-            bootstrap=True,
-        ),
+        model=_configs(ahs.RandomForestClassifier, 1)[0],
     )
     seeded = ahs.with_random_state(config.build(), 7)
     states = {k: v for k, v in seeded.get_params(deep=True).items() if k.endswith("random_state")}

@@ -171,16 +171,16 @@ class _AutoEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
         thread so that the loop keeps serving other tasks.
 
         Args:
-            X: Features, shape ``(n_samples, n_features)``, numeric, no missing values.
-            y: Target, shape ``(n_samples,)``.
+            X: Features, as for :meth:`fit`.
+            y: Target, as for :meth:`fit`.
 
         Returns:
             The fitted estimator (``self``).
 
         Raises:
-            DataError: ``X`` or ``y`` cannot be used (the message says how to fix it).
-            SpaceTaskError: The space cannot build estimators of this task.
-            SearchFailedError: No trial completed (all failed, or the time ran out).
+            DataError: As from :meth:`fit`, before any trial runs.
+            SpaceTaskError: As from :meth:`fit`, before any trial runs.
+            SearchFailedError: As from :meth:`fit`.
         """
         space, objective = self._prepare(X, y)
         result = await self._search(space, objective)
@@ -396,7 +396,8 @@ class AutoClassifier(ClassifierMixin, _AutoEstimator):  # type: ignore[misc]  # 
 
     Attributes:
         best_config_: The best configuration (an instance of ``space``).
-        best_score_: Its mean cross-validated score (higher is better).
+        best_score_: Its mean cross-validated score (accuracy unless ``scoring`` names
+            another; higher is better).
         best_estimator_: Its estimator, refitted on all of ``X, y``.
         result_: The search's :class:`asynchyper.Result` (every trial, ``best``).
         study_: The study's name in ``storage`` (reopen it with ``open_study`` or the CLI).
@@ -465,7 +466,8 @@ class AutoRegressor(RegressorMixin, _AutoEstimator):  # type: ignore[misc]  # sk
 
     Attributes:
         best_config_: The best configuration (an instance of ``space``).
-        best_score_: Its mean cross-validated score (higher is better).
+        best_score_: Its mean cross-validated score (R² unless ``scoring`` names another;
+            higher is better).
         best_estimator_: Its estimator, refitted on all of ``X, y``.
         result_: The search's :class:`asynchyper.Result` (every trial, ``best``).
         study_: The study's name in ``storage`` (reopen it with ``open_study`` or the CLI).

@@ -3,14 +3,20 @@
 Ranges follow scikit-learn's documentation and hyperopt-sklearn's defaults, trimmed
 so that a single fit stays affordable on a laptop (at most 300 trees or boosting
 rounds: beyond that, more trees buy little accuracy for their time). Every
-class is a frozen attrs class whose ``build()`` returns a new, unfitted estimator.
-Constant fields (with a default and no marker) are not searched; subclass to change
-a range or a constant (see the module documentation).
+model is a frozen attrs class whose ``build()`` returns a new, unfitted estimator,
+each field passed as the estimator's keyword argument of the same name (an SVM's
+``kernel`` and an MLP's ``width`` and ``layers`` are translated). Constant fields
+(with a default and no marker) are not searched; subclass to change a range or a
+constant (see the module documentation).
+
+Models that share their fields (a classifier and its regressor, a random forest and
+extremely randomized trees) declare them once, in a private base class; each public
+class names its estimator and adds only its own fields.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import attrs
 from sklearn import ensemble, linear_model, neighbors, neural_network, svm
@@ -42,6 +48,27 @@ __all__ = [
     "SGDRegressor",
     "SigmoidKernel",
 ]
+
+
+@attrs.frozen(kw_only=True)
+class _Model:
+    """A model space whose fields are keyword arguments of one scikit-learn estimator."""
+
+    #: The scikit-learn estimator class that ``build()`` instantiates.
+    _estimator: ClassVar[type[Any]]
+
+    def _params(self) -> dict[str, Any]:
+        """The estimator's keyword arguments: every field, under its own name."""
+        return attrs.asdict(self, recurse=False)
+
+    def build(self) -> Any:
+        """Build the scikit-learn estimator.
+
+        Returns:
+            A new, unfitted instance of the estimator named in the class summary.
+        """
+        return self._estimator(**self._params())
+
 
 # -- support vector machines -------------------------------------------------------
 
@@ -128,7 +155,17 @@ Kernel = RBFKernel | PolynomialKernel | SigmoidKernel | LinearKernel
 
 
 @attrs.frozen(kw_only=True)
-class SVC:
+class _SupportVectorMachine(_Model):
+    """SVC and SVR: the ``kernel`` field passes the kernel's own keyword arguments."""
+
+    def _params(self) -> dict[str, Any]:
+        params = super()._params()
+        kernel: Kernel = params.pop("kernel")
+        return params | kernel.params()
+
+
+@attrs.frozen(kw_only=True)
+class SVC(_SupportVectorMachine):
     """Support vector classifier (``sklearn.svm.SVC``).
 
     Attributes:
@@ -138,21 +175,15 @@ class SVC:
             configuration cannot stall a trial.
     """
 
+    _estimator = svm.SVC
+
     C: Annotated[float, Float(1e-2, 1e3, log=True)]
     kernel: Kernel
     max_iter: int = 200_000
 
-    def build(self) -> Any:
-        """Build the scikit-learn estimator.
-
-        Returns:
-            A new, unfitted ``sklearn.svm.SVC``.
-        """
-        return svm.SVC(C=self.C, max_iter=self.max_iter, **self.kernel.params())
-
 
 @attrs.frozen(kw_only=True)
-class SVR:
+class SVR(_SupportVectorMachine):
     """Epsilon support vector regressor (``sklearn.svm.SVR``).
 
     Attributes:
@@ -162,27 +193,19 @@ class SVR:
         max_iter: Cap on solver iterations (constant).
     """
 
+    _estimator = svm.SVR
+
     C: Annotated[float, Float(1e-2, 1e3, log=True)]
     epsilon: Annotated[float, Float(1e-3, 1.0, log=True)]
     kernel: Kernel
     max_iter: int = 200_000
-
-    def build(self) -> Any:
-        """Build the scikit-learn estimator.
-
-        Returns:
-            A new, unfitted ``sklearn.svm.SVR``.
-        """
-        return svm.SVR(
-            C=self.C, epsilon=self.epsilon, max_iter=self.max_iter, **self.kernel.params()
-        )
 
 
 # -- linear models -----------------------------------------------------------------
 
 
 @attrs.frozen(kw_only=True)
-class LogisticRegression:
+class LogisticRegression(_Model):
     """L2-regularized logistic regression (``sklearn.linear_model.LogisticRegression``).
 
     Attributes:
@@ -191,42 +214,28 @@ class LogisticRegression:
         max_iter: Cap on solver iterations (constant).
     """
 
+    _estimator = linear_model.LogisticRegression
+
     C: Annotated[float, Float(1e-4, 1e4, log=True)]
     class_weight: Literal[None, "balanced"]
     max_iter: int = 1000
 
-    def build(self) -> Any:
-        """Build the scikit-learn estimator.
-
-        Returns:
-            A new, unfitted ``sklearn.linear_model.LogisticRegression``.
-        """
-        return linear_model.LogisticRegression(
-            C=self.C, class_weight=self.class_weight, max_iter=self.max_iter
-        )
-
 
 @attrs.frozen(kw_only=True)
-class Ridge:
+class Ridge(_Model):
     """Linear least squares with L2 regularization (``sklearn.linear_model.Ridge``).
 
     Attributes:
         alpha: Regularization strength (log scale).
     """
 
+    _estimator = linear_model.Ridge
+
     alpha: Annotated[float, Float(1e-3, 1e3, log=True)]
-
-    def build(self) -> Any:
-        """Build the scikit-learn estimator.
-
-        Returns:
-            A new, unfitted ``sklearn.linear_model.Ridge``.
-        """
-        return linear_model.Ridge(alpha=self.alpha)
 
 
 @attrs.frozen(kw_only=True)
-class ElasticNet:
+class ElasticNet(_Model):
     """Linear least squares with a mix of L1 and L2 penalties (``ElasticNet``).
 
     Sparse where Ridge is not: it can drop uninformative features altogether
@@ -241,26 +250,18 @@ class ElasticNet:
         max_iter: Cap on coordinate-descent passes (constant).
     """
 
+    _estimator = linear_model.ElasticNet
+
     alpha: Annotated[float, Float(1e-4, 10.0, log=True)]
     l1_ratio: Annotated[float, Float(0.05, 1.0)]
     max_iter: int = 5000
-
-    def build(self) -> Any:
-        """Build the scikit-learn estimator.
-
-        Returns:
-            A new, unfitted ``sklearn.linear_model.ElasticNet``.
-        """
-        return linear_model.ElasticNet(
-            alpha=self.alpha, l1_ratio=self.l1_ratio, max_iter=self.max_iter
-        )
 
 
 Penalty = Literal["l2", "l1", "elasticnet"]
 
 
 @attrs.frozen(kw_only=True)
-class SGDClassifier:
+class SGDClassifier(_Model):
     """Linear classifier trained by stochastic gradient descent (``SGDClassifier``).
 
     Attributes:
@@ -271,29 +272,17 @@ class SGDClassifier:
         max_iter: Cap on passes over the data (constant).
     """
 
+    _estimator = linear_model.SGDClassifier
+
     loss: Literal["hinge", "log_loss", "modified_huber"]
     penalty: Penalty
     alpha: Annotated[float, Float(1e-7, 1e-1, log=True)]
     l1_ratio: Annotated[float, Float(0.0, 1.0)]
     max_iter: int = 1000
 
-    def build(self) -> Any:
-        """Build the scikit-learn estimator.
-
-        Returns:
-            A new, unfitted ``sklearn.linear_model.SGDClassifier``.
-        """
-        return linear_model.SGDClassifier(
-            loss=self.loss,
-            penalty=self.penalty,
-            alpha=self.alpha,
-            l1_ratio=self.l1_ratio,
-            max_iter=self.max_iter,
-        )
-
 
 @attrs.frozen(kw_only=True)
-class SGDRegressor:
+class SGDRegressor(_Model):
     """Linear regressor trained by stochastic gradient descent (``SGDRegressor``).
 
     Attributes:
@@ -305,6 +294,8 @@ class SGDRegressor:
         max_iter: Cap on passes over the data (constant).
     """
 
+    _estimator = linear_model.SGDRegressor
+
     loss: Literal["squared_error", "huber", "epsilon_insensitive"]
     penalty: Penalty
     alpha: Annotated[float, Float(1e-7, 1e-1, log=True)]
@@ -312,27 +303,21 @@ class SGDRegressor:
     eta0: Annotated[float, Float(1e-4, 1e-1, log=True)]
     max_iter: int = 1000
 
-    def build(self) -> Any:
-        """Build the scikit-learn estimator.
-
-        Returns:
-            A new, unfitted ``sklearn.linear_model.SGDRegressor``.
-        """
-        return linear_model.SGDRegressor(
-            loss=self.loss,
-            penalty=self.penalty,
-            alpha=self.alpha,
-            l1_ratio=self.l1_ratio,
-            eta0=self.eta0,
-            max_iter=self.max_iter,
-        )
-
 
 # -- nearest neighbours ------------------------------------------------------------
 
 
 @attrs.frozen(kw_only=True)
-class KNeighborsClassifier:
+class _KNeighbors(_Model):
+    """The fields shared by the k-nearest-neighbours classifier and regressor."""
+
+    n_neighbors: Annotated[int, Int(1, 40, log=True)]
+    weights: Literal["uniform", "distance"]
+    p: Literal[1, 2]
+
+
+@attrs.frozen(kw_only=True)
+class KNeighborsClassifier(_KNeighbors):
     """k-nearest neighbours vote (``sklearn.neighbors.KNeighborsClassifier``).
 
     Attributes:
@@ -342,23 +327,11 @@ class KNeighborsClassifier:
         p: Minkowski power: 1 = Manhattan, 2 = Euclidean distance.
     """
 
-    n_neighbors: Annotated[int, Int(1, 40, log=True)]
-    weights: Literal["uniform", "distance"]
-    p: Literal[1, 2]
-
-    def build(self) -> Any:
-        """Build the scikit-learn estimator.
-
-        Returns:
-            A new, unfitted ``sklearn.neighbors.KNeighborsClassifier``.
-        """
-        return neighbors.KNeighborsClassifier(
-            n_neighbors=self.n_neighbors, weights=self.weights, p=self.p
-        )
+    _estimator = neighbors.KNeighborsClassifier
 
 
 @attrs.frozen(kw_only=True)
-class KNeighborsRegressor:
+class KNeighborsRegressor(_KNeighbors):
     """k-nearest neighbours average (``sklearn.neighbors.KNeighborsRegressor``).
 
     Attributes:
@@ -367,19 +340,7 @@ class KNeighborsRegressor:
         p: Minkowski power: 1 = Manhattan, 2 = Euclidean distance.
     """
 
-    n_neighbors: Annotated[int, Int(1, 40, log=True)]
-    weights: Literal["uniform", "distance"]
-    p: Literal[1, 2]
-
-    def build(self) -> Any:
-        """Build the scikit-learn estimator.
-
-        Returns:
-            A new, unfitted ``sklearn.neighbors.KNeighborsRegressor``.
-        """
-        return neighbors.KNeighborsRegressor(
-            n_neighbors=self.n_neighbors, weights=self.weights, p=self.p
-        )
+    _estimator = neighbors.KNeighborsRegressor
 
 
 # -- tree ensembles ----------------------------------------------------------------
@@ -390,50 +351,44 @@ Depth = Literal[None, 4, 8, 16, 32]
 LeafSize = Annotated[int, Int(1, 20, log=True)]
 
 
-def _forest_params(forest: Any) -> dict[str, Any]:
-    return {
-        "n_estimators": forest.n_estimators,
-        "max_features": forest.max_features,
-        "max_depth": forest.max_depth,
-        "min_samples_leaf": forest.min_samples_leaf,
-        "bootstrap": forest.bootstrap,
-        "n_jobs": forest.n_jobs,
-    }
-
-
 @attrs.frozen(kw_only=True)
-class RandomForestClassifier:
-    """Random forest (``sklearn.ensemble.RandomForestClassifier``).
-
-    Attributes:
-        n_estimators: Number of trees (log scale).
-        criterion: Split quality measure.
-        max_features: Fraction of the features considered at each split.
-        max_depth: Depth limit (``None`` = grow until leaves are pure).
-        min_samples_leaf: Minimum samples in a leaf (log scale).
-        bootstrap: Fit each tree on a bootstrap sample.
-        n_jobs: Parallel jobs inside one fit (constant; trials already run concurrently).
-    """
+class _Forest(_Model):
+    """The fields shared by the random forests and the extremely randomized trees."""
 
     n_estimators: Trees
-    criterion: Literal["gini", "entropy"]
     max_features: FeatureFraction
     max_depth: Depth
     min_samples_leaf: LeafSize
     bootstrap: bool
     n_jobs: int | None = None
 
-    def build(self) -> Any:
-        """Build the scikit-learn estimator.
 
-        Returns:
-            A new, unfitted ``sklearn.ensemble.RandomForestClassifier``.
-        """
-        return ensemble.RandomForestClassifier(criterion=self.criterion, **_forest_params(self))
+@attrs.frozen(kw_only=True)
+class _ForestClassifier(_Forest):
+    """A forest of classification trees: the split criterion is searched too."""
+
+    criterion: Literal["gini", "entropy"]
 
 
 @attrs.frozen(kw_only=True)
-class RandomForestRegressor:
+class RandomForestClassifier(_ForestClassifier):
+    """Random forest (``sklearn.ensemble.RandomForestClassifier``).
+
+    Attributes:
+        n_estimators: Number of trees (log scale).
+        max_features: Fraction of the features considered at each split.
+        max_depth: Depth limit (``None`` = grow until leaves are pure).
+        min_samples_leaf: Minimum samples in a leaf (log scale).
+        bootstrap: Fit each tree on a bootstrap sample.
+        n_jobs: Parallel jobs inside one fit (constant; trials already run concurrently).
+        criterion: Split quality measure.
+    """
+
+    _estimator = ensemble.RandomForestClassifier
+
+
+@attrs.frozen(kw_only=True)
+class RandomForestRegressor(_Forest):
     """Random forest (``sklearn.ensemble.RandomForestRegressor``, squared error).
 
     Attributes:
@@ -445,55 +400,28 @@ class RandomForestRegressor:
         n_jobs: Parallel jobs inside one fit (constant; trials already run concurrently).
     """
 
-    n_estimators: Trees
-    max_features: FeatureFraction
-    max_depth: Depth
-    min_samples_leaf: LeafSize
-    bootstrap: bool
-    n_jobs: int | None = None
-
-    def build(self) -> Any:
-        """Build the scikit-learn estimator.
-
-        Returns:
-            A new, unfitted ``sklearn.ensemble.RandomForestRegressor``.
-        """
-        return ensemble.RandomForestRegressor(**_forest_params(self))
+    _estimator = ensemble.RandomForestRegressor
 
 
 @attrs.frozen(kw_only=True)
-class ExtraTreesClassifier:
+class ExtraTreesClassifier(_ForestClassifier):
     """Extremely randomized trees (``sklearn.ensemble.ExtraTreesClassifier``).
 
     Attributes:
         n_estimators: Number of trees (log scale).
-        criterion: Split quality measure.
         max_features: Fraction of the features considered at each split.
         max_depth: Depth limit (``None`` = grow until leaves are pure).
         min_samples_leaf: Minimum samples in a leaf (log scale).
         bootstrap: Fit each tree on a bootstrap sample.
         n_jobs: Parallel jobs inside one fit (constant; trials already run concurrently).
+        criterion: Split quality measure.
     """
 
-    n_estimators: Trees
-    criterion: Literal["gini", "entropy"]
-    max_features: FeatureFraction
-    max_depth: Depth
-    min_samples_leaf: LeafSize
-    bootstrap: bool
-    n_jobs: int | None = None
-
-    def build(self) -> Any:
-        """Build the scikit-learn estimator.
-
-        Returns:
-            A new, unfitted ``sklearn.ensemble.ExtraTreesClassifier``.
-        """
-        return ensemble.ExtraTreesClassifier(criterion=self.criterion, **_forest_params(self))
+    _estimator = ensemble.ExtraTreesClassifier
 
 
 @attrs.frozen(kw_only=True)
-class ExtraTreesRegressor:
+class ExtraTreesRegressor(_Forest):
     """Extremely randomized trees (``sklearn.ensemble.ExtraTreesRegressor``, squared error).
 
     Attributes:
@@ -505,20 +433,7 @@ class ExtraTreesRegressor:
         n_jobs: Parallel jobs inside one fit (constant; trials already run concurrently).
     """
 
-    n_estimators: Trees
-    max_features: FeatureFraction
-    max_depth: Depth
-    min_samples_leaf: LeafSize
-    bootstrap: bool
-    n_jobs: int | None = None
-
-    def build(self) -> Any:
-        """Build the scikit-learn estimator.
-
-        Returns:
-            A new, unfitted ``sklearn.ensemble.ExtraTreesRegressor``.
-        """
-        return ensemble.ExtraTreesRegressor(**_forest_params(self))
+    _estimator = ensemble.ExtraTreesRegressor
 
 
 LearningRate = Annotated[float, Float(0.01, 0.5, log=True)]
@@ -529,19 +444,20 @@ L2 = Annotated[float, Float(1e-6, 10.0, log=True)]
 BoostFeatureFraction = Annotated[float, Float(0.3, 1.0)]
 
 
-def _boosting_params(model: Any) -> dict[str, Any]:
-    return {
-        "learning_rate": model.learning_rate,
-        "max_iter": model.max_iter,
-        "max_leaf_nodes": model.max_leaf_nodes,
-        "min_samples_leaf": model.min_samples_leaf,
-        "l2_regularization": model.l2_regularization,
-        "max_features": model.max_features,
-    }
+@attrs.frozen(kw_only=True)
+class _HistGradientBoosting(_Model):
+    """The fields shared by the histogram gradient boosting classifier and regressor."""
+
+    learning_rate: LearningRate
+    max_iter: Rounds
+    max_leaf_nodes: Leaves
+    min_samples_leaf: MinLeaf
+    l2_regularization: L2
+    max_features: BoostFeatureFraction
 
 
 @attrs.frozen(kw_only=True)
-class HistGradientBoostingClassifier:
+class HistGradientBoostingClassifier(_HistGradientBoosting):
     """Histogram gradient boosting (``sklearn.ensemble.HistGradientBoostingClassifier``).
 
     Early stopping is scikit-learn's default (``"auto"``: on above 10,000 samples).
@@ -555,24 +471,11 @@ class HistGradientBoostingClassifier:
         max_features: Fraction of the features considered at each split.
     """
 
-    learning_rate: LearningRate
-    max_iter: Rounds
-    max_leaf_nodes: Leaves
-    min_samples_leaf: MinLeaf
-    l2_regularization: L2
-    max_features: BoostFeatureFraction
-
-    def build(self) -> Any:
-        """Build the scikit-learn estimator.
-
-        Returns:
-            A new, unfitted ``HistGradientBoostingClassifier``.
-        """
-        return ensemble.HistGradientBoostingClassifier(**_boosting_params(self))
+    _estimator = ensemble.HistGradientBoostingClassifier
 
 
 @attrs.frozen(kw_only=True)
-class HistGradientBoostingRegressor:
+class HistGradientBoostingRegressor(_HistGradientBoosting):
     """Histogram gradient boosting (``sklearn.ensemble.HistGradientBoostingRegressor``).
 
     Early stopping is scikit-learn's default (``"auto"``: on above 10,000 samples).
@@ -586,20 +489,7 @@ class HistGradientBoostingRegressor:
         max_features: Fraction of the features considered at each split.
     """
 
-    learning_rate: LearningRate
-    max_iter: Rounds
-    max_leaf_nodes: Leaves
-    min_samples_leaf: MinLeaf
-    l2_regularization: L2
-    max_features: BoostFeatureFraction
-
-    def build(self) -> Any:
-        """Build the scikit-learn estimator.
-
-        Returns:
-            A new, unfitted ``HistGradientBoostingRegressor``.
-        """
-        return ensemble.HistGradientBoostingRegressor(**_boosting_params(self))
+    _estimator = ensemble.HistGradientBoostingRegressor
 
 
 # -- neural networks ---------------------------------------------------------------
@@ -611,18 +501,25 @@ WeightDecay = Annotated[float, Float(1e-6, 1e-1, log=True)]
 StepSize = Annotated[float, Float(1e-4, 1e-1, log=True)]
 
 
-def _mlp_params(model: Any) -> dict[str, Any]:
-    return {
-        "hidden_layer_sizes": (model.width,) * model.layers,
-        "activation": model.activation,
-        "alpha": model.alpha,
-        "learning_rate_init": model.learning_rate_init,
-        "max_iter": model.max_iter,
-    }
+@attrs.frozen(kw_only=True)
+class _MultiLayerPerceptron(_Model):
+    """The fields shared by the MLP classifier and regressor (layers of equal width)."""
+
+    width: Width
+    layers: Layers
+    activation: Activation
+    alpha: WeightDecay
+    learning_rate_init: StepSize
+    max_iter: int = 200
+
+    def _params(self) -> dict[str, Any]:
+        params = super()._params()
+        params["hidden_layer_sizes"] = (params.pop("width"),) * params.pop("layers")
+        return params
 
 
 @attrs.frozen(kw_only=True)
-class MLPClassifier:
+class MLPClassifier(_MultiLayerPerceptron):
     """Multi-layer perceptron trained with Adam (``sklearn.neural_network.MLPClassifier``).
 
     Attributes:
@@ -634,24 +531,11 @@ class MLPClassifier:
         max_iter: Cap on epochs (constant).
     """
 
-    width: Width
-    layers: Layers
-    activation: Activation
-    alpha: WeightDecay
-    learning_rate_init: StepSize
-    max_iter: int = 200
-
-    def build(self) -> Any:
-        """Build the scikit-learn estimator.
-
-        Returns:
-            A new, unfitted ``sklearn.neural_network.MLPClassifier``.
-        """
-        return neural_network.MLPClassifier(**_mlp_params(self))
+    _estimator = neural_network.MLPClassifier
 
 
 @attrs.frozen(kw_only=True)
-class MLPRegressor:
+class MLPRegressor(_MultiLayerPerceptron):
     """Multi-layer perceptron trained with Adam (``sklearn.neural_network.MLPRegressor``).
 
     Attributes:
@@ -663,20 +547,7 @@ class MLPRegressor:
         max_iter: Cap on epochs (constant).
     """
 
-    width: Width
-    layers: Layers
-    activation: Activation
-    alpha: WeightDecay
-    learning_rate_init: StepSize
-    max_iter: int = 200
-
-    def build(self) -> Any:
-        """Build the scikit-learn estimator.
-
-        Returns:
-            A new, unfitted ``sklearn.neural_network.MLPRegressor``.
-        """
-        return neural_network.MLPRegressor(**_mlp_params(self))
+    _estimator = neural_network.MLPRegressor
 
 
 #: Every ready-made classifier space (the ``model`` of :class:`ClassifierPipeline`).

@@ -7,25 +7,7 @@ from typing import Any
 import attrs
 
 from ._build import build_pipeline
-from ._models import (
-    SVC,
-    SVR,
-    ElasticNet,
-    ExtraTreesClassifier,
-    ExtraTreesRegressor,
-    HistGradientBoostingClassifier,
-    HistGradientBoostingRegressor,
-    KNeighborsClassifier,
-    KNeighborsRegressor,
-    LogisticRegression,
-    MLPClassifier,
-    MLPRegressor,
-    RandomForestClassifier,
-    RandomForestRegressor,
-    Ridge,
-    SGDClassifier,
-    SGDRegressor,
-)
+from ._models import ClassifierModel, RegressorModel
 from ._preprocessing import PCA, MinMaxScaling, RobustScaling, StandardScaling
 
 __all__ = ["ClassifierPipeline", "RegressorPipeline"]
@@ -49,16 +31,7 @@ class ClassifierPipeline:
     """
 
     preprocessing: StandardScaling | MinMaxScaling | RobustScaling | PCA | None
-    model: (
-        SVC
-        | LogisticRegression
-        | KNeighborsClassifier
-        | RandomForestClassifier
-        | ExtraTreesClassifier
-        | HistGradientBoostingClassifier
-        | SGDClassifier
-        | MLPClassifier
-    )
+    model: ClassifierModel
 
     def build(self) -> Any:
         """Build the scikit-learn pipeline.
@@ -85,17 +58,7 @@ class RegressorPipeline:
     """
 
     preprocessing: StandardScaling | MinMaxScaling | RobustScaling | PCA | None
-    model: (
-        SVR
-        | Ridge
-        | ElasticNet
-        | KNeighborsRegressor
-        | RandomForestRegressor
-        | ExtraTreesRegressor
-        | HistGradientBoostingRegressor
-        | SGDRegressor
-        | MLPRegressor
-    )
+    model: RegressorModel
     standardize_target: bool = True
 
     def build(self) -> Any:
