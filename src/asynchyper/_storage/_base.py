@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Collection, Mapping
+import sys
+from collections.abc import Callable, Collection, Mapping
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from .._records import StudyRecord, TrialRecord, TrialState
 from .._types import JSONValue, Params
 from ._common import check_direction
 
-__all__ = ["Storage"]
+__all__ = ["Storage", "override"]
+
+if sys.version_info >= (3, 12):
+    from typing import override
+elif TYPE_CHECKING:
+    from typing_extensions import override
+else:
+    _Method = TypeVar("_Method", bound=Callable[..., Any])
+
+    def override(method: _Method) -> _Method:
+        """``typing.override`` before Python 3.12 (no runtime dependency): a no-op."""
+        return method
 
 
 class Storage(abc.ABC):
@@ -56,10 +68,25 @@ class Storage(abc.ABC):
     ) -> StudyRecord:
         """Create a study, or return the existing one of that name.
 
+        Several callers (or processes) may create the same study at once: one
+        creates it and the others load it.
+
+        Args:
+            name: Unique study name.
+            fingerprint: Fingerprint of the compiled space.
+            space: JSON description of the space (``Space.describe()``).
+            direction: ``"minimize"`` or ``"maximize"``.
+            user_attrs: JSON-safe attributes stored with a new study.
+            load_if_exists: Return an existing study instead of raising.
+
+        Returns:
+            The new or existing study.
+
         Raises:
             SpaceMismatchError: The study exists with another fingerprint; the message
                 shows which dimensions differ.
-            StorageError: It exists and ``load_if_exists`` is false.
+            StorageError: It exists and ``load_if_exists`` is false, it exists with
+                the other direction, or an argument is invalid.
         """
 
     @abc.abstractmethod
@@ -96,18 +123,54 @@ class Storage(abc.ABC):
 
         Atomic with the budget check: when ``max_trials`` is given and the study
         already holds ``max_trials`` COMPLETE + RUNNING + WAITING trials, nothing is
-        created and ``None`` is returned.
+        created and ``None`` is returned. Processes sharing a store share the budget
+        exactly.
+
+        Args:
+            study_id: The study.
+            params: Flat parameters of the new trial.
+            owner: Owner id of the calling process (see ``new_owner_id``).
+            max_trials: Budget of COMPLETE + RUNNING + WAITING trials, or ``None``.
+
+        Returns:
+            The new trial, or ``None`` when the budget is used up.
+
+        Raises:
+            UnknownStudyError: No study with that id.
+            StorageError: A parameter is not a JSON scalar.
         """
 
     @abc.abstractmethod
     async def enqueue_trial(self, study_id: int, params: Params) -> TrialRecord:
-        """Create a WAITING trial with fixed parameters, to be claimed later."""
+        """Create a WAITING trial with fixed parameters, to be claimed later.
+
+        Args:
+            study_id: The study.
+            params: Flat parameters of the new trial.
+
+        Returns:
+            The new trial.
+
+        Raises:
+            UnknownStudyError: No study with that id.
+            StorageError: A parameter is not a JSON scalar.
+        """
 
     @abc.abstractmethod
     async def claim_trial(self, study_id: int, *, owner: str) -> TrialRecord | None:
         """Move the lowest-numbered WAITING trial to RUNNING for ``owner``.
 
-        Returns ``None`` when nothing is waiting. Two claimers never get the same one.
+        Two claimers never get the same trial.
+
+        Args:
+            study_id: The study.
+            owner: Owner id of the calling process (see ``new_owner_id``).
+
+        Returns:
+            The claimed trial, or ``None`` when nothing is waiting.
+
+        Raises:
+            UnknownStudyError: No study with that id.
         """
 
     @abc.abstractmethod
@@ -123,14 +186,31 @@ class Storage(abc.ABC):
     ) -> TrialRecord:
         """Move a RUNNING trial to a finished state; durable on return.
 
+        Args:
+            study_id: The study.
+            number: The trial's number.
+            state: COMPLETE, FAILED or CANCELLED.
+            value: The finite objective value of a COMPLETE trial, else ``None``.
+            error: The failure reason.
+            user_attrs: Attributes merged into the trial's user attributes.
+
+        Returns:
+            The finished trial.
+
         Raises:
+            UnknownStudyError: No study with that id.
             UnknownTrialError: No trial with that number.
-            TrialStateError: The trial is not RUNNING (e.g. already told).
+            TrialStateError: The trial is not RUNNING (e.g. already told), or the
+                outcome is invalid (e.g. COMPLETE with a NaN value).
         """
 
     @abc.abstractmethod
     async def heartbeat(self, study_id: int, *, owner: str) -> None:
-        """Refresh ``heartbeat_at`` of every RUNNING trial that ``owner`` holds."""
+        """Refresh ``heartbeat_at`` of every RUNNING trial that ``owner`` holds.
+
+        Raises:
+            UnknownStudyError: No study with that id.
+        """
 
     @abc.abstractmethod
     async def fail_stale(
@@ -145,10 +225,20 @@ class Storage(abc.ABC):
         When the owner id (``host:pid:token``, see ``new_owner_id``) names this
         host, the process table decides instead: a dead owner's trials are failed at
         once, and a live process's trials are never failed, whatever their heartbeat.
-
         ``older_than=math.inf`` fails only the trials of dead owners on this host.
-        With ``requeue`` each failed trial's parameters are enqueued again as a new
-        WAITING trial. Returns the numbers of the trials that were failed.
+        Any process can call it for any study.
+
+        Args:
+            study_id: The study.
+            older_than: Heartbeat age, in seconds, after which a trial is stale.
+            requeue: Enqueue each failed trial's parameters again as a new WAITING
+                trial.
+
+        Returns:
+            The numbers of the trials that were failed.
+
+        Raises:
+            UnknownStudyError: No study with that id.
         """
 
     @abc.abstractmethod
@@ -156,6 +246,7 @@ class Storage(abc.ABC):
         """One trial by number.
 
         Raises:
+            UnknownStudyError: No study with that id.
             UnknownTrialError: No trial with that number.
         """
 
@@ -173,11 +264,22 @@ class Storage(abc.ABC):
             study_id: The study.
             states: Only these states, when given.
             changed_after: Only trials whose ``seq`` is greater than this.
+
+        Returns:
+            The matching trials.
+
+        Raises:
+            UnknownStudyError: No study with that id.
+            StorageError: ``states`` holds something other than a ``TrialState``.
         """
 
     @abc.abstractmethod
     async def count_trials(self, study_id: int) -> dict[TrialState, int]:
-        """Number of trials in each state (every state present as a key)."""
+        """Number of trials in each state (every state present as a key).
+
+        Raises:
+            UnknownStudyError: No study with that id.
+        """
 
     async def best_trial(self, study_id: int, *, direction: str = "minimize") -> TrialRecord | None:
         """The COMPLETE trial with the lowest (or highest) value; the lowest number wins ties.
@@ -190,6 +292,7 @@ class Storage(abc.ABC):
             The best trial, or ``None`` when no trial completed.
 
         Raises:
+            UnknownStudyError: No study with that id.
             StorageError: ``direction`` is neither ``"minimize"`` nor ``"maximize"``.
         """
         check_direction(direction)

@@ -1,12 +1,13 @@
 """Rules shared by every storage: validation, messages, owner ids and staleness.
 
-Both the in-memory and the SQLite store call these, so they accept and reject
-exactly the same input and word their errors the same way.
+Every store calls these, so they accept and reject exactly the same input and word
+their errors the same way. The SQL stores also share their columns and rows here.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import secrets
@@ -27,8 +28,14 @@ from .._types import JSONScalar, JSONValue, Params
 __all__ = [
     "STUDY_COLUMNS",
     "TRIAL_COLUMNS",
+    "STATE_COLUMNS",
+    "COUNT_COLUMNS",
+    "TOTAL",
+    "BUDGET",
+    "counter_moves",
     "study_from_row",
     "trial_from_row",
+    "counts_from_row",
     "BUDGET_STATES",
     "DIRECTIONS",
     "check_direction",
@@ -38,14 +45,18 @@ __all__ = [
     "dumps",
     "is_stale",
     "is_trial_number",
+    "check_trial_number",
+    "log_failed_stale",
     "new_owner_id",
     "normalize_attrs",
     "normalize_params",
+    "normalize_space",
     "not_running",
     "space_difference",
     "space_mismatch_message",
     "stale_error",
     "state_filter",
+    "study_exists",
     "unknown_study",
     "unknown_study_id",
     "unknown_trial",
@@ -208,6 +219,16 @@ def normalize_attrs(attrs: Mapping[str, JSONValue] | None, what: str) -> dict[st
     return loaded
 
 
+def normalize_space(space: Iterable[Mapping[str, JSONValue]]) -> list[dict[str, JSONValue]]:
+    """A JSON-round-tripped copy of a space description (``Space.describe()``).
+
+    Raises:
+        StorageError: The description is not JSON-safe.
+    """
+    loaded: list[dict[str, JSONValue]] = json.loads(dumps(list(space), "space description"))
+    return loaded
+
+
 def check_finish(state: object, value: object, error: object) -> tuple[float | None, str | None]:
     """Validate the outcome given to ``finish_trial``; return ``(value, error)``.
 
@@ -263,6 +284,15 @@ def unknown_study(name: str, known: Iterable[str], where: str) -> UnknownStudyEr
     return UnknownStudyError(msg)
 
 
+def study_exists(name: str, where: str) -> StorageError:
+    """The error for creating a study that exists when ``load_if_exists`` is false."""
+    msg = (
+        f"study {name!r} already exists in {where}; pass load_if_exists=True to "
+        "resume it, or choose another name"
+    )
+    return StorageError(msg)
+
+
 def unknown_study_id(study_id: int, where: str) -> UnknownStudyError:
     """The error for a study id that does not exist (e.g. the study was deleted)."""
     msg = f"no study with id {study_id} in {where}; it may have been deleted"
@@ -272,6 +302,19 @@ def unknown_study_id(study_id: int, where: str) -> UnknownStudyError:
 def is_trial_number(number: object, count: int) -> bool:
     """Whether ``number`` is an int in ``0..count-1``."""
     return type(number) is int and 0 <= number < count
+
+
+def check_trial_number(number: object) -> None:
+    """Reject a trial number that is not an int before it reaches a database.
+
+    SQLite would coerce ``"3"`` or ``3.0`` to the integer 3; only real ints name a trial.
+
+    Raises:
+        UnknownTrialError: ``number`` is not an int.
+    """
+    if type(number) is not int:
+        msg = f"a trial number is an int, got {number!r} ({type(number).__name__})"
+        raise UnknownTrialError(msg)
 
 
 def unknown_trial(study_id: int, number: object, count: int) -> UnknownTrialError:
@@ -387,6 +430,20 @@ def check_existing(
     return record
 
 
+def log_failed_stale(
+    logger: logging.Logger, where: str, study_id: int, failed: list[int], *, requeue: bool
+) -> None:
+    """Warn (on the store's own logger) that ``fail_stale`` failed these trials."""
+    if failed:
+        logger.warning(
+            "%s: marked trials %s of study %d FAILED, their process is gone%s",
+            where,
+            failed,
+            study_id,
+            " (requeued)" if requeue else "",
+        )
+
+
 def stale_error(owner: str | None) -> str:
     """The error text stored on a trial failed by ``fail_stale``."""
     return (
@@ -401,7 +458,29 @@ TRIAL_COLUMNS = (
     "number, state, params, value, error, user_attrs, owner, "
     "created_at, started_at, finished_at, heartbeat_at, seq"
 )
+#: Counter columns of the studies table, one per trial state (see ``TrialState.value``).
+STATE_COLUMNS = {
+    "waiting": "n_waiting",
+    "running": "n_running",
+    "complete": "n_complete",
+    "failed": "n_failed",
+    "cancelled": "n_cancelled",
+}
+#: The counters as a select list, as the number of trials, and as the budget in use.
+COUNT_COLUMNS = ", ".join(STATE_COLUMNS.values())
+TOTAL = " + ".join(STATE_COLUMNS.values())
+BUDGET = "n_complete + n_running + n_waiting"
 _STATES = {state.value: state for state in TrialState}
+
+
+def counter_moves(leave: str | None, enter: str | None) -> list[str]:
+    """SET assignments moving one trial from the ``leave`` to the ``enter`` counter."""
+    sets = []
+    if leave is not None:
+        sets.append(f"{STATE_COLUMNS[leave]} = {STATE_COLUMNS[leave]} - 1")
+    if enter is not None:
+        sets.append(f"{STATE_COLUMNS[enter]} = {STATE_COLUMNS[enter]} + 1")
+    return sets
 
 
 def study_from_row(row: Sequence[Any]) -> StudyRecord:
@@ -434,3 +513,8 @@ def trial_from_row(study_id: int, row: Sequence[Any]) -> TrialRecord:
         heartbeat_at=row[10],
         seq=row[11],
     )
+
+
+def counts_from_row(row: Sequence[Any]) -> dict[TrialState, int]:
+    """Trials per state from a row of :data:`COUNT_COLUMNS`."""
+    return {_STATES[state]: int(count) for state, count in zip(STATE_COLUMNS, row, strict=True)}

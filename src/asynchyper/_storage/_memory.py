@@ -11,10 +11,9 @@ from collections.abc import Collection, Mapping
 import anyio.lowlevel
 import attrs
 
-from .._errors import StorageError
 from .._records import StudyRecord, TrialRecord, TrialState
-from .._types import JSONValue, Params
-from ._base import Storage
+from .._types import JSONScalar, JSONValue, Params
+from ._base import Storage, override
 from ._common import (
     BUDGET_STATES,
     check_direction,
@@ -23,11 +22,14 @@ from ._common import (
     check_study_name,
     is_stale,
     is_trial_number,
+    log_failed_stale,
     normalize_attrs,
     normalize_params,
+    normalize_space,
     not_running,
     stale_error,
     state_filter,
+    study_exists,
     unknown_study,
     unknown_study_id,
     unknown_trial,
@@ -64,6 +66,20 @@ class _StudyState:
         self.counts[trial.state] += 1
         self.trials[trial.number] = trial
 
+    def enqueue(self, params: Mapping[str, JSONScalar], now: float) -> TrialRecord:
+        """Add a WAITING trial with the next number."""
+        trial = TrialRecord(
+            study_id=self.record.id,
+            number=len(self.trials),
+            state=TrialState.WAITING,
+            params=params,
+            created_at=now,
+            seq=self.next_seq(),
+        )
+        self.add(trial)
+        self.waiting.append(trial.number)
+        return trial
+
 
 class MemoryStorage(Storage):
     """Keeps studies in this process's memory; nothing survives the process.
@@ -94,6 +110,7 @@ class MemoryStorage(Storage):
         return state
 
     # -- studies -------------------------------------------------------------------
+    @override
     async def create_study(
         self,
         name: str,
@@ -104,31 +121,11 @@ class MemoryStorage(Storage):
         user_attrs: Mapping[str, JSONValue] | None = None,
         load_if_exists: bool = True,
     ) -> StudyRecord:
-        """Create a study, or return the existing one of that name.
-
-        Args:
-            name: Unique study name.
-            fingerprint: Fingerprint of the compiled space.
-            space: JSON description of the space (``Space.describe()``).
-            direction: ``"minimize"`` or ``"maximize"``.
-            user_attrs: JSON-safe attributes stored with a new study.
-            load_if_exists: Return an existing study instead of raising.
-
-        Returns:
-            The new or existing study.
-
-        Raises:
-            SpaceMismatchError: The study exists with another fingerprint.
-            StorageError: It exists and ``load_if_exists`` is false, it exists with
-                the other direction, or an argument is invalid.
-        """
         await anyio.lowlevel.checkpoint_if_cancelled()
         check_study_name(name)
         check_direction(direction)
         attrs_copy = normalize_attrs(user_attrs, "study user_attrs")
-        space_copy: list[dict[str, JSONValue]] = normalize_attrs(
-            {"space": list(space)}, "space description"
-        )["space"]  # type: ignore[assignment] # a JSON list round-trips to a list
+        space_copy = normalize_space(space)
         with self._lock:
             existing = self._by_name.get(name)
             if existing is None:
@@ -148,19 +145,11 @@ class MemoryStorage(Storage):
             else:
                 record = check_existing(existing.record, fingerprint, space_copy, direction)
                 if not load_if_exists:
-                    msg = (
-                        f"study {name!r} already exists; pass load_if_exists=True to "
-                        "resume it, or choose another name"
-                    )
-                    raise StorageError(msg)
+                    raise study_exists(name, _WHERE)
         return record
 
+    @override
     async def get_study(self, name: str) -> StudyRecord:
-        """Return the study called ``name``.
-
-        Raises:
-            UnknownStudyError: No such study; the message lists the known names.
-        """
         await anyio.lowlevel.checkpoint_if_cancelled()
         with self._lock:
             state = self._by_name.get(name)
@@ -168,18 +157,14 @@ class MemoryStorage(Storage):
                 raise unknown_study(name, self._by_name, _WHERE)
             return state.record
 
+    @override
     async def list_studies(self) -> list[StudyRecord]:
-        """All studies, ordered by creation."""
         await anyio.lowlevel.checkpoint_if_cancelled()
         with self._lock:
             return [state.record for state in self._by_id.values()]
 
+    @override
     async def delete_study(self, name: str) -> None:
-        """Delete a study and all its trials.
-
-        Raises:
-            UnknownStudyError: No such study.
-        """
         await anyio.lowlevel.checkpoint_if_cancelled()
         with self._lock:
             state = self._by_name.pop(name, None)
@@ -188,6 +173,7 @@ class MemoryStorage(Storage):
             del self._by_id[state.record.id]
 
     # -- trials --------------------------------------------------------------------
+    @override
     async def start_trial(
         self,
         study_id: int,
@@ -196,20 +182,6 @@ class MemoryStorage(Storage):
         owner: str,
         max_trials: int | None = None,
     ) -> TrialRecord | None:
-        """Create a RUNNING trial with the next free number.
-
-        Args:
-            study_id: The study.
-            params: Flat parameters of the new trial.
-            owner: Owner id of the calling process (see ``new_owner_id``).
-            max_trials: Budget of COMPLETE + RUNNING + WAITING trials.
-
-        Returns:
-            The new trial, or ``None`` when the budget is used up.
-
-        Raises:
-            UnknownStudyError: No study with that id.
-        """
         await anyio.lowlevel.checkpoint_if_cancelled()
         params_copy = normalize_params(params)
         with self._lock:
@@ -232,37 +204,15 @@ class MemoryStorage(Storage):
                 study.add(trial)
         return trial
 
+    @override
     async def enqueue_trial(self, study_id: int, params: Params) -> TrialRecord:
-        """Create a WAITING trial with fixed parameters, to be claimed later.
-
-        Raises:
-            UnknownStudyError: No study with that id.
-        """
         await anyio.lowlevel.checkpoint_if_cancelled()
         params_copy = normalize_params(params)
         with self._lock:
-            study = self._study(study_id)
-            trial = TrialRecord(
-                study_id=study_id,
-                number=len(study.trials),
-                state=TrialState.WAITING,
-                params=params_copy,
-                created_at=time.time(),
-                seq=study.next_seq(),
-            )
-            study.add(trial)
-            study.waiting.append(trial.number)
-        return trial
+            return self._study(study_id).enqueue(params_copy, time.time())
 
+    @override
     async def claim_trial(self, study_id: int, *, owner: str) -> TrialRecord | None:
-        """Move the lowest-numbered WAITING trial to RUNNING for ``owner``.
-
-        Returns:
-            The claimed trial, or ``None`` when nothing is waiting.
-
-        Raises:
-            UnknownStudyError: No study with that id.
-        """
         await anyio.lowlevel.checkpoint_if_cancelled()
         with self._lock:
             study = self._study(study_id)
@@ -281,6 +231,7 @@ class MemoryStorage(Storage):
                 study.replace(trial)
         return trial
 
+    @override
     async def finish_trial(
         self,
         study_id: int,
@@ -291,25 +242,6 @@ class MemoryStorage(Storage):
         error: str | None = None,
         user_attrs: Mapping[str, JSONValue] | None = None,
     ) -> TrialRecord:
-        """Move a RUNNING trial to a finished state.
-
-        Args:
-            study_id: The study.
-            number: The trial's number.
-            state: COMPLETE, FAILED or CANCELLED.
-            value: The finite objective value of a COMPLETE trial, else ``None``.
-            error: The failure reason.
-            user_attrs: Attributes merged into the trial's user attributes.
-
-        Returns:
-            The finished trial.
-
-        Raises:
-            UnknownStudyError: No study with that id.
-            UnknownTrialError: No trial with that number.
-            TrialStateError: The trial is not RUNNING, or the outcome is invalid
-                (e.g. COMPLETE with a NaN value).
-        """
         await anyio.lowlevel.checkpoint_if_cancelled()
         value, error = check_finish(state, value, error)
         attrs_copy = normalize_attrs(user_attrs, "trial user_attrs")
@@ -332,12 +264,8 @@ class MemoryStorage(Storage):
             study.replace(trial)
         return trial
 
+    @override
     async def heartbeat(self, study_id: int, *, owner: str) -> None:
-        """Refresh ``heartbeat_at`` of every RUNNING trial that ``owner`` holds.
-
-        Raises:
-            UnknownStudyError: No study with that id.
-        """
         await anyio.lowlevel.checkpoint_if_cancelled()
         with self._lock:
             study = self._study(study_id)
@@ -346,6 +274,7 @@ class MemoryStorage(Storage):
                 if trial.state is TrialState.RUNNING and trial.owner == owner:
                     study.trials[trial.number] = attrs.evolve(trial, heartbeat_at=now)
 
+    @override
     async def fail_stale(
         self,
         study_id: int,
@@ -353,23 +282,6 @@ class MemoryStorage(Storage):
         older_than: float,
         requeue: bool = False,
     ) -> list[int]:
-        """Fail RUNNING trials whose owner is gone.
-
-        On the owner's host, a dead owner process makes its trials stale at once and
-        a live one's are never failed; otherwise a heartbeat older than
-        ``older_than`` seconds does.
-
-        Args:
-            study_id: The study.
-            older_than: Heartbeat age, in seconds, after which a trial is stale.
-            requeue: Enqueue each failed trial's parameters again as WAITING.
-
-        Returns:
-            The numbers of the trials that were failed.
-
-        Raises:
-            UnknownStudyError: No study with that id.
-        """
         await anyio.lowlevel.checkpoint_if_cancelled()
         with self._lock:
             study = self._study(study_id)
@@ -393,33 +305,13 @@ class MemoryStorage(Storage):
                 )
             if requeue:
                 for trial in stale:
-                    waiting = TrialRecord(
-                        study_id=study_id,
-                        number=len(study.trials),
-                        state=TrialState.WAITING,
-                        params=trial.params,
-                        created_at=now,
-                        seq=study.next_seq(),
-                    )
-                    study.add(waiting)
-                    study.waiting.append(waiting.number)
+                    study.enqueue(trial.params, now)
         failed = [trial.number for trial in stale]
-        if failed:
-            logger.warning(
-                "marked trials %s of study %d FAILED, their process is gone%s",
-                failed,
-                study_id,
-                " (requeued)" if requeue else "",
-            )
+        log_failed_stale(logger, _WHERE, study_id, failed, requeue=requeue)
         return failed
 
+    @override
     async def get_trial(self, study_id: int, number: int) -> TrialRecord:
-        """One trial by number.
-
-        Raises:
-            UnknownStudyError: No study with that id.
-            UnknownTrialError: No trial with that number.
-        """
         await anyio.lowlevel.checkpoint_if_cancelled()
         with self._lock:
             study = self._study(study_id)
@@ -427,6 +319,7 @@ class MemoryStorage(Storage):
                 raise unknown_trial(study_id, number, len(study.trials))
             return study.trials[number]
 
+    @override
     async def trials(
         self,
         study_id: int,
@@ -434,19 +327,6 @@ class MemoryStorage(Storage):
         states: Collection[TrialState] | None = None,
         changed_after: int | None = None,
     ) -> list[TrialRecord]:
-        """Trials of a study ordered by number.
-
-        Args:
-            study_id: The study.
-            states: Only these states, when given.
-            changed_after: Only trials whose ``seq`` is greater than this.
-
-        Returns:
-            The matching trials.
-
-        Raises:
-            UnknownStudyError: No study with that id.
-        """
         chosen = state_filter(states)
         await anyio.lowlevel.checkpoint_if_cancelled()
         with self._lock:
@@ -458,12 +338,8 @@ class MemoryStorage(Storage):
                 and (changed_after is None or trial.seq > changed_after)
             ]
 
+    @override
     async def count_trials(self, study_id: int) -> dict[TrialState, int]:
-        """Number of trials in each state (every state present as a key).
-
-        Raises:
-            UnknownStudyError: No study with that id.
-        """
         await anyio.lowlevel.checkpoint_if_cancelled()
         with self._lock:
             return dict(self._study(study_id).counts)

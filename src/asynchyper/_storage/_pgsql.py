@@ -31,31 +31,32 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from typing import Any, TypeVar
 
+import attrs
+
 from .._errors import AsynchyperError, StorageError
 from .._records import StudyRecord, TrialRecord, TrialState
 from .._types import JSONValue
 from ._common import (
-    STUDY_COLUMNS as _STUDY_COLUMNS,
-)
-from ._common import (
-    TRIAL_COLUMNS as _TRIAL_COLUMNS,
-)
-from ._common import (
+    BUDGET,
+    COUNT_COLUMNS,
+    STUDY_COLUMNS,
+    TOTAL,
+    TRIAL_COLUMNS,
     check_existing,
+    counter_moves,
+    counts_from_row,
     dumps,
     is_stale,
     not_running,
     stale_error,
+    study_exists,
+    study_from_row,
+    trial_from_row,
     unknown_study,
     unknown_study_id,
     unknown_trial,
 )
-from ._common import (
-    study_from_row as _study,
-)
-from ._common import (
-    trial_from_row as _trial,
-)
+from ._groupcommit import QueuedWrite
 from ._pgtypes import Burst, Rows, Step
 
 T = TypeVar("T")
@@ -79,24 +80,13 @@ __all__ = [
     "trials",
 ]
 
-#: Counter columns of ``asynchyper_studies``, one per trial state.
-STATE_COLUMNS = {
-    "waiting": "n_waiting",
-    "running": "n_running",
-    "complete": "n_complete",
-    "failed": "n_failed",
-    "cancelled": "n_cancelled",
-}
 _NOW = "extract(epoch FROM clock_timestamp())::float8"  # the server's clock, for every host
-_COUNT_COLUMNS = ", ".join(STATE_COLUMNS.values())
-_TOTAL = " + ".join(STATE_COLUMNS.values())
-_BUDGET = "n_complete + n_running + n_waiting"
 
 
-class Operation:
-    """One queued write: how to build its step, and (after its batch) its outcome."""
+class Operation(QueuedWrite):
+    """One queued write: how to build its step."""
 
-    __slots__ = ("done", "error", "make", "result", "simple", "study_id", "token", "wake")
+    __slots__ = ("make", "simple", "study_id", "token")
 
     def __init__(
         self,
@@ -104,9 +94,9 @@ class Operation:
         *,
         study_id: int | None,
         token: str,
-        wake: Any,
         simple: bool = True,
     ) -> None:
+        super().__init__()
         #: Builds the write's step; the argument says whether this is a retry.
         self.make = make
         #: The study whose row the batch must lock first (``None``: by name).
@@ -115,11 +105,6 @@ class Operation:
         #: then at most reads: such writes are pipelined together.
         self.simple = simple
         self.token = token
-        self.result: Any = None
-        self.error: BaseException | None = None
-        self.done = False
-        #: An ``anyio.Event`` set when the operation is done or its caller must lead.
-        self.wake = wake
 
 
 def run_batch(operations: Sequence[Operation], *, retried: bool) -> Step[None]:
@@ -209,7 +194,7 @@ def _names() -> Step[list[str]]:
 
 def _counters(where: str, study_id: int) -> Step[tuple[int, int]]:
     """``(last_seq, total trials)`` of a study; raise when it does not exist."""
-    rows = yield (f"SELECT last_seq, {_TOTAL} FROM asynchyper_studies WHERE id = %s", (study_id,))
+    rows = yield (f"SELECT last_seq, {TOTAL} FROM asynchyper_studies WHERE id = %s", (study_id,))
     if not rows:
         raise unknown_study_id(study_id, where)
     return rows[0][0], rows[0][1]
@@ -223,21 +208,16 @@ def _exists(where: str, study_id: int) -> Step[None]:
 
 def _move_sql(leave: str | None, enter: str | None) -> str:
     """SET clause moving one trial between counters and handing out the next seq."""
-    sets = ["last_seq = last_seq + 1"]
-    if leave is not None:
-        sets.append(f"{STATE_COLUMNS[leave]} = {STATE_COLUMNS[leave]} - 1")
-    if enter is not None:
-        sets.append(f"{STATE_COLUMNS[enter]} = {STATE_COLUMNS[enter]} + 1")
-    return ", ".join(sets)
+    return ", ".join(["last_seq = last_seq + 1", *counter_moves(leave, enter)])
 
 
 def _find(study_id: int, column: str, token: str) -> Step[TrialRecord | None]:
     """The trial a retried write's first attempt made (by its request token)."""
     rows = yield (
-        f"SELECT {_TRIAL_COLUMNS} FROM asynchyper_trials WHERE study_id = %s AND {column} = %s",
+        f"SELECT {TRIAL_COLUMNS} FROM asynchyper_trials WHERE study_id = %s AND {column} = %s",
         (study_id, token),
     )
-    return _trial(study_id, rows[0]) if rows else None
+    return trial_from_row(study_id, rows[0]) if rows else None
 
 
 # -- studies -----------------------------------------------------------------------
@@ -274,19 +254,15 @@ def create_study(
             user_attrs=user_attrs,
         )
     rows = yield (
-        f"SELECT {_STUDY_COLUMNS}, create_request FROM asynchyper_studies WHERE name = %s",
+        f"SELECT {STUDY_COLUMNS}, create_request FROM asynchyper_studies WHERE name = %s",
         (name,),
     )
     if not rows:  # deleted between the two statements: rare enough to ask for a retry
         msg = f"study {name!r} in {where} was deleted while it was being created; try again"
         raise StorageError(msg)
-    record = check_existing(_study(rows[0]), fingerprint, space, direction)
+    record = check_existing(study_from_row(rows[0]), fingerprint, space, direction)
     if not load_if_exists and rows[0][-1] != token:
-        msg = (
-            f"study {name!r} already exists in {where}; pass load_if_exists=True to "
-            "resume it, or choose another name"
-        )
-        raise StorageError(msg)
+        raise study_exists(name, where)
     return record
 
 
@@ -299,16 +275,16 @@ def delete_study(retried: bool, *, where: str, name: str) -> Step[None]:
 
 def get_study(*, where: str, name: str) -> Step[StudyRecord]:
     """The study called ``name``."""
-    rows = yield (f"SELECT {_STUDY_COLUMNS} FROM asynchyper_studies WHERE name = %s", (name,))
+    rows = yield (f"SELECT {STUDY_COLUMNS} FROM asynchyper_studies WHERE name = %s", (name,))
     if not rows:
         raise unknown_study(name, (yield from _names()), where)
-    return _study(rows[0])
+    return study_from_row(rows[0])
 
 
 def list_studies() -> Step[list[StudyRecord]]:
     """All studies in creation order."""
-    rows = yield (f"SELECT {_STUDY_COLUMNS} FROM asynchyper_studies ORDER BY id", ())
-    return [_study(row) for row in rows]
+    rows = yield (f"SELECT {STUDY_COLUMNS} FROM asynchyper_studies ORDER BY id", ())
+    return [study_from_row(row) for row in rows]
 
 
 # -- trials ------------------------------------------------------------------------
@@ -316,13 +292,13 @@ _START = (
     "WITH s AS ("
     f" UPDATE asynchyper_studies SET {_move_sql(None, 'running')}"
     " WHERE id = %(study_id)s"
-    f" AND (%(max_trials)s::bigint IS NULL OR {_BUDGET} < %(max_trials)s::bigint)"
-    f" RETURNING last_seq, {_TOTAL} - 1 AS number, {_NOW} AS now)"
+    f" AND (%(max_trials)s::bigint IS NULL OR {BUDGET} < %(max_trials)s::bigint)"
+    f" RETURNING last_seq, {TOTAL} - 1 AS number, {_NOW} AS now)"
     " INSERT INTO asynchyper_trials (study_id, number, state, params, owner, created_at,"
     " started_at, heartbeat_at, seq, create_request)"
     " SELECT %(study_id)s, s.number, 'running', %(params)s, %(owner)s, s.now, s.now, s.now,"
     " s.last_seq, %(token)s FROM s"
-    f" RETURNING {_TRIAL_COLUMNS}"
+    f" RETURNING {TRIAL_COLUMNS}"
 )
 
 
@@ -355,7 +331,7 @@ def start_trial(
         },
     )
     if rows:
-        return _trial(study_id, rows[0])
+        return trial_from_row(study_id, rows[0])
     yield from _exists(where, study_id)
     return None
 
@@ -363,11 +339,11 @@ def start_trial(
 _ENQUEUE = (
     "WITH s AS ("
     f" UPDATE asynchyper_studies SET {_move_sql(None, 'waiting')} WHERE id = %(study_id)s"
-    f" RETURNING last_seq, {_TOTAL} - 1 AS number, {_NOW} AS now)"
+    f" RETURNING last_seq, {TOTAL} - 1 AS number, {_NOW} AS now)"
     " INSERT INTO asynchyper_trials (study_id, number, state, params, created_at, seq,"
     " create_request)"
     " SELECT %(study_id)s, s.number, 'waiting', %(params)s, s.now, s.last_seq, %(token)s FROM s"
-    f" RETURNING {_TRIAL_COLUMNS}"
+    f" RETURNING {TRIAL_COLUMNS}"
 )
 
 
@@ -382,7 +358,7 @@ def enqueue_trial(
     rows = yield (_ENQUEUE, {"study_id": study_id, "params": params_json, "token": token})
     if not rows:
         raise unknown_study_id(study_id, where)
-    return _trial(study_id, rows[0])
+    return trial_from_row(study_id, rows[0])
 
 
 _CLAIM = (
@@ -395,7 +371,7 @@ _CLAIM = (
     " UPDATE asynchyper_trials t SET state = 'running', owner = %(owner)s,"
     " started_at = s.now, heartbeat_at = s.now, seq = s.last_seq, claim_request = %(token)s"
     " FROM s, w WHERE t.study_id = %(study_id)s AND t.number = w.number"
-    f" RETURNING {', '.join('t.' + column for column in _TRIAL_COLUMNS.split(', '))}"
+    f" RETURNING {', '.join('t.' + column for column in TRIAL_COLUMNS.split(', '))}"
 )
 
 
@@ -409,7 +385,7 @@ def claim_trial(
             return first
     rows = yield (_CLAIM, {"study_id": study_id, "owner": owner, "token": token})
     if rows:
-        return _trial(study_id, rows[0])
+        return trial_from_row(study_id, rows[0])
     yield from _exists(where, study_id)
     return None
 
@@ -421,7 +397,7 @@ def _finish_sql(state: TrialState) -> str:
     (NULL otherwise: not RUNNING, or attributes to merge in Python).
     """
     return (
-        f"WITH cur AS (SELECT {_TRIAL_COLUMNS}, finish_request FROM asynchyper_trials"
+        f"WITH cur AS (SELECT {TRIAL_COLUMNS}, finish_request FROM asynchyper_trials"
         " WHERE study_id = %(study_id)s AND number = %(number)s),"
         " s AS ("
         f" UPDATE asynchyper_studies SET {_move_sql('running', state.value)}"
@@ -481,17 +457,17 @@ def finish_trial(
     }
     if retried:  # the first attempt may have finished it: look before writing
         rows = yield (
-            f"SELECT {_TRIAL_COLUMNS}, finish_request FROM asynchyper_trials "
+            f"SELECT {TRIAL_COLUMNS}, finish_request FROM asynchyper_trials "
             "WHERE study_id = %s AND number = %s",
             (study_id, number),
         )
         if rows and rows[0][12] == token:
-            return _trial(study_id, rows[0])
+            return trial_from_row(study_id, rows[0])
     rows = yield (_FINISH[state], args)
     if not rows:
         _, total = yield from _counters(where, study_id)
         raise unknown_trial(study_id, number, total)
-    current = _trial(study_id, rows[0])
+    current = trial_from_row(study_id, rows[0])
     finished_at, seq = rows[0][13], rows[0][14]
     merged = {**current.user_attrs, **user_attrs}
     if seq is None:
@@ -500,19 +476,13 @@ def finish_trial(
         # It holds attributes already (e.g. given when it was queued): merge them here.
         args["user_attrs"] = dumps(merged, "trial user_attrs")
         ((finished_at, seq),) = yield (_MERGE[state], args)
-    return TrialRecord(
-        study_id=study_id,
-        number=number,
+    return attrs.evolve(
+        current,
         state=state,
-        params=current.params,
         value=value,
         error=error,
         user_attrs=merged,
-        owner=current.owner,
-        created_at=current.created_at,
-        started_at=current.started_at,
         finished_at=finished_at,
-        heartbeat_at=current.heartbeat_at,
         seq=seq,
     )
 
@@ -567,13 +537,13 @@ def fail_stale(
 def get_trial(*, where: str, study_id: int, number: int) -> Step[TrialRecord]:
     """One trial by number."""
     rows = yield (
-        f"SELECT {_TRIAL_COLUMNS} FROM asynchyper_trials WHERE study_id = %s AND number = %s",
+        f"SELECT {TRIAL_COLUMNS} FROM asynchyper_trials WHERE study_id = %s AND number = %s",
         (study_id, number),
     )
     if not rows:
         _, total = yield from _counters(where, study_id)
         raise unknown_trial(study_id, number, total)
-    return _trial(study_id, rows[0])
+    return trial_from_row(study_id, rows[0])
 
 
 def trials(
@@ -587,7 +557,7 @@ def trials(
     if states is not None and not states:
         yield from _exists(where, study_id)
         return []
-    sql = f"SELECT {_TRIAL_COLUMNS} FROM asynchyper_trials WHERE study_id = %s"
+    sql = f"SELECT {TRIAL_COLUMNS} FROM asynchyper_trials WHERE study_id = %s"
     args: list[Any] = [study_id]
     if states is not None:
         sql += " AND state = ANY(%s::text[])"
@@ -598,28 +568,26 @@ def trials(
     rows: Rows = yield (sql + " ORDER BY number", args)
     if not rows:
         yield from _exists(where, study_id)
-    return [_trial(study_id, row) for row in rows]
+    return [trial_from_row(study_id, row) for row in rows]
 
 
 def best_trial(*, where: str, study_id: int, direction: str) -> Step[TrialRecord | None]:
     """The best COMPLETE trial (lowest number among ties), in one query."""
     order = "DESC" if direction == "maximize" else "ASC"  # one of two fixed words
     rows = yield (
-        f"SELECT {_TRIAL_COLUMNS} FROM asynchyper_trials WHERE study_id = %s "
+        f"SELECT {TRIAL_COLUMNS} FROM asynchyper_trials WHERE study_id = %s "
         f"AND state = 'complete' ORDER BY value {order}, number LIMIT 1",
         (study_id,),
     )
     if not rows:
         yield from _exists(where, study_id)
         return None
-    return _trial(study_id, rows[0])
+    return trial_from_row(study_id, rows[0])
 
 
 def count_trials(*, where: str, study_id: int) -> Step[dict[TrialState, int]]:
     """Trials per state, from the study's counters."""
-    rows = yield (f"SELECT {_COUNT_COLUMNS} FROM asynchyper_studies WHERE id = %s", (study_id,))
+    rows = yield (f"SELECT {COUNT_COLUMNS} FROM asynchyper_studies WHERE id = %s", (study_id,))
     if not rows:
         raise unknown_study_id(study_id, where)
-    return {
-        TrialState(state): int(count) for state, count in zip(STATE_COLUMNS, rows[0], strict=True)
-    }
+    return counts_from_row(rows[0])

@@ -56,21 +56,25 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 
-from .._errors import MissingExtraError, StorageError, UnknownTrialError
+from .._errors import MissingExtraError, StorageError
 from .._records import StudyRecord, TrialRecord, TrialState
 from .._types import JSONValue, Params
 from . import _pgschema, _pgsql
-from ._base import Storage
+from ._base import Storage, override
 from ._common import (
     check_direction,
     check_finish,
     check_study_name,
+    check_trial_number,
     dumps,
+    log_failed_stale,
     normalize_attrs,
     normalize_params,
+    normalize_space,
     state_filter,
     unknown_study_id,
 )
+from ._groupcommit import PendingWrites
 from ._pgtypes import Burst, Step
 from ._pgurl import Target, parse_url, quote_identifier
 
@@ -115,8 +119,10 @@ class PostgresStorage(Storage):
     of one process share a transaction (group commit). Writes and reads are shielded
     from cancellation, so a cancelled caller never leaves a transaction open or
     loses a result that was being written. The connection is re-established after a
-    loss, and writes are retried without ever being applied twice. See the module
-    docstring of ``asynchyper._storage._postgres`` for the locking scheme.
+    loss, and writes are retried without ever being applied twice. Heartbeat ages
+    (``fail_stale``) are measured by the database server's clock, so machines with
+    skewed clocks agree. See the module docstring of
+    ``asynchyper._storage._postgres`` for the locking scheme.
 
     The store opens itself on first use; :meth:`open` or ``async with`` opens it
     explicitly (and reports a bad URL or database early). Use one instance from one
@@ -173,7 +179,6 @@ class PostgresStorage(Storage):
             application_name=application_name,
             connect_timeout=connect_timeout,
         )
-        self._max_batch = max_batch
         self._reconnect_timeout = float(reconnect_timeout)
         self._readers = readers
         self._writer: Adapter | None = None
@@ -182,9 +187,7 @@ class PostgresStorage(Storage):
         self._schema_ready = False
         self._opened = False
         self._open_lock: anyio.Lock | None = None
-        self._pending: list[_pgsql.Operation] = []
-        self._writing = False
-        self._idle: anyio.Event | None = None
+        self._pending: PendingWrites[_pgsql.Operation] = PendingWrites(max_batch)
 
     def __repr__(self) -> str:
         return f"PostgresStorage({self._target.display!r})"
@@ -200,6 +203,7 @@ class PostgresStorage(Storage):
         return self._target.schema
 
     # -- connections -----------------------------------------------------------------
+    @override
     async def open(self) -> None:
         """Connect, creating the tables if needed (idempotent).
 
@@ -274,13 +278,11 @@ class PostgresStorage(Storage):
         )
         return translated
 
+    @override
     async def close(self) -> None:
         """Wait for queued writes, then close every connection. Safe to call twice."""
         with anyio.CancelScope(shield=True):
-            while self._writing:
-                if self._idle is None:
-                    self._idle = anyio.Event()
-                await self._idle.wait()
+            await self._pending.wait_idle()
             adapters = [] if self._writer is None else [self._writer]
             adapters.extend(self._idle_readers)
             self._writer = None
@@ -418,55 +420,29 @@ class PostgresStorage(Storage):
             functools.partial(_call_with_token, make, token),
             study_id=study_id,
             token=token,
-            wake=anyio.Event(),
             simple=simple,
         )
         with anyio.CancelScope(shield=True):
             await self._ensure_open()
-            self._pending.append(operation)
-            if self._writing:
-                await operation.wake.wait()  # done, or woken to lead the next batch
-            else:
-                self._writing = True
-            if not operation.done:
-                await self._commit_batch()
+            await self._pending.commit(operation, self._commit_batch)
         if operation.error is not None:
             raise operation.error
         result: T = operation.result
         return result
 
-    async def _commit_batch(self) -> None:
-        """Run the queued writes as one transaction, then wake their callers."""
-        batch = self._pending[: self._max_batch]
-        del self._pending[: len(batch)]
+    async def _commit_batch(self, batch: list[_pgsql.Operation]) -> None:
+        """Run queued writes as one transaction, or one by one if a write breaks it."""
         try:
-            try:
-                await self._run_batch(batch)
-            except _StatementFailed as failed:
-                if len(batch) == 1:
-                    raise failed.error from None
-                # One write broke the transaction: run each alone so only it fails.
-                for operation in batch:
-                    try:
-                        await self._run_batch([operation])
-                    except _StatementFailed as alone:
-                        operation.error = alone.error
-        except BaseException as exc:
+            await self._run_batch(batch)
+        except _StatementFailed as failed:
+            if len(batch) == 1:
+                raise failed.error from None
+            # One write broke the transaction: run each alone so only it fails.
             for operation in batch:
-                operation.error = exc
-            if not isinstance(exc, Exception):
-                raise
-        finally:
-            for operation in batch:
-                operation.done = True
-                operation.wake.set()
-            if self._pending:
-                self._pending[0].wake.set()  # the oldest waiter leads the next batch
-            else:
-                self._writing = False
-                if self._idle is not None:
-                    self._idle.set()
-                    self._idle = None
+                try:
+                    await self._run_batch([operation])
+                except _StatementFailed as alone:
+                    operation.error = alone.error
 
     async def _run_batch(self, batch: list[_pgsql.Operation]) -> None:
         async def attempt(adapter: Adapter, retried: bool) -> None:
@@ -475,6 +451,7 @@ class PostgresStorage(Storage):
         await self._retrying(attempt, self._acquire_writer, self._release_writer)
 
     # -- studies -------------------------------------------------------------------
+    @override
     async def create_study(
         self,
         name: str,
@@ -485,33 +462,10 @@ class PostgresStorage(Storage):
         user_attrs: Mapping[str, JSONValue] | None = None,
         load_if_exists: bool = True,
     ) -> StudyRecord:
-        """Create a study, or return the existing one of that name.
-
-        Several processes may create the same study at once: one inserts it, the
-        others load it.
-
-        Args:
-            name: Unique study name.
-            fingerprint: Fingerprint of the compiled space.
-            space: JSON description of the space (``Space.describe()``).
-            direction: ``"minimize"`` or ``"maximize"``.
-            user_attrs: JSON-safe attributes stored with a new study.
-            load_if_exists: Return an existing study instead of raising.
-
-        Returns:
-            The new or existing study.
-
-        Raises:
-            SpaceMismatchError: The study exists with another fingerprint.
-            StorageError: It exists and ``load_if_exists`` is false, it exists with
-                the other direction, or an argument is invalid.
-        """
         check_study_name(name)
         check_direction(direction)
         _check_text(name, "study name")
-        space_copy: list[dict[str, JSONValue]] = normalize_attrs(
-            {"space": list(space)}, "space description"
-        )["space"]  # type: ignore[assignment] # a JSON list round-trips to a list
+        space_copy = normalize_space(space)
         attrs = normalize_attrs(user_attrs, "study user_attrs")
         return await self._write(
             lambda retried, token: _pgsql.create_study(
@@ -530,29 +484,22 @@ class PostgresStorage(Storage):
             None,
         )
 
+    @override
     async def get_study(self, name: str) -> StudyRecord:
-        """Return the study called ``name``.
-
-        Raises:
-            UnknownStudyError: No such study; the message lists the known names.
-        """
         return await self._read(functools.partial(_pgsql.get_study, where=self.url, name=name))
 
+    @override
     async def list_studies(self) -> list[StudyRecord]:
-        """All studies, ordered by creation."""
         return await self._read(_pgsql.list_studies)
 
+    @override
     async def delete_study(self, name: str) -> None:
-        """Delete a study and all its trials.
-
-        Raises:
-            UnknownStudyError: No such study.
-        """
         await self._write(
             lambda retried, _: _pgsql.delete_study(retried, where=self.url, name=name), None
         )
 
     # -- trials --------------------------------------------------------------------
+    @override
     async def start_trial(
         self,
         study_id: int,
@@ -561,22 +508,6 @@ class PostgresStorage(Storage):
         owner: str,
         max_trials: int | None = None,
     ) -> TrialRecord | None:
-        """Create a RUNNING trial with the next free number; durable on return.
-
-        Args:
-            study_id: The study.
-            params: Flat parameters of the new trial.
-            owner: Owner id of the calling process (see ``new_owner_id``).
-            max_trials: Budget of COMPLETE + RUNNING + WAITING trials, checked in
-                the same statement that hands out the number (so processes on
-                several machines share it exactly).
-
-        Returns:
-            The new trial, or ``None`` when the budget is used up.
-
-        Raises:
-            UnknownStudyError: No study with that id.
-        """
         params_json = dumps(normalize_params(params), "params")
         _check_id(study_id, self.url)
         return await self._write(
@@ -592,12 +523,8 @@ class PostgresStorage(Storage):
             study_id,
         )
 
+    @override
     async def enqueue_trial(self, study_id: int, params: Params) -> TrialRecord:
-        """Create a WAITING trial with fixed parameters, to be claimed later.
-
-        Raises:
-            UnknownStudyError: No study with that id.
-        """
         params_json = dumps(normalize_params(params), "params")
         _check_id(study_id, self.url)
         return await self._write(
@@ -607,15 +534,8 @@ class PostgresStorage(Storage):
             study_id,
         )
 
+    @override
     async def claim_trial(self, study_id: int, *, owner: str) -> TrialRecord | None:
-        """Move the lowest-numbered WAITING trial to RUNNING for ``owner``.
-
-        Returns:
-            The claimed trial, or ``None`` when nothing is waiting.
-
-        Raises:
-            UnknownStudyError: No study with that id.
-        """
         _check_id(study_id, self.url)
         return await self._write(
             lambda retried, token: _pgsql.claim_trial(
@@ -624,6 +544,7 @@ class PostgresStorage(Storage):
             study_id,
         )
 
+    @override
     async def finish_trial(
         self,
         study_id: int,
@@ -634,27 +555,8 @@ class PostgresStorage(Storage):
         error: str | None = None,
         user_attrs: Mapping[str, JSONValue] | None = None,
     ) -> TrialRecord:
-        """Move a RUNNING trial to a finished state; durable on return.
-
-        Args:
-            study_id: The study.
-            number: The trial's number.
-            state: COMPLETE, FAILED or CANCELLED.
-            value: The finite objective value of a COMPLETE trial, else ``None``.
-            error: The failure reason.
-            user_attrs: Attributes merged into the trial's user attributes.
-
-        Returns:
-            The finished trial.
-
-        Raises:
-            UnknownStudyError: No study with that id.
-            UnknownTrialError: No trial with that number.
-            TrialStateError: The trial is not RUNNING, or the outcome is invalid
-                (e.g. COMPLETE with a NaN value).
-        """
         checked_value, checked_error = check_finish(state, value, error)
-        _check_number(number)
+        check_trial_number(number)
         _check_id(study_id, self.url)
         if checked_error is not None:
             checked_error = checked_error.replace("\x00", "\\x00")  # PostgreSQL text has no NUL
@@ -674,12 +576,8 @@ class PostgresStorage(Storage):
             study_id,
         )
 
+    @override
     async def heartbeat(self, study_id: int, *, owner: str) -> None:
-        """Refresh ``heartbeat_at`` of every RUNNING trial that ``owner`` holds.
-
-        Raises:
-            UnknownStudyError: No study with that id.
-        """
         _check_id(study_id, self.url)
         await self._write(
             lambda retried, _: _pgsql.heartbeat(
@@ -688,6 +586,7 @@ class PostgresStorage(Storage):
             study_id,
         )
 
+    @override
     async def fail_stale(
         self,
         study_id: int,
@@ -695,24 +594,6 @@ class PostgresStorage(Storage):
         older_than: float,
         requeue: bool = False,
     ) -> list[int]:
-        """Fail RUNNING trials whose owner is gone.
-
-        On the owner's host, a dead owner process makes its trials stale at once and
-        a live one's are never failed; otherwise a heartbeat older than
-        ``older_than`` seconds (by the database server's clock) does. Any process
-        can call it for any study.
-
-        Args:
-            study_id: The study.
-            older_than: Heartbeat age, in seconds, after which a trial is stale.
-            requeue: Enqueue each failed trial's parameters again as WAITING.
-
-        Returns:
-            The numbers of the trials that were failed.
-
-        Raises:
-            UnknownStudyError: No study with that id.
-        """
         _check_id(study_id, self.url)
         failed = await self._write(
             lambda retried, token: _pgsql.fail_stale(
@@ -726,29 +607,18 @@ class PostgresStorage(Storage):
             study_id,
             simple=False,  # reads, decides in Python, then writes
         )
-        if failed:
-            logger.warning(
-                "%s: marked trials %s of study %d FAILED, their process is gone%s",
-                self.url,
-                failed,
-                study_id,
-                " (requeued)" if requeue else "",
-            )
+        log_failed_stale(logger, self.url, study_id, failed, requeue=requeue)
         return failed
 
+    @override
     async def get_trial(self, study_id: int, number: int) -> TrialRecord:
-        """One trial by number.
-
-        Raises:
-            UnknownStudyError: No study with that id.
-            UnknownTrialError: No trial with that number.
-        """
-        _check_number(number)
+        check_trial_number(number)
         _check_id(study_id, self.url)
         return await self._read(
             functools.partial(_pgsql.get_trial, where=self.url, study_id=study_id, number=number)
         )
 
+    @override
     async def trials(
         self,
         study_id: int,
@@ -756,19 +626,6 @@ class PostgresStorage(Storage):
         states: Collection[TrialState] | None = None,
         changed_after: int | None = None,
     ) -> list[TrialRecord]:
-        """Trials of a study ordered by number, read in one query.
-
-        Args:
-            study_id: The study.
-            states: Only these states, when given.
-            changed_after: Only trials whose ``seq`` is greater than this.
-
-        Returns:
-            The matching trials.
-
-        Raises:
-            UnknownStudyError: No study with that id.
-        """
         chosen = state_filter(states)
         _check_id(study_id, self.url)
         return await self._read(
@@ -781,21 +638,9 @@ class PostgresStorage(Storage):
             )
         )
 
+    @override
     async def best_trial(self, study_id: int, *, direction: str = "minimize") -> TrialRecord | None:
-        """The COMPLETE trial with the lowest (or highest) value, found in one query.
-
-        Args:
-            study_id: The study.
-            direction: ``"minimize"`` or ``"maximize"``.
-
-        Returns:
-            The best trial (the lowest number wins ties), or ``None`` when no trial
-            completed.
-
-        Raises:
-            UnknownStudyError: No study with that id.
-            StorageError: ``direction`` is neither ``"minimize"`` nor ``"maximize"``.
-        """
+        # One query, instead of the base class reading every COMPLETE trial.
         check_direction(direction)
         _check_id(study_id, self.url)
         return await self._read(
@@ -804,12 +649,8 @@ class PostgresStorage(Storage):
             )
         )
 
+    @override
     async def count_trials(self, study_id: int) -> dict[TrialState, int]:
-        """Number of trials in each state (every state present as a key).
-
-        Raises:
-            UnknownStudyError: No study with that id.
-        """
         _check_id(study_id, self.url)
         return await self._read(
             functools.partial(_pgsql.count_trials, where=self.url, study_id=study_id)
@@ -851,12 +692,6 @@ async def _close_quietly(adapter: Adapter) -> None:
         await adapter.close()
     except Exception:  # already lost; nothing to save
         logger.debug("closing a lost connection failed", exc_info=True)
-
-
-def _check_number(number: object) -> None:
-    if type(number) is not int:
-        msg = f"a trial number is an int, got {number!r} ({type(number).__name__})"
-        raise UnknownTrialError(msg)
 
 
 _BIGINT = 2**63

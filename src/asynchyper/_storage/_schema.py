@@ -20,7 +20,6 @@ __all__ = [
     "APPLICATION_ID",
     "MIGRATIONS",
     "SCHEMA_VERSION",
-    "STATE_COLUMNS",
     "begin_immediate",
     "check_schema",
     "prepare_schema",
@@ -30,15 +29,6 @@ logger = logging.getLogger(__name__)
 
 #: ``PRAGMA application_id`` of every asynchyper store: ASCII "AHYP".
 APPLICATION_ID = 0x41485950
-
-#: Counter columns of ``studies``, one per trial state (see ``TrialState.value``).
-STATE_COLUMNS = {
-    "waiting": "n_waiting",
-    "running": "n_running",
-    "complete": "n_complete",
-    "failed": "n_failed",
-    "cancelled": "n_cancelled",
-}
 
 _V1 = """
 CREATE TABLE studies (

@@ -5,7 +5,7 @@ and runs on the connection's worker thread, whichever adapter owns it (aiosqlite
 thread on asyncio, an anyio worker thread on trio). Write functions expect to run
 inside the transaction that :func:`run_batch` opens; read functions run alone.
 All SQL is parameterised; the only text formatted into statements is the
-fixed counter-column names from :data:`STATE_COLUMNS`.
+fixed counter-column names (``STATE_COLUMNS``).
 """
 
 from __future__ import annotations
@@ -15,32 +15,32 @@ import time
 from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
-from .._errors import StorageError
+import attrs
+
 from .._records import StudyRecord, TrialRecord, TrialState
 from .._types import JSONScalar, JSONValue
 from ._common import (
-    STUDY_COLUMNS as _STUDY_COLUMNS,
-)
-from ._common import (
-    TRIAL_COLUMNS as _TRIAL_COLUMNS,
-)
-from ._common import (
+    BUDGET,
+    COUNT_COLUMNS,
+    STUDY_COLUMNS,
+    TOTAL,
+    TRIAL_COLUMNS,
     check_existing,
+    counter_moves,
+    counts_from_row,
     dumps,
     is_stale,
     not_running,
     stale_error,
+    study_exists,
+    study_from_row,
+    trial_from_row,
     unknown_study,
     unknown_study_id,
     unknown_trial,
 )
-from ._common import (
-    study_from_row as _study,
-)
-from ._common import (
-    trial_from_row as _trial,
-)
-from ._schema import STATE_COLUMNS, begin_immediate
+from ._groupcommit import QueuedWrite
+from ._schema import begin_immediate
 
 __all__ = [
     "Operation",
@@ -61,23 +61,15 @@ __all__ = [
     "trials",
 ]
 
-_COUNT_COLUMNS = ", ".join(STATE_COLUMNS.values())
-_TOTAL = " + ".join(STATE_COLUMNS.values())
-_BUDGET = "n_complete + n_running + n_waiting"
 
+class Operation(QueuedWrite):
+    """One queued write: the function to run inside the batch's transaction."""
 
-class Operation:
-    """One queued write: the function to run and, once its batch committed, its outcome."""
+    __slots__ = ("function",)
 
-    __slots__ = ("done", "error", "function", "result", "wake")
-
-    def __init__(self, function: Callable[[sqlite3.Connection], Any], wake: Any) -> None:
+    def __init__(self, function: Callable[[sqlite3.Connection], Any]) -> None:
+        super().__init__()
         self.function = function
-        self.result: Any = None
-        self.error: BaseException | None = None
-        self.done = False
-        #: An ``anyio.Event`` set when the operation is done or its caller must lead.
-        self.wake = wake
 
 
 def run_batch(
@@ -134,7 +126,7 @@ def _names(conn: sqlite3.Connection) -> list[str]:
 def _counters(conn: sqlite3.Connection, where: str, study_id: int) -> Sequence[Any]:
     """``(last_seq, total trials, trials in the budget)`` of a study."""
     row = conn.execute(
-        f"SELECT last_seq, {_TOTAL}, {_BUDGET} FROM studies WHERE id = ?", (study_id,)
+        f"SELECT last_seq, {TOTAL}, {BUDGET} FROM studies WHERE id = ?", (study_id,)
     ).fetchone()
     if row is None:
         raise unknown_study_id(study_id, where)
@@ -145,12 +137,8 @@ def _move(
     conn: sqlite3.Connection, study_id: int, leave: str | None, enter: str | None, seq: int
 ) -> None:
     """Record a change: set the study's last seq and move one trial between counters."""
-    sets = ["last_seq = ?"]
-    if leave is not None:
-        sets.append(f"{STATE_COLUMNS[leave]} = {STATE_COLUMNS[leave]} - 1")
-    if enter is not None:
-        sets.append(f"{STATE_COLUMNS[enter]} = {STATE_COLUMNS[enter]} + 1")
-    conn.execute(f"UPDATE studies SET {', '.join(sets)} WHERE id = ?", (seq, study_id))
+    sets = ", ".join(["last_seq = ?", *counter_moves(leave, enter)])
+    conn.execute(f"UPDATE studies SET {sets} WHERE id = ?", (seq, study_id))
 
 
 # -- studies -----------------------------------------------------------------------
@@ -166,15 +154,11 @@ def create_study(
     load_if_exists: bool,
 ) -> StudyRecord:
     """Insert a study, or return (after checking) the existing one of that name."""
-    row = conn.execute(f"SELECT {_STUDY_COLUMNS} FROM studies WHERE name = ?", (name,)).fetchone()
+    row = conn.execute(f"SELECT {STUDY_COLUMNS} FROM studies WHERE name = ?", (name,)).fetchone()
     if row is not None:
-        record = check_existing(_study(row), fingerprint, space, direction)
+        record = check_existing(study_from_row(row), fingerprint, space, direction)
         if not load_if_exists:
-            msg = (
-                f"study {name!r} already exists in {where}; pass load_if_exists=True to "
-                "resume it, or choose another name"
-            )
-            raise StorageError(msg)
+            raise study_exists(name, where)
         return record
     now = time.time()
     cursor = conn.execute(
@@ -213,16 +197,17 @@ def delete_study(conn: sqlite3.Connection, *, where: str, name: str) -> None:
 
 def get_study(conn: sqlite3.Connection, *, where: str, name: str) -> StudyRecord:
     """The study called ``name``."""
-    row = conn.execute(f"SELECT {_STUDY_COLUMNS} FROM studies WHERE name = ?", (name,)).fetchone()
+    row = conn.execute(f"SELECT {STUDY_COLUMNS} FROM studies WHERE name = ?", (name,)).fetchone()
     if row is None:
         raise unknown_study(name, _names(conn), where)
-    return _study(row)
+    return study_from_row(row)
 
 
 def list_studies(conn: sqlite3.Connection) -> list[StudyRecord]:
     """All studies in creation order."""
     return [
-        _study(row) for row in conn.execute(f"SELECT {_STUDY_COLUMNS} FROM studies ORDER BY id")
+        study_from_row(row)
+        for row in conn.execute(f"SELECT {STUDY_COLUMNS} FROM studies ORDER BY id")
     ]
 
 
@@ -295,7 +280,7 @@ def claim_trial(
     """Move the lowest-numbered WAITING trial to RUNNING."""
     last_seq, _, _ = _counters(conn, where, study_id)
     row = conn.execute(
-        f"SELECT {_TRIAL_COLUMNS} FROM trials WHERE study_id = ? AND state = 'waiting' "
+        f"SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = ? AND state = 'waiting' "
         "ORDER BY number LIMIT 1",
         (study_id,),
     ).fetchone()
@@ -309,15 +294,10 @@ def claim_trial(
         (owner, now, now, seq, study_id, row[0]),
     )
     _move(conn, study_id, "waiting", "running", seq)
-    waiting = _trial(study_id, row)
-    return TrialRecord(
-        study_id=study_id,
-        number=waiting.number,
+    return attrs.evolve(
+        trial_from_row(study_id, row),
         state=TrialState.RUNNING,
-        params=waiting.params,
-        user_attrs=waiting.user_attrs,
         owner=owner,
-        created_at=waiting.created_at,
         started_at=now,
         heartbeat_at=now,
         seq=seq,
@@ -337,13 +317,13 @@ def finish_trial(
 ) -> TrialRecord:
     """Move a RUNNING trial to a finished state."""
     row = conn.execute(
-        f"SELECT {_TRIAL_COLUMNS} FROM trials WHERE study_id = ? AND number = ?",
+        f"SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = ? AND number = ?",
         (study_id, number),
     ).fetchone()
     last_seq, total, _ = _counters(conn, where, study_id)
     if row is None:
         raise unknown_trial(study_id, number, total)
-    current = _trial(study_id, row)
+    current = trial_from_row(study_id, row)
     if current.state is not TrialState.RUNNING:
         raise not_running(study_id, number, current.state)
     merged = {**current.user_attrs, **user_attrs}
@@ -364,19 +344,13 @@ def finish_trial(
         ),
     )
     _move(conn, study_id, "running", state.value, seq)
-    return TrialRecord(
-        study_id=study_id,
-        number=number,
+    return attrs.evolve(
+        current,
         state=state,
-        params=current.params,
         value=value,
         error=error,
         user_attrs=merged,
-        owner=current.owner,
-        created_at=current.created_at,
-        started_at=current.started_at,
         finished_at=now,
-        heartbeat_at=current.heartbeat_at,
         seq=seq,
     )
 
@@ -426,12 +400,12 @@ def get_trial(conn: sqlite3.Connection, *, where: str, study_id: int, number: in
     """One trial by number."""
     _, total, _ = _counters(conn, where, study_id)
     row = conn.execute(
-        f"SELECT {_TRIAL_COLUMNS} FROM trials WHERE study_id = ? AND number = ?",
+        f"SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = ? AND number = ?",
         (study_id, number),
     ).fetchone()
     if row is None:
         raise unknown_trial(study_id, number, total)
-    return _trial(study_id, row)
+    return trial_from_row(study_id, row)
 
 
 def trials(
@@ -444,7 +418,7 @@ def trials(
 ) -> list[TrialRecord]:
     """A study's trials ordered by number, in one query."""
     _counters(conn, where, study_id)
-    sql = f"SELECT {_TRIAL_COLUMNS} FROM trials WHERE study_id = ?"
+    sql = f"SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = ?"
     args: list[Any] = [study_id]
     if states is not None:
         if not states:
@@ -455,7 +429,7 @@ def trials(
         sql += " AND seq > ?"
         args.append(changed_after)
     sql += " ORDER BY number"
-    return [_trial(study_id, row) for row in conn.execute(sql, args)]
+    return [trial_from_row(study_id, row) for row in conn.execute(sql, args)]
 
 
 def best_trial(
@@ -465,16 +439,16 @@ def best_trial(
     _counters(conn, where, study_id)
     order = "DESC" if direction == "maximize" else "ASC"  # one of two fixed words
     row = conn.execute(
-        f"SELECT {_TRIAL_COLUMNS} FROM trials WHERE study_id = ? AND state = 'complete' "
+        f"SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = ? AND state = 'complete' "
         f"ORDER BY value {order}, number LIMIT 1",
         (study_id,),
     ).fetchone()
-    return None if row is None else _trial(study_id, row)
+    return None if row is None else trial_from_row(study_id, row)
 
 
 def count_trials(conn: sqlite3.Connection, *, where: str, study_id: int) -> dict[TrialState, int]:
     """Trials per state, from the study's counters."""
-    row = conn.execute(f"SELECT {_COUNT_COLUMNS} FROM studies WHERE id = ?", (study_id,)).fetchone()
+    row = conn.execute(f"SELECT {COUNT_COLUMNS} FROM studies WHERE id = ?", (study_id,)).fetchone()
     if row is None:
         raise unknown_study_id(study_id, where)
-    return {TrialState(state): count for state, count in zip(STATE_COLUMNS, row, strict=True)}
+    return counts_from_row(row)

@@ -11,20 +11,24 @@ from typing import Literal, TypeVar
 
 import anyio
 
-from .._errors import StorageError, UnknownTrialError
+from .._errors import StorageError
 from .._records import StudyRecord, TrialRecord, TrialState
 from .._types import JSONValue, Params
 from . import _sql
-from ._base import Storage
+from ._base import Storage, override
 from ._common import (
     check_direction,
     check_finish,
     check_study_name,
+    check_trial_number,
+    log_failed_stale,
     normalize_attrs,
     normalize_params,
+    normalize_space,
     state_filter,
 )
 from ._connection import Runner, connect
+from ._groupcommit import PendingWrites
 from ._translate import sqlite_error
 
 __all__ = ["SQLiteStorage"]
@@ -82,12 +86,9 @@ class SQLiteStorage(Storage):
         self._path = os.path.abspath(os.fspath(path))
         self._synchronous = synchronous
         self._busy_timeout = float(busy_timeout)
-        self._max_batch = max_batch
         self._runner: Runner | None = None
         self._open_lock: anyio.Lock | None = None
-        self._pending: list[_sql.Operation] = []
-        self._writing = False
-        self._idle: anyio.Event | None = None
+        self._pending: PendingWrites[_sql.Operation] = PendingWrites(max_batch)
 
     def __repr__(self) -> str:
         return f"SQLiteStorage({self._path!r})"
@@ -98,6 +99,7 @@ class SQLiteStorage(Storage):
         return self._path
 
     # -- connection ------------------------------------------------------------------
+    @override
     async def open(self) -> None:
         """Open the file, creating it and its schema if needed (idempotent).
 
@@ -122,13 +124,11 @@ class SQLiteStorage(Storage):
                 logger.debug("opened %s", self._path)
             return self._runner
 
+    @override
     async def close(self) -> None:
         """Wait for queued writes, then close the connection. Safe to call twice."""
         with anyio.CancelScope(shield=True):
-            while self._writing:
-                if self._idle is None:
-                    self._idle = anyio.Event()
-                await self._idle.wait()
+            await self._pending.wait_idle()
             runner, self._runner = self._runner, None
             if runner is not None:
                 try:
@@ -147,15 +147,8 @@ class SQLiteStorage(Storage):
     async def _write(self, function: Callable[[sqlite3.Connection], T]) -> T:
         """Queue a write and return its result once the commit carrying it is durable."""
         runner = await self._ensure_open()
-        operation = _sql.Operation(function, anyio.Event())
-        with anyio.CancelScope(shield=True):
-            self._pending.append(operation)
-            if self._writing:
-                await operation.wake.wait()  # done, or woken to lead the next batch
-            else:
-                self._writing = True
-            if not operation.done:
-                await self._commit_batch(runner)
+        operation = _sql.Operation(function)
+        await self._pending.commit(operation, functools.partial(self._run_batch, runner))
         error = operation.error
         if error is not None:
             if isinstance(error, sqlite3.Error):
@@ -164,32 +157,13 @@ class SQLiteStorage(Storage):
         result: T = operation.result
         return result
 
-    async def _commit_batch(self, runner: Runner) -> None:
-        """Run the queued writes as one transaction, then wake their callers."""
-        batch = self._pending[: self._max_batch]
-        del self._pending[: len(batch)]
-        try:
-            await runner.run(
-                functools.partial(_sql.run_batch, operations=batch, busy_timeout=self._busy_timeout)
-            )
-        except BaseException as exc:
-            for operation in batch:
-                operation.error = exc
-            if not isinstance(exc, Exception):
-                raise
-        finally:
-            for operation in batch:
-                operation.done = True
-                operation.wake.set()
-            if self._pending:
-                self._pending[0].wake.set()  # the oldest waiter leads the next batch
-            else:
-                self._writing = False
-                if self._idle is not None:
-                    self._idle.set()
-                    self._idle = None
+    async def _run_batch(self, runner: Runner, batch: list[_sql.Operation]) -> None:
+        await runner.run(
+            functools.partial(_sql.run_batch, operations=batch, busy_timeout=self._busy_timeout)
+        )
 
     # -- studies -------------------------------------------------------------------
+    @override
     async def create_study(
         self,
         name: str,
@@ -200,29 +174,9 @@ class SQLiteStorage(Storage):
         user_attrs: Mapping[str, JSONValue] | None = None,
         load_if_exists: bool = True,
     ) -> StudyRecord:
-        """Create a study, or return the existing one of that name.
-
-        Args:
-            name: Unique study name.
-            fingerprint: Fingerprint of the compiled space.
-            space: JSON description of the space (``Space.describe()``).
-            direction: ``"minimize"`` or ``"maximize"``.
-            user_attrs: JSON-safe attributes stored with a new study.
-            load_if_exists: Return an existing study instead of raising.
-
-        Returns:
-            The new or existing study.
-
-        Raises:
-            SpaceMismatchError: The study exists with another fingerprint.
-            StorageError: It exists and ``load_if_exists`` is false, it exists with
-                the other direction, or an argument is invalid.
-        """
         check_study_name(name)
         check_direction(direction)
-        space_copy: list[dict[str, JSONValue]] = normalize_attrs(
-            {"space": list(space)}, "space description"
-        )["space"]  # type: ignore[assignment] # a JSON list round-trips to a list
+        space_copy = normalize_space(space)
         return await self._write(
             functools.partial(
                 _sql.create_study,
@@ -236,27 +190,20 @@ class SQLiteStorage(Storage):
             )
         )
 
+    @override
     async def get_study(self, name: str) -> StudyRecord:
-        """Return the study called ``name``.
-
-        Raises:
-            UnknownStudyError: No such study; the message lists the known names.
-        """
         return await self._read(functools.partial(_sql.get_study, where=self._path, name=name))
 
+    @override
     async def list_studies(self) -> list[StudyRecord]:
-        """All studies, ordered by creation."""
         return await self._read(_sql.list_studies)
 
+    @override
     async def delete_study(self, name: str) -> None:
-        """Delete a study and all its trials.
-
-        Raises:
-            UnknownStudyError: No such study.
-        """
         await self._write(functools.partial(_sql.delete_study, where=self._path, name=name))
 
     # -- trials --------------------------------------------------------------------
+    @override
     async def start_trial(
         self,
         study_id: int,
@@ -265,21 +212,6 @@ class SQLiteStorage(Storage):
         owner: str,
         max_trials: int | None = None,
     ) -> TrialRecord | None:
-        """Create a RUNNING trial with the next free number; durable on return.
-
-        Args:
-            study_id: The study.
-            params: Flat parameters of the new trial.
-            owner: Owner id of the calling process (see ``new_owner_id``).
-            max_trials: Budget of COMPLETE + RUNNING + WAITING trials, checked in
-                the same transaction (so several processes share it exactly).
-
-        Returns:
-            The new trial, or ``None`` when the budget is used up.
-
-        Raises:
-            UnknownStudyError: No study with that id.
-        """
         return await self._write(
             functools.partial(
                 _sql.start_trial,
@@ -291,12 +223,8 @@ class SQLiteStorage(Storage):
             )
         )
 
+    @override
     async def enqueue_trial(self, study_id: int, params: Params) -> TrialRecord:
-        """Create a WAITING trial with fixed parameters, to be claimed later.
-
-        Raises:
-            UnknownStudyError: No study with that id.
-        """
         return await self._write(
             functools.partial(
                 _sql.enqueue_trial,
@@ -306,19 +234,13 @@ class SQLiteStorage(Storage):
             )
         )
 
+    @override
     async def claim_trial(self, study_id: int, *, owner: str) -> TrialRecord | None:
-        """Move the lowest-numbered WAITING trial to RUNNING for ``owner``.
-
-        Returns:
-            The claimed trial, or ``None`` when nothing is waiting.
-
-        Raises:
-            UnknownStudyError: No study with that id.
-        """
         return await self._write(
             functools.partial(_sql.claim_trial, where=self._path, study_id=study_id, owner=owner)
         )
 
+    @override
     async def finish_trial(
         self,
         study_id: int,
@@ -329,27 +251,8 @@ class SQLiteStorage(Storage):
         error: str | None = None,
         user_attrs: Mapping[str, JSONValue] | None = None,
     ) -> TrialRecord:
-        """Move a RUNNING trial to a finished state; durable on return.
-
-        Args:
-            study_id: The study.
-            number: The trial's number.
-            state: COMPLETE, FAILED or CANCELLED.
-            value: The finite objective value of a COMPLETE trial, else ``None``.
-            error: The failure reason.
-            user_attrs: Attributes merged into the trial's user attributes.
-
-        Returns:
-            The finished trial.
-
-        Raises:
-            UnknownStudyError: No study with that id.
-            UnknownTrialError: No trial with that number.
-            TrialStateError: The trial is not RUNNING, or the outcome is invalid
-                (e.g. COMPLETE with a NaN value).
-        """
         checked_value, checked_error = check_finish(state, value, error)
-        _check_number(number)
+        check_trial_number(number)
         return await self._write(
             functools.partial(
                 _sql.finish_trial,
@@ -363,16 +266,13 @@ class SQLiteStorage(Storage):
             )
         )
 
+    @override
     async def heartbeat(self, study_id: int, *, owner: str) -> None:
-        """Refresh ``heartbeat_at`` of every RUNNING trial that ``owner`` holds.
-
-        Raises:
-            UnknownStudyError: No study with that id.
-        """
         await self._write(
             functools.partial(_sql.heartbeat, where=self._path, study_id=study_id, owner=owner)
         )
 
+    @override
     async def fail_stale(
         self,
         study_id: int,
@@ -380,23 +280,6 @@ class SQLiteStorage(Storage):
         older_than: float,
         requeue: bool = False,
     ) -> list[int]:
-        """Fail RUNNING trials whose owner is gone.
-
-        On the owner's host, a dead owner process makes its trials stale at once and
-        a live one's are never failed; otherwise a heartbeat older than
-        ``older_than`` seconds does. Any process can call it for any study.
-
-        Args:
-            study_id: The study.
-            older_than: Heartbeat age, in seconds, after which a trial is stale.
-            requeue: Enqueue each failed trial's parameters again as WAITING.
-
-        Returns:
-            The numbers of the trials that were failed.
-
-        Raises:
-            UnknownStudyError: No study with that id.
-        """
         failed = await self._write(
             functools.partial(
                 _sql.fail_stale,
@@ -406,28 +289,17 @@ class SQLiteStorage(Storage):
                 requeue=requeue,
             )
         )
-        if failed:
-            logger.warning(
-                "%s: marked trials %s of study %d FAILED, their process is gone%s",
-                self._path,
-                failed,
-                study_id,
-                " (requeued)" if requeue else "",
-            )
+        log_failed_stale(logger, self._path, study_id, failed, requeue=requeue)
         return failed
 
+    @override
     async def get_trial(self, study_id: int, number: int) -> TrialRecord:
-        """One trial by number.
-
-        Raises:
-            UnknownStudyError: No study with that id.
-            UnknownTrialError: No trial with that number.
-        """
-        _check_number(number)
+        check_trial_number(number)
         return await self._read(
             functools.partial(_sql.get_trial, where=self._path, study_id=study_id, number=number)
         )
 
+    @override
     async def trials(
         self,
         study_id: int,
@@ -435,19 +307,6 @@ class SQLiteStorage(Storage):
         states: Collection[TrialState] | None = None,
         changed_after: int | None = None,
     ) -> list[TrialRecord]:
-        """Trials of a study ordered by number, read in one query.
-
-        Args:
-            study_id: The study.
-            states: Only these states, when given.
-            changed_after: Only trials whose ``seq`` is greater than this.
-
-        Returns:
-            The matching trials.
-
-        Raises:
-            UnknownStudyError: No study with that id.
-        """
         return await self._read(
             functools.partial(
                 _sql.trials,
@@ -458,21 +317,9 @@ class SQLiteStorage(Storage):
             )
         )
 
+    @override
     async def best_trial(self, study_id: int, *, direction: str = "minimize") -> TrialRecord | None:
-        """The COMPLETE trial with the lowest (or highest) value, found in one query.
-
-        Args:
-            study_id: The study.
-            direction: ``"minimize"`` or ``"maximize"``.
-
-        Returns:
-            The best trial (the lowest number wins ties), or ``None`` when no trial
-            completed.
-
-        Raises:
-            UnknownStudyError: No study with that id.
-            StorageError: ``direction`` is neither ``"minimize"`` nor ``"maximize"``.
-        """
+        # One query, instead of the base class reading every COMPLETE trial.
         check_direction(direction)
         return await self._read(
             functools.partial(
@@ -480,19 +327,8 @@ class SQLiteStorage(Storage):
             )
         )
 
+    @override
     async def count_trials(self, study_id: int) -> dict[TrialState, int]:
-        """Number of trials in each state (every state present as a key).
-
-        Raises:
-            UnknownStudyError: No study with that id.
-        """
         return await self._read(
             functools.partial(_sql.count_trials, where=self._path, study_id=study_id)
         )
-
-
-def _check_number(number: object) -> None:
-    # SQLite would coerce "3" or 3.0 to the integer 3; only real ints name a trial.
-    if type(number) is not int:
-        msg = f"a trial number is an int, got {number!r} ({type(number).__name__})"
-        raise UnknownTrialError(msg)
