@@ -11,7 +11,8 @@ constant (see the module documentation).
 
 Models that share their fields (a classifier and its regressor, a random forest and
 extremely randomized trees) declare them once, in a private base class; each public
-class names its estimator and adds only its own fields.
+class names its estimator and adds only its own fields. Each field is documented once,
+by a docstring under its declaration.
 """
 
 from __future__ import annotations
@@ -75,13 +76,10 @@ class _Model:
 
 @attrs.frozen(kw_only=True)
 class RBFKernel:
-    """The Gaussian kernel ``exp(-gamma * |x - x'|^2)``.
-
-    Attributes:
-        gamma: Inverse squared length scale (log scale).
-    """
+    """The Gaussian kernel ``exp(-gamma * |x - x'|^2)``."""
 
     gamma: Annotated[float, Float(1e-4, 10.0, log=True)]
+    """Inverse squared length scale (log scale)."""
 
     def params(self) -> dict[str, Any]:
         """The keyword arguments this kernel passes to ``SVC``/``SVR``.
@@ -94,17 +92,14 @@ class RBFKernel:
 
 @attrs.frozen(kw_only=True)
 class PolynomialKernel:
-    """The polynomial kernel ``(gamma * <x, x'> + coef0) ** degree``.
-
-    Attributes:
-        degree: Polynomial degree.
-        gamma: Scale of the inner product (log scale).
-        coef0: Independent term.
-    """
+    """The polynomial kernel ``(gamma * <x, x'> + coef0) ** degree``."""
 
     degree: Annotated[int, Int(2, 4)]
+    """Polynomial degree."""
     gamma: Annotated[float, Float(1e-4, 1.0, log=True)]
+    """Scale of the inner product (log scale)."""
     coef0: Annotated[float, Float(0.0, 1.0)]
+    """Independent term."""
 
     def params(self) -> dict[str, Any]:
         """The keyword arguments this kernel passes to ``SVC``/``SVR``.
@@ -117,15 +112,12 @@ class PolynomialKernel:
 
 @attrs.frozen(kw_only=True)
 class SigmoidKernel:
-    """The sigmoid kernel ``tanh(gamma * <x, x'> + coef0)``.
-
-    Attributes:
-        gamma: Scale of the inner product (log scale).
-        coef0: Independent term.
-    """
+    """The sigmoid kernel ``tanh(gamma * <x, x'> + coef0)``."""
 
     gamma: Annotated[float, Float(1e-4, 1.0, log=True)]
+    """Scale of the inner product (log scale)."""
     coef0: Annotated[float, Float(-1.0, 1.0)]
+    """Independent term."""
 
     def params(self) -> dict[str, Any]:
         """The keyword arguments this kernel passes to ``SVC``/``SVR``.
@@ -166,39 +158,33 @@ class _SupportVectorMachine(_Model):
 
 @attrs.frozen(kw_only=True)
 class SVC(_SupportVectorMachine):
-    """Support vector classifier (``sklearn.svm.SVC``).
-
-    Attributes:
-        C: Inverse regularization strength (log scale).
-        kernel: The kernel and its parameters.
-        max_iter: Cap on solver iterations (constant), so that a badly scaled
-            configuration cannot stall a trial.
-    """
+    """Support vector classifier (``sklearn.svm.SVC``)."""
 
     _estimator = svm.SVC
 
     C: Annotated[float, Float(1e-2, 1e3, log=True)]
+    """Inverse regularization strength (log scale)."""
     kernel: Kernel
+    """The kernel and its parameters."""
     max_iter: int = 200_000
+    """Cap on solver iterations (constant), so that a badly scaled configuration cannot
+    stall a trial."""
 
 
 @attrs.frozen(kw_only=True)
 class SVR(_SupportVectorMachine):
-    """Epsilon support vector regressor (``sklearn.svm.SVR``).
-
-    Attributes:
-        C: Inverse regularization strength (log scale).
-        epsilon: Half-width of the loss-free tube, in units of the (standardized) target.
-        kernel: The kernel and its parameters.
-        max_iter: Cap on solver iterations (constant).
-    """
+    """Epsilon support vector regressor (``sklearn.svm.SVR``)."""
 
     _estimator = svm.SVR
 
     C: Annotated[float, Float(1e-2, 1e3, log=True)]
+    """Inverse regularization strength (log scale)."""
     epsilon: Annotated[float, Float(1e-3, 1.0, log=True)]
+    """Half-width of the loss-free tube, in units of the (standardized) target."""
     kernel: Kernel
+    """The kernel and its parameters."""
     max_iter: int = 200_000
+    """Cap on solver iterations (constant)."""
 
 
 # -- linear models -----------------------------------------------------------------
@@ -206,32 +192,26 @@ class SVR(_SupportVectorMachine):
 
 @attrs.frozen(kw_only=True)
 class LogisticRegression(_Model):
-    """L2-regularized logistic regression (``sklearn.linear_model.LogisticRegression``).
-
-    Attributes:
-        C: Inverse regularization strength (log scale; the range of ``LogisticRegressionCV``).
-        class_weight: ``"balanced"`` re-weights classes inversely to their frequency.
-        max_iter: Cap on solver iterations (constant).
-    """
+    """L2-regularized logistic regression (``sklearn.linear_model.LogisticRegression``)."""
 
     _estimator = linear_model.LogisticRegression
 
     C: Annotated[float, Float(1e-4, 1e4, log=True)]
+    """Inverse regularization strength (log scale; the range of ``LogisticRegressionCV``)."""
     class_weight: Literal[None, "balanced"]
+    """``"balanced"`` re-weights classes inversely to their frequency."""
     max_iter: int = 1000
+    """Cap on solver iterations (constant)."""
 
 
 @attrs.frozen(kw_only=True)
 class Ridge(_Model):
-    """Linear least squares with L2 regularization (``sklearn.linear_model.Ridge``).
-
-    Attributes:
-        alpha: Regularization strength (log scale).
-    """
+    """Linear least squares with L2 regularization (``sklearn.linear_model.Ridge``)."""
 
     _estimator = linear_model.Ridge
 
     alpha: Annotated[float, Float(1e-3, 1e3, log=True)]
+    """Regularization strength (log scale)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -242,19 +222,17 @@ class ElasticNet(_Model):
     (``l1_ratio=1`` is the Lasso). Inside :class:`RegressorPipeline` the target is
     standardized, so with standardized features every coefficient is zero from
     ``alpha`` near 1 on; the range reaches three decades below and one above.
-
-    Attributes:
-        alpha: Regularization strength (log scale).
-        l1_ratio: Share of L1 in the penalty; scikit-learn advises against values
-            below 0.01 (use :class:`Ridge` for a pure L2 penalty).
-        max_iter: Cap on coordinate-descent passes (constant).
     """
 
     _estimator = linear_model.ElasticNet
 
     alpha: Annotated[float, Float(1e-4, 10.0, log=True)]
+    """Regularization strength (log scale)."""
     l1_ratio: Annotated[float, Float(0.05, 1.0)]
+    """Share of L1 in the penalty; scikit-learn advises against values below 0.01 (use
+    :class:`Ridge` for a pure L2 penalty)."""
     max_iter: int = 5000
+    """Cap on coordinate-descent passes (constant)."""
 
 
 Penalty = Literal["l2", "l1", "elasticnet"]
@@ -262,46 +240,40 @@ Penalty = Literal["l2", "l1", "elasticnet"]
 
 @attrs.frozen(kw_only=True)
 class SGDClassifier(_Model):
-    """Linear classifier trained by stochastic gradient descent (``SGDClassifier``).
-
-    Attributes:
-        loss: ``"hinge"`` (linear SVM), ``"log_loss"`` (logistic) or ``"modified_huber"``.
-        penalty: The regularization term.
-        alpha: Regularization strength (log scale).
-        l1_ratio: Share of L1 in the elastic-net penalty (used by ``"elasticnet"`` only).
-        max_iter: Cap on passes over the data (constant).
-    """
+    """Linear classifier trained by stochastic gradient descent (``SGDClassifier``)."""
 
     _estimator = linear_model.SGDClassifier
 
     loss: Literal["hinge", "log_loss", "modified_huber"]
+    """``"hinge"`` (linear SVM), ``"log_loss"`` (logistic) or ``"modified_huber"``."""
     penalty: Penalty
+    """The regularization term."""
     alpha: Annotated[float, Float(1e-7, 1e-1, log=True)]
+    """Regularization strength (log scale)."""
     l1_ratio: Annotated[float, Float(0.0, 1.0)]
+    """Share of L1 in the elastic-net penalty (used by ``"elasticnet"`` only)."""
     max_iter: int = 1000
+    """Cap on passes over the data (constant)."""
 
 
 @attrs.frozen(kw_only=True)
 class SGDRegressor(_Model):
-    """Linear regressor trained by stochastic gradient descent (``SGDRegressor``).
-
-    Attributes:
-        loss: ``"squared_error"``, ``"huber"`` or ``"epsilon_insensitive"`` (linear SVR).
-        penalty: The regularization term.
-        alpha: Regularization strength (log scale).
-        l1_ratio: Share of L1 in the elastic-net penalty (used by ``"elasticnet"`` only).
-        eta0: Initial learning rate (log scale).
-        max_iter: Cap on passes over the data (constant).
-    """
+    """Linear regressor trained by stochastic gradient descent (``SGDRegressor``)."""
 
     _estimator = linear_model.SGDRegressor
 
     loss: Literal["squared_error", "huber", "epsilon_insensitive"]
+    """``"squared_error"``, ``"huber"`` or ``"epsilon_insensitive"`` (linear SVR)."""
     penalty: Penalty
+    """The regularization term."""
     alpha: Annotated[float, Float(1e-7, 1e-1, log=True)]
+    """Regularization strength (log scale)."""
     l1_ratio: Annotated[float, Float(0.0, 1.0)]
+    """Share of L1 in the elastic-net penalty (used by ``"elasticnet"`` only)."""
     eta0: Annotated[float, Float(1e-4, 1e-1, log=True)]
+    """Initial learning rate (log scale)."""
     max_iter: int = 1000
+    """Cap on passes over the data (constant)."""
 
 
 # -- nearest neighbours ------------------------------------------------------------
@@ -312,33 +284,23 @@ class _KNeighbors(_Model):
     """The fields shared by the k-nearest-neighbours classifier and regressor."""
 
     n_neighbors: Annotated[int, Int(1, 40, log=True)]
+    """Number of neighbours (log scale); must not exceed the training samples of a fold."""
     weights: Literal["uniform", "distance"]
+    """``"distance"`` weighs closer neighbours more."""
     p: Literal[1, 2]
+    """Minkowski power: 1 = Manhattan, 2 = Euclidean distance."""
 
 
 @attrs.frozen(kw_only=True)
 class KNeighborsClassifier(_KNeighbors):
-    """k-nearest neighbours vote (``sklearn.neighbors.KNeighborsClassifier``).
-
-    Attributes:
-        n_neighbors: Number of neighbours (log scale); must not exceed the training
-            samples of a fold.
-        weights: ``"distance"`` weighs closer neighbours more.
-        p: Minkowski power: 1 = Manhattan, 2 = Euclidean distance.
-    """
+    """k-nearest neighbours vote (``sklearn.neighbors.KNeighborsClassifier``)."""
 
     _estimator = neighbors.KNeighborsClassifier
 
 
 @attrs.frozen(kw_only=True)
 class KNeighborsRegressor(_KNeighbors):
-    """k-nearest neighbours average (``sklearn.neighbors.KNeighborsRegressor``).
-
-    Attributes:
-        n_neighbors: Number of neighbours (log scale).
-        weights: ``"distance"`` weighs closer neighbours more.
-        p: Minkowski power: 1 = Manhattan, 2 = Euclidean distance.
-    """
+    """k-nearest neighbours average (``sklearn.neighbors.KNeighborsRegressor``)."""
 
     _estimator = neighbors.KNeighborsRegressor
 
@@ -356,11 +318,17 @@ class _Forest(_Model):
     """The fields shared by the random forests and the extremely randomized trees."""
 
     n_estimators: Trees
+    """Number of trees (log scale)."""
     max_features: FeatureFraction
+    """Fraction of the features considered at each split."""
     max_depth: Depth
+    """Depth limit (``None`` = grow until leaves are pure)."""
     min_samples_leaf: LeafSize
+    """Minimum samples in a leaf (log scale)."""
     bootstrap: bool
+    """Fit each tree on a bootstrap sample."""
     n_jobs: int | None = None
+    """Parallel jobs inside one fit (constant; trials already run concurrently)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -368,70 +336,33 @@ class _ForestClassifier(_Forest):
     """A forest of classification trees: the split criterion is searched too."""
 
     criterion: Literal["gini", "entropy"]
+    """Split quality measure."""
 
 
 @attrs.frozen(kw_only=True)
 class RandomForestClassifier(_ForestClassifier):
-    """Random forest (``sklearn.ensemble.RandomForestClassifier``).
-
-    Attributes:
-        n_estimators: Number of trees (log scale).
-        max_features: Fraction of the features considered at each split.
-        max_depth: Depth limit (``None`` = grow until leaves are pure).
-        min_samples_leaf: Minimum samples in a leaf (log scale).
-        bootstrap: Fit each tree on a bootstrap sample.
-        n_jobs: Parallel jobs inside one fit (constant; trials already run concurrently).
-        criterion: Split quality measure.
-    """
+    """Random forest (``sklearn.ensemble.RandomForestClassifier``)."""
 
     _estimator = ensemble.RandomForestClassifier
 
 
 @attrs.frozen(kw_only=True)
 class RandomForestRegressor(_Forest):
-    """Random forest (``sklearn.ensemble.RandomForestRegressor``, squared error).
-
-    Attributes:
-        n_estimators: Number of trees (log scale).
-        max_features: Fraction of the features considered at each split.
-        max_depth: Depth limit (``None`` = grow until leaves are pure).
-        min_samples_leaf: Minimum samples in a leaf (log scale).
-        bootstrap: Fit each tree on a bootstrap sample.
-        n_jobs: Parallel jobs inside one fit (constant; trials already run concurrently).
-    """
+    """Random forest (``sklearn.ensemble.RandomForestRegressor``, squared error)."""
 
     _estimator = ensemble.RandomForestRegressor
 
 
 @attrs.frozen(kw_only=True)
 class ExtraTreesClassifier(_ForestClassifier):
-    """Extremely randomized trees (``sklearn.ensemble.ExtraTreesClassifier``).
-
-    Attributes:
-        n_estimators: Number of trees (log scale).
-        max_features: Fraction of the features considered at each split.
-        max_depth: Depth limit (``None`` = grow until leaves are pure).
-        min_samples_leaf: Minimum samples in a leaf (log scale).
-        bootstrap: Fit each tree on a bootstrap sample.
-        n_jobs: Parallel jobs inside one fit (constant; trials already run concurrently).
-        criterion: Split quality measure.
-    """
+    """Extremely randomized trees (``sklearn.ensemble.ExtraTreesClassifier``)."""
 
     _estimator = ensemble.ExtraTreesClassifier
 
 
 @attrs.frozen(kw_only=True)
 class ExtraTreesRegressor(_Forest):
-    """Extremely randomized trees (``sklearn.ensemble.ExtraTreesRegressor``, squared error).
-
-    Attributes:
-        n_estimators: Number of trees (log scale).
-        max_features: Fraction of the features considered at each split.
-        max_depth: Depth limit (``None`` = grow until leaves are pure).
-        min_samples_leaf: Minimum samples in a leaf (log scale).
-        bootstrap: Fit each tree on a bootstrap sample.
-        n_jobs: Parallel jobs inside one fit (constant; trials already run concurrently).
-    """
+    """Extremely randomized trees (``sklearn.ensemble.ExtraTreesRegressor``, squared error)."""
 
     _estimator = ensemble.ExtraTreesRegressor
 
@@ -449,11 +380,17 @@ class _HistGradientBoosting(_Model):
     """The fields shared by the histogram gradient boosting classifier and regressor."""
 
     learning_rate: LearningRate
+    """Shrinkage of each tree (log scale)."""
     max_iter: Rounds
+    """Boosting rounds (log scale)."""
     max_leaf_nodes: Leaves
+    """Leaves per tree (log scale)."""
     min_samples_leaf: MinLeaf
+    """Minimum samples in a leaf (log scale)."""
     l2_regularization: L2
+    """L2 penalty on leaf values (log scale)."""
     max_features: BoostFeatureFraction
+    """Fraction of the features considered at each split."""
 
 
 @attrs.frozen(kw_only=True)
@@ -461,14 +398,6 @@ class HistGradientBoostingClassifier(_HistGradientBoosting):
     """Histogram gradient boosting (``sklearn.ensemble.HistGradientBoostingClassifier``).
 
     Early stopping is scikit-learn's default (``"auto"``: on above 10,000 samples).
-
-    Attributes:
-        learning_rate: Shrinkage of each tree (log scale).
-        max_iter: Boosting rounds (log scale).
-        max_leaf_nodes: Leaves per tree (log scale).
-        min_samples_leaf: Minimum samples in a leaf (log scale).
-        l2_regularization: L2 penalty on leaf values (log scale).
-        max_features: Fraction of the features considered at each split.
     """
 
     _estimator = ensemble.HistGradientBoostingClassifier
@@ -479,14 +408,6 @@ class HistGradientBoostingRegressor(_HistGradientBoosting):
     """Histogram gradient boosting (``sklearn.ensemble.HistGradientBoostingRegressor``).
 
     Early stopping is scikit-learn's default (``"auto"``: on above 10,000 samples).
-
-    Attributes:
-        learning_rate: Shrinkage of each tree (log scale).
-        max_iter: Boosting rounds (log scale).
-        max_leaf_nodes: Leaves per tree (log scale).
-        min_samples_leaf: Minimum samples in a leaf (log scale).
-        l2_regularization: L2 penalty on leaf values (log scale).
-        max_features: Fraction of the features considered at each split.
     """
 
     _estimator = ensemble.HistGradientBoostingRegressor
@@ -506,11 +427,17 @@ class _MultiLayerPerceptron(_Model):
     """The fields shared by the MLP classifier and regressor (layers of equal width)."""
 
     width: Width
+    """Units per hidden layer (log scale)."""
     layers: Layers
+    """Number of hidden layers."""
     activation: Activation
+    """Hidden-layer activation."""
     alpha: WeightDecay
+    """L2 weight decay (log scale)."""
     learning_rate_init: StepSize
+    """Adam step size (log scale)."""
     max_iter: int = 200
+    """Cap on epochs (constant)."""
 
     def _params(self) -> dict[str, Any]:
         params = super()._params()
@@ -520,32 +447,14 @@ class _MultiLayerPerceptron(_Model):
 
 @attrs.frozen(kw_only=True)
 class MLPClassifier(_MultiLayerPerceptron):
-    """Multi-layer perceptron trained with Adam (``sklearn.neural_network.MLPClassifier``).
-
-    Attributes:
-        width: Units per hidden layer (log scale).
-        layers: Number of hidden layers.
-        activation: Hidden-layer activation.
-        alpha: L2 weight decay (log scale).
-        learning_rate_init: Adam step size (log scale).
-        max_iter: Cap on epochs (constant).
-    """
+    """Multi-layer perceptron trained with Adam (``sklearn.neural_network.MLPClassifier``)."""
 
     _estimator = neural_network.MLPClassifier
 
 
 @attrs.frozen(kw_only=True)
 class MLPRegressor(_MultiLayerPerceptron):
-    """Multi-layer perceptron trained with Adam (``sklearn.neural_network.MLPRegressor``).
-
-    Attributes:
-        width: Units per hidden layer (log scale).
-        layers: Number of hidden layers.
-        activation: Hidden-layer activation.
-        alpha: L2 weight decay (log scale).
-        learning_rate_init: Adam step size (log scale).
-        max_iter: Cap on epochs (constant).
-    """
+    """Multi-layer perceptron trained with Adam (``sklearn.neural_network.MLPRegressor``)."""
 
     _estimator = neural_network.MLPRegressor
 
