@@ -192,11 +192,15 @@ def test_joint_density_factorises_for_a_single_kernel() -> None:
     np.testing.assert_allclose(joint, columns)
 
 
-def test_joint_matches_direct_evaluation() -> None:
-    mixture = _mixture(6, 30, 3, (2, 5))
+@pytest.mark.parametrize(("kernels", "points"), [(30, 8), (3000, 200)])
+def test_joint_matches_direct_evaluation(kernels: int, points: int) -> None:
+    # 3000 kernels x 200 points splits the product into blocks (see _PRODUCT_LIMIT).
+    mixture = _mixture(6, kernels, 3, (2, 5))
     rng = np.random.default_rng(7)
-    numeric = rng.random((8, 3))
-    categorical = np.column_stack([rng.integers(2, size=8), rng.integers(5, size=8)]).astype(float)
+    numeric = rng.random((points, 3))
+    categorical = np.column_stack(
+        [rng.integers(2, size=points), rng.integers(5, size=points)]
+    ).astype(float)
     mass = special.ndtr((1 - mixture.mu) / mixture.sigma) - special.ndtr(
         -mixture.mu / mixture.sigma
     )
