@@ -3,27 +3,15 @@
 from __future__ import annotations
 
 import abc
-import sys
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import Self
 
 from .._records import StudyRecord, TrialRecord, TrialState
 from .._types import JSONValue, Params
 from ._common import check_direction
 
-__all__ = ["Storage", "override"]
-
-if sys.version_info >= (3, 12):
-    from typing import override
-elif TYPE_CHECKING:
-    from typing_extensions import override
-else:
-    _Method = TypeVar("_Method", bound=Callable[..., Any])
-
-    def override(method: _Method) -> _Method:
-        """``typing.override`` before Python 3.12 (no runtime dependency): a no-op."""
-        return method
+__all__ = ["Storage"]
 
 
 class Storage(abc.ABC):

@@ -11,9 +11,10 @@ from collections.abc import Collection, Mapping
 import anyio.lowlevel
 import attrs
 
+from .._compat import override
 from .._records import StudyRecord, TrialRecord, TrialState
 from .._types import JSONScalar, JSONValue, Params
-from ._base import Storage, override
+from ._base import Storage
 from ._common import (
     BUDGET_STATES,
     check_direction,

@@ -56,11 +56,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 
+from .._compat import override
 from .._errors import MissingExtraError, StorageError
 from .._records import StudyRecord, TrialRecord, TrialState
 from .._types import JSONValue, Params
 from . import _pgschema, _pgsql
-from ._base import Storage, override
+from ._base import Storage
 from ._common import (
     check_direction,
     check_finish,

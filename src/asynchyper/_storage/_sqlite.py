@@ -11,11 +11,12 @@ from typing import Literal, TypeVar
 
 import anyio
 
+from .._compat import override
 from .._errors import StorageError
 from .._records import StudyRecord, TrialRecord, TrialState
 from .._types import JSONValue, Params
 from . import _sql
-from ._base import Storage, override
+from ._base import Storage
 from ._common import (
     check_direction,
     check_finish,

@@ -92,5 +92,10 @@ class Suggester(abc.ABC):
             k: How many to propose; each sees the earlier ones as pending.
 
         Returns:
-            ``k`` flat parameter dicts, each valid for ``space``.
+            ``k`` flat parameter dicts, each valid for ``space``; none repeats a
+            finished or pending configuration of a discrete space while untried
+            ones remain.
+
+        Raises:
+            SuggesterError: ``k`` is negative.
         """

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .._compat import override
 from .._space import Space
 from .._types import JSONScalar, Params
 from ._base import History, Suggester
@@ -30,6 +31,7 @@ class Random(Suggester):
     def __repr__(self) -> str:
         return "Random()"
 
+    @override
     def suggest(
         self,
         space: Space[Any],
@@ -38,21 +40,8 @@ class Random(Suggester):
         rng: np.random.Generator,
         k: int = 1,
     ) -> list[dict[str, JSONScalar]]:
-        """Draw ``k`` configurations from the prior.
-
-        Args:
-            space: The compiled space.
-            history: Finished trials (only used to avoid repeats).
-            pending: Flat parameters of trials still running (avoided too).
-            rng: The only source of randomness.
-            k: How many to propose.
-
-        Returns:
-            ``k`` flat parameter dicts, each valid for ``space``.
-
-        Raises:
-            SuggesterError: ``k`` is negative.
-        """
+        # Draws from the prior; the history and pending trials only serve to avoid
+        # repeats in a discrete space.
         check_count(k)
         encoding = self._encodings.get(space)
         if not encoding.is_discrete:

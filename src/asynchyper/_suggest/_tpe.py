@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .._compat import override
 from .._errors import SuggesterError
 from .._space import Space
 from .._types import JSONScalar, Params
@@ -223,6 +224,7 @@ class TPE(Suggester):
             f"liar={self.liar!r})"
         )
 
+    @override
     def suggest(
         self,
         space: Space[Any],
@@ -231,21 +233,6 @@ class TPE(Suggester):
         rng: np.random.Generator,
         k: int = 1,
     ) -> list[dict[str, JSONScalar]]:
-        """Propose ``k`` configurations, each seeing the earlier ones as pending.
-
-        Args:
-            space: The compiled space.
-            history: Finished trials (losses; ``NaN`` for failures).
-            pending: Flat parameters of trials still running.
-            rng: The only source of randomness.
-            k: How many to propose.
-
-        Returns:
-            ``k`` flat parameter dicts, each valid for ``space``.
-
-        Raises:
-            SuggesterError: ``k`` is negative.
-        """
         check_count(k)
         with self._lock:
             encoding = self._encodings.get(space)
