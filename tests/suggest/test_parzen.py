@@ -52,21 +52,24 @@ def test_bandwidth_floor() -> None:
     assert bandwidth_floor(8, 0.01, 1.0) == pytest.approx(0.1)
 
 
-def test_sorted_columns_merge_equals_full_sort() -> None:
+def test_sorted_columns_insertion_equals_a_stable_sort() -> None:
     rng = np.random.default_rng(0)
-    data = rng.random((300, 4))
-    data[rng.random((300, 4)) < 0.2] = np.nan
+    data = np.round(rng.random((400, 4)), 1)  # many ties: their order must be stable
+    data[rng.random((400, 4)) < 0.2] = np.nan
     cache = SortedColumns()
     owner = object()
-    for n in (10, 11, 50, 300):
+    # 1 to 16 new rows are inserted; more (and a new owner) sort from scratch.
+    for n in (10, 11, 13, 29, 30, 46, 100, 101, 300, 301):
 
         def rows(start: int, n: int = n) -> np.ndarray:
             return data[start:n]
 
         order = cache.update(owner, rows, n)
-        values = np.take_along_axis(data[:n].T, order, axis=1)
-        expected = np.sort(data[:n].T, axis=1)
-        np.testing.assert_array_equal(values, expected)
+        expected = np.argsort(data[:n].T, axis=1, kind="stable")
+        np.testing.assert_array_equal(order, expected)
+        np.testing.assert_array_equal(
+            cache.sorted_values, np.take_along_axis(data[:n].T, expected, axis=1)
+        )
     # Another owner restarts from scratch.
     other = cache.update(object(), lambda start: data[start:5], 5)
     assert other.shape == (4, 5)
@@ -123,7 +126,8 @@ def test_select_sorted_equals_sorting_the_subset() -> None:
     selected = rng.random(200) < 0.3
     extra = rng.random((4, 3))
     for endpoints in (True, False):
-        got = select_sorted(order, values.T, selected, extra, 0.01, endpoints=endpoints)
+        ordered = np.take_along_axis(values.T, order, axis=1)
+        got = select_sorted(order, ordered, selected, extra, 0.01, endpoints=endpoints)
         subset = np.concatenate([values[selected], extra])
         np.testing.assert_allclose(got, bandwidths(subset, 0.01, endpoints=endpoints))
 

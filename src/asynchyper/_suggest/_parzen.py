@@ -132,22 +132,31 @@ def bandwidths(
     return np.ascontiguousarray(out.T)
 
 
-class SortedColumns:
-    """A growing, append-only matrix kept with each column's ascending order.
+#: Up to this many new rows per ask are inserted into the kept order; more re-sort.
+_INSERT_LIMIT = 16
+#: Unit coordinates of finished trials lie in [0, 1]: each column's keys are offset by
+#: this much, so that one flat sorted array holds every column (``NaN`` -> ``_NAN_KEY``).
+_COLUMN_SPAN = 4.0
+_NAN_KEY = 2.0
 
-    :meth:`update` merges the rows added since the last call into the kept order,
-    which numpy's stable sort (timsort) does in linear time on such nearly sorted
-    input.
+
+class SortedColumns:
+    """A growing, append-only matrix kept sorted column by column.
+
+    :meth:`update` inserts the few rows added since the last call into the kept order
+    (one binary search and one insertion over all columns at once) instead of sorting
+    again; many new rows, another owner or a shorter matrix sort from scratch.
 
     Attributes:
-        values: ``(dn, n)`` the matrix, transposed (one row per column).
-        order: ``(dn, n)`` row indices sorted ascending per column (``NaN`` last).
+        order: ``(dn, n)`` row indices sorted ascending per column (``NaN`` last; equal
+            values in row order).
+        sorted_values: ``(dn, n)`` each column's values in that order.
     """
 
     def __init__(self) -> None:
         self.owner: object = None
-        self.values: FloatArray = np.empty((0, 0))
         self.order: IntArray = np.empty((0, 0), dtype=np.intp)
+        self.sorted_values: FloatArray = np.empty((0, 0))
 
     def update(self, owner: object, columns: Callable[[int], FloatArray], n: int) -> IntArray:
         """Bring the order up to date with the first ``n`` rows of ``owner``.
@@ -155,33 +164,45 @@ class SortedColumns:
         Args:
             owner: The object whose rows these are; another owner (or fewer rows than
                 before) restarts from a full sort.
-            columns: Returns the ``(n - start, dn)`` rows from ``start`` on; rows
-                already seen must not change.
+            columns: Returns the ``(n - start, dn)`` rows from ``start`` on, in
+                ``[0, 1]`` or ``NaN``; rows already seen must not change.
             n: Number of rows now.
 
         Returns:
             Row indices, sorted ascending by value in each column.
         """
         old = self.order
-        if owner is not self.owner or old.shape[1] > n:
-            self.values = np.ascontiguousarray(columns(0).T)
-            order = np.argsort(self.values, axis=1, kind="stable")
-        elif old.shape[1] == n:
+        start = old.shape[1]
+        if owner is not self.owner or start > n or n - start > _INSERT_LIMIT:
+            values = np.ascontiguousarray(columns(0).T)
+            order = values.argsort(axis=1, kind="stable")
+            flat = order + (np.arange(values.shape[0]) * values.shape[1])[:, None]
+            self.owner, self.order = owner, order.astype(np.intp)
+            self.sorted_values = values.take(flat)
+            return self.order
+        if start == n:
             return old
-        else:
-            start = old.shape[1]
-            self.values = np.concatenate([self.values, columns(start).T], axis=1)
-            fresh = np.broadcast_to(np.arange(start, n), (old.shape[0], n - start))
-            merged = np.concatenate([old, fresh], axis=1)
-            values = np.take_along_axis(self.values, merged, axis=1)
-            order = np.take_along_axis(merged, np.argsort(values, axis=1, kind="stable"), axis=1)
-        self.owner, self.order = owner, order.astype(np.intp)
+        dn = old.shape[0]
+        offsets = np.arange(dn) * _COLUMN_SPAN
+        keys = np.where(np.isnan(self.sorted_values), _NAN_KEY, self.sorted_values)
+        keys += offsets[:, None]
+        fresh = np.ascontiguousarray(columns(start).T).reshape(-1)  # column by column
+        fresh_keys = np.where(np.isnan(fresh), _NAN_KEY, fresh)
+        fresh_keys += np.repeat(offsets, n - start)
+        # Sorted by key, ties in row order: the same order a stable sort would give.
+        rank = fresh_keys.argsort(kind="stable")
+        at = np.searchsorted(keys.reshape(-1), fresh_keys[rank], side="right")
+        rows = np.tile(np.arange(start, n), dn)[rank]
+        self.sorted_values = np.insert(self.sorted_values.reshape(-1), at, fresh[rank]).reshape(
+            dn, n
+        )
+        self.order = np.insert(old.reshape(-1), at, rows).reshape(dn, n)
         return self.order
 
 
 def select_sorted(
     order: IntArray,
-    values: FloatArray,
+    sorted_values: FloatArray,
     selected: BoolArray,
     extra: FloatArray,
     floor: float,
@@ -192,8 +213,8 @@ def select_sorted(
     """Bandwidths of a subset of sorted rows plus extra kernels, without a full sort.
 
     Args:
-        order: ``(dg, n)`` ascending order of ``values`` per column (``NaN`` last).
-        values: ``(dg, n)`` unit coordinates of every sorted row, one row per column.
+        order: ``(dg, n)`` ascending order of some rows per column (``NaN`` last).
+        sorted_values: ``(dg, n)`` each column's values in that order.
         selected: ``(n,)`` which rows are kernels; none of them may be ``NaN``.
         extra: ``(e, dg)`` further kernels (pending trials).
         floor: Smallest bandwidth.
@@ -205,9 +226,9 @@ def select_sorted(
     """
     dg = order.shape[0]
     n_selected = int(np.count_nonzero(selected))
-    ids = order[selected[order]].reshape(dg, n_selected)
-    # A flat take: take_along_axis costs twice as much for the same gather.
-    ordered = np.take(values, ids + (np.arange(dg) * values.shape[1])[:, None])
+    keep = selected[order]
+    ids = order[keep].reshape(dg, n_selected)
+    ordered = sorted_values[keep].reshape(dg, n_selected)
     kernel = np.cumsum(selected) - 1  # row -> its kernel, for selected rows
     kernel_ids = kernel[ids]
     if extra.shape[0]:
@@ -395,8 +416,9 @@ class KernelCache:
             self._terms = np.concatenate([self._terms, np.empty((extra, 2 * dn + 1))])
         cached = np.take(self._sigma, rows, axis=0, out=work.get("cache.sigma", sigma.shape))
         differs = np.not_equal(cached, sigma, out=cached)
-        if differs.any():  # a whole-array test first: per-row reductions are slow
-            stale = np.flatnonzero(differs.any(axis=1))
+        if differs.any():
+            # Few entries differ: find them in the flat array (per-row reductions are slow).
+            stale = np.unique(np.flatnonzero(differs) // dn)
             fresh = np.empty((stale.size, 2 * dn + 1))
             kernel_terms(mu[stale], sigma[stale], fresh, work, "cache")
             changed = rows[stale]

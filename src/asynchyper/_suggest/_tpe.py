@@ -340,9 +340,9 @@ class TPE(Suggester):
             positions = encoding.numeric_position[group.numeric]
             if positions.size == order.shape[0]:
                 # Every numeric column (in order): no need to copy the sorted arrays.
-                sorted_group = (order, sorted_columns.values)
+                sorted_group = (order, sorted_columns.sorted_values)
             else:
-                sorted_group = (order[positions], sorted_columns.values[positions])
+                sorted_group = (order[positions], sorted_columns.sorted_values[positions])
             roles: tuple[tuple[Literal["good", "bad"], BoolArray], ...] = (
                 ("good", good),
                 ("bad", bad),
