@@ -331,18 +331,19 @@ class SklearnSpace:
 
 
 @functools.cache
-def _cancer() -> tuple[Any, Any, Any]:
-    from sklearn.datasets import load_breast_cancer  # noqa: PLC0415
+def _dataset(name: str) -> tuple[Any, Any, Any]:
+    from sklearn.datasets import load_breast_cancer, load_digits  # noqa: PLC0415
     from sklearn.model_selection import StratifiedKFold  # noqa: PLC0415
 
-    x, y = load_breast_cancer(return_X_y=True)
+    x, y = (load_breast_cancer if name == "cancer" else load_digits)(return_X_y=True)
     folds = list(StratifiedKFold(n_splits=3, shuffle=True, random_state=0).split(x, y))
     return x, y, folds
 
 
 @functools.cache
-def _sklearn_error(key: tuple[tuple[str, JSONScalar], ...]) -> float:
+def _sklearn_error(dataset: str, key: tuple[tuple[str, JSONScalar], ...]) -> float:
     from sklearn.linear_model import LogisticRegression  # noqa: PLC0415
+    from sklearn.multiclass import OneVsRestClassifier  # noqa: PLC0415
     from sklearn.neighbors import KNeighborsClassifier  # noqa: PLC0415
     from sklearn.pipeline import make_pipeline  # noqa: PLC0415
     from sklearn.preprocessing import StandardScaler  # noqa: PLC0415
@@ -360,6 +361,8 @@ def _sklearn_error(key: tuple[tuple[str, JSONScalar], ...]) -> float:
             max_iter=200,
             random_state=0,  # liblinear shuffles: unseeded, a repeat could score differently
         )
+        if dataset == "digits":  # liblinear fits two classes: one per digit, then
+            estimator = OneVsRestClassifier(estimator)
     elif model == "SVC":
         estimator = SupportVectors(C=_f(params, "model:SVC.C"), gamma=_f(params, "model:SVC.gamma"))
     elif model == "KNN":
@@ -375,7 +378,7 @@ def _sklearn_error(key: tuple[tuple[str, JSONScalar], ...]) -> float:
         )
     if params["scale"]:
         estimator = make_pipeline(StandardScaler(), estimator)
-    x, y, folds = _cancer()
+    x, y, folds = _dataset(dataset)
     accuracy = [
         float(np.mean(estimator.fit(x[train], y[train]).predict(x[test]) == y[test]))
         for train, test in folds
@@ -383,8 +386,7 @@ def _sklearn_error(key: tuple[tuple[str, JSONScalar], ...]) -> float:
     return 1.0 - float(np.mean(accuracy))
 
 
-def sklearn_cancer(params: Params, _: np.random.Generator) -> float:
-    """3-fold CV error of four scikit-learn model families on the breast-cancer data."""
+def _sklearn_loss(dataset: str, params: Params) -> float:
     import warnings  # noqa: PLC0415
 
     with warnings.catch_warnings():
@@ -396,7 +398,21 @@ def sklearn_cancer(params: Params, _: np.random.Generator) -> float:
                 for name, value in params.items()
             )
         )
-        return _sklearn_error(key)
+        return _sklearn_error(dataset, key)
+
+
+def sklearn_cancer(params: Params, _: np.random.Generator) -> float:
+    """3-fold CV error of four scikit-learn model families on the breast-cancer data."""
+    return _sklearn_loss("cancer", params)
+
+
+def sklearn_digits(params: Params, _: np.random.Generator) -> float:
+    """3-fold CV error of the same four model families on the 8x8 digits (10 classes).
+
+    Less of a floor than breast cancer: an RBF SVM reaches 0.9 % error only in a narrow
+    band of ``gamma``, the nearest neighbours stop at about 1.3 %.
+    """
+    return _sklearn_loss("digits", params)
 
 
 PROBLEMS: dict[str, Problem] = {
@@ -470,6 +486,13 @@ PROBLEMS: dict[str, Problem] = {
             space=SklearnSpace,
             loss=sklearn_cancer,
             budget=80,
+            conditional=True,
+        ),
+        Problem(
+            name="sklearn_digits",
+            space=SklearnSpace,
+            loss=sklearn_digits,
+            budget=60,
             conditional=True,
         ),
     ]

@@ -156,15 +156,20 @@ def main() -> None:
                         tasks.append(
                             (name, method, concurrency, seed, budget, variants.get(method))
                         )
-    start = time.perf_counter()
+    start = saved = time.perf_counter()
     seconds: dict[str, float] = {}
     with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
-        for key, best, elapsed in pool.imap_unordered(_task, tasks):
+        for done, (key, best, elapsed) in enumerate(pool.imap_unordered(_task, tasks), 1):
             cache[key] = best
             method = key.split("|")[1]
             seconds[method] = seconds.get(method, 0.0) + elapsed
-    if args.cache:
-        args.cache.write_text(json.dumps(cache, indent=0, sort_keys=True))
+            now = time.perf_counter()
+            if now - saved > 30 or done == len(tasks):
+                # Progress on stderr, and nothing finished is lost if the run stops.
+                print(f"{done}/{len(tasks)} runs, {now - start:.0f} s", file=sys.stderr)
+                if args.cache:
+                    args.cache.write_text(json.dumps(cache, indent=0, sort_keys=True))
+                saved = now
     print(f"{len(tasks)} runs in {time.perf_counter() - start:.0f} s; CPU s per method:", end="")
     print("".join(f" {m}={s:.0f}" for m, s in sorted(seconds.items())))
     print(f"seeds: {args.seeds}; budget scale: {args.budget_scale}")
