@@ -98,9 +98,9 @@ def _key(name: str, method: str, concurrency: int, seed: int, budget: int) -> st
 
 
 def _bests(  # noqa: PLR0917 - a cache lookup by the key's parts
-    cache: dict[str, float], name: str, method: str, concurrency: int, seeds: int, budget: int
+    cache: dict[str, float], name: str, method: str, concurrency: int, seeds: range, budget: int
 ) -> list[float]:
-    return [cache[_key(name, method, concurrency, seed, budget)] for seed in range(seeds)]
+    return [cache[_key(name, method, concurrency, seed, budget)] for seed in seeds]
 
 
 def _parse_variant(text: str) -> tuple[str, dict[str, Any]]:
@@ -125,6 +125,9 @@ def main() -> None:
     """Run the comparison and print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument(
+        "--first-seed", type=int, default=0, help="seeds run from here (fresh seeds confirm)"
+    )
     parser.add_argument("--budget-scale", type=float, default=1.0)
     parser.add_argument("--problems", nargs="+", default=list(PROBLEMS))
     parser.add_argument("--methods", nargs="+", default=[*CORE_METHODS, *SECONDARY_METHODS])
@@ -138,6 +141,7 @@ def main() -> None:
     args = parser.parse_args()
 
     variants = dict(_parse_variant(text) for text in args.tpe)
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
     methods = list(args.methods) + list(variants)
     cache: dict[str, float] = {}
     if args.cache and args.cache.exists():
@@ -150,7 +154,7 @@ def main() -> None:
             if method == "optuna_group" and not problem.conditional:
                 continue
             for concurrency in args.concurrency:
-                for seed in range(args.seeds):
+                for seed in seeds:
                     key = _key(name, method, concurrency, seed, budget)
                     if key not in cache or method in variants or method in args.refresh:
                         tasks.append(
@@ -172,7 +176,7 @@ def main() -> None:
                 saved = now
     print(f"{len(tasks)} runs in {time.perf_counter() - start:.0f} s; CPU s per method:", end="")
     print("".join(f" {m}={s:.0f}" for m, s in sorted(seconds.items())))
-    print(f"seeds: {args.seeds}; budget scale: {args.budget_scale}")
+    print(f"seeds: {seeds.start}..{seeds.stop - 1}; budget scale: {args.budget_scale}")
 
     ranks: dict[int, dict[str, list[float]]] = {c: {} for c in args.concurrency}
     for name in args.problems:
@@ -191,10 +195,7 @@ def main() -> None:
             line = f"{method:<22}"
             passes = ""
             for concurrency in args.concurrency:
-                bests = [
-                    cache[_key(name, method, concurrency, seed, budget)]
-                    for seed in range(args.seeds)
-                ]
+                bests = [cache[_key(name, method, concurrency, seed, budget)] for seed in seeds]
                 q1, q3 = np.percentile(bests, [25, 75])
                 median = statistics.median(bests)
                 medians[concurrency][method] = median
@@ -212,18 +213,18 @@ def main() -> None:
             # Is asynchyper's edge (or deficit) against each peer more than noise?
             peers = [m for m in present if m in {"optuna", "optuna_group", "hyperopt"}]
             for concurrency in args.concurrency:
-                ours = _bests(cache, name, "asynchyper", concurrency, args.seeds, budget)
+                ours = _bests(cache, name, "asynchyper", concurrency, seeds, budget)
                 tests = []
                 for peer in peers:
-                    theirs = _bests(cache, name, peer, concurrency, args.seeds, budget)
+                    theirs = _bests(cache, name, peer, concurrency, seeds, budget)
                     p = stats.mannwhitneyu(ours, theirs).pvalue
                     sign = "<" if statistics.median(ours) < statistics.median(theirs) else ">="
                     tests.append(f"{sign} {peer} (p = {p:.3f})")
                 print(f"  asynchyper at {concurrency} in flight: median " + ", ".join(tests))
         if {1, 8} <= set(args.concurrency) and args.seeds >= 3:
             for method in [m for m in methods if m.startswith("asynchyper")]:
-                one = [cache[_key(name, method, 1, s, budget)] for s in range(args.seeds)]
-                eight = [cache[_key(name, method, 8, s, budget)] for s in range(args.seeds)]
+                one = [cache[_key(name, method, 1, s, budget)] for s in seeds]
+                eight = [cache[_key(name, method, 8, s, budget)] for s in seeds]
                 p = stats.mannwhitneyu(one, eight).pvalue
                 print(f"  {method}: 8 vs 1 in flight, Mann-Whitney p = {p:.2f}")
 
