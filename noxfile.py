@@ -67,3 +67,30 @@ def examples(session: nox.Session) -> None:
     for name in sorted(os.listdir(examples_dir)):
         if name.endswith(".py"):
             session.run("python", os.path.join(examples_dir, name), env={"ASYNCHYPER_QUICK": "1"})
+
+
+#: Every benchmark script with a tiny budget: they must keep running; numbers are not
+#: asserted here (performance claims come from full runs, see docs/algorithm.md).
+BENCHMARK_SMOKE = [
+    ["quality.py", "--seeds", "1", "--budget-scale", "0.1"],
+    ["suggest_speed.py", "--sizes", "100", "--repeats", "3"],
+    ["sampling.py"],
+    ["throughput.py", "--trials", "200"],
+    ["storage_bench.py", "--trials", "200", "--optuna-trials", "20", "--load-trials", "1000"],
+    ["sklearn_bench.py", "--quick", "--no-hpsklearn"],
+    ["scaleout.py", "--trials", "100", "--optuna-trials", "20", "--processes", "1", "2"],
+]
+
+
+@nox.session(python=PYTHON)
+def benchmarks(session: nox.Session) -> None:
+    """Smoke-run every benchmark script against its peers with a tiny budget."""
+    session.install("-e", ".[bench]")
+    tmp = session.create_tmp()
+    benchmarks_dir = os.path.join(os.path.dirname(__file__), "benchmarks")
+    for script, *args in BENCHMARK_SMOKE:
+        if script == "scaleout.py" and not os.environ.get("ASYNCHYPER_REQUIRE_POSTGRES"):
+            session.log("scaleout.py skipped: it needs PostgreSQL (ASYNCHYPER_REQUIRE_POSTGRES=1)")
+            continue
+        env = {"ASYNCHYPER_BENCH_DIR": tmp}
+        session.run("python", os.path.join(benchmarks_dir, script), *args, env=env)
