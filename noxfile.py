@@ -86,11 +86,10 @@ BENCHMARK_SMOKE = [
 def benchmarks(session: nox.Session) -> None:
     """Smoke-run every benchmark script against its peers with a tiny budget."""
     session.install("-e", ".[bench]")
-    tmp = session.create_tmp()
+    env = {"ASYNCHYPER_BENCH_DIR": session.create_tmp()}  # storage_bench's database files
     benchmarks_dir = os.path.join(os.path.dirname(__file__), "benchmarks")
     for script, *args in BENCHMARK_SMOKE:
         if script == "scaleout.py" and not os.environ.get("ASYNCHYPER_REQUIRE_POSTGRES"):
             session.log("scaleout.py skipped: it needs PostgreSQL (ASYNCHYPER_REQUIRE_POSTGRES=1)")
             continue
-        env = {"ASYNCHYPER_BENCH_DIR": tmp}
         session.run("python", os.path.join(benchmarks_dir, script), *args, env=env)

@@ -331,92 +331,6 @@ class SklearnSpace:
     scale: bool
 
 
-@functools.cache
-def _dataset(name: str) -> tuple[Any, Any, Any]:
-    from sklearn.datasets import load_breast_cancer, load_digits  # noqa: PLC0415
-    from sklearn.model_selection import StratifiedKFold  # noqa: PLC0415
-
-    x, y = (load_breast_cancer if name == "cancer" else load_digits)(return_X_y=True)
-    folds = list(StratifiedKFold(n_splits=3, shuffle=True, random_state=0).split(x, y))
-    return x, y, folds
-
-
-@functools.cache
-def _sklearn_error(dataset: str, key: tuple[tuple[str, JSONScalar], ...]) -> float:
-    from sklearn.linear_model import LogisticRegression  # noqa: PLC0415
-    from sklearn.multiclass import OneVsRestClassifier  # noqa: PLC0415
-    from sklearn.neighbors import KNeighborsClassifier  # noqa: PLC0415
-    from sklearn.pipeline import make_pipeline  # noqa: PLC0415
-    from sklearn.preprocessing import StandardScaler  # noqa: PLC0415
-    from sklearn.svm import SVC as SupportVectors  # noqa: PLC0415
-    from sklearn.tree import DecisionTreeClassifier  # noqa: PLC0415
-
-    params = dict(key)
-    model = params["model"]
-    estimator: Any
-    if model == "LogReg":
-        estimator = LogisticRegression(
-            C=_f(params, "model:LogReg.C"),
-            penalty=params["model:LogReg.penalty"],
-            solver="liblinear",
-            max_iter=200,
-            random_state=0,  # liblinear shuffles: unseeded, a repeat could score differently
-        )
-        if dataset == "digits":  # liblinear fits two classes: one per digit, then
-            estimator = OneVsRestClassifier(estimator)
-    elif model == "SVC":
-        estimator = SupportVectors(C=_f(params, "model:SVC.C"), gamma=_f(params, "model:SVC.gamma"))
-    elif model == "KNN":
-        estimator = KNeighborsClassifier(
-            n_neighbors=int(_f(params, "model:KNN.n_neighbors")),
-            weights=params["model:KNN.weights"],
-        )
-    else:
-        estimator = DecisionTreeClassifier(
-            max_depth=int(_f(params, "model:DecisionTree.max_depth")),
-            min_samples_leaf=int(_f(params, "model:DecisionTree.min_samples_leaf")),
-            random_state=0,
-        )
-    if params["scale"]:
-        estimator = make_pipeline(StandardScaler(), estimator)
-    x, y, folds = _dataset(dataset)
-    accuracy = [
-        float(np.mean(estimator.fit(x[train], y[train]).predict(x[test]) == y[test]))
-        for train, test in folds
-    ]
-    return 1.0 - float(np.mean(accuracy))
-
-
-def _cache_key(params: Params) -> tuple[tuple[str, JSONScalar], ...]:
-    # Rounded floats make repeated configurations hit the cache.
-    return tuple(
-        sorted(
-            (name, round(value, 6) if isinstance(value, float) else value)
-            for name, value in params.items()
-        )
-    )
-
-
-def _sklearn_loss(dataset: str, params: Params) -> float:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return _sklearn_error(dataset, _cache_key(params))
-
-
-def sklearn_cancer(params: Params, _: np.random.Generator) -> float:
-    """3-fold CV error of four scikit-learn model families on the breast-cancer data."""
-    return _sklearn_loss("cancer", params)
-
-
-def sklearn_digits(params: Params, _: np.random.Generator) -> float:
-    """3-fold CV error of the same four model families on the 8x8 digits (10 classes).
-
-    Less of a floor than breast cancer: an RBF SVM reaches 0.9 % error only in a narrow
-    band of ``gamma``, the nearest neighbours stop at about 1.3 %.
-    """
-    return _sklearn_loss("digits", params)
-
-
 @attrs.frozen(kw_only=True)
 class Ridge:
     alpha: Annotated[float, ah.Float(1e-4, 1e4, log=True)]
@@ -453,17 +367,66 @@ class RegressionSpace:
 
 
 @functools.cache
-def _diabetes() -> tuple[Any, Any, Any]:
-    from sklearn.datasets import load_diabetes  # noqa: PLC0415
-    from sklearn.model_selection import KFold  # noqa: PLC0415
+def _dataset(name: str) -> tuple[Any, Any, Any]:
+    from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits  # noqa: PLC0415
+    from sklearn.model_selection import KFold, StratifiedKFold  # noqa: PLC0415
 
-    x, y = load_diabetes(return_X_y=True)
-    folds = list(KFold(n_splits=3, shuffle=True, random_state=0).split(x))
-    return x, (y - y.mean()) / y.std(), folds
+    if name == "diabetes":
+        x, y = load_diabetes(return_X_y=True)
+        folds = list(KFold(n_splits=3, shuffle=True, random_state=0).split(x))
+        return x, (y - y.mean()) / y.std(), folds
+    x, y = (load_breast_cancer if name == "cancer" else load_digits)(return_X_y=True)
+    folds = list(StratifiedKFold(n_splits=3, shuffle=True, random_state=0).split(x, y))
+    return x, y, folds
 
 
-@functools.cache
-def _diabetes_error(key: tuple[tuple[str, JSONScalar], ...]) -> float:
+def _fold_scores(estimator: Any, dataset: str, score: Callable[[Any, Any], Any]) -> list[float]:
+    """``score(predicted, true)`` on each held-out fold of ``dataset``."""
+    x, y, folds = _dataset(dataset)
+    return [
+        float(np.mean(score(estimator.fit(x[train], y[train]).predict(x[test]), y[test])))
+        for train, test in folds
+    ]
+
+
+def _classifier(dataset: str, params: Params) -> Any:
+    from sklearn.linear_model import LogisticRegression  # noqa: PLC0415
+    from sklearn.multiclass import OneVsRestClassifier  # noqa: PLC0415
+    from sklearn.neighbors import KNeighborsClassifier  # noqa: PLC0415
+    from sklearn.pipeline import make_pipeline  # noqa: PLC0415
+    from sklearn.preprocessing import StandardScaler  # noqa: PLC0415
+    from sklearn.svm import SVC as SupportVectors  # noqa: PLC0415
+    from sklearn.tree import DecisionTreeClassifier  # noqa: PLC0415
+
+    model = params["model"]
+    estimator: Any
+    if model == "LogReg":
+        estimator = LogisticRegression(
+            C=_f(params, "model:LogReg.C"),
+            penalty=params["model:LogReg.penalty"],
+            solver="liblinear",
+            max_iter=200,
+            random_state=0,  # liblinear shuffles: unseeded, a repeat could score differently
+        )
+        if dataset == "digits":  # liblinear fits two classes: one per digit, then
+            estimator = OneVsRestClassifier(estimator)
+    elif model == "SVC":
+        estimator = SupportVectors(C=_f(params, "model:SVC.C"), gamma=_f(params, "model:SVC.gamma"))
+    elif model == "KNN":
+        estimator = KNeighborsClassifier(
+            n_neighbors=int(_f(params, "model:KNN.n_neighbors")),
+            weights=params["model:KNN.weights"],
+        )
+    else:
+        estimator = DecisionTreeClassifier(
+            max_depth=int(_f(params, "model:DecisionTree.max_depth")),
+            min_samples_leaf=int(_f(params, "model:DecisionTree.min_samples_leaf")),
+            random_state=0,
+        )
+    return make_pipeline(StandardScaler(), estimator) if params["scale"] else estimator
+
+
+def _regressor(params: Params) -> Any:
     from sklearn.decomposition import PCA as Projection  # noqa: PLC0415
     from sklearn.linear_model import Ridge as RidgeRegression  # noqa: PLC0415
     from sklearn.neighbors import KNeighborsRegressor  # noqa: PLC0415
@@ -472,7 +435,6 @@ def _diabetes_error(key: tuple[tuple[str, JSONScalar], ...]) -> float:
     from sklearn.svm import SVR as SupportVectorRegression  # noqa: PLC0415
     from sklearn.tree import DecisionTreeRegressor  # noqa: PLC0415
 
-    params = dict(key)
     model = params["model"]
     estimator: Any
     if model == "Ridge":
@@ -497,13 +459,44 @@ def _diabetes_error(key: tuple[tuple[str, JSONScalar], ...]) -> float:
     steps: list[Any] = [StandardScaler()]
     if params["pre"] == "PCA":
         steps.append(Projection(n_components=int(_f(params, "pre:PCA.n_components"))))
-    pipeline = make_pipeline(*steps, estimator)
-    x, y, folds = _diabetes()
-    errors = [
-        float(np.mean((pipeline.fit(x[train], y[train]).predict(x[test]) - y[test]) ** 2))
-        for train, test in folds
-    ]
-    return float(np.mean(errors))
+    return make_pipeline(*steps, estimator)
+
+
+@functools.cache
+def _sklearn_error(dataset: str, key: tuple[tuple[str, JSONScalar], ...]) -> float:
+    params = dict(key)
+    if dataset == "diabetes":
+        squared = _fold_scores(_regressor(params), dataset, lambda p, t: (p - t) ** 2)
+        return float(np.mean(squared))
+    accuracy = _fold_scores(_classifier(dataset, params), dataset, lambda p, t: p == t)
+    return 1.0 - float(np.mean(accuracy))
+
+
+def _sklearn_loss(dataset: str, params: Params) -> float:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # Rounded floats make repeated configurations hit the cache.
+        key = tuple(
+            sorted(
+                (name, round(value, 6) if isinstance(value, float) else value)
+                for name, value in params.items()
+            )
+        )
+        return _sklearn_error(dataset, key)
+
+
+def sklearn_cancer(params: Params, _: np.random.Generator) -> float:
+    """3-fold CV error of four scikit-learn model families on the breast-cancer data."""
+    return _sklearn_loss("cancer", params)
+
+
+def sklearn_digits(params: Params, _: np.random.Generator) -> float:
+    """3-fold CV error of the same four model families on the 8x8 digits (10 classes).
+
+    Less of a floor than breast cancer: an RBF SVM reaches 0.9 % error only in a narrow
+    band of ``gamma``, the nearest neighbours stop at about 1.3 %.
+    """
+    return _sklearn_loss("digits", params)
 
 
 def sklearn_diabetes(params: Params, _: np.random.Generator) -> float:
@@ -515,9 +508,7 @@ def sklearn_diabetes(params: Params, _: np.random.Generator) -> float:
     almost anywhere, the support vectors reach about 0.485 along a narrow
     ``C``-``gamma`` ridge.
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return _diabetes_error(_cache_key(params))
+    return _sklearn_loss("diabetes", params)
 
 
 PROBLEMS: dict[str, Problem] = {
