@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from typing import Annotated, Any, Literal
+import json
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import annotated_types as at
 import attrs
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import asynchyper as ah
 
@@ -176,7 +179,6 @@ def test_empty_choices() -> None:
 @attrs.define
 class NonJSON:
     raw: Literal[b"bytes"]
-    member: Literal[Color.RED]
     cat: Annotated[Any, ah.Categorical([1, float("nan")])]
     dup: Annotated[Any, ah.Categorical([1, 2, 1])]
 
@@ -184,7 +186,7 @@ class NonJSON:
 def test_non_json_choices() -> None:
     found = _problems(NonJSON)
     assert "Literal value(s) [b'bytes'] are not JSON scalars" in found["NonJSON.raw"][0]
-    assert "use an Enum" in found["NonJSON.member"][0]
+    assert "use an Enum" in found["NonJSON.raw"][0]
     assert "are not JSON scalars" in found["NonJSON.cat"][0]
     assert "choice 1 appears twice" in found["NonJSON.dup"][0]
 
@@ -418,7 +420,7 @@ def test_bad_annotated_types_bounds() -> None:
     )
     assert "annotate the field as float or int" in found["BadAnnotatedTypes.on_text"][0]
     assert "keep only one" in found["BadAnnotatedTypes.both"][0]
-    assert "low=3 >= high=3" in found["BadAnnotatedTypes.empty"][0]
+    assert "bounds ge=3, le=3 leave a single int value" in found["BadAnnotatedTypes.empty"][0]
 
 
 def test_compile_something_that_is_not_a_class() -> None:
@@ -463,3 +465,272 @@ def test_vector_shape_and_type_errors(space: ah.Space[Space]) -> None:
     matrix[2, space.index("lr")] = np.inf
     with pytest.raises(ah.ParameterError, match=r"matrix entry \[2, 0\] \('lr'\) is inf"):
         space.from_matrix(matrix)
+
+
+# -- choices checked against the field's type ----------------------------------------
+@attrs.define
+class Dropout:
+    rate: Annotated[float, ah.Float(0.0, 0.5)]
+
+
+@attrs.define(kw_only=True)
+class WrongChoiceTypes:
+    batch: Annotated[int, ah.Categorical([32, "64", 128.5])]
+    flags: Annotated[int, ah.Categorical([0, True])]
+    name: Annotated[str, ah.Categorical(["a", 1])]
+    color: Annotated[Color, ah.Categorical(["RED"])]
+    lit: Annotated[Literal["a", "b"], ah.Categorical(["a", "c"])]
+    maybe: Annotated[int | None, ah.Categorical([1, None, "x"])]
+    dropout: Annotated[Dropout | None, ah.Categorical(["Dropout", "None"])] = None
+    nested: Annotated[Dropout, ah.Categorical(["Dropout"])]
+
+
+def test_categorical_choices_must_match_the_field_type() -> None:
+    found = _problems(WrongChoiceTypes)
+    assert sorted(found) == [
+        f"WrongChoiceTypes.{name}"
+        for name in sorted(["batch", "flags", "name", "color", "lit", "maybe", "dropout", "nested"])
+    ]
+    batch = found["WrongChoiceTypes.batch"][0]
+    assert "choices ['64', 128.5] are not of the field's type int" in batch
+    assert "give choices of type int" in batch
+    flags = found["WrongChoiceTypes.flags"][0]
+    assert "choices [True] are not of the field's type int" in flags
+    assert "bool is not an int here" in flags
+    assert "choices [1] are not of the field's type str" in found["WrongChoiceTypes.name"][0]
+    color = found["WrongChoiceTypes.color"][0]
+    assert "choices ['RED'] are not members of Color" in color
+    assert "ah.Categorical([Color.RED, ...])" in color
+    lit = found["WrongChoiceTypes.lit"][0]
+    assert "choices ['c'] are not values of Literal['a', 'b']" in lit
+    maybe = found["WrongChoiceTypes.maybe"][0]
+    assert "choices ['x'] are not of the field's type int | None" in maybe
+    dropout = found["WrongChoiceTypes.dropout"][0]
+    assert "a union of attrs classes is already a branch choice" in dropout
+    assert "remove the ah.Categorical marker" in dropout
+    assert "remove the default" in dropout
+    assert "nested attrs class Dropout takes no marker" in found["WrongChoiceTypes.nested"][0]
+
+
+@attrs.define
+class RightChoiceTypes:
+    floats: Annotated[float, ah.Categorical([0.5, 1, 2.0])]
+    maybe: Annotated[int | None, ah.Categorical([1, None])]
+    lit: Annotated[Literal["a", "b", "c"], ah.Categorical(["c", "a"])]
+    anything: Annotated[Any, ah.Categorical([1, "x", None, False])]
+
+
+def test_categorical_choices_of_the_field_type_compile() -> None:
+    space = ah.compile_space(RightChoiceTypes)
+    dims = {d.name: d for d in space.dimensions}
+    assert dims["floats"].choices == (0.5, 1, 2.0)
+    assert dims["maybe"].choices == (1, None)
+    assert dims["lit"].choices == ("c", "a")
+
+
+# -- ranges that float64 cannot hold ---------------------------------------------------
+@attrs.define
+class HugeRanges:
+    seed: Annotated[int, ah.Int(0, 2**63 - 1)]
+    negative: Annotated[int, ah.Int(-(2**60), 0)]
+    fine: Annotated[int, ah.Int(-(2**53), 2**53)]
+    wide: Annotated[float, ah.Float(-1e308, 1e308)]
+    bounded: Annotated[int, at.Interval(ge=0, le=2**64)]
+
+
+def test_ranges_beyond_float64_are_rejected() -> None:
+    found = _problems(HugeRanges)
+    assert sorted(found) == [
+        "HugeRanges.bounded",
+        "HugeRanges.negative",
+        "HugeRanges.seed",
+        "HugeRanges.wide",
+    ]
+    seed = found["HugeRanges.seed"][0]
+    assert f"high={2**63 - 1}" in seed
+    assert "2**53" in seed
+    assert "narrow the range" in seed
+    assert f"low={-(2**60)}" in found["HugeRanges.negative"][0]
+    wide = found["HugeRanges.wide"][0]
+    assert "high - low overflows" in wide
+    assert "narrow the range" in wide
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.integers(-(2**53), 2**53 - 1).flatmap(
+        lambda low: st.tuples(st.just(low), st.integers(low + 1, 2**53))
+    ),
+    st.integers(0, 2**32 - 1),
+)
+def test_int_samples_stay_exact_and_in_bounds(bounds: tuple[int, int], seed: int) -> None:
+    low, high = bounds
+    hint: Any = Annotated[int, ah.Int(low, high)]
+    space: ah.Space[Any] = ah.compile_space(attrs.make_class("Wide", {"n": attrs.field(type=hint)}))
+    drawn: list[dict[str, Any]] = [space.sample(np.random.default_rng(seed))]
+    for params in [*drawn, {"n": low}, {"n": high}]:
+        value = params["n"]
+        assert type(value) is int
+        assert low <= value <= high
+        assert space.decode(params).n == value
+        assert space.encode(space.decode(params)) == params
+
+
+# -- every problem, even beside an unresolvable annotation ------------------------------
+@attrs.define(kw_only=True)
+class WithTypo:
+    model: Modle  # type: ignore[name-defined]  # noqa: F821 - the typo under test
+    lr: Annotated[float, ah.Float(0.0, 1.0, log=True)]
+    depth: Annotated[int, ah.Int(5, 1)]
+    name: str
+    ok: Annotated[float, ah.Float(0.0, 1.0)]
+
+
+def test_an_unresolvable_annotation_hides_no_other_problem() -> None:
+    found = _problems(WithTypo)
+    assert sorted(found) == ["WithTypo.depth", "WithTypo.lr", "WithTypo.model", "WithTypo.name"]
+    model = found["WithTypo.model"][0]
+    assert "cannot resolve the annotation 'Modle'" in model
+    assert "name 'Modle' is not defined" in model
+
+
+# -- messages that name what was written and a fix that works ------------------------------
+@attrs.define
+class StepTooLarge:
+    x: Annotated[float, ah.Float(0.0, 0.5, step=1.0)]
+    n: Annotated[int, ah.Int(0, 5, step=10)]
+
+
+def test_step_larger_than_the_range_suggests_a_valid_fix() -> None:
+    found = _problems(StepTooLarge)
+    x = found["StepTooLarge.x"][0]
+    assert "step=1.0 is larger than the range high - low = 0.5" in x
+    assert "use high=1 or step=0.5" in x
+    assert "high=0" not in x
+    n = found["StepTooLarge.n"][0]
+    assert "step=10 is larger than the range high - low = 5; use high=10 or step=5" in n
+
+
+class Shade(enum.Enum):
+    DARK = 1
+    LIGHT = 2
+
+
+@attrs.define
+class OptionalValues:
+    kind: Literal["a", "b"] | None
+    shade: Shade | None
+    flag: bool | None
+    both: Literal["a"] | Literal[2]
+
+
+def test_optional_values_suggest_a_literal_with_none() -> None:
+    found = _problems(OptionalValues)
+    [kind] = found["OptionalValues.kind"]
+    assert "use Literal['a', 'b', None]" in kind
+    [shade] = found["OptionalValues.shade"]
+    assert "use Literal[Shade.DARK, Shade.LIGHT, None]" in shade
+    [flag] = found["OptionalValues.flag"]
+    assert "use Literal[False, True, None]" in flag
+    [both] = found["OptionalValues.both"]
+    assert "use Literal['a', 2]" in both
+
+
+T = TypeVar("T")
+
+
+@attrs.define
+class Box(Generic[T]):
+    x: Annotated[float, ah.Float(0.0, 1.0)]
+
+
+@attrs.define
+class UsesGeneric:
+    box: Box[int]
+    maybe: Box[int] | None
+
+
+def test_generic_attrs_classes_are_reported_as_unsupported() -> None:
+    found = _problems(UsesGeneric)
+    [box] = found["UsesGeneric.box"]
+    assert "generic attrs class Box[int] is not supported" in box
+    assert "class IntBox(Box[int])" in box
+    [maybe] = found["UsesGeneric.maybe"]
+    assert "generic attrs class Box[int] is not supported" in maybe
+
+
+@attrs.define
+class IntervalsOnInts:
+    open_low: Annotated[int, at.Interval(gt=0.5, le=10)]
+    float_bounds: Annotated[int, at.Interval(ge=1.0, lt=4.5)]
+    empty: Annotated[int, at.Interval(gt=3, lt=4)]
+    text: Annotated[float, at.Interval(ge="0", le=1)]
+
+
+def test_interval_bounds_on_ints_are_read_as_written() -> None:
+    found = _problems(IntervalsOnInts)
+    assert sorted(found) == ["IntervalsOnInts.empty", "IntervalsOnInts.text"]
+    [empty] = found["IntervalsOnInts.empty"]
+    assert "gt=3, lt=4" in empty
+    assert "no int" in empty
+    [text] = found["IntervalsOnInts.text"]
+    assert "ge='0'" in text
+
+
+@attrs.define
+class OnlyIntervals:
+    open_low: Annotated[int, at.Interval(gt=0.5, le=10)]
+    float_bounds: Annotated[int, at.Interval(ge=1.0, lt=4.5)]
+
+
+def test_interval_bounds_on_ints_round_inwards() -> None:
+    dims = {d.name: d for d in ah.compile_space(OnlyIntervals).dimensions}
+    assert (dims["open_low"].low, dims["open_low"].high) == (1, 10)
+    assert (dims["float_bounds"].low, dims["float_bounds"].high) == (1, 4)
+    assert all(type(v) is int for d in dims.values() for v in (d.low, d.high))
+
+
+@attrs.define
+class NumpyNumbers:
+    n: Annotated[int, ah.Int(np.int64(1), np.int64(8), step=np.int32(1))]
+    x: Annotated[float, ah.Float(np.float32(0.5), np.int64(2))]
+
+
+def test_numpy_numbers_are_accepted_as_bounds() -> None:
+    space = ah.compile_space(NumpyNumbers)
+    dims = {d.name: d for d in space.dimensions}
+    assert [type(v) for v in (dims["n"].low, dims["n"].high, dims["n"].step)] == [int] * 3
+    assert [type(v) for v in (dims["x"].low, dims["x"].high)] == [float] * 2
+    json.dumps(space.describe())
+
+
+@attrs.define
+class WithMultipleOf:
+    x: Annotated[float, at.Interval(ge=0, le=1), at.MultipleOf(0.25)]
+    n: Annotated[int, ah.Int(0, 10), at.MultipleOf(2)]
+
+
+def test_multiple_of_is_reported_with_the_step_fix() -> None:
+    found = _problems(WithMultipleOf)
+    [x] = found["WithMultipleOf.x"]
+    assert "MultipleOf(multiple_of=0.25) is not supported" in x
+    assert "ah.Float(low, high, step=0.25)" in x
+    [n] = found["WithMultipleOf.n"]
+    assert "ah.Int(low, high, step=2)" in n
+
+
+@attrs.define
+class FloatChoices:
+    c: Annotated[float, ah.Categorical([0.5, 1.0])]
+    i: Annotated[int, ah.Int(0, 3)]
+
+
+def test_bool_is_not_a_numeric_choice() -> None:
+    space = ah.compile_space(FloatChoices)
+    assert space.decode({"c": 1, "i": 0}).c == 1.0
+    with pytest.raises(ah.ParameterError, match="'c' = True is not one of the allowed choices"):
+        space.decode({"c": True, "i": 1})
+    with pytest.raises(ah.ParameterError, match="'c' = True is not one of the allowed choices"):
+        space.to_vector({"c": True, "i": 1})
+    with pytest.raises(ah.ParameterError, match="'i' = True has type bool"):
+        space.decode({"c": 0.5, "i": True})

@@ -3,12 +3,15 @@ with nothing else."""
 
 from __future__ import annotations
 
+import enum
+import json
 from typing import Annotated, Any, Literal
 
 import attrs
 import pytest
 
 import asynchyper as ah
+from asynchyper._space import description_fingerprint
 
 
 @attrs.define
@@ -57,7 +60,6 @@ BASE = _space()
         {"n": Annotated[int, ah.Int(0, 10, step=2)]},
         {"n": Annotated[int, ah.Int(1, 10, log=True)]},
         {"c": Literal["a", "b", "d"]},
-        {"c": Literal["b", "a"]},
         {"c": Literal["a", "B"]},
         {"m": P | R},
         {"m": P | Q | None},
@@ -85,3 +87,45 @@ def test_fingerprint_ignores_union_order_constants_and_class_names() -> None:
         },
     )
     assert ah.compile_space(with_constant).fingerprint == BASE
+
+
+class Act(enum.Enum):
+    RELU = 1
+    GELU = 2
+
+
+class ActReordered(enum.Enum):
+    GELU = 2
+    RELU = 1
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (Literal["a", "b", None], Literal[None, "b", "a"]),
+        (Act, ActReordered),
+        (Annotated[int, ah.Categorical([8, 16, 32])], Annotated[int, ah.Categorical([32, 8, 16])]),
+        (Literal[Act.RELU, Act.GELU], Literal[ActReordered.GELU, ActReordered.RELU]),
+    ],
+    ids=repr,
+)
+def test_fingerprint_ignores_choice_order(before: Any, after: Any) -> None:
+    assert _space(c=before) == _space(c=after)
+    assert _space(c=before) != BASE
+
+
+def test_fingerprint_of_declarations_in_canonical_order_is_unchanged() -> None:
+    # Pinned before choice order stopped mattering: a study created then, with its
+    # choices in sorted order, must still open.
+    assert BASE == "2a5e039f73a1b8b2d7c2f9be2beb937f7fa8286778b482080c51492f07048131"
+
+
+def test_fingerprint_can_be_recomputed_from_a_stored_description() -> None:
+    # Storage keeps Space.describe() as JSON: the fingerprint follows from it, so a
+    # study stored with choices in another order is recognised as the same space.
+    cls = attrs.make_class("Stored", {"c": _field(Literal["b", "a"]), "m": _field(P | Q)})
+    space: ah.Space[Any] = ah.compile_space(cls)
+    stored = json.loads(json.dumps(space.describe()))
+    assert description_fingerprint(stored) == space.fingerprint
+    reordered = attrs.make_class("Now", {"c": _field(Literal["a", "b"]), "m": _field(Q | P)})
+    assert description_fingerprint(stored) == ah.compile_space(reordered).fingerprint

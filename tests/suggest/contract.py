@@ -181,6 +181,17 @@ class SuggesterContract:
         assert len(out) == 1
         space.validate(out[0])
 
+    def test_space_without_dimensions(self) -> None:
+        space = ah.compile_space(spaces.NoDimensions)
+        suggester = self.make_suggester()
+        rng = np.random.default_rng(0)
+        history = ah.History(space)
+        for _ in range(3):
+            out = suggester.suggest(space, history, [{}], rng, k=2)
+            assert out == [{}, {}]
+            history.add(out[0], 1.0)
+        assert space.decode(out[0]) == spaces.NoDimensions()
+
     # -- determinism and batches --------------------------------------------------
     def test_reproducible(self) -> None:
         space = ah.compile_space(spaces.Conditional)

@@ -168,3 +168,10 @@ class TwoBranches:
 @attrs.frozen(kw_only=True)
 class Wide:
     x: Annotated[float, ah.Float(-15.0, 15.0)]
+
+
+@attrs.frozen(kw_only=True)
+class NoDimensions:
+    """Nothing to search: every field is a constant."""
+
+    epochs: int = 3

@@ -63,6 +63,13 @@ class TestTPEMeanLiar(SuggesterContract):
         ({"explore": -1.0}, ["explore=-1.0", ">= 0"]),
         ({"explore": "lots"}, ["explore='lots'", ">= 0"]),
         ({"bad_gap": "widest"}, ["bad_gap='widest'", "'nearer'"]),
+        ({"prior_weight": math.inf}, ["prior_weight=inf", "finite"]),
+        ({"explore": math.inf}, ["explore=inf", "finite"]),
+        ({"magic_exponent": math.nan}, ["magic_exponent=nan", "finite"]),
+        ({"gamma": True}, ["gamma=True", "(0, 1]"]),
+        ({"n_startup": True}, ["n_startup=True", "integer"]),
+        ({"multivariate": "no"}, ["multivariate='no'", "True or False"]),
+        ({"endpoints": 1}, ["endpoints=1", "True or False"]),
     ],
 )
 def test_invalid_options_name_option_value_and_range(
@@ -72,6 +79,28 @@ def test_invalid_options_name_option_value_and_range(
         ah.TPE(**options)
     for text in names:
         assert text in str(caught.value)
+
+
+def test_numpy_numbers_are_accepted_as_options() -> None:
+    # numbers computed with numpy are fine: the options are converted to Python's own
+    options: dict[str, Any] = {
+        "n_startup": np.int64(5),
+        "n_candidates": np.int32(8),
+        "gamma_cap": np.uint8(4),
+        "gamma": np.float32(0.25),
+        "prior_weight": np.int64(2),
+        "multivariate": np.bool_(False),
+    }
+    tpe = ah.TPE(**options)
+    assert (type(tpe.n_startup), tpe.n_startup) == (int, 5)
+    assert (type(tpe.n_candidates), tpe.n_candidates) == (int, 8)
+    assert (type(tpe.gamma_cap), tpe.gamma_cap) == (int, 4)
+    assert (type(tpe.gamma), tpe.gamma) == (float, 0.25)
+    assert (type(tpe.prior_weight), tpe.prior_weight) == (float, 2.0)
+    assert tpe.multivariate is False
+    space = ah.compile_space(spaces.Floats)
+    history = run(tpe, space, 12)
+    assert len(history) == 12
 
 
 def test_pickles_without_its_caches() -> None:

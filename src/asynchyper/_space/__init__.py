@@ -7,3 +7,4 @@ from ._markers import Float as Float
 from ._markers import Int as Int
 from ._space import Space as Space
 from ._space import compile_space as compile_space
+from ._space import description_fingerprint as description_fingerprint

@@ -224,8 +224,9 @@ class Codec:
         kind = type(value)
         key = (kind, value) if kind in _PLAIN_TYPES else choice_key(value)
         index = self.lookup.get(key)
-        if index is None and isinstance(value, numbers.Integral):
-            # an int where float choices are declared (e.g. JSON dropped ".0")
+        if index is None and _is_int(value):
+            # an int where float choices are declared (e.g. JSON dropped ".0"); never a
+            # bool, which an int or float dimension rejects too
             index = self.lookup.get((float, float(value)))
         if index is None:
             msg = (

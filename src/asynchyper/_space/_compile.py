@@ -10,7 +10,6 @@ import enum
 import json
 import math
 import numbers
-import sys
 import threading
 import types
 import typing
@@ -20,8 +19,9 @@ from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
 import attrs
 
 from .._errors import SpaceDeclarationError
+from ._codec import choice_key
 from ._dimension import Dimension, DimensionKind
-from ._markers import Categorical, Float, Int, is_marker
+from ._markers import Categorical, Choice, Float, Int, is_marker
 from ._tree import ClassNode, FieldNode, LeafField, NestedField, UnionField
 
 if typing.TYPE_CHECKING:
@@ -33,6 +33,9 @@ T = TypeVar("T")
 
 _NONE_TAG = "None"
 _BOUND_NAMES = ("gt", "ge", "lt", "le")
+#: Int bounds must stay within this magnitude: numeric vectors are float64, which
+#: holds every integer up to 2**53 and not every one beyond.
+_MAX_EXACT_INT = 2**53
 
 # Keyed weakly, but a Space refers to its class, so entries live as long as the
 # process; space classes are module-level and few, so that costs nothing.
@@ -87,6 +90,26 @@ def _is_json_scalar(value: object) -> bool:
 
 def _is_number(value: object) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _is_integer(value: object) -> bool:
+    """An int, numpy's included; never a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_finite(value: object) -> bool:
+    """Finiteness of a number, without overflowing on ints too large for a float."""
+    if isinstance(value, numbers.Integral):
+        return True
+    return isinstance(value, numbers.Real) and math.isfinite(value)
+
+
+def _to_float(value: float) -> float:
+    """``float(value)``, but ``±inf`` for an int too large for a float."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
 
 
 def _format(value: float) -> str:
@@ -155,9 +178,9 @@ class _Compiler:
         try:
             fields: list[FieldNode] = []
             for attribute in attrs.fields(cls):
-                if not attribute.init:
-                    continue
-                hint = hints.get(attribute.name, attribute.type)
+                if not attribute.init or attribute.name not in hints:
+                    continue  # not an __init__ argument, or its hint was reported
+                hint = hints[attribute.name]
                 alias = attribute.alias or attribute.name
                 site = _Site(
                     attribute, f"{path}.{attribute.name}", prefix + alias, parent, parent_choice
@@ -170,35 +193,40 @@ class _Compiler:
             self._stack.pop()
 
     def _type_hints(self, cls: type, path: str) -> dict[str, Any] | None:
+        """The resolved hints of ``cls``'s fields.
+
+        When some cannot be resolved, each is reported with its field path and left
+        out, so that the other fields are still compiled and their problems reported.
+        """
         try:
-            return typing.get_type_hints(cls, include_extras=True)
+            hints: dict[str, Any] = typing.get_type_hints(cls, include_extras=True)
         except Exception as exc:
             failure = exc
-        module = sys.modules.get(cls.__module__)
-        globalns = dict(vars(module)) if module is not None else {}
-        localns = {cls.__name__: cls}
+        else:
+            return {a.name: hints.get(a.name, a.type) for a in attrs.fields(cls)}
+        hints = {}
         found = False
         for attribute in attrs.fields(cls):
-            annotation = attribute.type
-            if not isinstance(annotation, str):
+            if not attribute.init:
                 continue
             try:
-                eval(annotation, globalns, localns)
+                hints[attribute.name] = _resolve_field_hint(cls, attribute)
             except Exception as exc:
                 found = True
                 self.error(
                     f"{path}.{attribute.name}",
-                    f"cannot resolve the annotation {annotation!r} ({exc}); define the "
-                    "class at module level (or import it there) so typing.get_type_hints "
-                    "can find it",
+                    f"cannot resolve the annotation {attribute.type!r} ({exc}); check its "
+                    "spelling, and define the class at module level (or import it there) "
+                    "so typing.get_type_hints can find it",
                 )
-        if not found:
-            self.error(
-                path,
-                f"cannot resolve the type hints of {cls.__qualname__} ({failure}); define "
-                "the class at module level (or import it there) so typing.get_type_hints "
-                "can find it",
-            )
+        if found:
+            return hints
+        self.error(
+            path,
+            f"cannot resolve the type hints of {cls.__qualname__} ({failure}); define "
+            "the class at module level (or import it there) so typing.get_type_hints "
+            "can find it",
+        )
         return None
 
     # -- fields -------------------------------------------------------------------
@@ -208,6 +236,15 @@ class _Compiler:
         markers = [m for m in metadata if is_marker(m)]
         bounds = [m for m in _expand_grouped(metadata) if _bound_values(m)]
         has_default = site.attribute.default is not attrs.NOTHING
+        multiples = [m for m in _expand_grouped(metadata) if _multiple_of(m) is not None]
+        if multiples:
+            marker_name = "ah.Int" if base is int else "ah.Float"
+            self.error(
+                path,
+                f"{multiples[0]!r} is not supported; write the grid as a step instead: "
+                f"{marker_name}(low, high, step={_multiple_of(multiples[0])!r})",
+            )
+            return None
         if len(markers) > 1:
             self.error(path, f"has {len(markers)} markers {markers!r}; keep exactly one")
             return None
@@ -236,6 +273,9 @@ class _Compiler:
             if node is None:
                 return None
             return NestedField(attr_name=site.attribute.name, alias=site.alias, node=node)
+        if _is_generic_attrs(base):
+            self.error(path, _generic_message(base))
+            return None
         self.error(path, _missing_marker_message(base))
         return None
 
@@ -258,7 +298,10 @@ class _Compiler:
     ) -> FieldNode | None:
         path = site.path
         if isinstance(marker, Categorical):
-            return self._categorical(site, marker.choices, "Categorical")
+            if not self._choices_fit(site, marker.choices, base):
+                return None
+            enum_type = base if isinstance(base, type) and issubclass(base, enum.Enum) else None
+            return self._categorical(site, marker.choices, "Categorical", enum_type)
         if isinstance(marker, Float):
             if base is not float:
                 fix = (
@@ -304,6 +347,7 @@ class _Compiler:
         found: dict[str, Any] = {}
         for item in bounds:
             found.update(_bound_values(item))
+        written = ", ".join(f"{name}={value!r}" for name, value in found.items())
         is_int = base is int
         if base not in (int, float):
             self.error(
@@ -312,18 +356,27 @@ class _Compiler:
                 "describe a range, so annotate the field as float or int",
             )
             return None
+        bad = [f"{n}={v!r}" for n, v in found.items() if not (_is_number(v) and _is_finite(v))]
+        if bad:
+            self.error(
+                path,
+                f"annotated-types bound {', '.join(bad)} is not a finite number; give "
+                "numbers, e.g. Interval(ge=0, le=1)",
+            )
+            return None
+        # The range of values the bounds allow: for an int field, the ints inside them.
         low: float | None = None
         high: float | None = None
         if "ge" in found:
-            low = found["ge"]
+            low = math.ceil(found["ge"]) if is_int else _to_float(found["ge"])
         elif "gt" in found:
             gt = found["gt"]
-            low = gt + 1 if is_int else (math.nextafter(gt, math.inf) if _is_number(gt) else gt)
+            low = math.floor(gt) + 1 if is_int else math.nextafter(_to_float(gt), math.inf)
         if "le" in found:
-            high = found["le"]
+            high = math.floor(found["le"]) if is_int else _to_float(found["le"])
         elif "lt" in found:
             lt = found["lt"]
-            high = lt - 1 if is_int else (math.nextafter(lt, -math.inf) if _is_number(lt) else lt)
+            high = math.ceil(lt) - 1 if is_int else math.nextafter(_to_float(lt), -math.inf)
         if low is None or high is None:
             self.error(
                 path,
@@ -331,7 +384,16 @@ class _Compiler:
                 "Interval(ge=low, le=high) (both bounds) or an ah.Float/ah.Int marker",
             )
             return None
-        marker: Float | Int = Int(low, high) if is_int else Float(low, high)  # type: ignore[arg-type]
+        if low >= high:
+            kind = "int" if is_int else "float"
+            left = f"no {kind} values" if low > high else f"a single {kind} value"
+            self.error(
+                path,
+                f"annotated-types bounds {written} leave {left}; widen the range (for a "
+                "fixed value, give the field a default and no bounds)",
+            )
+            return None
+        marker: Float | Int = Int(int(low), int(high)) if is_int else Float(low, high)
         return self._marked(site, marker, base)
 
     def _check_float(self, marker: Float, path: str) -> bool:
@@ -340,8 +402,17 @@ class _Compiler:
         if not (_is_number(low) and _is_number(high)):
             self.error(path, f"Float bounds must be numbers, got low={low!r}, high={high!r}")
             return False
-        if not (math.isfinite(low) and math.isfinite(high)):
+        if not (_is_finite(low) and _is_finite(high)):
             self.error(path, f"Float bounds must be finite, got low={low!r}, high={high!r}")
+            return False
+        width = _to_float(high) - _to_float(low)
+        if low < high and not math.isfinite(width):
+            self.error(
+                path,
+                f"high - low overflows to inf (low={low!r}, high={high!r}), so no value "
+                "could be drawn inside the range; narrow the range, or use log=True with "
+                "a positive low for values spanning many orders of magnitude",
+            )
             return False
         if low >= high:
             self.error(
@@ -376,11 +447,21 @@ class _Compiler:
         ok = True
         low, high, step = marker.low, marker.high, marker.step
         given: tuple[object, ...] = (low, high, step)
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in given):
+        if not all(_is_integer(v) for v in given):
             self.error(
                 path,
                 f"Int low, high and step must be ints, got low={low!r}, high={high!r}, "
                 f"step={step!r}; use ah.Float for fractional bounds",
+            )
+            return False
+        low, high, step = int(low), int(high), int(step)
+        huge = [f"{n}={v}" for n, v in (("low", low), ("high", high)) if abs(v) > _MAX_EXACT_INT]
+        if huge:
+            self.error(
+                path,
+                f"Int bounds must lie within -2**53..2**53, got {', '.join(huge)}: values "
+                "are modelled as float64, which cannot hold every int beyond 2**53; "
+                "narrow the range (a random seed fits in ah.Int(0, 2**31 - 1))",
             )
             return False
         if low >= high:
@@ -412,6 +493,15 @@ class _Compiler:
             return True
         below = low + math.floor(count) * step
         above = low + math.ceil(count) * step
+        if math.floor(count) < 1:  # "high=low" would be no fix at all
+            width = _format(high - low)
+            self.error(
+                path,
+                f"step={step!r} is larger than the range high - low = {width}; use "
+                f"high={_format(above)} or step={width}, or a smaller step that divides "
+                "the range",
+            )
+            return False
         self.error(
             path,
             f"step={step!r} does not divide high - low = {_format(high - low)}; use "
@@ -419,12 +509,19 @@ class _Compiler:
         )
         return False
 
-    def _categorical(self, site: _Site, choices: tuple[Any, ...], what: str) -> LeafField | None:
+    def _categorical(
+        self,
+        site: _Site,
+        choices: tuple[Any, ...],
+        what: str,
+        enum_type: type[enum.Enum] | None = None,
+    ) -> LeafField | None:
+        """A categorical leaf; enum members among ``choices`` are stored by name."""
         path = site.path
         if not choices:
             self.error(path, f"{what} has no choices; give at least one")
             return None
-        bad = [c for c in choices if not _is_json_scalar(c)]
+        bad = [c for c in choices if not (isinstance(c, enum.Enum) or _is_json_scalar(c))]
         if bad:
             self.error(
                 path,
@@ -432,34 +529,104 @@ class _Compiler:
                 "or a finite float (use an Enum for other objects)",
             )
             return None
-        seen: set[str] = set()
-        for choice in choices:
-            key = json.dumps(choice)
-            if key in seen:
-                self.error(path, f"{what} choice {choice!r} appears twice; remove the duplicate")
-                return None
-            seen.add(key)
-        column = self._add(site, DimensionKind.CATEGORICAL, choices=tuple(choices))
-        return LeafField(site.attribute.name, site.alias, column, "value")
+        stored = tuple(c.name if isinstance(c, enum.Enum) else c for c in choices)
+        seen: dict[str, Any] = {}
+        for choice, value in zip(choices, stored, strict=True):
+            key = json.dumps(value)
+            if key not in seen:
+                seen[key] = choice
+                continue
+            first = seen[key]
+            if first is choice or not (
+                isinstance(first, enum.Enum) or isinstance(choice, enum.Enum)
+            ):
+                message = f"{what} choice {_show(choice)} appears twice; remove the duplicate"
+            else:
+                message = (
+                    f"{what} choices {_show(first)} and {_show(choice)} are both stored as "
+                    f"{value!r} (enum members are stored by name); remove one of them"
+                )
+            self.error(path, message)
+            return None
+        column = self._add(site, DimensionKind.CATEGORICAL, choices=stored)
+        if not any(isinstance(c, enum.Enum) for c in choices):
+            return LeafField(site.attribute.name, site.alias, column, "value")
+        return LeafField(site.attribute.name, site.alias, column, "member", enum_type, choices)
 
     def _enum(self, site: _Site, base: type[enum.Enum]) -> FieldNode | None:
-        names = tuple(member.name for member in base)
-        node = self._categorical(site, names, "Enum")
-        if node is None:
-            return None
-        self.enums[node.column] = base
-        return LeafField(node.attr_name, node.alias, node.column, "enum", base)
+        node = self._categorical(site, tuple(base), "Enum", base)
+        if node is not None:
+            self.enums[node.column] = base
+        return node
+
+    def _choices_fit(self, site: _Site, choices: tuple[Choice, ...], base: Any) -> bool:
+        """Report ``ah.Categorical`` choices that are not of the field's type."""
+        if _attrs_members(base):
+            if _is_union(base):
+                message = (
+                    "a union of attrs classes is already a branch choice and takes no "
+                    "marker; remove the ah.Categorical marker (a union field without a "
+                    "default is searched; one with a default is a constant, so remove the "
+                    "default to search it)"
+                )
+            else:
+                message = (
+                    f"nested attrs class {_type_name(base)} takes no marker; remove the "
+                    "ah.Categorical marker (its fields are searched), or give the field a "
+                    "default and no marker to make it a constant"
+                )
+            self.error(site.path, message)
+            return False
+        bad = [c for c in choices if not _fits(base, c)]
+        if not bad:
+            return True
+        shown = "[" + ", ".join(_show(c) for c in bad) + "]"
+        name = _type_name(base)
+        if isinstance(base, type) and issubclass(base, enum.Enum):
+            first = next(iter(base), None)
+            example = f"{name}.{first.name}" if first is not None else "..."
+            message = (
+                f"ah.Categorical choices {shown} are not members of {name}; use the members "
+                f"themselves, e.g. ah.Categorical([{example}, ...]) or "
+                f"ah.Categorical(list({name}))"
+            )
+        elif get_origin(base) is Literal:
+            message = (
+                f"ah.Categorical choices {shown} are not values of {name}; keep only its "
+                "values, or drop the marker to search all of them"
+            )
+        else:
+            message = (
+                f"ah.Categorical choices {shown} are not of the field's type {name}; give "
+                f"choices of type {name}, or annotate the field with the choices' type"
+            )
+            if base in (int, float) and any(isinstance(c, bool) for c in bad):
+                number = "an int" if base is int else "a number"
+                message += f" (bool is not {number} here)"
+        self.error(site.path, message)
+        return False
 
     def _union(self, site: _Site, base: Any) -> FieldNode | None:
         path, name = site.path, site.name
         members: list[tuple[str, type | None]] = []
         ok = True
+        values = _union_of_values(base)
+        if values is not None:
+            self.error(
+                path,
+                "a union of values is not a search dimension (a union chooses between "
+                f"attrs classes or None); use Literal[{', '.join(_show(v) for v in values)}]",
+            )
+            return None
         for raw in get_args(base):
             member, _ = _unwrap_annotated(raw)
             if member is type(None):
                 members.append((_NONE_TAG, None))
             elif isinstance(member, type) and attrs.has(member):
                 members.append((member.__name__, member))
+            elif _is_generic_attrs(member):
+                self.error(path, f"union member {_generic_message(member)}")
+                ok = False
             else:
                 self.error(
                     path,
@@ -496,6 +663,122 @@ class _Compiler:
             branches=branches,
             tags=classes,
         )
+
+
+def _resolve_field_hint(cls: type, attribute: attrs.Attribute[Any]) -> Any:
+    """Resolve one field's annotation alone, as ``typing.get_type_hints`` would.
+
+    Raises:
+        Exception: Whatever resolving the annotation raises (e.g. ``NameError``).
+    """
+    owner = next(
+        (base for base in cls.__mro__ if attribute.name in vars(base).get("__annotations__", {})),
+        cls,
+    )
+    annotation = vars(owner).get("__annotations__", {}).get(attribute.name, attribute.type)
+    # A class holding only this annotation, in the owner's module: get_type_hints then
+    # resolves it (forward references inside it included) in the owner's namespaces.
+    probe = type(owner.__name__, (), {"__annotations__": {attribute.name: annotation}})
+    probe.__module__ = owner.__module__
+    localns = {**vars(owner), owner.__name__: owner}
+    return typing.get_type_hints(probe, localns=localns, include_extras=True)[attribute.name]
+
+
+def _multiple_of(item: Any) -> Any:
+    """The ``multiple_of`` of an annotated-types ``MultipleOf`` (duck-typed), else None."""
+    if is_marker(item) or isinstance(item, type | str):
+        return None
+    return getattr(item, "multiple_of", None)
+
+
+def _is_generic_attrs(hint: Any) -> bool:
+    """Whether ``hint`` is a parametrised generic attrs class such as ``Box[int]``."""
+    origin = get_origin(hint)
+    return isinstance(origin, type) and attrs.has(origin)
+
+
+def _generic_message(hint: Any) -> str:
+    origin = get_origin(hint)
+    name = _type_name(hint)
+    prefix = "".join(a.__name__.title() for a in get_args(hint) if isinstance(a, type))
+    return (
+        f"generic attrs class {name} is not supported; declare a non-generic subclass "
+        f"and annotate the field with it (@attrs.define class {prefix}{origin.__name__}"
+        f"({name}): ...), or drop the type parameters if no field uses them"
+    )
+
+
+def _attrs_members(hint: Any) -> list[type]:
+    """The attrs classes ``hint`` is, or holds as union members."""
+    members = get_args(hint) if _is_union(hint) else (hint,)
+    found = []
+    for raw in members:
+        member, _ = _unwrap_annotated(raw)
+        if isinstance(member, type) and attrs.has(member):
+            found.append(member)
+        elif _is_generic_attrs(member):
+            found.append(get_origin(member))
+    return found
+
+
+def _union_of_values(hint: Any) -> tuple[Any, ...] | None:
+    """The values of a union whose members all are values: ``Literal``, ``bool``,
+    ``Enum`` or ``None``; ``None`` for any other union."""
+    values: list[Any] = []
+    has_none = False
+    for raw in get_args(hint):
+        member, _ = _unwrap_annotated(raw)
+        if member is type(None):
+            has_none = True
+        elif get_origin(member) is Literal:
+            values.extend(_flatten_literal(member))
+        elif member is bool:
+            values.extend((False, True))
+        elif isinstance(member, type) and issubclass(member, enum.Enum):
+            values.extend(member)
+        else:
+            return None
+    if not values:
+        return None
+    return (*values, None) if has_none and None not in values else tuple(values)
+
+
+def _same_choice(a: object, b: object) -> bool:
+    """Equality of choices that keeps ``True``, ``1`` and ``1.0`` (and members) apart."""
+    if isinstance(a, enum.Enum) or isinstance(b, enum.Enum):
+        return a is b
+    return choice_key(a) == choice_key(b)
+
+
+def _fits(hint: Any, value: object) -> bool:
+    """Whether a categorical choice is a value of the annotated type ``hint``."""
+    if hint is Any or hint is object:
+        return True
+    if get_origin(hint) is Literal:
+        return any(_same_choice(value, v) for v in _flatten_literal(hint))
+    if _is_union(hint):
+        return any(_fits(_unwrap_annotated(member)[0], value) for member in get_args(hint))
+    if hint is None or hint is type(None):
+        return value is None
+    supertype = getattr(hint, "__supertype__", None)  # a typing.NewType
+    if supertype is not None:
+        return _fits(supertype, value)
+    if isinstance(value, bool) and hint in (int, float):
+        return False  # bool subclasses int, but True is no batch size
+    if hint is float:
+        return isinstance(value, int | float)
+    origin = get_origin(hint)
+    cls = origin if isinstance(origin, type) else hint
+    if isinstance(cls, type):
+        return isinstance(value, cls)
+    return True  # a TypeVar or another form that cannot be checked
+
+
+def _show(value: object) -> str:
+    """A choice as it is written in source: ``Act.RELU`` for a member, else its repr."""
+    if isinstance(value, enum.Enum):
+        return f"{type(value).__qualname__}.{value.name}"
+    return repr(value)
 
 
 def _unwrap_annotated(hint: Any) -> tuple[Any, tuple[Any, ...]]:
@@ -545,9 +828,11 @@ def _flatten_literal(hint: Any) -> tuple[Any, ...]:
 
 
 def _type_name(tp: Any) -> str:
+    if _is_generic_attrs(tp):
+        return f"{get_origin(tp).__qualname__}[{', '.join(map(_type_name, get_args(tp)))}]"
     if isinstance(tp, type):
         return tp.__qualname__
-    return repr(tp)
+    return repr(tp).replace("typing.", "")
 
 
 def _missing_marker_message(base: Any) -> str:

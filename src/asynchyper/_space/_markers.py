@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeAlias
 
 import attrs
 
 from .._types import JSONScalar
 
-__all__ = ["Categorical", "Float", "Int"]
+__all__ = ["Categorical", "Choice", "Float", "Int"]
+
+#: A categorical choice: a JSON scalar, or an enum member (stored by its name).
+Choice: TypeAlias = JSONScalar | enum.Enum
 
 
 @attrs.frozen
@@ -19,8 +23,9 @@ class Float:
     Use inside ``Annotated[float, Float(...)]``.
 
     Attributes:
-        low: Lower bound (inclusive).
-        high: Upper bound (inclusive); must be greater than ``low``.
+        low: Lower bound (inclusive); finite.
+        high: Upper bound (inclusive); must be greater than ``low``, and ``high - low``
+            finite.
         log: Sample uniformly in log space (``low`` must be > 0).
         step: Quantize to ``low + k * step``; ``step`` must divide ``high - low``.
             Cannot be combined with ``log``.
@@ -39,7 +44,7 @@ class Int:
     Use inside ``Annotated[int, Int(...)]``.
 
     Attributes:
-        low: Lower bound (inclusive).
+        low: Lower bound (inclusive); any integer, numpy's included, within ``±2**53``.
         high: Upper bound (inclusive); must be greater than ``low``.
         log: Sample uniformly in log space (``low`` must be >= 1).
         step: Only values ``low + k * step``; ``step`` must divide ``high - low``.
@@ -51,28 +56,31 @@ class Int:
     step: int = attrs.field(default=1, kw_only=True)
 
 
-def _as_choices(values: Iterable[JSONScalar]) -> tuple[JSONScalar, ...]:
+def _as_choices(values: Iterable[Choice]) -> tuple[Choice, ...]:
     return tuple(values)
 
 
-def _typed(choices: tuple[JSONScalar, ...]) -> tuple[tuple[str, JSONScalar], ...]:
-    return tuple((type(c).__name__, c) for c in choices)
+def _typed(choices: tuple[Choice, ...]) -> tuple[tuple[str, Choice], ...]:
+    return tuple((type(c).__qualname__, c) for c in choices)
 
 
 @attrs.frozen(eq=False)
 class Categorical:
-    """A categorical dimension over explicit JSON-scalar choices.
+    """A categorical dimension over explicit choices.
 
     ``bool``, ``Literal[...]`` and ``Enum`` fields need no marker; use this for
-    choices that are not expressible as a ``Literal``.
+    choices that are not expressible as a ``Literal``, or to search only some members
+    of an ``Enum`` (``Annotated[Act, Categorical([Act.RELU, Act.GELU])]``). Every
+    choice must be of the field's annotated type.
 
     Args:
-        choices: The distinct choices (str, int, float, bool or None).
+        choices: The distinct choices: str, int, finite float, bool, None, or enum
+            members (stored by member name and decoded back to the member).
     """
 
-    choices: tuple[JSONScalar, ...] = attrs.field(converter=_as_choices)
+    choices: tuple[Choice, ...] = attrs.field(converter=_as_choices)
 
-    def __init__(self, choices: Iterable[JSONScalar]) -> None:
+    def __init__(self, choices: Iterable[Choice]) -> None:
         self.__attrs_init__(choices)  # type: ignore[attr-defined]
 
     def __repr__(self) -> str:

@@ -6,7 +6,7 @@ import enum
 import hashlib
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 import numpy as np
@@ -14,18 +14,20 @@ import numpy.typing as npt
 
 from .._errors import ParameterError
 from .._types import JSONScalar, JSONValue, Params
-from ._codec import Codec
+from ._codec import Codec, choice_key
 from ._dimension import Dimension, DimensionKind
 from ._tree import ClassNode, LeafField, NestedField, UnionField
 
-__all__ = ["Space", "T", "compile_space"]
+__all__ = ["Space", "T", "compile_space", "description_fingerprint"]
 
 T = TypeVar("T")
 
 FloatMatrix = npt.NDArray[np.float64]
 BoolMatrix = npt.NDArray[np.bool_]
 
-#: Bumped whenever the canonical form hashed by the fingerprint changes.
+#: Bumped whenever the canonical form hashed by the fingerprint changes in a way that
+#: could make two different spaces hash alike. (Sorting categorical choices did not
+#: need a bump: a space whose choices were already sorted keeps its old fingerprint.)
 _FINGERPRINT_VERSION = "asynchyper-space-1"
 
 
@@ -48,7 +50,8 @@ class Space(Generic[T]):
         cls: The attrs class this space was compiled from.
         dimensions: Every flat dimension, parents before their children.
         fingerprint: Stable hex digest of the space; changes with any bound, choice
-            or structure, not with field order inside a union.
+            or structure, not with the order of a union's members or of categorical
+            choices (values are stored by name or value, never by position).
     """
 
     cls: type[T]
@@ -331,16 +334,8 @@ class Space(Generic[T]):
             value = getattr(obj, field.attr_name)
             if isinstance(field, LeafField):
                 name = self._names[field.column]
-                if field.kind == "enum":
-                    assert field.enum_type is not None
-                    if not isinstance(value, field.enum_type):
-                        msg = (
-                            f"parameter {name!r} = {value!r} is not a member of "
-                            f"{field.enum_type.__qualname__}; allowed: "
-                            f"{[m.name for m in field.enum_type]!r}"
-                        )
-                        raise ParameterError(msg)
-                    out[name] = value.name
+                if field.members:
+                    out[name] = self._stored_member(field, name, value)
                 else:
                     out[name] = value
             elif isinstance(field, NestedField):
@@ -358,6 +353,27 @@ class Space(Generic[T]):
                 branch = field.branches[tag]
                 if branch is not None:
                     self._encode_node(branch, value, out)
+
+    def _stored_member(self, field: LeafField, name: str, value: object) -> JSONScalar:
+        """The stored choice of ``value`` in a leaf whose values include enum members."""
+        choices = self.dimensions[field.column].choices
+        for member, stored in zip(field.members, choices, strict=True):
+            if isinstance(member, enum.Enum) or isinstance(value, enum.Enum):
+                if value is member:
+                    return stored
+            elif choice_key(value) == choice_key(member):
+                return stored
+        if field.enum_type is not None and not isinstance(value, field.enum_type):
+            msg = (
+                f"parameter {name!r} = {value!r} is not a member of "
+                f"{field.enum_type.__qualname__}; allowed: {list(choices)!r}"
+            )
+        else:
+            msg = (
+                f"parameter {name!r} = {value!r} is not one of the allowed choices "
+                f"{list(field.members)!r}"
+            )
+        raise ParameterError(msg)
 
     def decode(self, params: Params) -> T:
         """Flat parameters -> a real instance of ``cls``.
@@ -381,9 +397,9 @@ class Space(Generic[T]):
         for field in node.fields:
             if isinstance(field, LeafField):
                 value = params[self._names[field.column]]
-                if field.enum_type is not None:
-                    assert isinstance(value, str)
-                    kwargs[field.alias] = field.enum_type[value]
+                if field.members:
+                    index = self._codecs[field.column].index_of(value)
+                    kwargs[field.alias] = field.members[index]
                 else:
                     kwargs[field.alias] = value
             elif isinstance(field, NestedField):
@@ -502,13 +518,30 @@ def _describe(dim: Dimension) -> dict[str, JSONValue]:
 
 
 def _fingerprint(dimensions: Sequence[Dimension]) -> str:
-    """sha256 of a canonical JSON form, independent of union member order."""
+    return description_fingerprint(_describe(dim) for dim in dimensions)
+
+
+def description_fingerprint(description: Iterable[Mapping[str, JSONValue]]) -> str:
+    """The fingerprint of a space, from its description (:meth:`Space.describe`).
+
+    A sha256 of a canonical JSON form that ignores the order of the dimensions, of
+    a union's members and of categorical choices, and the class names in the paths.
+    It also accepts a description that went through JSON (as storage keeps it), so a
+    stored study's space can be fingerprinted again after this canonical form changes.
+
+    Args:
+        description: One mapping per dimension, as :meth:`Space.describe` returns.
+
+    Returns:
+        The hex digest; equal to :attr:`Space.fingerprint` of the described space.
+    """
     canonical = []
-    for dim in sorted(dimensions, key=lambda d: d.name):
-        entry = _describe(dim)
-        del entry["path"]  # the class name is not part of the space's shape
-        if dim.is_branch:
-            entry["choices"] = sorted(dim.choices, key=json.dumps)
+    for dimension in sorted(description, key=lambda d: str(d.get("name"))):
+        entry = dict(dimension)
+        entry.pop("path", None)  # the class name is not part of the space's shape
+        choices = entry.get("choices")
+        if isinstance(choices, list):
+            entry["choices"] = sorted(choices, key=json.dumps)
         canonical.append(entry)
     text = json.dumps([_FINGERPRINT_VERSION, canonical], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()

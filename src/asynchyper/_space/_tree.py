@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from typing import Any
 
 import attrs
 
@@ -17,8 +18,12 @@ class LeafField:
         attr_name: The attribute name (``_x`` for private fields).
         alias: The ``__init__`` argument name (``x`` for ``_x``).
         column: The dimension's column.
-        kind: ``"float"``, ``"int"``, ``"enum"`` or ``"value"`` (categorical as stored).
-        enum_type: The enum class of ``"enum"`` leaves.
+        kind: ``"float"``, ``"int"``, ``"value"`` (a categorical whose values are
+            stored as they are) or ``"member"`` (a categorical with enum members
+            among its values, which are stored by name).
+        enum_type: The enum class of a field annotated with an ``Enum``, for messages.
+        members: For ``"member"`` leaves, the field's values, parallel to the
+            dimension's stored choices.
     """
 
     attr_name: str
@@ -26,6 +31,7 @@ class LeafField:
     column: int
     kind: str
     enum_type: type[enum.Enum] | None = None
+    members: tuple[Any, ...] = ()
 
 
 @attrs.frozen

@@ -294,7 +294,10 @@ def pending_matrix(space: Space[Any], encoding: Encoding, pending: Sequence[Para
     """Raw numeric matrix of the pending trials (``(0, d)`` when there are none)."""
     if not pending:
         return np.empty((0, encoding.d))
-    return np.asarray(space.to_matrix(list(pending)), dtype=np.float64).reshape(-1, encoding.d)
+    # to_matrix is already (n, d); reshape(-1, d) would fail for d == 0 (no dimensions).
+    return np.asarray(space.to_matrix(list(pending)), dtype=np.float64).reshape(
+        len(pending), encoding.d
+    )
 
 
 def check_count(k: object) -> None:

@@ -16,8 +16,10 @@ One ask, in order:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
+import numbers
 import threading
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -151,7 +153,7 @@ class TPE(Suggester):
         _check_int("n_candidates", n_candidates, 1)
         _check_int("gamma_cap", gamma_cap, 1)
         _check_float("gamma", gamma, 0.0, 1.0, "a number in (0, 1], e.g. 0.1")
-        _check_float("prior_weight", prior_weight, 0.0, math.inf, "a number > 0, e.g. 1.0")
+        _check_float("prior_weight", prior_weight, 0.0, math.inf, "a finite number > 0, e.g. 1.0")
         _check_float(
             "min_bandwidth",
             min_bandwidth,
@@ -159,8 +161,14 @@ class TPE(Suggester):
             1.0,
             "a number in (0, 1] (a fraction of each dimension's range), e.g. 0.01",
         )
-        _check_float("explore", explore, 0.0, math.inf, "a number >= 0, e.g. 3.0", closed=True)
-        _check_float("magic_exponent", magic_exponent, 0.0, math.inf, "a number > 0, e.g. 1.0")
+        _check_float(
+            "explore", explore, 0.0, math.inf, "a finite number >= 0, e.g. 3.0", closed=True
+        )
+        _check_float(
+            "magic_exponent", magic_exponent, 0.0, math.inf, "a finite number > 0, e.g. 1.0"
+        )
+        _check_bool("multivariate", multivariate)
+        _check_bool("endpoints", endpoints)
         if liar not in _LIARS:
             msg = f"TPE(liar={liar!r}): liar must be one of {_LIARS!r}"
             raise SuggesterError(msg)
@@ -173,10 +181,10 @@ class TPE(Suggester):
         if weighting not in _WEIGHTINGS:
             msg = f"TPE(weighting={weighting!r}): weighting must be one of {_WEIGHTINGS!r}"
             raise SuggesterError(msg)
-        self.n_startup = n_startup
-        self.n_candidates = n_candidates
+        self.n_startup = int(n_startup)
+        self.n_candidates = int(n_candidates)
         self.gamma = float(gamma)
-        self.gamma_cap = gamma_cap
+        self.gamma_cap = int(gamma_cap)
         self.multivariate = bool(multivariate)
         self.weighting: Weighting = weighting
         self.prior_weight = float(prior_weight)
@@ -490,15 +498,29 @@ def _prior_terms(dg: int) -> FloatArray:
 def _check_float(
     name: str, value: object, low: float, high: float, allowed: str, *, closed: bool = False
 ) -> None:
-    # Open at ``low`` unless ``closed``, closed at ``high``; checked at run time for
-    # untyped callers.
-    number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
-    if number is None or not (low <= number if closed else low < number) or number > high:
+    # Open at ``low`` unless ``closed``, closed at ``high``, always finite; checked at
+    # run time for untyped callers. Any real number (numpy's too) but a bool.
+    number = math.nan
+    if isinstance(value, bool | np.bool_):
+        pass  # True is not a weight
+    elif isinstance(value, numbers.Real):
+        with contextlib.suppress(OverflowError):  # an int beyond the largest float
+            number = float(value)
+    inside = (low <= number if closed else low < number) and number <= high
+    if not (inside and math.isfinite(number)):
         msg = f"TPE({name}={value!r}): {name} must be {allowed}"
         raise SuggesterError(msg)
 
 
 def _check_int(name: str, value: object, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+    # Any integer (numpy's too) but a bool.
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         msg = f"TPE({name}={value!r}): {name} must be an integer >= {minimum}"
+        raise SuggesterError(msg)
+
+
+def _check_bool(name: str, value: object) -> None:
+    # A truthy string such as "no" must not silently switch an option on.
+    if not isinstance(value, bool | np.bool_):
+        msg = f"TPE({name}={value!r}): {name} must be True or False"
         raise SuggesterError(msg)
