@@ -85,7 +85,10 @@ class UnknownStudyError(StorageError, LookupError):
 
 
 class SpaceMismatchError(StorageError, ValueError):
-    """A stored study was created with a different search space than the one given."""
+    """A stored study was created with another search space or direction than the one given.
+
+    A ``StorageError`` too, so ``except StorageError`` still catches it.
+    """
 
 
 class TrialStateError(AsynchyperError, ValueError):

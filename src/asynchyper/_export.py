@@ -130,7 +130,8 @@ def to_dataframe(
     except ImportError as exc:
         msg = (
             "to_dataframe() needs pandas, which is not installed; install it with "
-            "pip install 'asynchyper[pandas]' (or use trial_records() for plain dicts)"
+            "pip install 'asynchyper[pandas]', or use `await study.records()` for the "
+            "same rows as plain dicts (`asynchyper export` writes them as CSV or JSON)"
         )
         raise MissingExtraError(msg) from exc
     trials = list(trials)

@@ -44,6 +44,26 @@ def test_fail_stale_requeue_json(fresh_db: Path, capsys: pytest.CaptureFixture[s
     assert waiting[0].params == trials[N_COMPLETE + 1].params
 
 
+def test_fail_stale_requeue_json_without_stale_trials_requeues_nothing(
+    fresh_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["fail-stale", STUDY, "--storage", str(fresh_db), "--older-than", "3600"]
+    assert main([*argv, "--requeue", "--json"]) == 0
+    out, _ = capsys.readouterr()
+    assert json.loads(out) == {"study": STUDY, "failed": [], "requeued": False}
+    assert "waiting" not in states(fresh_db)
+
+
+def test_fail_stale_json_without_requeue(
+    fresh_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["fail-stale", STUDY, "--storage", str(fresh_db), "--older-than", "0", "--json"]
+    assert main(argv) == 0
+    out, _ = capsys.readouterr()
+    assert json.loads(out) == {"study": STUDY, "failed": [N_COMPLETE + 1], "requeued": False}
+    assert "waiting" not in states(fresh_db)
+
+
 def test_fail_stale_rejects_negative_seconds(fresh_db: Path) -> None:
     assert main(["fail-stale", STUDY, "--storage", str(fresh_db), "--older-than", "-1"]) == 2
 

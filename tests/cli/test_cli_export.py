@@ -175,5 +175,8 @@ def test_dataframe_of_no_trials_keeps_the_parameter_columns(demo_db: Path) -> No
 
 def test_dataframe_without_pandas(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "pandas", None)
-    with pytest.raises(ah.MissingExtraError, match=r"asynchyper\[pandas\]"):
+    with pytest.raises(ah.MissingExtraError, match=r"asynchyper\[pandas\]") as info:
         to_dataframe([])
+    assert "await study.records()" in str(info.value)
+    assert "trial_records" not in str(info.value)
+    assert callable(getattr(ah.Study, "records", None))  # the name the message points to

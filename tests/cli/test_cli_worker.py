@@ -96,6 +96,12 @@ def test_worker_failing_objective(tmp_path: Path, capsys: pytest.CaptureFixture[
         ("cli_helpers:STUDY", "is a str, not a function"),
         ("cli_helpers:unannotated", "has no annotation"),
         ("cli_helpers:loss_of_int", "not an attrs class"),
+        (
+            "cli_helpers:Demo",
+            "names the class Demo, not an objective function; pass the function that "
+            "takes the configuration and returns its score, e.g. --objective cli_helpers:loss",
+        ),
+        ("pathlib:Path", "names the class Path, not an objective function; pass the function"),
         ("broken_module:objective", "raised RuntimeError: broken on import"),
     ],
 )

@@ -246,3 +246,23 @@ def test_missing_matplotlib_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(ah.MissingExtraError, match=r"pip install 'asynchyper\[plot\]'"):
         import asynchyper.plot  # noqa: F401, PLC0415
+
+
+@pytest.mark.parametrize("direction", ["minimize", "maximize"])
+def test_branches_best_follows_direction(direction: str, conditional: list[ah.TrialRecord]) -> None:
+    fig = ahp.branches(conditional, direction=direction, space=ah.compile_space(Conditional))
+    pick = min if direction == "minimize" else max
+    done = [t for t in conditional if t.state is ah.TrialState.COMPLETE]
+    per_branch = {
+        choice: pick(float(t.value or 0.0) for t in done if t.params["model"] == choice)
+        for choice in ("SVM", "Forest")
+    }
+    best = pick(per_branch.values())
+    (values_ax,) = [ax for ax in fig.axes if ax.get_title().startswith("model: objective")]
+    assert f"best {best:.4g}, {direction}" in values_ax.get_title()
+    markers = [c for c in values_ax.collections if c.get_gid() == "branch best"]
+    assert markers
+    points = np.concatenate([np.asarray(c.get_offsets()) for c in markers])
+    assert sorted(map(tuple, points.tolist())) == sorted(
+        [(0.0, per_branch["SVM"]), (1.0, per_branch["Forest"])]
+    )

@@ -6,6 +6,7 @@ Module level on purpose: worker processes import them by name.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
@@ -71,3 +72,22 @@ class Recording(ah.Suggester):
         self.pending_sizes.append(len(pending))
         self.pending_seen.append([dict(p) for p in pending])
         return [space.sample(rng) for _ in range(k)]
+
+
+class TwoArgError(Exception):
+    """Pickles in the worker, but cannot be unpickled: ``__init__`` needs two arguments."""
+
+    def __init__(self, code: int, detail: str) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+
+
+def two_arg_error_objective(config: Quad) -> float:
+    """Raises an exception that cannot travel back from the worker process."""
+    raise TwoArgError(42, f"disk quota at x={config.x:.3f}")
+
+
+def unpicklable_return_objective(config: Quad) -> Any:
+    """Returns a value that cannot be pickled back from the worker process."""
+    del config
+    return threading.Lock()

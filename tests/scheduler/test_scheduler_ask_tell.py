@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+import logging
 import math
 import os
 import socket
 import sys
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any
 
 import anyio
+import attrs
 import pytest
 from scheduler_helpers import Quad, Recording, loss
 
@@ -64,6 +68,26 @@ async def test_telling_nan_fails_the_trial() -> None:
         told = await study.tell(trial, math.nan)
         assert told.state is ah.TrialState.FAILED
         assert "nan" in (told.error or "")
+
+
+async def test_telling_an_int_too_large_for_a_float_fails_the_trial() -> None:
+    async with ah.open_study(Quad, suggester=ah.Random()) as study:
+        trial = await study.ask()
+        told = await study.tell(trial, 10**400)
+        assert told.state is ah.TrialState.FAILED
+        assert "too large" in (told.error or "")
+        assert "told int 1000" in (told.error or "")
+
+
+@pytest.mark.parametrize("number", ["0", 0.0, None, True])
+async def test_tell_with_something_else_than_a_trial_or_number_is_a_type_error(
+    number: Any,
+) -> None:
+    async with ah.open_study(Quad, suggester=ah.Random()) as study:
+        trial = await study.ask()
+        with pytest.raises(TypeError, match=f"got {type(number).__name__} {number!r}"):
+            await study.tell(number, 1.0)
+        await study.tell(trial, 1.0)
 
 
 async def test_double_tell_and_unknown_trial_are_clear_errors() -> None:
@@ -130,6 +154,40 @@ async def test_enqueued_configs_run_first() -> None:
         trial = await study.ask()
         assert trial.config == wanted
         assert trial.number == queued.number
+
+
+@attrs.frozen(kw_only=True)
+class WithConstant:
+    x: Annotated[float, ah.Float(0.0, 1.0)]
+    epochs: int = 10
+
+
+@attrs.frozen(kw_only=True)
+class NestedConstant:
+    inner: WithConstant
+    name: str = "run"
+
+
+async def test_enqueue_refuses_a_constant_that_differs_from_its_default() -> None:
+    async with ah.open_study(WithConstant, suggester=ah.Random()) as study:
+        with pytest.raises(ah.ParameterError) as caught:
+            await study.enqueue(WithConstant(x=0.5, epochs=99))
+        message = str(caught.value)
+        assert "WithConstant.epochs" in message
+        assert "99" in message
+        assert "default 10" in message
+        assert "marker" in message  # the fix: make it a dimension
+        assert await study.trials() == []
+        same = await study.enqueue(WithConstant(x=0.5, epochs=10))
+        assert same.config == WithConstant(x=0.5, epochs=10)
+
+
+async def test_enqueue_checks_constants_of_nested_classes() -> None:
+    async with ah.open_study(NestedConstant, suggester=ah.Random()) as study:
+        with pytest.raises(ah.ParameterError, match=r"NestedConstant\.inner\.epochs = 3"):
+            await study.enqueue(NestedConstant(inner=WithConstant(x=0.1, epochs=3)))
+        with pytest.raises(ah.ParameterError, match=r"NestedConstant\.name = 'other'"):
+            await study.enqueue(NestedConstant(inner=WithConstant(x=0.1), name="other"))
 
 
 async def test_trials_asked_but_not_told_are_cancelled_on_close() -> None:
@@ -226,6 +284,82 @@ async def test_a_run_waits_for_budget_held_elsewhere_then_finishes() -> None:
             assert len(result.completed) == 3
 
 
+async def test_enqueued_trials_beyond_the_budget_stay_queued() -> None:
+    async with ah.open_study(Quad, suggester=ah.Random()) as study:
+        for x in range(5):
+            await study.enqueue(Quad(x=float(x), n=1, kind="a"))
+
+        async def slow(config: Quad) -> float:
+            await anyio.sleep(0.02)
+            return loss(config)
+
+        result = await study.optimize(slow, trials=3, concurrency=4)
+        assert result.stop_reason == "budget"
+        counts = dict.fromkeys(ah.TrialState, 0)
+        for trial in result.trials:
+            counts[trial.state] += 1
+        assert counts[ah.TrialState.COMPLETE] == 3
+        assert counts[ah.TrialState.WAITING] == 2
+        assert [t.config.x for t in result.completed] == [0.0, 1.0, 2.0]
+        again = await study.optimize(slow, trials=5, concurrency=4)
+        assert [t.config.x for t in again.completed] == [0.0, 1.0, 2.0, 3.0, 4.0]
+
+
+async def _first_fails(config: Quad) -> float:
+    """The enqueued trial with x = 0 fails; the others complete."""
+    if config.x == 0.0:
+        msg = "first fails"
+        raise ValueError(msg)
+    return loss(config)
+
+
+async def test_a_failed_enqueued_trial_is_replaced_by_the_next_queued_one() -> None:
+    async with ah.open_study(Quad, suggester=ah.Random()) as study:
+        for x in range(4):
+            await study.enqueue(Quad(x=float(x), n=1, kind="a"))
+
+        result = await study.optimize(_first_fails, trials=2, concurrency=1)
+        assert [t.state for t in result.trials] == [
+            ah.TrialState.FAILED,
+            ah.TrialState.COMPLETE,
+            ah.TrialState.COMPLETE,
+            ah.TrialState.WAITING,
+        ]
+
+
+async def test_a_retry_waits_behind_queued_trials_instead_of_hanging() -> None:
+    async with ah.open_study(Quad, suggester=ah.Random()) as study:
+        for x in range(4):
+            await study.enqueue(Quad(x=float(x), n=1, kind="a"))
+
+        with anyio.fail_after(10):
+            result = await study.optimize(_first_fails, trials=2, retries=1)
+        assert result.stop_reason == "budget"
+        assert [t.params["x"] for t in result.completed] == [1.0, 2.0]
+
+
+async def test_waiting_on_own_asked_trials_is_logged_truthfully(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with ah.open_study(Quad, suggester=ah.Random()) as study:
+        held = await study.ask()
+
+        async def release() -> None:
+            await anyio.sleep(0.3)
+            await study.tell(held, error="gave up")
+
+        with caplog.at_level(logging.INFO, logger="asynchyper"):
+            async with anyio.create_task_group() as group:
+                group.start_soon(release)
+                result = await study.optimize(_quad, trials=2)
+        assert len(result.completed) == 2
+    messages = [r.getMessage() for r in caplog.records if "waiting" in r.getMessage()]
+    assert len(messages) == 1
+    assert "1 running trial" in messages[0]
+    assert "asked with ask() in this process" in messages[0]
+    assert "in other processes" not in messages[0]
+
+
 async def test_optimize_twice_at_once_on_one_study_is_refused() -> None:
     async with ah.open_study(Quad, suggester=ah.Random()) as study:
 
@@ -242,3 +376,28 @@ async def test_optimize_twice_at_once_on_one_study_is_refused() -> None:
 
 async def _quad(config: Quad) -> float:
     return loss(config)
+
+
+async def test_two_studies_sharing_a_file_claim_no_queued_trial_beyond_the_budget(
+    tmp_path: Path,
+) -> None:
+    # Each claim checks the budget in the storage's own transaction, so two study
+    # objects (as two processes would) on one file stop at the budget together.
+    path = str(tmp_path / "shared.db")
+    async with ah.open_study(Quad, storage=path, name="s", suggester=ah.Random()) as first:
+        for x in range(6):
+            await first.enqueue(Quad(x=float(x), n=1, kind="a"))
+        async with ah.open_study(Quad, storage=path, name="s", suggester=ah.Random()) as second:
+
+            async def slow(config: Quad) -> float:
+                await anyio.sleep(0.02)
+                return loss(config)
+
+            async with anyio.create_task_group() as tg:
+                for study in (first, second):
+                    tg.start_soon(functools.partial(study.optimize, slow, trials=3, concurrency=3))
+            trials = await first.trials()
+    states = [trial.state for trial in trials]
+    assert states.count(ah.TrialState.COMPLETE) == 3
+    assert states.count(ah.TrialState.WAITING) == 3
+    assert len(trials) == 6

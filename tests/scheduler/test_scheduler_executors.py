@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import textwrap
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -16,6 +20,8 @@ from scheduler_helpers import (
     failing_process_objective,
     hanging_process_objective,
     loss,
+    two_arg_error_objective,
+    unpicklable_return_objective,
 )
 
 import asynchyper as ah
@@ -28,6 +34,23 @@ from asynchyper._executor import (
 )
 
 pytestmark = pytest.mark.anyio
+
+HERE = Path(__file__).parent
+
+
+def run_script(arguments: list[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a Python child process in this directory, with this test run's sys.path."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    return subprocess.run(
+        [sys.executable, *arguments],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=HERE,
+        env=env,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_current_trial_outside_a_trial_is_a_clear_error() -> None:
@@ -231,6 +254,13 @@ async def test_unpicklable_objective_fails_before_any_trial() -> None:
     assert await storage.trials(study.id) == []
 
 
+async def test_optimize_checks_the_objective_before_any_trial_too() -> None:
+    async with ah.open_study(Quad, suggester=ah.Random()) as study:
+        with pytest.raises(ah.ExecutorError, match="module-level function"):
+            await study.optimize(lambda config: loss(config) + 1.0, trials=2, executor="process")
+        assert await study.trials() == []
+
+
 async def test_unpicklable_space_class_fails_before_any_trial() -> None:
     @attrs.frozen
     class Local:
@@ -238,3 +268,98 @@ async def test_unpicklable_space_class_fails_before_any_trial() -> None:
 
     with pytest.raises(ah.ExecutorError, match="space class"):
         ProcessExecutor().check(cpu_objective, config=Local())
+
+
+async def test_an_exception_that_cannot_be_unpickled_keeps_its_type_and_message() -> None:
+    result = await ah.minimize(
+        two_arg_error_objective,
+        Quad,
+        trials=1,
+        max_failures=1,
+        executor=ProcessExecutor(max_workers=1),
+        suggester=ah.Random(),
+    )
+    error = result.trials[0].error or ""
+    assert "TwoArgError: 42: disk quota at x=" in error
+    assert "two_arg_error_objective" in error  # the worker's traceback
+    assert "ModuleNotFoundError" not in error
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_an_exception_class_defined_in_the_main_script_is_reported(backend: str) -> None:
+    done = run_script([str(HERE / "process_main_script.py"), backend])
+    assert done.returncode == 0, done.stderr
+    assert "DivergedError: loss diverged at x=" in done.stdout
+    assert "in objective" in done.stdout  # the worker's frame
+    assert "__mp_main__" not in done.stdout
+
+
+async def test_an_unpicklable_return_value_fails_only_its_trial() -> None:
+    result = await ah.minimize(
+        unpicklable_return_objective,
+        Quad,
+        trials=2,
+        max_failures=2,
+        executor=ProcessExecutor(max_workers=1),
+        suggester=ah.Random(),
+    )
+    assert result.stop_reason == "max_failures"
+    assert [t.state for t in result.trials] == [ah.TrialState.FAILED] * 2
+    error = result.trials[0].error or ""
+    assert error.startswith("objective returned lock <unlocked _thread.lock")  # as in threads
+    assert "float or asynchyper.Evaluation" in error
+    assert "cannot be pickled back" in error
+
+
+def test_an_objective_in_a_main_module_without_a_file_fails_before_any_trial() -> None:
+    script = textwrap.dedent(
+        """
+        import anyio
+        import asynchyper as ah
+        from scheduler_helpers import Quad, loss
+
+        def objective(config):
+            return loss(config)
+
+        async def main():
+            storage = ah.MemoryStorage()
+            try:
+                await ah.minimize(objective, Quad, trials=2, storage=storage,
+                                  executor="process", progress=False)
+            except ah.ExecutorError as exc:
+                print("ExecutorError:", exc)
+            study = await storage.get_study("Quad")
+            print("trials:", len(await storage.trials(study.id)))
+
+        anyio.run(main)
+        """
+    )
+    done = run_script(["-"], stdin=script)
+    assert done.returncode == 0, done.stderr
+    assert "ExecutorError:" in done.stdout
+    assert "__main__" in done.stdout
+    assert "trials: 0" in done.stdout
+
+
+def test_the_main_module_check_names_a_space_class_defined_there() -> None:
+    script = textwrap.dedent(
+        """
+        from typing import Annotated
+        import attrs
+        import asynchyper as ah
+        from scheduler_helpers import cpu_objective
+
+        @attrs.frozen
+        class Here:
+            x: Annotated[float, ah.Float(0.0, 1.0)]
+
+        try:
+            ah.ProcessExecutor().check(cpu_objective, config=Here(x=0.5))
+        except ah.ExecutorError as exc:
+            print("ExecutorError:", exc)
+        """
+    )
+    done = run_script(["-c", script])
+    assert done.returncode == 0, done.stderr
+    assert "ExecutorError:" in done.stdout
+    assert "Here" in done.stdout

@@ -6,6 +6,7 @@ import logging
 import math
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -402,15 +403,64 @@ async def test_bad_options_are_rejected_before_any_trial(
     options: dict[str, Any] = {"trials": 3, option: value}
     with pytest.raises(error, match=option):
         await ah.minimize(quad, Quad, storage=storage, suggester=ah.Random(), **options)
-    study = await storage.get_study("Quad")
-    assert await storage.trials(study.id) == []
+    assert await storage.list_studies() == []  # refused before the study was created
 
 
 async def test_reopening_with_another_direction_is_an_error() -> None:
     storage = ah.MemoryStorage()
     await ah.minimize(quad, Quad, trials=1, storage=storage, suggester=ah.Random())
-    with pytest.raises(ah.StorageError, match="direction"):
+    with pytest.raises(ah.SpaceMismatchError, match="direction"):
         await maximize(quad, Quad, trials=1, storage=storage, suggester=ah.Random())
+
+
+async def test_reopening_a_file_with_another_direction_is_a_space_mismatch(
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "study.db")
+    await ah.minimize(quad, Quad, trials=1, storage=path, suggester=ah.Random())
+    with pytest.raises(ah.SpaceMismatchError, match="direction='minimize'"):
+        await maximize(quad, Quad, trials=1, storage=path, suggester=ah.Random())
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("trials", 0), ("concurrency", 0), ("timeout", 0), ("retries", -1), ("target", math.inf)],
+)
+async def test_bad_options_are_rejected_before_the_storage_is_touched(
+    tmp_path: Path, option: str, value: Any
+) -> None:
+    path = tmp_path / "study.db"
+    options: dict[str, Any] = {"trials": 3, option: value}
+    with pytest.raises(ValueError, match=option):
+        await ah.minimize(quad, Quad, storage=str(path), suggester=ah.Random(), **options)
+    assert not path.exists()
+
+
+async def test_an_unknown_executor_is_rejected_before_the_storage_is_touched(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "study.db"
+    with pytest.raises(ah.ExecutorError, match="'threads'"):
+        await ah.minimize(
+            quad,
+            Quad,
+            trials=3,
+            storage=str(path),
+            executor="threads",  # type: ignore[arg-type]
+        )
+    assert not path.exists()
+
+
+async def test_an_int_too_large_for_a_float_fails_the_trial() -> None:
+    async def objective(config: Quad) -> int:
+        return 10**400 if current_trial().number == 0 else 1
+
+    result = await ah.minimize(objective, Quad, trials=2, suggester=ah.Random())
+    first = result.trials[0]
+    assert first.state is ah.TrialState.FAILED
+    assert "objective returned int 1000" in (first.error or "")
+    assert "too large" in (first.error or "")
+    assert len(result.completed) == 2
 
 
 async def test_runs_and_failures_are_logged(caplog: pytest.LogCaptureFixture) -> None:

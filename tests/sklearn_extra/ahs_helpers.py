@@ -180,3 +180,11 @@ class BarelyTrained(ClassifierPipeline):
 
     preprocessing: StandardScaling
     model: TwoEpochMLP
+
+
+@attrs.frozen(kw_only=True)
+class SVCOnly(ClassifierPipeline):
+    """Standard scaling and an SVC, which has decision_function but no predict_proba."""
+
+    preprocessing: StandardScaling
+    model: SVC

@@ -18,11 +18,14 @@ from ahs_helpers import (
     QuickClassifiers,
     QuickRegressors,
     SlowOrFast,
+    SVCOnly,
     TreesOnly,
 )
 from sklearn.base import clone, is_classifier, is_regressor
-from sklearn.datasets import load_diabetes, load_digits, load_iris
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_iris
 from sklearn.dummy import DummyClassifier, DummyRegressor
+from sklearn.exceptions import NotFittedError
+from sklearn.metrics import get_scorer
 from sklearn.model_selection import KFold, train_test_split
 
 import asynchyper as ah
@@ -242,3 +245,55 @@ def test_convergence_warnings_do_not_fail_trials_in_threads() -> None:
     ).fit(X, y)
     assert model.n_completed_ == 3
     assert all(t.state is ah.TrialState.COMPLETE for t in model.result_.trials)
+
+
+def _binary() -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+    X, y = load_breast_cancer(return_X_y=True)
+    return X[:240], y[:240]
+
+
+def test_without_predict_proba_the_best_svc_is_scored_by_its_decision_function() -> None:
+    X, y = _binary()
+    model = ahs.AutoClassifier(space=SVCOnly, trials=3, seed=0, executor="thread").fit(X, y)
+    assert not hasattr(model, "predict_proba")
+    assert not hasattr(model, "predict_log_proba")
+    assert hasattr(model, "decision_function")
+    np.testing.assert_allclose(
+        model.decision_function(X), model.best_estimator_.decision_function(X)
+    )
+    roc_auc = get_scorer("roc_auc")
+    assert roc_auc(model, X, y) == pytest.approx(roc_auc(model.best_estimator_, X, y))
+    with pytest.raises(AttributeError, match="predict_proba") as info:
+        model.predict_proba(X)
+    cause = str(info.value.__cause__)
+    assert "SVC" in cause
+    assert "SVCOnly" not in cause
+    assert "decision_function()" in cause
+
+
+def test_with_predict_proba_the_best_forest_is_scored_by_its_probabilities() -> None:
+    X, y = _binary()
+    model = ahs.AutoClassifier(space=TreesOnly, trials=3, seed=0, executor="thread").fit(X, y)
+    assert hasattr(model, "predict_proba")
+    assert hasattr(model, "predict_log_proba")
+    assert not hasattr(model, "decision_function")
+    probabilities = model.predict_proba(X)
+    np.testing.assert_allclose(probabilities, model.best_estimator_.predict_proba(X))
+    with np.errstate(divide="ignore"):
+        np.testing.assert_allclose(model.predict_log_proba(X), np.log(probabilities))
+    roc_auc = get_scorer("roc_auc")
+    assert roc_auc(model, X, y) == pytest.approx(roc_auc(model.best_estimator_, X, y))
+    with pytest.raises(AttributeError, match="decision_function") as info:
+        model.decision_function(X)
+    assert "RandomForestClassifier" in str(info.value.__cause__) or "ExtraTrees" in str(
+        info.value.__cause__
+    )
+
+
+@pytest.mark.parametrize("method", ["predict_proba", "predict_log_proba", "decision_function"])
+def test_before_fit_the_delegated_methods_exist_and_raise_not_fitted(method: str) -> None:
+    X, _ = _binary()
+    model = ahs.AutoClassifier(space=SVCOnly)
+    assert hasattr(model, method)  # unknown until fit picks a model, as in GridSearchCV
+    with pytest.raises(NotFittedError):
+        getattr(model, method)(X)

@@ -32,6 +32,7 @@ from asynchyper import (
     UnknownStudyError,
     UnknownTrialError,
 )
+from asynchyper._space import description_fingerprint
 from asynchyper._storage import new_owner_id
 from asynchyper._types import JSONValue
 
@@ -127,9 +128,34 @@ class StorageContract:
         assert "model" not in message.split(":", 1)[1].replace("'study'", "")
 
     @pytest.mark.anyio
+    async def test_a_study_fingerprinted_before_choices_were_sorted_opens_reordered(
+        self, storage: Storage
+    ) -> None:
+        # An older asynchyper hashed categorical choices in declaration order: the
+        # stored digest is not today's, but the stored description says it is the
+        # same space, so reordering the choices must not lock the study out.
+        stored: list[dict[str, JSONValue]] = [
+            {"name": "act", "kind": "categorical", "choices": ["RELU", "GELU"]}
+        ]
+        reordered: list[dict[str, JSONValue]] = [
+            {"name": "act", "kind": "categorical", "choices": ["GELU", "RELU"]}
+        ]
+        first = await storage.create_study("study", fingerprint="old-digest", space=stored)
+        today = description_fingerprint(reordered)
+        again = await storage.create_study("study", fingerprint=today, space=reordered)
+        assert again.id == first.id
+        widened: list[dict[str, JSONValue]] = [
+            {"name": "act", "kind": "categorical", "choices": ["GELU", "RELU", "TANH"]}
+        ]
+        with pytest.raises(SpaceMismatchError, match="act"):
+            await storage.create_study(
+                "study", fingerprint=description_fingerprint(widened), space=widened
+            )
+
+    @pytest.mark.anyio
     async def test_other_direction_is_rejected(self, storage: Storage) -> None:
         await new_study(storage)
-        with pytest.raises(StorageError, match="minimize"):
+        with pytest.raises(SpaceMismatchError, match="minimize"):
             await storage.create_study(
                 "study", fingerprint=FINGERPRINT, space=SPACE, direction="maximize"
             )
@@ -151,6 +177,9 @@ class StorageContract:
         assert "'alpha'" in str(caught.value)
         assert "'beta'" in str(caught.value)
         assert isinstance(caught.value, LookupError)
+        # the fix it offers names functions that exist where it says they do
+        assert "open_study() and minimize() create it" in str(caught.value)
+        assert "Storage.create_study()" in str(caught.value)
 
     @pytest.mark.anyio
     async def test_list_studies_in_creation_order(self, storage: Storage) -> None:
@@ -450,6 +479,26 @@ class StorageContract:
         assert await storage.claim_trial(study.id, owner=REMOTE_OWNER) is None
         done = await storage.finish_trial(study.id, 1, state=TrialState.COMPLETE, value=0.0)
         assert done.params == {"x": 2}
+
+    @pytest.mark.anyio
+    async def test_claims_stop_at_the_budget(self, storage: Storage) -> None:
+        # Queued trials count toward a run's budget only once claimed: with three
+        # waiting and a budget of two, the third stays queued.
+        study = await new_study(storage)
+        for i in range(3):
+            await storage.enqueue_trial(study.id, {"i": i})
+        first = await storage.claim_trial(study.id, owner=REMOTE_OWNER, max_trials=2)
+        second = await storage.claim_trial(study.id, owner=REMOTE_OWNER, max_trials=2)
+        assert first is not None
+        assert second is not None
+        assert await storage.claim_trial(study.id, owner=REMOTE_OWNER, max_trials=2) is None
+        await storage.finish_trial(study.id, first.number, state=TrialState.FAILED, error="x")
+        third = await storage.claim_trial(study.id, owner=REMOTE_OWNER, max_trials=2)
+        assert third is not None
+        assert third.number == 2
+        counts = await storage.count_trials(study.id)
+        assert counts[TrialState.WAITING] == 0
+        assert counts[TrialState.RUNNING] == 2
 
     @pytest.mark.anyio
     async def test_concurrent_claimers_never_share_a_trial(self, storage: Storage) -> None:

@@ -9,6 +9,7 @@ them fail instead.
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import signal
 import subprocess
@@ -50,6 +51,7 @@ from asynchyper import (
     TrialStateError,
     UnknownTrialError,
 )
+from asynchyper.__main__ import main
 from asynchyper._storage import PostgresStorage, _pgschema, _pgsql, open_storage
 from asynchyper._storage._pgschema import MIGRATIONS, SCHEMA_VERSION
 from asynchyper._storage._pgtypes import Step
@@ -414,6 +416,123 @@ async def test_many_stores_open_a_new_schema_at_once(pg_url: str) -> None:
         for _ in range(6):
             tg.start_soon(open_one)
     assert len({study.id for study in studies}) == 1
+
+
+def tables_in(url: str, schema: str) -> list[str]:
+    """The tables of ``schema`` (empty when it does not exist)."""
+    rows = admin_sql(
+        url,
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = %s ORDER BY 1",
+        (schema,),
+    )
+    return [str(row[0]) for row in rows]
+
+
+def schema_exists(url: str, schema: str) -> bool:
+    return bool(admin_sql(url, "SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)))
+
+
+@pytest.mark.anyio
+async def test_without_create_a_missing_schema_is_refused_and_not_created(pg_url: str) -> None:
+    schema = fresh_schema()
+    storage = PostgresStorage(pg_url, schema=schema, create=False)
+    with pytest.raises(StorageError, match=f"schema '{schema}' does not exist") as info:
+        await storage.list_studies()
+    message = str(info.value)
+    assert "\n" not in message
+    assert f"?schema={schema}" in message  # the URL, as given
+    assert "run a study there first" in message
+    await storage.close()
+    assert not schema_exists(pg_url, schema)
+
+
+@pytest.mark.anyio
+async def test_without_create_missing_tables_are_refused_and_not_created(pg_url: str) -> None:
+    schema = fresh_schema()
+    admin_sql(pg_url, f"CREATE SCHEMA {schema}")
+    with pytest.raises(StorageError, match="has no asynchyper tables") as info:
+        async with PostgresStorage(pg_url, schema=schema, create=False):
+            pass
+    assert "\n" not in str(info.value)
+    assert tables_in(pg_url, schema) == []
+
+
+@pytest.mark.anyio
+async def test_without_create_an_existing_store_is_read(pg_url: str) -> None:
+    schema = fresh_schema()
+    async with PostgresStorage(pg_url, schema=schema) as storage:
+        study = await new_study(storage)
+    async with PostgresStorage(f"{pg_url}?schema={schema}", create=False) as storage:
+        assert await storage.list_studies() == [study]
+
+
+@pytest.mark.anyio
+async def test_without_create_an_older_schema_is_not_migrated(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    schema = fresh_schema()
+    async with PostgresStorage(pg_url, schema=schema) as storage:
+        await new_study(storage)
+    monkeypatch.setattr(
+        _pgschema,
+        "MIGRATIONS",
+        [*_pgschema.MIGRATIONS, ["ALTER TABLE asynchyper_studies ADD COLUMN notes text"]],
+    )
+    with pytest.raises(StorageVersionError, match="older asynchyper"):
+        async with PostgresStorage(pg_url, schema=schema, create=False):
+            pass
+    version = admin_sql(
+        pg_url, f"SELECT value FROM {schema}.asynchyper_meta WHERE key = 'schema_version'"
+    )
+    assert version == [(str(SCHEMA_VERSION),)]
+
+
+@pytest.mark.parametrize(
+    "command", ["studies", "show", "trials", "export", "fail-stale", "delete", "plot"]
+)
+def test_cli_reading_a_missing_schema_creates_nothing(
+    command: str, pg_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    schema = fresh_schema()
+    url = f"{pg_url}?schema={schema}"
+    argv = {
+        "studies": [],
+        "plot": ["demo", "history", "-o", str(tmp_path / "h.png")],
+        "delete": ["demo", "--yes"],
+    }.get(command, ["demo"])
+    assert main([command, *argv, "--storage", url]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert len(err.splitlines()) == 1, err
+    assert f"schema '{schema}' does not exist" in err
+    assert "Traceback" not in err
+    assert not schema_exists(pg_url, schema)
+
+
+def test_cli_reading_a_schema_without_tables_creates_nothing(
+    pg_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    schema = fresh_schema()
+    admin_sql(pg_url, f"CREATE SCHEMA {schema}")
+    assert main(["studies", "--storage", f"{pg_url}?schema={schema}"]) == 1
+    _, err = capsys.readouterr()
+    assert len(err.splitlines()) == 1, err
+    assert "has no asynchyper tables" in err
+    assert tables_in(pg_url, schema) == []
+
+
+def test_cli_reads_an_existing_store(pg_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    schema = fresh_schema()
+    url = f"{pg_url}?schema={schema}"
+
+    async def create() -> None:
+        async with PostgresStorage(url) as storage:
+            await new_study(storage)
+
+    anyio.run(create)
+    assert main(["studies", "--storage", url, "--json"]) == 0
+    out, _ = capsys.readouterr()
+    assert [study["name"] for study in json.loads(out)] == ["study"]
 
 
 # -- group commit, cancellation, adapters ------------------------------------------------

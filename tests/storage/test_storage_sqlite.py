@@ -432,3 +432,24 @@ def test_open_storage_path_object(tmp_path: Path) -> None:
 def test_open_storage_rejects_unknown_forms(argument: str) -> None:
     with pytest.raises(StorageError, match="sqlite:///"):
         open_storage(argument)
+
+
+@pytest.mark.parametrize(
+    "argument",
+    ["sqlite:x.db", "sqlite:/x.db", "SQLite:x.db", "file:x.db", "postgresql:x", "postgres:/x"],
+)
+def test_open_storage_rejects_a_url_without_its_slashes(
+    argument: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(StorageError, match="without its '//'") as caught:
+        open_storage(argument)
+    assert repr(argument) in str(caught.value)
+    fix = "postgres" if argument.lower().startswith("postgres") else "sqlite:///x.db"
+    assert fix in str(caught.value).split("; use ")[1]
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("argument", ["run:1.db", "C:\\studies\\x.db"])
+def test_open_storage_keeps_other_paths_with_a_colon(argument: str) -> None:
+    assert isinstance(open_storage(argument), SQLiteStorage)

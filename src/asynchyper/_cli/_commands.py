@@ -241,15 +241,16 @@ def fail_stale(args: argparse.Namespace) -> int:
     record, numbers = anyio.run(
         _fail_stale, storage_url(args), args.study, args.older_than, args.requeue
     )
+    requeued = bool(args.requeue and numbers)  # only failed trials are queued again
     if args.json:
-        _write(to_json({"study": record.name, "failed": list(numbers), "requeued": args.requeue}))
+        _write(to_json({"study": record.name, "failed": list(numbers), "requeued": requeued}))
         return 0
     if not numbers:
         _write(f"no stale trials in study {record.name!r}\n")
         return 0
     listed = ", ".join(str(number) for number in numbers)
     _write(f"failed {len(numbers)} stale trial(s) of study {record.name!r}: {listed}\n")
-    if args.requeue:
+    if requeued:
         _write(f"re-queued their parameters as {len(numbers)} new waiting trial(s)\n")
     return 0
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from .._storage import SQLiteStorage, Storage, open_storage
+from .._storage import PostgresStorage, SQLiteStorage, Storage, open_storage
 from ._errors import CommandError, UsageError
 
 __all__ = ["ENV_STORAGE", "existing_storage", "storage_url"]
@@ -30,7 +30,9 @@ def storage_url(args: argparse.Namespace) -> str:
 def existing_storage(url: str) -> Storage:
     """The (unopened) storage at ``url``, which must already exist.
 
-    Commands that read or edit a study never create a database file by accident.
+    Commands that read or edit a study never create a store by accident: not a
+    SQLite file, nor a PostgreSQL schema or tables (that store is opened with
+    ``create=False``, so a missing schema or table is reported when it is opened).
 
     Raises:
         CommandError: The SQLite file does not exist.
@@ -43,4 +45,6 @@ def existing_storage(url: str) -> Storage:
             "or run a study there first"
         )
         raise CommandError(msg)
+    if isinstance(store, PostgresStorage):
+        return PostgresStorage(url, create=False)
     return store

@@ -103,6 +103,41 @@ def space_of(objective: Any, spec: str) -> type[Any]:
     return annotation
 
 
+def _class_as_objective(cls: type[Any], spec: str) -> str:
+    """The message for an ``--objective`` that names a class (often the space itself)."""
+    module_name = spec.partition(":")[0]
+    name = cls.__qualname__
+    msg = (
+        f"--objective {spec!r} names the class {name}, not an objective function; pass "
+        f"the function that takes the configuration and returns its score"
+    )
+    takers = _functions_taking(sys.modules.get(module_name), cls)
+    if takers:
+        return f"{msg}, e.g. --objective {module_name}:{takers[0]}"
+    if attrs.has(cls):
+        return (
+            f"{msg} (e.g. --objective {module_name}:objective), and --space {spec} "
+            "unless its first parameter is annotated with the space class"
+        )
+    return msg
+
+
+def _functions_taking(module: Any, cls: type[Any]) -> list[str]:
+    """Names of the module's functions whose first parameter is annotated ``cls``."""
+    names = []
+    for name, value in vars(module or object()).items():
+        if not inspect.isfunction(value) or value.__module__ != getattr(module, "__name__", ""):
+            continue
+        try:
+            first = next(iter(inspect.signature(value).parameters), None)
+            hints = typing.get_type_hints(value)
+        except Exception:  # a function whose hints cannot be read is no candidate
+            continue
+        if first is not None and hints.get(first) is cls:
+            names.append(name)
+    return names
+
+
 class _Counter:
     """Counts the trials this worker finished, by state."""
 
@@ -158,6 +193,8 @@ def worker(args: argparse.Namespace) -> int:
     url = storage_url(args)
     open_storage(url)  # a bad URL is reported before the objective is imported
     objective = load_object(args.objective, "--objective")
+    if isinstance(objective, type):
+        raise CommandError(_class_as_objective(objective, args.objective))
     if not callable(objective):
         msg = f"--objective {args.objective!r} is a {type(objective).__name__}, not a function"
         raise CommandError(msg)

@@ -1,6 +1,7 @@
 """The executor box: coroutine, thread and process executors."""
 
 from ._base import Executor as Executor
+from ._base import ReturnValueError as ReturnValueError
 from ._context import TrialContext as TrialContext
 from ._context import current_trial as current_trial
 from ._context import use_trial_context as use_trial_context

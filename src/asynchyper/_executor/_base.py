@@ -7,7 +7,18 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self
 
-__all__ = ["Executor"]
+from .._errors import AsynchyperError
+
+__all__ = ["Executor", "ReturnValueError"]
+
+
+class ReturnValueError(AsynchyperError, TypeError):
+    """The objective's return value cannot be brought back from where it ran.
+
+    An executor raises it from :meth:`Executor.run` (e.g. a worker process returned
+    something that cannot be pickled); the scheduler fails that trial with the
+    message alone, as for any other unusable return value, and the run goes on.
+    """
 
 
 class Executor(abc.ABC):

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import io
+import os
 import pickle
+import re
+import sys
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -15,7 +19,7 @@ import attrs
 
 from .._errors import ExecutorError
 from .._types import JSONValue
-from ._base import Executor
+from ._base import Executor, ReturnValueError
 from ._checks import check_max_workers
 from ._context import TrialContext, use_trial_context
 
@@ -38,12 +42,32 @@ class _RemoteTraceback(Exception):
 
 
 class _RemoteError(Exception):
-    """Stands in for a worker exception that could not be pickled back."""
+    """Stands in for a worker exception that could not be brought back as itself."""
+
+
+@attrs.frozen
+class _ProcessOutcome:
+    """What a worker process sends back. Values and exceptions travel as pickles made in the
+    worker, so that one that cannot be pickled (or unpickled here) fails its trial
+    instead of the transport; a failure always carries its text too."""
+
+    attrs: dict[str, JSONValue]
+    value: bytes | None = None
+    error: bytes | None = None
+    error_type: str = ""
+    error_message: str = ""
+    error_text: str = ""
+    value_problem: str | None = None
 
 
 @attrs.frozen
 class _Outcome:
-    """What a worker sends back: the raw value or the failure, plus user attributes."""
+    """What a Dask task sends back: the raw value or the failure, plus user attributes.
+
+    Used by ``asynchyper.dask`` (with :func:`_run_in_worker`), which pickles it with
+    cloudpickle; worker processes of :class:`ProcessExecutor` send a
+    :class:`_ProcessOutcome` instead.
+    """
 
     value: Any
     attrs: dict[str, JSONValue]
@@ -52,7 +76,7 @@ class _Outcome:
 
 
 def _run_in_worker(objective: Callable[[Any], Any], config: Any, context: TrialContext) -> _Outcome:
-    """Entry point inside the worker: install the context, run, ship everything back."""
+    """Run a trial where it was sent (a Dask worker) and return an :class:`_Outcome`."""
     with use_trial_context(context):
         try:
             value = objective(config)
@@ -70,15 +94,156 @@ def _run_in_worker(objective: Callable[[Any], Any], config: Any, context: TrialC
     return _Outcome(value, dict(context.user_attrs))
 
 
+def _type_name(cls: type) -> str:
+    """A class's name as a traceback shows it (``DivergedError``, ``numpy.AxisError``)."""
+    if cls.__module__ in ("__main__", "__mp_main__", "builtins"):
+        return cls.__qualname__
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _short_repr(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _run_in_process(
+    objective: Callable[[Any], Any], config: Any, context: TrialContext
+) -> _ProcessOutcome:
+    """Entry point inside the worker: install the context, run, ship everything back."""
+    with use_trial_context(context):
+        try:
+            value = objective(config)
+            if inspect.iscoroutine(value):
+                value = asyncio.run(value)
+        except BaseException as exc:  # every failure of the objective is its trial's
+            return _failure(exc, dict(context.user_attrs))
+    user_attrs = dict(context.user_attrs)
+    try:
+        payload = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:  # reported as the trial's failure
+        problem = (
+            f"objective returned {type(value).__qualname__} {_short_repr(value)}; expected a "
+            f"float or asynchyper.Evaluation(value, attrs) (it cannot be pickled back from "
+            f"the worker process: {exc})"
+        )
+        return _ProcessOutcome(user_attrs, value_problem=problem)
+    return _ProcessOutcome(user_attrs, value=payload)
+
+
+def _failure(exc: BaseException, user_attrs: dict[str, JSONValue]) -> _ProcessOutcome:
+    """The failure outcome: the exception as text always, and pickled when it can be."""
+    # The worker loads the user's script as __mp_main__; show its classes as the user
+    # wrote them.
+    text = _MP_MAIN.sub("", "".join(traceback.format_exception(exc)))
+    try:
+        pickled: bytes | None = pickle.dumps(exc, pickle.HIGHEST_PROTOCOL)
+    except Exception:  # the text below is enough
+        pickled = None
+    try:
+        message = str(exc)
+    except Exception:  # a broken __str__ must not lose the failure
+        message = "<exception str() failed>"
+    return _ProcessOutcome(
+        user_attrs,
+        error=pickled,
+        error_type=_type_name(type(exc)),
+        error_message=message,
+        error_text=text,
+    )
+
+
+_MP_MAIN = re.compile(r"^__mp_main__\.", re.MULTILINE)
+
+
+class _Unpickler(pickle.Unpickler):
+    """Loads what a worker pickled: its ``__mp_main__`` is this process's ``__main__``."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        return super().find_class("__main__" if module == "__mp_main__" else module, name)
+
+
+def _load(payload: bytes) -> Any:
+    return _Unpickler(io.BytesIO(payload)).load()
+
+
+def _error_of(outcome: _ProcessOutcome) -> BaseException:
+    """The worker's exception, as itself when it unpickles, else by name and message."""
+    error: BaseException | None = None
+    if outcome.error is not None:
+        try:
+            loaded = _load(outcome.error)
+        except Exception:  # fall back to the text
+            loaded = None
+        if isinstance(loaded, BaseException):
+            error = loaded
+    if error is None:
+        message = outcome.error_type
+        if outcome.error_message:
+            message += f": {outcome.error_message}"
+        error = _RemoteError(message)
+    error.__cause__ = _RemoteTraceback(outcome.error_text)
+    return error
+
+
+def _value_of(outcome: _ProcessOutcome, number: int) -> Any:
+    """The objective's return value; ``ReturnValueError`` when it cannot be brought back."""
+    if outcome.value_problem is not None:
+        raise ReturnValueError(outcome.value_problem)
+    assert outcome.value is not None
+    try:
+        return _load(outcome.value)
+    except Exception as exc:
+        msg = (
+            f"the value returned by trial {number}'s objective cannot be loaded in the "
+            f"main process ({type(exc).__name__}: {exc}); return a float or "
+            "asynchyper.Evaluation(value, attrs)"
+        )
+        raise ReturnValueError(msg) from exc
+
+
+def _main_module_usable() -> bool:
+    """Whether worker processes can load ``__main__`` (it is a file, as anyio requires)."""
+    path = getattr(sys.modules.get("__main__"), "__file__", None)
+    return bool(path) and os.path.isfile(str(path))
+
+
+class _MainFinder(pickle.Pickler):
+    """Pickles an object only to list the functions and classes of ``__main__`` it needs."""
+
+    def __init__(self) -> None:
+        super().__init__(io.BytesIO(), pickle.HIGHEST_PROTOCOL)
+        self.found: list[str] = []
+
+    def reducer_override(self, obj: Any) -> Any:
+        named = isinstance(obj, type) or inspect.isroutine(obj)
+        if named and getattr(obj, "__module__", None) == "__main__":
+            name = getattr(obj, "__qualname__", repr(obj))
+            if name not in self.found:
+                self.found.append(name)
+        return NotImplemented
+
+
+def _main_names(obj: object) -> list[str]:
+    """Names of the ``__main__`` functions and classes that pickling ``obj`` refers to."""
+    finder = _MainFinder()
+    finder.dump(obj)
+    return finder.found
+
+
 class ProcessExecutor(Executor):
     """Runs plain functions in a pool of worker processes (``executor="process"``).
 
     For pure-Python CPU-bound objectives, which threads cannot run in parallel. The
     objective and each configuration are pickled, so the objective must be a
     module-level function and the space class importable; scripts that define them in
-    ``__main__`` need an ``if __name__ == "__main__":`` guard. This is checked before
-    any trial starts. ``async def`` objectives are run with ``asyncio.run`` inside the
-    worker.
+    ``__main__`` need an ``if __name__ == "__main__":`` guard, and a ``__main__`` with
+    no file (an interactive session, a notebook, ``python -c``) cannot hold them. This
+    is checked before any trial starts. ``async def`` objectives are run with
+    ``asyncio.run`` inside the worker.
+
+    An exception raised by the objective fails its trial with the worker's traceback;
+    it is re-raised as itself when it can be unpickled here, otherwise by its type name
+    and message. A return value that cannot be pickled back fails its trial too.
 
     When a trial is cancelled (``trial_timeout`` or a cancelled study) its worker
     process is killed (SIGKILL) and replaced on the next trial. Idle workers exit by
@@ -122,7 +287,10 @@ class ProcessExecutor(Executor):
             config: An example configuration, when known.
 
         Raises:
-            ExecutorError: Either cannot be pickled; the message says how to fix it.
+            ExecutorError: Either cannot be pickled, or needs a function or class of a
+                ``__main__`` that worker processes cannot load (an interactive session,
+                a notebook, ``python -c``, a script read from stdin); the message says
+                how to fix it.
         """
         try:
             pickle.dumps(objective)
@@ -145,6 +313,8 @@ class ProcessExecutor(Executor):
                     "executor='thread'"
                 )
                 raise ExecutorError(msg) from exc
+        if not _main_module_usable():
+            _check_not_in_main(objective, config)
 
     async def run(
         self,
@@ -156,7 +326,8 @@ class ProcessExecutor(Executor):
 
         Attributes the objective sets through ``current_trial()`` are copied back into
         ``context``. An exception raised in the worker is re-raised here with the
-        worker's traceback as its cause.
+        worker's traceback as its cause (as a stand-in carrying its type name and
+        message when it cannot be unpickled here).
 
         Args:
             objective: A module-level function.
@@ -168,14 +339,17 @@ class ProcessExecutor(Executor):
 
         Raises:
             WorkerDiedError: The worker process died while running the trial.
-            ExecutorError: The objective or the configuration cannot be pickled.
+            ExecutorError: The trial cannot be sent to a worker (pickled here, or
+                loaded there).
+            ReturnValueError: The objective's return value cannot be brought back.
+            Exception: Whatever the objective raised (or a stand-in, see above).
         """
         assert isinstance(context, TrialContext)
         if self._limiter is None:
             await self.start()
         try:
             outcome = await anyio.to_process.run_sync(
-                _run_in_worker, objective, config, context, cancellable=True, limiter=self._limiter
+                _run_in_process, objective, config, context, cancellable=True, limiter=self._limiter
             )
         except anyio.BrokenWorkerProcess as exc:
             msg = (
@@ -183,19 +357,43 @@ class ProcessExecutor(Executor):
                 "or out of memory)"
             )
             raise WorkerDiedError(msg) from exc
-        except (pickle.PicklingError, AttributeError, TypeError) as exc:
-            if _is_pickling_failure(exc):
-                msg = f"executor='process' cannot send trial {context.number}: {exc}"
-                raise ExecutorError(msg) from exc
-            raise
-        assert isinstance(outcome, _Outcome)
+        except Exception as exc:
+            # The objective's own failures come back inside the outcome: this is the
+            # transport (pickling the trial here, or loading it in the worker).
+            msg = (
+                f"executor='process' cannot send trial {context.number} to a worker "
+                f"process: {type(exc).__name__}: {exc}. The objective must be a "
+                "module-level function and the space class importable by the workers; "
+                "or use executor='thread'"
+            )
+            raise ExecutorError(msg) from exc
+        assert isinstance(outcome, _ProcessOutcome)
         context.user_attrs.update(outcome.attrs)
-        if outcome.error is not None:
-            outcome.error.__cause__ = _RemoteTraceback(outcome.error_text or "")
-            raise outcome.error
-        return outcome.value
+        if outcome.error_text:
+            raise _error_of(outcome)
+        return _value_of(outcome, context.number)
 
 
-def _is_pickling_failure(exc: BaseException) -> bool:
-    """Whether ``exc`` came from pickling the request (not from the objective)."""
-    return isinstance(exc, pickle.PicklingError) or "pickle" in str(exc).lower()
+def _check_not_in_main(objective: Callable[..., Any], config: Any) -> None:
+    """Refuse work that refers to ``__main__`` when ``__main__`` has no file."""
+    where = (
+        "__main__, which has no file here (an interactive session, a notebook, "
+        "`python -c` or a script read from stdin), so worker processes cannot import it"
+    )
+    names = _main_names(objective)
+    if names:
+        msg = (
+            f"executor='process' cannot run the objective {objective!r}: it needs "
+            f"{', '.join(names)} from {where}. Move them (and the space class) into a "
+            "module file and import them from there, or use executor='thread'"
+        )
+        raise ExecutorError(msg)
+    names = _main_names(config) if config is not None else []
+    if names:
+        msg = (
+            f"executor='process' cannot send configurations of "
+            f"{type(config).__qualname__} to a worker process: they need "
+            f"{', '.join(names)} from {where}. Define the space class in a module file "
+            "and import it from there, or use executor='thread'"
+        )
+        raise ExecutorError(msg)

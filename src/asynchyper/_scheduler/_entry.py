@@ -9,12 +9,12 @@ from typing import Literal, TypeVar
 import anyio
 
 from .._errors import SpaceMismatchError
-from .._executor import Executor
+from .._executor import Executor, resolve_executor
 from .._space import compile_space
 from .._storage import Storage, open_storage
 from .._suggest import TPE, Suggester
 from ._callbacks import TrialCallback
-from ._checks import check_seconds
+from ._checks import check_run_options, check_seconds
 from ._result import Result
 from ._study import Callback, Objective, Study
 
@@ -172,7 +172,21 @@ async def minimize(
     Raises:
         ExecutorError: The executor cannot run the objective.
         SpaceMismatchError: The stored study has another space or direction.
+        TypeError: An option has the wrong type (checked before the storage is opened).
+        ValueError: An option is out of range (checked before the storage is opened).
     """
+    # Refuse bad options before a database file or a study is created for nothing.
+    check_run_options(
+        trials=trials,
+        concurrency=concurrency,
+        retries=retries,
+        patience=patience,
+        max_failures=max_failures,
+        timeout=timeout,
+        trial_timeout=trial_timeout,
+        target=target,
+    )
+    runner = resolve_executor(executor, objective)  # an unknown executor name, too
     async with open_study(
         space,
         storage=storage,
@@ -185,7 +199,7 @@ async def minimize(
             objective,
             trials=trials,
             concurrency=concurrency,
-            executor=executor,
+            executor=runner,
             timeout=timeout,
             trial_timeout=trial_timeout,
             target=target,

@@ -47,7 +47,18 @@ def check_value(value: object) -> float | str:
             f"objective returned {type(value).__qualname__} {_short_repr(value)}; expected a "
             "float or asynchyper.Evaluation(value, attrs)"
         )
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int (or Fraction) beyond the float range
+        return (
+            f"objective returned {type(value).__qualname__} {_short_repr(value)}; it is too "
+            "large for a float (a value must be a finite float)"
+        )
+    except (TypeError, ValueError, ArithmeticError) as exc:  # a broken numbers.Real
+        return (
+            f"objective returned {type(value).__qualname__} {_short_repr(value)}, which "
+            f"cannot be converted to a float ({exc}); return a finite float"
+        )
     if not math.isfinite(number):
         return f"objective returned {number}; a value must be a finite float"
     return number

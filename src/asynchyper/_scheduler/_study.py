@@ -20,7 +20,7 @@ from .._errors import (
     SuggesterError,
     TrialStateError,
 )
-from .._executor import Executor, TrialContext, resolve_executor
+from .._executor import Executor, ReturnValueError, TrialContext, resolve_executor
 from .._executor._context import check_json_safe
 from .._export import to_dataframe, trial_records
 from .._records import StudyRecord, Trial, TrialRecord, TrialState
@@ -29,7 +29,8 @@ from .._storage import Storage, new_owner_id
 from .._suggest import History, Suggester
 from .._types import JSONScalar, JSONValue, Params
 from ._callbacks import TrialCallback, as_callbacks, call
-from ._checks import check_int, check_seconds
+from ._checks import check_run_options
+from ._constants import check_constants
 from ._outcome import Outcome, check_value, describe_error, failed, interpret
 from ._progress import ProgressDisplay, resolve_progress
 from ._result import Evaluation, Result
@@ -115,6 +116,7 @@ class Study(Generic[T]):
         self._in_history: set[int] = set()
         self._own: dict[int, Trial[T]] = {}  # RUNNING trials this study object holds
         self._asking: dict[int, Params] = {}  # suggested, being started in storage
+        self._claiming = 0  # claims of queued trials in flight
         self._tickets = itertools.count()
         self._others: dict[int, Params] = {}  # RUNNING trials of other owners
         self._configs: dict[int, T] = {}  # decoded configurations by trial number
@@ -181,13 +183,21 @@ class Study(Generic[T]):
 
         Raises:
             ValueError: Both or neither of ``value`` and ``error`` were given.
-            TypeError: ``attrs`` is not JSON-safe.
+            TypeError: ``trial`` is neither a Trial nor an int, or ``attrs`` is not
+                JSON-safe.
             UnknownTrialError: The study has no trial with that number.
             TrialStateError: The trial is not running (e.g. it was already told).
         """
-        number = trial if isinstance(trial, int) else trial.number
-        if isinstance(number, bool) or not isinstance(number, int):
-            msg = f"tell() needs a Trial or a trial number; got {type(trial).__name__}"
+        given: object = trial  # checked at run time: callers may pass anything
+        if isinstance(given, Trial):
+            number = given.number
+        elif isinstance(given, int) and not isinstance(given, bool):
+            number = given
+        else:
+            msg = (
+                f"tell() needs a Trial or a trial number (int); got "
+                f"{type(given).__name__} {given!r}"
+            )
             raise TypeError(msg)
         if (value is None) == (error is None):
             msg = (
@@ -218,9 +228,12 @@ class Study(Generic[T]):
             The queued trial (``WAITING``).
 
         Raises:
-            ParameterError: ``config`` does not fit the space.
+            ParameterError: ``config`` does not fit the space: a value is outside its
+                dimension, or a constant field (a default and no marker) differs from
+                its default.
         """
         params = self.space.encode(config)
+        check_constants(self.space, config, what="enqueue()")
         with anyio.CancelScope(shield=True):
             record = await self._storage.enqueue_trial(self._study_id, params)
         self._maybe_waiting = True
@@ -358,18 +371,16 @@ class Study(Generic[T]):
             TrialStateError: Another ``optimize`` is already running on this study.
             SuggesterError: The suggester proposed parameters outside the space.
         """
-        check_int("trials", trials, minimum=1)
-        check_int("concurrency", concurrency, minimum=1)
-        check_int("retries", retries, minimum=0)
-        if patience is not None:
-            check_int("patience", patience, minimum=1)
-        if max_failures is not None:
-            check_int("max_failures", max_failures, minimum=1)
-        check_seconds("timeout", timeout)
-        check_seconds("trial_timeout", trial_timeout)
-        if target is not None and not math.isfinite(target):
-            msg = f"target must be a finite number or None; got {target!r}"
-            raise ValueError(msg)
+        check_run_options(
+            trials=trials,
+            concurrency=concurrency,
+            retries=retries,
+            patience=patience,
+            max_failures=max_failures,
+            timeout=timeout,
+            trial_timeout=trial_timeout,
+            target=target,
+        )
         if self._run is not None:
             msg = (
                 f"study {self.name!r} is already running optimize(); wait for it, or open "
@@ -493,27 +504,43 @@ class Study(Generic[T]):
         if self._n_complete >= run.budget:
             run.stop("budget")
             return
-        if self._maybe_waiting:
-            return
+        if not self._at_budget(run.budget):
+            return  # a refresh freed part of the budget: ask again
         if not run.waiting_logged:
-            _log.info(
-                "study %r: %d trials running in other processes hold the rest of the "
-                "budget; waiting for them",
-                self.name,
-                len(self._others),
-            )
+            self._log_waiting()
             run.waiting_logged = True
         await self._fail_stale()
         await run.wait(POLL_SECONDS)
 
+    def _log_waiting(self) -> None:
+        """Say which running trials hold the rest of a run's budget."""
+        mine, theirs = len(self._own) + len(self._asking), len(self._others)
+        where = []
+        if mine:
+            where.append(f"{mine} asked with ask() in this process and not yet told")
+        if theirs:
+            where.append(f"{theirs} in other processes")
+        running = mine + theirs
+        _log.info(
+            "study %r: %d running %s (%s) the rest of the budget; waiting for %s to finish",
+            self.name,
+            running,
+            "trial holds" if running == 1 else "trials hold",
+            ", ".join(where) or "none known yet",
+            "it" if running == 1 else "them",
+        )
+
     async def _next_trial(self, run: Run[T]) -> Trial[T] | None:
         """A retry of a failed trial if one is due, else a new trial; ``None`` at budget."""
         if run.retry_queue:
+            if self._at_budget(run.budget):
+                return None
             params, attempt = run.retry_queue.popleft()
             trial = await self._start(params, None, run.budget)
             if trial is None:
                 run.retry_queue.appendleft((params, attempt))
-                return None
+                # Queued (WAITING) trials hold the rest of the budget: run them first.
+                return await self._ask(max_trials=run.budget)
             run.attempts[trial.number] = attempt
             _log.info("study %r: trial %d retries %s", self.name, trial.number, dict(params))
             return trial
@@ -558,6 +585,8 @@ class Study(Generic[T]):
                     )
         except ExecutorError:
             raise  # the machinery failed, not the objective: stop the run
+        except ReturnValueError as exc:  # an unusable return value, like interpret()'s
+            return failed(str(exc), context.user_attrs)
         except Exception as exc:
             return failed(describe_error(exc), context.user_attrs)
         return interpret(raw, context.user_attrs)
@@ -595,15 +624,18 @@ class Study(Generic[T]):
 
     # -- the asking path -------------------------------------------------------------
     async def _ask(self, *, max_trials: int | None) -> Trial[T] | None:
-        """Claim a queued trial or start a suggested one; ``None`` at the budget."""
+        """Claim a queued trial or start a suggested one; ``None`` at the budget.
+
+        Queued trials obey the budget too: those beyond it stay queued for a later run.
+        """
+        if self._at_budget(max_trials):
+            return None
         if self._maybe_waiting:
-            claimed = await self._claim()
+            claimed = await self._claim(max_trials)
             if claimed is not None:
                 return claimed
-        if max_trials is not None and (
-            self._n_complete + len(self._own) + len(self._asking) + len(self._others) >= max_trials
-        ):
-            return None
+            if self._at_budget(max_trials):  # others started trials while we claimed
+                return None
         ticket = await self._propose()
         params = self._asking[ticket]
         try:
@@ -611,6 +643,13 @@ class Study(Generic[T]):
             return await self._start(params, config, max_trials)
         finally:
             del self._asking[ticket]
+
+    def _at_budget(self, max_trials: int | None) -> bool:
+        """Whether completed + running trials (known to this study) reach ``max_trials``."""
+        if max_trials is None:
+            return False
+        held = len(self._own) + len(self._asking) + len(self._others) + self._claiming
+        return self._n_complete + held >= max_trials
 
     async def _propose(self) -> int:
         """Suggest parameters and hold them as pending under a new ticket."""
@@ -685,12 +724,28 @@ class Study(Generic[T]):
             return None
         return self._register(record, config)
 
-    async def _claim(self) -> Trial[T] | None:
-        """Start the lowest queued (WAITING) trial, if any."""
-        with anyio.CancelScope(shield=True):
-            record = await self._storage.claim_trial(self._study_id, owner=self._owner)
+    async def _claim(self, max_trials: int | None) -> Trial[T] | None:
+        """Start the lowest queued (WAITING) trial, if any and the budget allows it.
+
+        The storage checks the budget in the same transaction, so several processes
+        sharing a study claim no queued trial beyond it.
+        """
+        self._claiming += 1  # holds a slot of the budget while the claim is in flight
+        try:
+            with anyio.CancelScope(shield=True):
+                record = await self._storage.claim_trial(
+                    self._study_id, owner=self._owner, max_trials=max_trials
+                )
+                if record is None and max_trials is not None:
+                    # Nothing waiting, or the budget is used: only the first ends the
+                    # claims (queued trials beyond the budget wait for a later run).
+                    counts = await self._storage.count_trials(self._study_id)
+                    self._maybe_waiting = counts[TrialState.WAITING] > 0
+        finally:
+            self._claiming -= 1
         if record is None:
-            self._maybe_waiting = False
+            if max_trials is None:
+                self._maybe_waiting = False
             return None
         return self._register(record, None)
 

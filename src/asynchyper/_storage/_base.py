@@ -145,17 +145,23 @@ class Storage(abc.ABC):
         """
 
     @abc.abstractmethod
-    async def claim_trial(self, study_id: int, *, owner: str) -> TrialRecord | None:
+    async def claim_trial(
+        self, study_id: int, *, owner: str, max_trials: int | None = None
+    ) -> TrialRecord | None:
         """Move the lowest-numbered WAITING trial to RUNNING for ``owner``.
 
-        Two claimers never get the same trial.
+        Two claimers never get the same trial. Atomic with the budget check: when
+        ``max_trials`` is given and the study already holds ``max_trials`` COMPLETE +
+        RUNNING trials, nothing is claimed (queued trials beyond a run's budget stay
+        queued for a later run).
 
         Args:
             study_id: The study.
             owner: Owner id of the calling process (see ``new_owner_id``).
+            max_trials: Budget of COMPLETE + RUNNING trials, or ``None``.
 
         Returns:
-            The claimed trial, or ``None`` when nothing is waiting.
+            The claimed trial, or ``None`` when nothing is waiting or the budget is used.
 
         Raises:
             UnknownStudyError: No study with that id.

@@ -23,6 +23,7 @@ from .._errors import (
     UnknownTrialError,
 )
 from .._records import StudyRecord, TrialRecord, TrialState
+from .._space import description_fingerprint
 from .._types import JSONScalar, JSONValue, Params
 
 __all__ = [
@@ -37,6 +38,8 @@ __all__ = [
     "trial_from_row",
     "counts_from_row",
     "BUDGET_STATES",
+    "CLAIM_BUDGET",
+    "CLAIM_BUDGET_STATES",
     "DIRECTIONS",
     "check_direction",
     "check_existing",
@@ -64,6 +67,8 @@ __all__ = [
 
 #: States that count toward a study's ``max_trials`` budget.
 BUDGET_STATES = (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)
+#: States a claim of a WAITING trial counts toward ``max_trials``.
+CLAIM_BUDGET_STATES = (TrialState.COMPLETE, TrialState.RUNNING)
 #: Accepted optimization directions.
 DIRECTIONS = ("minimize", "maximize")
 #: How many known names an "unknown study" message lists before eliding the rest.
@@ -279,7 +284,8 @@ def unknown_study(name: str, known: Iterable[str], where: str) -> UnknownStudyEr
     """The error for a missing study name, listing the names that do exist."""
     msg = (
         f"no study named {name!r} in {where}; known studies: {_elide(list(known))}. "
-        "Check the name, or create it (open_study/create_study create it when missing)"
+        "Check the name, or create the study: open_study() and minimize() create it "
+        "when missing, and Storage.create_study() creates it directly"
     )
     return UnknownStudyError(msg)
 
@@ -404,6 +410,19 @@ def state_filter(states: Collection[TrialState] | None) -> frozenset[TrialState]
     return chosen
 
 
+def _same_space(stored: Sequence[Mapping[str, JSONValue]], fingerprint: str) -> bool:
+    """Whether a stored description fingerprints, today, as ``fingerprint``.
+
+    A study stored before the fingerprint ignored the order of categorical choices
+    keeps its old digest; recomputing it from the stored description lets such a
+    study open with its choices reordered.
+    """
+    try:
+        return description_fingerprint(stored) == fingerprint
+    except (TypeError, ValueError):  # a description this version cannot read
+        return False
+
+
 def check_existing(
     record: StudyRecord,
     fingerprint: str,
@@ -413,20 +432,21 @@ def check_existing(
     """Return ``record`` if it can be resumed with this space and direction.
 
     Raises:
-        SpaceMismatchError: The fingerprints differ; the message shows how.
-        StorageError: The directions differ.
+        SpaceMismatchError: The fingerprints differ (the message shows how), or the
+            directions differ: both are "this is not the study you described".
     """
-    if record.fingerprint != fingerprint:
+    if record.fingerprint != fingerprint and not _same_space(record.space, fingerprint):
         msg = space_mismatch_message(
             record.name, record.fingerprint, fingerprint, record.space, space
         )
         raise SpaceMismatchError(msg)
     if record.direction != direction:
         msg = (
-            f"study {record.name!r} was created to {record.direction}, but "
-            f"direction={direction!r} was given; use the same direction or another name"
+            f"study {record.name!r} was created with direction={record.direction!r}; got "
+            f"direction={direction!r}. Pass direction={record.direction!r} (or call "
+            f"{record.direction}()), or use another study name"
         )
-        raise StorageError(msg)
+        raise SpaceMismatchError(msg)
     return record
 
 
@@ -470,6 +490,8 @@ STATE_COLUMNS = {
 COUNT_COLUMNS = ", ".join(STATE_COLUMNS.values())
 TOTAL = " + ".join(STATE_COLUMNS.values())
 BUDGET = "n_complete + n_running + n_waiting"
+#: The budget a claim checks: the claimed trial is one of the WAITING ones.
+CLAIM_BUDGET = "n_complete + n_running"
 _STATES = {state.value: state for state in TrialState}
 
 

@@ -17,6 +17,7 @@ from .._types import JSONScalar, JSONValue, Params
 from ._base import Storage
 from ._common import (
     BUDGET_STATES,
+    CLAIM_BUDGET_STATES,
     check_direction,
     check_existing,
     check_finish,
@@ -213,12 +214,15 @@ class MemoryStorage(Storage):
             return self._study(study_id).enqueue(params_copy, time.time())
 
     @override
-    async def claim_trial(self, study_id: int, *, owner: str) -> TrialRecord | None:
+    async def claim_trial(
+        self, study_id: int, *, owner: str, max_trials: int | None = None
+    ) -> TrialRecord | None:
         await anyio.lowlevel.checkpoint_if_cancelled()
         with self._lock:
             study = self._study(study_id)
             trial: TrialRecord | None = None
-            if study.waiting:
+            used = sum(study.counts[state] for state in CLAIM_BUDGET_STATES)
+            if study.waiting and (max_trials is None or used < max_trials):
                 number = study.waiting.popleft()
                 now = time.time()
                 trial = attrs.evolve(

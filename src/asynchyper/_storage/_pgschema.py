@@ -14,10 +14,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
-from .._errors import StorageCorruptError, StorageVersionError
+from .._errors import StorageCorruptError, StorageError, StorageVersionError
 from ._pgtypes import Step
 
-__all__ = ["APPLICATION", "MIGRATIONS", "SCHEMA_VERSION", "prepare_schema"]
+__all__ = ["APPLICATION", "MIGRATIONS", "SCHEMA_VERSION", "check_schema", "prepare_schema"]
 
 logger = logging.getLogger(__name__)
 
@@ -183,4 +183,54 @@ def prepare_schema(
         (APPLICATION, str(target)),
     )
     yield ("COMMIT", ())
+    return version
+
+
+#: How to get a store where a reading tool found none.
+_CREATE_HINT = "or run a study there first (a worker or open_study creates what is missing)"
+
+
+def check_schema(where: str, schema: str | None) -> Step[int]:
+    """Check that the tables exist, are ours and up to date, changing nothing.
+
+    For tools that only read or edit existing studies: where :func:`prepare_schema`
+    would create the schema, the tables or migrate them, this raises instead.
+
+    Args:
+        where: The redacted URL, for messages.
+        schema: The PostgreSQL schema of the tables (``None``: the current one).
+
+    Returns:
+        The schema version found (the current one).
+
+    Raises:
+        StorageError: The schema or the tables do not exist.
+        StorageCorruptError: Tables named like ours that another program wrote.
+        StorageVersionError: An older schema version (it needs a migration) or a
+            newer one.
+    """
+    target = len(MIGRATIONS)
+    if schema is not None:
+        rows = yield ("SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = %s", (schema,))
+        if not rows:
+            msg = (
+                f"PostgreSQL schema {schema!r} does not exist in {where}, and nothing was "
+                f"created; check ?schema= and the database name in the URL, {_CREATE_HINT}"
+            )
+            raise StorageError(msg)
+    version = yield from _probe(where, schema, target)
+    if version == 0:
+        msg = (
+            f"{where} has no asynchyper tables (asynchyper_meta, asynchyper_studies, "
+            "asynchyper_trials), and nothing was created; check the database name and "
+            f"?schema= in the URL, {_CREATE_HINT}"
+        )
+        raise StorageError(msg)
+    if version < target:
+        msg = (
+            f"{where} uses asynchyper storage schema version {version}, written by an "
+            f"older asynchyper (this one writes version {target}); it was left "
+            "unchanged. Open it once with a worker or open_study, which migrates it"
+        )
+        raise StorageVersionError(msg)
     return version

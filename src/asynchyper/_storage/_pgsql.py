@@ -38,6 +38,7 @@ from .._records import StudyRecord, TrialRecord, TrialState
 from .._types import JSONValue
 from ._common import (
     BUDGET,
+    CLAIM_BUDGET,
     COUNT_COLUMNS,
     STUDY_COLUMNS,
     TOTAL,
@@ -367,6 +368,7 @@ _CLAIM = (
     " s AS ("
     f" UPDATE asynchyper_studies SET {_move_sql('waiting', 'running')}"
     " WHERE id = %(study_id)s AND EXISTS (SELECT 1 FROM w)"
+    f" AND (%(max_trials)s::bigint IS NULL OR {CLAIM_BUDGET} < %(max_trials)s::bigint)"
     f" RETURNING last_seq, {_NOW} AS now)"
     " UPDATE asynchyper_trials t SET state = 'running', owner = %(owner)s,"
     " started_at = s.now, heartbeat_at = s.now, seq = s.last_seq, claim_request = %(token)s"
@@ -376,14 +378,20 @@ _CLAIM = (
 
 
 def claim_trial(
-    retried: bool, *, where: str, study_id: int, owner: str, token: str
+    retried: bool, *, where: str, study_id: int, owner: str, max_trials: int | None, token: str
 ) -> Step[TrialRecord | None]:
-    """Move the lowest-numbered WAITING trial to RUNNING, in one statement."""
+    """Move the lowest-numbered WAITING trial to RUNNING, in one statement.
+
+    The study-row update checks the budget (COMPLETE + RUNNING < ``max_trials``).
+    """
     if retried:
         first = yield from _find(study_id, "claim_request", token)
         if first is not None:
             return first
-    rows = yield (_CLAIM, {"study_id": study_id, "owner": owner, "token": token})
+    rows = yield (
+        _CLAIM,
+        {"study_id": study_id, "owner": owner, "max_trials": max_trials, "token": token},
+    )
     if rows:
         return trial_from_row(study_id, rows[0])
     yield from _exists(where, study_id)

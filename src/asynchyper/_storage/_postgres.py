@@ -128,7 +128,7 @@ class PostgresStorage(Storage):
     The store opens itself on first use; :meth:`open` or ``async with`` opens it
     explicitly (and reports a bad URL or database early). Use one instance from one
     event loop. The tables (``asynchyper_meta``, ``asynchyper_studies``,
-    ``asynchyper_trials``) are created when missing.
+    ``asynchyper_trials``) are created when missing, unless ``create=False``.
 
     Args:
         url: ``postgresql://user:password@host:5432/database`` (also ``postgres://``
@@ -143,6 +143,11 @@ class PostgresStorage(Storage):
         reconnect_timeout: Seconds to keep trying to reconnect after losing the
             connection before the pending calls fail with a StorageError.
         application_name: Shown in ``pg_stat_activity`` (unless the URL sets it).
+        create: Create the schema and the tables when missing, and migrate tables
+            of an older version. With ``False`` (for tools that only read or edit
+            existing studies, such as the command line) nothing is created or
+            changed on open: a missing schema or missing tables raise
+            ``StorageError``, and an older schema version ``StorageVersionError``.
 
     Raises:
         MissingExtraError: psycopg is not installed.
@@ -159,6 +164,7 @@ class PostgresStorage(Storage):
         connect_timeout: float = 10.0,
         reconnect_timeout: float = 60.0,
         application_name: str = "asynchyper",
+        create: bool = True,
     ) -> None:
         _require_psycopg()
         if type(readers) is not int or readers < 1:
@@ -180,6 +186,7 @@ class PostgresStorage(Storage):
             application_name=application_name,
             connect_timeout=connect_timeout,
         )
+        self._create = bool(create)
         self._reconnect_timeout = float(reconnect_timeout)
         self._readers = readers
         self._writer: Adapter | None = None
@@ -210,8 +217,10 @@ class PostgresStorage(Storage):
 
         Raises:
             StorageAccessError: The server refused the login or the database.
+            StorageError: With ``create=False``, the schema or the tables are missing.
             StorageCorruptError: Tables named like ours that another program wrote.
-            StorageVersionError: Tables written by a newer asynchyper.
+            StorageVersionError: Tables written by a newer asynchyper (or, with
+                ``create=False``, by an older one).
             StorageError: The server cannot be reached.
         """
         with anyio.CancelScope(shield=True):
@@ -262,6 +271,11 @@ class PostgresStorage(Storage):
     async def _prepare(self, adapter: Adapter) -> None:
         schema = self._target.schema
         where = self._target.display
+        if not self._create:
+            await adapter.run(_pgschema.check_schema(where, schema))
+            self._schema_ready = True
+            logger.debug("opened %s without creating anything", where)
+            return
 
         def on_migrate(version: int) -> None:
             logger.info("migrating %s from schema version %d to %d", where, version, version + 1)
@@ -536,11 +550,18 @@ class PostgresStorage(Storage):
         )
 
     @override
-    async def claim_trial(self, study_id: int, *, owner: str) -> TrialRecord | None:
+    async def claim_trial(
+        self, study_id: int, *, owner: str, max_trials: int | None = None
+    ) -> TrialRecord | None:
         _check_id(study_id, self.url)
         return await self._write(
             lambda retried, token: _pgsql.claim_trial(
-                retried, where=self.url, study_id=study_id, owner=owner, token=token
+                retried,
+                where=self.url,
+                study_id=study_id,
+                owner=owner,
+                max_trials=max_trials,
+                token=token,
             ),
             study_id,
         )

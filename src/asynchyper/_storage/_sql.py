@@ -21,6 +21,7 @@ from .._records import StudyRecord, TrialRecord, TrialState
 from .._types import JSONScalar, JSONValue
 from ._common import (
     BUDGET,
+    CLAIM_BUDGET,
     COUNT_COLUMNS,
     STUDY_COLUMNS,
     TOTAL,
@@ -275,10 +276,16 @@ def enqueue_trial(
 
 
 def claim_trial(
-    conn: sqlite3.Connection, *, where: str, study_id: int, owner: str
+    conn: sqlite3.Connection, *, where: str, study_id: int, owner: str, max_trials: int | None
 ) -> TrialRecord | None:
-    """Move the lowest-numbered WAITING trial to RUNNING."""
+    """Move the lowest-numbered WAITING trial to RUNNING, unless the budget is used up."""
     last_seq, _, _ = _counters(conn, where, study_id)
+    if max_trials is not None:
+        (used,) = conn.execute(
+            f"SELECT {CLAIM_BUDGET} FROM studies WHERE id = ?", (study_id,)
+        ).fetchone()
+        if used >= max_trials:
+            return None
     row = conn.execute(
         f"SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = ? AND state = 'waiting' "
         "ORDER BY number LIMIT 1",

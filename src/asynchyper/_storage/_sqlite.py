@@ -236,9 +236,17 @@ class SQLiteStorage(Storage):
         )
 
     @override
-    async def claim_trial(self, study_id: int, *, owner: str) -> TrialRecord | None:
+    async def claim_trial(
+        self, study_id: int, *, owner: str, max_trials: int | None = None
+    ) -> TrialRecord | None:
         return await self._write(
-            functools.partial(_sql.claim_trial, where=self._path, study_id=study_id, owner=owner)
+            functools.partial(
+                _sql.claim_trial,
+                where=self._path,
+                study_id=study_id,
+                owner=owner,
+                max_trials=max_trials,
+            )
         )
 
     @override

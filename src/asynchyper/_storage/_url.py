@@ -51,6 +51,7 @@ def open_storage(storage: str | os.PathLike[str] | Storage | None) -> Storage:
         if not storage.strip():
             msg = f"storage path is empty; use {_ACCEPTED}"
             raise StorageError(msg)
+        _reject_url_without_slashes(storage)
         return SQLiteStorage(storage)
     scheme = scheme.lower()
     if scheme == "sqlite":
@@ -64,6 +65,36 @@ def open_storage(storage: str | os.PathLike[str] | Storage | None) -> Storage:
         return PostgresStorage(storage)
     msg = f"storage {_redact(storage)!r} has unknown scheme {scheme!r}; use {_ACCEPTED}"
     raise StorageError(msg)
+
+
+def _reject_url_without_slashes(storage: str) -> None:
+    """Refuse ``"sqlite:x.db"`` and the like, which would create a file of that name.
+
+    Only the schemes asynchyper knows (and ``file:``) are refused: any other colon
+    may be part of a real file name.
+    """
+    prefix, colon, rest = storage.partition(":")
+    scheme = prefix.lower()
+    if not colon or not (scheme in _URL_SCHEMES or scheme.startswith("postgresql+")):
+        return
+    if scheme in ("sqlite", "file"):
+        fix = f"'sqlite:///{rest.lstrip('/')}' (three slashes: a relative path)"
+        fix += f" or 'sqlite:////{rest.lstrip('/')}' (four slashes: an absolute path)"
+        if scheme == "file":
+            fix += f", or the plain path {rest.lstrip('/')!r}"
+    else:
+        fix = f"'{prefix}://user:password@host:5432/database'"
+    _, at, host = storage.rpartition("@")
+    shown = f"{prefix}:***@{host}" if at else storage  # never show a password
+    msg = (
+        f"storage {shown!r} looks like a {prefix}: URL without its '//', so it would "
+        f"create a file of that name; use {fix}"
+    )
+    raise StorageError(msg)
+
+
+#: URL schemes that, written without ``//``, are a mistake rather than a file name.
+_URL_SCHEMES = frozenset({"sqlite", "file", "postgresql", "postgres"})
 
 
 def _redact(url: str) -> str:

@@ -15,6 +15,7 @@ from .._analysis import ParamSpec
 from .._records import Trial, TrialRecord, TrialState
 from .._space import Space
 from ._common import (
+    BEST_COLOR,
     COMPLETE_COLOR,
     FAILED_COLOR,
     OTHER_COLOR,
@@ -39,7 +40,9 @@ def branches(
     """Compare the branches of every union field (e.g. ``model: SVM | Forest``).
 
     One row per union field: on the left, the objective values of the complete
-    trials for each branch (a box plot with every trial as a dot); on the right,
+    trials for each branch (a box plot with every trial as a dot, and a star on the
+    branch's best: its lowest value when minimizing, its highest when maximizing;
+    the title gives the best over all branches); on the right,
     how many trials took each branch, split into complete, failed and other states.
     A nested union field counts only the trials where it was active.
 
@@ -102,11 +105,32 @@ def _values(ax: Axes, spec: ParamSpec, data: Prepared) -> None:
         linewidths=0,
         zorder=3,
     )
-    best = data.sign * min((data.sign * g.min() for g in groups if g.size), default=np.nan)
     _choice_axis(ax, spec, [f"n={g.size}" for g in groups])
     ax.set_ylabel("objective value")
-    ax.set_title(f"{spec.name}: objective by branch (best {best:.4g})", fontsize=10)
     ax.grid(axis="y", alpha=0.3)
+    if not filled:  # a nested union field active only on trials that did not complete
+        ax.set_title(f"{spec.name}: objective by branch (no complete trial)", fontsize=10)
+        return
+    # The best of a branch is its lowest value when minimizing, its highest otherwise.
+    winners = np.array([data.sign * np.min(data.sign * groups[i]) for i in filled])
+    data.scale.draw(
+        ax,
+        np.array(filled, dtype=np.float64),
+        winners,
+        marker="*",
+        s=110,
+        color=BEST_COLOR,
+        edgecolors="black",
+        linewidths=0.5,
+        zorder=4,
+        gid="branch best",
+        label=f"best of branch ({'highest' if data.sign < 0 else 'lowest'})",
+    )
+    best = data.sign * np.min(data.sign * winners)
+    ax.set_title(
+        f"{spec.name}: objective by branch (best {best:.4g}, {data.direction})", fontsize=10
+    )
+    ax.legend(fontsize=8, loc="best", frameon=False)
 
 
 def _box(ax: Axes, x: float, values: FloatArray, width: float = 0.55) -> None:

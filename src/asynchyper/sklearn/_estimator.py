@@ -6,8 +6,8 @@ import asyncio
 import contextlib
 import logging
 import sys
-from collections.abc import Sequence
-from typing import Any, ClassVar, Literal, Self
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, Literal, Self, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -15,6 +15,8 @@ import numpy as np
 import numpy.typing as npt
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.model_selection import KFold, StratifiedKFold
+from sklearn.pipeline import Pipeline
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
@@ -44,6 +46,8 @@ _log = logging.getLogger(__name__)
 
 #: The executors named by a string.
 ExecutorName = Literal["thread", "process"]
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
 
 
 def _in_event_loop() -> bool:
@@ -354,6 +358,45 @@ def _failure_message(result: Result[Any], timeout: float | None, in_processes: b
     return msg
 
 
+#: The methods an :class:`AutoClassifier` passes through when its best estimator has them.
+_SCORING_METHODS = ("predict_proba", "decision_function")
+
+
+def _model_name(estimator: Any) -> str:
+    """The class name of the model that ends ``estimator`` (the last step of a pipeline)."""
+    while isinstance(estimator, Pipeline):
+        estimator = estimator[-1]
+    return type(estimator).__name__
+
+
+def _best_estimator_has(method: str) -> Callable[[Any], bool]:
+    """A check for ``available_if``: whether the fitted best estimator has ``method``.
+
+    Before ``fit`` the method is listed, since which model wins is not known yet;
+    calling it then raises ``NotFittedError``, as in scikit-learn's search estimators.
+    """
+
+    def check(estimator: Any) -> bool:
+        best = getattr(estimator, "best_estimator_", None)
+        if best is None or hasattr(best, method):
+            return True
+        others = [f"{m}()" for m in _SCORING_METHODS if m != method and hasattr(best, m)]
+        msg = (
+            f"the best estimator found, {_model_name(best)}, has no {method}; use "
+            f"{' or '.join(['predict()', *others])}, or narrow the space to models "
+            f"that have {method}"
+        )
+        raise AttributeError(msg)
+
+    return check
+
+
+def _if_best_estimator_has(method: str) -> Callable[[_Method], _Method]:
+    """Make the decorated method exist only when the best estimator has ``method``."""
+    decorator: Callable[[_Method], _Method] = available_if(_best_estimator_has(method))
+    return decorator
+
+
 class AutoClassifier(ClassifierMixin, _AutoEstimator):  # type: ignore[misc]  # sklearn is untyped
     """A classifier that finds its own pipeline: a cross-validated search, then a refit.
 
@@ -411,8 +454,14 @@ class AutoClassifier(ClassifierMixin, _AutoEstimator):  # type: ignore[misc]  # 
     def _check_target(self, y: Any, n_samples: int, stratified: int | None) -> npt.NDArray[Any]:
         return check_classification_target(y, n_samples, stratified_splits=stratified)
 
+    @_if_best_estimator_has("predict_proba")
     def predict_proba(self, X: Any) -> npt.NDArray[np.float64]:
         """Class probabilities from the refitted best estimator.
+
+        Present only when the best estimator has ``predict_proba`` (an SVC or a
+        hinge-loss SGD has not), so ``hasattr`` and scikit-learn's scorers see what
+        the fitted model offers. Before ``fit`` it is present and raises
+        ``NotFittedError``.
 
         Args:
             X: Features with the columns used in ``fit``.
@@ -421,21 +470,68 @@ class AutoClassifier(ClassifierMixin, _AutoEstimator):  # type: ignore[misc]  # 
             Probabilities, shape ``(n_samples, n_classes)``, columns in ``classes_`` order.
 
         Raises:
-            AttributeError: The best estimator has no ``predict_proba`` (e.g. an SVC
-                or a hinge-loss SGD); use :meth:`predict`.
+            AttributeError: The best estimator has no ``predict_proba``; the cause
+                names its model and what to use instead.
             DataError: ``X`` is not numeric, has missing values or the wrong width.
+            NotFittedError: ``fit`` has not been called.
         """
         check_is_fitted(self, "best_estimator_")
-        if not hasattr(self.best_estimator_, "predict_proba"):
-            msg = (
-                f"the best estimator ({type(self.best_config_).__name__}) has no "
-                "predict_proba; use predict(), or narrow the space to models with "
-                "probabilities"
-            )
-            raise AttributeError(msg)
         features = check_features(X, n_features=self.n_features_in_)
         probabilities: npt.NDArray[np.float64] = self.best_estimator_.predict_proba(features)
         return probabilities
+
+    @_if_best_estimator_has("predict_log_proba")
+    def predict_log_proba(self, X: Any) -> npt.NDArray[np.float64]:
+        """Log of the class probabilities from the refitted best estimator.
+
+        Present only when the best estimator has ``predict_log_proba`` (as for
+        :meth:`predict_proba`).
+
+        Args:
+            X: Features with the columns used in ``fit``.
+
+        Returns:
+            Log-probabilities, shape ``(n_samples, n_classes)``, columns in
+            ``classes_`` order.
+
+        Raises:
+            AttributeError: The best estimator has no ``predict_log_proba``; the cause
+                names its model and what to use instead.
+            DataError: ``X`` is not numeric, has missing values or the wrong width.
+            NotFittedError: ``fit`` has not been called.
+        """
+        check_is_fitted(self, "best_estimator_")
+        features = check_features(X, n_features=self.n_features_in_)
+        log_probabilities: npt.NDArray[np.float64] = self.best_estimator_.predict_log_proba(
+            features
+        )
+        return log_probabilities
+
+    @_if_best_estimator_has("decision_function")
+    def decision_function(self, X: Any) -> npt.NDArray[np.float64]:
+        """Confidence scores from the refitted best estimator.
+
+        Present only when the best estimator has ``decision_function`` (an SVC or a
+        logistic regression has; a forest has not), so that scorers such as
+        ``roc_auc`` can rank samples when there are no probabilities.
+
+        Args:
+            X: Features with the columns used in ``fit``.
+
+        Returns:
+            Scores, shape ``(n_samples,)`` for two classes (positive means
+            ``classes_[1]``), else ``(n_samples, n_classes)``.
+
+        Raises:
+            AttributeError: The best estimator has no ``decision_function``; the cause
+                names its model and what to use instead.
+            DataError: ``X`` is not numeric, has missing values or the wrong width.
+            NotFittedError: ``fit`` has not been called.
+        """
+        check_is_fitted(self, "best_estimator_")
+        features = check_features(X, n_features=self.n_features_in_)
+        scores: npt.NDArray[np.float64] = self.best_estimator_.decision_function(features)
+        return scores
 
 
 class AutoRegressor(RegressorMixin, _AutoEstimator):  # type: ignore[misc]  # sklearn is untyped
