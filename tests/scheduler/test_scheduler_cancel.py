@@ -159,3 +159,22 @@ async def test_a_suggestion_outside_the_space_is_a_suggester_error() -> None:
         await ah.minimize(sleepy, Quad, trials=3, storage=storage, suggester=Wrong())
     study = await storage.get_study("Quad")
     assert await storage.trials(study.id) == []
+
+
+@pytest.mark.parametrize(
+    ("returned", "named"),
+    [
+        ({"x": 0.5, "n": 1, "kind": "a"}, "returned dict"),  # one dict, not a list of them
+        ((p for p in [{"x": 0.5, "n": 1, "kind": "a"}]), "returned generator"),
+        ([], "returned 0 proposals"),
+    ],
+)
+async def test_a_suggestion_of_the_wrong_shape_is_a_suggester_error(
+    returned: object, named: str
+) -> None:
+    class Shapeless(ah.Suggester):
+        def suggest(self, space, history, pending, rng, k=1):  # type: ignore[no-untyped-def]
+            return returned
+
+    with pytest.raises(ah.SuggesterError, match=named):
+        await ah.minimize(sleepy, Quad, trials=2, suggester=Shapeless())

@@ -246,6 +246,15 @@ def test_to_vector_encodes_indices(space: ah.Space[Space]) -> None:
     assert encoded[space.index("model:Forest.bootstrap")] in (0.0, 1.0)
 
 
+def test_numpy_strings_are_accepted_as_choices(space: ah.Space[Space]) -> None:
+    # rng.choice(["a", "b"]) returns numpy.str_: a custom suggester's natural output.
+    params = dict(space.sample(np.random.default_rng(8)))
+    as_numpy = {**params, "model": np.str_(params["model"])}
+    assert space.validate(as_numpy) == space.validate(params)
+    assert space.decode(as_numpy) == space.decode(params)
+    assert np.array_equal(space.to_vector(as_numpy), space.to_vector(params), equal_nan=True)
+
+
 def test_sample_and_sample_vectors_share_the_stream(space: ah.Space[Space]) -> None:
     one = space.sample(np.random.default_rng(7))
     vector = space.sample_vectors(np.random.default_rng(7), 1)[0]

@@ -34,6 +34,7 @@ from asynchyper import (
 )
 from asynchyper._space import description_fingerprint
 from asynchyper._storage import new_owner_id
+from asynchyper._storage._common import MAX_STUDY_NAME
 from asynchyper._types import JSONValue
 
 StorageFactory: TypeAlias = Callable[[], AbstractAsyncContextManager[Storage]]
@@ -151,6 +152,13 @@ class StorageContract:
             await storage.create_study(
                 "study", fingerprint=description_fingerprint(widened), space=widened
             )
+
+    @pytest.mark.anyio
+    async def test_study_names_have_one_length_limit_everywhere(self, storage: Storage) -> None:
+        longest = "n" * MAX_STUDY_NAME
+        assert (await new_study(storage, longest)).name == longest
+        with pytest.raises(StorageError, match=f"the limit is {MAX_STUDY_NAME}"):
+            await new_study(storage, longest + "n")
 
     @pytest.mark.anyio
     async def test_other_direction_is_rejected(self, storage: Storage) -> None:

@@ -672,6 +672,19 @@ def test_open_storage_postgresql_urls(url: str) -> None:
     assert "pw" not in repr(storage)
 
 
+def test_open_storage_takes_a_libpq_string_for_postgresql(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # PostgresStorage accepts "key=value" strings; as storage= they must not become a
+    # SQLite file named after them (password included).
+    pytest.importorskip("psycopg")
+    monkeypatch.chdir(tmp_path)
+    storage = open_storage("host=db.example port=5433 user=me password=pw dbname=studies")
+    assert isinstance(storage, PostgresStorage)
+    assert "pw" not in repr(storage)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_without_psycopg_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "psycopg", None)  # makes `import psycopg` fail
     with pytest.raises(MissingExtraError, match=r"asynchyper\[postgres\]"):
@@ -723,7 +736,7 @@ def test_four_processes_share_one_study(pg_url: str, tmp_path: Path) -> None:
             "shared",
             budget,
             concurrency=8,
-            pause=0.05,  # long enough that a process slow to start still gets trials
+            pause=0.15,  # long enough that a process slow to start still gets trials
             seed=seed,
             backend=("asyncio", "trio")[seed % 2],
             barrier=tmp_path,

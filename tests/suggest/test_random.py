@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+import pytest
+
 import asynchyper as ah
 
 from .contract import SuggesterContract
+from .spaces import Conditional
 
 
 class TestRandom(SuggesterContract):
@@ -14,3 +20,23 @@ class TestRandom(SuggesterContract):
 
 def test_repr() -> None:
     assert repr(ah.Random()) == "Random()"
+
+
+def test_history_add_checks_the_row_and_the_loss() -> None:
+    # Rows fed by hand (a warm start) fail at add(), not in a later suggest().
+    space = ah.compile_space(Conditional)
+    history = ah.History(space)
+    good = space.sample(np.random.default_rng(0))
+    history.add(good, 0.5)
+    history.add(good, None)
+    history.add(good, math.nan)
+    missing = dict(good)
+    missing.pop(next(iter(missing)))
+    with pytest.raises(ah.ParameterError, match="missing active parameter"):
+        history.add(missing, 0.5)
+    with pytest.raises(ah.ParameterError, match="unknown parameter"):
+        history.add({**good, "extra": 1}, 0.5)
+    for loss in (math.inf, -math.inf, "0.3", True):
+        with pytest.raises(ah.SuggesterError, match="a loss must be a finite number"):
+            history.add(good, loss)  # type: ignore[arg-type]
+    assert len(history) == 3

@@ -696,13 +696,7 @@ class Study(Generic[T]):
         proposals = self.suggester.suggest(self.space, self._history, pending, self._rng, 1)
         cost = time.perf_counter() - started
         self._suggest_cost = 0.5 * (self._suggest_cost + cost) if self._suggest_cost else cost
-        if len(proposals) != 1:
-            msg = (
-                f"{self.suggester!r}.suggest(k=1) returned {len(proposals)} proposals; a "
-                "suggester must return exactly k"
-            )
-            raise SuggesterError(msg)
-        return proposals[0]
+        return _single_proposal(self.suggester, proposals)
 
     def _decode_suggestion(self, params: Params) -> T:
         """Decode a suggestion, blaming the suggester when it does not fit the space."""
@@ -904,3 +898,28 @@ class Study(Generic[T]):
         for config in self._configs.values():
             return config
         return self.space.decode(self.space.sample(np.random.default_rng(0)))
+
+
+def _single_proposal(suggester: Suggester, proposals: object) -> dict[str, JSONScalar]:
+    """The one proposal of ``suggest(k=1)``; a SuggesterError naming what came back."""
+    given: object = proposals  # checked at run time: a custom suggester may return anything
+    if not isinstance(given, list | tuple) or not all(isinstance(p, dict) for p in given):
+        msg = (
+            f"{suggester!r}.suggest(k=1) returned {type(given).__name__} "
+            f"{_short(given)}; a suggester must return a list of k dicts of flat "
+            "parameters (e.g. [{'lr': 0.01}])"
+        )
+        raise SuggesterError(msg)
+    if len(given) != 1:
+        msg = (
+            f"{suggester!r}.suggest(k=1) returned {len(given)} proposals; a suggester "
+            "must return a list of exactly k"
+        )
+        raise SuggesterError(msg)
+    proposal: dict[str, JSONScalar] = given[0]
+    return proposal
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

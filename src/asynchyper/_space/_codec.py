@@ -43,6 +43,8 @@ def choice_key(value: object) -> tuple[type, object]:
         return (int, int(value))
     if isinstance(value, numbers.Real):
         return (float, float(value))
+    if isinstance(value, str) and not isinstance(value, enum.Enum):
+        return (str, str(value))  # e.g. numpy.str_ from rng.choice(["a", "b"])
     return (type(value), value)
 
 

@@ -44,6 +44,7 @@ __all__ = [
     "check_direction",
     "check_existing",
     "check_finish",
+    "MAX_STUDY_NAME",
     "check_study_name",
     "dumps",
     "is_stale",
@@ -150,15 +151,30 @@ def is_stale(owner: str | None, heartbeat_at: float | None, cutoff: float) -> bo
 
 
 def check_study_name(name: object) -> str:
-    """Return ``name`` if it is a usable study name.
+    """Return ``name`` if it is a usable name for a new study.
+
+    The same limit on every storage, so a study can move between them: PostgreSQL's
+    unique index holds at most about 2,700 bytes, and a name is shown in every listing.
 
     Raises:
-        StorageError: It is not a non-empty string.
+        StorageError: It is not a non-empty string of at most ``MAX_STUDY_NAME``
+            characters.
     """
     if not isinstance(name, str) or not name:
         msg = f"study name must be a non-empty string, got {name!r}"
         raise StorageError(msg)
+    if len(name) > MAX_STUDY_NAME:
+        msg = (
+            f"study name {name[:40]!r}... has {len(name)} characters; the limit is "
+            f"{MAX_STUDY_NAME}. Use a shorter name (keep long descriptions in "
+            "user_attrs)"
+        )
+        raise StorageError(msg)
     return name
+
+
+#: The longest study name, in characters (at most 4 bytes each in UTF-8).
+MAX_STUDY_NAME = 500
 
 
 def check_direction(direction: object) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 from .._errors import StorageError
 from ._base import Storage
@@ -28,8 +29,8 @@ def open_storage(storage: str | os.PathLike[str] | Storage | None) -> Storage:
         storage: ``None`` or ``":memory:"`` for in-memory storage; a file path
             (``"study.db"``) or ``"sqlite:///study.db"`` URL for SQLite (four slashes
             for an absolute path); a ``postgresql://``, ``postgres://`` or
-            ``postgresql+psycopg://`` URL for PostgreSQL; or a Storage object,
-            returned as is.
+            ``postgresql+psycopg://`` URL, or a libpq ``"host=... dbname=..."``
+            string, for PostgreSQL; or a Storage object, returned as is.
 
     Returns:
         The storage.
@@ -52,6 +53,10 @@ def open_storage(storage: str | os.PathLike[str] | Storage | None) -> Storage:
             msg = f"storage path is empty; use {_ACCEPTED}"
             raise StorageError(msg)
         _reject_url_without_slashes(storage)
+        if _LIBPQ_KEYWORD.match(storage):  # "host=... dbname=...": not a file name
+            from ._postgres import PostgresStorage  # noqa: PLC0415 - an optional extra
+
+            return PostgresStorage(storage)
         return SQLiteStorage(storage)
     scheme = scheme.lower()
     if scheme == "sqlite":
@@ -92,6 +97,13 @@ def _reject_url_without_slashes(storage: str) -> None:
     )
     raise StorageError(msg)
 
+
+#: The start of a libpq ``key=value`` connection string (PostgresStorage accepts them).
+_LIBPQ_KEYWORD = re.compile(
+    r"\s*(host|hostaddr|port|dbname|user|password|passfile|service|sslmode|"
+    r"connect_timeout|application_name|options)\s*=",
+    re.IGNORECASE,
+)
 
 #: URL schemes that, written without ``//``, are a mistake rather than a file name.
 _URL_SCHEMES = frozenset({"sqlite", "file", "postgresql", "postgres"})

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import abc
 import math
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from .._errors import SuggesterError
 from .._space import Space
 from .._types import JSONScalar, Params
 
@@ -40,7 +42,27 @@ class History:
         return len(self._params)
 
     def add(self, params: Params, loss: float | None) -> None:
-        """Record a finished trial; ``loss`` is ``None`` or ``NaN`` for a failure."""
+        """Record a finished trial; ``loss`` is ``None`` or ``NaN`` for a failure.
+
+        Args:
+            params: The trial's flat parameters, checked against the space.
+            loss: Its loss (lower is better), or ``None``/``NaN`` when it failed.
+
+        Raises:
+            ParameterError: ``params`` do not fit the space (out of bounds, a missing
+                active parameter, an unknown name); the message lists every problem.
+            SuggesterError: ``loss`` is infinite or not a number.
+        """
+        self.space.validate(params)  # a bad row fails here, not in a later suggest()
+        given: object = loss  # checked at run time: callers may pass anything
+        if given is not None:
+            number = float(given) if isinstance(given, numbers.Real) else math.inf
+            if math.isinf(number) or isinstance(given, bool):
+                msg = (
+                    f"History.add(loss={loss!r}): a loss must be a finite number, or None "
+                    "or NaN for a failed trial"
+                )
+                raise SuggesterError(msg)
         n = len(self._params)
         if n == self._x.shape[0]:
             self._x = np.concatenate([self._x, np.full_like(self._x, np.nan)])
