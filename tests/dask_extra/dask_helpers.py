@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import threading
+import time
 from typing import Annotated, Any, Literal
 
 import attrs
@@ -69,6 +71,28 @@ def killing_objective(config: Quad) -> float:
     if ah.current_trial().number == 0:
         os._exit(1)
     return loss(config)
+
+
+def killing_behind_a_queued_trial_objective(config: Quad) -> float:
+    """Trial 0 kills its worker process once another trial waits in that worker's queue."""
+    if ah.current_trial().number == 0:
+        worker = get_worker()
+        deadline = time.monotonic() + HANG_SECONDS
+        while time.monotonic() < deadline:
+            tasks = list(worker.state.tasks.values())
+            if any(t.state == "ready" and str(t.key).startswith("asynchyper-") for t in tasks):
+                break  # another trial waits for this worker's only thread
+            time.sleep(0.01)
+        os._exit(1)
+    return loss(config)
+
+
+def exiting_objective(how: str) -> int:
+    """Records its worker process, then leaves through ``sys.exit()`` or Ctrl-C."""
+    ah.current_trial().set_attr("pid", os.getpid())
+    if how == "exit":
+        sys.exit(3)
+    raise KeyboardInterrupt
 
 
 def lock_returning_objective(config: Quad) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import logging
 import os
 import sys
 import threading
@@ -25,8 +26,10 @@ from dask_helpers import (
     RELEASE,
     Quad,
     async_objective,
+    exiting_objective,
     failing_objective,
     hanging_objective,
+    killing_behind_a_queued_trial_objective,
     killing_objective,
     lock_returning_objective,
     loss,
@@ -36,6 +39,7 @@ from distributed import Client, LocalCluster, Scheduler
 
 import asynchyper as ah
 import asynchyper.dask
+import asynchyper.dask._executor as dask_executor
 from asynchyper.dask import DaskExecutor
 
 pytestmark = pytest.mark.anyio
@@ -72,6 +76,18 @@ def threads_cluster() -> Iterator[LocalCluster]:
 def process_cluster() -> Iterator[LocalCluster]:
     """Two worker processes, one thread each, restarted by their nannies if they die."""
     with _local_cluster(processes=True) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="module")
+def lone_worker_cluster() -> Iterator[LocalCluster]:
+    """One worker process with one thread: a second trial waits in that worker's queue."""
+    with dd.LocalCluster(
+        n_workers=1,
+        threads_per_worker=1,
+        dashboard_address=QUIET["dashboard_address"],
+        scheduler_kwargs={"allowed_failures": 0, **QUIET["scheduler_kwargs"]},
+    ) as cluster:
         yield cluster
 
 
@@ -359,6 +375,124 @@ async def test_a_dying_worker_fails_its_trial_and_the_study_goes_on(
     # Dask did not re-run it behind our back: one death, one failed trial per death.
     failed = [t for t in result.trials if t.state is ah.TrialState.FAILED]
     assert all("died" in (t.error or "") for t in failed)
+
+
+async def test_a_trial_queued_on_a_dying_worker_is_resubmitted(
+    lone_worker_cluster: LocalCluster, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="asynchyper.dask")
+    # Trial 0 kills the only worker while the next trial waits in that worker's queue.
+    with anyio.fail_after(TEST_SECONDS):
+        result = await ah.minimize(
+            killing_behind_a_queued_trial_objective,
+            Quad,
+            trials=3,  # trial 0 may start second: the third then queues behind it
+            concurrency=2,
+            max_failures=3,
+            executor=DaskExecutor(lone_worker_cluster.scheduler_address),
+            seed=0,
+        )
+    first = result.trials[0]
+    assert first.state is ah.TrialState.FAILED
+    assert "WorkerDiedError: the Dask worker running trial 0 died" in (first.error or "")
+    # The queued trial had not started: it ran on the restarted worker instead of failing.
+    assert [t.number for t in result.trials if t.state is ah.TrialState.FAILED] == [0]
+    assert len(result.completed) == 3
+    assert "resubmitted" in caplog.text
+    # The scheduler answered whether each task had started (no guess on a failed query).
+    assert "could not ask the scheduler" not in caplog.text
+
+
+async def test_a_trial_queued_on_dying_workers_too_often_fails(
+    lone_worker_cluster: LocalCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dask_executor, "RESUBMIT_LIMIT", 0)
+    with anyio.fail_after(TEST_SECONDS):
+        result = await ah.minimize(
+            killing_behind_a_queued_trial_objective,
+            Quad,
+            trials=3,  # trial 0 may start second: the third then queues behind it
+            concurrency=2,
+            max_failures=3,
+            executor=DaskExecutor(lone_worker_cluster.scheduler_address),
+            seed=0,
+        )
+    first, queued = [t for t in result.trials if t.state is ah.TrialState.FAILED]
+    assert "WorkerDiedError: the Dask worker running trial 0 died" in (first.error or "")
+    assert (
+        f"WorkerDiedError: trial {queued.number} never started: the Dask workers it was "
+        "queued on kept dying (resubmitted 0 times)"
+    ) in (queued.error or "")
+
+
+@pytest.mark.parametrize(("how", "raised"), [("exit", SystemExit), ("ctrl-c", KeyboardInterrupt)])
+async def test_sys_exit_and_ctrl_c_in_an_objective_spare_the_worker(
+    how: str, raised: type[BaseException], process_cluster: LocalCluster, anyio_backend: str
+) -> None:
+    context = ah.TrialContext(study="s", number=0, params={})
+    async with DaskExecutor(process_cluster.scheduler_address) as executor:
+        client: Any = executor.client
+        with anyio.fail_after(TEST_SECONDS), pytest.raises(raised) as caught:
+            # Through run(): raised inside a study's task, the exception would end the
+            # asyncio loop itself (as it does with the other executors).
+            await executor.run(exiting_objective, how, context)
+        if anyio_backend == "asyncio":
+            pids: dict[str, int] = await client.run(os.getpid)
+        else:
+            pids = await anyio.to_thread.run_sync(client.run, os.getpid)
+    assert "in exiting_objective" in str(caught.value.__cause__)  # the worker's traceback
+    assert context.user_attrs["pid"] in pids.values()  # the worker process lives on
+
+
+async def test_exception_classes_sent_by_value_come_back_as_themselves(
+    threads_cluster: LocalCluster,
+) -> None:
+    class DivergedError(Exception):
+        """Defined in a function: cloudpickle sends the class by value."""
+
+    def objective(config: Quad) -> float:
+        ah.current_trial().set_attr("ran", True)
+        msg = f"x={config.x:.1f}"
+        raise DivergedError(msg)
+
+    context = ah.TrialContext(study="s", number=0, params={})
+    async with DaskExecutor(threads_cluster.scheduler_address) as executor:
+        with anyio.fail_after(TEST_SECONDS), pytest.raises(DivergedError, match=r"x=0\.5"):
+            await executor.run(objective, Quad(x=0.5, n=1, kind="a"), context)
+    assert context.user_attrs == {"ran": True}
+
+
+async def test_exceptions_that_cannot_come_back_are_named(threads_cluster: LocalCluster) -> None:
+    class HoldingError(Exception):
+        """Cannot be pickled: it holds a lock."""
+
+        def __init__(self) -> None:
+            super().__init__("holds a lock")
+            self.lock = threading.Lock()
+
+    class TwoArgumentError(Exception):
+        """Pickles, but cannot be rebuilt from its args."""
+
+        def __init__(self, first: int, second: int) -> None:
+            super().__init__(f"{first}/{second}")
+
+    def objective(config: Quad) -> float:
+        ah.current_trial().set_attr("ran", True)
+        if config.kind == "a":
+            raise HoldingError
+        raise TwoArgumentError(1, 2)
+
+    async with DaskExecutor(threads_cluster.scheduler_address) as executor:
+        for config, named in [
+            (Quad(x=0.5, n=1, kind="a"), "HoldingError: holds a lock"),
+            (Quad(x=0.5, n=1, kind="b"), "TwoArgumentError: 1/2"),
+        ]:
+            context = ah.TrialContext(study="s", number=0, params={})
+            with anyio.fail_after(TEST_SECONDS), pytest.raises(Exception, match=named) as caught:
+                await executor.run(objective, config, context)
+            assert type(caught.value).__name__ == "_RemoteError"
+            assert "in objective" in str(caught.value.__cause__)  # the worker's traceback
+            assert context.user_attrs == {"ran": True}
 
 
 async def test_workers_that_cannot_import_the_objective_stop_the_run(

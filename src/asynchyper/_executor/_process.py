@@ -60,40 +60,6 @@ class _ProcessOutcome:
     value_problem: str | None = None
 
 
-@attrs.frozen
-class _Outcome:
-    """What a Dask task sends back: the raw value or the failure, plus user attributes.
-
-    Used by ``asynchyper.dask`` (with :func:`_run_in_worker`), which pickles it with
-    cloudpickle; worker processes of :class:`ProcessExecutor` send a
-    :class:`_ProcessOutcome` instead.
-    """
-
-    value: Any
-    attrs: dict[str, JSONValue]
-    error: BaseException | None = None
-    error_text: str | None = None
-
-
-def _run_in_worker(objective: Callable[[Any], Any], config: Any, context: TrialContext) -> _Outcome:
-    """Run a trial where it was sent (a Dask worker) and return an :class:`_Outcome`."""
-    with use_trial_context(context):
-        try:
-            value = objective(config)
-            if inspect.iscoroutine(value):
-                value = asyncio.run(value)
-        except Exception as exc:
-            text = "".join(traceback.format_exception(exc))
-            try:
-                pickle.dumps(exc)
-            except Exception:
-                error: BaseException = _RemoteError(f"{type(exc).__qualname__}: {exc}")
-            else:
-                error = exc
-            return _Outcome(None, dict(context.user_attrs), error, text)
-    return _Outcome(value, dict(context.user_attrs))
-
-
 def _type_name(cls: type) -> str:
     """A class's name as a traceback shows it (``DivergedError``, ``numpy.AxisError``)."""
     if cls.__module__ in ("__main__", "__mp_main__", "builtins"):

@@ -21,7 +21,8 @@ from .._backend import on_asyncio
 from .._errors import ExecutorError
 from .._executor._base import Executor
 from .._executor._context import TrialContext
-from .._executor._process import WorkerDiedError, _Outcome, _RemoteTraceback, _run_in_worker
+from .._executor._process import WorkerDiedError, _RemoteError, _RemoteTraceback
+from ._task import Outcome, WorkerLoadError, run_trial
 
 __all__ = ["DaskExecutor"]
 
@@ -32,6 +33,8 @@ _dask: Any = distributed
 
 #: Bound (seconds) on cancelling a trial's Dask future while the trial is being cancelled.
 CANCEL_SECONDS = 10.0
+#: How often a trial that never started is resubmitted after worker deaths, at most.
+RESUBMIT_LIMIT = 3
 
 
 class DaskExecutor(Executor):
@@ -58,14 +61,20 @@ class DaskExecutor(Executor):
     need that module (and asynchyper) installed on the workers. ``async def``
     objectives run with ``asyncio.run`` inside the worker. Attributes set through
     ``current_trial()`` on the worker come back with the result, also
-    when the objective raises.
+    when the objective raises. The objective's exception comes back as itself
+    (pickled with cloudpickle, so classes defined in the script too), or as a stand-in
+    with its type name and message when it cannot; ``sys.exit()`` and
+    ``KeyboardInterrupt`` come back like any other exception, and the worker lives on.
 
     A worker that dies while running a trial (killed, crashed, out of memory) fails
     that trial with ``WorkerDiedError`` (Dask's ``KilledWorker`` as
-    its cause); the study goes on, and ``retries=`` re-runs the trial. Dask itself
-    re-runs a task whose worker died up to ``distributed.scheduler.allowed-failures``
-    times (default 3) before giving up; the ``LocalCluster`` started here sets that to
-    0, so that ``retries=`` alone decides.
+    its cause); the study goes on, and ``retries=`` re-runs the trial. Dask fails
+    every task the worker held, also those only queued there: a trial whose task had
+    not started yet is resubmitted instead (up to ``RESUBMIT_LIMIT`` times in a row);
+    to tell them apart, each task tells the scheduler when it starts and ends (two
+    short round trips). Dask itself re-runs a task whose worker died up to
+    ``distributed.scheduler.allowed-failures`` times (default 3) before giving up; the
+    ``LocalCluster`` started here sets that to 0, so that ``retries=`` alone decides.
 
     Cancelling a trial (``trial_timeout``, a cancelled or timed-out study) cancels its
     Dask future: a trial still queued never starts, but Dask cannot interrupt a task
@@ -277,7 +286,9 @@ class DaskExecutor(Executor):
 
         Attributes the objective sets through ``current_trial()`` are copied back into
         ``context``. An exception raised by the objective is re-raised here with the
-        worker's traceback as its cause. Cancelling the call cancels the Dask future.
+        worker's traceback as its cause (as a stand-in carrying its type name and
+        message when it cannot be brought back). Cancelling the call cancels the Dask
+        future. A task that a worker death failed before it started is resubmitted.
 
         Args:
             objective: The objective (picklable with cloudpickle).
@@ -288,10 +299,12 @@ class DaskExecutor(Executor):
             The objective's raw return value.
 
         Raises:
-            WorkerDiedError: The Dask worker running the trial died.
+            WorkerDiedError: The Dask worker running the trial died (or the trial was
+                queued on workers that died ``RESUBMIT_LIMIT + 1`` times in a row).
             ExecutorError: The executor is not started, the workers cannot load the
                 objective, or the task was cancelled by something else (e.g. the
                 client was closed).
+            BaseException: Whatever the objective raised (or a stand-in, see above).
         """
         assert isinstance(context, TrialContext)
         client: Any = self._client
@@ -311,8 +324,33 @@ class DaskExecutor(Executor):
                 f"{type(exc).__name__}: {exc}"
             )
             raise ExecutorError(msg) from exc
-        key = f"asynchyper-{context.study}-trial-{context.number}-{uuid.uuid4().hex[:8]}"
-        submit = functools.partial(client.submit, _run_packed, payload, key=key, pure=False)
+        resubmitted = 0
+        while True:
+            key = f"asynchyper-{context.study}-trial-{context.number}-{uuid.uuid4().hex[:8]}"
+            try:
+                packed = await self._submit(client, payload, key, context.number)
+                break
+            except KilledWorker as exc:
+                # The scheduler fails every task the dead worker held, also those still
+                # queued there: only the one that had started is the trial's failure.
+                started = await self._started(key)
+                if started or resubmitted == RESUBMIT_LIMIT:
+                    raise WorkerDiedError(_died_message(exc, context.number, started)) from exc
+                resubmitted += 1
+                _log.info(
+                    "DaskExecutor: trial %d was queued on a Dask worker that died before it "
+                    "started; resubmitted",
+                    context.number,
+                )
+        outcome = _unpack(packed, context.number)
+        context.user_attrs.update(outcome.attrs)
+        if outcome.error_name:
+            raise _error_of(outcome)
+        return outcome.value
+
+    async def _submit(self, client: Any, payload: bytes, key: str, number: int) -> bytes:
+        """Submit the trial's task under ``key`` and wait for it; cancel it if cancelled."""
+        submit = functools.partial(client.submit, run_trial, payload, key, key=key, pure=False)
         # Shielded so that a cancel arriving meanwhile cannot lose the submitted future.
         with anyio.CancelScope(shield=True):
             if self._threaded:
@@ -322,7 +360,7 @@ class DaskExecutor(Executor):
         self._futures.add(future)
         try:
             await anyio.lowlevel.checkpoint_if_cancelled()
-            packed = await self._wait(future, context.number)
+            return await self._wait(future, number)
         finally:
             self._futures.discard(future)
             if future.done():
@@ -330,16 +368,13 @@ class DaskExecutor(Executor):
             else:
                 with anyio.CancelScope(shield=True):
                     await self._cancel([future])
-        outcome = _unpack(packed, context.number)
-        context.user_attrs.update(outcome.attrs)
-        if outcome.error is not None:
-            if outcome.error_text:
-                outcome.error.__cause__ = _RemoteTraceback(outcome.error_text)
-            raise outcome.error
-        return outcome.value
 
     async def _wait(self, future: Any, number: int) -> bytes:
-        """The future's result, with Dask's own failures translated."""
+        """The future's result, with Dask's own failures translated (``KilledWorker`` aside).
+
+        Raises:
+            KilledWorker: The worker holding the task died.
+        """
         try:
             if self._threaded:
                 packed: bytes = await anyio.to_thread.run_sync(
@@ -347,19 +382,13 @@ class DaskExecutor(Executor):
                 )
             else:
                 packed = await future
-        except KilledWorker as exc:
-            msg = (
-                f"the Dask worker running trial {number} died (killed, crashed or out of "
-                "memory); Dask reported: " + str(exc).split(". Inspecting", 1)[0]
-            )
-            raise WorkerDiedError(msg) from exc
         except concurrent.futures.CancelledError as exc:
             msg = (
                 f"the Dask task of trial {number} was cancelled outside asynchyper ({exc}); "
                 "was the client closed or the cluster restarted during the run?"
             )
             raise ExecutorError(msg) from exc
-        except _WorkerLoadError as exc:
+        except WorkerLoadError as exc:
             msg = (
                 f"a Dask worker could not load the objective or configuration of trial "
                 f"{number}: {exc}. Install the modules that define the objective and the "
@@ -367,6 +396,24 @@ class DaskExecutor(Executor):
             )
             raise ExecutorError(msg) from exc
         return packed
+
+    async def _started(self, key: str) -> bool:
+        """Whether the task ``key`` had started (see ``run_trial``); forgets its marker.
+
+        When the scheduler cannot tell, the trial counts as started: it then fails
+        instead of perhaps taking down another worker.
+        """
+        marker = _dask.Event(key, client=self._client)
+        try:
+            if self._threaded:
+                check = functools.partial(_check_and_clear, marker)
+                return await anyio.to_thread.run_sync(check, limiter=self._limiter)
+            started = bool(await marker.is_set())
+            await marker.clear()
+        except Exception:
+            _log.warning("DaskExecutor: could not ask the scheduler about %r", key, exc_info=True)
+            return True
+        return started
 
     async def _cancel(self, futures: list[Any]) -> None:
         """Cancel Dask futures (bounded, never raising: the caller is cancelling)."""
@@ -384,30 +431,20 @@ class DaskExecutor(Executor):
                 _log.warning("DaskExecutor: cancelling Dask futures failed", exc_info=True)
 
 
-class _WorkerLoadError(Exception):
-    """A worker could not unpickle a trial (a module missing there, another version)."""
-
-
-def _run_packed(payload: bytes) -> bytes:
-    """The Dask task: load the trial, run it with its context, pickle the outcome."""
-    try:
-        objective, config, context = cloudpickle.loads(payload)
-    except Exception as exc:
-        msg = f"{type(exc).__name__}: {exc}"
-        raise _WorkerLoadError(msg) from None
-    outcome = _run_in_worker(objective, config, context)
-    try:
-        return bytes(cloudpickle.dumps(outcome))
-    except Exception as exc:
-        error = TypeError(
-            f"the objective returned {type(outcome.value).__qualname__}, which cannot be "
-            f"pickled back from the Dask worker ({type(exc).__name__}: {exc}); return a "
-            "float or asynchyper.Evaluation"
+def _died_message(exc: KilledWorker, number: int, started: bool) -> str:
+    """The ``WorkerDiedError`` message for trial ``number``."""
+    reported = str(exc).split(". Inspecting", 1)[0]
+    if started:
+        what = f"the Dask worker running trial {number} died (killed, crashed or out of memory)"
+    else:
+        what = (
+            f"trial {number} never started: the Dask workers it was queued on kept dying "
+            f"(resubmitted {RESUBMIT_LIMIT} times)"
         )
-        return bytes(cloudpickle.dumps(_Outcome(None, outcome.attrs, error, None)))
+    return f"{what}; Dask reported: {reported}"
 
 
-def _unpack(packed: bytes, number: int) -> _Outcome:
+def _unpack(packed: bytes, number: int) -> Outcome:
     """The outcome a task sent back; one that cannot be loaded here fails the trial."""
     try:
         outcome = cloudpickle.loads(packed)
@@ -417,8 +454,32 @@ def _unpack(packed: bytes, number: int) -> _Outcome:
             f"loaded here ({type(exc).__name__}: {exc})"
         )
         raise TypeError(msg) from exc
-    assert isinstance(outcome, _Outcome)
+    assert isinstance(outcome, Outcome)
     return outcome
+
+
+def _error_of(outcome: Outcome) -> BaseException:
+    """The objective's exception, as itself when it loads here, else by name and message."""
+    error: BaseException | None = None
+    if outcome.error is not None:
+        try:
+            loaded = cloudpickle.loads(outcome.error)
+        except Exception:  # e.g. an __init__ that its own args cannot call: use the name
+            loaded = None
+        if isinstance(loaded, BaseException):
+            error = loaded
+    if error is None:
+        error = _RemoteError(outcome.error_name)
+    if outcome.error_text:
+        error.__cause__ = _RemoteTraceback(outcome.error_text)
+    return error
+
+
+def _check_and_clear(marker: Any) -> bool:
+    """``marker.is_set()``, then clear it (a synchronous client, in a worker thread)."""
+    started = bool(marker.is_set())
+    marker.clear()
+    return started
 
 
 def _drive_from_threads(client: Any) -> bool:

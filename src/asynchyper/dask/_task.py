@@ -1,0 +1,129 @@
+"""What runs on a Dask worker: one trial as one task, and the outcome it sends back."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import cloudpickle  # type: ignore[import-untyped]  # no type information published
+import distributed
+import distributed.utils
+
+from .._executor._context import TrialContext, use_trial_context
+from .._executor._process import _type_name
+from .._types import JSONValue
+
+__all__ = ["Outcome", "WorkerLoadError", "run_trial"]
+
+_log = logging.getLogger(__name__)
+
+#: distributed is only partly annotated: calls into it go through this untyped handle.
+_dask: Any = distributed
+
+
+@attrs.frozen
+class Outcome:
+    """What a trial's task sends back: the raw value or the failure, and user attributes.
+
+    The exception travels pickled on its own, so that one the study cannot load fails
+    its trial by name and message instead of losing the whole outcome.
+    """
+
+    attrs: dict[str, JSONValue]
+    value: Any = None
+    #: The objective's exception, pickled with cloudpickle on the worker.
+    error: bytes | None = None
+    #: ``"Type: message"``, for when the exception itself cannot come back; empty when
+    #: the objective returned.
+    error_name: str = ""
+    #: The worker's traceback, when there is one.
+    error_text: str = ""
+
+
+class WorkerLoadError(Exception):
+    """A worker could not unpickle a trial (a module missing there, another version)."""
+
+
+def run_trial(payload: bytes, marker: str) -> bytes:
+    """The Dask task: mark its start, load the trial, run it, pickle the outcome.
+
+    ``marker`` names a scheduler-side ``distributed.Event`` set while the task runs, so
+    that after a worker death the study can tell a trial that was running there from
+    one that was only queued there (which it resubmits).
+    """
+    _call_scheduler("event_set", marker)  # before anything that could kill the worker
+    try:
+        try:
+            objective, config, context = cloudpickle.loads(payload)
+        except Exception as exc:
+            msg = f"{type(exc).__name__}: {exc}"
+            raise WorkerLoadError(msg) from None
+        return _pack(run_objective(objective, config, context))
+    finally:
+        _call_scheduler("event_clear", marker)
+
+
+def run_objective(objective: Callable[[Any], Any], config: Any, context: TrialContext) -> Outcome:
+    """Run a trial with its context installed; the objective's failures are its outcome."""
+    with use_trial_context(context):
+        try:
+            value = objective(config)
+            if inspect.iscoroutine(value):
+                value = asyncio.run(value)
+        except BaseException as exc:  # sys.exit() or Ctrl-C included: the worker lives on
+            return _failure(exc, dict(context.user_attrs))
+    return Outcome(dict(context.user_attrs), value)
+
+
+def _failure(exc: BaseException, user_attrs: dict[str, JSONValue]) -> Outcome:
+    """The failure outcome: the exception pickled when it can be, and always as text."""
+    try:
+        pickled: bytes | None = bytes(cloudpickle.dumps(exc))
+    except Exception:  # the name and message below stand in for it
+        pickled = None
+    try:
+        message = str(exc)
+    except Exception:  # a broken __str__ must not lose the failure
+        message = "<exception str() failed>"
+    name = _type_name(type(exc)) + (f": {message}" if message else "")
+    text = "".join(traceback.format_exception(exc))
+    return Outcome(user_attrs, error=pickled, error_name=name, error_text=text)
+
+
+def _pack(outcome: Outcome) -> bytes:
+    """The outcome pickled; a value that cannot be pickled fails the trial instead."""
+    try:
+        return bytes(cloudpickle.dumps(outcome))
+    except Exception as exc:
+        msg = (
+            f"the objective returned {type(outcome.value).__qualname__}, which cannot be "
+            f"pickled back from the Dask worker ({type(exc).__name__}: {exc}); return a "
+            "float or asynchyper.Evaluation"
+        )
+        error = bytes(cloudpickle.dumps(TypeError(msg)))
+        return bytes(
+            cloudpickle.dumps(Outcome(outcome.attrs, error=error, error_name=f"TypeError: {msg}"))
+        )
+
+
+def _call_scheduler(operation: str, marker: str) -> None:
+    """Call a scheduler's event handler from the task's thread and wait for its answer.
+
+    Through the worker's own connection: a worker-side ``Client`` (what
+    ``distributed.Event`` would use) would become the worker's default client and send
+    ``dask.compute()`` calls inside objectives to the cluster. Best effort: without the
+    marker, a worker death merely counts the trial as not started.
+    """
+    try:
+        worker = _dask.get_worker()
+        handler = getattr(worker.scheduler, operation)
+        _dask.utils.sync(worker.loop, handler, name=marker)
+    except Exception:  # bookkeeping only: the trial itself goes on
+        _log.warning(
+            "asynchyper: %s(%r) failed on the Dask scheduler", operation, marker, exc_info=True
+        )
