@@ -71,7 +71,11 @@ def trial_records(
     Every dict has the same keys (see :func:`record_columns`), so the rows can be
     written with :class:`csv.DictWriter` as they are. A parameter that is inactive
     in a trial (another branch was chosen) and a user attribute that a trial lacks
-    are ``None``.
+    are ``None``, so a parameter whose choices include ``None`` is ``None`` both
+    when that choice was made and when the parameter was inactive: its branch
+    parameter's column (``params.model`` for ``params.model:SVM.kernel``) tells
+    them apart, as does the trial's ``params`` dict (an inactive parameter has no
+    key there). :func:`to_dataframe` keeps the difference.
 
     Args:
         trials: :class:`TrialRecord` or :class:`Trial` objects.
@@ -112,7 +116,12 @@ def to_dataframe(
     The columns are those of :func:`trial_records`. ``started_at`` and
     ``finished_at`` become UTC timestamps, ``duration`` stays in seconds; with a
     space description, int parameters get the nullable ``Int64`` dtype and float
-    parameters ``float64`` (inactive ones are missing values).
+    parameters ``float64``. A parameter inactive in a trial (another branch was
+    chosen) is pandas' missing value (``pd.NA`` in ``Int64`` columns, ``NaN`` in
+    ``float64`` and string ones). A parameter with a ``None`` choice that some trial
+    made gets an ``object`` column in which a ``None`` cell is that choice and
+    ``pd.NA`` an inactive parameter (``isna()`` is true for both;
+    ``column.map(lambda v: v is pd.NA)`` finds the inactive ones).
 
     Args:
         trials: :class:`TrialRecord` or :class:`Trial` objects.
@@ -148,6 +157,20 @@ def to_dataframe(
         if dtype is not None:
             column = PARAM_PREFIX + str(dimension["name"])
             frame[column] = _as_dtype(pd, frame[column], dtype)
+    for column in frame.columns:
+        name = column.removeprefix(PARAM_PREFIX)
+        if column == name or not any(
+            name in trial.params and trial.params[name] is None for trial in trials
+        ):
+            continue
+        # A None choice was made: keep None for it and pd.NA (as in Int64 columns) for
+        # an inactive parameter, in an object column (pandas' string dtype would turn
+        # both into NaN).
+        frame[column] = pd.Series(
+            [trial.params.get(name, pd.NA) for trial in trials],
+            index=frame.index,
+            dtype=object,
+        )
     return frame
 
 

@@ -166,6 +166,38 @@ def test_dataframe_has_one_typed_column_per_parameter(demo_db: Path) -> None:
     assert isinstance(best["started_at"], pd.Timestamp)
 
 
+def test_an_inactive_parameter_and_a_none_choice_differ_in_the_dataframe() -> None:
+    pd = pytest.importorskip("pandas")
+    space: list[dict[str, JSONValue]] = [
+        {"name": "model", "kind": "categorical", "choices": ["SVM", "Forest"]},
+        {"name": "model:SVM.kernel", "kind": "categorical", "choices": ["rbf", None]},
+        {"name": "model:Forest.n", "kind": "int", "low": 1, "high": 10},
+    ]
+    trials = [
+        ah.TrialRecord(study_id=1, number=0, state=ah.TrialState.COMPLETE, value=1.0,
+                       params={"model": "SVM", "model:SVM.kernel": None}),
+        ah.TrialRecord(study_id=1, number=1, state=ah.TrialState.COMPLETE, value=1.0,
+                       params={"model": "Forest", "model:Forest.n": 3}),
+    ]  # fmt: skip
+    frame = to_dataframe(trials, space)
+    kernel = frame["params.model:SVM.kernel"]
+    assert kernel.dtype == object
+    assert kernel[0] is None  # the choice None
+    assert kernel[1] is pd.NA  # inactive: pandas' missing value, as in Int64 columns
+    assert frame["params.model:Forest.n"][0] is pd.NA
+    assert kernel.isna().all()
+    # With a string choice too, pandas would infer its string dtype (None -> NaN).
+    chosen = ah.TrialRecord(study_id=1, number=2, state=ah.TrialState.COMPLETE, value=1.0,
+                            params={"model": "SVM", "model:SVM.kernel": "rbf"})  # fmt: skip
+    mixed = to_dataframe([*trials, chosen], space)["params.model:SVM.kernel"]
+    assert mixed[0] is None
+    assert mixed[1] is pd.NA
+    assert mixed[2] == "rbf"
+    records = trial_records(trials, space)  # JSON rows: None for both, as documented
+    assert records[0]["params.model:SVM.kernel"] is None
+    assert records[1]["params.model:SVM.kernel"] is None
+
+
 def test_dataframe_of_no_trials_keeps_the_parameter_columns(demo_db: Path) -> None:
     pytest.importorskip("pandas")
     frame = to_dataframe([], space_of(demo_db))

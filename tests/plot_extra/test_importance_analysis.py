@@ -169,6 +169,23 @@ def test_one_trial_gives_equal_shares_and_says_why(caplog: pytest.LogCaptureFixt
         shares = parameter_importance(trials, space=ah.compile_space(Plain))
     assert shares == dict.fromkeys(sorted(shares), 0.25)
     assert "equal share" in caplog.text
+    assert "at least 3 complete trials" in caplog.text
+
+
+def test_two_varying_trials_name_the_minimum_of_three(caplog: pytest.LogCaptureFixture) -> None:
+    trials = records(Plain, plain_loss, 2)
+    assert trials[0].value != trials[1].value
+    with caplog.at_level(logging.WARNING, logger="asynchyper._analysis._importance"):
+        parameter_importance(trials, space=ah.compile_space(Plain))
+    assert "at least 3 complete trials" in caplog.text
+    assert "do not vary" not in caplog.text
+
+
+def test_equal_values_say_that_they_do_not_vary(caplog: pytest.LogCaptureFixture) -> None:
+    trials = [attrs.evolve(t, value=1.0) for t in records(Plain, plain_loss, 6)]
+    with caplog.at_level(logging.WARNING, logger="asynchyper._analysis._importance"):
+        parameter_importance(trials, space=ah.compile_space(Plain))
+    assert "all equal" in caplog.text
 
 
 def test_bad_direction() -> None:

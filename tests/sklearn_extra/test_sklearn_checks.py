@@ -211,3 +211,22 @@ def test_predict_checks_its_input_too() -> None:
     bad[0, 0] = np.nan
     with pytest.raises(ahs.DataError, match="missing"):
         model.predict(bad)
+
+
+def test_invalid_scoring_fails_before_any_trial(no_search: list[Any]) -> None:
+    X, y = _iris()
+    with pytest.raises(ahs.OptionError, match=r"scoring='bogus'.*get_scorer_names\(\)") as info:
+        _classify(X, y, scoring="bogus")
+    assert len(str(info.value)) < 300
+    assert isinstance(info.value, ValueError)
+    with pytest.raises(ahs.OptionError, match=r"scoring=\['accuracy'\].*one scorer"):
+        _regress(X, X[:, 0], scoring=["accuracy"])
+    with pytest.raises(ahs.OptionError, match="cv=1"):
+        _classify(X, y, cv=1)
+    assert no_search == []
+
+
+def test_constant_target_shows_a_plain_value(no_search: list[Any]) -> None:
+    X, _ = _iris()
+    with pytest.raises(ahs.DataError, match=r"every value is 2\.5\)"):
+        _regress(X, np.full(len(X), 2.5))

@@ -297,3 +297,49 @@ def test_before_fit_the_delegated_methods_exist_and_raise_not_fitted(method: str
     assert hasattr(model, method)  # unknown until fit picks a model, as in GridSearchCV
     with pytest.raises(NotFittedError):
         getattr(model, method)(X)
+
+
+def _quick(estimator: type[Any] = ahs.AutoClassifier, **options: Any) -> Any:
+    space = KnnOnly if estimator is ahs.AutoClassifier else QuickRegressors
+    kw: dict[str, Any] = {"trials": 2, "concurrency": 1, "executor": "thread", "seed": 0}
+    return estimator(space=space, portfolio=False, **(kw | options))
+
+
+@pytest.mark.parametrize("estimator", [ahs.AutoClassifier, ahs.AutoRegressor])
+def test_feature_names_are_kept_and_checked_as_in_scikit_learn(estimator: type[Any]) -> None:
+    pd = pytest.importorskip("pandas")
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    target = y if estimator is ahs.AutoClassifier else X.pop("petal width (cm)")
+    model = _quick(estimator).fit(X, target)
+    assert list(model.feature_names_in_) == list(X.columns)
+    assert model.n_features_in_ == X.shape[1]
+    reordered = X[X.columns[::-1]]
+    delegated = ["predict_proba", "predict_log_proba", "decision_function"]
+    methods = ["predict", "score", *(m for m in delegated if hasattr(model, m))]
+    assert len(methods) > 2 or estimator is ahs.AutoRegressor
+    for method in methods:
+        call = getattr(model, method)
+        args = (reordered, target) if method == "score" else (reordered,)
+        with pytest.raises(ahs.DataError, match="feature names should match"):
+            call(*args)
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        model.predict(X.to_numpy())
+    renamed = pd.DataFrame(X.to_numpy(), columns=[f"c{i}" for i in range(X.shape[1])])
+    with pytest.raises(ValueError, match="feature names should match"):
+        model.predict(renamed)
+    with pytest.raises(ahs.DataError, match="seen at fit time, yet now missing"):
+        model.predict(X.iloc[:, :2])
+    unnamed = _quick(estimator).fit(X.to_numpy(), target)
+    assert not hasattr(unnamed, "feature_names_in_")
+    with pytest.warns(UserWarning, match="fitted without feature names"):
+        unnamed.predict(X)
+
+
+@pytest.mark.parametrize("estimator", [ahs.AutoClassifier, ahs.AutoRegressor])
+def test_scikit_learns_own_column_names_check_passes(estimator: type[Any]) -> None:
+    pytest.importorskip("pandas")
+    from sklearn.utils.estimator_checks import (  # noqa: PLC0415 - only this test needs it
+        check_dataframe_column_names_consistency,
+    )
+
+    check_dataframe_column_names_consistency(estimator.__name__, _quick(estimator))

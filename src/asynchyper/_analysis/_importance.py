@@ -92,8 +92,10 @@ def parameter_importance(
     Returns:
         Parameter name to share of importance, summing to 1, most important first
         (ties by name). Every parameter of ``space`` appears (0 if never active).
-        When nothing varies (one complete trial, or equal values) every parameter
-        gets an equal share.
+        When the importance is undefined every parameter gets an equal share and a
+        warning says why: no parameter is active in 3 complete trials (fewer than
+        3 complete trials in all), the values are all equal, or they do not vary
+        with the parameters.
 
     Raises:
         NoCompletedTrialsError: No trial completed with a finite value.
@@ -113,14 +115,27 @@ def parameter_importance(
     scale = float(np.var(values))
     if not total > 1e-12 * max(scale, np.finfo(np.float64).tiny):
         logger.warning(
-            "parameter importance is undefined for %d complete trial(s) whose values do "
-            "not vary with the parameters; giving every parameter an equal share",
+            "parameter importance is undefined for %d complete trial(s): %s; giving "
+            "every parameter an equal share",
             len(done),
+            _undefined_reason(specs, done, scale),
         )
         shares = dict.fromkeys(raw, 1.0 / len(raw))
     else:
         shares = {name: score / total for name, score in raw.items()}
     return dict(sorted(shares.items(), key=lambda item: (-item[1], item[0])))
+
+
+def _undefined_reason(specs: Sequence[ParamSpec], done: Sequence[TrialLike], scale: float) -> str:
+    """Why no parameter explains any variation, for the warning."""
+    if all(sum(spec.name in t.params for t in done) < _MIN_ACTIVE for spec in specs):
+        return (
+            f"a parameter needs at least {_MIN_ACTIVE} complete trials where it is active "
+            "to be scored, and none has that many (run more trials)"
+        )
+    if not scale > 0:
+        return "their values are all equal"
+    return "their values do not vary with the parameters (or the parameters never changed)"
 
 
 def _clip_outliers(values: FloatArray) -> FloatArray:

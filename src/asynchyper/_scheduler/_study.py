@@ -251,6 +251,9 @@ class Study(Generic[T]):
     async def records(self) -> list[dict[str, JSONValue]]:
         """Every trial as a flat, JSON-safe dict (``params.<name>`` columns); no pandas.
 
+        An inactive parameter and a ``None`` choice are both ``None`` here; a trial's
+        ``params`` (no key when inactive) or :meth:`to_dataframe` tell them apart.
+
         Returns:
             One dict per trial, ordered by number.
         """
@@ -259,6 +262,9 @@ class Study(Generic[T]):
 
     async def to_dataframe(self) -> pd.DataFrame:
         """Every trial as a pandas DataFrame, one column per flat parameter.
+
+        An inactive parameter is ``pd.NA`` (``NaN`` in float columns); a ``None`` cell
+        is the ``None`` choice of a ``Literal[..., None]``.
 
         Returns:
             The DataFrame, one row per trial.

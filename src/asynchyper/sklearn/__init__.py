@@ -13,7 +13,9 @@ Needs the ``sklearn`` extra: ``pip install 'asynchyper[sklearn]'``.
   evaluated first (``portfolio=False`` turns it off).
 * Bad input (non-numeric or missing values, a single class, a target that does not
   fit the estimator, fewer samples than folds, a space of the wrong task) fails with
-  :class:`DataError` or :class:`SpaceTaskError` before any trial runs.
+  :class:`DataError`, :class:`OptionError` or :class:`SpaceTaskError` before any
+  trial runs; a stored study made on other data is refused with
+  :class:`DataMismatchError`.
 
 Narrow a space by subclassing a pipeline and re-declaring a field::
 
@@ -37,6 +39,8 @@ from ._build import Buildable as Buildable
 from ._build import build_pipeline as build_pipeline
 from ._build import with_random_state as with_random_state
 from ._errors import DataError as DataError
+from ._errors import DataMismatchError as DataMismatchError
+from ._errors import OptionError as OptionError
 from ._errors import SearchFailedError as SearchFailedError
 from ._errors import SpaceTaskError as SpaceTaskError
 from ._estimator import AutoClassifier as AutoClassifier
@@ -119,6 +123,8 @@ __all__ = [
     "with_random_state",
     # errors
     "DataError",
+    "OptionError",
+    "DataMismatchError",
     "SpaceTaskError",
     "SearchFailedError",
     # versions

@@ -14,18 +14,21 @@ from typing import Any
 import attrs
 import numpy as np
 import numpy.typing as npt
+from sklearn.metrics import get_scorer
 from sklearn.utils.multiclass import type_of_target
 
 from .._space import Space, compile_space
 from ._build import Task, estimator_task
-from ._errors import DataError, SpaceTaskError
+from ._errors import DataError, OptionError, SpaceTaskError
 
 __all__ = [
     "check_classification_target",
     "check_features",
     "check_n_splits",
     "check_regression_target",
+    "check_scoring",
     "check_space",
+    "check_width",
 ]
 
 #: How many configurations are sampled and built to check a space's task.
@@ -111,13 +114,28 @@ def check_features(
                 "replace or clip them, or drop those rows"
             )
         raise DataError(msg)
-    if n_features is not None and values.shape[1] != n_features:
+    if n_features is not None:
+        check_width(values, n_features, name=name)
+    return values
+
+
+def check_width(features: npt.NDArray[Any], n_features: int, *, name: str = "X") -> None:
+    """Check that checked features have as many columns as the model was fitted with.
+
+    Args:
+        features: The features as returned by :func:`check_features`.
+        n_features: The number of features seen in ``fit``.
+        name: How to call them in messages.
+
+    Raises:
+        DataError: Another number of features.
+    """
+    if features.shape[1] != n_features:
         msg = (
-            f"{name} has {values.shape[1]} features but the estimator was fitted with "
+            f"{name} has {features.shape[1]} features but the estimator was fitted with "
             f"{n_features}; pass the same columns as in fit()"
         )
         raise DataError(msg)
-    return values
 
 
 def _raise_non_numeric(array: npt.NDArray[Any], name: str, names: list[str] | None) -> None:
@@ -297,9 +315,41 @@ def check_regression_target(y: Any, n_samples: int) -> npt.NDArray[np.float64]:
             raise DataError(msg)
     numeric = values.astype(np.float64)
     if numeric.size and float(numeric.min()) == float(numeric.max()):
-        msg = f"y is constant (every value is {numeric[0]!r}); there is nothing to learn"
+        first = values[:1].tolist()[0]  # a Python scalar: np.float64(2.5) would print as such
+        msg = f"y is constant (every value is {first!r}); there is nothing to learn"
         raise DataError(msg)
     return numeric
+
+
+def check_scoring(scoring: Any, *, estimator: str) -> None:
+    """Check the ``scoring`` option: ``None``, a scorer name, or a callable.
+
+    Args:
+        scoring: The option as given.
+        estimator: The estimator's class name, for messages.
+
+    Raises:
+        OptionError: An unknown scorer name, or something that is neither a name nor
+            callable (such as a list of names: a search needs one score).
+    """
+    if scoring is None or callable(scoring):
+        return
+    if isinstance(scoring, str):
+        try:
+            get_scorer(scoring)
+        except ValueError as exc:
+            msg = (
+                f"{estimator}(scoring={scoring!r}): not a scikit-learn scorer name; list the "
+                "valid names with sklearn.metrics.get_scorer_names(), e.g. 'accuracy', "
+                "'f1_macro', 'r2' or 'neg_mean_absolute_error'"
+            )
+            raise OptionError(msg) from exc
+        return
+    msg = (
+        f"{estimator}(scoring={scoring!r}): scoring must be one scorer name or a callable "
+        "scorer (a search optimizes one score); e.g. scoring='f1_macro'"
+    )
+    raise OptionError(msg)
 
 
 _TASK_FIX = {

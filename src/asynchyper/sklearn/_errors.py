@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .._errors import AsynchyperError, SearchSpaceError
+from .._errors import AsynchyperError, SearchSpaceError, SpaceMismatchError
 
-__all__ = ["DataError", "SearchFailedError", "SpaceTaskError"]
+__all__ = ["DataError", "DataMismatchError", "OptionError", "SearchFailedError", "SpaceTaskError"]
 
 
 class DataError(AsynchyperError, ValueError):
@@ -13,6 +13,23 @@ class DataError(AsynchyperError, ValueError):
     Raised by ``fit``/``predict`` before any trial runs: non-numeric or missing values,
     mismatched lengths, a single class, fewer samples than folds, or a target that
     does not fit the estimator (class labels given to a regressor, or the reverse).
+    """
+
+
+class OptionError(AsynchyperError, ValueError):
+    """An option of the estimator cannot be used (``cv``, ``scoring``).
+
+    Raised by ``fit`` before any trial runs; the message names the value and a fix.
+    """
+
+
+class DataMismatchError(SpaceMismatchError):
+    """A stored study was made by a fit on other data (or other folds or scoring).
+
+    Its trials score another objective, so ``fit`` refuses to resume it; the message
+    says what changed and suggests a new study name or deleting the study. Also a
+    :class:`~asynchyper.SpaceMismatchError` (and so a ``StorageError`` and a
+    ``ValueError``): the stored study does not match this fit.
     """
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import pickle
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Literal, Self, TypeVar
@@ -17,15 +18,15 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
-from .._errors import NoCompletedTrialsError
+from .._errors import NoCompletedTrialsError, StorageError
 from .._executor import Executor, ProcessExecutor
 from .._records import TrialState
 from .._scheduler import Result, open_study
 from .._space import Space
-from .._storage import Storage
+from .._storage import MemoryStorage, Storage, open_storage
 from .._suggest import Suggester
 from ._build import Task, with_random_state
 from ._checks import (
@@ -33,9 +34,12 @@ from ._checks import (
     check_features,
     check_n_splits,
     check_regression_target,
+    check_scoring,
     check_space,
+    check_width,
 )
-from ._errors import SearchFailedError
+from ._errors import DataError, OptionError, SearchFailedError
+from ._fingerprint import DATA_ATTR, DataFingerprint, check_same_data
 from ._objective import CrossValidation, Split, quiet_convergence
 from ._pipelines import ClassifierPipeline, RegressorPipeline
 from ._portfolio import CLASSIFIER_PORTFOLIO, REGRESSOR_PORTFOLIO, portfolio_for
@@ -87,6 +91,8 @@ class _AutoEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
     study_: str
     #: Number of features seen in ``fit``.
     n_features_in_: int
+    #: The column names seen in ``fit``, when ``X`` had string column names.
+    feature_names_in_: npt.NDArray[np.object_]
     #: The class labels seen in ``fit`` (classifiers only).
     classes_: npt.NDArray[Any]
 
@@ -135,9 +141,17 @@ class _AutoEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
         Returns:
             The fitted estimator (``self``).
 
+        A :class:`~asynchyper.Storage` object given as ``storage`` is closed when
+        the search ends (the connection belongs to the event loop that ``fit``
+        runs; the storage reopens itself when used again), so the fitted estimator
+        can be pickled and cloned.
+
         Raises:
             DataError: ``X`` or ``y`` cannot be used (the message says how to fix it).
+            OptionError: ``cv`` or ``scoring`` cannot be used.
             SpaceTaskError: The space cannot build estimators of this task.
+            DataMismatchError: ``storage`` holds the study ``study`` from a fit on other
+                data, folds or scoring.
             SearchFailedError: No trial completed (all failed, or the time ran out).
             RuntimeError: Called from inside a running event loop (use ``afit``).
         """
@@ -155,7 +169,7 @@ class _AutoEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
                 "it would block; use `await estimator.afit(X, y)` there instead"
             )
             raise RuntimeError(msg)
-        space, objective = self._prepare(X, y)
+        space, objective, data = self._prepare(X, y)
         # fit() owns its thread for the whole search, so the process-wide settings it
         # makes cover the worker threads of executor="thread" too: no convergence
         # warnings, and one BLAS/OpenMP thread per trial when trials share the process.
@@ -163,7 +177,7 @@ class _AutoEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
             stack.enter_context(quiet_convergence())
             if self.executor == "thread" and self.concurrency > 1:
                 stack.enter_context(threadpool_limits(limits=1))
-            result = anyio.run(self._search, space, objective)
+            result = anyio.run(self._search, space, objective, data, True)
         with quiet_convergence():
             self._refit(result, objective)
         return self
@@ -172,7 +186,9 @@ class _AutoEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
         """Like :meth:`fit`, for async applications (asyncio or trio).
 
         The search runs on the caller's event loop; the final refit runs in a worker
-        thread so that the loop keeps serving other tasks.
+        thread so that the loop keeps serving other tasks. A
+        :class:`~asynchyper.Storage` object given as ``storage`` is used as is and
+        stays open (close it before pickling or cloning the estimator).
 
         Args:
             X: Features, as for :meth:`fit`.
@@ -183,20 +199,23 @@ class _AutoEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
 
         Raises:
             DataError: As from :meth:`fit`, before any trial runs.
+            OptionError: As from :meth:`fit`, before any trial runs.
             SpaceTaskError: As from :meth:`fit`, before any trial runs.
+            DataMismatchError: As from :meth:`fit`, before any trial runs.
             SearchFailedError: As from :meth:`fit`.
         """
-        space, objective = self._prepare(X, y)
-        result = await self._search(space, objective)
+        space, objective, data = self._prepare(X, y)
+        result = await self._search(space, objective, data, False)
         await anyio.to_thread.run_sync(self._quiet_refit, result, objective)
         return self
 
-    def _prepare(self, X: Any, y: Any) -> tuple[Space[Any], CrossValidation]:
+    def _prepare(self, X: Any, y: Any) -> tuple[Space[Any], CrossValidation, DataFingerprint]:
         """Every check that must pass before a trial runs; builds the objective."""
         name = type(self).__name__
         features = check_features(X)
         n_samples = features.shape[0]
         splitter, stratified = self._splitter()
+        check_scoring(self.scoring, estimator=name)
         target = self._check_target(y, n_samples, stratified)
         if stratified is None:
             check_n_splits(int(splitter.get_n_splits(features, target)), n_samples)
@@ -215,7 +234,10 @@ class _AutoEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
             seed=self.seed,
             single_threaded=self.concurrency > 1,
         )
-        return space, objective
+        data = DataFingerprint.of(features, target, cv=splitter, scoring=self.scoring)
+        # scikit-learn's own bookkeeping: feature_names_in_ and n_features_in_
+        validate_data(self, X, reset=True, skip_check_array=True)
+        return space, objective, data
 
     def _splitter(self) -> tuple[Any, int | None]:
         """The CV splitter, and its fold count when it is the built-in stratified one."""
@@ -227,10 +249,10 @@ class _AutoEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
                 f"cv={cv!r} is neither a number of folds nor a scikit-learn splitter "
                 "(an object with split() and get_n_splits()); pass e.g. cv=5"
             )
-            raise ValueError(msg)
+            raise OptionError(msg)
         if cv < 2:
             msg = f"cv={cv} folds given; cross-validation needs at least 2 (e.g. cv=3)"
-            raise ValueError(msg)
+            raise OptionError(msg)
         if self._task == "classifier":
             return StratifiedKFold(n_splits=cv, shuffle=True, random_state=self.seed), cv
         return KFold(n_splits=cv, shuffle=True, random_state=self.seed), None
@@ -246,7 +268,37 @@ class _AutoEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
         executor: ExecutorName | Executor = self.executor
         return executor
 
-    async def _search(self, space: Space[Any], objective: CrossValidation) -> Result[Any]:
+    async def _search(
+        self,
+        space: Space[Any],
+        objective: CrossValidation,
+        data: DataFingerprint,
+        close_storage: bool,
+    ) -> Result[Any]:
+        """Open (or resume) the study of this data and run the trials.
+
+        ``close_storage``: close a user-given Storage object at the end (``fit``, whose
+        event loop ends with the search); paths and URLs are always opened and closed here.
+        """
+        storage = open_storage(self.storage)
+        async with contextlib.AsyncExitStack() as stack:
+            if not isinstance(self.storage, Storage):
+                await stack.enter_async_context(storage)
+            elif close_storage:
+                stack.push_async_callback(storage.close)
+            record = await storage.create_study(
+                data.study_name(space.cls) if self.study is None else self.study,
+                fingerprint=space.fingerprint,
+                space=space.describe(),
+                user_attrs={DATA_ATTR: data.as_json()},
+                load_if_exists=True,
+            )
+            check_same_data(record, data, estimator=type(self).__name__)
+            return await self._optimize(space, objective, storage, record.name)
+
+    async def _optimize(
+        self, space: Space[Any], objective: CrossValidation, storage: Storage, name: str
+    ) -> Result[Any]:
         _log.info(
             "searching %s with %d trials, %d in flight, %s-fold cross-validation",
             space,
@@ -256,8 +308,8 @@ class _AutoEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
         )
         async with open_study(
             space.cls,
-            storage=self.storage,
-            name=self.study,
+            storage=storage,
+            name=name,
             suggester=self.suggester,
             seed=self.seed,
         ) as study:
@@ -313,13 +365,64 @@ class _AutoEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
             The predictions, shape ``(n_samples,)``.
 
         Raises:
-            DataError: ``X`` is not numeric, has missing values or the wrong width.
+            DataError: ``X`` is not numeric, has missing values, the wrong width, or
+                column names other than those seen in ``fit`` (or in another order).
             NotFittedError: ``fit`` has not been called.
         """
-        check_is_fitted(self, "best_estimator_")
-        features = check_features(X, n_features=self.n_features_in_)
+        features = self._check_fitted_input(X)
         predictions: npt.NDArray[Any] = self.best_estimator_.predict(features)
         return predictions
+
+    def _check_fitted_input(self, X: Any) -> npt.NDArray[np.float64]:
+        """Check ``X`` against what ``fit`` saw: its column names, then its values and width."""
+        check_is_fitted(self, "best_estimator_")
+        try:
+            # scikit-learn's check, first as there: other names or order raise, names
+            # on one side only warn
+            validate_data(self, X, reset=False, skip_check_array=True)
+        except ValueError as exc:
+            if "feature names" in str(exc):  # else the shape, which our checks word
+                raise DataError(str(exc).strip()) from exc
+        features = check_features(X)
+        check_width(features, self.n_features_in_)
+        return features
+
+    # -- copies ----------------------------------------------------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        """The state to pickle; refuses clearly when ``storage`` is an open connection."""
+        self._check_storage_copyable("pickled")
+        state: dict[str, Any] = super().__getstate__()
+        return state
+
+    def __sklearn_clone__(self) -> Self:
+        """An unfitted copy with the same parameters (``sklearn.base.clone``)."""
+        self._check_storage_copyable("cloned")
+        copy: Self = super().__sklearn_clone__()
+        return copy
+
+    def _check_storage_copyable(self, what: str) -> None:
+        if not isinstance(self.storage, Storage):
+            return
+        try:
+            pickle.dumps(self.storage)
+        except (TypeError, AttributeError, pickle.PicklingError) as exc:
+            name = type(self).__name__
+            if isinstance(self.storage, MemoryStorage):
+                msg = (
+                    f"{name}(storage={self.storage!r}) cannot be {what}: an in-memory "
+                    "storage object cannot be copied. Pass storage=None (each fit keeps "
+                    "its trials in memory) or a path such as 'search.db'"
+                )
+            else:
+                path = getattr(self.storage, "path", None)
+                given = "its path or URL" if path is None else f"the path {path!r}"
+                msg = (
+                    f"{name}(storage={self.storage!r}) cannot be {what} while that storage "
+                    "is open (after afit(), or inside `async with storage:`): close it "
+                    f"first (`await storage.close()`), or pass {given} as storage= so "
+                    "that every fit opens and closes its own connection"
+                )
+            raise StorageError(msg) from exc
 
     @property
     def trials_(self) -> Sequence[Any]:
@@ -433,9 +536,16 @@ class AutoClassifier(ClassifierMixin, _AutoEstimator):  # type: ignore[misc]  # 
             scikit-learn's defaults) before the suggester's own trials; they count
             toward ``trials``. Only defaults that exist in ``space`` are used.
         suggester: The search algorithm (default: ``asynchyper.TPE()``).
-        storage: Where trials are kept (a path such as ``"search.db"``); default in memory.
-        study: The study name in ``storage``; re-running a fit with the same storage
-            and study resumes the search (``trials`` is the total budget).
+        storage: Where trials are kept (a path such as ``"search.db"``); default in
+            memory. A :class:`~asynchyper.Storage` object is closed when ``fit``
+            returns (it reopens itself when used again), so the fitted estimator
+            can be pickled and cloned; prefer a path or URL.
+        study: The study name in ``storage``. Re-running a fit with the same storage
+            and study on the same data, folds and scoring resumes the search
+            (``trials`` is the total budget); on other data it raises
+            :class:`DataMismatchError`. ``None`` names the study after the space and
+            a fingerprint of the data, folds and scoring, so each data set (each fold
+            of ``cross_val_score`` or ``GridSearchCV``) gets a study of its own.
 
     Attributes:
         best_config_: The best configuration (an instance of ``space``).
@@ -446,6 +556,9 @@ class AutoClassifier(ClassifierMixin, _AutoEstimator):  # type: ignore[misc]  # 
         study_: The study's name in ``storage`` (reopen it with ``open_study`` or the CLI).
         classes_: The class labels seen in ``fit``.
         n_features_in_: The number of features seen in ``fit``.
+        feature_names_in_: The column names seen in ``fit``, when ``X`` was a
+            DataFrame with string column names (else absent). ``predict`` and the
+            other methods then refuse columns with other names or in another order.
     """
 
     _task: ClassVar[Task] = "classifier"
@@ -472,11 +585,11 @@ class AutoClassifier(ClassifierMixin, _AutoEstimator):  # type: ignore[misc]  # 
         Raises:
             AttributeError: The best estimator has no ``predict_proba``; the cause
                 names its model and what to use instead.
-            DataError: ``X`` is not numeric, has missing values or the wrong width.
+            DataError: ``X`` is not numeric, has missing values, the wrong width, or
+                column names other than those seen in ``fit`` (or in another order).
             NotFittedError: ``fit`` has not been called.
         """
-        check_is_fitted(self, "best_estimator_")
-        features = check_features(X, n_features=self.n_features_in_)
+        features = self._check_fitted_input(X)
         probabilities: npt.NDArray[np.float64] = self.best_estimator_.predict_proba(features)
         return probabilities
 
@@ -497,11 +610,11 @@ class AutoClassifier(ClassifierMixin, _AutoEstimator):  # type: ignore[misc]  # 
         Raises:
             AttributeError: The best estimator has no ``predict_log_proba``; the cause
                 names its model and what to use instead.
-            DataError: ``X`` is not numeric, has missing values or the wrong width.
+            DataError: ``X`` is not numeric, has missing values, the wrong width, or
+                column names other than those seen in ``fit`` (or in another order).
             NotFittedError: ``fit`` has not been called.
         """
-        check_is_fitted(self, "best_estimator_")
-        features = check_features(X, n_features=self.n_features_in_)
+        features = self._check_fitted_input(X)
         log_probabilities: npt.NDArray[np.float64] = self.best_estimator_.predict_log_proba(
             features
         )
@@ -525,11 +638,11 @@ class AutoClassifier(ClassifierMixin, _AutoEstimator):  # type: ignore[misc]  # 
         Raises:
             AttributeError: The best estimator has no ``decision_function``; the cause
                 names its model and what to use instead.
-            DataError: ``X`` is not numeric, has missing values or the wrong width.
+            DataError: ``X`` is not numeric, has missing values, the wrong width, or
+                column names other than those seen in ``fit`` (or in another order).
             NotFittedError: ``fit`` has not been called.
         """
-        check_is_fitted(self, "best_estimator_")
-        features = check_features(X, n_features=self.n_features_in_)
+        features = self._check_fitted_input(X)
         scores: npt.NDArray[np.float64] = self.best_estimator_.decision_function(features)
         return scores
 
@@ -557,8 +670,10 @@ class AutoRegressor(RegressorMixin, _AutoEstimator):  # type: ignore[misc]  # sk
         portfolio: Evaluate a few proven default pipelines first (see
             :class:`AutoClassifier`).
         suggester: The search algorithm (default: ``asynchyper.TPE()``).
-        storage: Where trials are kept; default in memory.
-        study: The study name in ``storage`` (re-running resumes the search).
+        storage: Where trials are kept; default in memory (see :class:`AutoClassifier`).
+        study: The study name in ``storage``: re-running on the same data resumes the
+            search; ``None`` gives each data set its own study (see
+            :class:`AutoClassifier`).
 
     Attributes:
         best_config_: The best configuration (an instance of ``space``).
@@ -568,6 +683,8 @@ class AutoRegressor(RegressorMixin, _AutoEstimator):  # type: ignore[misc]  # sk
         result_: The search's :class:`asynchyper.Result` (every trial, ``best``).
         study_: The study's name in ``storage`` (reopen it with ``open_study`` or the CLI).
         n_features_in_: The number of features seen in ``fit``.
+        feature_names_in_: The column names seen in ``fit``, when ``X`` was a
+            DataFrame with string column names (else absent).
     """
 
     _task: ClassVar[Task] = "regressor"
