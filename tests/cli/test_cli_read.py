@@ -241,6 +241,17 @@ def test_bad_url(url: str, expected: str, capsys: pytest.CaptureFixture[str]) ->
     assert "secret" not in line
 
 
+def test_an_empty_file_is_reported_and_left_empty(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "empty.db"
+    path.touch()
+    code, out, err = run(capsys, "studies", "--storage", str(path))
+    assert (code, out) == (1, "")
+    assert "is empty, not an asynchyper store" in one_error_line(err)
+    assert path.stat().st_size == 0
+
+
 def test_not_a_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "notes.txt"
     path.write_text("hello\n")

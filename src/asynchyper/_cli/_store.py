@@ -35,7 +35,7 @@ def existing_storage(url: str) -> Storage:
     ``create=False``, so a missing schema or table is reported when it is opened).
 
     Raises:
-        CommandError: The SQLite file does not exist.
+        CommandError: The SQLite file does not exist, or is empty.
         StorageError: A bad URL.
     """
     store = open_storage(url)
@@ -43,6 +43,13 @@ def existing_storage(url: str) -> Storage:
         msg = (
             f"storage file {store.path} does not exist (from {url!r}); check the path, "
             "or run a study there first"
+        )
+        raise CommandError(msg)
+    if isinstance(store, SQLiteStorage) and os.path.getsize(store.path) == 0:
+        # SQLite would take an empty file as a new database and write tables into it.
+        msg = (
+            f"storage file {store.path} is empty, not an asynchyper store (from {url!r}); "
+            "check the path, or run a study there first"
         )
         raise CommandError(msg)
     if isinstance(store, PostgresStorage):
