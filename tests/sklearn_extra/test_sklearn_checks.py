@@ -205,7 +205,7 @@ def test_predict_checks_its_input_too() -> None:
     # A fitted model without a search: only the checks of predict matter here.
     model.n_features_in_ = 4
     model.best_estimator_ = object()
-    with pytest.raises(ahs.DataError, match="3 features but the estimator was fitted with 4"):
+    with pytest.raises(ahs.DataError, match="3 features, but AutoClassifier is expecting 4"):
         model.predict(X[:, :3])
     bad = X.copy()
     bad[0, 0] = np.nan

@@ -343,3 +343,24 @@ def test_scikit_learns_own_column_names_check_passes(estimator: type[Any]) -> No
     )
 
     check_dataframe_column_names_consistency(estimator.__name__, _quick(estimator))
+
+
+@pytest.mark.parametrize("estimator", [ahs.AutoClassifier, ahs.AutoRegressor])
+@pytest.mark.parametrize(
+    "check",
+    [
+        "check_n_features_in_after_fitting",
+        "check_complex_data",
+        "check_estimators_empty_data_messages",
+        "check_supervised_y_2d",
+        "check_fit2d_1sample",
+        "check_fit2d_predict1d",
+        "check_requires_y_none",
+    ],
+)
+def test_scikit_learns_input_checks_pass(estimator: type[Any], check: str) -> None:
+    # scikit-learn's own checks of how bad input is reported (its message wording,
+    # its warning for a column-vector y), run one by one on a quick search.
+    from sklearn.utils import estimator_checks  # noqa: PLC0415 - only this test needs it
+
+    getattr(estimator_checks, check)(estimator.__name__, _quick(estimator))

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import attrs
 import numpy as np
 import numpy.typing as npt
+from sklearn.exceptions import DataConversionWarning
 from sklearn.metrics import get_scorer
 from sklearn.utils.multiclass import type_of_target
 
@@ -86,15 +88,20 @@ def check_features(
     if array.ndim == 1:
         msg = (
             f"{name} is 1-D (shape {array.shape}); it must be 2-D (n_samples, n_features). "
-            f"For a single feature pass {name}.reshape(-1, 1)"
+            f"Reshape your data: {name}.reshape(-1, 1) for a single feature, or "
+            f"{name}.reshape(1, -1) for a single sample"
         )
         raise DataError(msg)
     if array.ndim != 2:
         msg = f"{name} has shape {array.shape}; it must be 2-D (n_samples, n_features)"
         raise DataError(msg)
-    if array.shape[0] == 0 or array.shape[1] == 0:
-        msg = f"{name} is empty (shape {array.shape}); it needs at least one sample and feature"
-        raise DataError(msg)
+    for axis, what in ((0, "sample"), (1, "feature")):
+        if array.shape[axis] == 0:  # worded as scikit-learn's own check words it
+            msg = (
+                f"{name} is empty: 0 {what}(s) (shape={array.shape}) while a minimum of 1 "
+                "is required."
+            )
+            raise DataError(msg)
     if array.dtype.kind not in "biuf":
         _raise_non_numeric(array, name, names)
     values = np.ascontiguousarray(array, dtype=np.float64)
@@ -119,21 +126,28 @@ def check_features(
     return values
 
 
-def check_width(features: npt.NDArray[Any], n_features: int, *, name: str = "X") -> None:
+def check_width(
+    features: npt.NDArray[Any],
+    n_features: int,
+    *,
+    name: str = "X",
+    estimator: str = "the estimator",
+) -> None:
     """Check that checked features have as many columns as the model was fitted with.
 
     Args:
         features: The features as returned by :func:`check_features`.
         n_features: The number of features seen in ``fit``.
         name: How to call them in messages.
+        estimator: The estimator's class name, for messages.
 
     Raises:
         DataError: Another number of features.
     """
     if features.shape[1] != n_features:
         msg = (
-            f"{name} has {features.shape[1]} features but the estimator was fitted with "
-            f"{n_features}; pass the same columns as in fit()"
+            f"{name} has {features.shape[1]} features, but {estimator} is expecting "
+            f"{n_features} features as input (as in fit()); pass the same columns"
         )
         raise DataError(msg)
 
@@ -159,6 +173,12 @@ def _raise_non_numeric(array: npt.NDArray[Any], name: str, names: list[str] | No
                     )
                 raise DataError(msg)
         return
+    if array.dtype.kind == "c":
+        msg = (
+            f"Complex data not supported: {name} has dtype {array.dtype}; pass real "
+            "numbers (e.g. the real and imaginary parts as two columns)"
+        )
+        raise DataError(msg)
     msg = (
         f"{name} has dtype {array.dtype}, which is not numeric; convert it to numbers "
         "(e.g. encode dates or categories as numeric columns)"
@@ -169,6 +189,12 @@ def _raise_non_numeric(array: npt.NDArray[Any], name: str, names: list[str] | No
 def _target_array(y: Any, n_samples: int) -> npt.NDArray[Any]:
     array = np.asarray(y)
     if array.ndim == 2 and array.shape[1] == 1:
+        warnings.warn(  # as scikit-learn's own estimators do
+            "A column-vector y was passed when a 1d array was expected. Please change "
+            "the shape of y to (n_samples,), for example using ravel().",
+            DataConversionWarning,
+            stacklevel=4,
+        )
         array = array.ravel()
     if array.ndim != 1:
         msg = (
@@ -252,6 +278,8 @@ def check_classification_target(
         raise DataError(msg)
     if kind not in ("binary", "multiclass"):
         msg = f"y has target type {kind!r}; a classifier needs one class label per sample"
+        if kind == "unknown":  # worded as scikit-learn's own check words it
+            msg = f"Unknown label type: {msg}"
         raise DataError(msg)
     try:
         classes, counts = np.unique(labels, return_counts=True)

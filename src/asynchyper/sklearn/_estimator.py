@@ -212,8 +212,17 @@ class _AutoEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
     def _prepare(self, X: Any, y: Any) -> tuple[Space[Any], CrossValidation, DataFingerprint]:
         """Every check that must pass before a trial runs; builds the objective."""
         name = type(self).__name__
+        if y is None:  # worded as scikit-learn's own check words it
+            msg = f"{name} requires y to be passed, but the target y is None"
+            raise DataError(msg)
         features = check_features(X)
         n_samples = features.shape[0]
+        if n_samples < 2:  # cross-validation needs two folds at least
+            msg = (
+                f"X has {n_samples} sample (n_samples={n_samples}); cross-validation "
+                "needs at least 2 (one per fold): provide more data"
+            )
+            raise DataError(msg)
         splitter, stratified = self._splitter()
         check_scoring(self.scoring, estimator=name)
         target = self._check_target(y, n_samples, stratified)
@@ -384,7 +393,7 @@ class _AutoEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
             if "feature names" in str(exc):  # else the shape, which our checks word
                 raise DataError(str(exc).strip()) from exc
         features = check_features(X)
-        check_width(features, self.n_features_in_)
+        check_width(features, self.n_features_in_, estimator=type(self).__name__)
         return features
 
     # -- copies ----------------------------------------------------------------------
