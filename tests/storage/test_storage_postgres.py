@@ -685,6 +685,25 @@ def test_open_storage_takes_a_libpq_string_for_postgresql(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("secret", ["Sx9@Qz/Wv7 k", "Sx9/Qz7", "Ab3@Zq8"])
+def test_an_unencoded_password_is_refused_without_showing_it(secret: str) -> None:
+    # '@' or '/' written as is cuts the password short; no part of it may show.
+    pytest.importorskip("psycopg")
+    for url in (
+        f"postgresql://me:{secret}@db.example/studies",
+        f"postgresql://me:{secret}@db.example/studies?schema=a",
+    ):
+        with pytest.raises(StorageError, match="percent-encode the password") as caught:
+            PostgresStorage(url)
+        for part in secret.replace("/", "@").split("@"):
+            assert part not in str(caught.value)
+    encoded = urllib.parse.quote(secret, safe="")
+    storage = PostgresStorage(f"postgresql://me:{encoded}@db.example/studies")
+    assert storage.url == "postgresql://me@db.example/studies"
+    # A port then a database name holding an '@' is no password.
+    assert PostgresStorage("postgresql://host:5432/db@x").url.endswith("/db@x")
+
+
 def test_without_psycopg_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "psycopg", None)  # makes `import psycopg` fail
     with pytest.raises(MissingExtraError, match=r"asynchyper\[postgres\]"):

@@ -67,6 +67,26 @@ def redact(text: str, password: str | None) -> str:
     return text
 
 
+def _raw_password_of(url: str) -> str | None:
+    """The password as written, up to the last ``@`` before the path: an unencoded
+    ``@`` or ``/`` in it would otherwise leave its tail outside the parsed password."""
+    _, separator, rest = url.partition("://")
+    userinfo, at, _ = rest.partition("?")[0].rpartition("@")
+    if not separator or not at:
+        return None
+    return userinfo.partition(":")[2] or None
+
+
+def _unencoded_slash(raw: str) -> bool:
+    """Whether ``raw`` (see :func:`_raw_password_of`) is a password cut by a ``/``.
+
+    ``host:5432/db@x`` (a database name with an ``@``) gives ``5432/db``: a port, then
+    the path, which is no password.
+    """
+    before, slash, _ = raw.partition("/")
+    return bool(slash) and not before.isdigit()
+
+
 def _password_of(url: str) -> str | None:
     """The password of a URL, parsed leniently (to redact messages about a bad URL)."""
     try:
@@ -90,14 +110,26 @@ def parse_url(
     from psycopg import conninfo  # noqa: PLC0415 - the postgres extra is imported lazily
 
     password = _password_of(url)
+    raw = _raw_password_of(url)
+
+    def hidden(text: str) -> str:  # the written form first: it may be the longer one
+        return redact(redact(text, raw), password)
+
     text = url
     scheme, separator, rest = url.partition("://")
     if separator:
         base = scheme.lower().partition("+")[0]
         if base not in _SCHEMES:
             msg = (
-                f"{redact(url, password)!r} is not a PostgreSQL URL; use "
+                f"{hidden(url)!r} is not a PostgreSQL URL; use "
                 "'postgresql://user:password@host:5432/database'"
+            )
+            raise StorageError(msg)
+        if raw is not None and ("@" in raw or _unencoded_slash(raw)):
+            msg = (
+                f"the password in {hidden(url)!r} holds an unencoded '@' or '/', so the URL "
+                "cannot be split into password, host and database; percent-encode the "
+                "password (urllib.parse.quote(password, safe=''))"
             )
             raise StorageError(msg)
         path, _, query = rest.partition("?")
@@ -107,7 +139,7 @@ def parse_url(
             if schema is not None and schema != given[-1]:
                 msg = (
                     f"the schema is given twice: schema={schema!r} and ?schema={given[-1]!r} "
-                    f"in {redact(url, password)!r}; give it once"
+                    f"in {hidden(url)!r}; give it once"
                 )
                 raise StorageError(msg)
             schema = given[-1]
@@ -116,8 +148,8 @@ def parse_url(
     try:
         params: dict[str, Any] = dict(conninfo.conninfo_to_dict(text))
     except Exception as exc:  # psycopg.ProgrammingError: the message may quote the URL
-        reason = redact(str(exc), password)
-        msg = f"cannot parse the PostgreSQL URL {redact(url, password)!r}: {reason}"
+        reason = hidden(str(exc))
+        msg = f"cannot parse the PostgreSQL URL {hidden(url)!r}: {reason}"
         raise StorageError(msg) from None
     password = params.pop("password", None) or password
     if schema is not None and (not schema or "\x00" in schema):
