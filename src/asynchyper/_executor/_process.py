@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import io
 import os
 import pickle
-import re
 import sys
-import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +18,8 @@ from .._errors import ExecutorError
 from .._types import JSONValue
 from ._base import Executor, ReturnValueError
 from ._checks import check_max_workers
-from ._context import TrialContext, use_trial_context
+from ._context import TrialContext
+from ._remote import Failure, call_objective, rebuild, short_repr
 
 __all__ = ["ProcessExecutor", "WorkerDiedError"]
 
@@ -30,95 +28,40 @@ class WorkerDiedError(RuntimeError):
     """The worker process running a trial died (killed, crashed, out of memory)."""
 
 
-class _RemoteTraceback(Exception):
-    """Carries the worker's traceback text as the cause of a re-raised exception."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__(text)
-        self.text = text
-
-    def __str__(self) -> str:
-        return f'\n"""\n{self.text}"""'
-
-
-class _RemoteError(Exception):
-    """Stands in for a worker exception that could not be brought back as itself."""
-
-
 @attrs.frozen
 class _ProcessOutcome:
-    """What a worker process sends back. Values and exceptions travel as pickles made in the
+    """What a worker process sends back. The value travels as a pickle made in the
     worker, so that one that cannot be pickled (or unpickled here) fails its trial
-    instead of the transport; a failure always carries its text too."""
+    instead of the transport."""
 
     attrs: dict[str, JSONValue]
     value: bytes | None = None
-    error: bytes | None = None
-    error_type: str = ""
-    error_message: str = ""
-    error_text: str = ""
+    failure: Failure | None = None
     value_problem: str | None = None
 
 
-def _type_name(cls: type) -> str:
-    """A class's name as a traceback shows it (``DivergedError``, ``numpy.AxisError``)."""
-    if cls.__module__ in ("__main__", "__mp_main__", "builtins"):
-        return cls.__qualname__
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
-def _short_repr(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+def _dumps(obj: object) -> bytes:
+    return pickle.dumps(obj, pickle.HIGHEST_PROTOCOL)
 
 
 def _run_in_process(
     objective: Callable[[Any], Any], config: Any, context: TrialContext
 ) -> _ProcessOutcome:
-    """Entry point inside the worker: install the context, run, ship everything back."""
-    with use_trial_context(context):
-        try:
-            value = objective(config)
-            if inspect.iscoroutine(value):
-                value = asyncio.run(value)
-        except BaseException as exc:  # every failure of the objective is its trial's
-            return _failure(exc, dict(context.user_attrs))
+    """Entry point inside the worker: run the trial, ship everything back."""
+    value, failure = call_objective(objective, config, context, _dumps)
     user_attrs = dict(context.user_attrs)
+    if failure is not None:
+        return _ProcessOutcome(user_attrs, failure=failure)
     try:
-        payload = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+        payload = _dumps(value)
     except Exception as exc:  # reported as the trial's failure
         problem = (
-            f"objective returned {type(value).__qualname__} {_short_repr(value)}; expected a "
+            f"objective returned {type(value).__qualname__} {short_repr(value)}; expected a "
             f"float or asynchyper.Evaluation(value, attrs) (it cannot be pickled back from "
             f"the worker process: {exc})"
         )
         return _ProcessOutcome(user_attrs, value_problem=problem)
     return _ProcessOutcome(user_attrs, value=payload)
-
-
-def _failure(exc: BaseException, user_attrs: dict[str, JSONValue]) -> _ProcessOutcome:
-    """The failure outcome: the exception as text always, and pickled when it can be."""
-    # The worker loads the user's script as __mp_main__; show its classes as the user
-    # wrote them.
-    text = _MP_MAIN.sub("", "".join(traceback.format_exception(exc)))
-    try:
-        pickled: bytes | None = pickle.dumps(exc, pickle.HIGHEST_PROTOCOL)
-    except Exception:  # the text below is enough
-        pickled = None
-    try:
-        message = str(exc)
-    except Exception:  # a broken __str__ must not lose the failure
-        message = "<exception str() failed>"
-    return _ProcessOutcome(
-        user_attrs,
-        error=pickled,
-        error_type=_type_name(type(exc)),
-        error_message=message,
-        error_text=text,
-    )
-
-
-_MP_MAIN = re.compile(r"^__mp_main__\.", re.MULTILINE)
 
 
 class _Unpickler(pickle.Unpickler):
@@ -130,25 +73,6 @@ class _Unpickler(pickle.Unpickler):
 
 def _load(payload: bytes) -> Any:
     return _Unpickler(io.BytesIO(payload)).load()
-
-
-def _error_of(outcome: _ProcessOutcome) -> BaseException:
-    """The worker's exception, as itself when it unpickles, else by name and message."""
-    error: BaseException | None = None
-    if outcome.error is not None:
-        try:
-            loaded = _load(outcome.error)
-        except Exception:  # fall back to the text
-            loaded = None
-        if isinstance(loaded, BaseException):
-            error = loaded
-    if error is None:
-        message = outcome.error_type
-        if outcome.error_message:
-            message += f": {outcome.error_message}"
-        error = _RemoteError(message)
-    error.__cause__ = _RemoteTraceback(outcome.error_text)
-    return error
 
 
 def _value_of(outcome: _ProcessOutcome, number: int) -> Any:
@@ -335,8 +259,8 @@ class ProcessExecutor(Executor):
             raise ExecutorError(msg) from exc
         assert isinstance(outcome, _ProcessOutcome)
         context.user_attrs.update(outcome.attrs)
-        if outcome.error_text:
-            raise _error_of(outcome)
+        if outcome.failure is not None:
+            raise rebuild(outcome.failure, _load)
         return _value_of(outcome, context.number)
 
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 import attrs
 
 from .._executor._context import check_json_safe
+from .._executor._remote import short_repr
 from .._records import TrialState
 from .._types import JSONValue
 from ._result import Evaluation
@@ -44,19 +45,19 @@ def check_value(value: object) -> float | str:
     """``value`` as a finite float, or the reason it is not acceptable."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return (
-            f"objective returned {type(value).__qualname__} {_short_repr(value)}; expected a "
+            f"objective returned {type(value).__qualname__} {short_repr(value)}; expected a "
             "float or asynchyper.Evaluation(value, attrs)"
         )
     try:
         number = float(value)
     except OverflowError:  # an int (or Fraction) beyond the float range
         return (
-            f"objective returned {type(value).__qualname__} {_short_repr(value)}; it is too "
+            f"objective returned {type(value).__qualname__} {short_repr(value)}; it is too "
             "large for a float (a value must be a finite float)"
         )
     except (TypeError, ValueError, ArithmeticError) as exc:  # a broken numbers.Real
         return (
-            f"objective returned {type(value).__qualname__} {_short_repr(value)}, which "
+            f"objective returned {type(value).__qualname__} {short_repr(value)}, which "
             f"cannot be converted to a float ({exc}); return a finite float"
         )
     if not math.isfinite(number):
@@ -104,8 +105,3 @@ def _safe_attrs(user_attrs: Mapping[str, JSONValue]) -> Mapping[str, JSONValue]:
     except TypeError:
         return {}
     return dict(user_attrs)
-
-
-def _short_repr(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."

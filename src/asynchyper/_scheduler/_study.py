@@ -22,6 +22,7 @@ from .._errors import (
 )
 from .._executor import Executor, ReturnValueError, TrialContext, resolve_executor
 from .._executor._context import check_json_safe
+from .._executor._remote import short_repr
 from .._export import to_dataframe, trial_records
 from .._records import StudyRecord, Trial, TrialRecord, TrialState
 from .._space import Space
@@ -912,7 +913,7 @@ def _single_proposal(suggester: Suggester, proposals: object) -> dict[str, JSONS
     if not isinstance(given, list | tuple) or not all(isinstance(p, dict) for p in given):
         msg = (
             f"{suggester!r}.suggest(k=1) returned {type(given).__name__} "
-            f"{_short(given)}; a suggester must return a list of k dicts of flat "
+            f"{short_repr(given)}; a suggester must return a list of k dicts of flat "
             "parameters (e.g. [{'lr': 0.01}])"
         )
         raise SuggesterError(msg)
@@ -924,8 +925,3 @@ def _single_proposal(suggester: Suggester, proposals: object) -> dict[str, JSONS
         raise SuggesterError(msg)
     proposal: dict[str, JSONScalar] = given[0]
     return proposal
-
-
-def _short(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."

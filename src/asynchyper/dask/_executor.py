@@ -21,7 +21,8 @@ from .._backend import on_asyncio
 from .._errors import ExecutorError
 from .._executor._base import Executor
 from .._executor._context import TrialContext
-from .._executor._process import WorkerDiedError, _RemoteError, _RemoteTraceback
+from .._executor._process import WorkerDiedError
+from .._executor._remote import rebuild
 from ._task import Outcome, WorkerLoadError, run_trial
 
 __all__ = ["DaskExecutor"]
@@ -344,8 +345,8 @@ class DaskExecutor(Executor):
                 )
         outcome = _unpack(packed, context.number)
         context.user_attrs.update(outcome.attrs)
-        if outcome.error_name:
-            raise _error_of(outcome)
+        if outcome.failure is not None:
+            raise rebuild(outcome.failure, cloudpickle.loads)
         return outcome.value
 
     async def _submit(self, client: Any, payload: bytes, key: str, number: int) -> bytes:
@@ -456,23 +457,6 @@ def _unpack(packed: bytes, number: int) -> Outcome:
         raise TypeError(msg) from exc
     assert isinstance(outcome, Outcome)
     return outcome
-
-
-def _error_of(outcome: Outcome) -> BaseException:
-    """The objective's exception, as itself when it loads here, else by name and message."""
-    error: BaseException | None = None
-    if outcome.error is not None:
-        try:
-            loaded = cloudpickle.loads(outcome.error)
-        except Exception:  # e.g. an __init__ that its own args cannot call: use the name
-            loaded = None
-        if isinstance(loaded, BaseException):
-            error = loaded
-    if error is None:
-        error = _RemoteError(outcome.error_name)
-    if outcome.error_text:
-        error.__cause__ = _RemoteTraceback(outcome.error_text)
-    return error
 
 
 def _check_and_clear(marker: Any) -> bool:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import logging
-import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -14,8 +11,8 @@ import cloudpickle  # type: ignore[import-untyped]  # no type information publis
 import distributed
 import distributed.utils
 
-from .._executor._context import TrialContext, use_trial_context
-from .._executor._process import _type_name
+from .._executor._context import TrialContext
+from .._executor._remote import Failure, call_objective
 from .._types import JSONValue
 
 __all__ = ["Outcome", "WorkerLoadError", "run_trial"]
@@ -30,19 +27,14 @@ _dask: Any = distributed
 class Outcome:
     """What a trial's task sends back: the raw value or the failure, and user attributes.
 
-    The exception travels pickled on its own, so that one the study cannot load fails
-    its trial by name and message instead of losing the whole outcome.
+    The exception travels pickled on its own (see :class:`Failure`), so that one the
+    study cannot load fails its trial by name and message instead of losing the whole
+    outcome.
     """
 
     attrs: dict[str, JSONValue]
     value: Any = None
-    #: The objective's exception, pickled with cloudpickle on the worker.
-    error: bytes | None = None
-    #: ``"Type: message"``, for when the exception itself cannot come back; empty when
-    #: the objective returned.
-    error_name: str = ""
-    #: The worker's traceback, when there is one.
-    error_text: str = ""
+    failure: Failure | None = None
 
 
 class WorkerLoadError(Exception):
@@ -70,29 +62,8 @@ def run_trial(payload: bytes, marker: str) -> bytes:
 
 def run_objective(objective: Callable[[Any], Any], config: Any, context: TrialContext) -> Outcome:
     """Run a trial with its context installed; the objective's failures are its outcome."""
-    with use_trial_context(context):
-        try:
-            value = objective(config)
-            if inspect.iscoroutine(value):
-                value = asyncio.run(value)
-        except BaseException as exc:  # sys.exit() or Ctrl-C included: the worker lives on
-            return _failure(exc, dict(context.user_attrs))
-    return Outcome(dict(context.user_attrs), value)
-
-
-def _failure(exc: BaseException, user_attrs: dict[str, JSONValue]) -> Outcome:
-    """The failure outcome: the exception pickled when it can be, and always as text."""
-    try:
-        pickled: bytes | None = bytes(cloudpickle.dumps(exc))
-    except Exception:  # the name and message below stand in for it
-        pickled = None
-    try:
-        message = str(exc)
-    except Exception:  # a broken __str__ must not lose the failure
-        message = "<exception str() failed>"
-    name = _type_name(type(exc)) + (f": {message}" if message else "")
-    text = "".join(traceback.format_exception(exc))
-    return Outcome(user_attrs, error=pickled, error_name=name, error_text=text)
+    value, failure = call_objective(objective, config, context, cloudpickle.dumps)
+    return Outcome(dict(context.user_attrs), value, failure)
 
 
 def _pack(outcome: Outcome) -> bytes:
@@ -105,10 +76,8 @@ def _pack(outcome: Outcome) -> bytes:
             f"pickled back from the Dask worker ({type(exc).__name__}: {exc}); return a "
             "float or asynchyper.Evaluation"
         )
-        error = bytes(cloudpickle.dumps(TypeError(msg)))
-        return bytes(
-            cloudpickle.dumps(Outcome(outcome.attrs, error=error, error_name=f"TypeError: {msg}"))
-        )
+        failure = Failure.of(TypeError(msg), cloudpickle.dumps)
+        return bytes(cloudpickle.dumps(Outcome(outcome.attrs, failure=failure)))
 
 
 def _call_scheduler(operation: str, marker: str) -> None:
