@@ -68,6 +68,24 @@ def test_non_numeric_column_is_named(no_search: list[Any]) -> None:
     assert no_search == []
 
 
+def test_a_value_neither_number_nor_string_is_a_type_error(no_search: list[Any]) -> None:
+    # As scikit-learn's check_array: a string is a ValueError, a dict a TypeError.
+    X, y = _iris()
+    mixed = X.astype(object)
+    mixed[4, 1] = {"foo": "bar"}
+    with pytest.raises(
+        ahs.DataTypeError, match=r"column 1 holds \{'foo': 'bar'\} \(dict\)"
+    ) as info:
+        _classify(mixed, y)
+    assert isinstance(info.value, TypeError)
+    assert isinstance(info.value, ahs.DataError)
+    mixed[4, 1] = "red"
+    with pytest.raises(ahs.DataError) as text:
+        _classify(mixed, y)
+    assert not isinstance(text.value, TypeError)
+    assert no_search == []
+
+
 def test_missing_values_in_x_are_counted_and_located(no_search: list[Any]) -> None:
     X, y = _iris()
     X = X.copy()

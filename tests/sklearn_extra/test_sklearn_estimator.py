@@ -356,6 +356,7 @@ def test_scikit_learns_own_column_names_check_passes(estimator: type[Any]) -> No
         "check_fit2d_1sample",
         "check_fit2d_predict1d",
         "check_requires_y_none",
+        "check_dtype_object",
     ],
 )
 def test_scikit_learns_input_checks_pass(estimator: type[Any], check: str) -> None:

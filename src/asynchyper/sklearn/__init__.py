@@ -40,6 +40,7 @@ from ._build import build_pipeline as build_pipeline
 from ._build import with_random_state as with_random_state
 from ._errors import DataError as DataError
 from ._errors import DataMismatchError as DataMismatchError
+from ._errors import DataTypeError as DataTypeError
 from ._errors import OptionError as OptionError
 from ._errors import SearchFailedError as SearchFailedError
 from ._errors import SpaceTaskError as SpaceTaskError
@@ -123,6 +124,7 @@ __all__ = [
     "with_random_state",
     # errors
     "DataError",
+    "DataTypeError",
     "OptionError",
     "DataMismatchError",
     "SpaceTaskError",

@@ -21,7 +21,7 @@ from sklearn.utils.multiclass import type_of_target
 
 from .._space import Space, compile_space
 from ._build import Task, estimator_task
-from ._errors import DataError, OptionError, SpaceTaskError
+from ._errors import DataError, DataTypeError, OptionError, SpaceTaskError
 
 __all__ = [
     "check_classification_target",
@@ -76,6 +76,7 @@ def check_features(
     Raises:
         DataError: ``X`` is sparse, not 2-D, empty, holds non-numeric, missing or
             infinite values, or has the wrong number of features.
+        DataTypeError: ``X`` holds a value that is neither a number nor a string.
     """
     if hasattr(X, "toarray") and hasattr(X, "nnz"):  # a scipy.sparse matrix or array
         msg = (
@@ -165,12 +166,19 @@ def _raise_non_numeric(array: npt.NDArray[Any], name: str, names: list[str] | No
                         f"{name} column {where} has missing values ({value!r}); impute them "
                         "(e.g. sklearn.impute.SimpleImputer) or drop those rows/columns"
                     )
-                else:
+                elif isinstance(value, str | bytes):
                     msg = (
                         f"{name} column {where} holds non-numeric values such as {value!r} "
                         f"({type(value).__name__}); encode categorical columns first (e.g. "
                         "sklearn.preprocessing.OneHotEncoder or OrdinalEncoder) or drop them"
                     )
+                else:  # worded as scikit-learn's own check (numpy's float()) words it
+                    msg = (
+                        f"{name} column {where} holds {value!r} ({type(value).__name__}): each "
+                        "argument must be a string or a number; turn such values into "
+                        "numeric columns or drop them"
+                    )
+                    raise DataTypeError(msg)
                 raise DataError(msg)
         return
     if array.dtype.kind == "c":

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from .._errors import AsynchyperError, SearchSpaceError, SpaceMismatchError
 
-__all__ = ["DataError", "DataMismatchError", "OptionError", "SearchFailedError", "SpaceTaskError"]
+__all__ = [
+    "DataError",
+    "DataMismatchError",
+    "DataTypeError",
+    "OptionError",
+    "SearchFailedError",
+    "SpaceTaskError",
+]
 
 
 class DataError(AsynchyperError, ValueError):
@@ -13,6 +20,15 @@ class DataError(AsynchyperError, ValueError):
     Raised by ``fit``/``predict`` before any trial runs: non-numeric or missing values,
     mismatched lengths, a single class, fewer samples than folds, or a target that
     does not fit the estimator (class labels given to a regressor, or the reverse).
+    """
+
+
+class DataTypeError(DataError, TypeError):
+    """``X`` holds a value that is neither a number nor a string, such as a dict.
+
+    A :class:`DataError` that is also a ``TypeError``, as scikit-learn's own input
+    check raises for such a value (a string that is not a number stays a
+    ``DataError``, as scikit-learn's ``ValueError``).
     """
 
 
