@@ -720,6 +720,25 @@ def test_multiple_of_is_reported_with_the_step_fix() -> None:
 
 
 @attrs.define
+class WithPredicates:
+    x: Annotated[float, ah.Float(0, 1), at.Predicate(lambda v: v > 0.5)]
+    n: Annotated[int, at.Interval(ge=0, le=9), at.Not(lambda v: v == 3)]
+    speed: Annotated[float, ah.Float(1, 2), at.Unit("m/s")]  # informational: allowed
+    name: Annotated[str, at.MinLen(3)] = "abc"  # a constant: not searched, so allowed
+
+
+def test_constraints_sampling_cannot_honour_are_reported() -> None:
+    found = _problems(WithPredicates)
+    assert set(found) == {"WithPredicates.x", "WithPredicates.n"}
+    [x] = found["WithPredicates.x"]
+    assert "WithPredicates.x: Predicate(<function" in x
+    assert "is not supported: sampling cannot honour it" in x
+    assert "return float('nan')" in x
+    [n] = found["WithPredicates.n"]
+    assert "WithPredicates.n: Not(func=<function" in n
+
+
+@attrs.define
 class FloatChoices:
     c: Annotated[float, ah.Categorical([0.5, 1.0])]
     i: Annotated[int, ah.Int(0, 3)]

@@ -256,6 +256,15 @@ class _Compiler:
             return None
         if not markers and not bounds and has_default:
             return None  # a constant: decode lets attrs fill the default
+        ignored = [m for m in _expand_grouped(metadata) if _is_unsupported_constraint(m)]
+        if ignored:
+            self.error(
+                path,
+                f"{ignored[0]!r} is not supported: sampling cannot honour it. Narrow the "
+                "range with the marker instead, or reject such values in the objective "
+                "(raise, or return float('nan'))",
+            )
+            return None
         if markers:
             return self._marked(site, markers[0], base)
         if bounds:
@@ -689,6 +698,17 @@ def _multiple_of(item: Any) -> Any:
     if is_marker(item) or isinstance(item, type | str):
         return None
     return getattr(item, "multiple_of", None)
+
+
+# annotated-types constraints that a search cannot honour (bounds, handled above, and
+# MultipleOf, refused with its own fix, aside); its informational ``Unit`` is allowed.
+_UNSUPPORTED_CONSTRAINTS = frozenset({"Predicate", "Not", "MinLen", "MaxLen", "Timezone"})
+
+
+def _is_unsupported_constraint(item: Any) -> bool:
+    """Whether ``item`` is an annotated-types constraint asynchyper ignores (duck-typed)."""
+    kind = type(item)
+    return kind.__module__ == "annotated_types" and kind.__name__ in _UNSUPPORTED_CONSTRAINTS
 
 
 def _is_generic_attrs(hint: Any) -> bool:
