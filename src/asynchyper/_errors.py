@@ -40,6 +40,10 @@ class SpaceDeclarationError(SearchSpaceError, TypeError):
     Compilation collects every problem before raising, so several of these arrive
     together inside one ``ExceptionGroup``. Each names the dotted field path.
 
+    Args:
+        path: Dotted path of the offending field.
+        message: What is wrong and how to fix it; the error text is ``"{path}: {message}"``.
+
     Attributes:
         path: Dotted path of the offending field, e.g. ``"Space.model[SVM].C"``.
     """

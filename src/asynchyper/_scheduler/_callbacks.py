@@ -28,16 +28,36 @@ class TrialCallback(Generic[T]):
     """
 
     def on_run_start(self, study: Study[T], budget: int) -> Any:
-        """Called once when the run starts, with the study's total trial budget."""
+        """Called once when the run starts, with the study's total trial budget.
+
+        Args:
+            study: The study being optimized.
+            budget: The run's ``trials``: the study's total budget of completed trials.
+        """
 
     def on_trial_start(self, study: Study[T], trial: Trial[T]) -> Any:
-        """Called when a trial starts running (state ``RUNNING``)."""
+        """Called when a trial starts running (state ``RUNNING``).
+
+        Args:
+            study: The study being optimized.
+            trial: The trial that starts.
+        """
 
     def on_trial_finish(self, study: Study[T], trial: Trial[T]) -> Any:
-        """Called when a trial finished (``COMPLETE``, ``FAILED`` or ``CANCELLED``)."""
+        """Called when a trial finished (``COMPLETE``, ``FAILED`` or ``CANCELLED``).
+
+        Args:
+            study: The study being optimized.
+            trial: The finished trial, with its value or error.
+        """
 
     def on_run_end(self, study: Study[T], result: Result[T]) -> Any:
-        """Called once when the run ends normally, with its result."""
+        """Called once when the run ends normally, with its result.
+
+        Args:
+            study: The study that was optimized.
+            result: What the run returns; ``result.stop_reason`` says why it ended.
+        """
 
 
 class _FinishCallback(TrialCallback[T]):

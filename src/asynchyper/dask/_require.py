@@ -17,5 +17,5 @@ except ImportError as exc:
     )
     raise MissingExtraError(msg) from exc
 
-#: The installed dask.distributed version, e.g. ``"2026.8.0"``.
 DISTRIBUTED_VERSION: str = importlib.metadata.version("distributed")
+"""The installed dask.distributed version, e.g. ``"2026.8.0"``."""

@@ -541,9 +541,10 @@ class AutoClassifier(ClassifierMixin, _AutoEstimator):  # type: ignore[misc]  # 
             killed; a worker thread is abandoned and finishes in the background).
         seed: Seeds the suggester, the folds and every ``random_state`` of the built
             estimators. Trials are reproducible with ``concurrency=1``.
-        portfolio: Evaluate a few proven default pipelines (each model family near
-            scikit-learn's defaults) before the suggester's own trials; they count
-            toward ``trials``. Only defaults that exist in ``space`` are used.
+        portfolio: Evaluate a few proven default pipelines (one per model family
+            except the SGD models, near scikit-learn's defaults) before the
+            suggester's own trials; they count toward ``trials``. Only defaults
+            that exist in ``space`` are used.
         suggester: The search algorithm (default: ``asynchyper.TPE()``).
         storage: Where trials are kept (a path such as ``"search.db"``); default in
             memory. A :class:`~asynchyper.Storage` object is closed when ``fit``

@@ -141,9 +141,9 @@ class LinearKernel:
         return {"kernel": "linear"}
 
 
-#: The kernels an SVM space chooses between (a conditional union: each kernel's
-#: parameters exist only when it is chosen).
 Kernel = RBFKernel | PolynomialKernel | SigmoidKernel | LinearKernel
+"""The kernels an SVM space chooses between (a conditional union: each kernel's
+parameters exist only when it is chosen)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -459,7 +459,6 @@ class MLPRegressor(_MultiLayerPerceptron):
     _estimator = neural_network.MLPRegressor
 
 
-#: Every ready-made classifier space (the ``model`` of :class:`ClassifierPipeline`).
 ClassifierModel = (
     SVC
     | LogisticRegression
@@ -470,8 +469,8 @@ ClassifierModel = (
     | SGDClassifier
     | MLPClassifier
 )
+"""Every ready-made classifier space (the ``model`` of ``ClassifierPipeline``)."""
 
-#: Every ready-made regressor space (the ``model`` of :class:`RegressorPipeline`).
 RegressorModel = (
     SVR
     | Ridge
@@ -483,3 +482,4 @@ RegressorModel = (
     | SGDRegressor
     | MLPRegressor
 )
+"""Every ready-made regressor space (the ``model`` of ``RegressorPipeline``)."""

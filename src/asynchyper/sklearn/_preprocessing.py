@@ -107,6 +107,6 @@ class PCA:
         )
 
 
-#: Every ready-made pre-processing space; annotate a field ``Preprocessing | None``
-#: to search over them (``None`` = no pre-processing).
 Preprocessing = StandardScaling | MinMaxScaling | RobustScaling | PCA
+"""Every ready-made pre-processing space; annotate a field ``Preprocessing | None``
+to search over them (``None`` = no pre-processing)."""

@@ -15,5 +15,5 @@ except ImportError as exc:
     )
     raise MissingExtraError(msg) from exc
 
-#: The installed scikit-learn version, e.g. ``"1.7.0"``.
 SKLEARN_VERSION: str = sklearn.__version__
+"""The installed scikit-learn version, e.g. ``"1.7.0"``."""
