@@ -360,6 +360,11 @@ async def test_a_newer_schema_version_is_refused(pg_url: str) -> None:
             "CREATE TABLE {s}.asynchyper_meta (key text PRIMARY KEY, value text NOT NULL)",
             "INSERT INTO {s}.asynchyper_meta VALUES ('application', 'someone-else')",
         ],
+        ["CREATE TABLE {s}.asynchyper_meta (x int)"],  # other columns than ours
+        [
+            "CREATE TABLE {s}.asynchyper_meta (name text, value text)",
+            "INSERT INTO {s}.asynchyper_meta VALUES ('application', 'asynchyper')",
+        ],
     ],
 )
 async def test_foreign_tables_are_refused_and_left_alone(pg_url: str, setup: list[str]) -> None:

@@ -12,7 +12,7 @@ same code runs on psycopg's async connection and on a sync one in a worker threa
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from .._errors import StorageCorruptError, StorageError, StorageVersionError
 from ._pgtypes import Step
@@ -130,13 +130,24 @@ def _version(
     return version
 
 
+def _meta(rows: Iterable[object]) -> dict[str, str]:
+    """``key: value`` of the ``asynchyper_meta`` rows (read as JSON objects) that have both."""
+    meta: dict[str, str] = {}
+    for row in rows:
+        if isinstance(row, dict) and "key" in row and "value" in row:
+            meta[str(row["key"])] = str(row["value"])
+    return meta
+
+
 def _probe(where: str, schema: str | None, schema_version: int) -> Step[int]:
     found = {row[0] for row in (yield (_PROBE, (schema,)))}
     tables = [name in found for name in _TABLES]
     meta: dict[str, str] = {}
     if tables[0]:
-        rows = yield ("SELECT key, value FROM asynchyper_meta", ())
-        meta = {str(key): str(value) for key, value in rows}
+        # Each row whole, as JSON: another program's table with other columns than
+        # (key, value) is then reported as not ours, instead of failing the query.
+        rows = yield ("SELECT to_jsonb(m) FROM asynchyper_meta AS m", ())
+        meta = _meta(row[0] for row in rows)
     return _version(where, tables, meta, schema_version=schema_version)
 
 
