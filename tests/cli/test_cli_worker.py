@@ -126,6 +126,20 @@ def test_bad_objective_is_one_line(
     assert not path.exists()  # nothing was created for a worker that could not start
 
 
+def test_executor_that_cannot_run_the_objective_creates_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "w.db"
+    argv = worker_argv(path, "--trials", "2", "--executor", "thread")
+    argv[argv.index("cli_helpers:worker_objective")] = "cli_helpers:demo_objective"  # async
+    assert main(argv) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert len(err.splitlines()) == 1, err
+    assert "executor='thread'" in err
+    assert not path.exists()  # as minimize(): refused before any file or study exists
+
+
 def test_bad_space_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "w.db"
     assert main(worker_argv(path, "--trials", "2", "--space", "cli_helpers:loss")) == 1

@@ -6,9 +6,12 @@ Module level on purpose: worker processes import them by name.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import attrs
@@ -91,3 +94,29 @@ def unpicklable_return_objective(config: Quad) -> Any:
     """Returns a value that cannot be pickled back from the worker process."""
     del config
     return threading.Lock()
+
+
+def pid_file_objective(config: Quad) -> float:
+    """For the process executor: leaves its worker's pid in a file, then runs an hour.
+
+    The directory is ``$ASYNCHYPER_TEST_PID_DIR`` (workers inherit the environment).
+    """
+    directory = Path(os.environ["ASYNCHYPER_TEST_PID_DIR"])
+    (directory / f"{os.getpid()}.pid").write_text(str(os.getpid()))
+    time.sleep(3600)
+    return loss(config)
+
+
+def noisy_objective(config: Quad) -> float:
+    """Writes to file descriptor 1 as subprocesses and C libraries (LightGBM) do."""
+    subprocess.run([sys.executable, "-c", "print('a subprocess prints')"], check=True)
+    os.write(1, b"a C library prints\n")
+    return loss(config)
+
+
+def stderr_flood_objective(config: Quad) -> float:
+    """Writes 256 KiB to file descriptor 2, as a chatty C library or subprocess may."""
+    line = b"." * 1023 + b"\n"
+    for _ in range(256):
+        os.write(2, line)
+    return loss(config)

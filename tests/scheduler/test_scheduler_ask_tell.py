@@ -17,6 +17,7 @@ import pytest
 from scheduler_helpers import Quad, Recording, loss
 
 import asynchyper as ah
+from asynchyper._storage import new_owner_id
 
 pytestmark = pytest.mark.anyio
 
@@ -266,6 +267,26 @@ async def test_trials_of_a_dead_local_process_are_failed_on_open() -> None:
         await study.tell(second, 1.0)
         result = await study.optimize(_quad, trials=3)
         assert len(result.completed) == 3
+
+
+async def test_a_killed_run_with_this_pid_does_not_hold_the_budget_forever() -> None:
+    # A container restarted after an OOM kill keeps its hostname and runs the study as
+    # PID 1 again: the killed run's trial carries this process's pid, but not its id.
+    storage = ah.MemoryStorage()
+    async with ah.open_study(Quad, storage=storage, name="s", suggester=ah.Random()):
+        pass
+    record = await storage.get_study("s")
+    host = new_owner_id().split(":")[0]
+    owner = f"{host}:{os.getpid()}:0dead0"
+    await storage.start_trial(record.id, {"x": 0.0, "n": 1, "kind": "a"}, owner=owner)
+    with anyio.fail_after(30):  # it waited forever for that trial
+        async with ah.open_study(
+            Quad, storage=storage, name="s", suggester=ah.Random(), stale_after=0.2
+        ) as study:
+            result = await study.optimize(_quad, trials=3)
+    assert len(result.completed) == 3
+    assert result.trials[0].state is ah.TrialState.FAILED
+    assert owner in (result.trials[0].error or "")
 
 
 async def test_a_run_waits_for_budget_held_elsewhere_then_finishes() -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import anyio
+import anyio.lowlevel
 import pytest
 from scheduler_helpers import Quad, loss
 
@@ -103,6 +105,90 @@ async def test_keyboard_interrupt_in_a_trial_is_reraised_as_is(anyio_backend: st
     counts = await trial_states(storage)
     assert counts[ah.TrialState.RUNNING] == 0
     assert counts[ah.TrialState.CANCELLED] >= 1
+
+
+async def test_keyboard_interrupts_in_several_trials_are_one_keyboard_interrupt(
+    anyio_backend: str,
+) -> None:
+    # Ctrl-C in a terminal reaches every process of the group: with executor="process"
+    # each running trial's worker raises KeyboardInterrupt, and they come back together.
+    if anyio_backend == "asyncio":
+        pytest.skip("KeyboardInterrupt inside an asyncio task stops the event loop")
+    storage = ah.MemoryStorage()
+    started = 0
+    all_started = anyio.Event()
+
+    async def objective(config: Quad) -> float:
+        nonlocal started
+        started += 1
+        if started == 3:
+            all_started.set()
+        await all_started.wait()
+        raise KeyboardInterrupt  # in every trial, with no checkpoint in between
+
+    with pytest.raises(KeyboardInterrupt):  # not a BaseExceptionGroup of them
+        await ah.minimize(
+            objective, Quad, trials=100, concurrency=3, storage=storage, suggester=ah.Random()
+        )
+    counts = await trial_states(storage)
+    assert counts[ah.TrialState.RUNNING] == 0
+    assert counts[ah.TrialState.CANCELLED] == 3
+
+
+async def test_a_cancelled_error_raised_by_the_objective_fails_only_its_trial(
+    anyio_backend: str,
+) -> None:
+    # e.g. an HTTP client letting an inner task's CancelledError escape: the run was not
+    # cancelled, so it must neither stop (stop_reason "timeout" without a timeout) nor
+    # leave the budget short.
+    if anyio_backend != "asyncio":
+        pytest.skip("only asyncio lets code raise its cancellation exception itself")
+
+    async def objective(config: Quad) -> float:
+        await anyio.lowlevel.checkpoint()
+        if current_trial().number == 2:
+            msg = "an inner request was cancelled"
+            raise asyncio.CancelledError(msg)
+        return loss(config)
+
+    storage = ah.MemoryStorage()
+    with anyio.fail_after(60):
+        result = await ah.minimize(
+            objective, Quad, trials=6, concurrency=2, storage=storage, suggester=ah.Random()
+        )
+    assert result.stop_reason == "budget"
+    assert len(result.completed) == 6
+    failed = [t for t in result.trials if t.state is not ah.TrialState.COMPLETE]
+    assert [(t.number, t.state) for t in failed] == [(2, ah.TrialState.FAILED)]
+    assert "CancelledError: an inner request was cancelled" in (failed[0].error or "")
+
+
+async def test_a_cancelled_error_raised_by_a_callback_is_raised_like_its_other_errors(
+    anyio_backend: str,
+) -> None:
+    # Not taken for the run's cancellation: the run returned stop_reason="timeout"
+    # (there was no timeout) with most of the budget not run.
+    if anyio_backend != "asyncio":
+        pytest.skip("only asyncio lets code raise its cancellation exception itself")
+
+    async def callback(study: ah.Study[Quad], trial: ah.Trial[Quad]) -> None:
+        await anyio.lowlevel.checkpoint()
+        if trial.number == 2:
+            msg = "a callback's inner task was cancelled"
+            raise asyncio.CancelledError(msg)
+
+    storage = ah.MemoryStorage()
+    with anyio.fail_after(60), pytest.raises(asyncio.CancelledError, match="callback's inner"):
+        await ah.minimize(
+            sleepy,
+            Quad,
+            trials=10,
+            concurrency=2,
+            storage=storage,
+            callbacks=[callback],
+            suggester=ah.Random(),
+        )
+    assert (await trial_states(storage))[ah.TrialState.RUNNING] == 0
 
 
 async def test_stop_with_cancel_cancels_running_trials() -> None:

@@ -20,6 +20,8 @@ from scheduler_helpers import (
     failing_process_objective,
     hanging_process_objective,
     loss,
+    noisy_objective,
+    stderr_flood_objective,
     two_arg_error_objective,
     unpicklable_return_objective,
 )
@@ -250,8 +252,7 @@ async def test_unpicklable_objective_fails_before_any_trial() -> None:
             executor="process",
             suggester=ah.Random(),
         )
-    study = await storage.get_study("Quad")
-    assert await storage.trials(study.id) == []
+    assert await storage.list_studies() == []  # refused before the study was created
 
 
 async def test_optimize_checks_the_objective_before_any_trial_too() -> None:
@@ -294,6 +295,99 @@ def test_an_exception_class_defined_in_the_main_script_is_reported(backend: str)
     assert "__mp_main__" not in done.stdout
 
 
+async def test_an_objective_writing_to_stdout_in_a_worker_completes() -> None:
+    # The worker answers on its stdout: a subprocess or a C library printing there
+    # corrupted the answer, and every trial failed as if its worker had died.
+    result = await ah.minimize(
+        noisy_objective,
+        Quad,
+        trials=3,
+        max_failures=1,
+        executor=ProcessExecutor(max_workers=1),
+        suggester=ah.Random(),
+    )
+    assert [t.state for t in result.trials] == [ah.TrialState.COMPLETE] * 3
+
+
+async def test_an_objective_writing_much_to_stderr_in_a_worker_does_not_hang() -> None:
+    # A worker's stderr was a pipe nobody read: after 64-192 KiB a write blocked forever.
+    result = await ah.minimize(
+        stderr_flood_objective,
+        Quad,
+        trials=3,
+        max_failures=1,
+        trial_timeout=30,
+        executor=ProcessExecutor(max_workers=1),
+        suggester=ah.Random(),
+    )
+    assert [t.state for t in result.trials] == [ah.TrialState.COMPLETE] * 3
+
+
+async def test_max_workers_still_caps_threads_after_a_trial_timeout() -> None:
+    # A timed-out thread runs on (it cannot be stopped): it must keep its place, or
+    # max_workers=1 (one GPU) has two trainings at once. asyncio let the next one in.
+    lock = threading.Lock()
+    running = peak = 0
+    second_started = threading.Event()
+
+    def objective(config: Quad) -> float:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        try:
+            if current_trial().number == 0:
+                second_started.wait(3.0)  # runs past its trial_timeout
+            else:
+                second_started.set()
+        finally:
+            with lock:
+                running -= 1
+        return loss(config)
+
+    result = await ah.minimize(
+        objective,
+        Quad,
+        trials=2,
+        concurrency=2,
+        trial_timeout=1.0,
+        executor=ThreadExecutor(max_workers=1),
+        suggester=ah.Random(),
+    )
+    assert peak == 1
+    assert result.trials[0].state is ah.TrialState.FAILED
+    assert "exceeded trial_timeout" in (result.trials[0].error or "")
+    assert len(result.completed) == 2
+
+
+def test_a_thread_abandoned_by_a_finished_run_lets_the_interpreter_exit() -> None:
+    # The abandoned thread frees its max_workers place when its function returns; by
+    # then the run has ended and its event loop stopped, but is still open (a test
+    # runner's, an application's). Waiting for that loop hung the exit forever.
+    script = textwrap.dedent(
+        """
+        import asyncio, time
+        import asynchyper as ah
+        from scheduler_helpers import Quad, loss
+
+        def objective(config):
+            time.sleep(1.0)  # past trial_timeout, and past the end of the run
+            return loss(config)
+
+        async def main():
+            result = await ah.minimize(
+                objective, Quad, trials=1, trial_timeout=0.1, max_failures=1,
+                executor=ah.ThreadExecutor(max_workers=1), progress=False)
+            print("run ended:", result.stop_reason)
+
+        asyncio.new_event_loop().run_until_complete(main())  # the loop stays open
+        """
+    )
+    done = run_script(["-"], stdin=script)  # raises TimeoutExpired if the exit hangs
+    assert done.returncode == 0, done.stderr
+    assert "run ended: max_failures" in done.stdout
+
+
 async def test_an_unpicklable_return_value_fails_only_its_trial() -> None:
     result = await ah.minimize(
         unpicklable_return_objective,
@@ -328,8 +422,7 @@ def test_an_objective_in_a_main_module_without_a_file_fails_before_any_trial() -
                                   executor="process", progress=False)
             except ah.ExecutorError as exc:
                 print("ExecutorError:", exc)
-            study = await storage.get_study("Quad")
-            print("trials:", len(await storage.trials(study.id)))
+            print("studies:", len(await storage.list_studies()))
 
         anyio.run(main)
         """
@@ -338,7 +431,48 @@ def test_an_objective_in_a_main_module_without_a_file_fails_before_any_trial() -
     assert done.returncode == 0, done.stderr
     assert "ExecutorError:" in done.stdout
     assert "__main__" in done.stdout
-    assert "trials: 0" in done.stdout
+    assert "studies: 0" in done.stdout  # refused before the study was created
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_a_main_script_failing_in_the_workers_stops_the_run_with_the_fix(
+    backend: str, tmp_path: Path
+) -> None:
+    # Each worker runs the main script: one that reads its arguments at module level
+    # fails there. That is no trial's failure (every trial would fail the same way).
+    script = tmp_path / "tune.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import sys
+            import anyio
+            import asynchyper as ah
+            from scheduler_helpers import Quad, cpu_objective
+
+            BACKEND = sys.argv[1]  # a worker process has no such argument
+
+            async def main():
+                storage = ah.MemoryStorage()
+                try:
+                    await ah.minimize(cpu_objective, Quad, trials=3, storage=storage,
+                                      executor="process", progress=False)
+                except ah.ExecutorError as exc:
+                    print("ExecutorError:", exc)
+                study = await storage.get_study("Quad")
+                print("trials:", len(await storage.trials(study.id)))
+
+            if __name__ == "__main__":
+                anyio.run(main, backend=BACKEND)
+            """
+        )
+    )
+    done = run_script([str(script), backend])
+    assert done.returncode == 0, done.stderr
+    assert "ExecutorError:" in done.stdout
+    assert "IndexError: list index out of range" in done.stdout
+    assert str(script) in done.stdout
+    assert 'if __name__ == "__main__":' in done.stdout
+    assert "trials: 1" in done.stdout
 
 
 def test_the_main_module_check_names_a_space_class_defined_there() -> None:

@@ -344,6 +344,30 @@ async def test_a_failing_callback_stops_the_run_and_is_raised() -> None:
     assert counts[ah.TrialState.RUNNING] == 0
 
 
+async def test_a_failing_start_callback_cancels_its_trial_instead_of_failing_it() -> None:
+    # The objective never ran: a FAILED trial would tell the suggester (of this and
+    # every resumed run) that its parameters are bad.
+    class FailingStart(TrialCallback[Quad]):
+        def on_trial_start(self, study: ah.Study[Quad], trial: ah.Trial[Quad]) -> None:
+            if trial.number == 2:
+                msg = "start callback bug"
+                raise KeyError(msg)
+
+    storage = ah.MemoryStorage()
+    with pytest.raises(KeyError, match="start callback bug"):
+        await ah.minimize(
+            quad, Quad, trials=5, storage=storage, callbacks=[FailingStart()], suggester=ah.Random()
+        )
+    study = await storage.get_study("Quad")
+    trials = await storage.trials(study.id)
+    assert [t.state for t in trials] == [
+        ah.TrialState.COMPLETE,
+        ah.TrialState.COMPLETE,
+        ah.TrialState.CANCELLED,
+    ]
+    assert "start callback bug" in (trials[2].error or "")
+
+
 @pytest.mark.parametrize("suggester", [ah.Random, ah.TPE])
 async def test_same_seed_and_concurrency_one_give_identical_trials(
     suggester: type[ah.Suggester],
@@ -448,6 +472,18 @@ async def test_an_unknown_executor_is_rejected_before_the_storage_is_touched(
             storage=str(path),
             executor="threads",  # type: ignore[arg-type]
         )
+    assert not path.exists()
+
+
+async def test_an_executor_that_cannot_run_the_objective_touches_no_storage(
+    tmp_path: Path,
+) -> None:
+    async def objective(config: Quad) -> float:
+        return config.x
+
+    path = tmp_path / "study.db"
+    with pytest.raises(ah.ExecutorError, match="executor='thread' cannot run the async"):
+        await ah.minimize(objective, Quad, trials=3, storage=str(path), executor="thread")
     assert not path.exists()
 
 

@@ -1,10 +1,15 @@
-"""Ctrl-C (SIGINT) on a running study: trials are marked CANCELLED, the process exits."""
+"""Ctrl-C (SIGINT) on a running study: trials are marked CANCELLED, the process exits.
+
+And a study process killed outright (SIGKILL) leaves no worker process running.
+"""
 
 from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import anyio
@@ -15,6 +20,7 @@ from scheduler_helpers import Quad
 import asynchyper as ah
 
 SCRIPT = Path(__file__).with_name("sigint_script.py")
+ORPHAN_SCRIPT = Path(__file__).with_name("orphan_script.py")
 
 
 @pytest.fixture
@@ -49,3 +55,52 @@ async def test_sigint_cancels_running_trials_and_exits(backend: str, tmp_path: P
         trials = await study.trials()
     assert len(trials) == 4
     assert all(t.state is ah.TrialState.CANCELLED for t in trials)
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc: ask the kernel (a zombie counts as running)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGKILL")
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_worker_processes_exit_when_the_study_process_is_killed(
+    backend: str, tmp_path: Path
+) -> None:
+    pid_dir = tmp_path / "pids"
+    pid_dir.mkdir()
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(sys.path),
+        "ASYNCHYPER_TEST_PID_DIR": str(pid_dir),
+    }
+    command = [sys.executable, str(ORPHAN_SCRIPT), str(tmp_path / "study.db"), backend]
+    study = subprocess.Popen(command, env=env, cwd=ORPHAN_SCRIPT.parent)
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(pid_dir.glob("*.pid"))) < 2 and time.monotonic() < deadline:
+            assert study.poll() is None, "the study process ended on its own"
+            time.sleep(0.05)
+    finally:
+        study.kill()  # SIGKILL: the study cannot stop its workers
+        study.wait()
+    workers = [int(path.stem) for path in pid_dir.glob("*.pid")]
+    assert len(workers) == 2
+    deadline = time.monotonic() + 30
+    while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = [pid for pid in workers if _running(pid)]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, "worker processes ran on (for an hour) after their study process died"

@@ -594,6 +594,21 @@ class StorageContract:
         assert await storage.fail_stale(study.id, older_than=3600.0) == [0, 2]
 
     @pytest.mark.anyio
+    async def test_an_earlier_process_with_this_pid_goes_stale_by_heartbeat(
+        self, storage: Storage
+    ) -> None:
+        # A restarted container's PID 1 (same hostname) finds the trials of the run
+        # that was killed: their owner carries this pid but is not this process.
+        study = await new_study(storage)
+        tagged_host = new_owner_id().split(":")[0]
+        await storage.start_trial(study.id, {}, owner=f"{tagged_host}:{os.getpid()}:0dead0")
+        await storage.start_trial(study.id, {}, owner=new_owner_id())
+        assert await storage.fail_stale(study.id, older_than=3600.0) == []  # fresh heartbeat
+        await anyio.sleep(0.05)
+        assert await storage.fail_stale(study.id, older_than=0.0) == [0]
+        assert (await storage.get_trial(study.id, 1)).state is TrialState.RUNNING
+
+    @pytest.mark.anyio
     async def test_an_infinite_age_fails_only_dead_local_owners(self, storage: Storage) -> None:
         study = await new_study(storage)
         await storage.start_trial(study.id, {}, owner=REMOTE_OWNER)  # heartbeat unknowable

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import inspect
 import io
 import os
 import pickle
 import sys
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import anyio
@@ -44,11 +48,99 @@ def _dumps(obj: object) -> bytes:
     return pickle.dumps(obj, pickle.HIGHEST_PROTOCOL)
 
 
+#: How often (seconds) a worker process looks whether the study process is still there.
+PARENT_CHECK_SECONDS = 1.0
+#: In a worker: the study process it serves, once the worker is prepared.
+_prepared: dict[str, int] = {}
+
+
+def _prepare_worker(parent: int) -> None:
+    """In a worker, before its first trial: route its stderr, watch the study process."""
+    if _prepared:
+        return
+    _prepared["parent"] = parent
+    _redirect_stderr(parent)
+    _watch_parent(parent)
+
+
+def _redirect_stderr(parent: int) -> None:
+    """Point the worker's file descriptor 2 where the study process's stderr goes.
+
+    anyio gives each worker a stderr pipe that nobody reads: once the objectives'
+    C libraries or subprocesses had written some 64 to 192 KiB there, the next write
+    blocked and the trial hung. The study's own stderr (found through ``/proc`` on
+    Linux) shows that output; elsewhere it is discarded.
+    """
+    try:
+        target = os.open(f"/proc/{parent}/fd/2", os.O_WRONLY | os.O_APPEND)
+    except OSError:
+        try:
+            target = os.open(os.devnull, os.O_WRONLY)
+        except OSError:
+            return
+    try:
+        os.dup2(target, 2)
+    finally:
+        os.close(target)
+
+
+def _watch_parent(parent: int) -> None:
+    """In a worker: exit as soon as the study process that started it is gone.
+
+    A study process that is killed (SIGKILL, the OOM killer, a job scheduler) cannot
+    stop its workers, and they would run their objective to the end (hours of
+    training on a GPU) for nobody. Only armed when ``parent`` is this worker's parent
+    process, so a worker started through a wrapper process is left alone.
+    """
+    if os.getppid() != parent:
+        return
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(1)  # the objective is abandoned: nobody can record its result
+
+    threading.Thread(target=watch, name="asynchyper parent watchdog", daemon=True).start()
+
+
+def _flush_c_stdio() -> None:
+    """Flush the C library's stdio buffers (what a C extension printed and not flushed)."""
+    # No C library to load by name (Windows): nothing to flush.
+    with contextlib.suppress(OSError, AttributeError, TypeError):
+        ctypes.CDLL(None).fflush(None)
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """While the objective runs, its file descriptor 1 is the worker's stderr.
+
+    The worker answers the study process on its stdout: anything else written there (a
+    subprocess's output, a C library's printf such as LightGBM's) would corrupt the
+    answer, and the trial would fail as if its worker had died. On stderr (see
+    :func:`_redirect_stderr`) it stays visible. Python's ``sys.stdout`` is already
+    elsewhere.
+    """
+    try:
+        saved = os.dup(1)
+    except OSError:  # no file descriptor 1: nothing to protect
+        yield
+        return
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        _flush_c_stdio()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def _run_in_process(
-    objective: Callable[[Any], Any], config: Any, context: TrialContext
+    objective: Callable[[Any], Any], config: Any, context: TrialContext, parent: int
 ) -> _ProcessOutcome:
     """Entry point inside the worker: run the trial, ship everything back."""
-    value, failure = call_objective(objective, config, context, _dumps)
+    _prepare_worker(parent)
+    with _stdout_to_stderr():
+        value, failure = call_objective(objective, config, context, _dumps)
     user_attrs = dict(context.user_attrs)
     if failure is not None:
         return _ProcessOutcome(user_attrs, failure=failure)
@@ -137,7 +229,8 @@ class ProcessExecutor(Executor):
 
     When a trial is cancelled (``trial_timeout`` or a cancelled study) its worker
     process is killed (SIGKILL) and replaced on the next trial. Idle workers exit by
-    themselves after a few minutes and when the event loop ends.
+    themselves after a few minutes and when the event loop ends; a worker whose study
+    process was killed exits within about a second, abandoning its trial.
 
     Args:
         max_workers: Most worker processes at once; ``None`` means one per CPU core.
@@ -239,9 +332,18 @@ class ProcessExecutor(Executor):
             await self.start()
         try:
             outcome = await anyio.to_process.run_sync(
-                _run_in_process, objective, config, context, cancellable=True, limiter=self._limiter
+                _run_in_process,
+                objective,
+                config,
+                context,
+                os.getpid(),
+                cancellable=True,
+                limiter=self._limiter,
             )
         except anyio.BrokenWorkerProcess as exc:
+            failure = _main_module_failure(exc)
+            if failure is not None:
+                raise _main_module_error(failure) from exc
             msg = (
                 f"the worker process running trial {context.number} died (killed, crashed "
                 "or out of memory)"
@@ -262,6 +364,45 @@ class ProcessExecutor(Executor):
         if outcome.failure is not None:
             raise rebuild(outcome.failure, _load)
         return _value_of(outcome, context.number)
+
+
+#: What anyio raises when a new worker's transport (not the worker's code) fails.
+_TRANSPORT_ERRORS = (
+    TimeoutError,
+    anyio.BrokenWorkerProcess,
+    anyio.EndOfStream,
+    anyio.BrokenResourceError,
+    anyio.ClosedResourceError,
+)
+
+
+def _main_module_failure(exc: anyio.BrokenWorkerProcess) -> BaseException | None:
+    """The exception a new worker raised while loading the main module, if that is why
+    it is broken.
+
+    anyio starts each worker by running the parent's main script in it (as
+    ``__mp_main__``); what that raises comes back as the cause of the broken worker.
+    A worker that died, or did not answer in time, has a transport error there instead.
+    """
+    cause = exc.__cause__
+    if "initialization" not in str(exc) or isinstance(cause, _TRANSPORT_ERRORS):
+        return None  # a worker that died while running a trial, or a transport failure
+    return cause
+
+
+def _main_module_error(failure: BaseException) -> ExecutorError:
+    """The error naming what the main module raised in a worker, and the fix."""
+    main = getattr(sys.modules.get("__main__"), "__file__", None) or "the main module"
+    text = str(failure)
+    raised = type(failure).__name__ + (f": {text}" if text else "")
+    msg = (
+        f"executor='process' cannot start a worker process: each worker runs the main "
+        f"script {main} to load the objective, and there it raised {raised}. Put the "
+        'code that starts the study under `if __name__ == "__main__":` (module-level '
+        "code must run without the script's command-line arguments), or move the "
+        "objective and the space class into a module; or use executor='thread'"
+    )
+    return ExecutorError(msg)
 
 
 def _check_not_in_main(objective: Callable[..., Any], config: Any) -> None:

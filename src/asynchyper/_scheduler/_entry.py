@@ -187,6 +187,7 @@ async def minimize(
         target=target,
     )
     runner = resolve_executor(executor, objective)  # an unknown executor name, too
+    runner.check(objective)  # e.g. an async objective on threads (configs: in optimize)
     async with open_study(
         space,
         storage=storage,

@@ -95,7 +95,12 @@ class Run(Generic[T]):
 
 
 def collapse(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The one real exception in a task-group failure, or the group itself."""
+    """The one real exception in a task-group failure, or the group itself.
+
+    A ``KeyboardInterrupt`` wins over everything else: Ctrl-C reaches every worker
+    process of the group, so several trials may raise it at once, and the caller's
+    ``except KeyboardInterrupt`` must still see a plain one.
+    """
     leaves: list[BaseException] = []
     stack: list[BaseException] = [group]
     while stack:
@@ -106,6 +111,9 @@ def collapse(group: BaseExceptionGroup[BaseException]) -> BaseException:
             leaves.append(exc)
     cancelled = anyio.get_cancelled_exc_class()
     real = [exc for exc in leaves if not isinstance(exc, cancelled)]
+    interrupts = [exc for exc in real if isinstance(exc, KeyboardInterrupt)]
+    if interrupts:
+        return interrupts[0]
     if len(real) == 1:
         return real[0]
     if not real and leaves:

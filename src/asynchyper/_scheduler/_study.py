@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import math
@@ -473,7 +474,11 @@ class Study(Generic[T]):
                     for number in sorted(run.numbers):
                         if number in self._own:
                             await self._abandon(number, TrialState.CANCELLED, run.cancel_reason())
-        if group.cancel_scope.cancelled_caught and run.stop_reason is None:
+        if (
+            group.cancel_scope.cancelled_caught
+            and run.stop_reason is None
+            and run.deadline is not None
+        ):
             run.stop_reason = "timeout"
 
     async def _worker(self, run: Run[T]) -> None:
@@ -500,6 +505,10 @@ class Study(Generic[T]):
                     run.wake()
         except Exception as exc:  # a suggester or storage failure: stop and re-raise it
             run.fail(exc)
+        except asyncio.CancelledError as exc:
+            if _cancelling():
+                raise
+            run.fail(exc)  # raised by hand (e.g. in a callback): an error like the others
 
     async def _wait_for_budget(self, run: Run[T]) -> None:
         """The budget is held by running trials: wait until that may have changed."""
@@ -558,8 +567,15 @@ class Study(Generic[T]):
         number = trial.number
         context = TrialContext(study=self.name, number=number, params=trial.params)
         try:
-            for observer in run.callbacks:
-                await call(observer.on_trial_start(self, trial))
+            try:
+                for observer in run.callbacks:
+                    await call(observer.on_trial_start(self, trial))
+            except Exception as exc:
+                # The objective never ran: the trial did not fail (a FAILED trial
+                # would steer the suggester away from its parameters), the run stopped.
+                run.fail(exc)
+                await self._abandon(number, TrialState.CANCELLED, run.cancel_reason(), context)
+                return
             outcome = await self._evaluate(run, trial, context)
             finished = await self._finish_run_trial(number, outcome)
             if finished is not None:
@@ -595,6 +611,10 @@ class Study(Generic[T]):
         except ReturnValueError as exc:  # an unusable return value, like interpret()'s
             return failed(str(exc), context.user_attrs)
         except Exception as exc:
+            return failed(describe_error(exc), context.user_attrs)
+        except asyncio.CancelledError as exc:
+            if _cancelling():
+                raise  # this trial or the run is being cancelled
             return failed(describe_error(exc), context.user_attrs)
         return interpret(raw, context.user_attrs)
 
@@ -905,6 +925,22 @@ class Study(Generic[T]):
         for config in self._configs.values():
             return config
         return self.space.decode(self.space.sample(np.random.default_rng(0)))
+
+
+def _cancelling() -> bool:
+    """Whether something is cancelling the current asyncio task.
+
+    A real cancellation (a cancel scope, ``trial_timeout``, the run's end) goes through
+    ``Task.cancel()``, which ``Task.cancelling()`` counts. A ``CancelledError`` with
+    no cancel request was raised by the objective itself (say, an inner task's that
+    its HTTP client let escape): a failure of the trial. (trio's cancellation cannot
+    be raised by hand.)
+    """
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # not on asyncio
+        return True
+    return task is None or task.cancelling() > 0
 
 
 def _single_proposal(suggester: Suggester, proposals: object) -> dict[str, JSONScalar]:

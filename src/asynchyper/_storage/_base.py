@@ -81,6 +81,12 @@ class Storage(abc.ABC):
     async def get_study(self, name: str) -> StudyRecord:
         """Return the study called ``name``.
 
+        Args:
+            name: The study's name.
+
+        Returns:
+            The study's record.
+
         Raises:
             UnknownStudyError: No such study; the message lists the known names.
         """
@@ -92,6 +98,9 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     async def delete_study(self, name: str) -> None:
         """Delete a study and all its trials.
+
+        Args:
+            name: The study's name.
 
         Raises:
             UnknownStudyError: No such study.
@@ -202,6 +211,10 @@ class Storage(abc.ABC):
     async def heartbeat(self, study_id: int, *, owner: str) -> None:
         """Refresh ``heartbeat_at`` of every RUNNING trial that ``owner`` holds.
 
+        Args:
+            study_id: The study.
+            owner: The owner id (``host:pid:token``) whose trials are alive.
+
         Raises:
             UnknownStudyError: No study with that id.
         """
@@ -219,6 +232,9 @@ class Storage(abc.ABC):
         When the owner id (``host:pid:token``, see ``new_owner_id``) names this
         host, the process table decides instead: a dead owner's trials are failed at
         once, and a live process's trials are never failed, whatever their heartbeat.
+        (An id with the calling process's own pid that this process did not make
+        belongs to an earlier process with that pid, e.g. a restarted container's
+        PID 1: the heartbeat decides for it.)
         ``older_than=math.inf`` fails only the trials of dead owners on this host.
         Any process can call it for any study.
 
@@ -238,6 +254,13 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     async def get_trial(self, study_id: int, number: int) -> TrialRecord:
         """One trial by number.
+
+        Args:
+            study_id: The study.
+            number: The trial's per-study number.
+
+        Returns:
+            The trial's record.
 
         Raises:
             UnknownStudyError: No study with that id.
@@ -270,6 +293,12 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     async def count_trials(self, study_id: int) -> dict[TrialState, int]:
         """Number of trials in each state (every state present as a key).
+
+        Args:
+            study_id: The study.
+
+        Returns:
+            Each state's trial count.
 
         Raises:
             UnknownStudyError: No study with that id.

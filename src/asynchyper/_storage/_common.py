@@ -96,6 +96,11 @@ _HOSTNAME = _host_tag()
 _LOCAL_HOSTS = frozenset({_HOSTNAME, socket.gethostname()})
 
 
+#: The owner ids this process made (with its pid): the only ones known to be alive
+#: among those carrying this process's pid.
+_OWN_IDS: set[str] = set()
+
+
 def new_owner_id() -> str:
     """A fresh owner id for this process: ``"host:pid:token"``.
 
@@ -105,7 +110,9 @@ def new_owner_id() -> str:
     Returns:
         The owner id.
     """
-    return f"{_HOSTNAME}:{os.getpid()}:{secrets.token_hex(4)}"
+    owner = f"{_HOSTNAME}:{os.getpid()}:{secrets.token_hex(4)}"
+    _OWN_IDS.add(owner)
+    return owner
 
 
 def _owner_alive(owner: str | None) -> bool | None:
@@ -118,7 +125,10 @@ def _owner_alive(owner: str | None) -> bool | None:
         return None
     pid = int(pid_text)
     if pid == os.getpid():
-        return True
+        # This process's own ids are alive. Another id with this pid may be an earlier
+        # process that had the same pid (a restarted container's PID 1, with the same
+        # hostname): the process table cannot tell, so the heartbeat decides.
+        return True if owner in _OWN_IDS else None
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -134,7 +144,9 @@ def is_stale(owner: str | None, heartbeat_at: float | None, cutoff: float) -> bo
     """Whether a RUNNING trial has lost its owner.
 
     On the owner's own host the process table decides: a live process's trials are
-    never stolen, a dead one's are stale at once. Elsewhere the heartbeat decides.
+    never stolen, a dead one's are stale at once. Elsewhere the heartbeat decides, and
+    so it does for an id carrying this process's pid that this process did not make
+    (an earlier process with the same pid, such as a restarted container's PID 1).
 
     Args:
         owner: The trial's owner id.
