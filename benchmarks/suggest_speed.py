@@ -8,7 +8,9 @@ one more finished trial joins the history (untimed), which invalidates part of t
 work. It calls ``TPE.suggest`` directly (the suggester is sans-IO); Optuna
 times ``study.ask()`` on an in-memory study whose sampler samples the whole space
 jointly (its default ``multivariate=True`` TPESampler); hyperopt times ``tpe.suggest``
-on a ``Trials`` object. Run::
+on a ``Trials`` object. The methods take turns (a few of our asks, one of each peer's,
+again and again), so that a machine whose speed drifts during the run does not bias
+the ratios. Run::
 
     python benchmarks/suggest_speed.py                # 100, 1000, 10000 trials
     python benchmarks/suggest_speed.py --sizes 100 1000 --repeats 30
@@ -52,27 +54,36 @@ def _history(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return points, np.sum(points**2, axis=1)
 
 
-def _median_ms(
-    call: Callable[[], object],
-    repeats: int,
-    warmup: int = 2,
-    before: Callable[[], object] = lambda: None,
-) -> float:
-    """Median milliseconds of ``call``; ``before`` runs untimed ahead of each call."""
-    for _ in range(warmup):
-        before()
-        call()
-    times = []
-    for _ in range(repeats):
-        before()
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
+#: A method to time: ``before`` runs untimed ahead of each timed ``call``.
+Timed = tuple[Callable[[], object], Callable[[], object]]
 
 
-def time_asynchyper(points: np.ndarray, losses: np.ndarray, repeats: int) -> float:
-    """Median ms per ``TPE.suggest`` (k=1), one new finished trial before each ask."""
+def _no_op() -> None:
+    pass
+
+
+def _interleaved_ms(methods: list[Timed], asks: list[int], rounds: int) -> list[float]:
+    """Median milliseconds per call of each method, timed in turns.
+
+    Each round times ``asks[i]`` calls of method ``i``, one method after the other, so
+    a machine that slows down for a while (other load, frequency scaling) slows every
+    method alike instead of the one that happened to run then; a first, untimed round
+    warms up.
+    """
+    times: list[list[float]] = [[] for _ in methods]
+    for round_number in range(rounds + 1):
+        for (before, call), count, spent in zip(methods, asks, times, strict=True):
+            for _ in range(count):
+                before()
+                start = time.perf_counter()
+                call()
+                if round_number:
+                    spent.append(time.perf_counter() - start)
+    return [1000 * statistics.median(spent) for spent in times]
+
+
+def time_asynchyper(points: np.ndarray, losses: np.ndarray, repeats: int) -> Timed:
+    """``TPE.suggest`` (k=1), one new finished trial before each of ``repeats`` asks."""
     space = ah.compile_space(Ten)
     history = ah.History(space)
     for row, loss in zip(points.tolist(), losses.tolist(), strict=True):
@@ -86,11 +97,11 @@ def time_asynchyper(points: np.ndarray, losses: np.ndarray, repeats: int) -> flo
         row, loss = next(extra)
         history.add({f"x{i}": v for i, v in enumerate(row)}, loss)
 
-    return _median_ms(lambda: tpe.suggest(space, history, [], rng), repeats, before=add_one)
+    return add_one, lambda: tpe.suggest(space, history, [], rng)
 
 
-def time_optuna(points: np.ndarray, losses: np.ndarray, repeats: int) -> float:
-    """Median ms per ``study.ask()`` (in memory, default TPESampler)."""
+def time_optuna(points: np.ndarray, losses: np.ndarray) -> Timed:
+    """``study.ask()`` (in memory, default TPESampler)."""
     import optuna  # noqa: PLC0415 - peers are optional: imported only when benchmarked
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -115,11 +126,11 @@ def time_optuna(points: np.ndarray, losses: np.ndarray, repeats: int) -> float:
         # Failed trials are ignored by TPE, so the timed history stays the same.
         study.tell(trial, state=optuna.trial.TrialState.FAIL)
 
-    return _median_ms(ask, repeats)
+    return _no_op, ask
 
 
-def time_hyperopt(points: np.ndarray, losses: np.ndarray, repeats: int) -> float:
-    """Median ms per ``hyperopt.tpe.suggest`` on a ``Trials`` object with this history."""
+def time_hyperopt(points: np.ndarray, losses: np.ndarray) -> Timed:
+    """``hyperopt.tpe.suggest`` on a ``Trials`` object with this history."""
     import hyperopt  # noqa: PLC0415 - peers are optional: imported only when benchmarked
     from hyperopt import hp, tpe  # noqa: PLC0415
 
@@ -146,16 +157,16 @@ def time_hyperopt(points: np.ndarray, losses: np.ndarray, repeats: int) -> float
     trials.insert_trial_docs(docs)
     trials.refresh()
     seeds = iter(range(10**9))
-    return _median_ms(
-        lambda: tpe.suggest(trials.new_trial_ids(1), domain, trials, next(seeds)), repeats
-    )
+    return _no_op, lambda: tpe.suggest(trials.new_trial_ids(1), domain, trials, next(seeds))
 
 
 def main() -> None:
     """Print the table of median times and the speed-up ratios."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
-    parser.add_argument("--repeats", type=int, default=25, help="timed asks per method")
+    parser.add_argument(
+        "--repeats", type=int, default=25, help="timed asks of asynchyper (peers: one per round)"
+    )
     args = parser.parse_args()
     print(f"median ms per ask, {DIMS} float dimensions, nothing pending")
     header = (
@@ -166,10 +177,15 @@ def main() -> None:
     print("-" * len(header))
     for n in args.sizes:
         points, losses = _history(n, seed=n)
-        peer_repeats = max(3, args.repeats // (1 + n // 2000))
-        ours = time_asynchyper(points, losses, args.repeats)
-        optuna_ms = time_optuna(points, losses, peer_repeats)
-        hyperopt_ms = time_hyperopt(points, losses, peer_repeats)
+        # Peers are slow with many trials: fewer rounds, each with more of our asks.
+        rounds = max(3, args.repeats // (1 + n // 2000))
+        per_round = -(-args.repeats // rounds)
+        methods = [
+            time_asynchyper(points, losses, per_round * (rounds + 1)),
+            time_optuna(points, losses),
+            time_hyperopt(points, losses),
+        ]
+        ours, optuna_ms, hyperopt_ms = _interleaved_ms(methods, [per_round, 1, 1], rounds)
         print(
             f"{n:>7} | {ours:>10.3f} | {optuna_ms:>9.2f} | {hyperopt_ms:>9.2f} | "
             f"{optuna_ms / ours:>10.1f}x | {hyperopt_ms / ours:>12.1f}x"
