@@ -154,18 +154,6 @@ async def _run(
     args: argparse.Namespace, url: str, objective: Any, space: type[Any], counter: _Counter
 ) -> Result[Any]:
     name = args.study or space.__qualname__
-    options: dict[str, Any] = {
-        "trials": UNBOUNDED_TRIALS if args.trials is None else args.trials,
-        "concurrency": args.concurrency,
-        "timeout": args.timeout,
-        "trial_timeout": args.trial_timeout,
-        "max_failures": (
-            UNBOUNDED_MAX_FAILURES
-            if args.trials is None and args.max_failures is None
-            else args.max_failures
-        ),
-        "retries": args.retries,
-    }
     # As minimize(): an executor that cannot run the objective is refused before a
     # database file or a study is created for nothing (the parser checked the numbers).
     runner = resolve_executor(args.executor, objective)
@@ -189,10 +177,19 @@ async def _run(
         ) as study:
             return await study.optimize(
                 objective,
+                trials=UNBOUNDED_TRIALS if args.trials is None else args.trials,
+                concurrency=args.concurrency,
                 executor=runner,
+                timeout=args.timeout,
+                trial_timeout=args.trial_timeout,
+                max_failures=(
+                    UNBOUNDED_MAX_FAILURES
+                    if args.trials is None and args.max_failures is None
+                    else args.max_failures
+                ),
+                retries=args.retries,
                 callbacks=[counter],
                 progress=None if args.trials is not None else False,
-                **options,
             )
 
 
