@@ -10,18 +10,19 @@ import pytest
 from scipy import integrate, special
 
 from asynchyper._suggest._encoding import Encoding, UnitRows
+from asynchyper._suggest import _parzen
 from asynchyper._suggest._parzen import (
-    KernelCache,
+    Density,
     Mixture,
+    RowKernels,
     Scratch,
-    SortedColumns,
     bandwidth_floor,
     bandwidths,
     fit_mixture,
     kernel_terms,
     logsumexp,
     neighbour_gaps,
-    select_sorted,
+    prior_terms,
 )
 
 
@@ -52,52 +53,94 @@ def test_bandwidth_floor() -> None:
     assert bandwidth_floor(8, 0.01, 1.0) == pytest.approx(0.1)
 
 
-def test_sorted_columns_insertion_equals_a_stable_sort() -> None:
-    rng = np.random.default_rng(0)
-    data = np.round(rng.random((400, 4)), 1)  # many ties: their order must be stable
-    data[rng.random((400, 4)) < 0.2] = np.nan
-    cache = SortedColumns()
-    owner = object()
-    # 1 to 16 new rows are inserted; more (and a new owner) sort from scratch.
-    for n in (10, 11, 13, 29, 30, 46, 100, 101, 300, 301):
+def _fresh_terms(mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    out = np.empty((mu.shape[0], 2 * mu.shape[1] + 1))
+    kernel_terms(mu, sigma, out, Scratch(), "fresh")
+    return out
 
-        def rows(start: int, n: int = n) -> np.ndarray:
-            return data[start:n]
 
-        order = cache.update(owner, rows, n)
-        expected = np.argsort(data[:n].T, axis=1, kind="stable")
-        np.testing.assert_array_equal(order, expected)
-        np.testing.assert_array_equal(
-            cache.sorted_values, np.take_along_axis(data[:n].T, expected, axis=1)
+@pytest.mark.parametrize("nearer", [False, True])
+@pytest.mark.parametrize("endpoints", [False, True])
+def test_row_kernels_equal_a_fit_from_scratch(endpoints: bool, nearer: bool) -> None:
+    # Rows join one or many at a time, move in and out of the selection, and pending
+    # kernels come and go; every fit must equal sorting and fitting the subset afresh.
+    rng = np.random.default_rng(5)
+    unit = np.round(rng.random((400, 5)), 1)  # many ties: their order must be stable
+    unit[:, 2] = rng.random(400)
+    unit[rng.random(400) < 0.1, 4] = np.nan  # an inactive column, never modelled
+    columns = np.array([0, 1, 2, 3])
+    kernels, owner, work = RowKernels(), object(), Scratch()
+    selected = rng.random(400) < 0.7
+    for n in (3, 20, 21, 22, 23, 60, 61, 61, 62, 120, 121, 121, 300, 301, 302, 150):
+        if rng.random() < 0.5:  # a few rows move between the groups
+            flip = rng.choice(n, 3, replace=False)
+            selected[flip] = ~selected[flip]
+        extra = np.round(rng.random((int(rng.integers(0, 4)), 4)), 1)
+        kernels.fit(
+            owner,
+            unit[:n],
+            columns,
+            selected[:n],
+            extra,
+            0.01,
+            endpoints=endpoints,
+            nearer=nearer,
+            work=work,
         )
-    # Another owner restarts from scratch.
-    other = cache.update(object(), lambda start: data[start:5], 5)
-    assert other.shape == (4, 5)
+        rows = np.flatnonzero(selected[:n])
+        mu = np.concatenate([unit[rows][:, columns], extra])
+        sigma = bandwidths(mu, 0.01, endpoints=endpoints, nearer=nearer)
+        kernel_rows = np.concatenate([rows, n + np.arange(extra.shape[0])])
+        # Keys carry a column offset: gaps may differ from the subset's in the last bits.
+        np.testing.assert_allclose(kernels.sigma[kernel_rows], sigma, rtol=0, atol=1e-13)
+        np.testing.assert_array_equal(
+            kernels.terms[kernel_rows], _fresh_terms(mu, kernels.sigma[kernel_rows])
+        )
+        assert kernels.terms.shape[0] == n + extra.shape[0] + 1
+        np.testing.assert_array_equal(kernels.terms[-1], prior_terms(4)[0])
+        assert np.isfinite(kernels.terms).all()
 
 
-def test_kernel_cache_recomputes_exactly_the_changed_kernels() -> None:
-    rng = np.random.default_rng(2)
-    mu, sigma = rng.random((300, 3)), 0.01 + 0.1 * rng.random((300, 3))
-    cache, owner, work = KernelCache(), object(), Scratch()
+def test_row_kernels_refit_only_the_kernels_that_moved(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(3)
+    unit = rng.random((500, 3))
+    kernels, owner, work = RowKernels(), object(), Scratch()
+    selected = np.ones(500, dtype=np.bool_)
+    fitted: list[int] = []
+    real = _parzen.kernel_terms
 
-    def fresh(rows: np.ndarray, sigma: np.ndarray) -> np.ndarray:
-        out = np.empty((rows.size, 7))
-        kernel_terms(mu[rows], sigma[rows], out, Scratch(), "fresh")
-        return out
+    def counting(mu: np.ndarray, *args: object) -> None:
+        fitted.append(mu.shape[0])
+        real(mu, *args)  # type: ignore[arg-type]
 
-    for n, changed in ((50, 0), (120, 5), (120, 0), (300, 40)):
-        sigma = sigma.copy()
-        sigma[rng.choice(n, changed, replace=False), rng.integers(0, 3)] *= 1.5
-        rows = np.flatnonzero(rng.random(n) < 0.8)
-        got = np.empty((rows.size, 7))
-        cache.gather(owner, rows, mu[rows], sigma[rows], got, work)
-        np.testing.assert_allclose(got, fresh(rows, sigma), rtol=1e-12)
-    # Another owner starts again: the same rows with other bandwidths are recomputed.
-    rows = np.arange(10)
-    other = sigma * 2.0
-    got = np.empty((10, 7))
-    cache.gather(object(), rows, mu[rows], other[rows], got, work)
-    np.testing.assert_allclose(got, fresh(rows, other), rtol=1e-12)
+    prior_terms(3)  # cached from here on
+    monkeypatch.setattr(_parzen, "kernel_terms", counting)
+    no_extra = np.empty((0, 3))
+    kernels.fit(owner, unit[:400], np.arange(3), selected[:400], no_extra, 0.001, work=work)
+    assert fitted == [400]
+    # One more row: only it and its neighbours in each column change bandwidth.
+    kernels.fit(owner, unit[:401], np.arange(3), selected[:401], no_extra, 0.001, work=work)
+    assert 1 <= fitted[-1] <= 1 + 2 * 3
+    # Another owner starts again.
+    kernels.fit(object(), unit[:401], np.arange(3), selected[:401], no_extra, 0.001, work=work)
+    assert fitted[-1] == 401
+
+
+def test_row_density_ignores_rows_weighted_minus_infinity() -> None:
+    rng = np.random.default_rng(4)
+    mu, sigma = rng.random((30, 2)), 0.05 + 0.1 * rng.random((30, 2))
+    keep = rng.random(30) < 0.5
+    terms = _fresh_terms(mu, sigma)
+    weights = np.log(np.full(30, 1.0 / keep.sum()))
+    points = rng.random((7, 2))
+    everything = Density(np.where(keep, weights, -np.inf), terms, [])
+    subset = Mixture(weights[keep], mu[keep], sigma[keep], [])
+    np.testing.assert_allclose(
+        everything.log_pdf(points, np.empty((7, 0))),
+        subset.log_pdf(points, np.empty((7, 0))),
+        rtol=1e-12,
+    )
+    np.testing.assert_array_equal(terms, _fresh_terms(mu, sigma))  # left unchanged
 
 
 def test_unit_rows_convert_each_row_once() -> None:
@@ -117,19 +160,6 @@ def test_unit_rows_convert_each_row_once() -> None:
     np.testing.assert_array_equal(
         cache.update(object(), encoding, changed), encoding.to_unit(changed)
     )
-
-
-def test_select_sorted_equals_sorting_the_subset() -> None:
-    rng = np.random.default_rng(1)
-    values = rng.random((200, 3))
-    order = np.argsort(values.T, axis=1, kind="stable")
-    selected = rng.random(200) < 0.3
-    extra = rng.random((4, 3))
-    for endpoints in (True, False):
-        ordered = np.take_along_axis(values.T, order, axis=1)
-        got = select_sorted(order, ordered, selected, extra, 0.01, endpoints=endpoints)
-        subset = np.concatenate([values[selected], extra])
-        np.testing.assert_allclose(got, bandwidths(subset, 0.01, endpoints=endpoints))
 
 
 def test_logsumexp_matches_scipy_and_survives_extremes() -> None:

@@ -155,15 +155,26 @@ class Encoding:
         """Unit coordinates -> raw values on their grid and inside their bounds."""
         out = np.array(unit, dtype=np.float64, copy=True)
         num = self.numeric
-        raw = self.inner_low[num] + np.clip(out[:, num], 0.0, 1.0) * self.inner_span[num]
-        out[:, num] = raw
+        if self._all_numeric:
+            # Whole-matrix arithmetic: the same values as the column gathers below.
+            np.maximum(out, 0.0, out=out)
+            np.minimum(out, 1.0, out=out)
+            out *= self._numeric_span
+            out += self._numeric_low
+        else:
+            raw = self._numeric_low + np.clip(out[:, num], 0.0, 1.0) * self._numeric_span
+            out[:, num] = raw
         if self._log_columns.size:
             out[:, self._log_columns] = np.exp(out[:, self._log_columns])
         cols = self._step_columns
         if cols.size:
             low, step = self.low[cols], self.step[cols]
             out[:, cols] = low + step * np.round((out[:, cols] - low) / step)
-        out[:, num] = np.clip(out[:, num], self.low[num], self.high[num])
+        if self._all_numeric:
+            np.maximum(out, self.low, out=out)
+            np.minimum(out, self.high, out=out)
+        else:
+            out[:, num] = np.clip(out[:, num], self.low[num], self.high[num])
         return out
 
     def snap_unit(self, unit: FloatArray) -> FloatArray:

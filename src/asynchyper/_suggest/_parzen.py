@@ -7,15 +7,16 @@ density is evaluated with two matrix products (no Python loop over kernels or tr
 in *univariate* mode every dimension is its own one-dimensional mixture.
 
 Bandwidths follow hyperopt's heuristic (the larger gap to the sorted neighbours), which
-needs every column sorted. :class:`SortedColumns` keeps the finished trials sorted
-across asks, so that one ask costs a linear merge instead of a fresh sort.
+needs every column sorted. :class:`RowKernels` keeps a density's rows sorted across
+asks and recomputes only the kernels whose bandwidth moved, so that one ask costs a
+few linear passes instead of a fresh sort and fit.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -24,10 +25,10 @@ import numpy.typing as npt
 from ._encoding import BoolArray, FloatArray, IntArray
 
 __all__ = [
-    "KernelCache",
+    "Density",
     "Mixture",
+    "RowKernels",
     "Scratch",
-    "SortedColumns",
     "bandwidth_floor",
     "bandwidths",
     "categorical_tables",
@@ -35,7 +36,7 @@ __all__ = [
     "logsumexp",
     "mixture_log_weights",
     "neighbour_gaps",
-    "select_sorted",
+    "prior_terms",
 ]
 
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
@@ -46,6 +47,9 @@ _PRODUCT_LIMIT = 1 << 19
 #: Normal tail mass ``Q(x) = 1 - Phi(x)`` tabulated on ``[0, _TAIL_END]``; nearest-entry
 #: lookups (rounding down) err by < 5e-4 in mass, far below what moves a density ratio.
 _TAIL_END = 8.0
+#: Arrays with fewer elements than this come from malloc's pools, which is cheaper
+#: than looking a buffer up (see :class:`Scratch`).
+_SCRATCH_MIN = 1 << 13
 _TAIL_SIZE = 1 << 15
 _TAIL_SCALE = _TAIL_SIZE / _TAIL_END
 
@@ -62,17 +66,23 @@ def _tail_table() -> FloatArray:
 
 def logsumexp(values: FloatArray, axis: int) -> FloatArray:
     """``log(sum(exp(values)))`` along ``axis``; overwrites ``values``."""
-    peak = np.max(values, axis=axis, keepdims=True)
+    peak = values.max(axis=axis, keepdims=True)
     empty = ~np.isfinite(peak)
-    peak[empty] = 0.0
+    any_empty = bool(empty.any())
+    if any_empty:
+        peak[empty] = 0.0
     values -= peak
     # Terms below e^-80 cannot change the sum; flooring them avoids exp's slow
     # subnormal path, which costs 10x more than the whole rest of the sum.
     np.maximum(values, -80.0, out=values)
     np.exp(values, out=values)
-    out = np.log(np.sum(values, axis=axis, keepdims=True)) + peak
-    out[empty] = -np.inf
-    return np.asarray(np.squeeze(out, axis=axis))
+    out = values.sum(axis=axis, keepdims=True)
+    np.log(out, out=out)
+    out += peak
+    if any_empty:
+        out[empty] = -np.inf
+    result: FloatArray = out.squeeze(axis)
+    return result
 
 
 def bandwidth_floor(n_observations: int, min_bandwidth: float, magic_exponent: float) -> float:
@@ -103,9 +113,9 @@ def neighbour_gaps(
         gaps[:, -1] = gaps[:, -2]
     pick = np.minimum if nearer else np.maximum
     width = pick(gaps[:, :-1], gaps[:, 1:])
-    # Not np.clip: its Python wrapper costs more than the arithmetic here.
-    np.maximum(width, floor, out=width)
-    return np.minimum(width, 1.0, out=width)
+    # Not np.clip: its Python wrapper costs more than the arithmetic here. No gap
+    # between values in [0, 1] exceeds 1, and neither does the floor.
+    return np.maximum(width, floor, out=width)
 
 
 def bandwidths(
@@ -132,120 +142,169 @@ def bandwidths(
     return np.ascontiguousarray(out.T)
 
 
-#: Up to this many new rows per ask are inserted into the kept order; more re-sort.
+#: Up to this many rows may join a kept selection per fit; more sort from scratch.
 _INSERT_LIMIT = 16
-#: Unit coordinates of finished trials lie in [0, 1]: each column's keys are offset by
-#: this much, so that one flat sorted array holds every column (``NaN`` -> ``_NAN_KEY``).
+#: Unit coordinates lie in [0, 1]: each column's keys are offset by this much, so that
+#: one flat sorted array holds every column.
 _COLUMN_SPAN = 4.0
-_NAN_KEY = 2.0
 
 
-class SortedColumns:
-    """A growing, append-only matrix kept sorted column by column.
+class RowKernels:
+    """Bandwidths and kernel terms of a changing subset of rows, kept across fits.
 
-    :meth:`update` inserts the few rows added since the last call into the kept order
-    (one binary search and one insertion over all columns at once) instead of sorting
-    again; many new rows, another owner or a shorter matrix sort from scratch.
+    TPE fits its bad density at every ask to nearly the same rows: a new finished trial
+    joins, and now and then a row moves between the good and the bad group. This keeps
+    the selected rows sorted column by column and applies only the change in the
+    selection, then recomputes the kernel terms of exactly the rows whose bandwidth
+    moved. The sorted keys are complex numbers: the value plus its column's offset, and
+    the entry's flat index ``row * dg + column`` as the imaginary part, so that one
+    search places every column's entries and equal values stay in row order (numpy
+    orders complex numbers lexicographically).
+
+    Everything is in *row space*: after :meth:`fit` with ``n`` rows and ``e`` extra
+    kernels, ``sigma[r]`` and ``terms[r]`` belong to row ``r``; the extra kernels take
+    rows ``n`` to ``n + e - 1`` and the prior kernel row ``n + e``. Rows that are not
+    selected keep finite stale terms (zero if never selected): a density over every
+    row gives them the log weight ``-inf``.
 
     Attributes:
-        order: ``(dn, n)`` row indices sorted ascending per column (``NaN`` last; equal
-            values in row order).
-        sorted_values: ``(dn, n)`` each column's values in that order.
+        sigma: ``(n + e, dg)`` bandwidths (meaningful for selected and extra rows).
+        terms: ``(n + e + 1, 2 * dg + 1)`` :func:`kernel_terms` of every row.
     """
 
     def __init__(self) -> None:
-        self.owner: object = None
-        self.order: IntArray = np.empty((0, 0), dtype=np.intp)
-        self.sorted_values: FloatArray = np.empty((0, 0))
+        self._owner: object = None
+        self._selected: BoolArray = np.zeros(0, dtype=np.bool_)
+        self._keys: npt.NDArray[np.complex128] = np.empty(0, dtype=np.complex128)
+        self._sigma: FloatArray = np.empty((0, 0))
+        self._terms: FloatArray = np.empty((0, 0))
+        self._scratch_rows = slice(0, 0)
+        self.sigma: FloatArray = self._sigma
+        self.terms: FloatArray = self._terms
 
-    def update(self, owner: object, columns: Callable[[int], FloatArray], n: int) -> IntArray:
-        """Bring the order up to date with the first ``n`` rows of ``owner``.
+    def fit(  # noqa: PLR0917 - mirrors neighbour_gaps plus the rows
+        self,
+        owner: object,
+        unit: FloatArray,
+        columns: IntArray,
+        selected: BoolArray,
+        extra: FloatArray,
+        floor: float,
+        *,
+        endpoints: bool = False,
+        nearer: bool = False,
+        work: Scratch,
+    ) -> None:
+        """Bring :attr:`sigma` and :attr:`terms` up to date with this selection.
 
         Args:
-            owner: The object whose rows these are; another owner (or fewer rows than
-                before) restarts from a full sort.
-            columns: Returns the ``(n - start, dn)`` rows from ``start`` on, in
-                ``[0, 1]`` or ``NaN``; rows already seen must not change.
-            n: Number of rows now.
-
-        Returns:
-            Row indices, sorted ascending by value in each column.
+            owner: The object whose rows these are; another owner, fewer rows than
+                before or another number of columns starts from scratch.
+            unit: ``(n, d)`` unit coordinates of the rows; rows already seen must not
+                change.
+            columns: ``(dg,)`` the columns of ``unit`` to model.
+            selected: ``(n,)`` which rows are kernels; their ``columns`` are not ``NaN``.
+            extra: ``(e, dg)`` further kernels (pending trials), refitted every time.
+            floor: Smallest bandwidth.
+            endpoints: Whether the ends of the range count as neighbours.
+            nearer: Take the smaller neighbour gap instead of the larger.
+            work: Where the temporaries live.
         """
-        old = self.order
-        start = old.shape[1]
-        if owner is not self.owner or start > n or n - start > _INSERT_LIMIT:
-            values = np.ascontiguousarray(columns(0).T)
-            order = values.argsort(axis=1, kind="stable")
-            flat = order + (np.arange(values.shape[0]) * values.shape[1])[:, None]
-            self.owner, self.order = owner, order.astype(np.intp)
-            self.sorted_values = values.take(flat)
-            return self.order
-        if start == n:
-            return old
-        dn = old.shape[0]
-        offsets = np.arange(dn) * _COLUMN_SPAN
-        keys = np.where(np.isnan(self.sorted_values), _NAN_KEY, self.sorted_values)
-        keys += offsets[:, None]
-        fresh = np.ascontiguousarray(columns(start).T).reshape(-1)  # column by column
-        fresh_keys = np.where(np.isnan(fresh), _NAN_KEY, fresh)
-        fresh_keys += np.repeat(offsets, n - start)
-        # Sorted by key, ties in row order: the same order a stable sort would give.
-        rank = fresh_keys.argsort(kind="stable")
-        at = np.searchsorted(keys.reshape(-1), fresh_keys[rank], side="right")
-        rows = np.tile(np.arange(start, n), dn)[rank]
-        self.sorted_values = np.insert(self.sorted_values.reshape(-1), at, fresh[rank]).reshape(
-            dn, n
-        )
-        self.order = np.insert(old.reshape(-1), at, rows).reshape(dn, n)
-        return self.order
+        n, dg, e = selected.shape[0], columns.size, extra.shape[0]
+        self._reserve(owner, n, n + e + 1, dg)
+        offsets = np.arange(dg, dtype=np.float64) * _COLUMN_SPAN
+        keys = self._select(unit, columns, selected, offsets)
+        if e:
+            keys = _merge(keys, np.sort(_keys(extra, np.arange(n, n + e), offsets)))
+        width = keys.size // dg
+        values = keys.real.reshape(dg, width) - offsets[:, None]
+        flat = keys.imag.astype(np.intp)
+        gaps = neighbour_gaps(values, floor, endpoints=endpoints, nearer=nearer).reshape(-1)
+        sigma = self._sigma.reshape(-1)
+        moved = np.not_equal(sigma.take(flat), gaps)  # NaN (never fitted) counts as moved
+        if moved.any():
+            changed = flat[moved]
+            sigma.put(changed, gaps[moved])
+            mark = np.zeros(n + e, dtype=np.bool_)
+            mark[changed // dg] = True
+            rows = np.flatnonzero(mark)
+            finished = rows[rows < n]
+            mu = np.concatenate([unit[finished][:, columns], extra[rows[finished.size :] - n]])
+            fresh_terms = np.empty((rows.size, 2 * dg + 1))
+            kernel_terms(mu, self._sigma[rows], fresh_terms, work, "rows")
+            self._terms[rows] = fresh_terms
+        self._terms[n + e] = prior_terms(dg)[0]
+        # Rows past the finished ones hold this fit's extra kernels and the prior: the
+        # next fit must not take them for finished rows' kernels.
+        self._scratch_rows = slice(n, n + e + 1)
+        self.sigma = self._sigma[: n + e]
+        self.terms = self._terms[: n + e + 1]
+
+    def _reserve(self, owner: object, n: int, size: int, dg: int) -> None:
+        if owner is not self._owner or n < self._selected.size or self._sigma.shape[1] != dg:
+            self._owner = owner
+            self._selected = np.zeros(0, dtype=np.bool_)
+            self._keys = np.empty(0, dtype=np.complex128)
+            self._sigma = np.full((0, dg), np.nan)
+            self._terms = np.zeros((0, 2 * dg + 1))
+        self._sigma[self._scratch_rows] = np.nan
+        if size > self._sigma.shape[0]:
+            extra = max(size, 2 * self._sigma.shape[0]) - self._sigma.shape[0]
+            self._sigma = np.concatenate([self._sigma, np.full((extra, dg), np.nan)])
+            self._terms = np.concatenate([self._terms, np.zeros((extra, 2 * dg + 1))])
+
+    def _select(
+        self, unit: FloatArray, columns: IntArray, selected: BoolArray, offsets: FloatArray
+    ) -> npt.NDArray[np.complex128]:
+        # The sorted keys of the selected rows, from the last fit's by their difference.
+        old = self._selected
+        kept = old.size
+        fresh_rows = kept + np.flatnonzero(selected[kept:])
+        changed = selected[:kept] != old
+        left = False
+        if changed.any():
+            added = np.concatenate([np.flatnonzero(changed & selected[:kept]), fresh_rows])
+            left = bool(np.any(changed & old))
+        else:
+            added = fresh_rows
+        if added.size > _INSERT_LIMIT:
+            rows = np.flatnonzero(selected)
+            keys = np.sort(_keys(unit[rows][:, columns], rows, offsets))
+        else:
+            keys = self._keys
+            if left:
+                keys = keys[selected[keys.imag.astype(np.intp) // columns.size]]
+            if added.size:
+                keys = _merge(keys, np.sort(_keys(unit[added][:, columns], added, offsets)))
+        self._keys, self._selected = keys, selected.copy()
+        return keys
 
 
-def select_sorted(
-    order: IntArray,
-    sorted_values: FloatArray,
-    selected: BoolArray,
-    extra: FloatArray,
-    floor: float,
-    *,
-    endpoints: bool = False,
-    nearer: bool = False,
-) -> FloatArray:
-    """Bandwidths of a subset of sorted rows plus extra kernels, without a full sort.
+def _merge(
+    keys: npt.NDArray[np.complex128], fresh: npt.NDArray[np.complex128]
+) -> npt.NDArray[np.complex128]:
+    # Both sorted: the few fresh keys go between slices of the many (np.insert's
+    # general machinery costs more than the copy).
+    at = np.searchsorted(keys, fresh).tolist()
+    if len(at) > _INSERT_LIMIT * 8:
+        return np.insert(keys, at, fresh)
+    parts = []
+    start = 0
+    for i, stop in enumerate(at):
+        parts.append(keys[start:stop])
+        parts.append(fresh[i : i + 1])
+        start = stop
+    parts.append(keys[start:])
+    return np.concatenate(parts)
 
-    Args:
-        order: ``(dg, n)`` ascending order of some rows per column (``NaN`` last).
-        sorted_values: ``(dg, n)`` each column's values in that order.
-        selected: ``(n,)`` which rows are kernels; none of them may be ``NaN``.
-        extra: ``(e, dg)`` further kernels (pending trials).
-        floor: Smallest bandwidth.
-        endpoints: Whether the ends of the range count as neighbours.
-        nearer: Take the smaller neighbour gap instead of the larger.
 
-    Returns:
-        ``(n_selected + e, dg)`` bandwidths: selected rows in row order, then ``extra``.
-    """
-    dg = order.shape[0]
-    n_selected = int(np.count_nonzero(selected))
-    keep = selected[order]
-    ids = order[keep].reshape(dg, n_selected)
-    ordered = sorted_values[keep].reshape(dg, n_selected)
-    kernel = np.cumsum(selected) - 1  # row -> its kernel, for selected rows
-    kernel_ids = kernel[ids]
-    if extra.shape[0]:
-        extra_ids = np.broadcast_to(
-            np.arange(n_selected, n_selected + extra.shape[0]), (dg, extra.shape[0])
-        )
-        merged_values = np.concatenate([ordered, extra.T], axis=1)
-        merged_ids = np.concatenate([kernel_ids, extra_ids], axis=1)
-        perm = np.argsort(merged_values, axis=1, kind="stable")
-        ordered = np.take_along_axis(merged_values, perm, axis=1)
-        kernel_ids = np.take_along_axis(merged_ids, perm, axis=1)
-    out = np.empty((n_selected + extra.shape[0], dg))
-    gaps = neighbour_gaps(ordered, floor, endpoints=endpoints, nearer=nearer)
-    kernel_ids *= dg
-    kernel_ids += np.arange(dg)[:, None]
-    out.put(kernel_ids, gaps)
-    return out
+def _keys(values: FloatArray, rows: IntArray, offsets: FloatArray) -> npt.NDArray[np.complex128]:
+    # Column by column: value plus the column's offset, and the flat index of the entry.
+    dg = offsets.size
+    keys = np.empty((dg, rows.size), dtype=np.complex128)
+    keys.real = values.T + offsets[:, None]
+    keys.imag = rows * dg + np.arange(dg)[:, None]
+    return keys.reshape(-1)
 
 
 def mixture_log_weights(weights: FloatArray, prior_weight: float) -> FloatArray:
@@ -292,7 +351,8 @@ class Scratch:
     Arrays of a few hundred kilobytes come from ``mmap`` and are returned to the system
     when freed, so every new one page-faults; with thousands of trials that costs more
     than the arithmetic. A suggester keeps one ``Scratch`` and asks it for its arrays
-    by name; an array is valid until the same name is requested again.
+    by name; an array is valid until the same name is requested again. Small arrays
+    are fresh each time: malloc serves them from memory it keeps.
     """
 
     def __init__(self) -> None:
@@ -301,6 +361,8 @@ class Scratch:
     def get(self, name: str, shape: tuple[int, ...], dtype: type = np.float64) -> Any:
         """An uninitialised array of ``shape`` (a view of the buffer called ``name``)."""
         size = math.prod(shape)
+        if size < _SCRATCH_MIN:
+            return np.empty(shape, dtype=dtype)
         buffer = self._buffers.get(name)
         if buffer is None or buffer.size < size or buffer.dtype != dtype:
             buffer = np.empty(max(size, 1) + size // 4, dtype=dtype)  # room to grow
@@ -370,65 +432,74 @@ def kernel_terms(
     np.matmul(rest, np.ones(dn), out=terms[:, -1])
 
 
-class KernelCache:
-    """The log-density terms of finished trials' kernels, kept across asks.
+@functools.cache
+def prior_terms(dn: int) -> FloatArray:
+    """The :func:`kernel_terms` of the prior kernel: centred, as wide as the range."""
+    terms = np.empty((1, 2 * dn + 1))
+    kernel_terms(np.full((1, dn), 0.5), np.ones((1, dn)), terms, Scratch(), "prior")
+    terms.flags.writeable = False
+    return terms
 
-    A finished trial's centre never changes and its bandwidth changes only when a
-    neighbour arrives or leaves, so an ask recomputes the terms of those few kernels
-    and gathers the rest (:func:`kernel_terms` is the costliest step of fitting a
-    density with thousands of kernels).
+
+class Density:
+    """The joint log-density of a weighted mixture of product kernels (no sampling).
+
+    Args:
+        log_weights: ``(K,)`` normalised log mixture weights; ``-inf`` leaves a kernel
+            out.
+        terms: ``(K, 2 * dn + 1)`` :func:`kernel_terms` of the kernels; not modified.
+        categorical: One ``(K, c_j)`` probability table per categorical column.
+        scratch: Where to keep the work arrays (the density is then valid only until
+            ``scratch`` hands out arrays under the same ``name`` again).
+        name: Prefix of this density's arrays in ``scratch``.
     """
 
-    def __init__(self) -> None:
-        self.owner: object = None
-        self._sigma: FloatArray = np.empty((0, 0))
-        self._terms: FloatArray = np.empty((0, 0))
-
-    def gather(  # noqa: PLR0917 - outputs by position, as numpy's out=
+    def __init__(
         self,
-        owner: object,
-        rows: IntArray,
-        mu: FloatArray,
-        sigma: FloatArray,
+        log_weights: FloatArray,
         terms: FloatArray,
-        work: Scratch,
+        categorical: Sequence[FloatArray],
+        scratch: Scratch | None = None,
+        name: str = "",
     ) -> None:
-        """Write the terms of finished ``rows`` (centres ``mu``, bandwidths ``sigma``).
+        self._scratch = scratch or Scratch()
+        self._name = name
+        self.log_weights = log_weights
+        self.categorical = list(categorical)
+        self.categorical_log = [np.log(table) for table in self.categorical]
+        self._terms = terms
+        # Log weights still to add to the product (None: already in the constants).
+        self._offsets: FloatArray | None = log_weights
 
-        Args:
-            owner: The object whose rows these are; another owner drops the cache.
-            rows: ``(K,)`` finished-row indices, ascending.
-            mu: ``(K, dn)`` their centres; the same row must keep the same centre.
-            sigma: ``(K, dn)`` their bandwidths now.
-            terms: ``(K, 2 * dn + 1)`` output, as :func:`kernel_terms`.
-            work: Where the temporaries live.
-        """
-        dn = mu.shape[1]
-        size = int(rows[-1]) + 1 if rows.size else 0
-        if owner is not self.owner or self._sigma.shape[1] != dn:
-            self.owner = owner
-            self._sigma = np.empty((0, dn))
-            self._terms = np.empty((0, 2 * dn + 1))
-        if size > self._sigma.shape[0]:
-            old = self._sigma.shape[0]
-            extra = max(size, 2 * old) - old
-            self._sigma = np.concatenate([self._sigma, np.full((extra, dn), np.nan)])
-            self._terms = np.concatenate([self._terms, np.empty((extra, 2 * dn + 1))])
-        cached = np.take(self._sigma, rows, axis=0, out=work.get("cache.sigma", sigma.shape))
-        differs = np.not_equal(cached, sigma, out=cached)
-        if differs.any():
-            # Few entries differ: find them in the flat array (per-row reductions are slow).
-            stale = np.unique(np.flatnonzero(differs) // dn)
-            fresh = np.empty((stale.size, 2 * dn + 1))
-            kernel_terms(mu[stale], sigma[stale], fresh, work, "cache")
-            changed = rows[stale]
-            self._sigma[changed] = sigma[stale]
-            self._terms[changed] = fresh
-        np.take(self._terms, rows, axis=0, out=terms)
+    @property
+    def n_kernels(self) -> int:
+        """Number of kernels, the prior included."""
+        return int(self.log_weights.shape[0])
+
+    def log_pdf(self, numeric: FloatArray, categorical: FloatArray) -> FloatArray:
+        """Joint log-density of ``m`` points, ``(m,)``."""
+        work, name = self._scratch, self._name
+        m, dn = numeric.shape
+        logits = work.get(f"{name}.logits", (m, self.n_kernels))
+        # sum_j -(x_j - mu_kj)^2 / (2 s_kj^2) + constant, expanded into one product.
+        features = work.get(f"{name}.features", (m, 2 * dn + 1))
+        np.multiply(numeric, numeric, out=features[:, :dn])
+        features[:, dn:-1] = numeric
+        features[:, -1] = 1.0
+        # In blocks of kernels, each product small enough to stay on this thread.
+        step = max(1, _PRODUCT_LIMIT // (m * (2 * dn + 1)))
+        for start in range(0, self.n_kernels, step):
+            block = slice(start, start + step)
+            np.matmul(features, self._terms[block].T, out=logits[:, block])
+        if self._offsets is not None:
+            logits += self._offsets
+        for j, table in enumerate(self.categorical_log):
+            logits += table[:, categorical[:, j].astype(np.intp)].T
+        return logsumexp(logits, axis=1)
 
 
-class Mixture:
-    """A weighted mixture of product kernels over one group's columns.
+class Mixture(Density):
+    """A weighted mixture of product kernels over one group's columns, to sample from.
 
     Args:
         log_weights: ``(K,)`` normalised log mixture weights.
@@ -441,7 +512,7 @@ class Mixture:
         draw_log_weights: ``(K,)`` normalised log weights to draw kernels with in
             :meth:`sample`, if not ``log_weights`` (the density stays as given).
         terms: ``(K, 2 * dn + 1)`` :func:`kernel_terms` of these kernels if already
-            known (from a :class:`KernelCache`); the mixture adds its weights to them.
+            known; the mixture adds its weights to them.
     """
 
     def __init__(  # noqa: PLR0917 - mirrors the fields it stores
@@ -456,21 +527,18 @@ class Mixture:
         draw_log_weights: FloatArray | None = None,
         terms: FloatArray | None = None,
     ) -> None:
-        self._scratch = scratch or Scratch()
-        self._name = name
-        self.log_weights = log_weights
+        scratch = scratch or Scratch()
+        if terms is None:
+            k, dn = mu.shape
+            terms = scratch.get(f"{name}.terms", (k, 2 * dn + 1))
+            kernel_terms(mu, sigma, terms, scratch, name)
+        # Each kernel's log weight joins its constant: one product then scores it all.
+        terms[:, -1] += log_weights
+        super().__init__(log_weights, terms, categorical, scratch, name)
+        self._offsets = None
         self._draw_log_weights = log_weights if draw_log_weights is None else draw_log_weights
         self.mu = mu
         self.sigma = sigma
-        self.categorical = list(categorical)
-        self.categorical_log = [np.log(table) for table in self.categorical]
-        if terms is None:
-            k, dn = mu.shape
-            terms = self._scratch.get(f"{name}.terms", (k, 2 * dn + 1))
-            kernel_terms(mu, sigma, terms, self._scratch, name)
-        # Each kernel's log weight joins its constant: one product then scores it all.
-        terms[:, -1] += log_weights
-        self._terms = terms
 
     @functools.cached_property
     def cumulative(self) -> FloatArray:
@@ -478,11 +546,6 @@ class Mixture:
         cumulative = np.cumsum(np.exp(self._draw_log_weights))
         cumulative /= cumulative[-1]
         return cumulative
-
-    @property
-    def n_kernels(self) -> int:
-        """Number of kernels, the prior included."""
-        return int(self.log_weights.shape[0])
 
     def _pick(self, rng: np.random.Generator, shape: tuple[int, ...]) -> IntArray:
         draws = rng.random(shape)
@@ -503,49 +566,35 @@ class Mixture:
             ``(m, dn)`` numeric unit coordinates and ``(m, dc)`` choice indices (floats).
         """
         dn, dc = self.mu.shape[1], len(self.categorical)
-        width = max(dn, dc, 1)
         if joint:
-            kernel = np.broadcast_to(self._pick(rng, (m, 1)), (m, width))
+            kernel = self._pick(rng, (m,))
+            columns: list[IntArray] = [kernel] * dc
+            mu, sigma = self.mu[kernel], self.sigma[kernel]
         else:
-            kernel = self._pick(rng, (m, width))
+            per_column = self._pick(rng, (m, max(dn, dc, 1)))
+            columns = [per_column[:, j] for j in range(dc)]
+            cols = np.arange(dn)
+            mu, sigma = self.mu[per_column[:, :dn], cols], self.sigma[per_column[:, :dn], cols]
         numeric = np.empty((m, dn))
         if dn:
             from scipy.special import ndtr, ndtri  # noqa: PLC0415 - slow to import
 
-            cols = np.arange(dn)
-            k = kernel[:, :dn]
-            mu, sigma = self.mu[k, cols], self.sigma[k, cols]
             low, high = ndtr(-mu / sigma), ndtr((1.0 - mu) / sigma)
-            u = low + (high - low) * rng.random((m, dn))
-            numeric = mu + sigma * ndtri(u)
+            high -= low
+            high *= rng.random((m, dn))
+            high += low
+            numeric = ndtri(high)
+            numeric *= sigma
+            numeric += mu
             np.maximum(numeric, 0.0, out=numeric)
             np.minimum(numeric, 1.0, out=numeric)
         categorical = np.empty((m, dc))
         for j, table in enumerate(self.categorical):
-            rows = np.cumsum(table[kernel[:, j]], axis=1)
+            rows = np.cumsum(table[columns[j]], axis=1)
             u = rng.random((m, 1)) * rows[:, -1:]
             chosen = np.sum(rows <= u, axis=1)
             categorical[:, j] = np.minimum(chosen, rows.shape[1] - 1)
         return numeric, categorical
-
-    def log_pdf(self, numeric: FloatArray, categorical: FloatArray) -> FloatArray:
-        """Joint log-density of ``m`` points, ``(m,)``."""
-        work, name = self._scratch, self._name
-        m, dn = numeric.shape
-        logits = work.get(f"{name}.logits", (m, self.n_kernels))
-        # sum_j -(x_j - mu_kj)^2 / (2 s_kj^2) + constant, expanded into one product.
-        features = work.get(f"{name}.features", (m, 2 * dn + 1))
-        np.multiply(numeric, numeric, out=features[:, :dn])
-        features[:, dn:-1] = numeric
-        features[:, -1] = 1.0
-        # In blocks of kernels, each product small enough to stay on this thread.
-        step = max(1, _PRODUCT_LIMIT // (m * (2 * dn + 1)))
-        for start in range(0, self.n_kernels, step):
-            block = slice(start, start + step)
-            np.matmul(features, self._terms[block].T, out=logits[:, block])
-        for j, table in enumerate(self.categorical_log):
-            logits += table[:, categorical[:, j].astype(np.intp)].T
-        return logsumexp(logits, axis=1)
 
     def log_pdf_columns(self, numeric: FloatArray, categorical: FloatArray) -> FloatArray:
         """Marginal log-density of every column of ``m`` points, ``(m, dn + dc)``."""

@@ -17,12 +17,11 @@ One ask, in order:
 from __future__ import annotations
 
 import contextlib
-import functools
 import math
 import numbers
 import threading
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 
@@ -44,16 +43,14 @@ from ._encoding import (
 )
 from ._novelty import collides, novel_prior, snap
 from ._parzen import (
-    KernelCache,
+    Density,
     Mixture,
+    RowKernels,
     Scratch,
-    SortedColumns,
     bandwidth_floor,
     bandwidths,
     categorical_tables,
-    kernel_terms,
     mixture_log_weights,
-    select_sorted,
 )
 
 __all__ = ["TPE"]
@@ -74,7 +71,7 @@ _SMALL = 64
 class _Model:
     """The fitted good/bad densities of every group for one ask."""
 
-    def __init__(self, groups: list[tuple[Group, Mixture, Mixture]]) -> None:
+    def __init__(self, groups: list[tuple[Group, Mixture, Density]]) -> None:
         self.groups = groups
 
 
@@ -199,10 +196,9 @@ class TPE(Suggester):
 
     def _reset_caches(self) -> None:
         self._encodings = EncodingCache()
-        self._sorted = SortedColumns()
         self._unit = UnitRows()
-        # Kernel terms of finished trials per (group, role), reused across asks.
-        self._kernels: dict[tuple[int, str], KernelCache] = {}
+        # Sorted rows and kernel terms per (group, role), kept across asks.
+        self._rows: dict[tuple[int, str], RowKernels] = {}
         # The fitted mixtures live in these arrays: valid until the next fit.
         self._scratch = Scratch()
         # The caches above are shared state: one suggestion at a time per instance.
@@ -213,7 +209,7 @@ class TPE(Suggester):
         return {
             key: value
             for key, value in self.__dict__.items()
-            if key not in {"_encodings", "_sorted", "_unit", "_kernels", "_scratch", "_lock"}
+            if key not in {"_encodings", "_unit", "_rows", "_scratch", "_lock"}
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -301,12 +297,7 @@ class TPE(Suggester):
             The good and bad mixtures of every non-empty group.
         """
         n = len(history)
-        finished = history.X
-        finished_unit = self._unit.update(history, encoding, finished)
-        sorted_columns = self._sorted
-        order = sorted_columns.update(
-            history, lambda start: finished_unit[start:, encoding.numeric], n
-        )
+        finished_unit = self._unit.update(history, encoding, history.X)
         y = history.y
         ok = ~np.isnan(y)
         bad = ~ok
@@ -340,114 +331,119 @@ class TPE(Suggester):
         weights = np.ones(y.shape[0])
         if self.weighting == "ei" and threshold is not None:
             weights[good] = np.maximum(threshold - y[good], 1e-12)
-        fitted: list[tuple[Group, Mixture, Mixture]] = []
+        fitted: list[tuple[Group, Mixture, Density]] = []
         for group in encoding.groups:
             if group.columns.size == 0:
                 continue
-            active = group.rows_active(unit)
-            positions = encoding.numeric_position[group.numeric]
-            if positions.size == order.shape[0]:
-                # Every numeric column (in order): no need to copy the sorted arrays.
-                sorted_group = (order, sorted_columns.sorted_values)
+            if group.parent_column < 0:  # the root group: active in every row
+                good_rows, bad_rows = good, bad
             else:
-                sorted_group = (order[positions], sorted_columns.sorted_values[positions])
-            roles: tuple[tuple[Literal["good", "bad"], BoolArray], ...] = (
-                ("good", good),
-                ("bad", bad),
+                active = group.rows_active(unit)
+                good_rows, bad_rows = good & active, bad & active
+            fitted.append(
+                (
+                    group,
+                    cast(
+                        "Mixture",
+                        self._fit_group(history, group, unit, n, good_rows, weights, "good"),
+                    ),
+                    self._fit_group(history, group, unit, n, bad_rows, weights, "bad"),
+                )
             )
-            mixtures = [
-                self._fit_group(group, unit, n, sorted_group, rows & active, weights, role)
-                for role, rows in roles
-            ]
-            fitted.append((group, mixtures[0], mixtures[1]))
         return _Model(fitted)
 
     def _fit_group(  # noqa: PLR0917 - private helper, called from one place
         self,
+        history: History,
         group: Group,
         unit: FloatArray,
         n_finished: int,
-        sorted_group: tuple[IntArray, FloatArray],
         selected: BoolArray,
         weights: FloatArray,
         role: Literal["good", "bad"],
-    ) -> Mixture:
+    ) -> Density:
+        # The good density is a Mixture (it is sampled); so is every density of a
+        # univariate TPE (scored column by column).
         good = role == "good"
         rows = np.flatnonzero(selected)
         dg = group.numeric.size
-        # Kernel centres, the prior's (0.5) last; ``numeric`` is a view of the rest.
-        mu = np.empty((rows.size + 1, dg))
-        mu[-1] = 0.5
-        numeric = mu[:-1]
-        if dg == unit.shape[1]:
-            np.take(unit, rows, axis=0, out=numeric)  # every column, all numeric
-            categorical = np.empty((rows.size, 0))
-        else:
-            block = np.take(unit, rows, axis=0)
-            np.take(block, group.numeric, axis=1, out=numeric)
-            categorical = np.take(block, group.categorical, axis=1)
+        name = f"{role}{group.index}"
+        observed = weights[rows]
+        log_weights = mixture_log_weights(
+            observed, self.prior_weight + (self.explore if good else 0.0)
+        )
+        draw_log_weights = mixture_log_weights(observed, self.prior_weight) if good else None
+        categorical = (
+            unit[rows][:, group.categorical] if group.categorical.size else np.empty((rows.size, 0))
+        )
+        tables = categorical_tables(categorical, group.n_choices, rows.size)
         floor = bandwidth_floor(rows.size, self.min_bandwidth, self.magic_exponent)
         nearer = not good and self.bad_gap == "nearer"
+        if dg and rows.size > _SMALL and self.bandwidth == "hyperopt":
+            # Many kernels: kept sorted and fitted across asks, in row space.
+            kernels = self._rows.setdefault((group.index, role), RowKernels())
+            finished = rows[rows < n_finished]
+            extra = unit[rows[finished.size :]][:, group.numeric]
+            kernels.fit(
+                history,
+                unit[:n_finished],
+                group.numeric,
+                selected[:n_finished],
+                extra,
+                floor,
+                endpoints=self.endpoints,
+                nearer=nearer,
+                work=self._scratch,
+            )
+            kernel_rows = np.concatenate(
+                [finished, np.arange(n_finished, n_finished + extra.shape[0] + 1)]
+            )
+            if not good and self.multivariate:
+                # Scored over every row: the rows that are not kernels weigh nothing.
+                size = kernels.terms.shape[0]
+                row_weights = np.full(size, -np.inf)
+                row_weights[kernel_rows] = log_weights
+                row_tables = []
+                for table in tables:
+                    spread = np.full((size, table.shape[1]), 1.0 / table.shape[1])
+                    spread[kernel_rows] = table
+                    row_tables.append(spread)
+                return Density(row_weights, kernels.terms, row_tables, self._scratch, name)
+            mu = np.concatenate([unit[finished][:, group.numeric], extra, np.full((1, dg), 0.5)])
+            sigma = np.concatenate([kernels.sigma.take(kernel_rows[:-1], axis=0), np.ones((1, dg))])
+            return Mixture(
+                log_weights,
+                mu,
+                sigma,
+                tables,
+                self._scratch,
+                name,
+                draw_log_weights=draw_log_weights,
+                terms=kernels.terms.take(kernel_rows, axis=0),
+            )
+        # Kernel centres, the prior's (0.5) last.
+        mu = np.empty((rows.size + 1, dg))
+        mu[:-1] = unit[rows][:, group.numeric]
+        mu[-1] = 0.5
         if not dg:
             sigma = np.empty((rows.size, 0))
         elif self.bandwidth == "scott":
             # Optuna's multivariate rule: one width for every kernel, shrinking with n.
             width = 0.2 * max(rows.size, 1) ** (-1.0 / (dg + 4))
             sigma = np.full((rows.size, dg), min(max(width, floor), 1.0))
-        elif rows.size <= _SMALL:
-            sigma = bandwidths(numeric, floor, endpoints=self.endpoints, nearer=nearer)
         else:
-            # Pending rows join the finished ones, which are already sorted.
-            n_selected_finished = int(np.count_nonzero(selected[:n_finished]))
-            sigma = select_sorted(
-                sorted_group[0],
-                sorted_group[1],
-                selected[:n_finished],
-                numeric[n_selected_finished:],
-                floor,
-                endpoints=self.endpoints,
-                nearer=nearer,
-            )
+            sigma = bandwidths(mu[:-1], floor, endpoints=self.endpoints, nearer=nearer)
         # The prior kernel: centred (above), as wide as the whole range.
         sigma = np.concatenate([sigma, np.ones((1, dg))])
-        name = f"{role}{group.index}"
-        terms = None
-        if dg and rows.size > _SMALL and self.bandwidth == "hyperopt":
-            terms = self._cached_terms(group.index, role, rows[rows < n_finished], mu, sigma, name)
-        observed = weights[rows]
         return Mixture(
-            mixture_log_weights(observed, self.prior_weight + (self.explore if good else 0.0)),
+            log_weights,
             mu,
             sigma,
-            categorical_tables(categorical, group.n_choices, rows.size),
+            tables,
             self._scratch,
             name,
-            draw_log_weights=mixture_log_weights(observed, self.prior_weight) if good else None,
-            terms=terms,
+            draw_log_weights=draw_log_weights,
         )
-
-    def _cached_terms(  # noqa: PLR0917 - private helper, called from one place
-        self,
-        group: int,
-        role: str,
-        finished_rows: IntArray,
-        mu: FloatArray,
-        sigma: FloatArray,
-        name: str,
-    ) -> FloatArray:
-        # Kernels of finished trials (first) from the cache; pending and prior fresh.
-        k, dg = mu.shape
-        terms: FloatArray = self._scratch.get(f"{name}.terms", (k, 2 * dg + 1))
-        nf = finished_rows.size
-        cache = self._kernels.setdefault((group, role), KernelCache())
-        cache.gather(
-            self._sorted.owner, finished_rows, mu[:nf], sigma[:nf], terms[:nf], self._scratch
-        )
-        if k - nf == 1:  # the prior alone: the same terms every time
-            terms[nf:] = _prior_terms(dg)
-        else:
-            kernel_terms(mu[nf:], sigma[nf:], terms[nf:], self._scratch, f"{name}.extra")
-        return terms
 
     def _candidates(
         self, encoding: Encoding, model: _Model, rng: np.random.Generator
@@ -470,9 +466,9 @@ class TPE(Suggester):
             if self.multivariate:
                 ratio = good.log_pdf(numeric, categorical) - bad.log_pdf(numeric, categorical)
             else:
-                columns = good.log_pdf_columns(numeric, categorical) - bad.log_pdf_columns(
-                    numeric, categorical
-                )
+                columns = good.log_pdf_columns(numeric, categorical) - cast(
+                    "Mixture", bad
+                ).log_pdf_columns(numeric, categorical)
                 per_column[:, np.concatenate([group.numeric, group.categorical])] = columns
                 ratio = columns.sum(axis=1)
             score += np.where(active[:, group.index], ratio, 0.0)
@@ -485,14 +481,6 @@ class TPE(Suggester):
         composed = encoding.deactivate(composed, encoding.group_activity(composed))
         rows = np.concatenate([composed, rows])
         return rows, np.concatenate([[0], ranking + 1]).astype(np.intp)
-
-
-@functools.cache
-def _prior_terms(dg: int) -> FloatArray:
-    # The prior kernel: centred, as wide as the range (see _fit_group).
-    terms = np.empty((1, 2 * dg + 1))
-    kernel_terms(np.full((1, dg), 0.5), np.ones((1, dg)), terms, Scratch(), "prior")
-    return terms
 
 
 def _check_float(
