@@ -7,6 +7,7 @@ tolerance, so a float that went through JSON compares equal to its original.
 from __future__ import annotations
 
 import logging
+import math
 
 import numpy as np
 
@@ -27,10 +28,12 @@ def collides(rows: FloatArray, seen: FloatArray) -> BoolArray:
     if rows.shape[0] == 1 and rows.shape[1]:
         # The common case (one candidate, continuous values): let the first column
         # rule out almost every row before comparing whole rows.
-        first, column = rows[0, 0], seen[:, 0]
-        with np.errstate(invalid="ignore"):
-            near = np.abs(column - first) <= 1e-9 * np.maximum(1.0, np.abs(column))
-        near |= np.isnan(column) & np.isnan(first)
+        # A looser tolerance than below (relative to the candidate): it only filters.
+        first, column = float(rows[0, 0]), seen[:, 0]
+        if math.isnan(first):
+            near = np.isnan(column)
+        else:
+            near = np.abs(column - first) <= 2e-9 * max(1.0, abs(first))
         seen = seen[near]
         if seen.shape[0] == 0:
             return np.zeros(1, dtype=np.bool_)
