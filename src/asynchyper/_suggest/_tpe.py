@@ -199,6 +199,10 @@ class TPE(Suggester):
         self._unit = UnitRows()
         # Sorted rows and kernel terms per (group, role), kept across asks.
         self._rows: dict[tuple[int, str], RowKernels] = {}
+        # The good mixture of each group, with what it was fitted to.
+        self._good: dict[
+            int, tuple[History, Group, IntArray, FloatArray, tuple[object, ...], Mixture]
+        ] = {}
         # The fitted mixtures live in these arrays: valid until the next fit.
         self._scratch = Scratch()
         # The caches above are shared state: one suggestion at a time per instance.
@@ -209,7 +213,7 @@ class TPE(Suggester):
         return {
             key: value
             for key, value in self.__dict__.items()
-            if key not in {"_encodings", "_unit", "_rows", "_scratch", "_lock"}
+            if key not in {"_encodings", "_unit", "_rows", "_good", "_scratch", "_lock"}
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -343,14 +347,49 @@ class TPE(Suggester):
             fitted.append(
                 (
                     group,
-                    cast(
-                        "Mixture",
-                        self._fit_group(history, group, unit, n, good_rows, weights, "good"),
-                    ),
+                    self._good_mixture(history, group, unit, n, good_rows, weights),
                     self._fit_group(history, group, unit, n, bad_rows, weights, "bad"),
                 )
             )
         return _Model(fitted)
+
+    def _good_mixture(  # noqa: PLR0917 - private helper, called from one place
+        self,
+        history: History,
+        group: Group,
+        unit: FloatArray,
+        n_finished: int,
+        selected: BoolArray,
+        weights: FloatArray,
+    ) -> Mixture:
+        # The good group changes only when a trial joins the best few: until then the
+        # last ask's mixture (same finished rows, same weights, same options) holds.
+        rows = np.flatnonzero(selected)
+        observed = weights[rows]
+        options = (
+            self.prior_weight,
+            self.explore,
+            self.min_bandwidth,
+            self.magic_exponent,
+            self.bandwidth,
+            self.endpoints,
+        )
+        kept = self._good.get(group.index)
+        if (
+            kept is not None
+            and kept[0] is history
+            and kept[1] is group
+            and kept[4] == options
+            and (rows.size == 0 or rows[-1] < n_finished)
+            and np.array_equal(kept[2], rows)
+            and np.array_equal(kept[3], observed)
+        ):
+            return kept[5]
+        mixture = cast(
+            "Mixture", self._fit_group(history, group, unit, n_finished, selected, weights, "good")
+        )
+        self._good[group.index] = (history, group, rows, observed, options, mixture)
+        return mixture
 
     def _fit_group(  # noqa: PLR0917 - private helper, called from one place
         self,
