@@ -156,7 +156,9 @@ class RowKernels:
     joins, and now and then a row moves between the good and the bad group. This keeps
     the selected rows sorted column by column and applies only the change in the
     selection, then recomputes the kernel terms of exactly the rows whose bandwidth
-    moved. The sorted keys are complex numbers: the value plus its column's offset, and
+    moved. When rows only joined since the last fit (and neither it nor this one had
+    extra kernels), only the gaps next to them are computed; otherwise all of them.
+    The sorted keys are complex numbers: the value plus its column's offset, and
     the entry's flat index ``row * dg + column`` as the imaginary part, so that one
     search places every column's entries and equal values stay in row order (numpy
     orders complex numbers lexicographically).
@@ -332,7 +334,9 @@ def _gaps_near(
     candidates = np.concatenate([inserted - 1, inserted, inserted + 1])
     start = np.concatenate([inserted, inserted, inserted]) // per_column * per_column
     inside = (candidates >= start) & (candidates < start + per_column)
-    near = np.unique(candidates[inside])
+    mark = np.zeros(keys.size, dtype=np.bool_)  # sorted, each once (np.unique costs more)
+    mark[candidates[inside]] = True
+    near = np.flatnonzero(mark)
     column = near // per_column
     low = column * per_column
     high = low + per_column - 1
@@ -477,8 +481,8 @@ def kernel_terms(
     inv_var *= inv_var
     np.multiply(mu, inv_var, out=terms[:, dn:-1])
     terms[:, :dn] *= -0.5
-    # mu^2 / (2 s^2) = -0.5 * mu * (mu / s^2). Row sums, not a matrix product (4x
-    # faster for thousands of kernels): a product's rounding depends on how many rows
+    # mu^2 / (2 s^2) = -0.5 * mu * (mu / s^2). Row sums, although a matrix product is
+    # 4x faster for thousands of kernels: a product's rounding depends on how many rows
     # it is given, and a kernel's terms must not depend on which others were refitted
     # with it (a kept fit must equal a fresh one bit for bit).
     rest = np.multiply(mu, terms[:, dn:-1], out=work.get(f"{name}.rest", mu.shape))
