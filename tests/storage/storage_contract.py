@@ -6,13 +6,14 @@ returns an async context manager yielding a fresh, open, empty store.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeAlias
 
@@ -34,7 +35,7 @@ from asynchyper import (
 )
 from asynchyper._space import description_fingerprint
 from asynchyper._storage import new_owner_id
-from asynchyper._storage._common import MAX_STUDY_NAME
+from asynchyper._storage._common import MAX_STUDY_NAME, process_start
 from asynchyper._types import JSONValue
 
 StorageFactory: TypeAlias = Callable[[], AbstractAsyncContextManager[Storage]]
@@ -60,6 +61,18 @@ def dead_pid() -> int:
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
     return child.pid
+
+
+@contextlib.contextmanager
+def live_process() -> Iterator[tuple[int, int]]:
+    """A running process's pid and start time (Linux)."""
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) as process:
+        try:
+            started = process_start(process.pid)
+            assert started is not None
+            yield process.pid, started
+        finally:
+            process.kill()
 
 
 class StorageContract:
@@ -607,6 +620,27 @@ class StorageContract:
         await anyio.sleep(0.05)
         assert await storage.fail_stale(study.id, older_than=0.0) == [0]
         assert (await storage.get_trial(study.id, 1)).state is TrialState.RUNNING
+
+    @pytest.mark.skipif(process_start(os.getpid()) is None, reason="needs /proc (Linux)")
+    @pytest.mark.anyio
+    async def test_an_owner_whose_pid_another_process_took_is_failed_at_once(
+        self, storage: Storage
+    ) -> None:
+        # The owner died and a new process got its pid: the start time in the id tells.
+        study = await new_study(storage)
+        tagged_host = new_owner_id().split(":")[0]
+        here = process_start(os.getpid())
+        assert here is not None
+        with live_process() as (pid, started):
+            owners = [
+                f"{tagged_host}:{pid}:0dead0@{started - 1}",  # the pid was reused
+                f"{tagged_host}:{pid}:0live0@{started}",  # the process itself
+                f"{tagged_host}:{os.getpid()}:0dead1@{here - 1}",  # an earlier holder of ours
+                new_owner_id(),
+            ]
+            for owner in owners:
+                await storage.start_trial(study.id, {}, owner=owner)
+            assert await storage.fail_stale(study.id, older_than=3600.0) == [0, 2]
 
     @pytest.mark.anyio
     async def test_an_infinite_age_fails_only_dead_local_owners(self, storage: Storage) -> None:

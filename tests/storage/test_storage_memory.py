@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,6 +13,7 @@ from storage_contract import StorageContract, StorageFactory
 
 from asynchyper import MemoryStorage, Storage
 from asynchyper._storage import new_owner_id, open_storage
+from asynchyper._storage._common import process_start
 
 
 class TestMemoryStorage(StorageContract):
@@ -39,5 +42,25 @@ def test_owner_ids_name_host_pid_and_a_token() -> None:
     host, pid, token = first.split(":")
     assert host
     assert int(pid) == os.getpid()
-    assert len(token) == 8
+    random, _, started = token.partition("@")
+    assert len(random) == 8
+    # The process's start time, where /proc tells it.
+    assert started == (
+        "" if process_start(os.getpid()) is None else str(process_start(os.getpid()))
+    )
     assert first != second
+
+
+def test_process_start_tells_processes_apart() -> None:
+    here = process_start(os.getpid())
+    if here is None:
+        pytest.skip("needs /proc (Linux)")
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) as child:
+        try:
+            started = process_start(child.pid)
+            assert started is not None
+            assert started >= here  # a later process, a later start
+            assert process_start(child.pid) == started  # stable
+        finally:
+            child.kill()
+    assert process_start(child.pid) is None  # reaped: gone from /proc

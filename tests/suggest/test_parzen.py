@@ -79,8 +79,21 @@ def test_row_kernels_equal_a_fit_from_scratch(endpoints: bool, nearer: bool) -> 
             selected[flip] = ~selected[flip]
         pending = int(rng.integers(1, 4)) if rng.random() < 0.3 else 0
         extra = np.round(rng.random((pending, 4)), 1)
-        options = {"endpoints": endpoints, "nearer": nearer, "work": work}
-        kernels.fit(owner, unit[:n], columns, selected[:n], extra, 0.01, **options)
+
+        def fit(kernels: RowKernels, n: int = n, extra: np.ndarray = extra) -> None:
+            kernels.fit(
+                owner,
+                unit[:n],
+                columns,
+                selected[:n],
+                extra,
+                0.01,
+                endpoints=endpoints,
+                nearer=nearer,
+                work=work,
+            )
+
+        fit(kernels)
         rows = np.flatnonzero(selected[:n])
         mu = np.concatenate([unit[rows][:, columns], extra])
         sigma = bandwidths(mu, 0.01, endpoints=endpoints, nearer=nearer)
@@ -95,7 +108,7 @@ def test_row_kernels_equal_a_fit_from_scratch(endpoints: bool, nearer: bool) -> 
         assert np.isfinite(kernels.terms).all()
         # Bit for bit what a fresh fit gives, however this one got here.
         fresh = RowKernels()
-        fresh.fit(owner, unit[:n], columns, selected[:n], extra, 0.01, **options)
+        fit(fresh)
         np.testing.assert_array_equal(kernels.sigma[kernel_rows], fresh.sigma[kernel_rows])
         np.testing.assert_array_equal(kernels.terms[kernel_rows], fresh.terms[kernel_rows])
 

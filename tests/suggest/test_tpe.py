@@ -13,6 +13,7 @@ import pytest
 
 import asynchyper as ah
 from asynchyper._suggest._encoding import Encoding
+from asynchyper._suggest._parzen import Mixture
 from asynchyper._types import JSONScalar
 
 from . import spaces
@@ -200,6 +201,8 @@ def test_bad_kernels_take_the_nearer_gap() -> None:
     options: dict[str, Any] = {"gamma": 0.4, "min_bandwidth": 1e-6, "magic_exponent": 50.0}
     ((_, _, nearer),) = ah.TPE(**options).fit(encoding, history, none).groups
     ((_, _, wider),) = ah.TPE(bad_gap="wider", **options).fit(encoding, history, none).groups
+    assert isinstance(nearer, Mixture)  # few kernels: fitted afresh, as a mixture
+    assert isinstance(wider, Mixture)
     assert nearer.sigma[:-1, 0].tolist() == pytest.approx([0.1, 0.1, 0.4])
     assert wider.sigma[:-1, 0].tolist() == pytest.approx([0.1, 0.4, 0.4])
 

@@ -232,9 +232,11 @@ class Storage(abc.ABC):
         When the owner id (``host:pid:token``, see ``new_owner_id``) names this
         host, the process table decides instead: a dead owner's trials are failed at
         once, and a live process's trials are never failed, whatever their heartbeat.
-        (An id with the calling process's own pid that this process did not make
-        belongs to an earlier process with that pid, e.g. a restarted container's
-        PID 1: the heartbeat decides for it.)
+        A token ending in ``@`` and the owner's start time (Linux) also tells a dead
+        owner from a later process that got its pid. (Without one, an id with the
+        calling process's own pid that this process did not make belongs to an
+        earlier process with that pid, e.g. a restarted container's PID 1: the
+        heartbeat decides for it.)
         ``older_than=math.inf`` fails only the trials of dead owners on this host.
         Any process can call it for any study.
 

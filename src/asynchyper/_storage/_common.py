@@ -101,16 +101,37 @@ _LOCAL_HOSTS = frozenset({_HOSTNAME, socket.gethostname()})
 _OWN_IDS: set[str] = set()
 
 
+def process_start(pid: int) -> int | None:
+    """When process ``pid`` started (clock ticks since boot), or ``None`` if unknown.
+
+    A pid is reused once its process has exited; the start time tells the new process
+    from the old one. Read from ``/proc``, so known on Linux only.
+    """
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            text = stat.read()
+        # The command name (field 2) may hold spaces and parentheses: the fields
+        # after its closing parenthesis start at field 3; the start time is field 22.
+        return int(text[text.rindex(b")") + 2 :].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def new_owner_id() -> str:
     """A fresh owner id for this process: ``"host:pid:token"``.
 
     The host and pid let any process on the same machine tell whether the owner is
-    still alive; the random token keeps two stores in one process apart.
+    still alive; the random token keeps two stores in one process apart. Where the
+    process's start time is known, the token ends in ``@`` and that time, so that a
+    later process that got the same pid is not taken for the owner.
 
     Returns:
         The owner id.
     """
-    owner = f"{_HOSTNAME}:{os.getpid()}:{secrets.token_hex(4)}"
+    pid = os.getpid()
+    start = process_start(pid)
+    token = secrets.token_hex(4) + ("" if start is None else f"@{start}")
+    owner = f"{_HOSTNAME}:{pid}:{token}"
     _OWN_IDS.add(owner)
     return owner
 
@@ -120,23 +141,33 @@ def _owner_alive(owner: str | None) -> bool | None:
     if owner is None:
         return None
     host, _, rest = owner.partition(":")
-    pid_text = rest.partition(":")[0]
+    pid_text, _, token = rest.partition(":")
     if host not in _LOCAL_HOSTS or not pid_text.isdigit():
         return None
     pid = int(pid_text)
+    started_text = token.rpartition("@")[2] if "@" in token else ""
+    started = int(started_text) if started_text.isdigit() else None
     if pid == os.getpid():
-        # This process's own ids are alive. Another id with this pid may be an earlier
-        # process that had the same pid (a restarted container's PID 1, with the same
-        # hostname): the process table cannot tell, so the heartbeat decides.
-        return True if owner in _OWN_IDS else None
+        if owner in _OWN_IDS:
+            return True
+        # Another id with this pid may be an earlier process that had the same pid (a
+        # restarted container's PID 1, with the same hostname). Its start time tells;
+        # without one, the process table cannot, so the heartbeat decides.
+        here = process_start(pid)
+        return None if started is None or here is None else started == here
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True  # the process exists but belongs to another user
+        pass  # the process exists but belongs to another user
     except OSError:
         return None
+    if started is not None:
+        # The pid is taken, but perhaps by a process that started after the owner died.
+        now = process_start(pid)
+        if now is not None and now != started:
+            return False
     return True
 
 
@@ -144,9 +175,12 @@ def is_stale(owner: str | None, heartbeat_at: float | None, cutoff: float) -> bo
     """Whether a RUNNING trial has lost its owner.
 
     On the owner's own host the process table decides: a live process's trials are
-    never stolen, a dead one's are stale at once. Elsewhere the heartbeat decides, and
-    so it does for an id carrying this process's pid that this process did not make
-    (an earlier process with the same pid, such as a restarted container's PID 1).
+    never stolen, a dead one's are stale at once, and so are they when another process
+    now has the owner's pid (the id carries the owner's start time; Linux only).
+    Elsewhere the heartbeat decides, and so it does for an id without a start time
+    that carries a live pid it cannot rule out: this process's pid, for example, for
+    an id this process did not make (an earlier process with the same pid, such as a
+    restarted container's PID 1).
 
     Args:
         owner: The trial's owner id.
