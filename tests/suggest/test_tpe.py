@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 import asynchyper as ah
-from asynchyper._suggest._encoding import Encoding
-from asynchyper._suggest._parzen import Mixture
+from asynchyper._suggest import _tpe
+from asynchyper._suggest._encoding import Encoding, pending_matrix
+from asynchyper._suggest._parzen import Density, Mixture
 from asynchyper._types import JSONScalar
 
 from . import spaces
@@ -137,6 +138,48 @@ def test_caches_across_asks_change_no_suggestion(
         rng.bit_generator.state = state
         cold = ah.TPE(n_startup=5, gamma=0.5, **options).suggest(space, grown, pending, rng, k=2)
         assert warm == cold, number
+
+
+@pytest.mark.parametrize("liar", ["bad", "mean"])
+def test_kept_densities_equal_densities_fitted_from_scratch(
+    monkeypatch: pytest.MonkeyPatch, liar: str
+) -> None:
+    # Past 64 kernels a density is kept between asks, in row space (every finished
+    # trial a kernel, those outside it weighted zero); fitted afresh and kernel by
+    # kernel it must give the same log-density. Mixed groups (a float and a choice),
+    # failures and pending trials included. Bandwidths may differ in the last bit,
+    # which can move a normaliser's table entry: hence the tolerance.
+    space: ah.Space[Any] = ah.compile_space(spaces.Conditional)
+    source = run(ah.TPE(), space, 160, seed=5)
+    encoding = Encoding(space.dimensions)
+    pending = [dict(p) for p in source.params[150:153]]
+    running = pending_matrix(space, encoding, pending)
+    kept, grown = ah.TPE(gamma=0.3, liar=liar), ah.History(space)  # type: ignore[arg-type]
+    for number, (params, loss) in enumerate(zip(source.params[:150], source.y[:150], strict=True)):
+        grown.add(params, math.nan if number % 13 == 0 else float(loss))
+        if number >= 120:  # asks while the history grows: the kept fits are updated
+            kept.fit(encoding, grown, running if number % 4 == 0 else running[:0])
+    raw = space.sample_vectors(np.random.default_rng(1), 200)
+    unit, active = encoding.to_unit(raw), encoding.group_activity(raw)
+
+    def log_densities(tpe: ah.TPE) -> list[np.ndarray]:
+        out = []
+        for group, good, bad in tpe.fit(encoding, grown, running).groups:
+            rows = active[:, group.index]
+            numeric, categorical = unit[rows][:, group.numeric], unit[rows][:, group.categorical]
+            out += [good.log_pdf(numeric, categorical), bad.log_pdf(numeric, categorical)]
+        return out
+
+    warm = log_densities(kept)
+    # The kept fits were in play: some bad density is scored in row space.
+    kinds = {type(bad) for _, _, bad in kept.fit(encoding, grown, running).groups}
+    assert Density in kinds
+    monkeypatch.setattr(_tpe, "_SMALL", 10**9)  # every density fitted afresh
+    cold = log_densities(ah.TPE(gamma=0.3, liar=liar))  # type: ignore[arg-type]
+    assert len(warm) == len(cold) == 8  # good and bad of four groups
+    for got, expected in zip(warm, cold, strict=True):
+        assert got.size
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-3)
 
 
 def test_repr_shows_options() -> None:
