@@ -391,7 +391,7 @@ class TPE(Suggester):
         self._good[group.index] = (history, group, rows, observed, options, mixture)
         return mixture
 
-    def _fit_group(  # noqa: PLR0917 - private helper, called from one place
+    def _fit_group(  # noqa: PLR0917 - private helper, called from two places
         self,
         history: History,
         group: Group,
@@ -449,29 +449,22 @@ class TPE(Suggester):
                     row_tables.append(spread)
                 return Density(row_weights, kernels.terms, row_tables, self._scratch, name)
             mu = np.concatenate([unit[finished][:, group.numeric], extra, np.full((1, dg), 0.5)])
-            sigma = np.concatenate([kernels.sigma.take(kernel_rows[:-1], axis=0), np.ones((1, dg))])
-            return Mixture(
-                log_weights,
-                mu,
-                sigma,
-                tables,
-                self._scratch,
-                name,
-                draw_log_weights=draw_log_weights,
-                terms=kernels.terms.take(kernel_rows, axis=0),
-            )
-        # Kernel centres, the prior's (0.5) last.
-        mu = np.empty((rows.size + 1, dg))
-        mu[:-1] = unit[rows][:, group.numeric]
-        mu[-1] = 0.5
-        if not dg:
-            sigma = np.empty((rows.size, 0))
-        elif self.bandwidth == "scott":
-            # Optuna's multivariate rule: one width for every kernel, shrinking with n.
-            width = 0.2 * max(rows.size, 1) ** (-1.0 / (dg + 4))
-            sigma = np.full((rows.size, dg), min(max(width, floor), 1.0))
+            sigma = kernels.sigma.take(kernel_rows[:-1], axis=0)
+            terms: FloatArray | None = kernels.terms.take(kernel_rows, axis=0)
         else:
-            sigma = bandwidths(mu[:-1], floor, endpoints=self.endpoints, nearer=nearer)
+            # Kernel centres, the prior's (0.5) last.
+            mu = np.empty((rows.size + 1, dg))
+            mu[:-1] = unit[rows][:, group.numeric]
+            mu[-1] = 0.5
+            terms = None
+            if not dg:
+                sigma = np.empty((rows.size, 0))
+            elif self.bandwidth == "scott":
+                # Optuna's multivariate rule: one width for every kernel, shrinking with n.
+                width = 0.2 * max(rows.size, 1) ** (-1.0 / (dg + 4))
+                sigma = np.full((rows.size, dg), min(max(width, floor), 1.0))
+            else:
+                sigma = bandwidths(mu[:-1], floor, endpoints=self.endpoints, nearer=nearer)
         # The prior kernel: centred (above), as wide as the whole range.
         sigma = np.concatenate([sigma, np.ones((1, dg))])
         return Mixture(
@@ -482,6 +475,7 @@ class TPE(Suggester):
             self._scratch,
             name,
             draw_log_weights=draw_log_weights,
+            terms=terms,
         )
 
     def _candidates(
