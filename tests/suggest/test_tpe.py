@@ -14,7 +14,7 @@ import pytest
 import asynchyper as ah
 from asynchyper._suggest import _tpe
 from asynchyper._suggest._encoding import Encoding, pending_matrix
-from asynchyper._suggest._parzen import Density, Mixture
+from asynchyper._suggest._parzen import Mixture
 from asynchyper._types import JSONScalar
 
 from . import spaces
@@ -171,9 +171,11 @@ def test_kept_densities_equal_densities_fitted_from_scratch(
         return out
 
     warm = log_densities(kept)
-    # The kept fits were in play: some bad density is scored in row space.
-    kinds = {type(bad) for _, _, bad in kept.fit(encoding, grown, running).groups}
-    assert Density in kinds
+    # The kept fits were in play: the root group's bad density is scored over every
+    # row (and the pending ones, and the prior), a branch's over its own kernels.
+    bad_kernels = [bad.n_kernels for _, _, bad in kept.fit(encoding, grown, running).groups]
+    assert bad_kernels[0] > len(grown)
+    assert any(64 < kernels < len(grown) / 2 for kernels in bad_kernels[1:])
     monkeypatch.setattr(_tpe, "_SMALL", 10**9)  # every density fitted afresh
     cold = log_densities(ah.TPE(gamma=0.3, liar=liar))  # type: ignore[arg-type]
     assert len(warm) == len(cold) == 8  # good and bad of four groups

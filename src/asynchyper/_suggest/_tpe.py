@@ -437,6 +437,10 @@ class TPE(Suggester):
             kernel_rows = np.concatenate(
                 [finished, np.arange(n_finished, n_finished + extra.shape[0] + 1)]
             )
+            if not good and self.multivariate and 2 * finished.size < n_finished:
+                # A branch's density, its kernels a minority of the rows: gathered.
+                gathered = kernels.terms.take(kernel_rows, axis=0)
+                return Density(log_weights, gathered, tables, self._scratch, name)
             if not good and self.multivariate:
                 # Scored over every row: the rows that are not kernels weigh nothing.
                 size = kernels.terms.shape[0]
