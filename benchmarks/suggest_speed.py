@@ -3,14 +3,14 @@
 Space: 10 float dimensions on [-5, 5]; history: N finished trials of the sphere
 function drawn at random; each method is timed on the same history, with nothing
 pending. asynchyper's TPE keeps work from one ask to the next (sorted columns, kernel
-terms of finished trials), so it is timed as in a running study: before each timed ask
-one more finished trial joins the history (untimed), which invalidates part of that
-work. It calls ``TPE.suggest`` directly (the suggester is sans-IO); Optuna
-times ``study.ask()`` on an in-memory study whose sampler samples the whole space
-jointly (its default ``multivariate=True`` TPESampler); hyperopt times ``tpe.suggest``
-on a ``Trials`` object. The methods take turns (a few of our asks, one of each peer's,
-again and again), so that a machine whose speed drifts during the run does not bias
-the ratios. Run::
+terms of finished trials, the good density while its trials are the same), so it is
+timed as in a running study: before each timed ask one more finished trial joins the
+history (untimed), which invalidates part of that work. It calls ``TPE.suggest``
+directly (the suggester is sans-IO); Optuna times ``study.ask()`` on an in-memory
+study whose sampler samples the whole space jointly (its default ``multivariate=True``
+TPESampler); hyperopt times ``tpe.suggest`` on a ``Trials`` object. The methods take
+turns (a few of our asks, one of each peer's, again and again), so that a machine whose
+speed drifts during the run does not bias the ratios. Run::
 
     python benchmarks/suggest_speed.py                # 100, 1000, 10000 trials
     python benchmarks/suggest_speed.py --sizes 100 1000 --repeats 30
