@@ -145,8 +145,8 @@ def _owner_alive(owner: str | None) -> bool | None:
     if host not in _LOCAL_HOSTS or not pid_text.isdigit():
         return None
     pid = int(pid_text)
-    started_text = token.rpartition("@")[2] if "@" in token else ""
-    started = int(started_text) if started_text.isdigit() else None
+    _, at, started_text = token.rpartition("@")
+    started = int(started_text) if at and started_text.isdigit() else None
     if pid == os.getpid():
         if owner in _OWN_IDS:
             return True

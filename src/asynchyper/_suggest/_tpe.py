@@ -21,7 +21,7 @@ import math
 import numbers
 import threading
 from collections.abc import Sequence
-from typing import Any, Literal, cast
+from typing import Any, Literal, NamedTuple, cast
 
 import numpy as np
 
@@ -66,6 +66,17 @@ _BANDWIDTHS: tuple[Bandwidth, ...] = ("hyperopt", "scott")
 _GAPS: tuple[Gap, ...] = ("nearer", "wider")
 #: Up to this many kernels a plain sort beats merging into the kept order.
 _SMALL = 64
+
+
+class _KeptGood(NamedTuple):
+    """A group's good mixture and what it was fitted to (finished rows only)."""
+
+    history: History
+    group: Group
+    rows: IntArray
+    weights: FloatArray
+    options: tuple[object, ...]
+    mixture: Mixture
 
 
 class _Model:
@@ -200,9 +211,7 @@ class TPE(Suggester):
         # Sorted rows and kernel terms per (group, role), kept across asks.
         self._rows: dict[tuple[int, str], RowKernels] = {}
         # The good mixture of each group, with what it was fitted to.
-        self._good: dict[
-            int, tuple[History, Group, IntArray, FloatArray, tuple[object, ...], Mixture]
-        ] = {}
+        self._good: dict[int, _KeptGood] = {}
         # The fitted mixtures live in these arrays: valid until the next fit.
         self._scratch = Scratch()
         # The caches above are shared state: one suggestion at a time per instance.
@@ -377,18 +386,18 @@ class TPE(Suggester):
         kept = self._good.get(group.index)
         if (
             kept is not None
-            and kept[0] is history
-            and kept[1] is group
-            and kept[4] == options
+            and kept.history is history
+            and kept.group is group
+            and kept.options == options
             and (rows.size == 0 or rows[-1] < n_finished)
-            and np.array_equal(kept[2], rows)
-            and np.array_equal(kept[3], observed)
+            and np.array_equal(kept.rows, rows)
+            and np.array_equal(kept.weights, observed)
         ):
-            return kept[5]
+            return kept.mixture
         mixture = cast(
             "Mixture", self._fit_group(history, group, unit, n_finished, selected, weights, "good")
         )
-        self._good[group.index] = (history, group, rows, observed, options, mixture)
+        self._good[group.index] = _KeptGood(history, group, rows, observed, options, mixture)
         return mixture
 
     def _fit_group(  # noqa: PLR0917 - private helper, called from two places
