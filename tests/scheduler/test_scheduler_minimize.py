@@ -106,32 +106,51 @@ async def test_keeps_exactly_concurrency_trials_running() -> None:
 
 
 async def test_a_new_trial_starts_as_soon_as_one_finishes_not_in_batches() -> None:
-    # Trial 0 is slow; with batching nothing would start until it finished.
-    starts: dict[int, float] = {}
-    ends: dict[int, float] = {}
+    # Trial 0 returns only after eight later trials have finished in the other slot.
+    # With batching nothing would start until it finished: the run would hang.
+    others_done = anyio.Event()
+    finished: list[int] = []
 
     async def objective(config: Quad) -> float:
         number = current_trial().number
-        starts[number] = time.monotonic()
-        await anyio.sleep(0.3 if number == 0 else 0.01)
-        ends[number] = time.monotonic()
+        if number == 0:
+            await others_done.wait()
+        else:
+            await anyio.lowlevel.checkpoint()
+            finished.append(number)
+            if len(finished) == 8:
+                others_done.set()
         return loss(config)
 
-    await ah.minimize(objective, Quad, trials=12, concurrency=2, suggester=ah.Random())
-    later = [n for n in starts if n >= 2 and starts[n] < ends[0]]
-    assert len(later) >= 8
+    with anyio.fail_after(60):
+        await ah.minimize(objective, Quad, trials=12, concurrency=2, suggester=ah.Random())
+    assert finished[:8] == list(range(1, 9))
 
 
-async def test_utilisation_of_64_sleeping_trials_is_close_to_ideal() -> None:
+async def test_every_slot_is_refilled_while_trials_remain() -> None:
+    # No wall clock: a trial returns only once every slot is busy again (64 running, or
+    # every unfinished trial running near the end). A scheduler that waits for a batch,
+    # or refills fewer slots than it has, leaves the trials waiting: the run hangs and
+    # the deadline fails the test. (Throughput in numbers: benchmarks/throughput.py.)
+    trials, slots = 256, 64
+    running = finished = peak = 0
+
     async def objective(config: Quad) -> float:
-        await anyio.sleep(0.05)
+        nonlocal running, finished, peak
+        running += 1
+        peak = max(peak, running)
+        while running < min(slots, trials - finished):
+            await anyio.sleep(0.001)
+        running -= 1
+        finished += 1
         return loss(config)
 
-    started = time.perf_counter()
-    await ah.minimize(objective, Quad, trials=256, concurrency=64, suggester=ah.Random())
-    elapsed = time.perf_counter() - started
-    ideal = math.ceil(256 / 64) * 0.05
-    assert elapsed < ideal * 1.8, f"{elapsed:.3f} s for an ideal of {ideal:.3f} s"
+    with anyio.fail_after(60):
+        result = await ah.minimize(
+            objective, Quad, trials=trials, concurrency=slots, suggester=ah.Random()
+        )
+    assert len(result.completed) == trials
+    assert peak == slots
 
 
 async def test_evaluation_attrs_and_context_attrs_are_stored() -> None:
