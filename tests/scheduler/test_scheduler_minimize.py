@@ -134,15 +134,21 @@ async def test_every_slot_is_refilled_while_trials_remain() -> None:
     # the deadline fails the test. (Throughput in numbers: benchmarks/throughput.py.)
     trials, slots = 256, 64
     running = finished = peak = 0
+    changed = anyio.Event()
+
+    def count(started: int, ended: int) -> None:
+        nonlocal running, finished, peak, changed
+        running += started - ended
+        finished += ended
+        peak = max(peak, running)
+        changed.set()
+        changed = anyio.Event()
 
     async def objective(config: Quad) -> float:
-        nonlocal running, finished, peak
-        running += 1
-        peak = max(peak, running)
+        count(1, 0)
         while running < min(slots, trials - finished):
-            await anyio.sleep(0.001)
-        running -= 1
-        finished += 1
+            await changed.wait()
+        count(0, 1)
         return loss(config)
 
     with anyio.fail_after(60):
