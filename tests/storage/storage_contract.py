@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -35,7 +36,7 @@ from asynchyper import (
 )
 from asynchyper._space import description_fingerprint
 from asynchyper._storage import new_owner_id
-from asynchyper._storage._common import MAX_STUDY_NAME, process_start
+from asynchyper._storage._common import MAX_STUDY_NAME, _proc_stat, process_start
 from asynchyper._types import JSONValue
 
 StorageFactory: TypeAlias = Callable[[], AbstractAsyncContextManager[Storage]]
@@ -641,6 +642,28 @@ class StorageContract:
             for owner in owners:
                 await storage.start_trial(study.id, {}, owner=owner)
             assert await storage.fail_stale(study.id, older_than=3600.0) == [0, 2]
+
+    @pytest.mark.skipif(process_start(os.getpid()) is None, reason="needs /proc (Linux)")
+    @pytest.mark.anyio
+    async def test_an_owner_that_died_but_is_not_reaped_yet_is_failed_at_once(
+        self, storage: Storage
+    ) -> None:
+        # A killed worker stays a zombie until its parent waits for it (a launcher that
+        # waits for its workers in order, a container's PID 1 that never reaps); the
+        # pid still answers a signal 0, but the process runs nothing.
+        study = await new_study(storage)
+        tagged_host = new_owner_id().split(":")[0]
+        with live_process() as (pid, started):
+            await storage.start_trial(study.id, {}, owner=f"{tagged_host}:{pid}:0zomb0@{started}")
+            await storage.start_trial(study.id, {}, owner=new_owner_id())
+            assert await storage.fail_stale(study.id, older_than=3600.0) == []
+            os.kill(pid, signal.SIGKILL)
+            for _ in range(1000):  # SIGKILL is delivered asynchronously
+                if _proc_stat(pid)[:1] == [b"Z"]:
+                    break
+                await anyio.sleep(0.01)
+            assert _proc_stat(pid)[:1] == [b"Z"], "the killed child is not a zombie"
+            assert await storage.fail_stale(study.id, older_than=3600.0) == [0]
 
     @pytest.mark.anyio
     async def test_an_infinite_age_fails_only_dead_local_owners(self, storage: Storage) -> None:

@@ -101,6 +101,20 @@ _LOCAL_HOSTS = frozenset({_HOSTNAME, socket.gethostname()})
 _OWN_IDS: set[str] = set()
 
 
+def _proc_stat(pid: int) -> list[bytes]:
+    """The fields of ``/proc/<pid>/stat`` from field 3 (the state) on; empty if unknown.
+
+    The command name (field 2) may hold spaces and parentheses, so the fields are
+    split after its closing parenthesis. Linux only.
+    """
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            text = stat.read()
+        return text[text.rindex(b")") + 2 :].split()
+    except (OSError, ValueError):
+        return []
+
+
 def process_start(pid: int) -> int | None:
     """When process ``pid`` started (clock ticks since boot), or ``None`` if unknown.
 
@@ -108,12 +122,8 @@ def process_start(pid: int) -> int | None:
     from the old one. Read from ``/proc``, so known on Linux only.
     """
     try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            text = stat.read()
-        # The command name (field 2) may hold spaces and parentheses: the fields
-        # after its closing parenthesis start at field 3; the start time is field 22.
-        return int(text[text.rindex(b")") + 2 :].split()[19])
-    except (OSError, ValueError, IndexError):
+        return int(_proc_stat(pid)[19])  # field 22: the start time
+    except (ValueError, IndexError):
         return None
 
 
@@ -163,6 +173,8 @@ def _owner_alive(owner: str | None) -> bool | None:
         pass  # the process exists but belongs to another user
     except OSError:
         return None
+    if _proc_stat(pid)[:1] in ([b"Z"], [b"X"]):
+        return False  # dead, only not yet reaped by its parent: it runs nothing
     if started is not None:
         # The pid is taken, but perhaps by a process that started after the owner died.
         now = process_start(pid)
