@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+import subprocess
 import sys
 import threading
 import time
@@ -94,3 +96,62 @@ async def _compare(monkeypatch: pytest.MonkeyPatch) -> None:
     assert inline >= 8 * SUGGEST_SECONDS
     # Off the loop, only the first call stalls it (plus GIL hand-over delays).
     assert offloaded < inline / 2, f"{offloaded=:.3f} s, {inline=:.3f} s"
+
+
+class Prepared(ah.Random):
+    """Records the thread ``prepare`` runs on and whether it ran before any suggest."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.prepared_on: list[str] = []
+        self.suggested_before_prepare = False
+
+    def prepare(self, space: ah.Space[Any]) -> None:
+        self.prepared_on.append(threading.current_thread().name)
+
+    def suggest(
+        self,
+        space: ah.Space[Any],
+        history: ah.History,
+        pending: Sequence[Params],
+        rng: np.random.Generator,
+        k: int = 1,
+    ) -> list[dict[str, JSONScalar]]:
+        self.suggested_before_prepare |= not self.prepared_on
+        return super().suggest(space, history, pending, rng, k)
+
+
+async def test_a_suggesters_one_time_set_up_runs_once_off_the_event_loop() -> None:
+    suggester = Prepared()
+    await ah.minimize(quad_objective, Quad, trials=5, concurrency=2, suggester=suggester)
+    assert suggester.prepared_on != []
+    assert len(suggester.prepared_on) == 1
+    assert suggester.prepared_on[0] != threading.current_thread().name
+    assert not suggester.suggested_before_prepare
+
+
+async def quad_objective(config: Quad) -> float:
+    return loss(config)
+
+
+def test_opening_a_tpe_study_imports_scipy_special_off_the_loop() -> None:
+    # The first model fit used to import scipy.special (about 0.3 s) on the event loop.
+    script = """
+import sys, anyio, asynchyper as ah
+from scheduler_helpers import Quad
+assert "scipy.special" not in sys.modules, "imported by import asynchyper"
+async def main():
+    async with ah.open_study(Quad) as study:
+        assert "scipy.special" in sys.modules, "not imported when the study opened"
+anyio.run(main)
+"""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr

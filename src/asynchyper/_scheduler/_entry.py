@@ -97,6 +97,8 @@ async def open_study(
             heartbeat_interval=heartbeat_interval,
             stale_after=stale_after,
         )
+        # One-time costs (TPE's scipy import) off the loop, before any trial runs.
+        await anyio.to_thread.run_sync(study.suggester.prepare, compiled)
         await study._open()
         body_error: BaseException | None = None
         try:

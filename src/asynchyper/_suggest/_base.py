@@ -95,6 +95,17 @@ class Suggester(abc.ABC):
     space, history, pending list and generator state.
     """
 
+    def prepare(self, space: Space[Any]) -> None:  # noqa: B027 - optional, no-op by default
+        """One-time set-up before the first :meth:`suggest`: slow imports, tables, kernels.
+
+        A study calls it once when it opens, in a worker thread, so that a slow first
+        suggestion (TPE's first model fit imports ``scipy.special``, about 0.3 s) never
+        stalls the event loop. The default does nothing.
+
+        Args:
+            space: The compiled space the study will ask for.
+        """
+
     @abc.abstractmethod
     def suggest(
         self,

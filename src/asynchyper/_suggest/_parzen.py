@@ -54,6 +54,12 @@ _TAIL_SIZE = 1 << 15
 _TAIL_SCALE = _TAIL_SIZE / _TAIL_END
 
 
+def warm_up() -> None:
+    """Pay the one-time costs of the first fit now: import ``scipy.special``, build tables."""
+    _tail_table()
+    import scipy.special  # noqa: F401, PLC0415 - ndtri, imported where sampled
+
+
 @functools.cache
 def _tail_table() -> FloatArray:
     # Built on first use: scipy.special costs ~100 ms of import time.

@@ -51,6 +51,7 @@ from ._parzen import (
     bandwidths,
     categorical_tables,
     mixture_log_weights,
+    warm_up,
 )
 
 __all__ = ["TPE"]
@@ -240,6 +241,16 @@ class TPE(Suggester):
             f"endpoints={self.endpoints}, bad_gap={self.bad_gap!r}, "
             f"liar={self.liar!r})"
         )
+
+    @override
+    def prepare(self, space: Space[Any]) -> None:
+        """Import ``scipy.special`` and build the kernels' tail table (once per process).
+
+        Args:
+            space: The compiled space (unused: the work does not depend on it).
+        """
+        del space
+        warm_up()
 
     @override
     def suggest(
