@@ -229,6 +229,8 @@ def test_unknown_study(command: str, demo_db: Path, capsys: pytest.CaptureFixtur
     ("url", "expected"),
     [
         ("bogus://x", "unknown scheme"),
+        # not a file named 'study.db?mode=ro' (that does not exist) but a refused URL
+        ("sqlite:///study.db?mode=ro", "sqlite storage takes no url options"),
         # nothing listens on port 1; the password never shows in the message
         ("postgresql://user:secret@127.0.0.1:1/x", "postgres"),
     ],

@@ -67,6 +67,44 @@ def test_worker_space_option_and_direction(
     assert shown["space"] == ah.compile_space(Demo).describe()
 
 
+def test_worker_direction_mismatch_gives_command_line_advice(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "w.db"
+    assert main(worker_argv(path, "--trials", "2")) == 0  # a minimizing study
+    capsys.readouterr()
+    assert main(worker_argv(path, "--trials", "4", "--direction", "maximize")) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        "asynchyper: error: study 'w' was created with direction minimize; got --direction "
+        "maximize. Drop --direction (a worker joins a study in its stored direction) or "
+        "pass --direction minimize, or use another --study name\n"
+    )
+    assert len(anyio.run(read_trials, path, "w")) == 2  # nothing ran
+    # the advice works
+    assert main(worker_argv(path, "--trials", "3", "--direction", "minimize")) == 0
+    assert main(worker_argv(path, "--trials", "4")) == 0
+    assert len(anyio.run(read_trials, path, "w")) == 4
+
+
+def test_worker_refuses_a_sqlite_url_with_options(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The query would have become part of the file name: a new file 'w.db?mode=ro'.
+    monkeypatch.chdir(tmp_path)
+    argv = ["worker", "--storage", "sqlite:///w.db?mode=ro", "--trials", "1"]
+    assert main([*argv, "--objective", "cli_helpers:worker_objective"]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        "asynchyper: error: storage 'sqlite:///w.db?mode=ro' has a URL query ('?mode=ro'), "
+        "but asynchyper's SQLite storage takes no URL options; use the plain path 'w.db' "
+        "or 'sqlite:///w.db'\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_worker_without_budget_stops_at_timeout(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -586,6 +586,34 @@ class StorageContract:
         assert claimed.number == 2
 
     @pytest.mark.anyio
+    async def test_a_failed_stale_trial_finished_at_its_last_heartbeat(
+        self, storage: Storage
+    ) -> None:
+        # Recovered long after its process died, a trial did not run until the recovery:
+        # it finished when it was last known alive, its last heartbeat (a trial that
+        # never sent one after starting: its start time).
+        study = await new_study(storage)
+        beating = await storage.start_trial(study.id, {"who": "beating"}, owner=REMOTE_OWNER)
+        dead_owner = f"{socket.gethostname()}:{dead_pid()}:0dead0"
+        silent = await storage.start_trial(study.id, {"who": "silent"}, owner=dead_owner)
+        assert beating is not None
+        assert silent is not None
+        await anyio.sleep(0.1)
+        await storage.heartbeat(study.id, owner=REMOTE_OWNER)
+        beat = (await storage.get_trial(study.id, beating.number)).heartbeat_at
+        assert beat is not None
+        assert beating.started_at is not None
+        assert beat > beating.started_at
+        await anyio.sleep(0.4)  # the crash: nothing more is heard of either owner
+        assert await storage.fail_stale(study.id, older_than=0.2) == [0, 1]
+        recovered, dead = await storage.trials(study.id)
+        assert recovered.state is dead.state is TrialState.FAILED
+        assert recovered.finished_at == recovered.heartbeat_at == beat
+        assert recovered.started_at == beating.started_at
+        assert dead.started_at is not None
+        assert dead.finished_at == dead.started_at == silent.started_at
+
+    @pytest.mark.anyio
     async def test_a_live_local_owner_is_never_failed(self, storage: Storage) -> None:
         study = await new_study(storage)
         owner = new_owner_id()

@@ -453,3 +453,40 @@ def test_open_storage_rejects_a_url_without_its_slashes(
 @pytest.mark.parametrize("argument", ["run:1.db", "C:\\studies\\x.db"])
 def test_open_storage_keeps_other_paths_with_a_colon(argument: str) -> None:
     assert isinstance(open_storage(argument), SQLiteStorage)
+
+
+@pytest.mark.parametrize(
+    ("argument", "fix"),
+    [
+        ("sqlite:///x.db?mode=ro", "the plain path 'x.db' or 'sqlite:///x.db'"),
+        ("SQLite:///runs/x.db?cache=shared", "the plain path 'runs/x.db' or 'sqlite:///runs/x.db'"),
+        ("sqlite:////abs/x.db?mode=ro", "the plain path '/abs/x.db' or 'sqlite:////abs/x.db'"),
+        ("sqlite:///:memory:?cache=shared", "the plain path ':memory:' or 'sqlite:///:memory:'"),
+        (
+            "sqlite:///x.db#part",
+            "the plain path 'x.db#part' (a file of that name) or 'sqlite:///x.db'",
+        ),
+        ("sqlite:x.db?mode=ro", "the plain path 'x.db' or 'sqlite:///x.db'"),
+        ("file:x.db?mode=ro", "the plain path 'x.db' or 'sqlite:///x.db'"),
+        ("sqlite:///?mode=ro", "a file path such as 'study.db'"),
+    ],
+)
+def test_open_storage_refuses_options_in_a_sqlite_url(
+    argument: str, fix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SQLAlchemy-style options would become part of the file name: 'x.db?mode=ro'.
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(StorageError) as caught:
+        open_storage(argument)
+    message = str(caught.value)
+    assert message.startswith(f"storage {argument!r} has a URL ")
+    assert "asynchyper's SQLite storage takes no URL options; use " + fix in message
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("argument", ["x.db?mode=ro", "run#3.db", "runs/a?b#c.db"])
+def test_open_storage_keeps_plain_paths_with_url_characters(argument: str) -> None:
+    # Only URLs have queries: a plain path names a file, whatever its characters.
+    storage = open_storage(argument)
+    assert isinstance(storage, SQLiteStorage)
+    assert storage.path == os.path.join(os.getcwd(), argument)

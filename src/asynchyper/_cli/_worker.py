@@ -160,12 +160,21 @@ async def _run(
     runner.check(objective)
     store = open_storage(url)
     async with store:
+        try:
+            stored: str | None = (await store.get_study(name)).direction
+        except UnknownStudyError:
+            stored = None
+        if args.direction is not None and stored is not None and args.direction != stored:
+            # Checked here, not left to open_study, whose message gives Python advice.
+            msg = (
+                f"study {name!r} was created with direction {stored}; got --direction "
+                f"{args.direction}. Drop --direction (a worker joins a study in its stored "
+                f"direction) or pass --direction {stored}, or use another --study name"
+            )
+            raise CommandError(msg)
         direction = args.direction
         if direction is None:  # join an existing study in its own direction
-            try:
-                direction = (await store.get_study(name)).direction
-            except UnknownStudyError:
-                direction = "minimize"
+            direction = stored or "minimize"
         suggester: Suggester = Random() if args.suggester == "random" else TPE()
         async with open_study(
             space,

@@ -238,7 +238,9 @@ class Storage(abc.ABC):
         earlier process with that pid, e.g. a restarted container's PID 1: the
         heartbeat decides for it.)
         ``older_than=math.inf`` fails only the trials of dead owners on this host.
-        Any process can call it for any study.
+        Any process can call it for any study. A failed trial's ``finished_at`` is
+        its last heartbeat (else its start time), the last moment it was known to
+        run, so that its ``duration`` does not count the time until recovery.
 
         Args:
             study_id: The study.

@@ -299,12 +299,16 @@ class MemoryStorage(Storage):
                 and is_stale(trial.owner, trial.heartbeat_at, cutoff)
             ]
             for trial in stale:
+                # It finished when it was last known alive, not now (hours later, maybe).
+                alive_at = (
+                    trial.heartbeat_at if trial.heartbeat_at is not None else trial.started_at
+                )
                 study.replace(
                     attrs.evolve(
                         trial,
                         state=TrialState.FAILED,
                         error=stale_error(trial.owner),
-                        finished_at=now,
+                        finished_at=now if alive_at is None else alive_at,
                         seq=study.next_seq(),
                     )
                 )

@@ -531,7 +531,9 @@ def fail_stale(
             f" UPDATE asynchyper_studies SET {_move_sql('running', 'failed')}"
             f" WHERE id = %(study_id)s RETURNING last_seq, {_NOW} AS now)"
             " UPDATE asynchyper_trials t SET state = 'failed', error = %(error)s,"
-            " finished_at = s.now, seq = s.last_seq, finish_request = %(token)s"
+            # It finished when it was last known alive, not now (hours later, maybe).
+            " finished_at = COALESCE(t.heartbeat_at, t.started_at, s.now),"
+            " seq = s.last_seq, finish_request = %(token)s"
             " FROM s WHERE t.study_id = %(study_id)s AND t.number = %(number)s",
             {"study_id": study_id, "number": number, "error": stale_error(owner), "token": token},
         )

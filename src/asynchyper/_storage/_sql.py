@@ -390,7 +390,9 @@ def fail_stale(
     for number, owner, _ in stale:
         last_seq += 1
         conn.execute(
-            "UPDATE trials SET state = 'failed', error = ?, finished_at = ?, seq = ? "
+            # It finished when it was last known alive, not now (hours later, maybe).
+            "UPDATE trials SET state = 'failed', error = ?, "
+            "finished_at = COALESCE(heartbeat_at, started_at, ?), seq = ? "
             "WHERE study_id = ? AND number = ?",
             (stale_error(owner), now, last_seq, study_id, number),
         )

@@ -36,7 +36,8 @@ def open_storage(storage: str | os.PathLike[str] | Storage | None) -> Storage:
         The storage.
 
     Raises:
-        StorageError: An unknown URL scheme or an empty path.
+        StorageError: An unknown URL scheme, an empty path, or a ``sqlite:`` URL
+            with a ``?query`` or ``#fragment`` (SQLite storage takes no URL options).
         MissingExtraError: A PostgreSQL URL, but psycopg is not installed.
     """
     if storage is None:
@@ -61,6 +62,7 @@ def open_storage(storage: str | os.PathLike[str] | Storage | None) -> Storage:
     scheme = scheme.lower()
     if scheme == "sqlite":
         path = rest[1:] if rest.startswith("/") else rest
+        _reject_sqlite_url_options(storage, path)
         if path in ("", ":memory:"):
             return MemoryStorage()
         return SQLiteStorage(path)
@@ -83,6 +85,7 @@ def _reject_url_without_slashes(storage: str) -> None:
     if not colon or not (scheme in _URL_SCHEMES or scheme.startswith("postgresql+")):
         return
     if scheme in ("sqlite", "file"):
+        _reject_sqlite_url_options(storage, rest.lstrip("/"))
         fix = f"'sqlite:///{rest.lstrip('/')}' (three slashes: a relative path)"
         fix += f" or 'sqlite:////{rest.lstrip('/')}' (four slashes: an absolute path)"
         if scheme == "file":
@@ -94,6 +97,31 @@ def _reject_url_without_slashes(storage: str) -> None:
     msg = (
         f"storage {shown!r} looks like a {prefix}: URL without its '//', so it would "
         f"create a file of that name; use {fix}"
+    )
+    raise StorageError(msg)
+
+
+def _reject_sqlite_url_options(storage: str, path: str) -> None:
+    """Refuse ``"sqlite:///x.db?mode=ro"``, which would create a file named ``x.db?mode=ro``.
+
+    Args:
+        storage: The whole URL, for the message.
+        path: The file path the URL names, query or fragment included.
+    """
+    cut = min((i for i in (path.find("?"), path.find("#")) if i >= 0), default=-1)
+    if cut < 0:
+        return
+    whole, path, extra = path, path[:cut], path[cut:]
+    part = "query" if extra.startswith("?") else "fragment"
+    if not path:
+        fix = _ACCEPTED
+    elif part == "query":
+        fix = f"the plain path {path!r} or 'sqlite:///{path}'"
+    else:  # more likely a '#' in the file name than a fragment: a plain path keeps it
+        fix = f"the plain path {whole!r} (a file of that name) or 'sqlite:///{path}'"
+    msg = (
+        f"storage {storage!r} has a URL {part} ({extra!r}), but asynchyper's SQLite storage "
+        f"takes no URL options; use {fix}"
     )
     raise StorageError(msg)
 
