@@ -18,6 +18,7 @@ from ._errors import StorageCorruptError as StorageCorruptError
 from ._errors import StorageError as StorageError
 from ._errors import StorageFullError as StorageFullError
 from ._errors import StorageVersionError as StorageVersionError
+from ._errors import StudyClosedError as StudyClosedError
 from ._errors import SuggesterError as SuggesterError
 from ._errors import TrialStateError as TrialStateError
 from ._errors import UnknownStudyError as UnknownStudyError
@@ -113,6 +114,7 @@ __all__ = [
     "StorageFullError",
     "UnknownStudyError",
     "SpaceMismatchError",
+    "StudyClosedError",
     "TrialStateError",
     "UnknownTrialError",
     "NoCompletedTrialsError",

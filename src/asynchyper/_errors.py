@@ -103,6 +103,10 @@ class UnknownTrialError(TrialStateError, LookupError):
     """No trial with that number exists in the study."""
 
 
+class StudyClosedError(AsynchyperError, RuntimeError):
+    """A study was used after its ``open_study`` block ended; open it again to go on."""
+
+
 class NoCompletedTrialsError(AsynchyperError, LookupError):
     """A best trial was asked for, but no trial has completed."""
 

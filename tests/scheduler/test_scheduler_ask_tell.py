@@ -201,6 +201,77 @@ async def test_trials_asked_but_not_told_are_cancelled_on_close() -> None:
     assert "closed" in (trial.error or "")
 
 
+async def test_a_closed_study_refuses_to_be_used(tmp_path: Path) -> None:
+    # An ask after the block used to leave a RUNNING trial of this live process that
+    # every later run of the study waited for, forever.
+    storage = str(tmp_path / "s.db")
+    async with ah.open_study(Quad, storage=storage, suggester=ah.Random()) as study:
+        trial = await study.ask()
+    for call in (
+        study.ask(),
+        study.tell(trial, 1.0),
+        study.enqueue(trial.config),
+        study.optimize(quad_objective, trials=1),
+    ):
+        with pytest.raises(ah.StudyClosedError, match=r"after its `async with open_study"):
+            await call
+    result = await ah.minimize(
+        quad_objective, Quad, trials=2, storage=storage, suggester=ah.Random()
+    )
+    assert [t.state for t in result.trials] == [ah.TrialState.CANCELLED] + [
+        ah.TrialState.COMPLETE
+    ] * 2
+
+
+async def test_a_trial_of_another_study_is_refused_by_tell() -> None:
+    async with (
+        ah.open_study(Quad, name="a", suggester=ah.Random(), seed=1) as a,
+        ah.open_study(Quad, name="b", suggester=ah.Random(), seed=2) as b,
+    ):
+        mine, theirs = await a.ask(), await b.ask()
+        with pytest.raises(ah.TrialStateError, match="trial 0 of another study"):
+            await a.tell(theirs, 1.0)
+        assert (await a.tell(mine, 2.0)).value == 2.0
+        assert (await b.tell(theirs, 3.0)).value == 3.0
+
+
+async def test_a_seed_makes_a_new_study_reproducible() -> None:
+    runs = [
+        await ah.minimize(quad_objective, Quad, trials=4, suggester=ah.Random(), seed=7)
+        for _ in range(2)
+    ]
+    assert [t.params for t in runs[0].trials] == [t.params for t in runs[1].trials]
+
+
+async def test_a_resumed_seeded_study_does_not_replay_its_draws() -> None:
+    # With the seed alone, the resumed run drew trials 0-2 again as trials 3-5.
+    async with ah.MemoryStorage() as storage:
+        for budget in (3, 6):
+            result = await ah.minimize(
+                quad_objective, Quad, trials=budget, storage=storage, suggester=ah.Random(), seed=0
+            )
+    configs = [tuple(sorted(t.params.items())) for t in result.trials]
+    assert len(set(configs)) == 6
+
+
+async def test_processes_sharing_a_study_with_one_seed_draw_different_trials() -> None:
+    # Several processes running the same seeded call on one study: one creates it,
+    # the others load it and mix their owner id into the seed.
+    async with (
+        ah.MemoryStorage() as storage,
+        ah.open_study(Quad, storage=storage, suggester=ah.Random(), seed=0) as first,
+        ah.open_study(Quad, storage=storage, suggester=ah.Random(), seed=0) as second,
+        ah.open_study(Quad, storage=storage, suggester=ah.Random(), seed=0) as third,
+    ):
+        trials = [await study.ask() for _ in range(3) for study in (first, second, third)]
+    configs = [tuple(sorted(t.params.items())) for t in trials]
+    assert len(set(configs)) == 9
+
+
+async def quad_objective(config: Quad) -> float:
+    return loss(config)
+
+
 async def test_an_error_in_the_body_propagates_unwrapped() -> None:
     async def body() -> None:
         async with ah.open_study(Quad, suggester=ah.Random()) as study:
@@ -246,6 +317,25 @@ async def test_stale_trials_are_failed_on_open() -> None:
     ) as study:
         (trial,) = await study.trials()
         assert trial.state is ah.TrialState.FAILED
+
+
+async def test_telling_a_trial_failed_as_stale_explains_what_happened_and_the_fix() -> None:
+    # A restarted ask/tell coordinator tells results of trials that crash recovery failed.
+    storage = ah.MemoryStorage()
+    async with ah.open_study(Quad, storage=storage, name="s", suggester=ah.Random()) as study:
+        record = await storage.get_study("s")
+        await storage.start_trial(record.id, {"x": 0.0, "n": 1, "kind": "a"}, owner="elsewhere:1:x")
+    await anyio.sleep(0.05)
+    async with ah.open_study(
+        Quad, storage=storage, name="s", suggester=ah.Random(), stale_after=0.01
+    ) as study:
+        with pytest.raises(ah.TrialStateError) as failed:
+            await study.tell(0, 1.0)
+        assert "trial 0 of study 's' is FAILED" in str(failed.value)
+        assert "failed as stale" in str(failed.value)
+        assert "study.enqueue(trial.config)" in str(failed.value)
+        with pytest.raises(ah.UnknownTrialError, match=r"^study 's' has no trial number 3 "):
+            await study.tell(3, 1.0)
 
 
 async def test_trials_of_a_dead_local_process_are_failed_on_open() -> None:

@@ -29,7 +29,7 @@ def no_search(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
         msg = "a study would have been opened"
         raise AssertionError(msg)
 
-    monkeypatch.setattr(estimator_module, "open_study", forbidden)
+    monkeypatch.setattr(estimator_module, "open_study_created", forbidden)
     return calls
 
 

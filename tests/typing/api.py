@@ -7,12 +7,14 @@ and mypy would fail.
 from __future__ import annotations
 
 import enum
-from typing import Annotated, Literal
+from collections.abc import Mapping
+from typing import Annotated, Literal, assert_type
 
 import attrs
 import numpy as np
 
 import asynchyper as ah
+from asynchyper._types import JSONInput, JSONValue
 
 
 class Activation(enum.Enum):
@@ -82,6 +84,70 @@ async def returns_text(cfg: Space) -> str:
     return str(cfg)
 
 
+def sync_returns_text(cfg: Space) -> str:
+    return str(cfg)
+
+
+# a float or an Evaluation, decided per trial (both documented return types)
+async def union_objective(cfg: Space) -> float | ah.Evaluation:
+    if cfg.lr > 0.01:
+        return 1.0
+    return ah.Evaluation(cfg.lr, {"note": "trained"})
+
+
+def sync_union_objective(cfg: Space) -> float | ah.Evaluation:
+    return 1.0 if cfg.lr > 0.01 else ah.Evaluation(cfg.lr)
+
+
+async def other_union_objective(cfg: Other) -> float | ah.Evaluation:
+    return cfg.x
+
+
+async def returns_float_or_text(cfg: Space) -> float | str:
+    return cfg.lr if cfg.lr > 0.01 else "diverged"
+
+
+def sync_returns_evaluation_or_none(cfg: Space) -> ah.Evaluation | None:
+    return ah.Evaluation(cfg.lr) if cfg.lr > 0.01 else None
+
+
+# The checker cannot refuse this one (bool is a subtype of float), but every trial
+# fails at run time ("objective returned bool True"): documented in getting-started.md.
+async def returns_bool(cfg: Space) -> bool:
+    return cfg.lr > 0.01
+
+
+# -- user attributes: any JSON-shaped value, lists and dicts of any JSON type -------------
+def train(cfg: Space) -> tuple[list[float], dict[str, float]]:
+    return [1.0, cfg.lr], {"acc": 0.9}
+
+
+async def attrs_objective(cfg: Space) -> ah.Evaluation:
+    curve, metrics = train(cfg)
+    trial = ah.current_trial()
+    trial.set_attr("loss_curve", curve)
+    trial.set_attr("metrics", metrics)
+    trial.set_attr("nested", {"curves": [curve, curve], "by_name": metrics})
+    trial.set_attr("frozen", (1, 2.5, "three", None, True))
+    trial.set_attr("counts", {"a": 1, "b": 2})
+    trial.set_attr("ids", ["x", "y"])
+    trial.set_attr("scalar", 0.5)
+    trial.set_attr("text", "a str is a JSON value")
+    trial.set_attr("nothing", None)
+    # not JSON-shaped: refused
+    trial.set_attr("object", object())  # type: ignore[arg-type]
+    trial.set_attr("objects", [object()])  # type: ignore[list-item]
+    trial.set_attr("int keys", {1: 2.0})  # type: ignore[dict-item]
+    trial.set_attr("set", {1.0, 2.0})  # type: ignore[arg-type]
+    trial.set_attr(1, 2.0)  # type: ignore[arg-type]
+    # what was set is given back as it was set
+    assert_type(trial.user_attrs, dict[str, JSONInput])
+    ah.Evaluation(curve[-1], attrs=metrics)
+    ah.Evaluation(curve[-1], attrs={"curve": (0.1, 0.2)})
+    ah.Evaluation(curve[-1], {"bad": object()})  # type: ignore[dict-item]
+    return ah.Evaluation(curve[-1], {"metrics": metrics, "curve": curve})
+
+
 # -- minimize --------------------------------------------------------------------------
 async def check_minimize() -> None:
     result: ah.Result[Space] = await ah.minimize(objective, Space, trials=10)
@@ -104,6 +170,27 @@ async def check_minimize() -> None:
     await ah.minimize(objective, Space, 10)  # type: ignore[call-arg]
     del wrong
 
+    # an objective may return either a float or an Evaluation, async or not
+    from_union: ah.Result[Space] = await ah.minimize(union_objective, Space, trials=10)
+    from_sync_union: ah.Result[Space] = await ah.minimize(sync_union_objective, Space, trials=10)
+    with_attrs: ah.Result[Space] = await ah.minimize(attrs_objective, Space, trials=10)
+    del from_union, from_sync_union, with_attrs
+    await ah.maximize(union_objective, Space, trials=10)
+    # ... but still for this space, and still a number or an Evaluation
+    await ah.minimize(other_union_objective, Space, trials=10)  # type: ignore[arg-type]
+    await ah.minimize(sync_returns_text, Space, trials=10)  # type: ignore[arg-type]
+    await ah.minimize(returns_float_or_text, Space, trials=10)  # type: ignore[arg-type]
+    await ah.minimize(sync_returns_evaluation_or_none, Space, trials=10)  # type: ignore[arg-type]
+    # accepted by the checker, refused at run time (see returns_bool)
+    await ah.minimize(returns_bool, Space, trials=10)
+
+    # what the library gives back stays precise: lists and dicts, not Sequence/Mapping
+    stored = result.best.user_attrs
+    assert_type(stored, Mapping[str, JSONValue])
+    curve = stored.get("loss_curve")
+    if isinstance(curve, list):
+        curve.append(0.0)  # a list[JSONValue], not a read-only Sequence
+
 
 # -- open_study ------------------------------------------------------------------------
 async def check_study() -> None:
@@ -115,6 +202,21 @@ async def check_study() -> None:
         other: Other = trial.config  # type: ignore[assignment]
         told: ah.Trial[Space] = await study.tell(trial, 0.25)
         await study.tell(trial, error="diverged")
+        # attrs= takes any JSON-shaped mapping, e.g. a dict[str, float] or list values
+        metrics: dict[str, float] = {"acc": 0.9}
+        curves: dict[str, list[float]] = {"loss": [1.0, 0.5]}
+        read_only: Mapping[str, tuple[int, ...]] = {"epochs": (1, 2)}
+        await study.tell(trial, 0.25, attrs=metrics)
+        await study.tell(trial, 0.25, attrs=curves)
+        await study.tell(trial, error="diverged", attrs=read_only)
+        await study.tell(trial, 0.25, attrs={"bad": object()})  # type: ignore[dict-item]
+        await study.optimize(union_objective, trials=5)
+        await study.optimize(sync_union_objective, trials=5)
+        await study.optimize(other_union_objective, trials=5)  # type: ignore[arg-type]
+        await study.optimize(returns_float_or_text, trials=5)  # type: ignore[arg-type]
+        records: list[dict[str, JSONValue]] = await study.records()
+        assert_type(told.user_attrs, Mapping[str, JSONValue])
+        del records
         everything: list[ah.Trial[Space]] = await study.trials()
         result: ah.Result[Space] = await study.optimize(objective, trials=5, concurrency=2)
         await study.optimize(other_objective, trials=5)  # type: ignore[arg-type]

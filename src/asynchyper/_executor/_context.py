@@ -10,7 +10,7 @@ from contextvars import ContextVar
 import attrs
 
 from .._errors import TrialStateError
-from .._types import JSONScalar, JSONValue
+from .._types import JSONInput, JSONScalar
 
 __all__ = ["TrialContext", "current_trial", "use_trial_context"]
 
@@ -33,9 +33,9 @@ class TrialContext:
     study: str
     number: int
     params: Mapping[str, JSONScalar]
-    user_attrs: dict[str, JSONValue] = attrs.field(factory=dict)
+    user_attrs: dict[str, JSONInput] = attrs.field(factory=dict)
 
-    def set_attr(self, key: str, value: JSONValue) -> None:
+    def set_attr(self, key: str, value: JSONInput) -> None:
         """Attach a JSON-safe user attribute to the trial (e.g. a metric or a log URL).
 
         Args:

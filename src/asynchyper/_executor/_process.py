@@ -19,7 +19,7 @@ import anyio.to_process
 import attrs
 
 from .._errors import ExecutorError
-from .._types import JSONValue
+from .._types import JSONInput
 from ._base import Executor, ReturnValueError
 from ._checks import check_max_workers
 from ._context import TrialContext
@@ -38,7 +38,7 @@ class _ProcessOutcome:
     worker, so that one that cannot be pickled (or unpickled here) fails its trial
     instead of the transport."""
 
-    attrs: dict[str, JSONValue]
+    attrs: dict[str, JSONInput]
     value: bytes | None = None
     failure: Failure | None = None
     value_problem: str | None = None

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import anyio
 
-from .._errors import SpaceMismatchError
+from .._errors import SpaceMismatchError, StorageError
 from .._executor import Executor, resolve_executor
-from .._space import compile_space
+from .._records import StudyRecord
+from .._space import Space, compile_space
 from .._storage import Storage, open_storage
 from .._suggest import TPE, Suggester
 from ._callbacks import TrialCallback
@@ -51,8 +52,10 @@ async def open_study(
         name: The study's name; defaults to the space class's qualified name.
         suggester: Proposes configurations; defaults to ``TPE()``.
         direction: ``"minimize"`` or ``"maximize"``.
-        seed: Seeds the suggester's random generator (with ``concurrency=1`` two
-            seeded runs produce identical trials).
+        seed: Seeds the suggester's random generator: two runs of a new study with
+            ``concurrency=1`` produce identical trials. A study that already exists
+            (a resume, or another process sharing it) mixes this process's owner id
+            into the seed, so that it never replays the draws already made.
         heartbeat_interval: Seconds between heartbeats of running trials.
         stale_after: Seconds without heartbeat after which another owner's running
             trial is failed; ``None`` never fails trials for that.
@@ -64,6 +67,39 @@ async def open_study(
         SpaceMismatchError: The stored study has another space or direction.
         StorageError: The storage cannot be opened.
     """
+    async with open_study_created(
+        space,
+        storage=storage,
+        name=name,
+        suggester=suggester,
+        direction=direction,
+        seed=seed,
+        heartbeat_interval=heartbeat_interval,
+        stale_after=stale_after,
+        created=None,
+    ) as study:
+        yield study
+
+
+@asynccontextmanager
+async def open_study_created(
+    space: type[T],
+    *,
+    storage: str | Storage | None = None,
+    name: str | None = None,
+    suggester: Suggester | None = None,
+    direction: Literal["minimize", "maximize"] = "minimize",
+    seed: int | None = None,
+    heartbeat_interval: float = 10.0,
+    stale_after: float | None = 60.0,
+    created: bool | None,
+) -> AsyncIterator[Study[T]]:
+    """:func:`open_study`, told whether its caller just created the study (``created``).
+
+    ``None`` finds out (one creator among processes racing to create it). A caller that
+    creates the study itself first (to store attributes with it) passes ``True`` when
+    it did, so that a seeded run of a new study stays reproducible.
+    """
     if direction not in ("minimize", "maximize"):
         msg = f"direction must be 'minimize' or 'maximize'; got {direction!r}"
         raise ValueError(msg)
@@ -74,13 +110,7 @@ async def open_study(
     async with AsyncExitStack() as stack:
         if not isinstance(storage, Storage):
             await stack.enter_async_context(store)
-        record = await store.create_study(
-            name or space.__qualname__,
-            fingerprint=compiled.fingerprint,
-            space=compiled.describe(),
-            direction=direction,
-            load_if_exists=True,
-        )
+        record, new = await _create_or_load(store, name or space.__qualname__, compiled, direction)
         if record.direction != direction:
             msg = (
                 f"study {record.name!r} was created with direction={record.direction!r}; "
@@ -96,6 +126,7 @@ async def open_study(
             seed=seed,
             heartbeat_interval=heartbeat_interval,
             stale_after=stale_after,
+            created=new if created is None else created,
         )
         # One-time costs (TPE's scipy import) off the loop, before any trial runs.
         await anyio.to_thread.run_sync(study.suggester.prepare, compiled)
@@ -115,6 +146,21 @@ async def open_study(
                 await study._close()
         if body_error is not None:
             raise body_error
+
+
+async def _create_or_load(
+    store: Storage, name: str, compiled: Space[Any], direction: str
+) -> tuple[StudyRecord, bool]:
+    """The study record, and whether this call created it (one creator among racers)."""
+    options: dict[str, Any] = {
+        "fingerprint": compiled.fingerprint,
+        "space": compiled.describe(),
+        "direction": direction,
+    }
+    try:
+        return await store.create_study(name, load_if_exists=False, **options), True
+    except StorageError:  # it exists (a real failure raises again just below)
+        return await store.create_study(name, load_if_exists=True, **options), False
 
 
 async def minimize(
@@ -155,7 +201,7 @@ async def minimize(
         study: The study's name (defaults to the space class's name).
         suggester: Defaults to ``TPE()``.
         executor: ``"thread"``, ``"process"``, an :class:`Executor`, or ``None``.
-        seed: Seeds the suggester's random generator.
+        seed: Seeds the suggester's random generator (see :func:`open_study`).
         timeout: Seconds for the whole run (running trials are cancelled then).
         trial_timeout: Seconds per trial (longer trials fail).
         callbacks: Called when each trial finishes (see :meth:`Study.optimize`).
@@ -246,7 +292,7 @@ async def maximize(
         study: The study's name.
         suggester: Defaults to ``TPE()``.
         executor: ``"thread"``, ``"process"``, an :class:`Executor`, or ``None``.
-        seed: Seeds the suggester's random generator.
+        seed: Seeds the suggester's random generator (see :func:`open_study`).
         timeout: Seconds for the whole run.
         trial_timeout: Seconds per trial.
         callbacks: Called when each trial finishes.

@@ -13,7 +13,7 @@ import attrs
 from .._executor._context import check_json_safe
 from .._executor._remote import short_repr
 from .._records import TrialState
-from .._types import JSONValue
+from .._types import JSONInput
 from ._result import Evaluation
 
 __all__ = ["Outcome", "describe_error", "interpret"]
@@ -26,7 +26,7 @@ class Outcome:
     state: TrialState
     value: float | None = None
     error: str | None = None
-    user_attrs: Mapping[str, JSONValue] = attrs.field(factory=dict)
+    user_attrs: Mapping[str, JSONInput] = attrs.field(factory=dict)
 
 
 def describe_error(error: str | BaseException) -> str:
@@ -36,7 +36,7 @@ def describe_error(error: str | BaseException) -> str:
     return str(error)
 
 
-def failed(reason: str, user_attrs: Mapping[str, JSONValue]) -> Outcome:
+def failed(reason: str, user_attrs: Mapping[str, JSONInput]) -> Outcome:
     """A FAILED outcome keeping the attributes set so far."""
     return Outcome(TrialState.FAILED, None, reason, _safe_attrs(user_attrs))
 
@@ -65,7 +65,7 @@ def check_value(value: object) -> float | str:
     return number
 
 
-def interpret(raw: object, context_attrs: Mapping[str, JSONValue]) -> Outcome:
+def interpret(raw: object, context_attrs: Mapping[str, JSONInput]) -> Outcome:
     """Turn an objective's raw return value into a COMPLETE or FAILED outcome.
 
     ``Evaluation.attrs`` are merged over the attributes set through
@@ -96,7 +96,7 @@ def interpret(raw: object, context_attrs: Mapping[str, JSONValue]) -> Outcome:
     return Outcome(TrialState.COMPLETE, checked, None, user_attrs)
 
 
-def _safe_attrs(user_attrs: Mapping[str, JSONValue]) -> Mapping[str, JSONValue]:
+def _safe_attrs(user_attrs: Mapping[str, JSONInput]) -> Mapping[str, JSONInput]:
     """The attributes, or none when they cannot be stored."""
     if not user_attrs:
         return {}

@@ -9,7 +9,7 @@ import attrs
 
 from .._errors import NoCompletedTrialsError
 from .._records import Trial, TrialState
-from .._types import JSONValue
+from .._types import JSONInput
 
 __all__ = ["Evaluation", "Result"]
 
@@ -26,7 +26,7 @@ class Evaluation:
     """
 
     value: float
-    attrs: Mapping[str, JSONValue] = attrs.field(factory=dict)
+    attrs: Mapping[str, JSONInput] = attrs.field(factory=dict)
 
 
 @attrs.frozen(kw_only=True)

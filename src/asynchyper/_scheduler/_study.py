@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar, cast
 
 import anyio
 import anyio.lowlevel
@@ -18,8 +19,10 @@ import numpy as np
 from .._errors import (
     ExecutorError,
     ParameterError,
+    StudyClosedError,
     SuggesterError,
     TrialStateError,
+    UnknownTrialError,
 )
 from .._executor import Executor, ReturnValueError, TrialContext, resolve_executor
 from .._executor._context import check_json_safe
@@ -29,7 +32,7 @@ from .._records import StudyRecord, Trial, TrialRecord, TrialState
 from .._space import Space
 from .._storage import Storage, new_owner_id
 from .._suggest import History, Suggester
-from .._types import JSONScalar, JSONValue, Params
+from .._types import JSONInput, JSONScalar, JSONValue, Params
 from ._callbacks import TrialCallback, as_callbacks, call
 from ._checks import check_run_options
 from ._constants import check_constants
@@ -51,12 +54,7 @@ _log = logging.getLogger(__name__)
 #: What an objective may return: a float, or an :class:`Evaluation`.
 ObjectiveReturn: TypeAlias = float | Evaluation
 #: An objective: ``async def f(cfg) -> float`` or a plain ``def f(cfg) -> float``.
-Objective: TypeAlias = (
-    Callable[[T], Awaitable[float]]
-    | Callable[[T], Awaitable[Evaluation]]
-    | Callable[[T], float]
-    | Callable[[T], Evaluation]
-)
+Objective: TypeAlias = Callable[[T], Awaitable[ObjectiveReturn]] | Callable[[T], ObjectiveReturn]
 #: A callback: ``callback(study, trial)`` called when each trial finishes, or a
 #: :class:`TrialCallback` that also sees trial starts and the run's start and end.
 Callback: TypeAlias = "TrialCallback[T] | Callable[[Study[T], Trial[T]], Any]"
@@ -99,6 +97,7 @@ class Study(Generic[T]):
         seed: int | None,
         heartbeat_interval: float,
         stale_after: float | None,
+        created: bool = True,
     ) -> None:
         self.name = record.name
         self.direction = record.direction
@@ -107,8 +106,13 @@ class Study(Generic[T]):
         self._storage = storage
         self._study_id = record.id
         self._sign = -1.0 if record.direction == "maximize" else 1.0
-        self._rng = np.random.default_rng(seed)
         self._owner = new_owner_id()
+        # A new study draws from the seed alone, so that a seeded run is reproducible.
+        # One opened again (a resume, or another process sharing it) mixes in its owner
+        # id: with the seed alone it would replay the draws already made.
+        salt = hashlib.blake2b(self._owner.encode(), digest_size=16).digest()
+        entropy = seed if created or seed is None else [seed, int.from_bytes(salt)]
+        self._rng = np.random.default_rng(entropy)
         self._heartbeat_interval = heartbeat_interval
         self._stale_after = stale_after
         self._history = History(space)
@@ -130,6 +134,7 @@ class Study(Generic[T]):
         self._lock = anyio.Lock(fast_acquire=True)
         self._suggest_cost = 0.0
         self._run: Run[T] | None = None
+        self._closed = False
 
     def __repr__(self) -> str:
         return (
@@ -155,7 +160,9 @@ class Study(Generic[T]):
 
         Raises:
             SuggesterError: The suggester proposed parameters outside the space.
+            StudyClosedError: The study's ``open_study`` block has ended.
         """
+        self._check_open("ask()")
         trial = await self._ask(max_trials=None)
         assert trial is not None
         return trial
@@ -166,7 +173,7 @@ class Study(Generic[T]):
         value: float | None = None,
         *,
         error: str | BaseException | None = None,
-        attrs: dict[str, JSONValue] | None = None,
+        attrs: Mapping[str, JSONInput] | None = None,
     ) -> Trial[T]:
         """Finish a trial with a value, or as failed with ``error``.
 
@@ -188,11 +195,22 @@ class Study(Generic[T]):
             TypeError: ``trial`` is neither a Trial nor an int, or ``attrs`` is not
                 JSON-safe.
             UnknownTrialError: The study has no trial with that number.
-            TrialStateError: The trial is not running (e.g. it was already told).
+            TrialStateError: The trial is not running (e.g. it was already told), or
+                it is another study's trial.
+            StudyClosedError: The study's ``open_study`` block has ended.
         """
+        self._check_open("tell()")
         given: object = trial  # checked at run time: callers may pass anything
         if isinstance(given, Trial):
             number = given.number
+            own = self._own.get(number)
+            if own is not None and own.params != given.params:
+                msg = (
+                    f"tell() was given trial {number} of another study: its configuration "
+                    f"differs from that of trial {number} of study {self.name!r}. Tell each "
+                    "trial to the study that asked for it"
+                )
+                raise TrialStateError(msg)
         elif isinstance(given, int) and not isinstance(given, bool):
             number = given
         else:
@@ -207,7 +225,7 @@ class Study(Generic[T]):
                 "error= (it failed)" + ("; got both" if value is not None else "; got neither")
             )
             raise ValueError(msg)
-        user_attrs: dict[str, JSONValue] = dict(attrs or {})
+        user_attrs: dict[str, JSONInput] = dict(attrs or {})
         if user_attrs:
             check_json_safe(user_attrs, what=f"tell(..., attrs=) for trial {number}")
         if error is not None:
@@ -215,10 +233,16 @@ class Study(Generic[T]):
         else:
             checked = check_value(value)
             if isinstance(checked, str):
-                outcome = failed(checked.replace("objective returned", "told"), user_attrs)
+                told = checked.replace("objective returned", "told").replace(
+                    " or asynchyper.Evaluation(value, attrs)", " (attributes go in attrs=)"
+                )
+                outcome = failed(told, user_attrs)
             else:
                 outcome = Outcome(TrialState.COMPLETE, checked, None, user_attrs)
-        return await self._finish(number, outcome)
+        try:
+            return await self._finish(number, outcome)
+        except TrialStateError as exc:
+            raise await self._explain(number, exc) from None
 
     async def enqueue(self, config: T) -> Trial[T]:
         """Queue a configuration to be evaluated before any suggested one.
@@ -233,7 +257,9 @@ class Study(Generic[T]):
             ParameterError: ``config`` does not fit the space: a value is outside its
                 dimension, or a constant field (a default and no marker) differs from
                 its default.
+            StudyClosedError: The study's ``open_study`` block has ended.
         """
+        self._check_open("enqueue()")
         params = self.space.encode(config)
         check_constants(self.space, config, what="enqueue()")
         with anyio.CancelScope(shield=True):
@@ -378,7 +404,9 @@ class Study(Generic[T]):
                 trial starts).
             TrialStateError: Another ``optimize`` is already running on this study.
             SuggesterError: The suggester proposed parameters outside the space.
+            StudyClosedError: The study's ``open_study`` block has ended.
         """
+        self._check_open("optimize()")
         check_run_options(
             trials=trials,
             concurrency=concurrency,
@@ -797,7 +825,8 @@ class Study(Generic[T]):
                 state=outcome.state,
                 value=outcome.value,
                 error=outcome.error,
-                user_attrs=outcome.user_attrs,
+                # JSON-safe (checked); the storage normalizes it (tuples become lists)
+                user_attrs=cast("Mapping[str, JSONValue]", outcome.user_attrs),
             )
         self._own.pop(number, None)
         self._others.pop(number, None)
@@ -880,8 +909,32 @@ class Study(Generic[T]):
         await self._fail_stale()
         await self._refresh()
 
+    async def _explain(self, number: int, exc: TrialStateError) -> TrialStateError:
+        """``exc`` naming the study, with the fix when crash recovery failed the trial."""
+        text = str(exc).replace(f"study {self._study_id} ", f"study {self.name!r} ", 1)
+        if not isinstance(exc, UnknownTrialError):
+            record = await self._storage.get_trial(self._study_id, number)
+            if record.state is TrialState.FAILED and "by fail_stale" in (record.error or ""):
+                text += (
+                    ". It was failed as stale before this tell() (its process died or "
+                    "stopped sending heartbeats), so this result cannot be stored on it; to "
+                    "record a result for its parameters, enqueue them "
+                    "(await study.enqueue(trial.config)), then ask and tell that trial"
+                )
+        return type(exc)(text)
+
+    def _check_open(self, what: str) -> None:
+        if self._closed:
+            msg = (
+                f"study {self.name!r} is closed: {what} was called after its "
+                "`async with open_study(...)` block ended. Call it inside the block, or "
+                "open the study again"
+            )
+            raise StudyClosedError(msg)
+
     async def _close(self) -> None:
         """Cancel trials asked but never told before the study closes."""
+        self._closed = True
         for number in sorted(self._own):
             await self._abandon(
                 number,

@@ -13,7 +13,7 @@ import distributed.utils
 
 from .._executor._context import TrialContext
 from .._executor._remote import Failure, call_objective
-from .._types import JSONValue
+from .._types import JSONInput
 
 __all__ = ["Outcome", "WorkerLoadError", "run_trial"]
 
@@ -32,7 +32,7 @@ class Outcome:
     outcome.
     """
 
-    attrs: dict[str, JSONValue]
+    attrs: dict[str, JSONInput]
     value: Any = None
     failure: Failure | None = None
 

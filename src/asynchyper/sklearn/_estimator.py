@@ -24,7 +24,8 @@ from threadpoolctl import threadpool_limits
 from .._errors import NoCompletedTrialsError, StorageError
 from .._executor import Executor, ProcessExecutor
 from .._records import TrialState
-from .._scheduler import Result, open_study
+from .._scheduler import Result
+from .._scheduler._entry import open_study_created
 from .._space import Space
 from .._storage import MemoryStorage, Storage, open_storage
 from .._suggest import Suggester
@@ -295,18 +296,29 @@ class _AutoEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
                 await stack.enter_async_context(storage)
             elif close_storage:
                 stack.push_async_callback(storage.close)
-            record = await storage.create_study(
-                data.study_name(space.cls) if self.study is None else self.study,
-                fingerprint=space.fingerprint,
-                space=space.describe(),
-                user_attrs={DATA_ATTR: data.as_json()},
-                load_if_exists=True,
-            )
+            name = data.study_name(space.cls) if self.study is None else self.study
+            options: dict[str, Any] = {
+                "fingerprint": space.fingerprint,
+                "space": space.describe(),
+                "user_attrs": {DATA_ATTR: data.as_json()},
+            }
+            try:  # whether this fit creates the study: a new one's seeded search is repeatable
+                record = await storage.create_study(name, load_if_exists=False, **options)
+                created = True
+            except StorageError:  # it exists (a real failure raises again just below)
+                record = await storage.create_study(name, load_if_exists=True, **options)
+                created = False
             check_same_data(record, data, estimator=type(self).__name__)
-            return await self._optimize(space, objective, storage, record.name)
+            return await self._optimize(space, objective, storage, record.name, created=created)
 
     async def _optimize(
-        self, space: Space[Any], objective: CrossValidation, storage: Storage, name: str
+        self,
+        space: Space[Any],
+        objective: CrossValidation,
+        storage: Storage,
+        name: str,
+        *,
+        created: bool,
     ) -> Result[Any]:
         _log.info(
             "searching %s with %d trials, %d in flight, %s-fold cross-validation",
@@ -315,12 +327,13 @@ class _AutoEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
             self.concurrency,
             len(objective.splits),
         )
-        async with open_study(
+        async with open_study_created(
             space.cls,
             storage=storage,
             name=name,
             suggester=self.suggester,
             seed=self.seed,
+            created=created,
         ) as study:
             if self.portfolio and not await study.trials():
                 defaults = (
