@@ -60,6 +60,12 @@ class ParameterError(SearchSpaceError, ValueError):
     """
 
 
+class RejectedByClassError(ParameterError):
+    """The space class itself (an attrs validator, ``__attrs_post_init__``) refused
+    parameters that fit every marker: a constraint between fields. Not exported: the
+    scheduler draws again when it sees one."""
+
+
 class SuggesterError(AsynchyperError, ValueError):
     """A suggester was configured with invalid options or could not propose a point."""
 

@@ -7,10 +7,11 @@ import math
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
 import anyio.lowlevel
+import attrs
 import pytest
 from scheduler_helpers import Quad, Recording, loss
 
@@ -537,3 +538,58 @@ async def test_runs_and_failures_are_logged(caplog: pytest.LogCaptureFixture) ->
     assert any("run started" in m for m in messages)
     assert any("trial 1 failed: ValueError: logged failure" in m for m in messages)
     assert any("run ended (budget)" in m for m in messages)
+
+
+def _above_low(instance: Ordered, attribute: object, value: int) -> None:
+    if value <= instance.low:
+        msg = f"high={value} must exceed low={instance.low}"
+        raise ValueError(msg)
+
+
+@attrs.frozen(kw_only=True)
+class Ordered:
+    """A constraint between fields: an attrs validator on ``high``."""
+
+    low: Annotated[int, ah.Int(0, 10)]
+    high: Annotated[int, ah.Int(0, 10)] = attrs.field(validator=_above_low)
+
+
+@pytest.mark.parametrize("suggester", [ah.TPE(), ah.Random()], ids=["tpe", "random"])
+async def test_proposals_the_space_class_rejects_are_drawn_again(suggester: ah.Suggester) -> None:
+    # The best width (1) lies on the constraint's edge: TPE's model pulls toward the
+    # rejected side, and learns from each rejection (as a failure) to stay out of it.
+    seen: list[Ordered] = []
+
+    async def width(config: Ordered) -> float:
+        seen.append(config)
+        return float(config.high - config.low)
+
+    result = await ah.minimize(width, Ordered, trials=40, suggester=suggester, seed=0)
+    assert result.stop_reason == "budget"
+    assert len(result.completed) == 40
+    assert all(c.high > c.low for c in seen)
+    assert result.best.value == 1.0
+
+
+def _never(instance: object, attribute: object, value: int) -> None:
+    msg = "never valid"
+    raise ValueError(msg)
+
+
+@attrs.frozen(kw_only=True)
+class Impossible:
+    n: Annotated[int, ah.Int(0, 10)] = attrs.field(validator=_never)
+
+
+async def never_called(config: Impossible) -> float:  # pragma: no cover - no valid config
+    return float(config.n)
+
+
+async def test_a_space_class_that_rejects_everything_is_a_clear_error() -> None:
+    storage = ah.MemoryStorage()
+    with pytest.raises(ah.ParameterError, match=r"Impossible rejected 100 proposals in a row") as e:
+        await ah.minimize(never_called, Impossible, trials=3, storage=storage)
+    assert "never valid" in str(e.value)
+    assert "narrow the markers" in str(e.value)
+    study = await storage.get_study("Impossible")
+    assert await storage.trials(study.id) == []

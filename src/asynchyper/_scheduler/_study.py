@@ -19,6 +19,7 @@ import numpy as np
 from .._errors import (
     ExecutorError,
     ParameterError,
+    RejectedByClassError,
     StudyClosedError,
     SuggesterError,
     TrialStateError,
@@ -62,6 +63,9 @@ Callback: TypeAlias = "TrialCallback[T] | Callable[[Study[T], Trial[T]], Any]"
 #: A suggest call that costs more than this (seconds, running average) runs in a
 #: worker thread so that the event loop keeps serving running trials.
 SUGGEST_OFFLOAD_SECONDS = 0.002
+#: Proposals in a row the space class may reject (its own validators: a constraint
+#: between fields) before an ask gives up; each rejected one is drawn again.
+REJECTED_LIMIT = 100
 #: How often (seconds) an asking study re-reads other processes' trials from storage.
 REFRESH_SECONDS = 0.5
 #: How often (seconds) a run whose remaining budget is held by other processes looks again.
@@ -691,13 +695,20 @@ class Study(Generic[T]):
                 return claimed
             if self._at_budget(max_trials):  # others started trials while we claimed
                 return None
-        ticket = await self._propose()
-        params = self._asking[ticket]
-        try:
-            config = self._decode_suggestion(params)
-            return await self._start(params, config, max_trials)
-        finally:
-            del self._asking[ticket]
+        for attempt in range(1, REJECTED_LIMIT + 1):
+            ticket = await self._propose()
+            params = self._asking[ticket]
+            try:
+                config = self._decode_suggestion(params, last_try=attempt == REJECTED_LIMIT)
+                if config is not None:
+                    return await self._start(params, config, max_trials)
+                # The suggester learns it as a failure (in this process only: nothing
+                # is stored), so that a model steers away from the infeasible region.
+                self._finished.append((params, None))
+            finally:
+                del self._asking[ticket]
+        msg = "unreachable: the last try raises"
+        raise AssertionError(msg)  # pragma: no cover
 
     def _at_budget(self, max_trials: int | None) -> bool:
         """Whether completed + running trials (known to this study) reach ``max_trials``."""
@@ -753,10 +764,17 @@ class Study(Generic[T]):
         self._suggest_cost = 0.5 * (self._suggest_cost + cost) if self._suggest_cost else cost
         return _single_proposal(self.suggester, proposals)
 
-    def _decode_suggestion(self, params: Params) -> T:
-        """Decode a suggestion, blaming the suggester when it does not fit the space."""
+    def _decode_suggestion(self, params: Params, *, last_try: bool) -> T | None:
+        """Decode a suggestion, blaming the suggester when it does not fit the space.
+
+        ``None`` when the space class's own checks reject it (draw again).
+        """
         try:
             return self.space.decode(params)
+        except RejectedByClassError as exc:
+            if not last_try:
+                return None
+            raise _too_constrained(self.space, exc) from exc
         except ParameterError as exc:
             msg = f"{self.suggester!r} proposed parameters outside the space: {params}: {exc}"
             raise SuggesterError(msg) from exc
@@ -977,7 +995,26 @@ class Study(Generic[T]):
         """Any configuration of the space, for executor checks (not the study's rng)."""
         for config in self._configs.values():
             return config
-        return self.space.decode(self.space.sample(np.random.default_rng(0)))
+        rng = np.random.default_rng(0)
+        for attempt in range(1, REJECTED_LIMIT + 1):
+            try:
+                return self.space.decode(self.space.sample(rng))
+            except RejectedByClassError as exc:
+                if attempt == REJECTED_LIMIT:
+                    raise _too_constrained(self.space, exc) from exc
+        msg = "unreachable: the last try raises"
+        raise AssertionError(msg)  # pragma: no cover
+
+
+def _too_constrained(space: Space[Any], exc: RejectedByClassError) -> ParameterError:
+    """The error for a space class that rejected ``REJECTED_LIMIT`` proposals in a row."""
+    msg = (
+        f"{space.cls.__qualname__} rejected {REJECTED_LIMIT} proposals in a row, the last "
+        f"with: {exc}. Its own checks (attrs validators, __attrs_post_init__) leave too "
+        "little of the space its markers describe: narrow the markers toward the valid "
+        "region, or check in the objective instead (raise there to fail the trial)"
+    )
+    return ParameterError(msg)
 
 
 def _cancelling() -> bool:

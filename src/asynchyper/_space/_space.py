@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from .._errors import ParameterError
+from .._errors import ParameterError, RejectedByClassError
 from .._types import JSONScalar, JSONValue, Params
 from ._codec import Codec, choice_key
 from ._dimension import Dimension, DimensionKind
@@ -122,7 +122,9 @@ class Space(Generic[T]):
             rng: The random generator to draw from.
 
         Returns:
-            Flat parameters of the drawn configuration (inactive ones absent).
+            Flat parameters of the drawn configuration (inactive ones absent). They
+            fit every marker; the class's own validators may still reject them in
+            :meth:`decode` (a study draws again then).
         """
         units = rng.random(len(self._codecs)).tolist()
         params: dict[str, JSONScalar] = {}
@@ -386,7 +388,8 @@ class Space(Generic[T]):
 
         Raises:
             ParameterError: A value is missing, of the wrong type, out of bounds,
-                off its step grid, or belongs to an inactive branch.
+                off its step grid, or belongs to an inactive branch; or the class's
+                own checks (attrs validators: a constraint between fields) reject it.
         """
         normalised = self.validate(params)
         instance: T = self._build(self._root, normalised)
@@ -413,7 +416,7 @@ class Space(Generic[T]):
             return node.cls(**kwargs)
         except Exception as exc:
             msg = f"{node.cls.__qualname__}(**{kwargs!r}) rejected the parameters: {exc}"
-            raise ParameterError(msg) from exc
+            raise RejectedByClassError(msg) from exc
 
     def validate(self, params: Params) -> dict[str, JSONScalar]:
         """Check flat parameters against the space and return them normalised.
