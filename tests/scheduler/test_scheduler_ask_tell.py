@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import functools
 import logging
 import math
@@ -17,6 +18,7 @@ import pytest
 from scheduler_helpers import Quad, Recording, loss
 
 import asynchyper as ah
+from asynchyper._scheduler._constants import constant_defaults
 from asynchyper._storage import new_owner_id
 
 pytestmark = pytest.mark.anyio
@@ -512,3 +514,85 @@ async def test_two_studies_sharing_a_file_claim_no_queued_trial_beyond_the_budge
     assert states.count(ah.TrialState.COMPLETE) == 3
     assert states.count(ah.TrialState.WAITING) == 3
     assert len(trials) == 6
+
+
+class Stage(enum.Enum):
+    DEV = "dev"
+    PROD = "prod"
+
+
+@attrs.frozen(kw_only=True)
+class Tuned:
+    rate: Annotated[float, ah.Float(0.0, 1.0)]
+
+
+@attrs.frozen(kw_only=True)
+class RunV1:
+    x: Annotated[float, ah.Float(0.0, 1.0)]
+    dataset: str = "v1"
+    stage: Stage = Stage.DEV
+    tuned: Tuned | None = None
+    handle: object = attrs.field(factory=object)  # not JSON: left out
+
+
+@attrs.frozen(kw_only=True)
+class RunV2:  # RunV1 after an edit: another default for `dataset` only
+    x: Annotated[float, ah.Float(0.0, 1.0)]
+    dataset: str = "v2"
+    stage: Stage = Stage.DEV
+    tuned: Tuned | None = None
+    handle: object = attrs.field(factory=object)
+
+
+@attrs.frozen(kw_only=True)
+class Svm:
+    c: Annotated[float, ah.Float(0.1, 10.0)]
+    cache: int = 200
+
+
+@attrs.frozen(kw_only=True)
+class Tree:
+    depth: Annotated[int, ah.Int(1, 9)]
+
+
+@attrs.frozen(kw_only=True)
+class Models:
+    model: Svm | Tree
+    inner: Svm
+
+
+def test_constants_of_branches_and_nested_classes_are_recorded() -> None:
+    assert constant_defaults(ah.compile_space(Models)) == {
+        "model[Svm].cache": "200",
+        "inner.cache": "200",
+    }
+
+
+def test_constant_defaults_are_recorded_as_json_by_path() -> None:
+    assert constant_defaults(ah.compile_space(RunV1)) == {
+        "dataset": '"v1"',
+        "stage": '"Stage.DEV"',
+        "tuned": "null",  # a union with a default and no marker is a constant too
+    }
+
+
+async def test_reopening_a_study_whose_constants_changed_warns(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Constants are not stored per trial: a changed default silently relabels old trials.
+    storage = ah.MemoryStorage()
+    async with ah.open_study(RunV1, storage=storage, name="s", suggester=ah.Random()) as study:
+        await study.tell(await study.ask(), 1.0)
+    with caplog.at_level(logging.WARNING, logger="asynchyper"):
+        async with ah.open_study(RunV1, storage=storage, name="s", suggester=ah.Random()):
+            pass
+        assert caplog.records == []
+        async with ah.open_study(RunV2, storage=storage, name="s", suggester=ah.Random()):
+            pass
+    (record,) = caplog.records
+    assert record.levelno == logging.WARNING
+    message = record.getMessage()
+    assert "constant fields of RunV2 changed" in message
+    assert 'dataset = "v2" (the study was created with "v1")' in message
+    assert "stage" not in message
+    assert "use another study name" in message

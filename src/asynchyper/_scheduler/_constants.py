@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import enum
+import json
+from collections.abc import Mapping
 from typing import Any, cast
 
 import attrs
@@ -9,8 +12,9 @@ import attrs
 from .._errors import ParameterError
 from .._space import Space
 from .._space._tree import ClassNode, LeafField, NestedField, UnionField
+from .._types import JSONValue
 
-__all__ = ["check_constants"]
+__all__ = ["CONSTANTS_ATTR", "changed_constants", "check_constants", "constant_defaults"]
 
 
 def check_constants(space: Space[Any], config: object, *, what: str) -> None:
@@ -102,3 +106,72 @@ def _same(value: object, default: object) -> bool:
         return bool(value == default)
     except Exception:  # e.g. NumPy arrays: == is elementwise
         return False
+
+
+#: The study attribute that holds the constants' defaults when the study was created.
+CONSTANTS_ATTR = "asynchyper.constants"
+
+
+def constant_defaults(space: Space[Any]) -> dict[str, str]:
+    """Every constant field's default, as JSON text, by field path (branches included).
+
+    A constant is not stored with the trials, so the study keeps these to notice a
+    changed default when it is opened again. Defaults that do not survive JSON (an
+    arbitrary object, whose ``repr`` may hold an address) and factories that need the
+    other fields are left out.
+
+    Args:
+        space: The compiled space.
+
+    Returns:
+        ``{"dataset": '"v1"', "model[SVM].cache": "200", ...}`` (paths from the space
+        class, without its name, so that renaming the class changes nothing).
+    """
+    found: dict[str, str] = {}
+    _collect(space._root, "", found)
+    return found
+
+
+def changed_constants(stored: JSONValue, current: Mapping[str, str]) -> list[str]:
+    """The constants whose default differs from the one recorded with the study.
+
+    Args:
+        stored: The recorded defaults (a study attribute; anything else is ignored).
+        current: This space's :func:`constant_defaults`.
+
+    Returns:
+        One line per changed constant (added or removed ones are not changes).
+    """
+    if not isinstance(stored, dict):
+        return []
+    return [
+        f"{path} = {current[path]} (the study was created with {before})"
+        for path, before in stored.items()
+        if path in current and isinstance(before, str) and current[path] != before
+    ]
+
+
+def _collect(node: ClassNode, path: str, found: dict[str, str]) -> None:
+    searched = {field.attr_name: field for field in node.fields}
+    for field in attrs.fields(cast("type[attrs.AttrsInstance]", node.cls)):
+        where = f"{path}.{field.name}" if path else field.name
+        known = searched.get(field.name)
+        if isinstance(known, LeafField):
+            continue
+        if isinstance(known, NestedField):
+            _collect(known.node, where, found)
+            continue
+        if isinstance(known, UnionField):
+            for tag, branch in known.branches.items():
+                if branch is not None:
+                    _collect(branch, f"{where}[{tag}]", found)
+            continue
+        default = _default_of(field) if field.init else _UNCHECKED
+        if default is _UNCHECKED:
+            continue
+        if isinstance(default, enum.Enum):
+            default = f"{type(default).__qualname__}.{default.name}"
+        try:
+            found[where] = json.dumps(default, sort_keys=True, allow_nan=True)
+        except (TypeError, ValueError):
+            continue  # not JSON: its text may differ from run to run

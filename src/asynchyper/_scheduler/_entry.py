@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any, Literal, TypeVar
@@ -14,12 +15,16 @@ from .._records import StudyRecord
 from .._space import Space, compile_space
 from .._storage import Storage, open_storage
 from .._suggest import TPE, Suggester
+from .._types import JSONValue
 from ._callbacks import TrialCallback
 from ._checks import check_run_options, check_seconds
+from ._constants import CONSTANTS_ATTR, changed_constants, constant_defaults
 from ._result import Result
 from ._study import Callback, Objective, Study
 
 __all__ = ["maximize", "minimize", "open_study"]
+
+_log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -157,10 +162,27 @@ async def _create_or_load(
         "space": compiled.describe(),
         "direction": direction,
     }
+    constants = constant_defaults(compiled)
     try:
-        return await store.create_study(name, load_if_exists=False, **options), True
+        attrs: dict[str, JSONValue] | None = (
+            {CONSTANTS_ATTR: dict(constants)} if constants else None
+        )
+        created = await store.create_study(name, load_if_exists=False, user_attrs=attrs, **options)
     except StorageError:  # it exists (a real failure raises again just below)
-        return await store.create_study(name, load_if_exists=True, **options), False
+        loaded = await store.create_study(name, load_if_exists=True, **options)
+        changed = changed_constants(loaded.user_attrs.get(CONSTANTS_ATTR), constants)
+        if changed:
+            _log.warning(
+                "study %r: constant fields of %s changed since the study was created: %s. "
+                "Constants are not stored with the trials, so the earlier trials' "
+                "configurations now show the new values although they ran with the old "
+                "ones; use another study name for this variant",
+                loaded.name,
+                compiled.cls.__qualname__,
+                "; ".join(changed),
+            )
+        return loaded, False
+    return created, True
 
 
 async def minimize(

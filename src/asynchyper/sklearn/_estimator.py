@@ -25,10 +25,12 @@ from .._errors import NoCompletedTrialsError, StorageError
 from .._executor import Executor, ProcessExecutor
 from .._records import TrialState
 from .._scheduler import Result
+from .._scheduler._constants import CONSTANTS_ATTR, constant_defaults
 from .._scheduler._entry import open_study_created
 from .._space import Space
 from .._storage import MemoryStorage, Storage, open_storage
 from .._suggest import Suggester
+from .._types import JSONValue
 from ._build import Task, with_random_state
 from ._checks import (
     check_classification_target,
@@ -297,10 +299,11 @@ class _AutoEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
             elif close_storage:
                 stack.push_async_callback(storage.close)
             name = data.study_name(space.cls) if self.study is None else self.study
+            constants: dict[str, JSONValue] = dict(constant_defaults(space))
             options: dict[str, Any] = {
                 "fingerprint": space.fingerprint,
                 "space": space.describe(),
-                "user_attrs": {DATA_ATTR: data.as_json()},
+                "user_attrs": {DATA_ATTR: data.as_json(), CONSTANTS_ATTR: constants},
             }
             try:  # whether this fit creates the study: a new one's seeded search is repeatable
                 record = await storage.create_study(name, load_if_exists=False, **options)
