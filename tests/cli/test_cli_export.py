@@ -5,10 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import sys
 from pathlib import Path
+from typing import Annotated, Literal
 
 import anyio
+import attrs
 import pytest
 from cli_helpers import N_COMPLETE, STUDY, Demo, demo_objective, read_trials, stored_space
 
@@ -16,6 +19,29 @@ import asynchyper as ah
 from asynchyper.__main__ import main
 from asynchyper._export import record_columns, to_dataframe, trial_records
 from asynchyper._types import JSONValue
+
+#: How docs/cli.md tells pandas users to read the CSV export back.
+READ_CSV = 'pd.read_csv("trials.csv", keep_default_na=False, na_values=[""])'
+DOCS = Path(__file__).parents[2] / "docs"
+
+
+@attrs.frozen(kw_only=True)
+class Dropout:
+    """An optional part of ``Words``."""
+
+    rate: Annotated[float, ah.Float(0.0, 0.5)]
+
+
+Word = Literal["NA", "null", "None", "nan", "ok"]
+
+
+@attrs.frozen(kw_only=True)
+class Words:
+    """Values that pandas reads as missing by default."""
+
+    dropout: Dropout | None
+    word: Word
+
 
 PARAM_COLUMNS = [
     "params.x",
@@ -100,6 +126,44 @@ def test_export_to_a_missing_directory(
     _, err = capsys.readouterr()
     assert len(err.splitlines()) == 1
     assert f"cannot write {target}" in err
+
+
+def test_pandas_reads_the_csv_back_with_the_documented_call(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pd = pytest.importorskip("pandas")
+    assert READ_CSV in (DOCS / "cli.md").read_text(encoding="utf-8")
+    path = tmp_path / "words.db"
+    words: list[Word] = ["NA", "null", "None", "nan", "ok"]
+
+    async def create() -> None:
+        async with ah.open_study(Words, storage=str(path), name="words", seed=0) as study:
+            for i, word in enumerate(words):
+                dropout = Dropout(rate=0.25) if i % 2 else None  # None: written "None"
+                await study.enqueue(Words(dropout=dropout, word=word))
+                trial = await study.ask()
+                if word == "ok":
+                    await study.tell(trial, error="ValueError: NA")
+                else:
+                    await study.tell(trial, float(i), attrs={"note": word})
+
+    anyio.run(create)
+    target = tmp_path / "trials.csv"
+    assert main(["export", "words", "--storage", str(path), "-o", str(target)]) == 0
+    capsys.readouterr()
+    frame = pd.read_csv(target, keep_default_na=False, na_values=[""])  # as READ_CSV
+    assert frame["params.word"].tolist() == words
+    assert frame["params.dropout"].tolist() == ["None", "Dropout"] * 2 + ["None"]
+    rates = frame["params.dropout:Dropout.rate"].tolist()
+    assert [None if math.isnan(rate) else rate for rate in rates] == [None, 0.25] * 2 + [None]
+    assert frame["user_attrs.note"].tolist()[:4] == words[:4]
+    assert math.isnan(frame["user_attrs.note"][4])  # no such attribute: missing
+    assert frame["value"].tolist()[:4] == [0.0, 1.0, 2.0, 3.0]
+    assert math.isnan(frame["value"][4])
+    assert frame["error"].isna().tolist() == [True] * 4 + [False]
+    assert frame["error"][4] == "ValueError: NA"
+    # what the call is for: by default pandas reads these words as missing values
+    assert pd.read_csv(target)["params.word"].isna().sum() == 4
 
 
 def test_records_are_flat_and_share_their_keys(demo_db: Path) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from cli_helpers import N_COMPLETE, STUDY, Demo
 
@@ -108,12 +109,72 @@ def test_missing_extra_is_one_line(
     assert "pip install 'asynchyper[plot]'" in err
 
 
-def test_real_plot(demo_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_plot_to_stdout_is_refused(
+    calls: list[dict[str, Any]],
+    demo_db: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["plot", STUDY, "history", "-o", "-", "--storage", str(demo_db)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        "asynchyper: error: cannot write an image to stdout (-o -); "
+        "pass a file name, e.g. -o plot.png\n"
+    )
+    assert calls == []
+    assert list(tmp_path.iterdir()) == []  # no file named "-.png"
+
+
+def real_plots() -> None:
     plot = pytest.importorskip(
         "asynchyper.plot", reason="asynchyper.plot or matplotlib is missing", exc_type=ImportError
     )
     if not hasattr(plot, "PLOTS"):
         pytest.skip("asynchyper.plot has no PLOTS yet")
+
+
+def test_plot_without_an_extension_names_the_png_it_writes(
+    demo_db: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real_plots()
+    monkeypatch.chdir(tmp_path)
+    assert main(["plot", STUDY, "history", "-o", "report", "--storage", str(demo_db)]) == 0
+    _, err = capsys.readouterr()
+    assert err.endswith(f"({N_COMPLETE + 2} trials) to report.png\n")
+    assert [p.name for p in tmp_path.iterdir()] == ["report.png"]
+    assert (tmp_path / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_of_a_study_without_completed_trials(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    real_plots()
+    path = tmp_path / "broken.db"
+
+    async def create() -> None:
+        async with ah.open_study(Demo, storage=str(path), name="broken") as study:
+            for _ in range(3):
+                await study.tell(await study.ask(), error="ValueError: boom")
+
+    anyio.run(create)
+    target = tmp_path / "history.png"
+    assert main(["plot", "broken", "history", "-o", str(target), "--storage", str(path)]) == 1
+    _, err = capsys.readouterr()
+    assert err == (
+        "asynchyper: error: cannot draw the history plot: study 'broken' has no completed "
+        "trial (3 failed); see `asynchyper trials broken --state failed` for their errors\n"
+    )
+    assert not target.exists()
+
+
+def test_real_plot(demo_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    real_plots()
     target = tmp_path / "history.png"
     assert main(["plot", STUDY, "history", "-o", str(target), "--storage", str(demo_db)]) == 0
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

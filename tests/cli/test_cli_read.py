@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated
 
 import anyio
+import attrs
 import pytest
-from cli_helpers import N_COMPLETE, STUDY, Demo
+from cli_helpers import N_COMPLETE, STUDY, SVM, Demo
 
 import asynchyper as ah
 from asynchyper.__main__ import main
+
+
+@attrs.frozen(kw_only=True)
+class Odd:
+    """Choices that would break a text table: a newline, and a very long text."""
+
+    text: Annotated[str, ah.Categorical(["two\nlines", "x" * 200])]
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -145,6 +154,64 @@ def test_trials_table_marks_inactive_parameters(
     assert any(row.split()[columns.index("model:SVM.C")] == "-" for row in rows)
 
 
+def test_trials_table_shows_the_last_line_of_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "errors.db"
+    error = 'Traceback (most recent call last):\n  File "train.py", line 3\nValueError: diverged\n'
+
+    async def create() -> None:
+        async with ah.open_study(Demo, storage=str(path), name="e", seed=0) as study:
+            failed, complete = await study.ask(), await study.ask()
+            await study.tell(failed, error=error)
+            await study.tell(complete, 1.0)
+
+    anyio.run(create)
+    code, out, err = run(capsys, "trials", "e", "--storage", str(path))
+    assert (code, err) == (0, "")
+    header, failed, complete = out.splitlines()
+    assert header.split()[-1] == "ERROR"
+    assert failed.endswith("  ValueError: diverged")
+    assert complete.split()[-1] == "-"
+    assert "Traceback" not in out
+    # only when a listed trial has an error; --json keeps the whole text
+    code, out, _ = run(capsys, "trials", "e", "--storage", str(path), "--state", "complete")
+    assert "ERROR" not in out
+    code, out, _ = run(capsys, "trials", "e", "--storage", str(path), "--json")
+    assert [t["error"] for t in json.loads(out)] == [error, None]
+
+
+def test_text_tables_keep_one_line_per_row_and_shorten_long_values(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "odd.db"
+    name = "n" * 500
+
+    async def create() -> None:
+        async with ah.open_study(Odd, storage=str(path), name=name, seed=0) as study:
+            for text in ("two\nlines", "x" * 200):
+                await study.enqueue(Odd(text=text))
+                await study.tell(await study.ask(), 1.0)
+        async with ah.open_study(Odd, storage=str(path), name="short", seed=0):
+            pass
+
+    anyio.run(create)
+    code, out, _ = run(capsys, "studies", "--storage", str(path))
+    assert code == 0
+    lines = out.splitlines()
+    assert len(lines) == 3
+    assert lines[1].startswith("n" * 59 + "…  ")
+    assert max(len(line) for line in lines) < 160  # not 500 wide
+    code, out, _ = run(capsys, "trials", name, "--storage", str(path))
+    assert code == 0
+    header, *rows = out.splitlines()
+    assert header.split() == ["NUMBER", "STATE", "VALUE", "DURATION", "text"]
+    assert [row.split()[-1] for row in rows] == ["two\\nlines", "x" * 59 + "…"]
+    # --json shows the values as they are
+    code, out, _ = run(capsys, "trials", name, "--storage", str(path), "--json")
+    assert [t["params"]["text"] for t in json.loads(out)] == ["two\nlines", "x" * 200]
+
+
 def test_best(demo_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "best", STUDY, "--storage", str(demo_db), "--json")
     assert code == 0
@@ -179,6 +246,31 @@ def test_best_without_completed_trials(tmp_path: Path, capsys: pytest.CaptureFix
     assert "none (no trial completed)" in out
     code, out, err = run(capsys, "trials", "empty", "--storage", str(path))
     assert (code, out, err) == (0, "no trials in study 'empty' match\n", "")
+
+
+def test_best_says_why_there_is_no_completed_trial(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "none.db"
+
+    async def create() -> None:
+        async with ah.open_study(Demo, storage=str(path), name="queued") as study:
+            for x in (1.0, 2.0):
+                await study.enqueue(Demo(x=x, n=1, model=SVM(C=1.0, kernel="rbf")))
+        async with ah.open_study(Demo, storage=str(path), name="broken") as study:
+            for _ in range(3):
+                await study.tell(await study.ask(), error="ValueError: boom")
+
+    anyio.run(create)
+    code, _, err = run(capsys, "best", "queued", "--storage", str(path))
+    line = one_error_line(err)
+    assert code == 1
+    assert "study 'queued' has no completed trial yet (2 waiting)" in line
+    assert "failed" not in line  # none did
+    code, _, err = run(capsys, "best", "broken", "--storage", str(path))
+    line = one_error_line(err)
+    assert code == 1
+    assert "(3 failed); see `asynchyper trials broken --state failed` for their errors" in line
 
 
 def test_no_studies(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

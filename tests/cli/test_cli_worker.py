@@ -122,7 +122,15 @@ def test_worker_failing_objective(tmp_path: Path, capsys: pytest.CaptureFixture[
     out, err = capsys.readouterr()
     assert "run ended (max_failures)" in out
     assert len(err.splitlines()) == 1
-    assert "--state failed" in err
+    # the command the message points to shows the errors
+    hint = err.split("`")[1]
+    assert hint == "asynchyper trials w --state failed"
+    assert main([*hint.split()[1:], "--storage", str(path)]) == 0
+    out, _ = capsys.readouterr()
+    header, *rows = out.splitlines()
+    assert header.split()[-1] == "ERROR"
+    assert len(rows) == 3
+    assert all("  ValueError: cannot evaluate x=" in row for row in rows)
 
 
 @pytest.mark.parametrize(

@@ -151,6 +151,8 @@ def test_no_complete_trial_is_a_clear_error(kind: str) -> None:
     with pytest.raises(ah.NoCompletedTrialsError, match="complete trial") as info:
         parameter_importance(trials)
     assert "\n" not in str(info.value)
+    # a study that ran and failed is pointed to its errors, not told to run
+    assert ("error" in str(info.value)) == (kind == "failed only")
 
 
 def test_nan_values_do_not_count_as_complete() -> None:

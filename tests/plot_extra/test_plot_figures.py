@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 import types
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Annotated, Any
 
+import attrs
 import numpy as np
 import pytest
 
@@ -25,6 +27,7 @@ from plot_helpers import (
     Forest,
     Plain,
     conditional_loss,
+    num,
     plain_loss,
     records,
 )
@@ -34,6 +37,21 @@ import asynchyper.plot as ahp
 from asynchyper._analysis import parameter_importance
 
 PlotFn = Callable[..., Figure]
+
+
+@attrs.frozen(kw_only=True)
+class Wide:
+    """A log float over 400 decades: its axis padding must not overflow."""
+
+    x: Annotated[float, ah.Float(1e-200, 1e200, log=True)]
+
+
+@attrs.frozen(kw_only=True)
+class One:
+    """A single float."""
+
+    x: Annotated[float, ah.Float(0.0, 1.0)]
+
 
 #: Axes per plot on ``Plain`` and on ``Conditional`` (slices and parallel add a colour bar).
 EXPECTED_AXES = {
@@ -181,6 +199,40 @@ def test_parallel_draws_one_line_per_complete_trial(plain: list[ah.TrialRecord])
     for segment in lines.get_segments():
         assert len(segment) == 1 + PLAIN_PARAMS
         assert np.all((segment[:, 1] >= 0.0) & (segment[:, 1] <= 1.0))
+
+
+def test_parallel_marks_the_outliers_it_cuts_off(tmp_path: Any) -> None:
+    values = [1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 100.0]  # one diverged run
+    trials = [
+        ah.TrialRecord(study_id=1, number=i, state=ah.TrialState.COMPLETE,
+                       params={"x": i / 10}, value=value)
+        for i, value in enumerate(values)
+    ]  # fmt: skip
+    fig = ahp.parallel_coordinates(trials, space=ah.compile_space(One))
+    ax = fig.axes[0]
+    (marker,) = [c for c in ax.collections if c.get_gid() == "cut off"]
+    assert np.asarray(marker.get_offsets()).tolist() == [[0.0, 1.0]]  # top of the objective
+    objective_labels = [t.get_text() for t in ax.texts if t.get_position()[0] < 0.5]
+    assert objective_labels[0] == "1"
+    assert objective_labels[1].startswith("≥")  # the edge is not a value any trial had
+    (legend,) = fig.legends
+    (entry,) = [t.get_text() for t in legend.get_texts()]
+    assert entry.startswith("1 trial above ")
+    assert "(up to 100)" in entry
+    assert saves_png(fig, tmp_path / "parallel.png")
+    # nothing is cut off, nothing is marked
+    fig = ahp.parallel_coordinates(trials[:-1], space=ah.compile_space(One))
+    assert not [c for c in fig.axes[0].collections if c.get_gid() == "cut off"]
+    assert not fig.legends
+
+
+def test_slices_of_a_very_wide_log_range(tmp_path: Any) -> None:
+    trials = records(Wide, lambda p: math.log10(num(p, "x")) ** 2, 8)
+    fig = ahp.slices(trials, space=ah.compile_space(Wide))
+    low, high = fig.axes[0].get_xlim()
+    assert 0.0 < low <= 1e-200
+    assert 1e200 <= high < math.inf
+    assert saves_png(fig, tmp_path / "slice.png")  # and no overflow warning
 
 
 def test_branches_counts(conditional: list[ah.TrialRecord]) -> None:

@@ -50,9 +50,15 @@ def require_completed(trials: Sequence[TrialLike], what: str) -> list[TrialLike]
         counts: dict[str, int] = {}
         for t in trials:
             counts[t.state.value] = counts.get(t.state.value, 0) + 1
+        broken = counts.get("failed", 0) + counts.get("cancelled", 0)
+        fix = (
+            "see the failed trials' error for why (e.g. [t.error for t in result.trials])"
+            if broken
+            else "run the study first"
+        )
         msg = (
             f"{what} needs at least one complete trial with a finite value; got "
-            f"{len(trials)} trial(s) with states {counts}: run the study first"
+            f"{len(trials)} trial(s) with states {counts}: {fix}"
         )
         raise NoCompletedTrialsError(msg)
     return done

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
+from collections.abc import Collection, Mapping
 
 import anyio
 import anyio.to_thread
@@ -14,10 +16,13 @@ from .._records import StudyRecord, TrialRecord, TrialState
 from .._types import JSONValue
 from ._errors import CommandError
 from ._format import (
+    MISSING,
     dimension_row,
     format_duration,
+    format_error,
     format_number,
     format_scalar,
+    format_text,
     format_time,
     table,
     to_json,
@@ -25,7 +30,16 @@ from ._format import (
 )
 from ._store import existing_storage, storage_url
 
-__all__ = ["best", "delete", "fail_stale", "show", "studies", "trials"]
+__all__ = [
+    "best",
+    "delete",
+    "errors_hint",
+    "fail_stale",
+    "no_completed_trial",
+    "show",
+    "studies",
+    "trials",
+]
 
 #: The order in which states are shown.
 _STATES = (
@@ -95,7 +109,7 @@ def studies(args: argparse.Namespace) -> int:
     headers.append("CREATED (UTC)")
     rows = [
         [
-            summary.record.name,
+            format_text(summary.record.name),
             summary.record.direction,
             str(sum(summary.counts.values())),
             *(str(summary.counts.get(state, 0)) for state in _STATES),
@@ -180,7 +194,13 @@ def trials(args: argparse.Namespace) -> int:
         ]
         for trial in found
     ]
-    _write(table(["NUMBER", "STATE", "VALUE", "DURATION", *names], rows, right=(0, 2, 3)))
+    headers = ["NUMBER", "STATE", "VALUE", "DURATION", *names]
+    if any(format_error(trial.error) != MISSING for trial in found):
+        # failed and cancelled trials: the last line of the error (the exception)
+        headers.append("ERROR")
+        for row, trial in zip(rows, found, strict=True):
+            row.append(format_error(trial.error))
+    _write(table(headers, rows, right=(0, 2, 3)))
     return 0
 
 
@@ -209,12 +229,7 @@ def best(args: argparse.Namespace) -> int:
     (summary,) = anyio.run(_summaries, storage_url(args), args.study)
     trial = summary.best
     if trial is None:
-        counts = ", ".join(f"{n} {state.value}" for state, n in summary.counts.items() if n)
-        msg = (
-            f"study {summary.record.name!r} has no completed trial ({counts or 'no trials'}); "
-            f"see `asynchyper trials {summary.record.name} --state failed` for errors"
-        )
-        raise NoCompletedTrialsError(msg)
+        raise NoCompletedTrialsError(no_completed_trial(summary.record.name, summary.counts))
     if args.json:
         _write(to_json(trial_json(trial)))
         return 0
@@ -225,6 +240,28 @@ def best(args: argparse.Namespace) -> int:
         rows.extend([f"  {key}", format_scalar(value)] for key, value in trial.user_attrs.items())
     _write(table(["", ""], rows).split("\n", 1)[1])
     return 0
+
+
+def no_completed_trial(name: str, counts: Mapping[TrialState, int]) -> str:
+    """Why study ``name`` has no best trial, and where to look (for error messages)."""
+    listed = ", ".join(f"{counts[state]} {state.value}" for state in _STATES if counts.get(state))
+    if not listed:
+        return f"study {name!r} has no completed trial yet: it has no trials"
+    failed = [
+        state.value for state in (TrialState.FAILED, TrialState.CANCELLED) if counts.get(state)
+    ]
+    if failed:
+        return f"study {name!r} has no completed trial ({listed}); {errors_hint(name, failed)}"
+    return (
+        f"study {name!r} has no completed trial yet ({listed}); "
+        "try again when a worker has finished one"
+    )
+
+
+def errors_hint(name: str, states: Collection[str] = ("failed",)) -> str:
+    """``see `asynchyper trials NAME --state failed` for their errors``."""
+    options = " ".join(f"--state {state}" for state in states)
+    return f"see `asynchyper trials {shlex.quote(name)} {options}` for their errors"
 
 
 # -- fail-stale ----------------------------------------------------------------------

@@ -5,17 +5,21 @@ from __future__ import annotations
 import datetime
 import json
 import math
+import unicodedata
 from collections.abc import Collection, Mapping, Sequence
 
 from .._export import TrialLike
 from .._types import JSONValue
 
 __all__ = [
+    "CELL_WIDTH",
     "MISSING",
     "dimension_row",
     "format_duration",
+    "format_error",
     "format_number",
     "format_scalar",
+    "format_text",
     "format_time",
     "table",
     "to_json",
@@ -24,6 +28,10 @@ __all__ = [
 
 #: What a table shows for a value that does not exist (inactive parameter, no value).
 MISSING = "-"
+#: Longer text cells (parameter values, study names, errors) are shortened to this.
+CELL_WIDTH = 60
+#: Unicode categories shown escaped in tables: control characters and line breaks.
+_ESCAPED = frozenset({"Cc", "Zl", "Zp"})
 
 
 def table(
@@ -40,8 +48,11 @@ def table(
         right: Indices of the columns to right-align (numbers).
 
     Returns:
-        The table, one line per row, ending with a newline.
+        The table, one line per row, ending with a newline. Control characters in
+        a cell are shown escaped (a newline as ``\\n``), so that a row stays a line.
     """
+    headers = [_escape(title) for title in headers]
+    rows = [[_escape(cell) for cell in row] for row in rows]
     widths = [len(title) for title in headers]
     for row in rows:
         for column, cell in enumerate(row):
@@ -54,6 +65,27 @@ def table(
         ]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines) + "\n"
+
+
+def _escape(text: str) -> str:
+    """``text`` with control characters and line breaks escaped as in ``repr``."""
+    if text.isprintable():
+        return text
+    return "".join(
+        repr(char)[1:-1] if unicodedata.category(char) in _ESCAPED else char for char in text
+    )
+
+
+def format_text(text: str, limit: int = CELL_WIDTH) -> str:
+    """Free text as a table cell: escaped, and shortened to ``limit`` characters with ``…``."""
+    text = _escape(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def format_error(error: str | None) -> str:
+    """The last line of an error (a traceback's exception line) as a table cell, or ``-``."""
+    lines = [line.strip() for line in (error or "").splitlines() if line.strip()]
+    return format_text(lines[-1]) if lines else MISSING
 
 
 def format_number(value: float | None) -> str:
@@ -69,9 +101,11 @@ def format_scalar(value: JSONValue) -> str:
         return str(value)
     if isinstance(value, float):
         return format_number(value)
-    if isinstance(value, int | str):
+    if isinstance(value, int):
         return str(value)
-    return json.dumps(value, separators=(",", ":"))
+    if isinstance(value, str):
+        return format_text(value)
+    return format_text(json.dumps(value, separators=(",", ":")))
 
 
 def format_time(timestamp: float | None) -> str:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import collections
 import importlib
+import os
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import anyio
 
-from .._records import StudyRecord, TrialRecord
+from .._errors import NoCompletedTrialsError
+from .._records import StudyRecord, TrialRecord, TrialState
+from ._commands import no_completed_trial
 from ._errors import CommandError
 from ._store import existing_storage, storage_url
 
@@ -48,8 +52,23 @@ async def _load(url: str, name: str) -> tuple[StudyRecord, list[TrialRecord]]:
         return record, await store.trials(record.id)
 
 
+def _image_path(output: str) -> str:
+    """The file ``savefig`` writes for ``-o output``: a name without extension gets ``.png``.
+
+    Raises:
+        CommandError: ``output`` is ``-`` (an image cannot go to stdout).
+    """
+    if output == "-":
+        msg = "cannot write an image to stdout (-o -); pass a file name, e.g. -o plot.png"
+        raise CommandError(msg)
+    if os.path.splitext(output)[1][1:]:
+        return output
+    return output.rstrip(".") + ".png"  # as matplotlib itself names it
+
+
 def plot(args: argparse.Namespace) -> int:
     """``asynchyper plot STUDY KIND -o FILE``: save a plot of the study's trials."""
+    target = _image_path(args.output)
     url = storage_url(args)
     existing_storage(url)  # report a missing file before importing matplotlib
     plots = load_plots()
@@ -58,18 +77,24 @@ def plot(args: argparse.Namespace) -> int:
         msg = f"unknown plot kind {args.kind!r}; choose one of: {', '.join(plots)}"
         raise CommandError(msg)
     record, trials = anyio.run(_load, url, args.study)
-    figure = draw(trials, direction=record.direction, space=list(record.space))
     try:
-        figure.savefig(args.output)
+        figure = draw(trials, direction=record.direction, space=list(record.space))
+    except NoCompletedTrialsError as exc:
+        counts = collections.Counter(trial.state for trial in trials)
+        if counts[TrialState.COMPLETE]:  # complete without a finite value: as the plot says
+            raise
+        msg = f"cannot draw the {args.kind} plot: {no_completed_trial(record.name, counts)}"
+        raise NoCompletedTrialsError(msg) from exc
+    try:
+        figure.savefig(target)
     except (OSError, ValueError) as exc:  # no such directory; an unknown image format
-        msg = f"cannot save the plot to {args.output}: {exc}"
+        msg = f"cannot save the plot to {target}: {exc}"
         raise CommandError(msg) from exc
     finally:
         pyplot = sys.modules.get("matplotlib.pyplot")
         if pyplot is not None and type(figure).__module__.startswith("matplotlib"):
             pyplot.close(figure)
     sys.stderr.write(
-        f"wrote the {args.kind} plot of study {record.name!r} ({len(trials)} trials) "
-        f"to {args.output}\n"
+        f"wrote the {args.kind} plot of study {record.name!r} ({len(trials)} trials) to {target}\n"
     )
     return 0

@@ -19,6 +19,7 @@ from .._records import Trial, TrialState
 from .._scheduler import Result, Study, open_study
 from .._storage import open_storage
 from .._suggest import TPE, Random, Suggester
+from ._commands import errors_hint
 from ._errors import CommandError
 from ._format import format_number
 from ._store import storage_url
@@ -231,9 +232,6 @@ def worker(args: argparse.Namespace) -> int:
         top = result.best
         sys.stdout.write(f"best: trial {top.number}, value {format_number(top.value)}\n")
     if result.stop_reason == "max_failures":
-        msg = (
-            f"stopped after too many failed trials; see `asynchyper trials {result.study} "
-            "--state failed` for their errors"
-        )
+        msg = f"stopped after too many failed trials; {errors_hint(result.study)}"
         raise CommandError(msg)
     return 0

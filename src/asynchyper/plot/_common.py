@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,6 +38,7 @@ __all__ = [
     "log_axis",
     "short_name",
     "new_figure",
+    "padded",
     "prepare",
 ]
 
@@ -91,9 +93,7 @@ class ValueScale:
         if self.log:
             ax.set_yscale("log")
         elif self.limits is not None:
-            low, high = self.limits
-            pad = margin * (high - low)
-            ax.set_ylim(low - pad, high + pad)
+            ax.set_ylim(*padded(*self.limits, margin))
 
     def draw(self, ax: Axes, x: FloatArray, values: FloatArray, **style: Any) -> None:
         """Scatter ``values`` at ``x``; points beyond the limits become edge triangles.
@@ -170,6 +170,20 @@ def prepare(
     )
 
 
+def padded(low: float, high: float, fraction: float, *, log: bool = False) -> tuple[float, float]:
+    """Axis limits: ``low`` to ``high`` widened by ``fraction`` of the span on each side.
+
+    On a log axis the span is measured in decades. The limits stay finite (and
+    positive on a log axis) even for bounds near the largest or smallest floats,
+    where ``high - low`` or ``high / low`` would overflow.
+    """
+    if log:
+        factor = math.exp(fraction * (math.log(high) - math.log(low)))
+        return max(low / factor, sys.float_info.min), min(high * factor, sys.float_info.max)
+    pad = fraction * high - fraction * low
+    return max(low - pad, -sys.float_info.max), min(high + pad, sys.float_info.max)
+
+
 def new_figure(width: float, height: float) -> Figure:
     """A figure with constrained layout, detached from pyplot's global state."""
     return Figure(figsize=(width, height), layout="constrained")
@@ -213,9 +227,22 @@ def log_axis(axis: Axis, low: float, high: float) -> None:
     elif decades <= 4:
         axis.set_major_locator(LogLocator(base=10.0, subs=(1.0,)))
     else:
-        axis.set_major_locator(LogLocator(base=10.0, numticks=5))
+        axis.set_major_locator(_WideLogLocator(base=10.0, numticks=5))
     axis.set_minor_formatter(NullFormatter())
     axis.set_major_formatter(FuncFormatter(_log_label))
+
+
+class _WideLogLocator(LogLocator):
+    """A ``LogLocator`` that stays quiet on an axis reaching near the float range's ends.
+
+    Its candidate ticks run a stride past the axis, so a bound such as ``1e200``
+    has candidates above the largest float: numpy warns of the overflow, although
+    those candidates (infinite) are dropped anyway.
+    """
+
+    def tick_values(self, vmin: float, vmax: float) -> Sequence[float]:
+        with np.errstate(over="ignore"):
+            return super().tick_values(vmin, vmax)
 
 
 def _log_label(value: float, _position: object) -> str:

@@ -41,6 +41,12 @@ def parallel_coordinates(
     top, in the darkest colour. Below each conditional parameter's axis sits an
     "inactive" slot that the trials where it was not active pass through.
 
+    As in :func:`history`, values far outside the rest (beyond the quartiles -/+ 3
+    interquartile ranges, e.g. a diverged run) do not squash the objective axis:
+    their lines start at its edge, which is labelled ``≥`` (or ``≤``) the edge
+    value and marked with a triangle, and the legend says how many trials were cut
+    off and how far they reach. The colour bar gets a pointed end for them.
+
     Args:
         trials: Trials of one study, in any state; only complete ones are drawn.
         direction: ``"minimize"`` or ``"maximize"``: which values count as best.
@@ -84,7 +90,15 @@ def parallel_coordinates(
     )
     ax.add_collection(collection)
     _draw_axes(ax, data, low, high)
-    fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, label="objective value")
+    _mark_cut_off(fig, ax, data, low, high)
+    below, above = bool((data.values < low).any()), bool((data.values > high).any())
+    fig.colorbar(
+        ScalarMappable(norm=norm, cmap=cmap),
+        ax=ax,
+        label="objective value",
+        # a pointed end stands for the values beyond the colour range
+        extend="both" if below and above else "min" if below else "max" if above else "neither",
+    )
     ax.set_title(f"Parallel coordinates ({data.direction}, {len(data.done)} complete trials)")
     return fig
 
@@ -97,6 +111,33 @@ def _objective_range(data: Prepared) -> tuple[float, float]:
     if not high > low:
         return low - 0.5, high + 0.5
     return low, high
+
+
+def _mark_cut_off(fig: Figure, ax: Axes, data: Prepared, low: float, high: float) -> None:
+    """Triangles at the objective axis' ends where trials beyond them were cut off."""
+    handles = []
+    for y, cut, marker, side, reach in (
+        (1.0, data.values > high, "^", f"above {high:.4g} (up to", np.max),
+        (0.0, data.values < low, "v", f"below {low:.4g} (down to", np.min),
+    ):
+        count = int(cut.sum())
+        if count:
+            handles.append(
+                ax.scatter(
+                    [0.0],
+                    [y],
+                    marker=marker,
+                    s=60,
+                    color="black",
+                    zorder=5,
+                    clip_on=False,
+                    gid="cut off",
+                    label=f"{count} trial{'s' if count > 1 else ''} {side} "
+                    f"{float(reach(data.values[cut])):.4g}), drawn at the axis end",
+                )
+            )
+    if handles:
+        fig.legend(handles=handles, loc="outside lower left", fontsize=8, frameon=False)
 
 
 def _normalise(spec: ParamSpec, values: Sequence[Any]) -> list[float]:
@@ -117,8 +158,15 @@ def _draw_axes(ax: Axes, data: Prepared, low: float, high: float) -> None:
         "zorder": 4,
         "bbox": {"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.7, "lw": 0},
     }
-    for y, value in ((0.0, low), (1.0, high)):
-        ax.text(0.04, y, f"{value:.4g}", **label_style)
+    for y, value, bound, cut in (
+        (0.0, low, "≤", data.values < low),
+        (1.0, high, "≥", data.values > high),
+    ):
+        # the end of the axis stands for every value cut off beyond it
+        if cut.any():
+            ax.text(0.07, y, f"{bound}{value:.4g}", **label_style)  # right of the triangle
+        else:
+            ax.text(0.04, y, f"{value:.4g}", **label_style)
     labelled_inactive = False
     for column, spec in enumerate(data.specs, start=1):
         for y, text in _ticks(spec):

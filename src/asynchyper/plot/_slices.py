@@ -17,7 +17,16 @@ from matplotlib.ticker import MaxNLocator
 from .._analysis import ParamSpec
 from .._records import Trial, TrialRecord
 from .._space import Space
-from ._common import Prepared, choice_label, jitter, log_axis, new_figure, prepare, short_name
+from ._common import (
+    Prepared,
+    choice_label,
+    jitter,
+    log_axis,
+    new_figure,
+    padded,
+    prepare,
+    short_name,
+)
 
 __all__ = ["slices"]
 
@@ -119,12 +128,7 @@ def _panel(ax: Axes, spec: ParamSpec, data: Prepared, norm: Normalize) -> None:
     low, high = float(x.min()), float(x.max())
     if spec.low is not None and spec.high is not None and spec.high > spec.low:
         low, high = spec.low, spec.high
-        if spec.log:
-            pad = (high / low) ** 0.03
-            ax.set_xlim(low / pad, high * pad)
-        else:
-            pad = 0.03 * (high - low)
-            ax.set_xlim(low - pad, high + pad)
+        ax.set_xlim(*padded(low, high, 0.03, log=spec.log))
     if spec.log:
         ax.set_xscale("log")
         log_axis(ax.xaxis, low, high)
