@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from typing import Any
 
 import pytest
@@ -248,3 +249,46 @@ def test_constant_target_shows_a_plain_value(no_search: list[Any]) -> None:
     X, _ = _iris()
     with pytest.raises(ahs.DataError, match=r"every value is 2\.5\)"):
         _regress(X, np.full(len(X), 2.5))
+
+
+def test_pandas_missing_markers_are_missing_values(no_search: list[Any]) -> None:
+    pd = pytest.importorskip("pandas")
+    X, y = _iris()
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    frame["count"] = pd.array(np.arange(len(X)) % 7, dtype="Int64")
+    frame.loc[3, "count"] = pd.NA
+    with pytest.raises(ahs.DataError, match=r"column 'count' has missing values \(<NA>\)"):
+        _classify(frame, y)
+    labels = pd.Series(np.array(["setosa", "versicolor", "virginica"])[y], dtype="string")
+    labels[5] = pd.NA
+    with pytest.raises(ahs.DataError, match="y has 1 missing value"):
+        _classify(X, labels)
+    assert no_search == []
+
+
+def test_a_scoring_the_workers_cannot_receive_is_named(no_search: list[Any]) -> None:
+    X, y = _iris()
+    with pytest.raises(ahs.OptionError, match=r"^scoring=<function .*lambda.*module-level") as e:
+        ahs.AutoClassifier(trials=2, scoring=lambda est, X, y: 0.0).fit(X, y)
+    assert len(str(e.value)) < 500
+    assert no_search == []
+
+
+def test_fit_parameters_are_refused_with_what_to_do(no_search: list[Any]) -> None:
+    X, y = _iris()
+    with pytest.raises(ahs.OptionError, match=r"got sample_weight.*balanced_accuracy"):
+        ahs.AutoClassifier(trials=2, executor="thread").fit(X, y, sample_weight=np.ones(len(y)))
+    assert no_search == []
+
+
+def test_inside_another_pools_worker_process_trials_run_in_threads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # GridSearchCV(n_jobs=2) runs fit in a loky worker, whose main module the worker
+    # processes of executor="process" cannot import.
+    model = ahs.AutoClassifier(trials=2)
+    assert model._executor_name() == "process"
+    monkeypatch.setattr(multiprocessing, "parent_process", object)  # any parent
+    assert model._executor_name() == "thread"
+    assert model._executor() == "thread"
+    assert ahs.AutoClassifier(trials=2, executor="thread")._executor_name() == "thread"

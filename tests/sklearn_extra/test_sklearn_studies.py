@@ -93,3 +93,38 @@ async def test_an_open_storage_object_cannot_be_pickled_and_says_why(tmp_path: P
 def test_an_in_memory_storage_object_cannot_be_copied_and_says_what_to_pass() -> None:
     with pytest.raises(ah.StorageError, match="storage=None"):
         clone(_model(ah.MemoryStorage()))
+
+
+def test_without_a_seed_a_stored_study_is_never_resumed_on_other_folds(tmp_path: Path) -> None:
+    # seed=None draws new folds per fit: the old trials were scored on other splits.
+    X, y = load_iris(return_X_y=True)
+    path = str(tmp_path / "s.db")
+    first = _model(path, seed=None).fit(X, y)
+    second = _model(path, seed=None).fit(X, y)
+    assert second.study_ != first.study_
+    assert second.n_completed_ == 2
+    _model(path, study="named", seed=None).fit(X, y)
+    with pytest.raises(ahs.DataMismatchError, match="cv"):
+        _model(path, study="named", seed=None).fit(X, y)
+
+
+def test_a_refused_second_fit_keeps_the_fitted_model(tmp_path: Path) -> None:
+    X, y = load_iris(return_X_y=True)
+    model = _model(str(tmp_path / "s.db"), study="iris").fit(X, y)
+    fitted = {k: v for k, v in vars(model).items() if k.endswith("_")}
+    wider = np.column_stack([X, X[:, 0]])
+    with pytest.raises(ahs.DataMismatchError):
+        model.fit(wider, y)
+    assert {k: v for k, v in vars(model).items() if k.endswith("_")} == fitted
+    assert model.n_features_in_ == 4
+    assert (model.predict(X) == fitted["best_estimator_"].predict(X)).all()
+
+
+def test_a_failed_first_fit_leaves_the_estimator_unfitted(tmp_path: Path) -> None:
+    X, y = load_iris(return_X_y=True)
+    path = str(tmp_path / "s.db")
+    _model(path, study="iris").fit(X, y)
+    model = _model(path, study="iris")
+    with pytest.raises(ahs.DataMismatchError):
+        model.fit(np.column_stack([X, X[:, 0]]), y)
+    assert [k for k in vars(model) if k.endswith("_") and not k.startswith("_")] == []

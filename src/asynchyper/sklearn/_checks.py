@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -56,7 +57,11 @@ def _is_number(value: object) -> bool:
 
 
 def _is_missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+    """``None``, a float NaN, or pandas' ``pd.NA`` / ``pd.NaT`` (nullable dtypes)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return True
+    pandas = sys.modules.get("pandas")  # only data made with pandas can hold its markers
+    return pandas is not None and (value is pandas.NA or value is pandas.NaT)
 
 
 def check_features(

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import multiprocessing
 import pickle
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar, Literal, Self, TypeVar
 
 import anyio
@@ -131,7 +132,7 @@ class _AutoEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
         self.study = study
 
     # -- fitting -------------------------------------------------------------------
-    def fit(self, X: Any, y: Any) -> Self:
+    def fit(self, X: Any, y: Any, **fit_params: Any) -> Self:
         """Search the space with cross-validation, then refit the best pipeline.
 
         Blocks until the search ends (it runs its own event loop); from async code
@@ -140,9 +141,12 @@ class _AutoEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
         Args:
             X: Features, shape ``(n_samples, n_features)``, numeric, no missing values.
             y: Target, shape ``(n_samples,)``.
+            **fit_params: Not supported (``sample_weight`` included): refused with
+                an :class:`OptionError` that says what to do instead.
 
         Returns:
-            The fitted estimator (``self``).
+            The fitted estimator (``self``). When ``fit`` raises, a previously fitted
+            estimator keeps its fitted model and attributes.
 
         A :class:`~asynchyper.Storage` object given as ``storage`` is closed when
         the search ends (the connection belongs to the event loop that ``fit``
@@ -151,13 +155,15 @@ class _AutoEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
 
         Raises:
             DataError: ``X`` or ``y`` cannot be used (the message says how to fix it).
-            OptionError: ``cv`` or ``scoring`` cannot be used.
+            OptionError: ``cv`` or ``scoring`` cannot be used, or fit parameters
+                were given.
             SpaceTaskError: The space cannot build estimators of this task.
             DataMismatchError: ``storage`` holds the study ``study`` from a fit on other
                 data, folds or scoring.
             SearchFailedError: No trial completed (all failed, or the time ran out).
             RuntimeError: Called from inside a running event loop (use ``afit``).
         """
+        self._refuse_fit_params(fit_params)
         if "__main__" not in sys.modules:
             # anyio's worker processes run the main script as __mp_main__ (with
             # __main__ removed): an unguarded script would start a search per worker.
@@ -172,20 +178,21 @@ class _AutoEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
                 "it would block; use `await estimator.afit(X, y)` there instead"
             )
             raise RuntimeError(msg)
-        space, objective, data = self._prepare(X, y)
-        # fit() owns its thread for the whole search, so the process-wide settings it
-        # makes cover the worker threads of executor="thread" too: no convergence
-        # warnings, and one BLAS/OpenMP thread per trial when trials share the process.
-        with contextlib.ExitStack() as stack:
-            stack.enter_context(quiet_convergence())
-            if self.executor == "thread" and self.concurrency > 1:
-                stack.enter_context(threadpool_limits(limits=1))
-            result = anyio.run(self._search, space, objective, data, True)
-        with quiet_convergence():
-            self._refit(result, objective)
+        with self._fitted_state_kept_on_error():
+            space, objective, data = self._prepare(X, y)
+            # fit() owns its thread for the whole search, so the process-wide settings it
+            # makes cover the worker threads of executor="thread" too: no convergence
+            # warnings, and one BLAS/OpenMP thread per trial when trials share the process.
+            with contextlib.ExitStack() as stack:
+                stack.enter_context(quiet_convergence())
+                if self._executor_name() == "thread" and self.concurrency > 1:
+                    stack.enter_context(threadpool_limits(limits=1))
+                result = anyio.run(self._search, space, objective, data, True)
+            with quiet_convergence():
+                self._refit(result, objective)
         return self
 
-    async def afit(self, X: Any, y: Any) -> Self:
+    async def afit(self, X: Any, y: Any, **fit_params: Any) -> Self:
         """Like :meth:`fit`, for async applications (asyncio or trio).
 
         The search runs on the caller's event loop; the final refit runs in a worker
@@ -196,9 +203,10 @@ class _AutoEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
         Args:
             X: Features, as for :meth:`fit`.
             y: Target, as for :meth:`fit`.
+            **fit_params: Not supported, as for :meth:`fit`.
 
         Returns:
-            The fitted estimator (``self``).
+            The fitted estimator (``self``); on an error, as for :meth:`fit`.
 
         Raises:
             DataError: As from :meth:`fit`, before any trial runs.
@@ -207,10 +215,43 @@ class _AutoEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
             DataMismatchError: As from :meth:`fit`, before any trial runs.
             SearchFailedError: As from :meth:`fit`.
         """
-        space, objective, data = self._prepare(X, y)
-        result = await self._search(space, objective, data, False)
-        await anyio.to_thread.run_sync(self._quiet_refit, result, objective)
+        self._refuse_fit_params(fit_params)
+        with self._fitted_state_kept_on_error():
+            space, objective, data = self._prepare(X, y)
+            result = await self._search(space, objective, data, False)
+            await anyio.to_thread.run_sync(self._quiet_refit, result, objective)
         return self
+
+    def _refuse_fit_params(self, fit_params: dict[str, Any]) -> None:
+        """Refuse ``sample_weight`` and other fit parameters with what to do instead."""
+        if not fit_params:
+            return
+        msg = (
+            f"{type(self).__name__}.fit() takes no fit parameters; got "
+            f"{', '.join(sorted(fit_params))}. Sample weights are not passed to the "
+            "searched pipelines (not every model takes them). For imbalanced classes, "
+            "search with a scoring that weighs them (scoring='balanced_accuracy' or "
+            "'f1_macro'), or resample the data"
+        )
+        raise OptionError(msg)
+
+    @contextlib.contextmanager
+    def _fitted_state_kept_on_error(self) -> Iterator[None]:
+        """Put the fitted attributes (``name_``) back as they were when ``fit`` fails.
+
+        The input checks set ``n_features_in_`` and ``feature_names_in_`` before the
+        search; a refused or failed second fit must not leave them describing data
+        that the kept ``best_estimator_`` never saw.
+        """
+        before = {k: v for k, v in vars(self).items() if _is_fitted_name(k)}
+        try:
+            yield
+        except BaseException:
+            for name in [k for k in vars(self) if _is_fitted_name(k)]:
+                delattr(self, name)
+            for name, value in before.items():
+                setattr(self, name, value)
+            raise
 
     def _prepare(self, X: Any, y: Any) -> tuple[Space[Any], CrossValidation, DataFingerprint]:
         """Every check that must pass before a trial runs; builds the objective."""
@@ -228,6 +269,17 @@ class _AutoEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
             raise DataError(msg)
         splitter, stratified = self._splitter()
         check_scoring(self.scoring, estimator=name)
+        if callable(self.scoring) and self._executor_name() == "process":
+            try:
+                pickle.dumps(self.scoring)
+            except Exception as exc:
+                msg = (
+                    f"scoring={self.scoring!r} cannot be sent to the worker processes of "
+                    f"executor='process' ({type(exc).__name__}: {exc}); define it as a "
+                    "module-level function (a lambda or a local function cannot be "
+                    "pickled), or use executor='thread'"
+                )
+                raise OptionError(msg) from exc
         target = self._check_target(y, n_samples, stratified)
         if stratified is None:
             check_n_splits(int(splitter.get_n_splits(features, target)), n_samples)
@@ -265,19 +317,39 @@ class _AutoEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
         if cv < 2:
             msg = f"cv={cv} folds given; cross-validation needs at least 2 (e.g. cv=3)"
             raise OptionError(msg)
+        # Without a seed the folds are drawn afresh; the seed they got is part of the
+        # study's fingerprint, so a later fit never resumes trials scored on other folds.
+        seed = (
+            int(np.random.SeedSequence().generate_state(1)[0]) if self.seed is None else self.seed
+        )
         if self._task == "classifier":
-            return StratifiedKFold(n_splits=cv, shuffle=True, random_state=self.seed), cv
-        return KFold(n_splits=cv, shuffle=True, random_state=self.seed), None
+            return StratifiedKFold(n_splits=cv, shuffle=True, random_state=seed), cv
+        return KFold(n_splits=cv, shuffle=True, random_state=seed), None
 
     def _check_target(self, y: Any, n_samples: int, stratified: int | None) -> npt.NDArray[Any]:
         raise NotImplementedError
 
+    def _executor_name(self) -> ExecutorName | Executor:
+        """``executor``, with ``"process"`` run as ``"thread"`` inside a worker process.
+
+        Inside a worker process of another pool (``GridSearchCV(n_jobs=2)``,
+        ``cross_val_score(n_jobs=-1)``, a ``ProcessPoolExecutor``) the main module is the
+        pool's bootstrap script, which worker processes of our own cannot import; the
+        outer pool already uses the cores, so trials run in threads there.
+        """
+        if self.executor == "process" and multiprocessing.parent_process() is not None:
+            return "thread"
+        executor: ExecutorName | Executor = self.executor
+        return executor
+
     def _executor(self) -> ExecutorName | Executor:
         # One worker process per trial in flight: the default pool has one per core,
         # and a trial waiting for a worker would spend its trial_timeout waiting.
-        if self.executor == "process":
+        executor = self._executor_name()
+        if executor == "process":
             return ProcessExecutor(max_workers=self.concurrency)
-        executor: ExecutorName | Executor = self.executor
+        if executor != self.executor:
+            _log.info("in a worker process: running trials in threads, not processes")
         return executor
 
     async def _search(
@@ -362,7 +434,7 @@ class _AutoEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
         try:
             best = result.best
         except NoCompletedTrialsError as exc:
-            msg = _failure_message(result, self.timeout, self.executor == "process")
+            msg = _failure_message(result, self.timeout, self._executor_name() == "process")
             raise SearchFailedError(msg) from exc
         assert best.value is not None
         estimator = with_random_state(best.config.build(), self.seed)
@@ -549,14 +621,18 @@ class AutoClassifier(ClassifierMixin, _AutoEstimator):  # type: ignore[misc]  # 
         scoring: A scorer name (``"accuracy"``, ``"f1_macro"``, ...) or callable;
             ``None`` uses accuracy.
         concurrency: Trials running at once.
-        executor: ``"process"`` (one worker process per trial in flight), ``"thread"``,
-            or an :class:`asynchyper.Executor` (e.g. a cluster).
+        executor: ``"process"`` (one worker process per trial in flight; threads when
+            ``fit`` itself runs in a worker process of another pool, such as
+            ``GridSearchCV(n_jobs=2)``), ``"thread"``, or an
+            :class:`asynchyper.Executor` (e.g. a cluster).
         timeout: Seconds for the whole search (the refit comes after); running
             trials are cancelled at the deadline.
         trial_timeout: Seconds per trial; a slower trial fails (a worker process is
             killed; a worker thread is abandoned and finishes in the background).
         seed: Seeds the suggester, the folds and every ``random_state`` of the built
-            estimators. Trials are reproducible with ``concurrency=1``.
+            estimators. Trials are reproducible with ``concurrency=1``. ``None`` draws
+            new folds for each fit (recorded in the study's fingerprint, so a stored
+            study is resumed only by a fit with a seed).
         portfolio: Evaluate a few proven default pipelines (one per model family
             except the SGD models, near scikit-learn's defaults) before the
             suggester's own trials; they count toward ``trials``. Only defaults
@@ -687,12 +763,12 @@ class AutoRegressor(RegressorMixin, _AutoEstimator):  # type: ignore[misc]  # sk
         scoring: A scorer name (``"r2"``, ``"neg_mean_absolute_error"``, ...) or
             callable; ``None`` uses R².
         concurrency: Trials running at once.
-        executor: ``"process"`` (one worker process per trial in flight), ``"thread"``,
-            or an :class:`asynchyper.Executor`.
+        executor: As for :class:`AutoClassifier`: ``"process"``, ``"thread"``, or an
+            :class:`asynchyper.Executor`.
         timeout: Seconds for the whole search (the refit comes after).
         trial_timeout: Seconds per trial; a slower trial fails.
         seed: Seeds the suggester, the folds and every ``random_state`` of the built
-            estimators.
+            estimators (``None``: as for :class:`AutoClassifier`).
         portfolio: Evaluate a few proven default pipelines first (see
             :class:`AutoClassifier`).
         suggester: The search algorithm (default: ``asynchyper.TPE()``).
@@ -718,3 +794,8 @@ class AutoRegressor(RegressorMixin, _AutoEstimator):  # type: ignore[misc]  # sk
 
     def _check_target(self, y: Any, n_samples: int, stratified: int | None) -> npt.NDArray[Any]:
         return check_regression_target(y, n_samples)
+
+
+def _is_fitted_name(name: str) -> bool:
+    """scikit-learn's convention: fitted attributes end in ``_`` (and are not private)."""
+    return name.endswith("_") and not name.startswith("_")

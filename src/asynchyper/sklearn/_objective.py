@@ -37,7 +37,7 @@ def quiet_convergence() -> Iterator[None]:
         yield
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class CrossValidation:
     """Scores a configuration by k-fold cross-validation (module level: picklable).
 
@@ -62,6 +62,12 @@ class CrossValidation:
     scoring: Any
     seed: int | None
     single_threaded: bool = False
+
+    def __repr__(self) -> str:  # short: error messages quote it, and X may be large
+        return (
+            f"CrossValidation({len(self.splits)} folds on X of shape {self.X.shape}, "
+            f"scoring={self.scoring!r}, seed={self.seed!r})"
+        )
 
     def __call__(self, config: Any) -> Evaluation:
         """Fit and score ``config.build()`` on every fold.
