@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import pickle
+from typing import Annotated
 
 import attrs
 import numpy as np
@@ -339,3 +340,63 @@ def test_encode_accepts_subclasses_of_branch_members(space: ah.Space[Space]) -> 
     params = space.encode(forest)
     assert params["model"] == "Forest"
     assert params["model:Forest.n_estimators"] == 20
+
+
+@attrs.frozen(kw_only=True)
+class WideBounds:
+    lr: Annotated[float, ah.Float(1e-8, 1e4, log=True)]
+    n: Annotated[int, ah.Int(0, 10**12)]
+
+
+def test_values_just_outside_wide_bounds_are_refused_not_clamped() -> None:
+    # The slack at the bounds scaled with the larger bound: a log range reaching 1e4
+    # let 0.0 in, an int range reaching 1e12 let high + 1 in, and both were clamped.
+    space = ah.compile_space(WideBounds)
+    for params in ({"lr": 0.0, "n": 5}, {"lr": 1e-9, "n": 5}, {"lr": 1.0, "n": 10**12 + 1}):
+        with pytest.raises(ah.ParameterError, match="out of bounds"):
+            space.validate(params)
+    with pytest.raises(ah.ParameterError, match="out of bounds"):
+        space.encode(WideBounds(lr=1.0, n=10**12 + 1))
+    # exp(log(bound)) rounding still lands inside
+    assert space.validate({"lr": 1e4 * (1 + 1e-15), "n": 10**12}) == {"lr": 1e4, "n": 10**12}
+
+
+@attrs.frozen(kw_only=True)
+class FarGrid:
+    x: Annotated[float, ah.Float(1e14, 1e14 + 1, step=0.25)]
+
+
+def test_a_grid_far_from_zero_keeps_every_point() -> None:
+    # 15 significant digits at 1e14 rounded the quarter steps away.
+    space = ah.compile_space(FarGrid)
+    points = [1e14 + k * 0.25 for k in range(5)]
+    assert [space.validate({"x": x})["x"] for x in points] == points
+    rng = np.random.default_rng(0)
+    assert sorted({float(space.sample(rng)["x"] or 0) for _ in range(200)}) == points
+
+
+@attrs.frozen(kw_only=True)
+class TwoZeros:
+    c: Annotated[float, ah.Categorical([0.0, -0.0])]
+
+
+@attrs.frozen(kw_only=True)
+class HugeStep:
+    x: Annotated[float, ah.Float(0.0, 1.0, step=10**400)]
+
+
+def test_equal_zeros_and_a_step_beyond_floats_are_declaration_errors() -> None:
+    with pytest.raises(ExceptionGroup) as group:
+        ah.compile_space(TwoZeros)
+    assert "choices 0.0 and -0.0 are equal" in str(group.value.exceptions[0])
+    with pytest.raises(ExceptionGroup) as group:
+        ah.compile_space(HugeStep)
+    (error,) = group.value.exceptions
+    assert isinstance(error, ah.SpaceDeclarationError)
+    assert "step must be a positive finite number" in str(error)
+
+
+def test_a_loss_beyond_floats_is_a_suggester_error() -> None:
+    history = ah.History(ah.compile_space(FarGrid))
+    with pytest.raises(ah.SuggesterError, match="finite number"):
+        history.add({"x": 1e14}, 10**400)

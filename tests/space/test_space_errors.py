@@ -123,7 +123,7 @@ def test_step_must_divide_the_range() -> None:
     assert "step=0.3 does not divide high - low = 1" in found["BadStep.x"][0]
     assert "use high=0.9 or high=1.2" in found["BadStep.x"][0]
     assert "step=3 does not divide high - low = 10; use high=9 or high=12" in found["BadStep.n"][0]
-    assert "step must be a positive number, got step=-0.5" in found["BadStep.z"][0]
+    assert "step must be a positive finite number, got step=-0.5" in found["BadStep.z"][0]
 
 
 @attrs.define

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
+import attrs
 import numpy as np
 import pytest
 
@@ -74,16 +77,60 @@ def test_continuous_space_has_no_size() -> None:
 
 
 def test_collides_treats_nan_as_equal_and_uses_a_tolerance() -> None:
-    seen = np.array([[1.0, np.nan], [0.1 + 0.2, 2.0]])
-    rows = np.array([[1.0, np.nan], [0.3, 2.0], [1.0, 0.0], [0.3, np.nan]])
-    assert collides(rows, seen).tolist() == [True, True, False, False]
-    assert collides(rows, np.empty((0, 2))).tolist() == [False] * 4
+    encoding = Encoding(ah.compile_space(spaces.Floats).dimensions)
+    seen = np.array([[1.0, np.nan], [0.1 + 0.2, 0.5]])
+    rows = np.array([[1.0, np.nan], [0.3, 0.5], [1.0, 0.0], [0.3, np.nan]])
+    assert collides(rows, seen, encoding).tolist() == [True, True, False, False]
+    assert collides(rows, np.empty((0, 2)), encoding).tolist() == [False] * 4
     # One row at a time takes a shortcut through the first column; same answers.
     for row, expected in zip(rows, [True, True, False, False], strict=True):
-        assert collides(row[None, :], seen).tolist() == [expected]
-    nan_first = np.array([[np.nan, 1.0], [np.nan, 2.0]])
-    assert collides(np.array([[np.nan, 2.0]]), nan_first).tolist() == [True]
-    assert collides(np.array([[np.nan, 3.0]]), nan_first).tolist() == [False]
+        assert collides(row[None, :], seen, encoding).tolist() == [expected]
+    nan_first = np.array([[np.nan, 0.25], [np.nan, 0.5]])
+    assert collides(np.array([[np.nan, 0.5]]), nan_first, encoding).tolist() == [True]
+    assert collides(np.array([[np.nan, 0.75]]), nan_first, encoding).tolist() == [False]
+    # continuous values compare relatively: tiny ones are not all "the same"
+    assert collides(np.array([[1.0, 1e-12]]), np.array([[1.0, 2e-12]]), encoding).tolist() == [
+        False
+    ]
+
+
+@attrs.frozen(kw_only=True)
+class TinyStep:
+    x: Annotated[float, ah.Float(0.0, 1e-11, step=1e-12)]
+
+
+@attrs.frozen(kw_only=True)
+class NearTwoTo53:
+    n: Annotated[int, ah.Int(2**53 - 1988, 2**53 - 1977)]
+
+
+@pytest.mark.parametrize(("cls", "size"), [(TinyStep, 11), (NearTwoTo53, 12)])
+def test_grid_neighbours_never_collide(cls: type, size: int) -> None:
+    # A tolerance relative to the value merged every grid point below 1e-9, and ints
+    # near 2**53 with their neighbours: tried configurations were proposed again.
+    encoding = Encoding(ah.compile_space(cls).dimensions)
+    grid = encoding.enumerate()
+    assert grid.shape[0] == size
+    for i in range(size):
+        hits = collides(grid[i : i + 1], np.delete(grid, i, axis=0), encoding)
+        assert hits.tolist() == [False]
+        assert collides(grid[i : i + 1], grid, encoding).tolist() == [True]
+    keys = encoding.grid_keys(grid)
+    assert np.unique(keys, axis=0).shape[0] == size
+
+
+@pytest.mark.parametrize(("cls", "size"), [(TinyStep, 11), (NearTwoTo53, 12)])
+@pytest.mark.parametrize("suggester", [ah.Random(), ah.TPE(n_startup=3)], ids=["random", "tpe"])
+def test_a_small_grid_is_covered_without_repeats(
+    cls: type, size: int, suggester: ah.Suggester
+) -> None:
+    space: ah.Space[Any] = ah.compile_space(cls)
+    history = ah.History(space)
+    rng = np.random.default_rng(0)
+    for i in range(size):
+        (params,) = suggester.suggest(space, history, [], rng)
+        history.add(params, float(i))
+    assert len({tuple(p.values()) for p in history.params}) == size
 
 
 def test_activity_is_top_down() -> None:

@@ -102,10 +102,21 @@ class Codec:
         if self.step is not None:
             self.steps = round((self.high - self.low) / self.step)
         scale = max(abs(self.low), abs(self.high), self.step or 0.0, 1e-300)
-        self.decimals = max(0, _SIGNIFICANT_DIGITS - 1 - math.floor(math.log10(scale)))
-        slack = 1e-12 * max(1.0, abs(self.low), abs(self.high))
-        self._lowest = self.low - slack
-        self._highest = self.high + slack
+        decimals = max(0, _SIGNIFICANT_DIGITS - 1 - math.floor(math.log10(scale)))
+        # Grid values are rounded to 15 significant digits (0.1 * 3 is stored as 0.3),
+        # unless that would merge grid points (a step of 0.25 at 1e14): then not at all.
+        coarse = self.step is not None and 2 * 10.0**-decimals > self.step
+        self.decimals: int | None = None if coarse else decimals
+        # Rounding slack at the bounds (exp(log(high)) may land just above high): an
+        # int has none, a log float's is relative to each bound (a range 1e-8..1e4 must
+        # not let 0.0 in), a linear float's relative to the larger bound.
+        if self.kind is DimensionKind.INT:
+            self._lowest, self._highest = self.low, self.high
+        elif self.log:
+            self._lowest, self._highest = self.low * (1 - 1e-12), self.high * (1 + 1e-12)
+        else:
+            slack = 1e-12 * max(1.0, abs(self.low), abs(self.high))
+            self._lowest, self._highest = self.low - slack, self.high + slack
         self._on_grid = self.step is not None and (
             self.kind is DimensionKind.FLOAT or self.step != 1.0
         )
@@ -179,12 +190,18 @@ class Codec:
     # -- number -> stored value ---------------------------------------------------
     def _grid(self, k: int) -> float:
         assert self.step is not None
-        value = min(max(round(self.low + k * self.step, self.decimals), self.low), self.high)
+        value = self.low + k * self.step
+        if self.decimals is not None:
+            value = round(value, self.decimals)
+        value = min(max(value, self.low), self.high)
         return float(value) if self.kind is DimensionKind.FLOAT else float(round(value))
 
     def _grid_column(self, k: FloatArray) -> FloatArray:
         assert self.step is not None
-        value = np.clip(np.round(self.low + k * self.step, self.decimals), self.low, self.high)
+        value = self.low + k * self.step
+        if self.decimals is not None:
+            value = np.round(value, self.decimals)
+        value = np.clip(value, self.low, self.high)
         return value if self.kind is DimensionKind.FLOAT else np.rint(value)
 
     def snap_column(self, x: FloatArray) -> FloatArray:

@@ -445,8 +445,8 @@ class _Compiler:
                     "drop one of them",
                 )
                 ok = False
-            elif not _is_number(step) or not math.isfinite(step) or step <= 0:
-                self.error(path, f"step must be a positive number, got step={step!r}")
+            elif not _is_number(step) or not math.isfinite(_to_float(step)) or step <= 0:
+                self.error(path, f"step must be a positive finite number, got step={step!r}")
                 ok = False
             elif ok:
                 ok = self._check_divides(low, high, step, path)
@@ -541,12 +541,15 @@ class _Compiler:
         stored = tuple(c.name if isinstance(c, enum.Enum) else c for c in choices)
         seen: dict[str, Any] = {}
         for choice, value in zip(choices, stored, strict=True):
-            key = json.dumps(value)
+            # -0.0 + 0.0 is 0.0: a lookup cannot tell the two zeros apart either
+            key = json.dumps(value + 0.0 if isinstance(value, float) else value)
             if key not in seen:
                 seen[key] = choice
                 continue
             first = seen[key]
-            if first is choice or not (
+            if isinstance(first, float) and repr(first) != repr(choice):
+                message = f"{what} choices {first!r} and {choice!r} are equal; remove one"
+            elif first is choice or not (
                 isinstance(first, enum.Enum) or isinstance(choice, enum.Enum)
             ):
                 message = f"{what} choice {_show(choice)} appears twice; remove the duplicate"

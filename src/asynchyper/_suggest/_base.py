@@ -56,7 +56,10 @@ class History:
         self.space.validate(params)  # a bad row fails here, not in a later suggest()
         given: object = loss  # checked at run time: callers may pass anything
         if given is not None:
-            number = float(given) if isinstance(given, numbers.Real) else math.inf
+            try:
+                number = float(given) if isinstance(given, numbers.Real) else math.inf
+            except OverflowError:  # an int too large for a float
+                number = math.inf
             if math.isinf(number) or isinstance(given, bool):
                 msg = (
                     f"History.add(loss={loss!r}): a loss must be a finite number, or None "

@@ -130,10 +130,28 @@ class Encoding:
         self._numeric_span = self.inner_span[self.numeric]
         self._step_columns = np.flatnonzero(~self.is_categorical & (self.step > 0))
         self.is_discrete = bool(np.all(self.is_categorical | (self.step > 0)))
+        # "The same value" when avoiding repeats, per column: grid values are a step
+        # apart and choice indices 1, so a fraction of that (not a tolerance relative
+        # to the value, which merges neighbours of tiny steps or of ints near 2**53);
+        # continuous floats compare relatively.
+        gridded = self.is_categorical | (self.step > 0)
+        self.same_atol = np.where(self.is_categorical, 0.25, self.step * 1e-6)
+        self.same_rtol = np.where(gridded, 0.0, 1e-9)
+        self._grid_step = np.where(self.step > 0, self.step, 1.0)
         self.groups = _build_groups(self.dimensions)
         self.group_of_column = np.zeros(d, dtype=np.intp)
         for group in self.groups:
             self.group_of_column[group.columns] = group.index
+
+    def grid_keys(self, matrix: FloatArray) -> FloatArray:
+        """Exact keys of discrete rows: each value's grid index (``-inf`` when inactive).
+
+        Two rows have equal keys exactly when they are the same configuration.
+        """
+        index = np.where(
+            self.is_categorical, matrix, np.rint((matrix - self.low) / self._grid_step)
+        )
+        return np.where(np.isnan(matrix), -np.inf, index)
 
     # -- transforms ---------------------------------------------------------------
     def to_unit(self, matrix: FloatArray) -> FloatArray:

@@ -1,7 +1,8 @@
 """Avoiding repeats: never propose a configuration that was already tried or is running.
 
-Comparisons work on raw numeric vectors (``NaN`` = inactive) with a small relative
-tolerance, so a float that went through JSON compares equal to its original.
+Comparisons work on raw numeric vectors (``NaN`` = inactive) with a per-column
+tolerance: a fraction of the step for grid values and choices (so neighbours never
+merge, however small the step or large the value), relative for continuous floats.
 """
 
 from __future__ import annotations
@@ -21,10 +22,16 @@ logger = logging.getLogger(__name__)
 _PRIOR_DRAWS = 64
 
 
-def collides(rows: FloatArray, seen: FloatArray) -> BoolArray:
-    """Which of ``rows`` (``(m, d)``) equal some row of ``seen`` (``(n, d)``)."""
+def collides(rows: FloatArray, seen: FloatArray, encoding: Encoding) -> BoolArray:
+    """Which of ``rows`` (``(m, d)``) equal some row of ``seen`` (``(n, d)``).
+
+    Equal means: inactive in the same columns, and within the encoding's per-column
+    tolerance elsewhere (a fraction of the step for grid values, relative for
+    continuous floats).
+    """
     if seen.shape[0] == 0 or rows.shape[0] == 0:
         return np.zeros(rows.shape[0], dtype=np.bool_)
+    atol, rtol = encoding.same_atol, encoding.same_rtol
     if rows.shape[0] == 1 and rows.shape[1]:
         # The common case (one candidate, continuous values): let the first column
         # rule out almost every row before comparing whole rows.
@@ -33,27 +40,22 @@ def collides(rows: FloatArray, seen: FloatArray) -> BoolArray:
         if math.isnan(first):
             near = np.isnan(column)
         else:
-            near = np.abs(column - first) <= 2e-9 * max(1.0, abs(first))
+            near = np.abs(column - first) <= 2 * (atol[0] + rtol[0] * abs(first))
         seen = seen[near]
         if seen.shape[0] == 0:
             return np.zeros(1, dtype=np.bool_)
     a, b = rows[:, None, :], seen[None, :, :]
     with np.errstate(invalid="ignore"):
-        close = np.abs(a - b) <= 1e-9 * np.maximum(1.0, np.abs(b))
+        close = np.abs(a - b) <= atol + rtol * np.abs(b)
     same = close | (np.isnan(a) & np.isnan(b))
     return np.asarray(np.any(np.all(same, axis=2), axis=1))
-
-
-def _keys(matrix: FloatArray) -> FloatArray:
-    # Rounded, NaN-free copies so that np.unique can match rows exactly.
-    return np.where(np.isnan(matrix), -np.inf, np.round(matrix, 9))
 
 
 def _untried(encoding: Encoding, seen: FloatArray) -> FloatArray:
     everything = encoding.enumerate()
     if seen.shape[0] == 0:
         return everything
-    keys = np.concatenate([_keys(seen), _keys(everything)])
+    keys = np.concatenate([encoding.grid_keys(seen), encoding.grid_keys(everything)])
     _, inverse = np.unique(keys, axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
     tried = np.zeros(int(inverse.max()) + 1, dtype=np.bool_)
@@ -73,10 +75,10 @@ def novel_prior(
     list) a uniform pick among the configurations not yet seen.
     """
     first = snap(encoding, space.sample_vectors(rng, 1))
-    if not collides(first, seen)[0]:
+    if not collides(first, seen, encoding)[0]:
         return np.asarray(first[0], dtype=np.float64)
     draws = snap(encoding, space.sample_vectors(rng, _PRIOR_DRAWS))
-    fresh = np.flatnonzero(~collides(draws, seen))
+    fresh = np.flatnonzero(~collides(draws, seen, encoding))
     if fresh.size:
         return np.asarray(draws[fresh[0]], dtype=np.float64)
     size = encoding.size()

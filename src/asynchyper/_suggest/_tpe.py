@@ -292,10 +292,10 @@ class TPE(Suggester):
         model = self.fit(encoding, history, running)
         candidates, ranking = self._candidates(encoding, model, rng)
         best = candidates[ranking[0]]
-        if not collides(best[None, :], seen)[0]:
+        if not collides(best[None, :], seen, encoding)[0]:
             return np.asarray(best, dtype=np.float64)
         ranked = candidates[ranking]
-        fresh = np.flatnonzero(~collides(ranked, seen))
+        fresh = np.flatnonzero(~collides(ranked, seen, encoding))
         if fresh.size:
             return np.asarray(ranked[fresh[0]])
         row = novel_prior(encoding, space, rng, seen)
