@@ -5,11 +5,13 @@ Module level on purpose: worker processes import them by name.
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -119,4 +121,21 @@ def stderr_flood_objective(config: Quad) -> float:
     line = b"." * 1023 + b"\n"
     for _ in range(256):
         os.write(2, line)
+    return loss(config)
+
+
+def stdin_reader_objective(config: Quad) -> float:
+    """Starts a background subprocess that reads its stdin and is not waited for."""
+    subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.read()"], stdout=subprocess.DEVNULL
+    )
+    return loss(config)
+
+
+def printing_objective(config: Quad) -> float:
+    """Reports through Python's streams, as objectives do: print, warnings, logging."""
+    print("a print from the objective")
+    print("a print to sys.stderr", file=sys.stderr)
+    warnings.warn("a warning from the objective", stacklevel=1)
+    logging.getLogger("objective").warning("a log record from the objective")
     return loss(config)

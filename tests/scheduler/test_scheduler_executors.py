@@ -21,7 +21,9 @@ from scheduler_helpers import (
     hanging_process_objective,
     loss,
     noisy_objective,
+    printing_objective,
     stderr_flood_objective,
+    stdin_reader_objective,
     two_arg_error_objective,
     unpicklable_return_objective,
 )
@@ -307,6 +309,65 @@ async def test_an_objective_writing_to_stdout_in_a_worker_completes() -> None:
         suggester=ah.Random(),
     )
     assert [t.state for t in result.trials] == [ah.TrialState.COMPLETE] * 3
+
+
+async def test_a_subprocess_reading_stdin_in_a_worker_does_not_eat_the_next_trial() -> None:
+    # The worker reads its next trial on its stdin; a background subprocess inherited
+    # it, ate the request, and the study waited forever.
+    with anyio.fail_after(60):
+        result = await ah.minimize(
+            stdin_reader_objective,
+            Quad,
+            trials=4,
+            max_failures=1,
+            executor=ProcessExecutor(max_workers=1),
+            suggester=ah.Random(),
+        )
+    assert [t.state for t in result.trials] == [ah.TrialState.COMPLETE] * 4
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd/2").exists(), reason="needs /proc (Linux)")
+async def test_prints_warnings_and_logs_of_a_worker_reach_the_study_stderr(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    # anyio points a worker's sys.stdout at /dev/null: all of it used to vanish.
+    result = await ah.minimize(
+        printing_objective,
+        Quad,
+        trials=1,
+        max_failures=1,
+        executor=ProcessExecutor(max_workers=1),
+        suggester=ah.Random(),
+    )
+    assert [t.state for t in result.trials] == [ah.TrialState.COMPLETE]
+    _, err = capfd.readouterr()
+    for text in (
+        "a print from the objective",
+        "a print to sys.stderr",
+        "a warning from the objective",
+        "a log record from the objective",
+    ):
+        assert text in err
+
+
+class BadRepr:
+    """A return value whose repr raises (a closed resource's handle, say)."""
+
+    def __repr__(self) -> str:
+        msg = "repr of a detached handle"
+        raise RuntimeError(msg)
+
+
+async def test_a_returned_value_whose_repr_raises_fails_only_its_trial() -> None:
+    def objective(config: Quad) -> Any:
+        return BadRepr()
+
+    result = await ah.minimize(
+        objective, Quad, trials=2, max_failures=2, executor="thread", suggester=ah.Random()
+    )
+    assert result.stop_reason == "max_failures"
+    for trial in result.trials:
+        assert "<BadRepr object; its repr raised RuntimeError>" in (trial.error or "")
 
 
 async def test_an_objective_writing_much_to_stderr_in_a_worker_does_not_hang() -> None:

@@ -60,6 +60,7 @@ def _prepare_worker(parent: int) -> None:
         return
     _prepared["parent"] = parent
     _redirect_stderr(parent)
+    _python_streams_to_stderr()
     _watch_parent(parent)
 
 
@@ -112,26 +113,48 @@ def _flush_c_stdio() -> None:
 
 @contextlib.contextmanager
 def _stdout_to_stderr() -> Iterator[None]:
-    """While the objective runs, its file descriptor 1 is the worker's stderr.
+    """While the objective runs, its file descriptor 1 is the worker's stderr, and its
+    file descriptor 0 is ``/dev/null``.
 
     The worker answers the study process on its stdout: anything else written there (a
     subprocess's output, a C library's printf such as LightGBM's) would corrupt the
     answer, and the trial would fail as if its worker had died. On stderr (see
-    :func:`_redirect_stderr`) it stays visible. Python's ``sys.stdout`` is already
-    elsewhere.
+    :func:`_redirect_stderr`) it stays visible. The worker reads its next trial on its
+    stdin: a subprocess the objective starts in the background would inherit it and
+    could eat that request (the study then waits forever), so it gets ``/dev/null``.
+    Python's ``sys.stdout`` and ``sys.stderr`` are the worker's stderr (see
+    :func:`_python_streams_to_stderr`).
     """
     try:
-        saved = os.dup(1)
-    except OSError:  # no file descriptor 1: nothing to protect
+        saved_out, saved_in = os.dup(1), os.dup(0)
+        null = os.open(os.devnull, os.O_RDONLY)
+    except OSError:  # no file descriptor 0 or 1: nothing to protect
         yield
         return
     try:
         os.dup2(2, 1)
+        os.dup2(null, 0)
         yield
     finally:
         _flush_c_stdio()
-        os.dup2(saved, 1)
-        os.close(saved)
+        os.dup2(saved_out, 1)
+        os.dup2(saved_in, 0)
+        for fd in (saved_out, saved_in, null):
+            os.close(fd)
+
+
+def _python_streams_to_stderr() -> None:
+    """Point ``sys.stdout`` and ``sys.stderr`` at the worker's file descriptor 2.
+
+    anyio's worker sets ``sys.stdout`` to ``/dev/null`` (its answers go to the saved
+    original): an objective's ``print``, warnings and logging would vanish. Written to
+    file descriptor 2 they reach the study process's stderr (Linux), line by line.
+    """
+    with contextlib.suppress(OSError):
+        stream = open(  # noqa: SIM115 - lives as long as the worker
+            2, "w", buffering=1, encoding="utf-8", errors="backslashreplace", closefd=False
+        )
+        sys.stdout = sys.stderr = stream
 
 
 def _run_in_process(

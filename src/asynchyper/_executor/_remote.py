@@ -139,8 +139,11 @@ def call_objective(
 
 
 def short_repr(value: object) -> str:
-    """``repr(value)``, cut to 80 characters for messages."""
-    text = repr(value)
+    """``repr(value)``, cut to 80 characters for messages (a failing ``repr`` too)."""
+    try:
+        text = repr(value)
+    except Exception as exc:  # a message about a bad value must not fail itself
+        return f"<{type(value).__qualname__} object; its repr raised {type(exc).__name__}>"
     return text if len(text) <= 80 else text[:77] + "..."
 
 
