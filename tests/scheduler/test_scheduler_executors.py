@@ -558,3 +558,20 @@ def test_the_main_module_check_names_a_space_class_defined_there() -> None:
     assert done.returncode == 0, done.stderr
     assert "ExecutorError:" in done.stdout
     assert "Here" in done.stdout
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+@pytest.mark.parametrize("executor", ["thread", "process"])
+@pytest.mark.parametrize("kind", ["exit", "interrupt"])
+def test_sys_exit_or_an_interrupt_in_the_objective_ends_the_program(
+    backend: str, executor: str, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On asyncio the exception left the event loop from the trial's task, half shut
+    # down: the program printed it, then hung at exit (or raised CancelledError).
+    monkeypatch.setenv("ASYNCHYPER_TEST_EXIT_KIND", kind)
+    done = run_script([str(HERE / "exit_script.py"), backend, executor])
+    if kind == "exit":
+        assert done.returncode == 4, done.stderr
+    else:
+        assert done.returncode != 0
+        assert done.stderr.rstrip().endswith("KeyboardInterrupt"), done.stderr

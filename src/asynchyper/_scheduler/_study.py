@@ -618,6 +618,13 @@ class Study(Generic[T]):
             run.fail(exc)
             if number in self._own:
                 await self._abandon(number, TrialState.FAILED, describe_error(exc), context)
+        except (SystemExit, KeyboardInterrupt) as exc:
+            # asyncio lets these out of the event loop from whichever task raised them,
+            # leaving the loop half shut down (the program then hung at exit): the run
+            # stops, and optimize() raises it from the caller's task.
+            run.fail(exc)
+            if number in self._own:
+                await self._abandon(number, TrialState.CANCELLED, run.cancel_reason(), context)
         except BaseException:
             if number in self._own:
                 await self._abandon(number, TrialState.CANCELLED, run.cancel_reason(), context)
