@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, Literal
 
 import anyio
 import attrs
@@ -30,7 +30,8 @@ def objective(config: Space) -> float:
 
 
 async def main() -> None:
-    await ah.minimize(objective, Space, trials=3, concurrency=2, executor=sys.argv[2])
+    executor: Literal["thread", "process"] = "process" if sys.argv[2] == "process" else "thread"
+    await ah.minimize(objective, Space, trials=3, concurrency=2, executor=executor)
 
 
 if __name__ == "__main__":
