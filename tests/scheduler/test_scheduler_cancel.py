@@ -264,3 +264,27 @@ async def test_a_suggestion_of_the_wrong_shape_is_a_suggester_error(
 
     with pytest.raises(ah.SuggesterError, match=named):
         await ah.minimize(sleepy, Quad, trials=2, suggester=Shapeless())
+
+
+def _leaky_client(config: Quad) -> float:
+    """A thread objective driving its own asyncio client, whose inner task's
+    cancellation escapes: nobody cancelled the trial."""
+
+    async def call() -> float:
+        inner = asyncio.ensure_future(asyncio.sleep(10))
+        await asyncio.sleep(0)
+        inner.cancel()
+        await inner
+        return loss(config)
+
+    return asyncio.run(call())
+
+
+async def test_an_asyncio_cancelled_error_from_a_thread_objective_fails_only_its_trial() -> None:
+    # On trio it stopped the whole study: any CancelledError counted as a cancellation.
+    result = await ah.minimize(
+        _leaky_client, Quad, trials=2, max_failures=2, executor="thread", suggester=ah.Random()
+    )
+    assert result.stop_reason == "max_failures"
+    assert [t.state for t in result.trials] == [ah.TrialState.FAILED] * 2
+    assert all("CancelledError" in (t.error or "") for t in result.trials)

@@ -1030,13 +1030,14 @@ def _cancelling() -> bool:
     A real cancellation (a cancel scope, ``trial_timeout``, the run's end) goes through
     ``Task.cancel()``, which ``Task.cancelling()`` counts. A ``CancelledError`` with
     no cancel request was raised by the objective itself (say, an inner task's that
-    its HTTP client let escape): a failure of the trial. (trio's cancellation cannot
-    be raised by hand.)
+    its HTTP client let escape): a failure of the trial. On trio an asyncio
+    ``CancelledError`` is never the run's own cancellation (that is ``trio.Cancelled``):
+    it came out of the objective (an ``asyncio.run`` inside a thread objective, say).
     """
     try:
         task = asyncio.current_task()
-    except RuntimeError:  # not on asyncio
-        return True
+    except RuntimeError:  # not on asyncio: the objective's own error
+        return False
     return task is None or task.cancelling() > 0
 
 
