@@ -112,7 +112,7 @@ def _flush_c_stdio() -> None:
 
 
 @contextlib.contextmanager
-def _stdout_to_stderr() -> Iterator[None]:
+def _shield_worker_channel() -> Iterator[None]:
     """While the objective runs, its file descriptor 1 is the worker's stderr, and its
     file descriptor 0 is ``/dev/null``.
 
@@ -162,7 +162,7 @@ def _run_in_process(
 ) -> _ProcessOutcome:
     """Entry point inside the worker: run the trial, ship everything back."""
     _prepare_worker(parent)
-    with _stdout_to_stderr():
+    with _shield_worker_channel():
         value, failure = call_objective(objective, config, context, _dumps)
     user_attrs = dict(context.user_attrs)
     if failure is not None:

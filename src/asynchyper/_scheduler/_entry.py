@@ -101,9 +101,9 @@ async def open_study_created(
 ) -> AsyncIterator[Study[T]]:
     """:func:`open_study`, told whether its caller just created the study (``created``).
 
-    ``None`` finds out (one creator among processes racing to create it). A caller that
-    creates the study itself first (to store attributes with it) passes ``True`` when
-    it did, so that a seeded run of a new study stays reproducible.
+    ``None`` creates or loads it here (see :func:`create_or_load`). A caller that did
+    that itself first (to store attributes with the study) passes what it returned,
+    so that a seeded run of a new study stays reproducible.
     """
     if direction not in ("minimize", "maximize"):
         msg = f"direction must be 'minimize' or 'maximize'; got {direction!r}"
@@ -115,7 +115,12 @@ async def open_study_created(
     async with AsyncExitStack() as stack:
         if not isinstance(storage, Storage):
             await stack.enter_async_context(store)
-        record, new = await _create_or_load(store, name or space.__qualname__, compiled, direction)
+        if created is None:
+            record, created = await create_or_load(
+                store, name or space.__qualname__, compiled, direction
+            )
+        else:  # the caller created or loaded (and checked) it just before
+            record = await store.get_study(name or space.__qualname__)
         if record.direction != direction:
             msg = (
                 f"study {record.name!r} was created with direction={record.direction!r}; "
@@ -131,7 +136,7 @@ async def open_study_created(
             seed=seed,
             heartbeat_interval=heartbeat_interval,
             stale_after=stale_after,
-            created=new if created is None else created,
+            created=created,
         )
         # One-time costs (TPE's scipy import) off the loop, before any trial runs.
         await anyio.to_thread.run_sync(study.suggester.prepare, compiled)
@@ -153,10 +158,18 @@ async def open_study_created(
             raise body_error
 
 
-async def _create_or_load(
-    store: Storage, name: str, compiled: Space[Any], direction: str
+async def create_or_load(
+    store: Storage,
+    name: str,
+    compiled: Space[Any],
+    direction: str,
+    user_attrs: dict[str, JSONValue] | None = None,
 ) -> tuple[StudyRecord, bool]:
-    """The study record, and whether this call created it (one creator among racers)."""
+    """The study record, and whether this call created it (one creator among racers).
+
+    A new study stores ``user_attrs`` and its constants' defaults; a loaded one logs a
+    warning naming each constant whose default changed since.
+    """
     options: dict[str, Any] = {
         "fingerprint": compiled.fingerprint,
         "space": compiled.describe(),
@@ -164,10 +177,12 @@ async def _create_or_load(
     }
     constants = constant_defaults(compiled)
     try:
-        attrs: dict[str, JSONValue] | None = (
-            {CONSTANTS_ATTR: dict(constants)} if constants else None
+        attrs = dict(user_attrs or {})
+        if constants:
+            attrs[CONSTANTS_ATTR] = dict(constants)
+        created = await store.create_study(
+            name, load_if_exists=False, user_attrs=attrs or None, **options
         )
-        created = await store.create_study(name, load_if_exists=False, user_attrs=attrs, **options)
     except StorageError:  # it exists (a real failure raises again just below)
         loaded = await store.create_study(name, load_if_exists=True, **options)
         changed = changed_constants(loaded.user_attrs.get(CONSTANTS_ATTR), constants)

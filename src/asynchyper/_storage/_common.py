@@ -121,8 +121,13 @@ def process_start(pid: int) -> int | None:
     A pid is reused once its process has exited; the start time tells the new process
     from the old one. Read from ``/proc``, so known on Linux only.
     """
+    return _start_time(_proc_stat(pid))
+
+
+def _start_time(fields: list[bytes]) -> int | None:
+    """The start time (field 22) among :func:`_proc_stat`'s fields, if there."""
     try:
-        return int(_proc_stat(pid)[19])  # field 22: the start time
+        return int(fields[19])
     except (ValueError, IndexError):
         return None
 
@@ -173,11 +178,12 @@ def _owner_alive(owner: str | None) -> bool | None:
         pass  # the process exists but belongs to another user
     except OSError:
         return None
-    if _proc_stat(pid)[:1] in ([b"Z"], [b"X"]):
+    fields = _proc_stat(pid)  # read once: fail_stale asks this for every running trial
+    if fields[:1] in ([b"Z"], [b"X"]):
         return False  # dead, only not yet reaped by its parent: it runs nothing
     if started is not None:
         # The pid is taken, but perhaps by a process that started after the owner died.
-        now = process_start(pid)
+        now = _start_time(fields)
         if now is not None and now != started:
             return False
     return True

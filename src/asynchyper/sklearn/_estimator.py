@@ -26,12 +26,10 @@ from .._errors import NoCompletedTrialsError, StorageError
 from .._executor import Executor, ProcessExecutor
 from .._records import TrialState
 from .._scheduler import Result
-from .._scheduler._constants import CONSTANTS_ATTR, constant_defaults
-from .._scheduler._entry import open_study_created
+from .._scheduler._entry import create_or_load, open_study_created
 from .._space import Space
 from .._storage import MemoryStorage, Storage, open_storage
 from .._suggest import Suggester
-from .._types import JSONValue
 from ._build import Task, with_random_state
 from ._checks import (
     check_classification_target,
@@ -371,18 +369,10 @@ class _AutoEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
             elif close_storage:
                 stack.push_async_callback(storage.close)
             name = data.study_name(space.cls) if self.study is None else self.study
-            constants: dict[str, JSONValue] = dict(constant_defaults(space))
-            options: dict[str, Any] = {
-                "fingerprint": space.fingerprint,
-                "space": space.describe(),
-                "user_attrs": {DATA_ATTR: data.as_json(), CONSTANTS_ATTR: constants},
-            }
-            try:  # whether this fit creates the study: a new one's seeded search is repeatable
-                record = await storage.create_study(name, load_if_exists=False, **options)
-                created = True
-            except StorageError:  # it exists (a real failure raises again just below)
-                record = await storage.create_study(name, load_if_exists=True, **options)
-                created = False
+            # whether this fit creates the study: a new one's seeded search is repeatable
+            record, created = await create_or_load(
+                storage, name, space, "minimize", {DATA_ATTR: data.as_json()}
+            )
             check_same_data(record, data, estimator=type(self).__name__)
             return await self._optimize(space, objective, storage, record.name, created=created)
 
