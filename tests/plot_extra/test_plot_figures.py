@@ -6,6 +6,7 @@ import math
 import subprocess
 import sys
 import types
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any
 
@@ -318,3 +319,38 @@ def test_branches_best_follows_direction(direction: str, conditional: list[ah.Tr
     assert sorted(map(tuple, points.tolist())) == sorted(
         [(0.0, per_branch["SVM"]), (1.0, per_branch["Forest"])]
     )
+
+
+def _objective_heights(fig: Any) -> list[float]:
+    (lines,) = [c for c in fig.axes[0].collections if c.get_gid() == "trials"]
+    return sorted(float(segment[0, 1]) for segment in lines.get_segments())
+
+
+def test_parallel_objective_axis_is_log_over_many_decades(tmp_path: Any) -> None:
+    values = [1e-6, 1e-4, 1e-2, 1.0]  # four decades apart: evenly spaced on a log axis
+    trials = [
+        ah.TrialRecord(study_id=1, number=i, state=ah.TrialState.COMPLETE,
+                       params={"x": i / 10}, value=value)
+        for i, value in enumerate(values)
+    ]  # fmt: skip
+    fig = ahp.parallel_coordinates(trials, space=ah.compile_space(One))
+    assert _objective_heights(fig) == pytest.approx([0.0, 1 / 3, 2 / 3, 1.0])
+    labels = [t.get_text() for t in fig.axes[0].texts if t.get_position()[0] < 0.5]
+    assert "0.001 (log)" in labels
+    assert fig.axes[1].get_yscale() == "log"  # the colour bar
+    assert saves_png(fig, tmp_path / "parallel-log.png")
+
+
+def test_parallel_objective_near_the_largest_float(tmp_path: Any) -> None:
+    values = [-1.7e308, 0.0, 1.7e308]
+    trials = [
+        ah.TrialRecord(study_id=1, number=i, state=ah.TrialState.COMPLETE,
+                       params={"x": i / 10}, value=value)
+        for i, value in enumerate(values)
+    ]  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow on the way
+        fig = ahp.parallel_coordinates(trials, space=ah.compile_space(One))
+        assert _objective_heights(fig) == pytest.approx([0.0, 0.5, 1.0])
+        assert fig.axes[1].get_ylabel() == "objective value / 1e+308"
+        assert saves_png(fig, tmp_path / "parallel-huge.png")

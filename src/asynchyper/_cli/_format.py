@@ -15,6 +15,7 @@ __all__ = [
     "CELL_WIDTH",
     "MISSING",
     "dimension_row",
+    "display_width",
     "format_duration",
     "format_error",
     "format_number",
@@ -32,6 +33,10 @@ MISSING = "-"
 CELL_WIDTH = 60
 #: Unicode categories shown escaped in tables: control characters and line breaks.
 _ESCAPED = frozenset({"Cc", "Zl", "Zp"})
+#: Unicode categories that take no column: combining marks and format characters.
+_ZERO_WIDTH = frozenset({"Mn", "Me", "Cf"})
+#: East Asian widths shown in two columns.
+_WIDE = frozenset({"W", "F"})
 
 
 def table(
@@ -53,18 +58,31 @@ def table(
     """
     headers = [_escape(title) for title in headers]
     rows = [[_escape(cell) for cell in row] for row in rows]
-    widths = [len(title) for title in headers]
+    widths = [display_width(title) for title in headers]
     for row in rows:
         for column, cell in enumerate(row):
-            widths[column] = max(widths[column], len(cell))
+            widths[column] = max(widths[column], display_width(cell))
     lines = []
     for row in (headers, *rows):
-        cells = [
-            cell.rjust(widths[column]) if column in right else cell.ljust(widths[column])
-            for column, cell in enumerate(row)
-        ]
+        cells = []
+        for column, cell in enumerate(row):
+            padding = " " * (widths[column] - display_width(cell))
+            cells.append(padding + cell if column in right else cell + padding)
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines) + "\n"
+
+
+def display_width(text: str) -> int:
+    """Terminal columns ``text`` takes: wide (East Asian) characters two, combining ones none."""
+    if text.isascii():
+        return len(text)
+    return sum(_char_width(char) for char in text)
+
+
+def _char_width(char: str) -> int:
+    if unicodedata.combining(char) or unicodedata.category(char) in _ZERO_WIDTH:
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in _WIDE else 1
 
 
 def _escape(text: str) -> str:
@@ -77,9 +95,17 @@ def _escape(text: str) -> str:
 
 
 def format_text(text: str, limit: int = CELL_WIDTH) -> str:
-    """Free text as a table cell: escaped, and shortened to ``limit`` characters with ``…``."""
+    """Free text as a table cell: escaped, and shortened to ``limit`` columns with ``…``."""
     text = _escape(text)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    if display_width(text) <= limit:
+        return text
+    kept, width = [], 0
+    for char in text:
+        width += _char_width(char)
+        if width > limit - 1:
+            break
+        kept.append(char)
+    return "".join(kept) + "…"
 
 
 def format_error(error: str | None) -> str:

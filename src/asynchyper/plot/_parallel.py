@@ -11,13 +11,13 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
 from matplotlib.collections import LineCollection
-from matplotlib.colors import Normalize
+from matplotlib.colors import LogNorm, Normalize
 from matplotlib.figure import Figure
 
 from .._analysis import ParamSpec
 from .._records import Trial, TrialRecord
 from .._space import Space
-from ._common import Prepared, choice_label, new_figure, prepare, short_name
+from ._common import FloatArray, Prepared, choice_label, new_figure, prepare, short_name
 
 __all__ = ["parallel_coordinates"]
 
@@ -41,11 +41,12 @@ def parallel_coordinates(
     top, in the darkest colour. Below each conditional parameter's axis sits an
     "inactive" slot that the trials where it was not active pass through.
 
-    As in :func:`history`, values far outside the rest (beyond the quartiles -/+ 3
-    interquartile ranges, e.g. a diverged run) do not squash the objective axis:
-    their lines start at its edge, which is labelled ``≥`` (or ``≤``) the edge
-    value and marked with a triangle, and the legend says how many trials were cut
-    off and how far they reach. The colour bar gets a pointed end for them.
+    As in :func:`history`, a positive objective spanning three decades or more is
+    drawn on a log axis (and a log colour scale), and values far outside the rest
+    (beyond the quartiles -/+ 3 interquartile ranges, e.g. a diverged run) do not
+    squash the objective axis: their lines start at its edge, which is labelled
+    ``≥`` (or ``≤``) the edge value and marked with a triangle, and the legend says
+    how many trials were cut off and how far they reach. The colour bar gets a pointed end for them.
 
     Args:
         trials: Trials of one study, in any state; only complete ones are drawn.
@@ -66,7 +67,7 @@ def parallel_coordinates(
     fig = new_figure(min(max(7.0, 1.25 * n_axes + 1.5), 28.0), 5.5)
     ax = fig.add_subplot()
     low, high = _objective_range(data)
-    objective = np.clip((data.values - low) / (high - low), 0.0, 1.0)
+    objective = _objective_position(data.values, low, high, log=data.scale.log)
     lines: FloatRows = [[(0.0, float(y))] for y in objective]
     for column, spec in enumerate(data.specs, start=1):
         for row, trial in enumerate(data.done):
@@ -79,11 +80,10 @@ def parallel_coordinates(
     # worst first, so the best lines end up on top
     order = np.argsort(-data.sign * data.values, kind="stable")
     cmap = matplotlib.colormaps["viridis" if data.direction == "minimize" else "viridis_r"]
-    norm = Normalize(vmin=low, vmax=high)
     alpha = 0.75 if len(data.done) <= 100 else max(0.25, 75.0 / len(data.done))
     collection = LineCollection(
         [lines[i] for i in order],
-        colors=cmap(norm(np.clip(data.values[order], low, high))),
+        colors=cmap(objective[order]),
         linewidths=1.2,
         alpha=alpha,
         gid="trials",
@@ -92,10 +92,11 @@ def parallel_coordinates(
     _draw_axes(ax, data, low, high)
     _mark_cut_off(fig, ax, data, low, high)
     below, above = bool((data.values < low).any()), bool((data.values > high).any())
+    norm, label = _colour_scale(low, high, log=data.scale.log)
     fig.colorbar(
         ScalarMappable(norm=norm, cmap=cmap),
         ax=ax,
-        label="objective value",
+        label=label,
         # a pointed end stands for the values beyond the colour range
         extend="both" if below and above else "min" if below else "max" if above else "neither",
     )
@@ -111,6 +112,27 @@ def _objective_range(data: Prepared) -> tuple[float, float]:
     if not high > low:
         return low - 0.5, high + 0.5
     return low, high
+
+
+def _objective_position(values: FloatArray, low: float, high: float, *, log: bool) -> FloatArray:
+    """Heights on the objective axis, 0 at ``low`` and 1 at ``high`` (log: in decades)."""
+    if log:  # the scale is log only for positive values
+        values, low, high = np.log(values), math.log(low), math.log(high)
+    else:
+        # scaled first, so that a range near the largest floats does not overflow
+        size = max(abs(low), abs(high))
+        values, low, high = values / size, low / size, high / size
+    return np.clip((values - low) / (high - low), 0.0, 1.0)
+
+
+def _colour_scale(low: float, high: float, *, log: bool) -> tuple[Normalize, str]:
+    """The colour bar's scale and label (in units of a power of ten if the span overflows)."""
+    if log:
+        return LogNorm(vmin=low, vmax=high), "objective value (log scale)"
+    if math.isfinite(high - low):
+        return Normalize(vmin=low, vmax=high), "objective value"
+    unit = 10.0 ** math.floor(math.log10(max(abs(low), abs(high))))
+    return Normalize(vmin=low / unit, vmax=high / unit), f"objective value / {unit:.0e}"
 
 
 def _mark_cut_off(fig: Figure, ax: Axes, data: Prepared, low: float, high: float) -> None:
@@ -167,6 +189,8 @@ def _draw_axes(ax: Axes, data: Prepared, low: float, high: float) -> None:
             ax.text(0.07, y, f"{bound}{value:.4g}", **label_style)  # right of the triangle
         else:
             ax.text(0.04, y, f"{value:.4g}", **label_style)
+    if data.scale.log:  # the middle of a log axis is the geometric mean of its ends
+        ax.text(0.04, 0.5, f"{math.sqrt(low) * math.sqrt(high):.3g} (log)", **label_style)
     labelled_inactive = False
     for column, spec in enumerate(data.specs, start=1):
         for y, text in _ticks(spec):
