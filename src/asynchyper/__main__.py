@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ._cli import main
+# Absolute: process-executor workers run this file by path (not as a package module).
+from asynchyper._cli import main
 
 __all__ = ["main"]
 

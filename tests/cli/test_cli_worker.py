@@ -216,6 +216,26 @@ def test_python_m_version() -> None:
     assert (done.returncode, done.stdout, done.stderr) == (0, f"asynchyper {ah.__version__}\n", "")
 
 
+@pytest.mark.slow
+def test_python_m_worker_runs_trials_in_processes(tmp_path: Path) -> None:
+    # The workers run asynchyper/__main__.py by path: it must import absolutely.
+    path = tmp_path / "procs.db"
+    done = subprocess.run(
+        [
+            sys.executable, "-m", "asynchyper",
+            *worker_argv(path, "--trials", "3", "--executor", "process", "--concurrency", "2"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env=child_env(),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    trials = anyio.run(read_trials, path, "w")
+    assert [t.state for t in trials] == [ah.TrialState.COMPLETE] * 3
+
+
 def script_or_module() -> list[str]:
     """The installed ``asynchyper`` script, else ``python -m asynchyper``."""
     script = Path(sys.executable).with_name("asynchyper")

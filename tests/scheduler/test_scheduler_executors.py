@@ -536,6 +536,53 @@ def test_a_main_script_failing_in_the_workers_stops_the_run_with_the_fix(
     assert "trials: 1" in done.stdout
 
 
+def test_a_main_module_run_with_python_m_and_relative_imports_gets_the_fix(
+    tmp_path: Path,
+) -> None:
+    # Workers run the main module by path, outside its package: `from . import x` fails
+    # there, although the script has its guard. The message says so, not "add a guard".
+    package = tmp_path / "tuning"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "objectives.py").write_text(
+        "from scheduler_helpers import cpu_objective as objective\n"
+    )
+    (package / "run.py").write_text(
+        textwrap.dedent(
+            """
+            import anyio
+            import asynchyper as ah
+            from scheduler_helpers import Quad
+            from .objectives import objective
+
+            async def main():
+                try:
+                    await ah.minimize(objective, Quad, trials=2, executor="process",
+                                      progress=False)
+                except ah.ExecutorError as exc:
+                    print("ExecutorError:", exc)
+
+            if __name__ == "__main__":
+                anyio.run(main)
+            """
+        )
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
+    done = subprocess.run(
+        [sys.executable, "-m", "tuning.run"],
+        capture_output=True,
+        text=True,
+        cwd=HERE,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "relative imports fail" in done.stdout
+    assert "`python -m tuning.run` is fine if that module imports absolutely" in done.stdout
+    assert "if __name__" not in done.stdout
+
+
 def test_the_main_module_check_names_a_space_class_defined_there() -> None:
     script = textwrap.dedent(
         """

@@ -486,6 +486,36 @@ async def test_bad_options_are_rejected_before_the_storage_is_touched(
     assert not path.exists()
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "error", "match"),
+    [
+        ("callbacks", [3], TypeError, r"callbacks\[0\] must be"),
+        ("progress", "yes", TypeError, "progress must be"),
+        ("seed", "x", TypeError, "seed must be an int"),
+        ("seed", -1, ValueError, "seed must be >= 0"),
+        ("suggester", "tpe", TypeError, "suggester must be a Suggester"),
+        ("study", "", ValueError, "name must be a non-empty string"),
+        ("study", "n" * 501, ValueError, "at most 500 characters"),
+        ("study", 3, TypeError, "name must be a str"),
+    ],
+)
+async def test_bad_study_options_are_rejected_before_the_storage_is_touched(
+    tmp_path: Path, option: str, value: Any, error: type[Exception], match: str
+) -> None:
+    path = tmp_path / "study.db"
+    options: dict[str, Any] = {"trials": 3, option: value}
+    with pytest.raises(error, match=match):
+        await ah.minimize(quad, Quad, storage=str(path), **options)
+    assert not path.exists()
+    open_options = {"name" if option == "study" else option: value}
+    if option in ("callbacks", "progress"):
+        return  # options of a run, not of open_study
+    with pytest.raises(error, match=match):
+        async with ah.open_study(Quad, storage=str(path), **open_options):
+            pass
+    assert not path.exists()
+
+
 async def test_an_unknown_executor_is_rejected_before_the_storage_is_touched(
     tmp_path: Path,
 ) -> None:

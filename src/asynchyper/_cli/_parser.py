@@ -70,7 +70,9 @@ def build_parser(version: str) -> argparse.ArgumentParser:
     Returns:
         The parser.
     """
-    storage_help = f"the storage: a SQLite path or URL (default: ${ENV_STORAGE})"
+    storage_help = (
+        f"the storage: a SQLite path, or a sqlite: or postgresql: URL (default: ${ENV_STORAGE})"
+    )
     parser = argparse.ArgumentParser(
         prog="asynchyper",
         description="Inspect, export and plot asynchyper studies, and run workers.",

@@ -415,9 +415,23 @@ def _main_module_failure(exc: anyio.BrokenWorkerProcess) -> BaseException | None
 
 def _main_module_error(failure: BaseException) -> ExecutorError:
     """The error naming what the main module raised in a worker, and the fix."""
-    main = getattr(sys.modules.get("__main__"), "__file__", None) or "the main module"
+    module = sys.modules.get("__main__")
+    main = getattr(module, "__file__", None) or "the main module"
     text = str(failure)
     raised = type(failure).__name__ + (f": {text}" if text else "")
+    spec = getattr(module, "__spec__", None)
+    if isinstance(failure, ImportError) and "relative import" in text and spec is not None:
+        # `python -m package.module`: workers run the file by path, outside its package.
+        name = spec.name.removesuffix(".__main__")
+        msg = (
+            f"executor='process' cannot start a worker process: each worker runs the main "
+            f"module {main} as a file to load the objective, outside its package, so its "
+            f"relative imports fail ({raised}). `python -m {name}` is fine if that "
+            "module imports absolutely (`from package import x`, not `from . import x`); "
+            "or move the objective and the space class into another module; or use "
+            "executor='thread'"
+        )
+        return ExecutorError(msg)
     msg = (
         f"executor='process' cannot start a worker process: each worker runs the main "
         f"script {main} to load the objective, and there it raised {raised}. Put the "

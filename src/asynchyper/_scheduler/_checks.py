@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["check_int", "check_run_options", "check_seconds"]
+from .._suggest import Suggester
+
+__all__ = ["check_int", "check_run_options", "check_seconds", "check_study_options"]
+
+#: The longest study name (as the storages allow).
+_NAME_LIMIT = 500
 
 
 def check_int(name: str, value: object, *, minimum: int) -> None:
@@ -56,3 +61,31 @@ def check_run_options(
     if target is not None and not math.isfinite(target):
         msg = f"target must be a finite number or None; got {target!r}"
         raise ValueError(msg)
+
+
+def check_study_options(*, name: object, suggester: object, seed: object) -> None:
+    """Check the options of ``open_study`` before the storage is opened.
+
+    Raises:
+        TypeError: An option has the wrong type.
+        ValueError: ``name`` is empty or too long, or ``seed`` is negative.
+    """
+    if name is not None:
+        if not isinstance(name, str):
+            msg = f"name must be a str or None; got {type(name).__name__} {name!r}"
+            raise TypeError(msg)
+        if not name or len(name) > _NAME_LIMIT:
+            msg = (
+                f"name must be a non-empty string of at most {_NAME_LIMIT} characters; got "
+                f"{name[:40]!r}{'...' if len(name) > 40 else ''} ({len(name)} characters). "
+                "Pass None for the default (the space class's qualified name)"
+            )
+            raise ValueError(msg)
+    if suggester is not None and not isinstance(suggester, Suggester):
+        msg = (
+            f"suggester must be a Suggester (e.g. asynchyper.TPE() or asynchyper.Random()) "
+            f"or None; got {type(suggester).__name__} {suggester!r}"
+        )
+        raise TypeError(msg)
+    if seed is not None:
+        check_int("seed", seed, minimum=0)

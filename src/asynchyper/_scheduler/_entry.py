@@ -16,9 +16,10 @@ from .._space import Space, compile_space
 from .._storage import Storage, open_storage
 from .._suggest import TPE, Suggester
 from .._types import JSONValue
-from ._callbacks import TrialCallback
-from ._checks import check_run_options, check_seconds
+from ._callbacks import TrialCallback, as_callbacks
+from ._checks import check_run_options, check_seconds, check_study_options
 from ._constants import CONSTANTS_ATTR, changed_constants, constant_defaults
+from ._progress import check_progress
 from ._result import Result
 from ._study import Callback, Objective, Study
 
@@ -71,6 +72,9 @@ async def open_study(
     Raises:
         SpaceMismatchError: The stored study has another space or direction.
         StorageError: The storage cannot be opened.
+        TypeError: An option has the wrong type (checked before the storage is opened).
+        ValueError: An option is out of range, e.g. an empty ``name`` (checked before
+            the storage is opened).
     """
     async with open_study_created(
         space,
@@ -110,6 +114,7 @@ async def open_study_created(
         raise ValueError(msg)
     check_seconds("heartbeat_interval", heartbeat_interval)
     check_seconds("stale_after", stale_after)
+    check_study_options(name=name, suggester=suggester, seed=seed)
     compiled = compile_space(space)
     store = open_storage(storage)
     async with AsyncExitStack() as stack:
@@ -117,10 +122,10 @@ async def open_study_created(
             await stack.enter_async_context(store)
         if created is None:
             record, created = await create_or_load(
-                store, name or space.__qualname__, compiled, direction
+                store, space.__qualname__ if name is None else name, compiled, direction
             )
         else:  # the caller created or loaded (and checked) it just before
-            record = await store.get_study(name or space.__qualname__)
+            record = await store.get_study(space.__qualname__ if name is None else name)
         if record.direction != direction:
             msg = (
                 f"study {record.name!r} was created with direction={record.direction!r}; "
@@ -271,6 +276,9 @@ async def minimize(
         trial_timeout=trial_timeout,
         target=target,
     )
+    as_callbacks(callbacks)
+    check_progress(progress)
+    check_study_options(name=study, suggester=suggester, seed=seed)
     runner = resolve_executor(executor, objective)  # an unknown executor name, too
     runner.check(objective)  # e.g. an async objective on threads (configs: in optimize)
     async with open_study(
@@ -343,6 +351,12 @@ async def maximize(
 
     Returns:
         Every trial of the study (``result.best`` has the highest value).
+
+    Raises:
+        ExecutorError: The executor cannot run the objective.
+        SpaceMismatchError: The stored study has another space or direction.
+        TypeError: An option has the wrong type (checked before the storage is opened).
+        ValueError: An option is out of range (checked before the storage is opened).
     """
     return await minimize(
         objective,

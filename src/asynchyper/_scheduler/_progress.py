@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol, TextIO, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Protocol, TextIO, TypeVar
 
 from .._records import Trial, TrialState
 from ._callbacks import TrialCallback
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from ._result import Result
     from ._study import Study
 
-__all__ = ["ProgressDisplay", "resolve_progress"]
+__all__ = ["ProgressDisplay", "check_progress", "resolve_progress"]
 
 T = TypeVar("T")
 
@@ -53,19 +53,29 @@ def resolve_progress(progress: bool | TrialCallback[T] | None) -> TrialCallback[
     Raises:
         TypeError: ``progress`` is none of those.
     """
+    check_progress(progress)
     if progress is None:
         return ProgressDisplay() if _is_terminal(sys.stderr) else None
     if progress is True:
         return ProgressDisplay()
     if progress is False:
         return None
-    if not isinstance(cast("object", progress), TrialCallback):  # mistyped at run time
-        msg = (
-            "progress must be True, False, None (automatic: on when stderr is a terminal) "
-            f"or a TrialCallback; got {type(progress).__name__} {progress!r}"
-        )
-        raise TypeError(msg)
     return progress
+
+
+def check_progress(progress: object) -> None:
+    """Check a ``progress=`` argument (mistyped at run time).
+
+    Raises:
+        TypeError: ``progress`` is not ``True``, ``False``, ``None`` or a TrialCallback.
+    """
+    if progress is None or isinstance(progress, bool | TrialCallback):
+        return
+    msg = (
+        "progress must be True, False, None (automatic: on when stderr is a terminal) "
+        f"or a TrialCallback; got {type(progress).__name__} {progress!r}"
+    )
+    raise TypeError(msg)
 
 
 class ProgressDisplay(TrialCallback[T]):
