@@ -381,6 +381,40 @@ async def test_a_killed_run_with_this_pid_does_not_hold_the_budget_forever() -> 
     assert owner in (result.trials[0].error or "")
 
 
+async def test_a_dead_owners_trial_is_failed_while_the_run_goes_on() -> None:
+    # Crash recovery ran only on opening and when the budget was full: an unbounded (or
+    # far from full) run kept another host's dead trial pending until it ended.
+    storage = ah.MemoryStorage()
+    async with ah.open_study(Quad, storage=storage, name="s", suggester=ah.Random()):
+        pass
+    record = await storage.get_study("s")
+    remote = await storage.start_trial(
+        record.id, {"x": 0.0, "n": 1, "kind": "a"}, owner="elsewhere.example:4242:feedbeef"
+    )  # fresh when the study opens: pending, not stale
+
+    async def objective(config: Quad) -> float:
+        # The first trials wait until the silent one is failed, during the run.
+        with anyio.fail_after(20):
+            # polls the storage: there is no event to wait on
+            while (await storage.get_trial(record.id, remote.number)).state.name == "RUNNING":  # noqa: ASYNC110
+                await anyio.sleep(0.02)
+        return loss(config)
+
+    async with ah.open_study(
+        Quad,
+        storage=storage,
+        name="s",
+        suggester=ah.Random(),
+        stale_after=0.3,
+        heartbeat_interval=0.05,
+    ) as study:
+        result = await study.optimize(objective, trials=10, concurrency=2, max_failures=1)
+    assert len(result.completed) == 10
+    silent = await storage.get_trial(record.id, remote.number)
+    assert silent.state is ah.TrialState.FAILED
+    assert "stopped sending heartbeats" in (silent.error or "")
+
+
 async def test_a_run_waits_for_budget_held_elsewhere_then_finishes() -> None:
     storage = ah.MemoryStorage()
     async with ah.open_study(Quad, storage=storage, name="s", suggester=ah.Random()) as one:

@@ -919,15 +919,10 @@ class Study(Generic[T]):
 
         Without ``stale_after`` only the process table decides (an infinite heartbeat
         age never expires), so another host's slow trial is never failed by mistake.
+        The storage logs which trials it failed.
         """
         older_than = math.inf if self._stale_after is None else self._stale_after
-        numbers = await self._storage.fail_stale(self._study_id, older_than=older_than)
-        if numbers:
-            _log.warning(
-                "study %r: failed trials %s: their process is gone or stopped sending heartbeats",
-                self.name,
-                numbers,
-            )
+        await self._storage.fail_stale(self._study_id, older_than=older_than)
 
     async def _open(self) -> None:
         """Fail stale trials and load the study's trials."""
@@ -968,13 +963,22 @@ class Study(Generic[T]):
             )
 
     async def _heartbeat_loop(self) -> None:
-        """Tell storage that this study's running trials are alive, periodically."""
+        """Keep this study's running trials alive in storage, and recover dead ones.
+
+        Every ``heartbeat_interval`` seconds: a heartbeat for this process's running
+        trials, and, while other owners have running trials, a check that fails those
+        whose process died (on this host) or stopped sending heartbeats, so that they
+        neither hold the budget nor count as pending until the run ends.
+        """
         while True:
             await anyio.sleep(self._heartbeat_interval)
-            if not self._own:
-                continue
             try:
-                await self._storage.heartbeat(self._study_id, owner=self._owner)
+                if self._own:
+                    await self._storage.heartbeat(self._study_id, owner=self._owner)
+                if self._others:
+                    await self._fail_stale()
+                    # The next ask reads the failed ones (not here: one reader at a time).
+                    self._last_refresh = -math.inf
             except Exception:
                 _log.warning("study %r: heartbeat failed", self.name, exc_info=True)
 

@@ -536,7 +536,8 @@ def log_failed_stale(
     """Warn (on the store's own logger) that ``fail_stale`` failed these trials."""
     if failed:
         logger.warning(
-            "%s: marked trials %s of study %d FAILED, their process is gone%s",
+            "%s: marked trials %s of study %d FAILED: their process is gone or stopped "
+            "sending heartbeats%s",
             where,
             failed,
             study_id,
