@@ -391,6 +391,7 @@ async def test_a_dead_owners_trial_is_failed_while_the_run_goes_on() -> None:
     remote = await storage.start_trial(
         record.id, {"x": 0.0, "n": 1, "kind": "a"}, owner="elsewhere.example:4242:feedbeef"
     )  # fresh when the study opens: pending, not stale
+    assert remote is not None
 
     async def objective(config: Quad) -> float:
         # The first trials wait until the silent one is failed, during the run.
