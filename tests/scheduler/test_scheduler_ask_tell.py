@@ -416,6 +416,32 @@ async def test_a_dead_owners_trial_is_failed_while_the_run_goes_on() -> None:
     assert "stopped sending heartbeats" in (silent.error or "")
 
 
+async def test_a_trial_left_running_by_a_closed_study_is_recovered_in_the_same_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A study whose closing write failed (say, a locked database) left its trial
+    # RUNNING; its owner id counted as alive for as long as the process ran, so a later
+    # study in the same process (a long-lived service) waited for it forever.
+    storage = ah.MemoryStorage()
+    async with ah.open_study(Quad, storage=storage, name="s", suggester=ah.Random()) as study:
+        trial = await study.ask()
+
+        async def locked(*args: Any, **kwargs: Any) -> None:
+            msg = "database is locked"
+            raise ah.StorageError(msg)
+
+        monkeypatch.setattr(storage, "finish_trial", locked)
+    monkeypatch.undo()
+    record = await storage.get_study("s")
+    assert (await storage.get_trial(record.id, trial.number)).state is ah.TrialState.RUNNING
+    with anyio.fail_after(30):
+        async with ah.open_study(Quad, storage=storage, name="s", suggester=ah.Random()) as again:
+            result = await again.optimize(_quad, trials=2)
+    assert len(result.completed) == 2
+    left = await storage.get_trial(record.id, trial.number)
+    assert left.state is ah.TrialState.FAILED
+
+
 async def test_a_run_waits_for_budget_held_elsewhere_then_finishes() -> None:
     storage = ah.MemoryStorage()
     async with ah.open_study(Quad, storage=storage, name="s", suggester=ah.Random()) as one:

@@ -583,6 +583,36 @@ def test_a_main_module_run_with_python_m_and_relative_imports_gets_the_fix(
     assert "if __name__" not in done.stdout
 
 
+@pytest.mark.parametrize(
+    ("backend", "way", "kind"),
+    [
+        ("asyncio", "thread", "generator_exit"),
+        ("trio", "thread", "generator_exit"),
+        ("asyncio", "thread", "custom"),
+        ("trio", "thread", "custom"),
+        ("asyncio", "executor", "generator_exit"),
+    ],
+)
+def test_a_base_exception_from_an_objective_fails_its_trial_and_stops_the_run(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, backend: str, way: str, kind: str
+) -> None:
+    # On asyncio a GeneratorExit handed back from a thread is thrown into the waiting
+    # task, which closes every coroutine on its await chain: the cleanup's storage write
+    # was left at the head of the write queue and every later write waited forever.
+    # Other BaseExceptions were recorded as "the study was cancelled".
+    monkeypatch.setenv("ASYNCHYPER_TEST_BASE_KIND", kind)
+    done = run_script([str(HERE / "base_exception_script.py"), backend, way,
+                       str(tmp_path / "base.db")])  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    raised = "GeneratorExit" if kind == "generator_exit" else "Stop"
+    assert lines[0] == f"raised {raised}"
+    assert not [line for line in lines if "RUNNING" in line]
+    if way == "thread":  # the trial that raised it failed, with what it raised
+        assert lines[1].startswith(f"trial 0 FAILED {raised}")
+    assert all(line.split()[2] in ("FAILED", "CANCELLED") for line in lines[1:])
+
+
 def test_the_main_module_check_names_a_space_class_defined_there() -> None:
     script = textwrap.dedent(
         """

@@ -265,6 +265,29 @@ async def test_trial_timeout_cancels_a_hanging_coroutine() -> None:
     assert len(result.completed) == 4
 
 
+@pytest.mark.parametrize("how", ["shielded", "swallowed"])
+async def test_a_trial_that_ignores_its_timeout_and_returns_late_fails(how: str) -> None:
+    # A coroutine that shields itself, or catches the cancellation, returns after the
+    # deadline: it took longer than trial_timeout all the same (it was stored complete).
+    async def objective(config: Quad) -> float:
+        if current_trial().number == 1:
+            if how == "shielded":
+                with anyio.CancelScope(shield=True):
+                    await anyio.sleep(0.4)
+            else:
+                try:
+                    await anyio.sleep(30)
+                except anyio.get_cancelled_exc_class():
+                    pass  # swallowed: returns a value instead
+        return loss(config)
+
+    result = await ah.minimize(objective, Quad, trials=3, trial_timeout=0.2, suggester=ah.Random())
+    late = result.trials[1]
+    assert late.state is ah.TrialState.FAILED
+    assert "exceeded trial_timeout=0.2 s" in (late.error or "")
+    assert len(result.completed) == 3
+
+
 async def test_study_timeout_cancels_running_trials_and_returns() -> None:
     async def objective(config: Quad) -> float:
         await anyio.sleep(0.1 if current_trial().number < 3 else 30)

@@ -138,6 +138,10 @@ class ThreadExecutor(Executor):
             try:
                 with use_trial_context(context):
                     return objective(config)
+            except GeneratorExit as exc:
+                # Thrown into the waiting task, GeneratorExit would close every
+                # coroutine on its await chain, cleanup included: raised below instead.
+                return _Raised(exc)
             finally:
                 with lock:
                     state["returned"] = True
@@ -149,10 +153,22 @@ class ThreadExecutor(Executor):
                         soon(limiter.release_on_behalf_of, borrower)
 
         try:
-            return await anyio.to_thread.run_sync(call, abandon_on_cancel=True, limiter=threads)
+            returned = await anyio.to_thread.run_sync(call, abandon_on_cancel=True, limiter=threads)
         finally:
             with lock:
                 state["gone"] = True
                 free_here = state["returned"] or not state["started"]
             if free_here:
                 limiter.release_on_behalf_of(borrower)
+        if isinstance(returned, _Raised):
+            raise returned.exception
+        return returned
+
+
+class _Raised:
+    """A ``GeneratorExit`` the objective raised, carried out of its thread as a value."""
+
+    __slots__ = ("exception",)
+
+    def __init__(self, exception: GeneratorExit) -> None:
+        self.exception = exception

@@ -31,7 +31,7 @@ from .._executor._remote import short_repr
 from .._export import to_dataframe, trial_records
 from .._records import StudyRecord, Trial, TrialRecord, TrialState
 from .._space import Space
-from .._storage import Storage, new_owner_id
+from .._storage import Storage, new_owner_id, release_owner_id
 from .._suggest import History, Suggester
 from .._types import JSONInput, JSONScalar, JSONValue, Params
 from ._callbacks import TrialCallback, as_callbacks, call
@@ -625,10 +625,17 @@ class Study(Generic[T]):
             run.fail(exc)
             if number in self._own:
                 await self._abandon(number, TrialState.CANCELLED, run.cancel_reason(), context)
-        except BaseException:
+        except anyio.get_cancelled_exc_class():
             if number in self._own:
                 await self._abandon(number, TrialState.CANCELLED, run.cancel_reason(), context)
             raise
+        except BaseException as exc:
+            # Any other BaseException (GeneratorExit, a custom one) means "do not catch
+            # me": the trial that raised it failed, the run stops, and optimize() raises
+            # it from the caller's task.
+            run.fail(exc)
+            if number in self._own:
+                await self._abandon(number, TrialState.FAILED, describe_error(exc), context)
 
     async def _evaluate(self, run: Run[T], trial: Trial[T], context: TrialContext) -> Outcome:
         """Run the objective through the executor and interpret what it gave."""
@@ -639,7 +646,9 @@ class Study(Generic[T]):
             else:
                 with anyio.move_on_after(run.trial_timeout) as scope:
                     raw = await run.executor.run(run.objective, trial.config, context)
-                if scope.cancelled_caught:
+                # Also when the objective swallowed the cancellation (or shielded itself)
+                # and returned late: it still took longer than trial_timeout.
+                if scope.cancel_called:
                     return failed(
                         f"trial {trial.number} exceeded trial_timeout={run.trial_timeout:g} s "
                         f"and was cancelled ({run.executor!r})",
@@ -961,6 +970,7 @@ class Study(Generic[T]):
                 TrialState.CANCELLED,
                 "cancelled: the study was closed before this trial was told",
             )
+        release_owner_id(self._owner)  # what could not be recorded is stale from now on
 
     async def _heartbeat_loop(self) -> None:
         """Keep this study's running trials alive in storage, and recover dead ones.

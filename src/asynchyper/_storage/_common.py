@@ -51,6 +51,7 @@ __all__ = [
     "is_trial_number",
     "check_trial_number",
     "log_failed_stale",
+    "release_owner_id",
     "new_owner_id",
     "normalize_attrs",
     "normalize_params",
@@ -151,6 +152,15 @@ def new_owner_id() -> str:
     return owner
 
 
+def release_owner_id(owner: str) -> None:
+    """Mark an owner id of this process as no longer in use (its study closed).
+
+    Trials it left ``RUNNING`` (a write that failed while it closed) are then stale at
+    once for a later study of this process, instead of alive for as long as it runs.
+    """
+    _OWN_IDS.discard(owner)
+
+
 def _owner_alive(owner: str | None) -> bool | None:
     """Whether the owner's process is alive, or ``None`` when this host cannot tell."""
     if owner is None:
@@ -165,11 +175,12 @@ def _owner_alive(owner: str | None) -> bool | None:
     if pid == os.getpid():
         if owner in _OWN_IDS:
             return True
-        # Another id with this pid may be an earlier process that had the same pid (a
-        # restarted container's PID 1, with the same hostname). Its start time tells;
-        # without one, the process table cannot, so the heartbeat decides.
-        here = process_start(pid)
-        return None if started is None or here is None else started == here
+        # Not an id in use here: one this process released (its study closed; whatever
+        # it left running runs no more) or one of an earlier process that had the same
+        # pid (a restarted container's PID 1, with the same hostname). A start time
+        # tells it is either; without one, the process table cannot, so the heartbeat
+        # decides.
+        return None if started is None or process_start(pid) is None else False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

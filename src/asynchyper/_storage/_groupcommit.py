@@ -60,11 +60,36 @@ class PendingWrites(Generic[W]):
         with anyio.CancelScope(shield=True):
             self._queue.append(write)
             if self._writing:
-                await write.wake.wait()  # done, or woken to lead the next batch
+                try:
+                    await write.wake.wait()  # done, or woken to lead the next batch
+                except BaseException:
+                    # Not cancellation (shielded): the caller's coroutine was closed
+                    # (a GeneratorExit thrown into its task). Its write never ran: take
+                    # it out of the queue, and hand on the lead if it was this one's.
+                    if not write.done:
+                        self._withdraw(write)
+                    raise
             else:
                 self._writing = True
             if not write.done:
                 await self._lead(run)
+
+    def _withdraw(self, write: W) -> None:
+        """Remove a write that will never run; wake the next leader if it was to lead."""
+        leading = write.wake.is_set()
+        self._queue.remove(write)
+        if leading:
+            self._pass_lead()
+
+    def _pass_lead(self) -> None:
+        """Wake the oldest waiter to lead the next batch, or mark the queue idle."""
+        if self._queue:
+            self._queue[0].wake.set()
+        else:
+            self._writing = False
+            if self._idle is not None:
+                self._idle.set()
+                self._idle = None
 
     async def _lead(self, run: Callable[[list[W]], Awaitable[None]]) -> None:
         """Run the oldest queued writes as one transaction, then wake their callers."""
@@ -81,13 +106,7 @@ class PendingWrites(Generic[W]):
             for write in batch:
                 write.done = True
                 write.wake.set()
-            if self._queue:
-                self._queue[0].wake.set()  # the oldest waiter leads the next batch
-            else:
-                self._writing = False
-                if self._idle is not None:
-                    self._idle.set()
-                    self._idle = None
+            self._pass_lead()
 
     async def wait_idle(self) -> None:
         """Wait until no transaction is in flight and nothing is queued."""
