@@ -155,3 +155,43 @@ anyio.run(main)
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
+
+
+async def test_a_resumed_studys_backlog_is_read_off_the_event_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Adding 20,000 stored trials to the history (and decoding them for trials()) held
+    # the loop for 0.3-0.6 s: a service's other requests waited that long.
+    monkeypatch.setattr(_study, "OFFLOAD_ROWS", 5)
+    storage = ah.MemoryStorage()
+    await ah.minimize(loss_of, Quad, trials=12, storage=storage, suggester=ah.Random())
+    loop_thread = threading.current_thread().name
+    added: list[str] = []
+    decoded: list[str] = []
+    original_add = ah.History.add
+
+    def add(self: ah.History, params: Params, value: float | None) -> None:
+        added.append(threading.current_thread().name)
+        original_add(self, params, value)
+
+    monkeypatch.setattr(ah.History, "add", add)
+    async with ah.open_study(Quad, storage=storage, suggester=ah.Random()) as study:
+        original_decode = study.space.decode
+
+        def decode(params: Params) -> Quad:
+            decoded.append(threading.current_thread().name)
+            return original_decode(params)
+
+        monkeypatch.setattr(study.space, "decode", decode)
+        await study.tell(await study.ask(), 1.0)
+        before = len(decoded)
+        trials = await study.trials()
+    assert len(trials) == 13
+    assert len(added) >= 12
+    assert loop_thread not in added[:12]  # the 12 stored ones, in a worker thread
+    assert len(decoded) - before == 12  # the 12 stored ones (the new trial's is kept)...
+    assert loop_thread not in decoded[before:]  # ...decoded off the loop
+
+
+async def loss_of(config: Quad) -> float:
+    return loss(config)
