@@ -204,11 +204,7 @@ def test_parallel_draws_one_line_per_complete_trial(plain: list[ah.TrialRecord])
 
 def test_parallel_marks_the_outliers_it_cuts_off(tmp_path: Any) -> None:
     values = [1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 100.0]  # one diverged run
-    trials = [
-        ah.TrialRecord(study_id=1, number=i, state=ah.TrialState.COMPLETE,
-                       params={"x": i / 10}, value=value)
-        for i, value in enumerate(values)
-    ]  # fmt: skip
+    trials = complete_trials(values)
     fig = ahp.parallel_coordinates(trials, space=ah.compile_space(One))
     ax = fig.axes[0]
     (marker,) = [c for c in ax.collections if c.get_gid() == "cut off"]
@@ -321,6 +317,15 @@ def test_branches_best_follows_direction(direction: str, conditional: list[ah.Tr
     )
 
 
+def complete_trials(values: Sequence[float]) -> list[ah.TrialRecord]:
+    """Complete trials of ``One`` with these values (``x`` = number / 10)."""
+    return [
+        ah.TrialRecord(study_id=1, number=i, state=ah.TrialState.COMPLETE,
+                       params={"x": i / 10}, value=value)
+        for i, value in enumerate(values)
+    ]  # fmt: skip
+
+
 def _objective_heights(fig: Any) -> list[float]:
     (lines,) = [c for c in fig.axes[0].collections if c.get_gid() == "trials"]
     return sorted(float(segment[0, 1]) for segment in lines.get_segments())
@@ -328,11 +333,7 @@ def _objective_heights(fig: Any) -> list[float]:
 
 def test_parallel_objective_axis_is_log_over_many_decades(tmp_path: Any) -> None:
     values = [1e-6, 1e-4, 1e-2, 1.0]  # four decades apart: evenly spaced on a log axis
-    trials = [
-        ah.TrialRecord(study_id=1, number=i, state=ah.TrialState.COMPLETE,
-                       params={"x": i / 10}, value=value)
-        for i, value in enumerate(values)
-    ]  # fmt: skip
+    trials = complete_trials(values)
     fig = ahp.parallel_coordinates(trials, space=ah.compile_space(One))
     assert _objective_heights(fig) == pytest.approx([0.0, 1 / 3, 2 / 3, 1.0])
     labels = [t.get_text() for t in fig.axes[0].texts if t.get_position()[0] < 0.5]
@@ -343,11 +344,7 @@ def test_parallel_objective_axis_is_log_over_many_decades(tmp_path: Any) -> None
 
 def test_parallel_objective_near_the_largest_float(tmp_path: Any) -> None:
     values = [-1.7e308, 0.0, 1.7e308]
-    trials = [
-        ah.TrialRecord(study_id=1, number=i, state=ah.TrialState.COMPLETE,
-                       params={"x": i / 10}, value=value)
-        for i, value in enumerate(values)
-    ]  # fmt: skip
+    trials = complete_trials(values)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no overflow on the way
         fig = ahp.parallel_coordinates(trials, space=ah.compile_space(One))

@@ -531,7 +531,7 @@ async def test_waiting_on_own_asked_trials_is_logged_truthfully(
     assert len(messages) == 1
     assert "1 running trial" in messages[0]
     assert "asked with ask() in this process" in messages[0]
-    assert "in other processes" not in messages[0]
+    assert "of other owners" not in messages[0]
 
 
 async def test_optimize_twice_at_once_on_one_study_is_refused() -> None:

@@ -8,6 +8,7 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +43,12 @@ pytestmark = pytest.mark.anyio
 HERE = Path(__file__).parent
 
 
-def run_script(arguments: list[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    """Run a Python child process in this directory, with this test run's sys.path."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+def run_script(
+    arguments: list[str], stdin: str | None = None, path: Sequence[str] = ()
+) -> subprocess.CompletedProcess[str]:
+    """Run a Python child process in this directory, with this test run's sys.path
+    (after ``path``)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([*path, *sys.path])}
     return subprocess.run(
         [sys.executable, *arguments],
         input=stdin,
@@ -567,16 +571,7 @@ def test_a_main_module_run_with_python_m_and_relative_imports_gets_the_fix(
             """
         )
     )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
-    done = subprocess.run(
-        [sys.executable, "-m", "tuning.run"],
-        capture_output=True,
-        text=True,
-        cwd=HERE,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    done = run_script(["-m", "tuning.run"], path=[str(tmp_path)])
     assert done.returncode == 0, done.stderr
     assert "relative imports fail" in done.stdout
     assert "`python -m tuning.run` is fine if that module imports absolutely" in done.stdout

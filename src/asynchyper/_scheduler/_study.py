@@ -575,7 +575,9 @@ class Study(Generic[T]):
         if mine:
             where.append(f"{mine} asked with ask() in this process and not yet told")
         if theirs:
-            where.append(f"{theirs} in other processes")
+            # other owners: other processes, or another open study of this process (an
+            # optimize() of this study inside one of its own trials waits here forever)
+            where.append(f"{theirs} of other owners (other processes or open studies)")
         running = mine + theirs
         _log.info(
             "study %r: %d running %s (%s) the rest of the budget; waiting for %s to finish",
