@@ -183,6 +183,10 @@ async def check_minimize() -> None:
     await ah.minimize(sync_returns_evaluation_or_none, Space, trials=10)  # type: ignore[arg-type]
     # accepted by the checker, refused at run time (see returns_bool)
     await ah.minimize(returns_bool, Space, trials=10)
+    # a lambda's argument is the space (it was Any: a typo went unnoticed)
+    await ah.minimize(lambda cfg: cfg.lr, Space, trials=10)
+    await ah.minimize(lambda cfg: cfg.lrr, Space, trials=10)  # type: ignore[attr-defined]
+    await ah.minimize(lambda cfg: str(cfg.lr), Space, trials=10)  # type: ignore[arg-type,return-value]
 
     # what the library gives back stays precise: lists and dicts, not Sequence/Mapping
     stored = result.best.user_attrs
@@ -220,6 +224,8 @@ async def check_study() -> None:
         everything: list[ah.Trial[Space]] = await study.trials()
         result: ah.Result[Space] = await study.optimize(objective, trials=5, concurrency=2)
         await study.optimize(other_objective, trials=5)  # type: ignore[arg-type]
+        await study.optimize(lambda cfg: cfg.lr, trials=5)
+        await study.optimize(lambda cfg: cfg.lrr, trials=5)  # type: ignore[attr-defined]
         del typed, ask_typed, config, other, told, everything, result
 
 

@@ -54,8 +54,9 @@ _log = logging.getLogger(__name__)
 
 #: What an objective may return: a float, or an :class:`Evaluation`.
 ObjectiveReturn: TypeAlias = float | Evaluation
-#: An objective: ``async def f(cfg) -> float`` or a plain ``def f(cfg) -> float``.
-Objective: TypeAlias = Callable[[T], Awaitable[ObjectiveReturn]] | Callable[[T], ObjectiveReturn]
+#: An objective: ``async def f(cfg) -> float`` or a plain ``def f(cfg) -> float``. One
+#: callable type (not a union of two), so that a lambda's argument is typed as the space.
+Objective: TypeAlias = Callable[[T], Awaitable[ObjectiveReturn] | ObjectiveReturn]
 #: A callback: ``callback(study, trial)`` called when each trial finishes, or a
 #: :class:`TrialCallback` that also sees trial starts and the run's start and end.
 Callback: TypeAlias = "TrialCallback[T] | Callable[[Study[T], Trial[T]], Any]"
