@@ -31,7 +31,17 @@ _json_scalars = st.one_of(
     st.none(),
     st.integers(-8, 8).filter(lambda i: i != 0).map(lambda i: i / 4),
 )
-_choices = st.lists(_json_scalars, min_size=1, max_size=4, unique_by=json.dumps)
+
+
+def _value_of(choice: Any) -> tuple[str, Any]:
+    """What makes two choices one value: equal numbers (``1``, ``1.0``) are refused as
+    duplicates, while ``True`` and ``1`` are two choices."""
+    if isinstance(choice, int | float) and not isinstance(choice, bool):
+        return ("number", choice)
+    return ("json", json.dumps(choice))
+
+
+_choices = st.lists(_json_scalars, min_size=1, max_size=4, unique_by=_value_of)
 
 _plain_float = st.builds(
     lambda low, width: {"kind": "float", "low": low, "high": low + width, "log": False},

@@ -122,7 +122,7 @@ class Choices:
     flag: bool
     literal: Literal["x", 3, True, None, 2.5]  # type: ignore[valid-type]
     cat: Annotated[str, ah.Categorical(["p", "q"])]
-    mixed: Annotated[object, ah.Categorical([1, "1", 1.0, False])]
+    mixed: Annotated[object, ah.Categorical([1, "1", 2.5, False])]
 
 
 def test_categorical_forms() -> None:
@@ -132,15 +132,15 @@ def test_categorical_forms() -> None:
     assert dims["flag"].choices == (False, True)
     assert dims["literal"].choices == ("x", 3, True, None, 2.5)
     assert dims["cat"].choices == ("p", "q")
-    assert dims["mixed"].choices == (1, "1", 1.0, False)
+    assert dims["mixed"].choices == (1, "1", 2.5, False)
     config = space.decode(
-        {"color": "GREEN", "flag": False, "literal": None, "cat": "q", "mixed": 1.0}
+        {"color": "GREEN", "flag": False, "literal": None, "cat": "q", "mixed": 2.5}
     )
     assert config.color is Color.GREEN
     assert config.literal is None
     assert type(config.mixed) is float
     assert space.to_vector(space.encode(config)).tolist() == [1.0, 0.0, 3.0, 1.0, 2.0]
-    # True, 1 and 1.0 stay distinct choices
+    # True and 1 (or "1") stay distinct choices; 1 and 1.0 would be one (refused)
     assert space.to_vector({**space.encode(config), "literal": True})[2] == 2.0
     assert space.to_vector({**space.encode(config), "mixed": 1})[4] == 0.0
     assert space.to_vector({**space.encode(config), "mixed": False})[4] == 3.0

@@ -416,29 +416,44 @@ def _main_module_failure(exc: anyio.BrokenWorkerProcess) -> BaseException | None
 def _main_module_error(failure: BaseException) -> ExecutorError:
     """The error naming what the main module raised in a worker, and the fix."""
     module = sys.modules.get("__main__")
-    main = getattr(module, "__file__", None) or "the main module"
+    path = getattr(module, "__file__", None)
+    # say each thing once: no "the main script the main module" when there is no file
+    main = f"the main script {path}" if path else "the main module"
     text = str(failure)
     raised = type(failure).__name__ + (f": {text}" if text else "")
     spec = getattr(module, "__spec__", None)
-    if isinstance(failure, ImportError) and "relative import" in text and spec is not None:
+    if isinstance(failure, ImportError) and "relative import" in text and path and spec is not None:
         # `python -m package.module`: workers run the file by path, outside its package.
         name = spec.name.removesuffix(".__main__")
         msg = (
-            f"executor='process' cannot start a worker process: each worker runs the main "
-            f"module {main} as a file to load the objective, outside its package, so its "
-            f"relative imports fail ({raised}). `python -m {name}` is fine if that "
+            "executor='process' cannot start a worker process: each worker runs the main "
+            f"module {path} as a file to load the objective, outside its package, so "
+            f"its relative imports fail ({raised}). `python -m {name}` is fine if that "
             "module imports absolutely (`from package import x`, not `from . import x`); "
             "or move the objective and the space class into another module; or use "
             "executor='thread'"
         )
         return ExecutorError(msg)
-    msg = (
-        f"executor='process' cannot start a worker process: each worker runs the main "
-        f"script {main} to load the objective, and there it raised {raised}. Put the "
-        'code that starts the study under `if __name__ == "__main__":` (module-level '
-        "code must run without the script's command-line arguments), or move the "
-        "objective and the space class into a module; or use executor='thread'"
+    start = (
+        f"executor='process' cannot start a worker process: each worker runs {main} to "
+        "load the objective"
     )
+    alternatives = "move the objective and the space class into a module; or use executor='thread'"
+    if isinstance(failure, ExecutorError) and "cannot start a worker process" in text:
+        # The main module started a study in the worker too, whose own worker failed:
+        # quoting that message would repeat this one inside itself.
+        msg = (
+            f"{start}, and there its module-level code started a study of its own. Put the "
+            f'code that starts the study under `if __name__ == "__main__":`, or {alternatives}'
+        )
+    elif "__name__ ==" in text:  # the failure already gives the guard as its fix
+        msg = f"{start}, and there it raised {raised}. Follow that advice, or {alternatives}"
+    else:
+        msg = (
+            f"{start}, and there it raised {raised}. Put the code that starts the study "
+            'under `if __name__ == "__main__":` (module-level code must run without the '
+            f"script's command-line arguments), or {alternatives}"
+        )
     return ExecutorError(msg)
 
 

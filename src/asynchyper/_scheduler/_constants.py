@@ -68,7 +68,8 @@ def _check_node(node: ClassNode, obj: object, path: str, problems: list[str]) ->
             continue
         if not field.init:
             continue  # derived in __attrs_post_init__ or fixed: never given by the user
-        default = _default_of(field)
+        # The instance holds the converted value: compare it with the converted default.
+        default = _converted(field, _default_of(field))
         if default is not _UNCHECKED and not _same(value, default):
             problems.append(f"{where} = {value!r} differs from its default {default!r}")
 
@@ -97,6 +98,29 @@ def _default_of(field: attrs.Attribute[Any]) -> object:
     return default
 
 
+def _converted(field: attrs.Attribute[Any], default: object) -> object:
+    """``default`` passed through the field's converter, as attrs does in ``__init__``.
+
+    A converter that needs the instance (``attrs.Converter(..., takes_self=True)``, or
+    a ``pipe`` holding one), or that fails on the default alone, leaves the field
+    unchecked.
+    """
+    converter: Any = field.converter
+    if default is _UNCHECKED or converter is None:
+        return default
+    try:
+        if not isinstance(converter, attrs.Converter):
+            return converter(default)
+        wrapper: Any = converter  # attrs' stubs do not declare its attributes
+        if wrapper.takes_self:
+            return _UNCHECKED
+        if wrapper.takes_field:
+            return wrapper.converter(default, field)
+        return wrapper.converter(default)
+    except Exception:
+        return _UNCHECKED
+
+
 def _same(value: object, default: object) -> bool:
     """Whether ``value`` equals ``default`` (values without a plain ``==`` count as equal
     only when they are the same object)."""
@@ -116,9 +140,10 @@ def constant_defaults(space: Space[Any]) -> dict[str, str]:
     """Every constant field's default, as JSON text, by field path (branches included).
 
     A constant is not stored with the trials, so the study keeps these to notice a
-    changed default when it is opened again. Defaults that do not survive JSON (an
-    arbitrary object, whose ``repr`` may hold an address) and factories that need the
-    other fields are left out.
+    changed default when it is opened again. A default is recorded as the field's
+    converter (if any) makes it, the value every trial gets. Defaults that do not
+    survive JSON (an arbitrary object, whose ``repr`` may hold an address), and
+    factories or converters that need the other fields, are left out.
 
     Args:
         space: The compiled space.
@@ -166,7 +191,8 @@ def _collect(node: ClassNode, path: str, found: dict[str, str]) -> None:
                 if branch is not None:
                     _collect(branch, f"{where}[{tag}]", found)
             continue
-        default = _default_of(field) if field.init else _UNCHECKED
+        # Converted, as the trials get it (a change of converter is a change too).
+        default = _converted(field, _default_of(field)) if field.init else _UNCHECKED
         if default is _UNCHECKED:
             continue
         if isinstance(default, enum.Enum):

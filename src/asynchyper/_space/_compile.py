@@ -126,6 +126,7 @@ class _Site:
     name: str
     parent: str | None
     parent_choice: str | None
+    owner: type | None = None  # the class that declares the field (a base, maybe)
 
     @property
     def alias(self) -> str:
@@ -146,6 +147,23 @@ class _Compiler:
 
     # -- classes ------------------------------------------------------------------
     def compile_root(self, cls: object) -> ClassNode | None:
+        if _is_generic_attrs(cls):
+            origin: Any = get_origin(cls)
+            self.error(
+                origin.__qualname__,
+                f"{_type_name(cls)} is a parametrised generic alias, not a class; declare "
+                f"a subclass that binds the type parameters and pass that: "
+                f"{_subclass_example(cls)}",
+            )
+            return None
+        if not isinstance(cls, type) and attrs.has(type(cls)):
+            kind = type(cls).__qualname__
+            self.error(
+                kind,
+                f"got an instance of {kind} ({cls!r}), not a class; pass the class "
+                f"itself: compile_space({kind})",
+            )
+            return None
         name = getattr(cls, "__name__", repr(cls))
         if not isinstance(cls, type) or not attrs.has(cls):
             self.error(
@@ -174,17 +192,27 @@ class _Compiler:
         hints = self._type_hints(cls, path)
         if hints is None:
             return None
+        bindings = _type_bindings(cls)
         self._stack.append(cls)
         try:
             fields: list[FieldNode] = []
             for attribute in attrs.fields(cls):
-                if not attribute.init or attribute.name not in hints:
-                    continue  # not an __init__ argument, or its hint was reported
-                hint = hints[attribute.name]
+                if attribute.name not in hints:
+                    continue  # its hint was reported
+                owner = _owner_of(cls, attribute.name)
+                hint = _substitute(hints[attribute.name], bindings.get(owner, {}))
                 alias = attribute.alias or attribute.name
                 site = _Site(
-                    attribute, f"{path}.{attribute.name}", prefix + alias, parent, parent_choice
+                    attribute,
+                    f"{path}.{attribute.name}",
+                    prefix + alias,
+                    parent,
+                    parent_choice,
+                    owner,
                 )
+                if not attribute.init:
+                    self._check_not_init(site, hint)
+                    continue  # not an __init__ argument: derived, never searched
                 node = self.compile_field(site, hint)
                 if node is not None:
                     fields.append(node)
@@ -230,9 +258,71 @@ class _Compiler:
         return None
 
     # -- fields -------------------------------------------------------------------
+    def _check_not_init(self, site: _Site, hint: Any) -> None:
+        """Report a field left out of ``__init__`` (``init=False``) that has a marker."""
+        _, metadata = _unwrap_annotated(hint)
+        default = site.attribute.default
+        # annotated-types bounds may document a derived value: only markers are refused
+        declared: list[object] = [m for m in metadata if is_marker(m)]
+        if is_marker(default):
+            declared.append(default)
+        if declared:
+            self.error(
+                site.path,
+                f"has init=False and the marker {_spell(declared[0])}, but a field that "
+                "is not an __init__ argument cannot be searched (it would be left out of "
+                "the space silently); remove init=False to search it, or remove the "
+                "marker if the field is derived from the others",
+            )
+
     def compile_field(self, site: _Site, hint: Any) -> FieldNode | None:
+        """Compile one ``__init__`` field: a dimension, a nested class, a union, or
+        ``None`` for a constant (or a field whose problems were reported)."""
+        default = site.attribute.default
+        if is_marker(default):
+            annotation = _unwrap_newtype(_unwrap_annotated(hint)[0])
+            if annotation in (Any, object) or isinstance(annotation, TypeVar):
+                annotation = _marker_type(default)
+            self.error(
+                site.path,
+                f"has the marker {_spell(default)} as its default, which makes it a "
+                "constant holding the marker itself (it is not searched); put the marker "
+                f"in the annotation instead: `{site.attribute.name}: Annotated["
+                f"{_type_name(annotation)}, {_spell(default)}]`, with no default",
+            )
+            return None
+        converter = site.attribute.converter
+        node = self._compile_field(site, hint)
+        if converter is None or self._is_constant(site, hint):
+            return node
+        self.error(
+            site.path,
+            f"is searched and has a converter ({_converter_name(converter)}); the space "
+            "draws values within the declared distribution, and a converter could hand the "
+            "objective values outside it (which encode and enqueue() then refuse). Remove "
+            "the converter, and convert in the objective or in a property of the class",
+        )
+        return None
+
+    @staticmethod
+    def _is_constant(site: _Site, hint: Any) -> bool:
+        """Whether the field is a constant: a default, and no marker or bounds."""
+        if site.attribute.default is attrs.NOTHING:
+            return False
+        _, metadata = _unwrap_annotated(hint)
+        return not any(
+            is_marker(m) or _bound_values(m) or _is_marker_class(m)
+            for m in _expand_grouped(metadata)
+        )
+
+    def _compile_field(self, site: _Site, hint: Any) -> FieldNode | None:
         path = site.path
         base, metadata = _unwrap_annotated(hint)
+        base = _unwrap_newtype(base)
+        uncalled = [m for m in metadata if _is_marker_class(m)]
+        if uncalled:
+            self.error(path, _uncalled_marker_message(uncalled[0]))
+            return None
         markers = [m for m in metadata if is_marker(m)]
         bounds = [m for m in _expand_grouped(metadata) if _bound_values(m)]
         has_default = site.attribute.default is not attrs.NOTHING
@@ -285,6 +375,9 @@ class _Compiler:
         if _is_generic_attrs(base):
             self.error(path, _generic_message(base))
             return None
+        if isinstance(base, TypeVar):
+            self.error(path, _type_variable_message(base, site.owner))
+            return None
         self.error(path, _missing_marker_message(base))
         return None
 
@@ -307,6 +400,15 @@ class _Compiler:
     ) -> FieldNode | None:
         path = site.path
         if isinstance(marker, Categorical):
+            text = marker._text  # kept by the marker for this message
+            if text is not None:
+                self.error(
+                    path,
+                    f"ah.Categorical({text!r}) was given one string, not a list of choices "
+                    "(a string is an iterable of its characters, which would become the "
+                    f"choices); pass a list: ah.Categorical([{text!r}, ...])",
+                )
+                return None
             if not self._choices_fit(site, marker.choices, base):
                 return None
             enum_type = base if isinstance(base, type) and issubclass(base, enum.Enum) else None
@@ -316,7 +418,7 @@ class _Compiler:
                 fix = (
                     "use ah.Int(low, high) for an int field"
                     if base is int
-                    else "annotate the field as float"
+                    else _optional_range_fix(site, marker, base) or "annotate the field as float"
                 )
                 self.error(path, f"ah.Float marker on a field of type {_type_name(base)}; {fix}")
                 return None
@@ -335,7 +437,7 @@ class _Compiler:
             fix = (
                 "use ah.Float(low, high, step=1.0) for a float field"
                 if base is float
-                else "annotate the field as int"
+                else _optional_range_fix(site, marker, base) or "annotate the field as int"
             )
             self.error(path, f"ah.Int marker on a field of type {_type_name(base)}; {fix}")
             return None
@@ -539,16 +641,18 @@ class _Compiler:
             )
             return None
         stored = tuple(c.name if isinstance(c, enum.Enum) else c for c in choices)
-        seen: dict[str, Any] = {}
+        seen: dict[tuple[str, object], Any] = {}
         for choice, value in zip(choices, stored, strict=True):
-            # -0.0 + 0.0 is 0.0: a lookup cannot tell the two zeros apart either
-            key = json.dumps(value + 0.0 if isinstance(value, float) else value)
+            key = _duplicate_key(value)
             if key not in seen:
                 seen[key] = choice
                 continue
             first = seen[key]
-            if isinstance(first, float) and repr(first) != repr(choice):
-                message = f"{what} choices {first!r} and {choice!r} are equal; remove one"
+            if _is_number(first) and repr(first) != repr(choice):
+                message = (
+                    f"{what} choices {first!r} and {choice!r} are equal numbers: one value "
+                    "to the objective, drawn as two choices; remove one"
+                )
             elif first is choice or not (
                 isinstance(first, enum.Enum) or isinstance(choice, enum.Enum)
             ):
@@ -630,14 +734,36 @@ class _Compiler:
                 f"attrs classes or None); use Literal[{', '.join(_show(v) for v in values)}]",
             )
             return None
+        classes_named = [_type_name(m) for m in _attrs_members(base)]
         for raw in get_args(base):
-            member, _ = _unwrap_annotated(raw)
+            member, metadata = _unwrap_annotated(raw)
+            member = _unwrap_newtype(member)
+            searched = [m for m in _expand_grouped(metadata) if is_marker(m) or _bound_values(m)]
             if member is type(None):
                 members.append((_NONE_TAG, None))
             elif isinstance(member, type) and attrs.has(member):
                 members.append((member.__name__, member))
             elif _is_generic_attrs(member):
                 self.error(path, f"union member {_generic_message(member)}")
+                ok = False
+            elif searched:
+                self.error(
+                    path,
+                    f"union member {_spell_annotated(member, metadata)} is a searched "
+                    "dimension, which a union cannot make optional (a union chooses "
+                    "between attrs classes or None); "
+                    + _wrapper_advice(site, _spell_annotated(member, metadata)),
+                )
+                ok = False
+            elif classes_named:
+                optional = " | ".join([*classes_named, "None"])
+                self.error(
+                    path,
+                    f"union member {_type_name(member)} is not an attrs class; a union "
+                    "chooses between attrs classes or None. To make the field optional, "
+                    f"write `{optional}` (no configuration is then stored as the branch "
+                    "'None')",
+                )
                 ok = False
             else:
                 self.error(
@@ -721,13 +847,159 @@ def _is_generic_attrs(hint: Any) -> bool:
 
 
 def _generic_message(hint: Any) -> str:
-    origin = get_origin(hint)
-    name = _type_name(hint)
-    prefix = "".join(a.__name__.title() for a in get_args(hint) if isinstance(a, type))
     return (
-        f"generic attrs class {name} is not supported; declare a non-generic subclass "
-        f"and annotate the field with it (@attrs.define class {prefix}{origin.__name__}"
-        f"({name}): ...), or drop the type parameters if no field uses them"
+        f"generic attrs class {_type_name(hint)} is not supported; declare a non-generic "
+        f"subclass and annotate the field with it ({_subclass_example(hint)}), or drop "
+        "the type parameters if no field uses them"
+    )
+
+
+def _subclass_example(hint: Any) -> str:
+    """``@attrs.define class IntBox(Box[int]): ...`` for the generic alias ``Box[int]``."""
+    origin = get_origin(hint)
+    prefix = ""
+    for arg in get_args(hint):
+        base = _unwrap_newtype(_unwrap_annotated(arg)[0])
+        name = getattr(base, "__name__", "") if isinstance(base, type) else ""
+        prefix += name[:1].upper() + name[1:]
+    return f"@attrs.define class {prefix or 'My'}{origin.__name__}({_type_name(hint)}): ..."
+
+
+def _type_bindings(cls: type) -> dict[type, dict[Any, Any]]:
+    """The type each generic base of ``cls`` has for its type variables.
+
+    ``class FloatBox(Box[float])`` binds ``Box``'s ``T`` to ``float``: the fields
+    ``FloatBox`` inherits from ``Box`` are read with ``float`` for ``T``. Bindings go
+    through every level (``class C(B[int])`` with ``class B(A[list[U]], Generic[U])``
+    gives ``A`` ``list[int]``), and are kept per class, since two bases may bind one
+    ``TypeVar`` object differently.
+    """
+    bindings: dict[type, dict[Any, Any]] = {cls: {}}
+    for klass in cls.__mro__:  # each class comes before its bases
+        own = bindings.get(klass, {})
+        for base in vars(klass).get("__orig_bases__", ()):
+            origin = get_origin(base)
+            parameters = getattr(origin, "__parameters__", ())
+            if not isinstance(origin, type) or origin in bindings or not parameters:
+                continue  # Generic[T] itself, or a base already bound by a subclass
+            arguments = get_args(base)
+            if len(arguments) == len(parameters):
+                bindings[origin] = {
+                    p: _substitute(a, own) for p, a in zip(parameters, arguments, strict=True)
+                }
+    return bindings
+
+
+def _owner_of(cls: type, name: str) -> type:
+    """The class in ``cls``'s MRO that annotates the field ``name`` (``cls`` if none)."""
+    for klass in cls.__mro__:
+        if name in vars(klass).get("__annotations__", {}):
+            return klass
+    return cls
+
+
+def _substitute(hint: Any, binding: dict[Any, Any]) -> Any:
+    """``hint`` with the type variables of ``binding`` replaced by their types."""
+    if not binding:
+        return hint
+    if isinstance(hint, TypeVar):
+        return binding.get(hint, hint)
+    parameters = getattr(hint, "__parameters__", ())
+    if isinstance(hint, type) or not parameters:
+        return hint  # a class (a bare generic class stays unbound) or no type variable
+    try:
+        return hint[tuple(binding.get(p, p) for p in parameters)]
+    except TypeError:  # a form that cannot be subscripted again
+        return hint
+
+
+def _type_variable_message(variable: Any, owner: type | None) -> str:
+    name = getattr(variable, "__name__", repr(variable))
+    where = f" of the generic class {owner.__qualname__}" if owner is not None else ""
+    example = owner.__name__ if owner is not None else "Box"
+    return (
+        f"its type is the type variable {name}{where}, which nothing binds here, so it "
+        f"has no distribution; compile (or annotate the field with) a subclass that binds "
+        f"it, e.g. @attrs.define class Float{example}({example}["
+        "Annotated[float, ah.Float(low, high)]]): ..."
+    )
+
+
+def _unwrap_newtype(hint: Any) -> Any:
+    """The type a ``typing.NewType`` stands for (through NewTypes of NewTypes)."""
+    while isinstance(hint, typing.NewType):
+        hint = hint.__supertype__
+    return hint
+
+
+_MARKER_CLASSES = (Float, Int, Categorical)
+
+
+def _is_marker_class(item: object) -> bool:
+    """Whether ``item`` is a marker class itself, not called (``ah.Float``)."""
+    return any(item is kind for kind in _MARKER_CLASSES)
+
+
+def _uncalled_marker_message(kind: type) -> str:
+    call = {
+        Float: "ah.Float(low, high)",
+        Int: "ah.Int(low, high)",
+        Categorical: "ah.Categorical([a, b])",
+    }[kind]
+    return f"the marker class ah.{kind.__name__} is not called; call it: {call}"
+
+
+def _marker_type(marker: Float | Int | Categorical) -> Any:
+    """The annotation a marker usually goes with, for messages."""
+    if isinstance(marker, Float):
+        return float
+    if isinstance(marker, Int):
+        return int
+    kinds = {type(c) for c in marker.choices}
+    return kinds.pop() if len(kinds) == 1 else object
+
+
+def _spell(item: object) -> str:
+    """A marker as it is written in source (``ah.Float(0, 1, log=True)``), else its repr."""
+    if isinstance(item, Float):
+        extra = ", log=True" if item.log else ""
+        extra += f", step={item.step!r}" if item.step is not None else ""
+        return f"ah.Float({item.low!r}, {item.high!r}{extra})"
+    if isinstance(item, Int):
+        extra = ", log=True" if item.log else ""
+        extra += f", step={item.step!r}" if item.step != 1 else ""
+        return f"ah.Int({item.low!r}, {item.high!r}{extra})"
+    if isinstance(item, Categorical):
+        return f"ah.{item!r}"
+    return repr(item)
+
+
+def _spell_annotated(base: Any, metadata: tuple[Any, ...]) -> str:
+    """``Annotated[float, ah.Float(0, 0.5)]`` as written in source."""
+    return f"Annotated[{_type_name(base)}, {', '.join(_spell(m) for m in metadata)}]"
+
+
+def _converter_name(converter: Any) -> str:
+    function = getattr(converter, "converter", converter)  # an attrs.Converter
+    return getattr(function, "__qualname__", None) or repr(function)
+
+
+def _wrapper_advice(site: _Site, annotation: str) -> str:
+    """How to make a searched range optional: wrap it in a small attrs class."""
+    wrapper = "".join(part.title() for part in site.attribute.name.split("_")) or "Wrapper"
+    return (
+        f"wrap it in a small attrs class and make that optional: `@attrs.frozen class "
+        f"{wrapper}: value: {annotation}`, then `{site.attribute.name}: {wrapper} | None`"
+    )
+
+
+def _optional_range_fix(site: _Site, marker: Float | Int, base: Any) -> str | None:
+    """For a marker on ``float | None`` or ``int | None``: the wrapper-class fix."""
+    if not _is_union(base) or type(None) not in get_args(base):
+        return None
+    kind = "float" if isinstance(marker, Float) else "int"
+    return "a searched range cannot be None; " + _wrapper_advice(
+        site, f"Annotated[{kind}, {_spell(marker)}]"
     )
 
 
@@ -764,6 +1036,18 @@ def _union_of_values(hint: Any) -> tuple[Any, ...] | None:
     if not values:
         return None
     return (*values, None) if has_none and None not in values else tuple(values)
+
+
+def _duplicate_key(stored: object) -> tuple[str, object]:
+    """What makes two stored choices the same value.
+
+    Equal numbers are one value whatever their type (``1``, ``1.0``; ``0.0``, ``-0.0``):
+    the objective cannot tell them apart, and JSON may not either. ``True`` is no
+    number here, and an enum member's stored name equals the string it spells.
+    """
+    if _is_number(stored):
+        return ("number", stored)  # 1 == 1.0 and -0.0 == 0.0, with equal hashes
+    return ("json", json.dumps(stored))
 
 
 def _same_choice(a: object, b: object) -> bool:
@@ -851,6 +1135,8 @@ def _flatten_literal(hint: Any) -> tuple[Any, ...]:
 
 
 def _type_name(tp: Any) -> str:
+    if get_origin(tp) is Annotated:
+        return _spell_annotated(*_unwrap_annotated(tp))
     if _is_generic_attrs(tp):
         return f"{get_origin(tp).__qualname__}[{', '.join(map(_type_name, get_args(tp)))}]"
     if isinstance(tp, type):

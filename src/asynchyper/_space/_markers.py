@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeGuard
 
 import attrs
 
@@ -74,16 +74,27 @@ class Categorical:
     choice must be of the field's annotated type.
 
     Args:
-        choices: The distinct choices: str, int, finite float, bool, None, or enum
-            members (stored by member name and decoded back to the member).
+        choices: The distinct choices, as a list or other iterable (a single string is
+            refused when the space is compiled, not split into its characters): str,
+            int, finite float, bool, None, or enum members (stored by member name and
+            decoded back to the member). Equal numbers such as ``1`` and ``1.0`` are
+            one choice; ``True`` and ``1`` are two.
     """
 
     choices: tuple[Choice, ...] = attrs.field(converter=_as_choices)
+    # A str or bytes given as ``choices`` (an iterable of its characters, never meant
+    # as such): kept, with no choices, for the compiler to report with the field path.
+    _text: str | bytes | None = attrs.field(default=None, repr=False)
 
     def __init__(self, choices: Iterable[Choice]) -> None:
-        self.__attrs_init__(choices)  # type: ignore[attr-defined]
+        if isinstance(choices, str | bytes):
+            self.__attrs_init__((), choices)  # type: ignore[attr-defined]
+        else:
+            self.__attrs_init__(choices)  # type: ignore[attr-defined]
 
     def __repr__(self) -> str:
+        if self._text is not None:
+            return f"Categorical({self._text!r})"
         return f"Categorical({list(self.choices)!r})"
 
     # Type-aware equality: typing caches Annotated[...] by its metadata, so if
@@ -91,12 +102,12 @@ class Categorical:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Categorical):
             return NotImplemented
-        return _typed(self.choices) == _typed(other.choices)
+        return (_typed(self.choices), self._text) == (_typed(other.choices), other._text)
 
     def __hash__(self) -> int:
-        return hash(_typed(self.choices))
+        return hash((_typed(self.choices), self._text))
 
 
-def is_marker(obj: Any) -> bool:
+def is_marker(obj: Any) -> TypeGuard[Float | Int | Categorical]:
     """Whether ``obj`` is one of asynchyper's own markers."""
     return isinstance(obj, Float | Int | Categorical)

@@ -9,6 +9,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
+import attrs
 import numpy as np
 import numpy.typing as npt
 
@@ -319,7 +320,9 @@ class Space(Generic[T]):
             Its flat parameters, validated and normalised.
 
         Raises:
-            ParameterError: A field's value is outside its dimension.
+            ParameterError: A field's value is outside its dimension; or ``config`` (or
+                a nested value) is of a subclass with attrs fields of its own, which
+                the space cannot store (it builds the declared class).
         """
         if not isinstance(config, self.cls):
             msg = (
@@ -328,6 +331,7 @@ class Space(Generic[T]):
             )
             raise ParameterError(msg)
         raw: dict[str, Any] = {}
+        _check_no_extra_fields(self._root, config, "use {name} as the space class")
         self._encode_node(self._root, config, raw)
         return self.validate(raw)
 
@@ -341,6 +345,7 @@ class Space(Generic[T]):
                 else:
                     out[name] = value
             elif isinstance(field, NestedField):
+                _check_no_extra_fields(field.node, value, "annotate the field with {name}")
                 self._encode_node(field.node, value, out)
             else:
                 name = self._names[field.column]
@@ -354,6 +359,9 @@ class Space(Generic[T]):
                 out[name] = tag
                 branch = field.branches[tag]
                 if branch is not None:
+                    _check_no_extra_fields(
+                        branch, value, "add {name} to the union", list(field.branches)
+                    )
                     self._encode_node(branch, value, out)
 
     def _stored_member(self, field: LeafField, name: str, value: object) -> JSONScalar:
@@ -495,6 +503,44 @@ class Space(Generic[T]):
     def __reduce__(self) -> tuple[Any, tuple[type[T]]]:
         # pickled by class: unpickling recompiles (or reuses the cached compile)
         return (compile_space, (self.cls,))
+
+
+def _check_no_extra_fields(
+    node: ClassNode, obj: object, fix: str, union: list[str] | None = None
+) -> None:
+    """Refuse an instance of a subclass of ``node.cls`` that adds attrs fields.
+
+    The space stores only the declared class's fields and builds that class back, so
+    the subclass's own fields would be dropped without a word. A subclass that adds
+    no field (a marker class, new methods) is stored as the declared class.
+
+    Args:
+        node: The compiled class ``obj`` stands for.
+        obj: The value found there.
+        fix: The other fix, a format string with ``{name}`` for the subclass.
+        union: A union's branch tags, when ``node`` is one of its members.
+
+    Raises:
+        ParameterError: ``obj`` has attrs fields that ``node.cls`` has not.
+    """
+    kind: Any = type(obj)
+    if kind is node.cls:
+        return
+    declared = {field.name for field in attrs.fields(node.cls)}
+    extra = [field.name for field in attrs.fields(kind) if field.name not in declared]
+    if not extra:
+        return
+    name, base = kind.__qualname__, node.cls.__qualname__
+    where = (
+        f"a member of the union {union!r}" if union is not None else f"the declared class {base}"
+    )
+    msg = (
+        f"{node.path} = {obj!r}: {name} is not {where}: it subclasses {base} but adds "
+        f"the field(s) {', '.join(extra)}, which a trial cannot store (trials are built as "
+        f"{base}), so they would be dropped. Pass an instance of {base}, or "
+        + fix.format(name=name)
+    )
+    raise ParameterError(msg)
 
 
 def _tag_of(field: UnionField, value: object) -> str | None:
