@@ -51,6 +51,36 @@ def test_worker_runs_the_total_budget(tmp_path: Path, capsys: pytest.CaptureFixt
     assert f"best: trial {best.number}, value {best.value:.6g}" in out
 
 
+def test_worker_recovers_a_lost_machines_trials_after_stale_after(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Another host's trials were judged by the fixed 60 s default: the survivors idled.
+    path = tmp_path / "w.db"
+    assert main(worker_argv(path, "--trials", "1")) == 0
+
+    async def lose_a_machine() -> int:
+        async with ah.SQLiteStorage(path) as storage:
+            study = await storage.get_study("w")
+            (first,) = await storage.trials(study.id)
+            lost = await storage.start_trial(
+                study.id, first.params, owner="elsewhere.example:4242:feedbeef"
+            )
+            assert lost is not None
+            return lost.number
+
+    number = anyio.run(lose_a_machine)
+    argv = worker_argv(path, "--trials", "3", "--stale-after", "0.5", "--heartbeat-interval", "0.1")
+    started = time.monotonic()
+    assert main(argv) == 0
+    assert time.monotonic() - started < 30  # not the 60 s default
+    capsys.readouterr()
+    trials = anyio.run(read_trials, path, "w")
+    assert trials[number].state is ah.TrialState.FAILED
+    assert sum(t.state is ah.TrialState.COMPLETE for t in trials) == 3
+    assert main(worker_argv(path, "--stale-after", "-1")) == 2
+    assert "must be a number of seconds > 0 or 'none'" in capsys.readouterr().err
+
+
 def test_worker_space_option_and_direction(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

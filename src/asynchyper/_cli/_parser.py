@@ -50,6 +50,16 @@ def _seconds(text: str) -> float:
     return seconds
 
 
+def _seconds_or_none(text: str) -> float | None:
+    if text.strip().lower() == "none":
+        return None
+    try:
+        return _seconds(text)
+    except argparse.ArgumentTypeError:
+        msg = f"must be a number of seconds > 0 or 'none', got {text!r}"
+        raise argparse.ArgumentTypeError(msg) from None
+
+
 def _non_negative_seconds(text: str) -> float:
     try:
         seconds = float(text)
@@ -210,6 +220,21 @@ def build_parser(version: str) -> argparse.ArgumentParser:
     )
     sub.add_argument(
         "--max-failures", type=_positive_int, metavar="N", help="stop after N failed trials"
+    )
+    sub.add_argument(
+        "--heartbeat-interval",
+        type=_seconds,
+        default=10.0,
+        metavar="S",
+        help="seconds between heartbeats of this worker's running trials (default: 10)",
+    )
+    sub.add_argument(
+        "--stale-after",
+        type=_seconds_or_none,
+        default=60.0,
+        metavar="S",
+        help="seconds without heartbeat after which another worker's running trial is "
+        "failed, e.g. one on a machine that died; 'none' never (default: 60)",
     )
     sub.set_defaults(handler=worker)
     return parser

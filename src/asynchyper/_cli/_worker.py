@@ -184,6 +184,8 @@ async def _run(
             suggester=suggester,
             direction=direction,
             seed=args.seed,
+            heartbeat_interval=args.heartbeat_interval,
+            stale_after=args.stale_after,
         ) as study:
             return await study.optimize(
                 objective,
