@@ -311,6 +311,19 @@ async def test_an_unreachable_scheduler_is_a_clear_error() -> None:
         )
 
 
+async def test_cancelling_while_connecting_returns_at_once() -> None:
+    # On trio the connecting thread could not be abandoned: a cancel waited for the
+    # whole connect timeout. (Port 9 has no scheduler: connecting retries until then.)
+    started = time.monotonic()
+    with dask.config.set({"distributed.comm.timeouts.connect": "20s"}):
+        with anyio.move_on_after(1.0) as scope:
+            await ah.minimize(
+                where_objective, Quad, trials=1, executor=DaskExecutor("tcp://127.0.0.1:9")
+            )
+    assert scope.cancelled_caught
+    assert time.monotonic() - started < 10.0
+
+
 async def test_run_without_start_is_a_clear_error() -> None:
     context = ah.TrialContext(study="s", number=0, params={})
     with pytest.raises(ah.ExecutorError, match="is not started"):

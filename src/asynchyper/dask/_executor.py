@@ -6,6 +6,7 @@ import concurrent.futures
 import functools
 import logging
 import math
+import threading
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -160,7 +161,7 @@ class DaskExecutor(Executor):
             elif on_asyncio():
                 await self._connect_async(target)
             else:
-                await anyio.to_thread.run_sync(self._connect_sync, target)
+                await self._connect_from_thread(target)
         except BaseException as exc:
             with anyio.CancelScope(shield=True):
                 await self._close_own()
@@ -201,19 +202,52 @@ class DaskExecutor(Executor):
         if address is None:
             self._cluster = await _dask.LocalCluster(asynchronous=True, **self._local_options())
             target = self._cluster
-        self._client = await _dask.Client(target, asynchronous=True)
+        client = _dask.Client(target, asynchronous=True)
+        try:
+            await client  # connects; a cancel (or failure) meanwhile closes it again
+        except BaseException:
+            with anyio.CancelScope(shield=True), anyio.move_on_after(CANCEL_SECONDS):
+                await client.close()
+            raise
+        self._client = client
         self._owns_client = True
         self._threaded = False
 
-    def _connect_sync(self, address: str | None) -> None:
-        """trio (in a worker thread): a synchronous client with its own loop thread."""
-        target: Any = address
-        if address is None:
-            self._cluster = _dask.LocalCluster(**self._local_options())
-            target = self._cluster
-        self._client = _dask.Client(target)
-        self._owns_client = True
-        self._threaded = True
+    async def _connect_from_thread(self, address: str | None) -> None:
+        """trio: a synchronous client (with its own loop thread), made in a worker thread.
+
+        The thread is abandoned if the caller is cancelled (connecting may take the
+        whole connect timeout); whatever it then builds, it closes itself.
+        """
+        lock = threading.Lock()
+        handoff: dict[str, Any] = {}
+
+        def connect() -> None:
+            cluster = None
+            if address is None:
+                cluster = _dask.LocalCluster(**self._local_options())
+            try:
+                client = _dask.Client(address if cluster is None else cluster)
+            except BaseException:
+                _close_sync(None, cluster)
+                raise
+            with lock:
+                abandoned = handoff.get("abandoned", False)
+                if not abandoned:
+                    handoff["built"] = (client, cluster)
+            if abandoned:
+                _close_sync(client, cluster)
+
+        try:
+            await anyio.to_thread.run_sync(connect, abandon_on_cancel=True)
+        finally:
+            with lock:
+                handoff["abandoned"] = True
+                built = handoff.pop("built", None)
+            if built is not None:  # kept (or, if this raised, closed by _close_own)
+                self._client, self._cluster = built
+                self._owns_client = True
+                self._threaded = True
 
     def _local_options(self) -> dict[str, Any]:
         """LocalCluster options: the user's, and a worker death fails the task at once."""
