@@ -12,7 +12,7 @@ import time
 import types
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -617,3 +617,20 @@ def test_configurations_that_cannot_travel_are_refused() -> None:
 
     with pytest.raises(ah.ExecutorError, match=r"configurations of .*Holder"):
         DaskExecutor("tcp://h:1").check(where_objective, config=Holder())
+
+
+def test_a_space_class_that_cannot_travel_is_named_even_through_the_annotation() -> None:
+    # Pickling an objective defined here pulls in the class of its annotation: the
+    # space's failure was blamed on the objective ("must not hold locks").
+    @attrs.frozen
+    class LockSpace:
+        x: float = 0.5
+        guard: ClassVar[Any] = threading.Lock()
+
+    def annotated(config: LockSpace) -> float:
+        return config.x
+
+    # evaluated, as in a module without `from __future__ import annotations`
+    annotated.__annotations__ = {"config": LockSpace, "return": float}
+    with pytest.raises(ah.ExecutorError, match=r"configurations of .*LockSpace"):
+        DaskExecutor("tcp://h:1").check(annotated, config=LockSpace())

@@ -289,17 +289,7 @@ class DaskExecutor(Executor):
             ExecutorError: Either cannot be pickled with cloudpickle; the message says
                 how to fix it.
         """
-        try:
-            cloudpickle.dumps(objective)
-        except Exception as exc:
-            msg = (
-                f"DaskExecutor cannot send the objective {objective!r} to Dask workers: "
-                f"cloudpickle cannot pickle it ({type(exc).__name__}: {exc}). An objective "
-                "must not hold locks, open files, sockets or database connections (also "
-                "through variables it closes over); create those inside the objective"
-            )
-            raise ExecutorError(msg) from exc
-        if config is not None:
+        if config is not None:  # first: pickling the objective pulls its class in too
             try:
                 cloudpickle.dumps(config)
             except Exception as exc:
@@ -309,6 +299,18 @@ class DaskExecutor(Executor):
                     f"{exc}). Give the space class only picklable fields and defaults"
                 )
                 raise ExecutorError(msg) from exc
+        try:
+            cloudpickle.dumps(objective)
+        except Exception as exc:
+            msg = (
+                f"DaskExecutor cannot send the objective {objective!r} to Dask workers: "
+                f"cloudpickle cannot pickle it ({type(exc).__name__}: {exc}). An objective "
+                "must not hold locks, open files, sockets or database connections (also "
+                "through variables it closes over, or through a class it refers to, such "
+                "as the space class of its annotation, whose fields and defaults must be "
+                "picklable); create those inside the objective"
+            )
+            raise ExecutorError(msg) from exc
 
     # -- running ---------------------------------------------------------------------
     async def run(
