@@ -647,3 +647,31 @@ def test_sys_exit_or_an_interrupt_in_the_objective_ends_the_program(
     else:
         assert done.returncode != 0
         assert done.stderr.rstrip().endswith("KeyboardInterrupt"), done.stderr
+
+
+class _BrokenMachinery(ah.Executor):
+    """Runs trial 0, then fails as an executor whose workers went away."""
+
+    async def run(self, objective: Any, config: Any, context: Any) -> Any:
+        if context.number == 0:
+            return 1.0
+        msg = "the workers went away"
+        raise ah.ExecutorError(msg)
+
+
+async def test_an_executor_failure_stops_the_run_and_passes_no_verdict_on_the_trial() -> None:
+    # The objective did not fail: recording FAILED would steer the suggester away from
+    # parameters it never judged.
+    storage = ah.MemoryStorage()
+    with pytest.raises(ah.ExecutorError, match="the workers went away"):
+        await ah.minimize(
+            loss_of_quad, Quad, trials=3, storage=storage, executor=_BrokenMachinery()
+        )
+    study = await storage.get_study("Quad")
+    trials = await storage.trials(study.id)
+    assert [t.state for t in trials] == [ah.TrialState.COMPLETE, ah.TrialState.CANCELLED]
+    assert "ExecutorError('the workers went away')" in (trials[1].error or "")
+
+
+async def loss_of_quad(config: Quad) -> float:
+    return 1.0

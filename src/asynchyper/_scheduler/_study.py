@@ -625,6 +625,13 @@ class Study(Generic[T]):
                 self._account(run, finished)
                 for observer in run.callbacks:
                     await call(observer.on_trial_finish(self, finished))
+        except ExecutorError as exc:
+            # The machinery failed (a worker could not load the objective, the cluster
+            # restarted), not the objective: no verdict on these parameters, which a
+            # FAILED trial would steer the suggester away from.
+            run.fail(exc)
+            if number in self._own:
+                await self._abandon(number, TrialState.CANCELLED, run.cancel_reason(), context)
         except Exception as exc:
             run.fail(exc)
             if number in self._own:
