@@ -675,3 +675,29 @@ async def test_an_executor_failure_stops_the_run_and_passes_no_verdict_on_the_tr
 
 async def loss_of_quad(config: Quad) -> float:
     return 1.0
+
+
+def nested_study_failing(config: Quad) -> float:
+    """Raises what a nested study (or any asynchyper call inside the objective) may."""
+    if ah.current_trial().number == 0:
+        msg = "a nested study's executor failed"
+        raise ah.ExecutorError(msg)
+    return 1.0
+
+
+@pytest.mark.parametrize("executor", ["thread", "process"])
+async def test_an_executor_error_raised_by_the_objective_fails_only_its_trial(
+    executor: str,
+) -> None:
+    # It stopped the whole run, as if this study's own executor had failed.
+    result = await ah.minimize(
+        nested_study_failing,
+        Quad,
+        trials=2,
+        executor=executor,  # type: ignore[arg-type]
+        suggester=ah.Random(),
+        progress=False,
+    )
+    assert result.trials[0].state is ah.TrialState.FAILED
+    assert "a nested study's executor failed" in (result.trials[0].error or "")
+    assert len(result.completed) == 2

@@ -12,7 +12,16 @@ import attrs
 from .._errors import TrialStateError
 from .._types import JSONInput, JSONScalar
 
-__all__ = ["TrialContext", "current_trial", "use_trial_context"]
+__all__ = [
+    "TrialContext",
+    "current_trial",
+    "mark_raised_by_objective",
+    "raised_by_objective",
+    "use_trial_context",
+]
+
+#: Set on an exception that the objective raised (not the executor's machinery).
+_FROM_OBJECTIVE = "_asynchyper_raised_by_objective"
 
 
 @attrs.define(kw_only=True)
@@ -108,5 +117,19 @@ def use_trial_context(context: TrialContext) -> Iterator[TrialContext]:
     token = _current.set(context)
     try:
         yield context
+    except BaseException as exc:
+        mark_raised_by_objective(exc)  # whatever runs in this block is the objective
+        raise
     finally:
         _current.reset(token)
+
+
+def mark_raised_by_objective(exc: BaseException) -> None:
+    """Note that the objective raised ``exc`` (so an ``ExecutorError`` it raised, from a
+    nested study say, fails only its trial instead of stopping the run)."""
+    setattr(exc, _FROM_OBJECTIVE, True)  # every BaseException has a __dict__
+
+
+def raised_by_objective(exc: BaseException) -> bool:
+    """Whether :func:`mark_raised_by_objective` marked ``exc``."""
+    return bool(getattr(exc, _FROM_OBJECTIVE, False))

@@ -19,7 +19,7 @@ from typing import Any
 
 import attrs
 
-from ._context import TrialContext, use_trial_context
+from ._context import TrialContext, mark_raised_by_objective, use_trial_context
 
 __all__ = ["Failure", "call_objective", "rebuild", "short_repr"]
 
@@ -105,6 +105,7 @@ def rebuild(failure: Failure, loads: Callable[[bytes], Any]) -> BaseException:
     if error is None:
         error = _RemoteError(failure.name)
     error.__cause__ = _RemoteTraceback(failure.text)
+    mark_raised_by_objective(error)  # a failure is what the objective raised
     return error
 
 

@@ -26,7 +26,7 @@ from .._errors import (
     UnknownTrialError,
 )
 from .._executor import Executor, ReturnValueError, TrialContext, resolve_executor
-from .._executor._context import check_json_safe
+from .._executor._context import check_json_safe, raised_by_objective
 from .._executor._remote import short_repr
 from .._export import to_dataframe, trial_records
 from .._records import StudyRecord, Trial, TrialRecord, TrialState
@@ -672,8 +672,10 @@ class Study(Generic[T]):
                         f"and was cancelled ({run.executor!r})",
                         context.user_attrs,
                     )
-        except ExecutorError:
-            raise  # the machinery failed, not the objective: stop the run
+        except ExecutorError as exc:
+            if not raised_by_objective(exc):
+                raise  # the machinery failed, not the objective: stop the run
+            return failed(describe_error(exc), context.user_attrs)  # e.g. a nested study
         except ReturnValueError as exc:  # an unusable return value, like interpret()'s
             return failed(str(exc), context.user_attrs)
         except Exception as exc:
