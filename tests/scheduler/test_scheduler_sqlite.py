@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import anyio
+import anyio.lowlevel
 import pytest
 from scheduler_helpers import Quad, loss
 
@@ -60,3 +62,45 @@ async def test_cancelling_leaves_no_running_trial_in_the_file(tmp_path: Path) ->
     assert ah.TrialState.RUNNING not in states
     assert states.count(ah.TrialState.COMPLETE) == 4
     assert states.count(ah.TrialState.CANCELLED) == 4
+
+
+async def test_asks_and_tells_racing_the_close_leave_nothing_running(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # An ask still writing when the block ended handed back a trial that stayed RUNNING
+    # (failed later as if its process had died); a tell still writing was "cancelled"
+    # by the close too, with a warning and a traceback each time.
+    path = str(tmp_path / "race.db")
+    outcomes: list[str] = []
+    with caplog.at_level(logging.WARNING, logger="asynchyper"):
+        for cycle in range(5):
+            async with (
+                anyio.create_task_group() as outside,
+                ah.open_study(Quad, storage=path, name=f"s{cycle}") as study,
+            ):
+                told = [await study.ask() for _ in range(2)]
+
+                async def ask() -> None:
+                    try:
+                        await study.ask()
+                        outcomes.append("asked")
+                    except ah.StudyClosedError:
+                        outcomes.append("closed")
+
+                async def tell(trial: ah.Trial[Quad]) -> None:
+                    await study.tell(trial, 1.0)
+                    outcomes.append("told")
+
+                for trial in told:
+                    outside.start_soon(tell, trial)
+                for _ in range(3):
+                    outside.start_soon(ask)
+                await anyio.lowlevel.checkpoint()  # they start writing; the block ends
+    assert outcomes.count("told") == 10
+    assert not [r for r in caplog.records if "could not record" in r.getMessage()]
+    async with ah.SQLiteStorage(path) as storage:
+        for cycle in range(5):
+            study_id = (await storage.get_study(f"s{cycle}")).id
+            states = {t.state for t in await storage.trials(study_id)}
+            assert ah.TrialState.RUNNING not in states
+            assert ah.TrialState.FAILED not in states

@@ -8,7 +8,8 @@ import itertools
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar, cast
 
 import anyio
@@ -134,6 +135,8 @@ class Study(Generic[T]):
         self._tickets = itertools.count()
         self._others: dict[int, Params] = {}  # RUNNING trials of other owners
         self._configs: dict[int, T] = {}  # decoded configurations by trial number
+        self._writes = 0  # trial writes in flight (start, claim, finish)
+        self._writes_done: anyio.Event | None = None
         self._n_complete = 0
         self._best_loss = math.inf
         self._seq: int | None = None
@@ -834,13 +837,16 @@ class Study(Generic[T]):
         self, params: Params, config: T | None, max_trials: int | None
     ) -> Trial[T] | None:
         """Create the RUNNING trial in storage (shielded: a cancel cannot lose it)."""
-        with anyio.CancelScope(shield=True):
+        self._check_open("ask()")  # the study may have closed while this one suggested
+        with self._writing(), anyio.CancelScope(shield=True):
             record = await self._storage.start_trial(
                 self._study_id, params, owner=self._owner, max_trials=max_trials
             )
-        if record is None:
-            return None
-        return self._register(record, config)
+            if record is None:
+                return None
+            trial = self._register(record, config)  # before close may look at _own
+        self._check_open("ask()")  # closed meanwhile: close cancels the new trial
+        return trial
 
     async def _claim(self, max_trials: int | None) -> Trial[T] | None:
         """Start the lowest queued (WAITING) trial, if any and the budget allows it.
@@ -848,13 +854,16 @@ class Study(Generic[T]):
         The storage checks the budget in the same transaction, so several processes
         sharing a study claim no queued trial beyond it.
         """
+        self._check_open("ask()")
         self._claiming += 1  # holds a slot of the budget while the claim is in flight
         try:
-            with anyio.CancelScope(shield=True):
+            with self._writing(), anyio.CancelScope(shield=True):
                 record = await self._storage.claim_trial(
                     self._study_id, owner=self._owner, max_trials=max_trials
                 )
-                if record is None and max_trials is not None:
+                if record is not None:
+                    trial = self._register(record, None)  # before close looks at _own
+                elif max_trials is not None:
                     # Nothing waiting, or the budget is used: only the first ends the
                     # claims (queued trials beyond the budget wait for a later run).
                     counts = await self._storage.count_trials(self._study_id)
@@ -865,7 +874,8 @@ class Study(Generic[T]):
             if max_trials is None:
                 self._maybe_waiting = False
             return None
-        return self._register(record, None)
+        self._check_open("ask()")  # closed meanwhile: close cancels the claimed trial
+        return trial
 
     def _register(self, record: TrialRecord, config: T | None) -> Trial[T]:
         """Remember a trial this study now runs."""
@@ -887,7 +897,7 @@ class Study(Generic[T]):
     # -- finishing -------------------------------------------------------------------
     async def _finish(self, number: int, outcome: Outcome) -> Trial[T]:
         """Write a trial's outcome (shielded) and account for it locally."""
-        with anyio.CancelScope(shield=True):
+        with self._writing(), anyio.CancelScope(shield=True):
             record = await self._storage.finish_trial(
                 self._study_id,
                 number,
@@ -1000,6 +1010,13 @@ class Study(Generic[T]):
     async def _close(self) -> None:
         """Cancel trials asked but never told before the study closes."""
         self._closed = True
+        # Asks and tells already writing finish first: a trial being started is then
+        # in _own (and cancelled below), one being told is no longer running.
+        with anyio.move_on_after(CLEANUP_SECONDS):
+            while self._writes:
+                if self._writes_done is None:
+                    self._writes_done = anyio.Event()
+                await self._writes_done.wait()
         for number in sorted(self._own):
             await self._abandon(
                 number,
@@ -1007,6 +1024,18 @@ class Study(Generic[T]):
                 "cancelled: the study was closed before this trial was told",
             )
         release_owner_id(self._owner)  # what could not be recorded is stale from now on
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Count a trial write in flight, so that closing waits for it."""
+        self._writes += 1
+        try:
+            yield
+        finally:
+            self._writes -= 1
+            if not self._writes and self._writes_done is not None:
+                self._writes_done.set()
+                self._writes_done = None
 
     async def _heartbeat_loop(self) -> None:
         """Keep this study's running trials alive in storage, and recover dead ones.
