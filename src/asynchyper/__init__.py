@@ -6,6 +6,7 @@ keeps N trials in flight, and durable SQLite studies.
 
 from ._analysis import parameter_importance as parameter_importance
 from ._errors import AsynchyperError as AsynchyperError
+from ._errors import EventLoopError as EventLoopError
 from ._errors import ExecutorError as ExecutorError
 from ._errors import MissingExtraError as MissingExtraError
 from ._errors import NoCompletedTrialsError as NoCompletedTrialsError
@@ -115,6 +116,7 @@ __all__ = [
     "UnknownStudyError",
     "SpaceMismatchError",
     "StudyClosedError",
+    "EventLoopError",
     "TrialStateError",
     "UnknownTrialError",
     "NoCompletedTrialsError",

@@ -113,6 +113,12 @@ class StudyClosedError(AsynchyperError, RuntimeError):
     """A study was used after its ``open_study`` block ended; open it again to go on."""
 
 
+class EventLoopError(AsynchyperError, RuntimeError):
+    """A study was used from an event loop (or thread) other than the one that opened
+    it: its locks and storage connections belong to that loop. Open the study in the
+    loop that uses it."""
+
+
 class NoCompletedTrialsError(AsynchyperError, LookupError):
     """A best trial was asked for, but no trial has completed."""
 

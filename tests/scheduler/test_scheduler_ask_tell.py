@@ -657,3 +657,26 @@ async def test_reopening_a_study_whose_constants_changed_warns(
     assert 'dataset = "v2" (the study was created with "v1")' in message
     assert "stage" not in message
     assert "use another study name" in message
+
+
+async def test_a_study_used_from_another_event_loop_is_refused() -> None:
+    # Used from a second loop in another thread it worked by luck, deadlocked (memory
+    # storage, both loops busy) or failed with a raw "no current event loop".
+    async with ah.open_study(Quad, suggester=ah.Random()) as study:
+        trial = await study.ask()
+
+        def other_loop(backend: str) -> str:
+            async def use() -> str:
+                try:
+                    await study.ask()
+                except ah.EventLoopError as exc:
+                    return str(exc)
+                return "no error"
+
+            return anyio.run(use, backend=backend)
+
+        for backend in ("asyncio", "trio"):
+            message = await anyio.to_thread.run_sync(other_loop, backend)
+            assert "was opened in another event loop" in message
+            assert "ask() must be called from the loop that opened it" in message
+        await study.tell(trial, 1.0)  # the study's own loop still works

@@ -18,6 +18,7 @@ import anyio.to_thread
 import numpy as np
 
 from .._errors import (
+    EventLoopError,
     ExecutorError,
     ParameterError,
     RejectedByClassError,
@@ -135,6 +136,7 @@ class Study(Generic[T]):
         self._tickets = itertools.count()
         self._others: dict[int, Params] = {}  # RUNNING trials of other owners
         self._configs: dict[int, T] = {}  # decoded configurations by trial number
+        self._loop: anyio.lowlevel.EventLoopToken | None = None  # set by _open
         self._writes = 0  # trial writes in flight (start, claim, finish)
         self._writes_done: anyio.Event | None = None
         self._n_complete = 0
@@ -172,6 +174,8 @@ class Study(Generic[T]):
         Raises:
             SuggesterError: The suggester proposed parameters outside the space.
             StudyClosedError: The study's ``open_study`` block has ended.
+            EventLoopError: Called from another event loop than the one that
+                opened the study.
         """
         self._check_open("ask()")
         trial = await self._ask(max_trials=None)
@@ -209,6 +213,8 @@ class Study(Generic[T]):
             TrialStateError: The trial is not running (e.g. it was already told), or
                 it is another study's trial.
             StudyClosedError: The study's ``open_study`` block has ended.
+            EventLoopError: Called from another event loop than the one that
+                opened the study.
         """
         self._check_open("tell()")
         given: object = trial  # checked at run time: callers may pass anything
@@ -269,6 +275,8 @@ class Study(Generic[T]):
                 dimension, or a constant field (a default and no marker) differs from
                 its default.
             StudyClosedError: The study's ``open_study`` block has ended.
+            EventLoopError: Called from another event loop than the one that
+                opened the study.
         """
         self._check_open("enqueue()")
         params = self.space.encode(config)
@@ -421,6 +429,8 @@ class Study(Generic[T]):
             TrialStateError: Another ``optimize`` is already running on this study.
             SuggesterError: The suggester proposed parameters outside the space.
             StudyClosedError: The study's ``open_study`` block has ended.
+            EventLoopError: Called from another event loop than the one that
+                opened the study.
         """
         self._check_open("optimize()")
         check_run_options(
@@ -980,6 +990,7 @@ class Study(Generic[T]):
 
     async def _open(self) -> None:
         """Fail stale trials and load the study's trials."""
+        self._loop = anyio.lowlevel.current_token()
         await self._fail_stale()
         await self._refresh()
         await self._absorb_many()
@@ -1006,6 +1017,14 @@ class Study(Generic[T]):
                 "open the study again"
             )
             raise StudyClosedError(msg)
+        if self._loop is not None and anyio.lowlevel.current_token() != self._loop:
+            msg = (
+                f"study {self.name!r} was opened in another event loop (or thread): "
+                f"{what} must be called from the loop that opened it, whose locks and "
+                "storage connections the study uses. Open the study in the loop that "
+                "uses it (one open_study per loop; they can share the storage)"
+            )
+            raise EventLoopError(msg)
 
     async def _close(self) -> None:
         """Cancel trials asked but never told before the study closes."""
