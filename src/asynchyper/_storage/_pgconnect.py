@@ -11,7 +11,7 @@ psycopg, and it is imported only when a PostgreSQL store opens.
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 import anyio
 import anyio.to_thread
@@ -68,6 +68,21 @@ def _in_transaction(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any]
     )
 
 
+#: A step that reads more rows than this continues in a worker thread (asyncio).
+OFFLOAD_ROWS = 500
+
+
+def _advance(step: Step[T], rows: Rows) -> tuple[bool, Any]:
+    """Send ``rows`` to ``step``: ``(False, next query)``, or ``(True, its result)``.
+
+    (A ``StopIteration`` cannot travel back from a worker thread as an exception.)
+    """
+    try:
+        return False, step.send(rows)
+    except StopIteration as stop:
+        return True, stop.value
+
+
 class _AsyncAdapter:
     """asyncio: psycopg's AsyncConnection, awaited on the event loop."""
 
@@ -89,7 +104,15 @@ class _AsyncAdapter:
                         continue
                     await cursor.execute(query[0], query[1])
                     rows: Rows = await cursor.fetchall() if cursor.description else []
-                    query = step.send(rows)
+                    if len(rows) <= OFFLOAD_ROWS:
+                        query = step.send(rows)
+                        continue
+                    # Thousands of rows (a study's trials) take the step long to turn
+                    # into records: in a worker thread, so the event loop keeps going.
+                    done, value = await anyio.to_thread.run_sync(_advance, step, rows)
+                    if done:
+                        return cast("T", value)
+                    query = value
         except StopIteration as stop:
             result: T = stop.value
             return result
