@@ -76,6 +76,8 @@ class PendingWrites(Generic[W]):
 
     def _withdraw(self, write: W) -> None:
         """Remove a write that will never run; wake the next leader if it was to lead."""
+        if write not in self._queue:
+            return  # already in the batch being committed: it runs, nobody waits for it
         leading = write.wake.is_set()
         self._queue.remove(write)
         if leading:
