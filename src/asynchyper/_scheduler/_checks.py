@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from .._suggest import Suggester
+from ._callbacks import as_callbacks
+from ._progress import check_progress
 
 __all__ = ["check_int", "check_run_options", "check_seconds", "check_study_options"]
 
@@ -42,6 +45,8 @@ def check_run_options(
     timeout: float | None,
     trial_timeout: float | None,
     target: float | None,
+    callbacks: Sequence[object],
+    progress: object,
 ) -> None:
     """Check the options of a run (``optimize``/``minimize``) before anything is touched.
 
@@ -61,6 +66,8 @@ def check_run_options(
     if target is not None and not math.isfinite(target):
         msg = f"target must be a finite number or None; got {target!r}"
         raise ValueError(msg)
+    as_callbacks(callbacks)  # type: ignore[arg-type]  # checked here, at run time
+    check_progress(progress)
 
 
 def check_study_options(*, name: object, suggester: object, seed: object) -> None:

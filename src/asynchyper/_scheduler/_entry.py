@@ -16,10 +16,9 @@ from .._space import Space, compile_space
 from .._storage import Storage, open_storage
 from .._suggest import TPE, Suggester
 from .._types import JSONValue
-from ._callbacks import TrialCallback, as_callbacks
+from ._callbacks import TrialCallback
 from ._checks import check_run_options, check_seconds, check_study_options
 from ._constants import CONSTANTS_ATTR, changed_constants, constant_defaults
-from ._progress import check_progress
 from ._result import Result
 from ._study import Callback, Objective, Study
 
@@ -275,10 +274,9 @@ async def minimize(
         timeout=timeout,
         trial_timeout=trial_timeout,
         target=target,
+        callbacks=callbacks,
+        progress=progress,
     )
-    as_callbacks(callbacks)
-    check_progress(progress)
-    check_study_options(name=study, suggester=suggester, seed=seed)
     runner = resolve_executor(executor, objective)  # an unknown executor name, too
     runner.check(objective)  # e.g. an async objective on threads (configs: in optimize)
     async with open_study(

@@ -442,6 +442,8 @@ class Study(Generic[T]):
             timeout=timeout,
             trial_timeout=trial_timeout,
             target=target,
+            callbacks=callbacks,
+            progress=progress,
         )
         if self._run is not None:
             msg = (
