@@ -104,3 +104,36 @@ async def test_asks_and_tells_racing_the_close_leave_nothing_running(
             states = {t.state for t in await storage.trials(study_id)}
             assert ah.TrialState.RUNNING not in states
             assert ah.TrialState.FAILED not in states
+
+
+async def test_an_optimize_inside_a_trial_of_its_own_study_raises(tmp_path: Path) -> None:
+    path = str(tmp_path / "study.db")
+    raised: list[BaseException] = []
+
+    async def outer(config: Quad) -> float:
+        try:
+            with anyio.fail_after(10):  # the old code waited here forever
+                await ah.minimize(objective, Quad, trials=4, storage=path, study="s")
+        except ah.TrialStateError as exc:
+            raised.append(exc)
+        return loss(config)
+
+    result = await ah.minimize(outer, Quad, trials=1, storage=path, study="s")
+    assert [t.state for t in result.trials if t.number == 0] == [ah.TrialState.COMPLETE]
+    (exc,) = raised
+    assert "inside trial 0 of the same study" in str(exc)
+    assert "'s/trial-0'" in str(exc)
+    # the inner run completed what the budget allowed before it waited
+    assert sum(t.state is ah.TrialState.COMPLETE for t in result.trials) == 4
+
+
+async def test_a_search_inside_a_trial_under_another_name_runs(tmp_path: Path) -> None:
+    path = str(tmp_path / "study.db")
+
+    async def outer(config: Quad) -> float:
+        inner = await ah.minimize(objective, Quad, trials=3, storage=path, study="s/inner")
+        assert len(inner.completed) == 3
+        return loss(config)
+
+    result = await ah.minimize(outer, Quad, trials=2, storage=path, study="s")
+    assert len(result.completed) == 2

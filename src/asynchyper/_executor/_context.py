@@ -17,6 +17,7 @@ __all__ = [
     "current_trial",
     "mark_raised_by_objective",
     "raised_by_objective",
+    "running_trial",
     "use_trial_context",
 ]
 
@@ -37,12 +38,15 @@ class TrialContext:
         number: The trial's number in its study.
         params: The trial's flat, branch-tagged parameters.
         user_attrs: Attributes set so far with :meth:`set_attr`.
+        owner: Identifier of the open study running the trial (``host:pid:token``,
+            as :attr:`TrialRecord.owner`), or ``None`` when not known.
     """
 
     study: str
     number: int
     params: Mapping[str, JSONScalar]
     user_attrs: dict[str, JSONInput] = attrs.field(factory=dict)
+    owner: str | None = None
 
     def set_attr(self, key: str, value: JSONInput) -> None:
         """Attach a JSON-safe user attribute to the trial (e.g. a metric or a log URL).
@@ -76,6 +80,11 @@ def check_json_safe(value: object, *, what: str) -> None:
 
 
 _current: ContextVar[TrialContext | None] = ContextVar("asynchyper_current_trial", default=None)
+
+
+def running_trial() -> TrialContext | None:
+    """The trial whose objective is running in the calling task, or ``None``."""
+    return _current.get()
 
 
 def current_trial() -> TrialContext:

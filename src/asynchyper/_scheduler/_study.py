@@ -28,7 +28,7 @@ from .._errors import (
     UnknownTrialError,
 )
 from .._executor import Executor, ReturnValueError, TrialContext, resolve_executor
-from .._executor._context import check_json_safe, raised_by_objective
+from .._executor._context import check_json_safe, raised_by_objective, running_trial
 from .._executor._remote import short_repr
 from .._export import to_dataframe, trial_records
 from .._records import StudyRecord, Trial, TrialRecord, TrialState
@@ -134,7 +134,7 @@ class Study(Generic[T]):
         self._asking: dict[int, Params] = {}  # suggested, being started in storage
         self._claiming = 0  # claims of queued trials in flight
         self._tickets = itertools.count()
-        self._others: dict[int, Params] = {}  # RUNNING trials of other owners
+        self._others: dict[int, TrialRecord] = {}  # RUNNING trials of other owners
         self._configs: dict[int, T] = {}  # decoded configurations by trial number
         self._loop: anyio.lowlevel.EventLoopToken | None = None  # set by _open
         self._writes = 0  # trial writes in flight (start, claim, finish)
@@ -426,7 +426,9 @@ class Study(Generic[T]):
         Raises:
             ExecutorError: The executor cannot run the objective (checked before any
                 trial starts).
-            TrialStateError: Another ``optimize`` is already running on this study.
+            TrialStateError: Another ``optimize`` is already running on this study,
+                or this call runs inside one of the study's own trials and would
+                wait for it (give a nested search its own study name).
             SuggesterError: The suggester proposed parameters outside the space.
             StudyClosedError: The study's ``open_study`` block has ended.
             EventLoopError: Called from another event loop than the one that
@@ -578,11 +580,32 @@ class Study(Generic[T]):
             return
         if not self._at_budget(run.budget):
             return  # a refresh freed part of the budget: ask again
+        self._check_not_waiting_on_caller()
         if not run.waiting_logged:
             self._log_waiting()
             run.waiting_logged = True
         await self._fail_stale()
         await run.wait(POLL_SECONDS)
+
+    def _check_not_waiting_on_caller(self) -> None:
+        """Refuse to wait for the trial whose objective runs this very call.
+
+        An ``optimize()`` of a study inside one of that study's own trials (opened a
+        second time) would wait for the enclosing trial, which cannot finish first.
+        """
+        context = running_trial()
+        if context is None or context.owner is None or context.study != self.name:
+            return
+        record = self._others.get(context.number)
+        if record is None or record.owner != context.owner:
+            return
+        msg = (
+            f"study {self.name!r}: this optimize() runs inside trial {context.number} of "
+            f"the same study and waits for that trial to finish, which it cannot do "
+            f"before this run returns; give the inner search its own study name, e.g. "
+            f"{f'{self.name}/trial-{context.number}'!r}"
+        )
+        raise TrialStateError(msg)
 
     def _log_waiting(self) -> None:
         """Say which running trials hold the rest of a run's budget."""
@@ -591,8 +614,7 @@ class Study(Generic[T]):
         if mine:
             where.append(f"{mine} asked with ask() in this process and not yet told")
         if theirs:
-            # other owners: other processes, or another open study of this process (an
-            # optimize() of this study inside one of its own trials waits here forever)
+            # other owners: other processes, or another open study of this process
             where.append(f"{theirs} of other owners (other processes or open studies)")
         running = mine + theirs
         _log.info(
@@ -623,7 +645,9 @@ class Study(Generic[T]):
     async def _run_trial(self, run: Run[T], trial: Trial[T]) -> None:
         """Evaluate one trial and record it; never raises except to cancel."""
         number = trial.number
-        context = TrialContext(study=self.name, number=number, params=trial.params)
+        context = TrialContext(
+            study=self.name, number=number, params=trial.params, owner=self._owner
+        )
         try:
             try:
                 for observer in run.callbacks:
@@ -811,7 +835,7 @@ class Study(Generic[T]):
             self._absorb(self._take_finished())
         pending: list[Params] = [trial.params for trial in self._own.values()]
         pending.extend(self._asking.values())
-        pending.extend(self._others.values())
+        pending.extend(record.params for record in self._others.values())
         return pending
 
     async def _suggest(self) -> dict[str, JSONScalar]:
@@ -973,7 +997,7 @@ class Study(Generic[T]):
             number = record.number
             if record.state is TrialState.RUNNING:
                 if record.owner != self._owner:
-                    self._others[number] = record.params
+                    self._others[number] = record
             elif record.state is TrialState.WAITING:
                 self._maybe_waiting = True
             elif number not in self._own:
