@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import anyio
 import attrs
+import numpy as np
 import pytest
 from scheduler_helpers import Quad, Recording, loss
 
@@ -680,3 +681,68 @@ async def test_a_study_used_from_another_event_loop_is_refused() -> None:
             assert "was opened in another event loop" in message
             assert "ask() must be called from the loop that opened it" in message
         await study.tell(trial, 1.0)  # the study's own loop still works
+
+
+class NumpySuggester(ah.Suggester):
+    """Returns numpy numbers, as ``rng.integers`` and friends give them."""
+
+    def suggest(
+        self,
+        space: ah.Space[Any],
+        history: ah.History,
+        pending: Any,
+        rng: Any,
+        k: int = 1,
+    ) -> list[dict[str, Any]]:
+        return [
+            {"x": np.float32(1.5), "n": rng.integers(1, 11), "kind": np.str_("b")} for _ in range(k)
+        ]
+
+
+async def test_a_suggestion_is_stored_as_plain_normalised_values(tmp_path: Path) -> None:
+    path = str(tmp_path / "study.db")
+    async with ah.open_study(Quad, storage=path, suggester=NumpySuggester(), seed=0) as study:
+        trial = await study.ask()  # the old code failed here: np.int64 is not JSON
+        await study.tell(trial, 1.0)
+    async with ah.open_study(Quad, storage=path) as study:
+        (stored,) = await study.trials()
+    for params in (trial.params, stored.params):
+        assert {key: type(value) for key, value in params.items()} == {
+            "x": float,
+            "n": int,
+            "kind": str,
+        }
+    assert stored.params["x"] == 1.5
+    assert stored.params["kind"] == "b"
+
+
+class EditingSuggester(ah.Suggester):
+    """Tries to edit what it is given, then proposes a fixed point."""
+
+    def __init__(self) -> None:
+        self.refused: list[str] = []
+
+    def suggest(
+        self,
+        space: ah.Space[Any],
+        history: ah.History,
+        pending: Any,
+        rng: Any,
+        k: int = 1,
+    ) -> list[dict[str, Any]]:
+        for params in pending:
+            try:
+                params["x"] = 4.999
+            except TypeError as exc:
+                self.refused.append(str(exc))
+        return [{"x": 1.0, "n": 2, "kind": "a"} for _ in range(k)]
+
+
+async def test_a_suggester_cannot_edit_running_trials() -> None:
+    suggester = EditingSuggester()
+    async with ah.open_study(Quad, suggester=suggester) as study:
+        first = await study.ask()
+        await study.ask()  # sees the first as pending
+        (stored, _) = await study.trials()
+    assert len(suggester.refused) == 1
+    assert first.params["x"] == stored.params["x"] == 1.0

@@ -28,8 +28,10 @@ SUGGEST_SECONDS = 0.04
 class Slow(ah.Suggester):
     """Burns CPU in Python for SUGGEST_SECONDS per call, like a big TPE fit."""
 
-    def __init__(self) -> None:
-        self.threads: list[str] = []
+    def __init__(self, every: int = 1) -> None:
+        self.threads: list[str] = []  # where each costly call ran
+        self.every = every  # only every `every`-th call is costly
+        self.calls = 0
 
     def suggest(
         self,
@@ -39,14 +41,16 @@ class Slow(ah.Suggester):
         rng: np.random.Generator,
         k: int = 1,
     ) -> list[dict[str, JSONScalar]]:
-        self.threads.append(threading.current_thread().name)
-        end = time.perf_counter() + SUGGEST_SECONDS
-        while time.perf_counter() < end:
-            pass
+        self.calls += 1
+        if self.calls % self.every == 1 or self.every == 1:
+            self.threads.append(threading.current_thread().name)
+            end = time.perf_counter() + SUGGEST_SECONDS
+            while time.perf_counter() < end:
+                pass
         return [space.sample(rng) for _ in range(k)]
 
 
-async def stalls_during_a_run(suggester: Slow) -> float:
+async def stalls_during_a_run(suggester: Slow, trials: int = 12) -> float:
     """Total seconds the loop was late by more than half a suggest during a run."""
     stalled = 0.0
     done = False
@@ -66,7 +70,7 @@ async def stalls_during_a_run(suggester: Slow) -> float:
 
     async with anyio.create_task_group() as group:
         group.start_soon(monitor)
-        await ah.minimize(objective, Quad, trials=12, concurrency=2, suggester=suggester)
+        await ah.minimize(objective, Quad, trials=trials, concurrency=2, suggester=suggester)
         done = True
     return stalled
 
@@ -87,15 +91,24 @@ async def _compare(monkeypatch: pytest.MonkeyPatch) -> None:
     suggester = Slow()
     offloaded = await stalls_during_a_run(suggester)
     on_loop = threading.current_thread().name
-    # Only the first call, which measures the cost, runs on the event loop's thread.
-    assert suggester.threads[0] == on_loop
-    assert on_loop not in suggester.threads[1:]
+    # Every call runs off the event loop's thread, the first too (its cost is unknown).
+    assert len(suggester.threads) == 12
+    assert on_loop not in suggester.threads
     monkeypatch.setattr(_study, "SUGGEST_OFFLOAD_SECONDS", math.inf)
     inline = await stalls_during_a_run(Slow())
     # On the loop, the 12 suggests stall it for about 12 * 40 ms: the probe sees stalls.
     assert inline >= 8 * SUGGEST_SECONDS
-    # Off the loop, only the first call stalls it (plus GIL hand-over delays).
+    # Off the loop, only GIL hand-over delays remain.
     assert offloaded < inline / 2, f"{offloaded=:.3f} s, {inline=:.3f} s"
+
+
+def test_a_suggester_that_is_costly_now_and_then_stays_off_the_loop() -> None:
+    # Cheap calls between costly ones pulled a running average under the threshold,
+    # so every costly refit after the first ran on the loop.
+    suggester = Slow(every=5)
+    anyio.run(stalls_during_a_run, suggester, 21)
+    assert len(suggester.threads) == 5
+    assert threading.current_thread().name not in suggester.threads
 
 
 class Prepared(ah.Random):

@@ -40,3 +40,16 @@ def test_history_add_checks_the_row_and_the_loss() -> None:
         with pytest.raises(ah.SuggesterError, match="a loss must be a finite number"):
             history.add(good, loss)  # type: ignore[arg-type]
     assert len(history) == 3
+
+
+def test_history_arrays_are_read_only_views() -> None:
+    # A suggester's `X[np.isnan(X)] = 0` would erase the inactive and failed markers.
+    space = ah.compile_space(Conditional)
+    history = ah.History(space)
+    history.add(space.sample(np.random.default_rng(0)), None)
+    for array in (history.X, history.y):
+        with pytest.raises(ValueError, match="read-only"):
+            array[...] = 0.0
+    assert np.isnan(history.y[0])
+    history.add(space.sample(np.random.default_rng(1)), 0.5)  # still grows
+    assert history.y.tolist()[1] == 0.5

@@ -10,6 +10,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar, cast
 
 import anyio
@@ -63,9 +64,13 @@ Objective: TypeAlias = Callable[[T], Awaitable[ObjectiveReturn] | ObjectiveRetur
 #: :class:`TrialCallback` that also sees trial starts and the run's start and end.
 Callback: TypeAlias = "TrialCallback[T] | Callable[[Study[T], Trial[T]], Any]"
 
-#: A suggest call that costs more than this (seconds, running average) runs in a
-#: worker thread so that the event loop keeps serving running trials.
+#: A suggest call runs in a worker thread, so that the event loop keeps serving running
+#: trials, while the suggester's recent cost (seconds; the costliest recent call, its
+#: cost decaying by SUGGEST_COST_DECAY per later call) is above this. The first call
+#: runs there too: its cost is not known yet.
 SUGGEST_OFFLOAD_SECONDS = 0.002
+#: About 50 cheap calls after a 0.3 s one, asks return to the loop.
+SUGGEST_COST_DECAY = 0.9
 #: More rows than this (finished trials to add to the history, trials to decode) are
 #: processed in a worker thread: at about 20 µs each, 20,000 of them held the loop 0.4 s.
 OFFLOAD_ROWS = 500
@@ -145,7 +150,7 @@ class Study(Generic[T]):
         self._last_refresh = -math.inf
         self._maybe_waiting = True
         self._lock = anyio.Lock(fast_acquire=True)
-        self._suggest_cost = 0.0
+        self._suggest_cost = math.inf  # not measured yet: the first call runs off-loop
         self._run: Run[T] | None = None
         self._closed = False
 
@@ -771,9 +776,11 @@ class Study(Generic[T]):
             if self._at_budget(max_trials):  # others started trials while we claimed
                 return None
         for attempt in range(1, REJECTED_LIMIT + 1):
-            ticket = await self._propose()
-            params = self._asking[ticket]
+            ticket = await self._propose(max_trials)
+            if ticket is None:
+                return None
             try:
+                params = self._normalise_suggestion(self._asking[ticket])
                 config = self._decode_suggestion(params, last_try=attempt == REJECTED_LIMIT)
                 if config is not None:
                     return await self._start(params, config, max_trials)
@@ -792,8 +799,9 @@ class Study(Generic[T]):
         held = len(self._own) + len(self._asking) + len(self._others) + self._claiming
         return self._n_complete + held >= max_trials
 
-    async def _propose(self) -> int:
-        """Suggest parameters and hold them as pending under a new ticket."""
+    async def _propose(self, max_trials: int | None) -> int | None:
+        """Suggest parameters and hold them as pending under a new ticket; ``None`` when
+        the budget filled while this ask waited for the lock."""
         if (
             self._lock.locked()
             or self._suggest_cost > SUGGEST_OFFLOAD_SECONDS
@@ -803,6 +811,8 @@ class Study(Generic[T]):
             async with self._lock:
                 if time.monotonic() - self._last_refresh >= REFRESH_SECONDS:
                     await self._refresh()
+                if self._at_budget(max_trials):  # no suggest call for a trial never run
+                    return None
                 return self._hold(await self._suggest())
         # Uncontended and cheap: suggest without yielding, so no task interleaves (taking
         # the lock would yield, and many trials finishing together would move in lockstep).
@@ -833,9 +843,10 @@ class Study(Generic[T]):
         """Move finished trials into the history; return every running trial's params."""
         if self._finished:
             self._absorb(self._take_finished())
-        pending: list[Params] = [trial.params for trial in self._own.values()]
-        pending.extend(self._asking.values())
-        pending.extend(record.params for record in self._others.values())
+        # Read-only views: a suggester that edits one must not change a running trial.
+        pending: list[Params] = [MappingProxyType(trial.params) for trial in self._own.values()]
+        pending.extend(MappingProxyType(params) for params in self._asking.values())
+        pending.extend(MappingProxyType(record.params) for record in self._others.values())
         return pending
 
     async def _suggest(self) -> dict[str, JSONScalar]:
@@ -847,27 +858,34 @@ class Study(Generic[T]):
         return self._suggest_now(pending)
 
     def _suggest_now(self, pending: list[Params]) -> dict[str, JSONScalar]:
-        """Call the suggester and time it (a running average decides off-loading)."""
+        """Call the suggester and time it (its recent cost decides off-loading)."""
         started = time.perf_counter()
         proposals = self.suggester.suggest(self.space, self._history, pending, self._rng, 1)
         cost = time.perf_counter() - started
-        self._suggest_cost = 0.5 * (self._suggest_cost + cost) if self._suggest_cost else cost
+        # A decaying maximum, not an average: a suggester that refits now and then
+        # stays off-loop between its costly calls.
+        recent = 0.0 if math.isinf(self._suggest_cost) else self._suggest_cost
+        self._suggest_cost = max(cost, SUGGEST_COST_DECAY * recent)
         return _single_proposal(self.suggester, proposals)
 
-    def _decode_suggestion(self, params: Params, *, last_try: bool) -> T | None:
-        """Decode a suggestion, blaming the suggester when it does not fit the space.
+    def _normalise_suggestion(self, params: Params) -> dict[str, JSONScalar]:
+        """A suggestion as plain, snapped values, blaming the suggester when it does not
+        fit the space (what is stored: numpy numbers, say, are not JSON)."""
+        try:
+            return self.space.validate(params)
+        except ParameterError as exc:
+            msg = f"{self.suggester!r} proposed parameters outside the space: {params}: {exc}"
+            raise SuggesterError(msg) from exc
 
-        ``None`` when the space class's own checks reject it (draw again).
-        """
+    def _decode_suggestion(self, params: Params, *, last_try: bool) -> T | None:
+        """Decode a normalised suggestion; ``None`` when the space class's own checks
+        reject it (draw again)."""
         try:
             return self.space.decode(params)
         except RejectedByClassError as exc:
             if not last_try:
                 return None
             raise _too_constrained(self.space, exc) from exc
-        except ParameterError as exc:
-            msg = f"{self.suggester!r} proposed parameters outside the space: {params}: {exc}"
-            raise SuggesterError(msg) from exc
 
     async def _start(
         self, params: Params, config: T | None, max_trials: int | None

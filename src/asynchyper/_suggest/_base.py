@@ -20,6 +20,12 @@ __all__ = ["History", "Suggester"]
 _INITIAL_CAPACITY = 64
 
 
+def _read_only(view: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """``view``, no longer writeable (the history's own buffer stays writeable)."""
+    view.flags.writeable = False
+    return view
+
+
 class History:
     """Finished trials of one study, in the numeric encoding of its space.
 
@@ -76,13 +82,19 @@ class History:
 
     @property
     def X(self) -> npt.NDArray[np.float64]:  # the conventional design-matrix name
-        """``(n, d)`` numeric matrix of finished trials (``NaN`` where inactive)."""
-        return self._x[: len(self._params)]
+        """``(n, d)`` numeric matrix of finished trials (``NaN`` where inactive).
+
+        A read-only view: copy it (``history.X.copy()``) to change values.
+        """
+        return _read_only(self._x[: len(self._params)])
 
     @property
     def y(self) -> npt.NDArray[np.float64]:
-        """``(n,)`` losses of finished trials; ``NaN`` for failed ones."""
-        return self._y[: len(self._params)]
+        """``(n,)`` losses of finished trials; ``NaN`` for failed ones.
+
+        A read-only view: copy it (``history.y.copy()``) to change values.
+        """
+        return _read_only(self._y[: len(self._params)])
 
     @property
     def params(self) -> Sequence[dict[str, JSONScalar]]:
