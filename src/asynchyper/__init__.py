@@ -58,6 +58,11 @@ from ._suggest import TPE as TPE
 from ._suggest import History as History
 from ._suggest import Random as Random
 from ._suggest import Suggester as Suggester
+from ._types import Direction as Direction
+from ._types import JSONInput as JSONInput
+from ._types import JSONScalar as JSONScalar
+from ._types import JSONValue as JSONValue
+from ._types import Params as Params
 
 __version__ = "0.1.0.dev0"
 
@@ -84,6 +89,12 @@ __all__ = [
     "TrialContext",
     "use_trial_context",
     "parameter_importance",
+    # types of values the API takes and gives
+    "Direction",
+    "Params",
+    "JSONScalar",
+    "JSONValue",
+    "JSONInput",
     # suggesters
     "Suggester",
     "History",

@@ -8,7 +8,7 @@ from typing import Generic, Protocol, TypeVar
 
 import attrs
 
-from ._types import JSONScalar, JSONValue
+from ._types import Direction, JSONScalar, JSONValue
 
 __all__ = ["StudyRecord", "Trial", "TrialLike", "TrialRecord", "TrialState"]
 
@@ -51,7 +51,7 @@ class StudyRecord:
 
     id: int
     name: str
-    direction: str
+    direction: Direction
     fingerprint: str
     space: list[dict[str, JSONValue]]
     created_at: float

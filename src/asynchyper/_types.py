@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TypeAlias
+from typing import Literal, TypeAlias
 
-__all__ = ["JSONInput", "JSONScalar", "JSONValue", "Params"]
+__all__ = ["Direction", "JSONInput", "JSONScalar", "JSONValue", "Params"]
 
 #: A JSON scalar: what a categorical choice or a flat parameter value may be.
 JSONScalar: TypeAlias = str | int | float | bool | None
@@ -18,5 +18,7 @@ JSONValue: TypeAlias = JSONScalar | list["JSONValue"] | dict[str, "JSONValue"]
 #: and ``dict`` would not. Run-time checks still apply (``check_json_safe``): a value must
 #: survive ``json.dumps`` (lists, tuples and dicts of scalars; no ``bytes``, no NaN).
 JSONInput: TypeAlias = JSONScalar | Sequence["JSONInput"] | Mapping[str, "JSONInput"]
+#: Which way a study optimizes its objective.
+Direction: TypeAlias = Literal["minimize", "maximize"]
 #: Flat, branch-tagged parameters of one trial, e.g. ``{"model": "SVM", "model:SVM.C": 1.0}``.
 Params: TypeAlias = Mapping[str, JSONScalar]

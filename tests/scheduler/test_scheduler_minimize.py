@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import anyio
 import anyio.lowlevel
 import attrs
+import numpy as np
 import pytest
 from scheduler_helpers import Quad, Recording, loss
 
@@ -509,6 +510,19 @@ async def test_bad_options_are_rejected_before_the_storage_is_touched(
     assert not path.exists()
 
 
+async def test_a_numpy_int_seeds_a_study_as_the_int_does() -> None:
+    seeds: tuple[Any, ...] = (3, np.int64(3))
+    results = [await ah.minimize(quad, Quad, trials=4, seed=seed) for seed in seeds]
+    assert [t.params for t in results[0].trials] == [t.params for t in results[1].trials]
+
+
+class AsyncSuggester(ah.Random):
+    """A suggester whose suggest awaits: refused, it would return a coroutine."""
+
+    async def suggest(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        return super().suggest(*args, **kwargs)
+
+
 @pytest.mark.parametrize(
     ("option", "value", "error", "match"),
     [
@@ -517,6 +531,7 @@ async def test_bad_options_are_rejected_before_the_storage_is_touched(
         ("seed", "x", TypeError, "seed must be an int"),
         ("seed", -1, ValueError, "seed must be >= 0"),
         ("suggester", "tpe", TypeError, "suggester must be a Suggester"),
+        ("suggester", AsyncSuggester(), TypeError, r"AsyncSuggester.suggest is async def"),
         ("study", "", ValueError, "name must be a non-empty string"),
         ("study", "n" * 501, ValueError, "at most 500 characters"),
         ("study", 3, TypeError, "name must be a str"),

@@ -158,13 +158,13 @@ def test_kept_densities_equal_densities_fitted_from_scratch(
     for number, (params, loss) in enumerate(zip(source.params[:150], source.y[:150], strict=True)):
         grown.add(params, math.nan if number % 13 == 0 else float(loss))
         if number >= 120:  # asks while the history grows: the kept fits are updated
-            kept.fit(encoding, grown, running if number % 4 == 0 else running[:0])
+            kept._fit(encoding, grown, running if number % 4 == 0 else running[:0])
     raw = space.sample_vectors(np.random.default_rng(1), 200)
     unit, active = encoding.to_unit(raw), encoding.group_activity(raw)
 
     def log_densities(tpe: ah.TPE) -> list[np.ndarray]:
         out = []
-        for group, good, bad in tpe.fit(encoding, grown, running).groups:
+        for group, good, bad in tpe._fit(encoding, grown, running).groups:
             rows = active[:, group.index]
             numeric, categorical = unit[rows][:, group.numeric], unit[rows][:, group.categorical]
             out += [good.log_pdf(numeric, categorical), bad.log_pdf(numeric, categorical)]
@@ -173,7 +173,7 @@ def test_kept_densities_equal_densities_fitted_from_scratch(
     warm = log_densities(kept)
     # The kept fits were in play: the root group's bad density is scored over every
     # row (and the pending ones, and the prior), a branch's over its own kernels.
-    bad_kernels = [bad.n_kernels for _, _, bad in kept.fit(encoding, grown, running).groups]
+    bad_kernels = [bad.n_kernels for _, _, bad in kept._fit(encoding, grown, running).groups]
     assert bad_kernels[0] > len(grown)
     assert any(64 < kernels < len(grown) / 2 for kernels in bad_kernels[1:])
     monkeypatch.setattr(_tpe, "_SMALL", 10**9)  # every density fitted afresh
@@ -202,13 +202,13 @@ def test_pending_trials_count_towards_the_startup(
     running = [{"x": float(x)} for x in np.linspace(-9.0, 9.0, pending)]
     tpe = ah.TPE(n_startup=10)
     calls: list[int] = []
-    fit = tpe.fit
+    fit = tpe._fit
 
     def recording_fit(*args: Any) -> Any:
         calls.append(1)
         return fit(*args)
 
-    monkeypatch.setattr(tpe, "fit", recording_fit)
+    monkeypatch.setattr(tpe, "_fit", recording_fit)
     tpe.suggest(space, history, running, np.random.default_rng(0))
     assert bool(calls) is fits
 
@@ -216,7 +216,7 @@ def test_pending_trials_count_towards_the_startup(
 def test_no_model_before_a_first_finished_trial(monkeypatch: pytest.MonkeyPatch) -> None:
     space = ah.compile_space(spaces.Line)
     tpe = ah.TPE(n_startup=2)
-    monkeypatch.setattr(tpe, "fit", lambda *args: pytest.fail("fit without data"))
+    monkeypatch.setattr(tpe, "_fit", lambda *args: pytest.fail("fit without data"))
     running = [{"x": float(x)} for x in range(5)]
     (params,) = tpe.suggest(space, ah.History(space), running, np.random.default_rng(0))
     space.validate(params)
@@ -227,8 +227,8 @@ def test_explore_weighs_the_prior_in_the_score_but_not_in_the_draw() -> None:
     history = run(ah.Random(), space, 40, objective=_quadratic)
     encoding = Encoding(space.dimensions)
     none = np.empty((0, 1))
-    ((_, plain, plain_bad),) = ah.TPE(explore=0.0).fit(encoding, history, none).groups
-    ((_, explored, explored_bad),) = ah.TPE(explore=3.0).fit(encoding, history, none).groups
+    ((_, plain, plain_bad),) = ah.TPE(explore=0.0)._fit(encoding, history, none).groups
+    ((_, explored, explored_bad),) = ah.TPE(explore=3.0)._fit(encoding, history, none).groups
     # The good density's prior gains weight; the draw and the bad density do not.
     assert explored.log_weights[-1] > plain.log_weights[-1] + 0.5
     assert explored.cumulative.tolist() == pytest.approx(plain.cumulative.tolist())
@@ -244,8 +244,8 @@ def test_bad_kernels_take_the_nearer_gap() -> None:
     encoding = Encoding(space.dimensions)
     none = np.empty((0, 1))
     options: dict[str, Any] = {"gamma": 0.4, "min_bandwidth": 1e-6, "magic_exponent": 50.0}
-    ((_, _, nearer),) = ah.TPE(**options).fit(encoding, history, none).groups
-    ((_, _, wider),) = ah.TPE(bad_gap="wider", **options).fit(encoding, history, none).groups
+    ((_, _, nearer),) = ah.TPE(**options)._fit(encoding, history, none).groups
+    ((_, _, wider),) = ah.TPE(bad_gap="wider", **options)._fit(encoding, history, none).groups
     assert isinstance(nearer, Mixture)  # few kernels: fitted afresh, as a mixture
     assert isinstance(wider, Mixture)
     assert nearer.sigma[:-1, 0].tolist() == pytest.approx([0.1, 0.1, 0.4])
@@ -355,8 +355,8 @@ def test_pending_trials_count_as_bad() -> None:
     tpe = ah.TPE()
     encoding = Encoding(space.dimensions)
     running = space.to_matrix([{"x": 3.0}] * 5)
-    without = tpe.fit(encoding, history, np.empty((0, 1)))
-    with_pending = tpe.fit(encoding, history, running)
+    without = tpe._fit(encoding, history, np.empty((0, 1)))
+    with_pending = tpe._fit(encoding, history, running)
     (_, good_a, bad_a), (_, good_b, bad_b) = without.groups[0], with_pending.groups[0]
     assert good_a.n_kernels == good_b.n_kernels  # pending never count toward gamma
     assert bad_b.n_kernels == bad_a.n_kernels + 5
@@ -367,7 +367,7 @@ def test_best_liar_joins_the_good_group() -> None:
     history = run(ah.Random(), space, 30, objective=_quadratic)
     encoding = Encoding(space.dimensions)
     running = space.to_matrix([{"x": 9.0}] * 3)
-    model = ah.TPE(liar="best", gamma=0.5).fit(encoding, history, running)
+    model = ah.TPE(liar="best", gamma=0.5)._fit(encoding, history, running)
     _, good, _ = model.groups[0]
     x_unit = (9.0 + 10.0) / 20.0
     assert np.sum(np.isclose(good.mu[:-1, 0], x_unit)) == 3
@@ -384,7 +384,7 @@ def test_branch_parameters_fit_only_on_their_branch() -> None:
         history.add({"side": side, f"side:{side}.x": x}, x if side == "Left" else 10 + x)
     tpe = ah.TPE(gamma=1.0, gamma_cap=100)
     encoding = Encoding(space.dimensions)
-    model = tpe.fit(encoding, history, np.empty((0, space_dims(space))))
+    model = tpe._fit(encoding, history, np.empty((0, space_dims(space))))
     by_column = {int(group.columns[0]): (good, bad) for group, good, bad in model.groups}
     left, right = space.index("side:Left.x"), space.index("side:Right.x")
     left_good, _ = by_column[left]
@@ -417,3 +417,24 @@ def test_exhausts_a_discrete_space_without_repeats() -> None:
     space = ah.compile_space(spaces.Categoricals)  # 3 * 2 * 4 * 3 = 72 configurations
     history = run(ah.TPE(n_startup=5), space, 72)
     assert len({tuple(sorted(p.items())) for p in history.params}) == 72
+
+
+@pytest.mark.parametrize("liar", ["bad", "mean"])
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_losses_near_the_float_limit_give_the_model_of_their_ranking(liar: Any) -> None:
+    # The good weights (split - loss) overflowed to inf and the model became NaN; the
+    # mean lie overflowed to inf. Only the ranking of the losses matters here.
+    space = ah.compile_space(spaces.Conditional)
+    rng = np.random.default_rng(0)
+    rows = [space.sample(rng) for _ in range(40)]
+    signs = [-1.0] * 4 + [1.0] * 36
+
+    def suggestions(scale: float) -> list[dict[str, JSONScalar]]:
+        history = ah.History(space)
+        for params, sign in zip(rows, signs, strict=True):
+            history.add(params, sign * scale)
+        return ah.TPE(n_startup=0, liar=liar).suggest(
+            space, history, [rows[0]], np.random.default_rng(1), k=3
+        )
+
+    assert suggestions(1.7e308) == suggestions(1.0)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from typing import Annotated, Literal, assert_type
+from typing import Annotated, Any, Literal, assert_type
 
 import attrs
 import numpy as np
 
 import asynchyper as ah
-from asynchyper._types import JSONInput, JSONValue
+from asynchyper import JSONInput, JSONValue  # public: no private import needed
 
 
 class Activation(enum.Enum):
@@ -111,6 +111,15 @@ def sync_returns_evaluation_or_none(cfg: Space) -> ah.Evaluation | None:
     return ah.Evaluation(cfg.lr) if cfg.lr > 0.01 else None
 
 
+# NumPy numbers are what `np.mean(scores)` gives; they run, so they type-check.
+def returns_numpy(cfg: Space) -> np.float64:
+    return np.float64(cfg.lr) * 2
+
+
+def returns_numpy_floating(cfg: Space) -> np.floating[Any]:
+    return np.float32(cfg.lr)
+
+
 # The checker cannot refuse this one (bool is a subtype of float), but every trial
 # fails at run time ("objective returned bool True"): documented in getting-started.md.
 async def returns_bool(cfg: Space) -> bool:
@@ -181,6 +190,12 @@ async def check_minimize() -> None:
     await ah.minimize(sync_returns_text, Space, trials=10)  # type: ignore[arg-type]
     await ah.minimize(returns_float_or_text, Space, trials=10)  # type: ignore[arg-type]
     await ah.minimize(sync_returns_evaluation_or_none, Space, trials=10)  # type: ignore[arg-type]
+    from_numpy: ah.Result[Space] = await ah.minimize(returns_numpy, Space, trials=10)
+    await ah.minimize(returns_numpy_floating, Space, trials=10)
+    # the direction a result reports can be passed back in
+    direction: ah.Direction = from_numpy.direction
+    await ah.minimize(objective, Space, trials=10, direction=direction)
+    await ah.minimize(objective, Space, trials=10, direction="minimise")  # type: ignore[arg-type]
     # accepted by the checker, refused at run time (see returns_bool)
     await ah.minimize(returns_bool, Space, trials=10)
     # a lambda's argument is the space (it was Any: a typo went unnoticed)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import math
+import numbers
 from collections.abc import Sequence
 
 from .._suggest import Suggester
@@ -94,5 +96,14 @@ def check_study_options(*, name: object, suggester: object, seed: object) -> Non
             f"or None; got {type(suggester).__name__} {suggester!r}"
         )
         raise TypeError(msg)
+    if inspect.iscoroutinefunction(getattr(suggester, "suggest", None)):
+        msg = (
+            f"{type(suggester).__name__}.suggest is async def; a suggester is synchronous "
+            "(it never awaits: the study calls it between trials, in a worker thread when "
+            "it is slow). Make suggest a plain def"
+        )
+        raise TypeError(msg)
+    if not isinstance(seed, bool | int) and isinstance(seed, numbers.Integral):
+        seed = int(seed)  # a NumPy int (from rng.integers, say) seeds as well
     if seed is not None:
         check_int("seed", seed, minimum=0)

@@ -15,7 +15,7 @@ from .._records import StudyRecord
 from .._space import Space, compile_space
 from .._storage import Storage, open_storage
 from .._suggest import TPE, Suggester
-from .._types import JSONValue
+from .._types import Direction, JSONValue
 from ._callbacks import TrialCallback
 from ._checks import check_run_options, check_seconds, check_study_options
 from ._constants import CONSTANTS_ATTR, changed_constants, constant_defaults
@@ -36,7 +36,7 @@ async def open_study(
     storage: str | Storage | None = None,
     name: str | None = None,
     suggester: Suggester | None = None,
-    direction: Literal["minimize", "maximize"] = "minimize",
+    direction: Direction = "minimize",
     seed: int | None = None,
     heartbeat_interval: float = 10.0,
     stale_after: float | None = 60.0,
@@ -96,7 +96,7 @@ async def open_study_created(
     storage: str | Storage | None = None,
     name: str | None = None,
     suggester: Suggester | None = None,
-    direction: Literal["minimize", "maximize"] = "minimize",
+    direction: Direction = "minimize",
     seed: int | None = None,
     heartbeat_interval: float = 10.0,
     stale_after: float | None = 60.0,
@@ -218,7 +218,7 @@ async def minimize(
     timeout: float | None = None,  # noqa: ASYNC109 - a run budget, not an I/O timeout
     trial_timeout: float | None = None,
     callbacks: Sequence[Callback[T]] = (),
-    direction: Literal["minimize", "maximize"] = "minimize",
+    direction: Direction = "minimize",
     target: float | None = None,
     patience: int | None = None,
     max_failures: int | None = None,

@@ -9,7 +9,7 @@ import attrs
 
 from .._errors import NoCompletedTrialsError
 from .._records import Trial, TrialState
-from .._types import JSONInput
+from .._types import Direction, JSONInput
 
 __all__ = ["Evaluation", "Result"]
 
@@ -44,7 +44,7 @@ class Result(Generic[T]):
     """
 
     study: str
-    direction: str
+    direction: Direction
     trials: Sequence[Trial[T]]
     stop_reason: str | None = None
 

@@ -36,7 +36,7 @@ from .._records import StudyRecord, Trial, TrialRecord, TrialState
 from .._space import Space
 from .._storage import Storage, new_owner_id, release_owner_id
 from .._suggest import History, Suggester
-from .._types import JSONInput, JSONScalar, JSONValue, Params
+from .._types import Direction, JSONInput, JSONScalar, JSONValue, Params
 from ._callbacks import TrialCallback, as_callbacks, call
 from ._checks import check_run_options
 from ._constants import check_constants
@@ -55,8 +55,9 @@ T = TypeVar("T")
 
 _log = logging.getLogger(__name__)
 
-#: What an objective may return: a float, or an :class:`Evaluation`.
-ObjectiveReturn: TypeAlias = float | Evaluation
+#: What an objective may return: a float (a NumPy number too, e.g. ``np.mean(scores)``),
+#: or an :class:`Evaluation`.
+ObjectiveReturn: TypeAlias = float | np.floating[Any] | np.integer[Any] | Evaluation
 #: An objective: ``async def f(cfg) -> float`` or a plain ``def f(cfg) -> float``. One
 #: callable type (not a union of two), so that a lambda's argument is typed as the space.
 Objective: TypeAlias = Callable[[T], Awaitable[ObjectiveReturn] | ObjectiveReturn]
@@ -115,7 +116,7 @@ class Study(Generic[T]):
         created: bool = True,
     ) -> None:
         self.name = record.name
-        self.direction = record.direction
+        self.direction: Direction = record.direction
         self.space = space
         self.suggester = suggester
         self._storage = storage
@@ -126,6 +127,7 @@ class Study(Generic[T]):
         # One opened again (a resume, or another process sharing it) mixes in its owner
         # id: with the seed alone it would replay the draws already made.
         salt = hashlib.blake2b(self._owner.encode(), digest_size=16).digest()
+        seed = None if seed is None else int(seed)  # a NumPy int too
         entropy = seed if created or seed is None else [seed, int.from_bytes(salt)]
         self._rng = np.random.default_rng(entropy)
         self._heartbeat_interval = heartbeat_interval

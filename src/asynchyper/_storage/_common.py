@@ -24,7 +24,7 @@ from .._errors import (
 )
 from .._records import StudyRecord, TrialRecord, TrialState
 from .._space import description_fingerprint
-from .._types import JSONScalar, JSONValue, Params
+from .._types import Direction, JSONScalar, JSONValue, Params
 
 __all__ = [
     "STUDY_COLUMNS",
@@ -252,7 +252,7 @@ def check_study_name(name: object) -> str:
 MAX_STUDY_NAME = 500
 
 
-def check_direction(direction: object) -> str:
+def check_direction(direction: object) -> Direction:
     """Return ``direction`` if it is ``"minimize"`` or ``"maximize"``.
 
     Raises:
@@ -261,7 +261,7 @@ def check_direction(direction: object) -> str:
     if direction not in DIRECTIONS:
         msg = f"direction must be 'minimize' or 'maximize', got {direction!r}"
         raise StorageError(msg)
-    return str(direction)
+    return "maximize" if direction == "maximize" else "minimize"
 
 
 def dumps(value: Any, what: str) -> str:
@@ -602,7 +602,7 @@ def study_from_row(row: Sequence[Any]) -> StudyRecord:
     return StudyRecord(
         id=row[0],
         name=row[1],
-        direction=row[2],
+        direction=check_direction(row[2]),
         fingerprint=row[3],
         space=json.loads(row[4]),
         created_at=row[5],

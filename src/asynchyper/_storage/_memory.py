@@ -125,7 +125,7 @@ class MemoryStorage(Storage):
     ) -> StudyRecord:
         await anyio.lowlevel.checkpoint_if_cancelled()
         check_study_name(name)
-        check_direction(direction)
+        checked = check_direction(direction)
         attrs_copy = normalize_attrs(user_attrs, "study user_attrs")
         space_copy = normalize_space(space)
         with self._lock:
@@ -134,7 +134,7 @@ class MemoryStorage(Storage):
                 record = StudyRecord(
                     id=self._next_id,
                     name=name,
-                    direction=direction,
+                    direction=checked,
                     fingerprint=fingerprint,
                     space=space_copy,
                     created_at=time.time(),

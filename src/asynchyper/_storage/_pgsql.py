@@ -43,6 +43,7 @@ from ._common import (
     STUDY_COLUMNS,
     TOTAL,
     TRIAL_COLUMNS,
+    check_direction,
     check_existing,
     counter_moves,
     counts_from_row,
@@ -248,7 +249,7 @@ def create_study(
         return StudyRecord(
             id=rows[0][0],
             name=name,
-            direction=direction,
+            direction=check_direction(direction),
             fingerprint=fingerprint,
             space=space,
             created_at=rows[0][1],

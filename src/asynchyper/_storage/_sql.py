@@ -26,6 +26,7 @@ from ._common import (
     STUDY_COLUMNS,
     TOTAL,
     TRIAL_COLUMNS,
+    check_direction,
     check_existing,
     counter_moves,
     counts_from_row,
@@ -179,7 +180,7 @@ def create_study(
     return StudyRecord(
         id=study_id,
         name=name,
-        direction=direction,
+        direction=check_direction(direction),
         fingerprint=fingerprint,
         space=space,
         created_at=now,

@@ -140,6 +140,21 @@ class TPE(Suggester):
         SuggesterError: An option is outside its allowed range.
     """
 
+    n_startup: int
+    n_candidates: int
+    gamma: float
+    gamma_cap: int
+    multivariate: bool
+    weighting: Weighting
+    prior_weight: float
+    explore: float
+    min_bandwidth: float
+    magic_exponent: float
+    bandwidth: Bandwidth
+    endpoints: bool
+    bad_gap: Gap
+    liar: Liar
+
     def __init__(
         self,
         *,
@@ -195,15 +210,15 @@ class TPE(Suggester):
         self.gamma = float(gamma)
         self.gamma_cap = int(gamma_cap)
         self.multivariate = bool(multivariate)
-        self.weighting: Weighting = weighting
+        self.weighting = weighting
         self.prior_weight = float(prior_weight)
         self.explore = float(explore)
         self.min_bandwidth = float(min_bandwidth)
         self.magic_exponent = float(magic_exponent)
-        self.bandwidth: Bandwidth = bandwidth
+        self.bandwidth = bandwidth
         self.endpoints = bool(endpoints)
-        self.bad_gap: Gap = bad_gap
-        self.liar: Liar = liar
+        self.bad_gap = bad_gap
+        self.liar = liar
         self._reset_caches()
 
     def _reset_caches(self) -> None:
@@ -289,7 +304,7 @@ class TPE(Suggester):
         if started < self.n_startup or finished.shape[0] == 0 or encoding.d == 0:
             row = novel_prior(encoding, space, rng, seen)
             return row if row is not None else snap(encoding, space.sample_vectors(rng, 1))[0]
-        model = self.fit(encoding, history, running)
+        model = self._fit(encoding, history, running)
         candidates, ranking = self._candidates(encoding, model, rng)
         best = candidates[ranking[0]]
         if not collides(best[None, :], seen, encoding)[0]:
@@ -301,7 +316,7 @@ class TPE(Suggester):
         row = novel_prior(encoding, space, rng, seen)
         return row if row is not None else best
 
-    def fit(
+    def _fit(
         self,
         encoding: Encoding,
         history: History,
@@ -333,7 +348,7 @@ class TPE(Suggester):
                 finished_ok = y[ok]
                 lie = {
                     "worst": float(np.max(finished_ok)),
-                    "mean": float(np.mean(finished_ok)),
+                    "mean": _mean(finished_ok),
                     "best": float(np.min(finished_ok)),
                 }[self.liar]
             # A NaN lie (liar="bad", or nothing finished yet) makes them bad observations.
@@ -354,7 +369,7 @@ class TPE(Suggester):
             threshold = float(y[ok_rows[split[n_good]]])
         weights = np.ones(y.shape[0])
         if self.weighting == "ei" and threshold is not None:
-            weights[good] = np.maximum(threshold - y[good], 1e-12)
+            weights[good] = np.maximum(_gaps(threshold, y[good]), 1e-12)
         fitted: list[tuple[Group, Mixture, Density]] = []
         for group in encoding.groups:
             if group.columns.size == 0:
@@ -538,6 +553,25 @@ class TPE(Suggester):
         composed = encoding.deactivate(composed, encoding.group_activity(composed))
         rows = np.concatenate([composed, rows])
         return rows, np.concatenate([[0], ranking + 1]).astype(np.intp)
+
+
+def _mean(values: FloatArray) -> float:
+    """The mean of finite ``values``, finite too (near the float limit as well)."""
+    scale = float(np.max(np.abs(values)))
+    if scale <= 1e300:
+        return float(np.mean(values))
+    return float(np.mean(values / scale)) * scale
+
+
+def _gaps(threshold: float, good: FloatArray) -> FloatArray:
+    """How far each good loss beats the split, finite (only their ratios matter: the
+    good weights are normalised), also for losses near the float limit."""
+    with np.errstate(over="ignore"):
+        gaps = threshold - good
+    if np.all(np.isfinite(gaps)):
+        return gaps
+    scale = max(abs(threshold), float(np.max(np.abs(good))))
+    return np.asarray(threshold / scale - good / scale, dtype=np.float64)
 
 
 def _check_float(
