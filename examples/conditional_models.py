@@ -76,13 +76,15 @@ def build(cfg: Space) -> Any:
     if cfg.pre is not None:
         steps.append(SklearnPCA(n_components=cfg.pre.n_components, random_state=cfg.seed))
     model = cfg.model
+    # scikit-learn has no type hints: pyright guesses a parameter's type from its
+    # default (gamma="scale", max_features="sqrt": str), so it refuses a float here.
     if isinstance(model, SVM):
-        steps.append(SVC(C=model.C, gamma=model.gamma))
+        steps.append(SVC(C=model.C, gamma=model.gamma))  # pyright: ignore[reportArgumentType]
     elif isinstance(model, Forest):
         steps.append(
             RandomForestClassifier(
                 n_estimators=model.n_estimators,
-                max_features=model.max_features,
+                max_features=model.max_features,  # pyright: ignore[reportArgumentType]
                 min_samples_leaf=model.min_samples_leaf,
                 random_state=cfg.seed,
             )
@@ -120,7 +122,7 @@ async def main(trials: int, concurrency: int) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     quick = bool(os.environ.get("ASYNCHYPER_QUICK"))
     parser.add_argument("--trials", type=int, default=15 if quick else 60)
     parser.add_argument("--concurrency", type=int, default=min(4, os.cpu_count() or 1))

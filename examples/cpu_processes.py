@@ -99,10 +99,14 @@ async def main(trials: int, concurrency: int) -> None:
     )
     elapsed = time.perf_counter() - started
     cpu = 0.0
+    pids: set[int] = set()
     for trial in result.completed:
+        # user attributes are JSON values: narrowed to the type that was stored
         seconds = trial.user_attrs.get("cpu_seconds")
         cpu += seconds if isinstance(seconds, float) else 0.0
-    pids = {t.user_attrs["pid"] for t in result.completed}
+        pid = trial.user_attrs.get("pid")
+        if isinstance(pid, int):
+            pids.add(pid)
     print(
         f"{len(result.completed)} trials in {elapsed:.1f} s wall time, "
         f"{cpu:.1f} s of CPU time in {len(pids)} worker processes (this one is {os.getpid()})"
@@ -112,7 +116,7 @@ async def main(trials: int, concurrency: int) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     quick = bool(os.environ.get("ASYNCHYPER_QUICK"))
     parser.add_argument("--trials", type=int, default=16 if quick else 80)
     parser.add_argument(

@@ -82,7 +82,7 @@ async def main(scheduler: str | None, trials: int) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--scheduler", help="a Dask scheduler address (default: a LocalCluster)")
     parser.add_argument("--trials", type=int, default=8 if QUICK else 60)
     arguments = parser.parse_args()

@@ -167,7 +167,7 @@ async def main(trials: int, concurrency: int, rate: float, burst: int, connectio
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     quick = bool(os.environ.get("ASYNCHYPER_QUICK"))
     parser.add_argument("--trials", type=int, default=60 if quick else 200)
     parser.add_argument("--concurrency", type=int, default=32)

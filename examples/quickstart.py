@@ -68,7 +68,7 @@ async def main(storage: str, trials: int) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--storage", default="study.db", help="SQLite file (default: study.db)")
     quick = bool(os.environ.get("ASYNCHYPER_QUICK"))
     parser.add_argument("--trials", type=int, default=30 if quick else 100)

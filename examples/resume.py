@@ -111,7 +111,7 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--worker", action="store_true", help="run the study (and get killed)")
     if parser.parse_args().worker:
         anyio.run(run_study)

@@ -21,7 +21,7 @@ import asynchyper as ah
 import asynchyper.sklearn as ahs
 
 
-def _model(storage: Any, **options: Any) -> ahs.AutoClassifier:
+def _model(storage: Any, **options: Any) -> ahs.AutoClassifier[KnnOnly]:
     kw: dict[str, Any] = {"trials": 2, "concurrency": 1, "executor": "thread", "seed": 0}
     return ahs.AutoClassifier(space=KnnOnly, portfolio=False, storage=storage, **(kw | options))
 

@@ -9,7 +9,7 @@ import multiprocessing
 import pickle
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, ClassVar, Literal, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Self, TypeVar, overload
 
 import anyio
 import anyio.to_thread
@@ -24,13 +24,13 @@ from threadpoolctl import threadpool_limits
 
 from .._errors import NoCompletedTrialsError, StorageError
 from .._executor import Executor, ProcessExecutor
-from .._records import TrialState
+from .._records import Trial, TrialState
 from .._scheduler import Result
 from .._scheduler._entry import create_or_load, open_study_created
 from .._space import Space
 from .._storage import MemoryStorage, Storage, open_storage
 from .._suggest import Suggester
-from ._build import Task, with_random_state
+from ._build import Buildable, Task, with_random_state
 from ._checks import (
     check_classification_target,
     check_features,
@@ -55,6 +55,9 @@ ExecutorName = Literal["thread", "process"]
 
 _Method = TypeVar("_Method", bound=Callable[..., Any])
 
+#: The space an estimator searches: a class whose instances have ``build()``.
+S = TypeVar("S", bound=Buildable)
+
 
 def _in_event_loop() -> bool:
     """Whether the calling thread is running an asyncio or trio event loop."""
@@ -74,21 +77,29 @@ def _in_event_loop() -> bool:
     return False
 
 
-class _AutoEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
-    """The search shared by :class:`AutoClassifier` and :class:`AutoRegressor`."""
+class _AutoEstimator(BaseEstimator, Generic[S]):  # type: ignore[misc]  # sklearn is untyped
+    """The search shared by :class:`AutoClassifier` and :class:`AutoRegressor`.
+
+    Generic over the space class ``S`` it searches, so that ``best_config_`` and
+    ``result_`` are typed by it. ``Generic`` adds no ``__init__`` parameter: the
+    parameters that scikit-learn reads from the signature (``get_params``, ``clone``)
+    are the same.
+    """
 
     _task: ClassVar[Task]
     #: The space searched when ``space`` is ``None``.
-    _default_space: ClassVar[type[Any]]
+    _default_space: ClassVar[type[Buildable]]
 
+    #: The space class searched (``None``: ``_default_space``).
+    space: type[S] | None
     #: The best configuration found (an instance of ``space``).
-    best_config_: Any
+    best_config_: S
     #: Its mean cross-validated score (higher is better).
     best_score_: float
     #: The best configuration's estimator, refitted on all of ``X, y``.
     best_estimator_: Any
     #: Every trial of the search (``result_.trials``, ``result_.best``, ...).
-    result_: Result[Any]
+    result_: Result[S]
     #: The study's name in ``storage`` (reopen it with ``open_study`` or the CLI).
     study_: str
     #: Number of features seen in ``fit``.
@@ -100,7 +111,7 @@ class _AutoEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
 
     def __init__(
         self,
-        space: type[Any] | None = None,
+        space: type[S] | None = None,
         *,
         trials: int = 50,
         cv: int | Any = 3,
@@ -128,6 +139,18 @@ class _AutoEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
         self.suggester = suggester
         self.storage = storage
         self.study = study
+
+    if TYPE_CHECKING:
+        # Inherited from scikit-learn, which is untyped (no py.typed): declared here so
+        # that type checkers know them (pyright's strict mode reports them as Unknown).
+        # ``score`` comes from the mixins, first in the bases: declared in the subclasses.
+        def get_params(self, deep: bool = True) -> dict[str, Any]:
+            """The estimator's parameters (``__init__``'s arguments) by name."""
+            ...
+
+        def set_params(self, **params: Any) -> Self:
+            """Set parameters by name (nested ones as ``step__name``); returns ``self``."""
+            ...
 
     # -- fitting -------------------------------------------------------------------
     def fit(self, X: Any, y: Any, **fit_params: Any) -> Self:
@@ -512,11 +535,10 @@ class _AutoEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
             raise StorageError(msg) from exc
 
     @property
-    def trials_(self) -> Sequence[Any]:
+    def trials_(self) -> Sequence[Trial[S]]:
         """Every trial of the search, ordered by number (``result_.trials``)."""
         check_is_fitted(self, "result_")
-        trials: Sequence[Any] = self.result_.trials
-        return trials
+        return self.result_.trials
 
     @property
     def n_completed_(self) -> int:
@@ -587,7 +609,7 @@ def _if_best_estimator_has(method: str) -> Callable[[_Method], _Method]:
     return decorator
 
 
-class AutoClassifier(ClassifierMixin, _AutoEstimator):  # type: ignore[misc]  # sklearn is untyped
+class AutoClassifier(ClassifierMixin, _AutoEstimator[S]):  # type: ignore[misc]  # sklearn is untyped
     """A classifier that finds its own pipeline: a cross-validated search, then a refit.
 
     In the spirit of hyperopt-sklearn's ``HyperoptEstimator``: give it data, get the
@@ -654,7 +676,74 @@ class AutoClassifier(ClassifierMixin, _AutoEstimator):  # type: ignore[misc]  # 
     """
 
     _task: ClassVar[Task] = "classifier"
-    _default_space: ClassVar[type[Any]] = ClassifierPipeline
+    _default_space: ClassVar[type[Buildable]] = ClassifierPipeline
+
+    if TYPE_CHECKING:
+        # The constructor as type checkers see it: no space means
+        # AutoClassifier[ClassifierPipeline], a space class means AutoClassifier[that class].
+        # The one that runs is _AutoEstimator.__init__, whose signature scikit-learn
+        # reads; these must list the same parameters (test_sklearn_generic.py compares
+        # them). The last one, which mypy requires and the API reference shows, never runs.
+        @overload
+        def __init__(
+            self: AutoClassifier[ClassifierPipeline],
+            space: None = None,
+            *,
+            trials: int = 50,
+            cv: int | Any = 3,
+            scoring: str | Any | None = None,
+            concurrency: int = 2,
+            executor: ExecutorName | Executor = "process",
+            timeout: float | None = None,
+            trial_timeout: float | None = None,
+            seed: int | None = None,
+            portfolio: bool = True,
+            suggester: Suggester | None = None,
+            storage: str | Storage | None = None,
+            study: str | None = None,
+        ) -> None: ...
+
+        @overload
+        def __init__(
+            self,
+            space: type[S],
+            *,
+            trials: int = 50,
+            cv: int | Any = 3,
+            scoring: str | Any | None = None,
+            concurrency: int = 2,
+            executor: ExecutorName | Executor = "process",
+            timeout: float | None = None,
+            trial_timeout: float | None = None,
+            seed: int | None = None,
+            portfolio: bool = True,
+            suggester: Suggester | None = None,
+            storage: str | Storage | None = None,
+            study: str | None = None,
+        ) -> None: ...
+
+        def __init__(
+            self,
+            space: type[S] | None = None,
+            *,
+            trials: int = 50,
+            cv: int | Any = 3,
+            scoring: str | Any | None = None,
+            concurrency: int = 2,
+            executor: ExecutorName | Executor = "process",
+            timeout: float | None = None,
+            trial_timeout: float | None = None,
+            seed: int | None = None,
+            portfolio: bool = True,
+            suggester: Suggester | None = None,
+            storage: str | Storage | None = None,
+            study: str | None = None,
+        ) -> None: ...
+
+        # From the mixin (untyped), first in the bases: declared here to be typed.
+        def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+            """Accuracy of the refitted best estimator on ``X, y`` (scikit-learn's ``score``)."""
+            ...
 
     def _check_target(self, y: Any, n_samples: int, stratified: int | None) -> npt.NDArray[Any]:
         return check_classification_target(y, n_samples, stratified_splits=stratified)
@@ -739,7 +828,7 @@ class AutoClassifier(ClassifierMixin, _AutoEstimator):  # type: ignore[misc]  # 
         return scores
 
 
-class AutoRegressor(RegressorMixin, _AutoEstimator):  # type: ignore[misc]  # sklearn is untyped
+class AutoRegressor(RegressorMixin, _AutoEstimator[S]):  # type: ignore[misc]  # sklearn is untyped
     """A regressor that finds its own pipeline: a cross-validated search, then a refit.
 
     As :class:`AutoClassifier`, for a numeric target: ``cv`` plain shuffled folds and,
@@ -780,7 +869,74 @@ class AutoRegressor(RegressorMixin, _AutoEstimator):  # type: ignore[misc]  # sk
     """
 
     _task: ClassVar[Task] = "regressor"
-    _default_space: ClassVar[type[Any]] = RegressorPipeline
+    _default_space: ClassVar[type[Buildable]] = RegressorPipeline
+
+    if TYPE_CHECKING:
+        # The constructor as type checkers see it: no space means
+        # AutoRegressor[RegressorPipeline], a space class means AutoRegressor[that class].
+        # The one that runs is _AutoEstimator.__init__, whose signature scikit-learn
+        # reads; these must list the same parameters (test_sklearn_generic.py compares
+        # them). The last one, which mypy requires and the API reference shows, never runs.
+        @overload
+        def __init__(
+            self: AutoRegressor[RegressorPipeline],
+            space: None = None,
+            *,
+            trials: int = 50,
+            cv: int | Any = 3,
+            scoring: str | Any | None = None,
+            concurrency: int = 2,
+            executor: ExecutorName | Executor = "process",
+            timeout: float | None = None,
+            trial_timeout: float | None = None,
+            seed: int | None = None,
+            portfolio: bool = True,
+            suggester: Suggester | None = None,
+            storage: str | Storage | None = None,
+            study: str | None = None,
+        ) -> None: ...
+
+        @overload
+        def __init__(
+            self,
+            space: type[S],
+            *,
+            trials: int = 50,
+            cv: int | Any = 3,
+            scoring: str | Any | None = None,
+            concurrency: int = 2,
+            executor: ExecutorName | Executor = "process",
+            timeout: float | None = None,
+            trial_timeout: float | None = None,
+            seed: int | None = None,
+            portfolio: bool = True,
+            suggester: Suggester | None = None,
+            storage: str | Storage | None = None,
+            study: str | None = None,
+        ) -> None: ...
+
+        def __init__(
+            self,
+            space: type[S] | None = None,
+            *,
+            trials: int = 50,
+            cv: int | Any = 3,
+            scoring: str | Any | None = None,
+            concurrency: int = 2,
+            executor: ExecutorName | Executor = "process",
+            timeout: float | None = None,
+            trial_timeout: float | None = None,
+            seed: int | None = None,
+            portfolio: bool = True,
+            suggester: Suggester | None = None,
+            storage: str | Storage | None = None,
+            study: str | None = None,
+        ) -> None: ...
+
+        # From the mixin (untyped), first in the bases: declared here to be typed.
+        def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+            """R² of the refitted best estimator on ``X, y`` (scikit-learn's ``score``)."""
+            ...
 
     def _check_target(self, y: Any, n_samples: int, stratified: int | None) -> npt.NDArray[Any]:
         return check_regression_target(y, n_samples)
