@@ -661,3 +661,44 @@ async def test_a_space_class_that_rejects_everything_is_a_clear_error() -> None:
     assert "narrow the markers" in str(e.value)
     study = await storage.get_study("Impossible")
     assert await storage.trials(study.id) == []
+
+
+class FlakyResults(ah.MemoryStorage):
+    """Refuses to record the first ``failures`` results (a storage outage)."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    async def finish_trial(self, study_id: int, number: int, **kw: Any) -> ah.TrialRecord:
+        if kw.get("state") is ah.TrialState.COMPLETE and self.failures > 0:
+            self.failures -= 1
+            msg = "the database went away"
+            raise ah.StorageError(msg)
+        return await super().finish_trial(study_id, number, **kw)
+
+
+async def test_a_result_that_could_not_be_stored_is_not_a_failed_trial() -> None:
+    # It was stored FAILED with the storage's traceback, steering the suggester away
+    # from parameters that were judged, and its value was lost.
+    storage = FlakyResults(failures=2)  # the first write and its second try
+    with pytest.raises(ah.StorageError, match="went away") as caught:
+        await ah.minimize(quad, Quad, trials=5, storage=storage, study="s")
+    notes = "\n".join(getattr(caught.value, "__notes__", []))
+    assert "trial 0 of study 's' returned" in notes
+    async with ah.open_study(Quad, storage=storage, name="s") as study:
+        (trial,) = await study.trials()
+    assert trial.state is ah.TrialState.CANCELLED
+    assert "its result could not be stored: StorageError: the database went away" in (
+        trial.error or ""
+    )
+
+
+async def test_a_result_stored_on_the_second_try_lets_the_run_go_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    storage = FlakyResults(failures=1)
+    with caplog.at_level(logging.WARNING, logger="asynchyper"):
+        result = await ah.minimize(quad, Quad, trials=5, storage=storage, study="s")
+    assert [t.state for t in result.trials] == [ah.TrialState.COMPLETE] * 5
+    assert "trial 0 recorded on a second try" in caplog.text

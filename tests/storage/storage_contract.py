@@ -614,14 +614,31 @@ class StorageContract:
         assert dead.finished_at == dead.started_at == silent.started_at
 
     @pytest.mark.anyio
-    async def test_a_live_local_owner_is_never_failed(self, storage: Storage) -> None:
+    async def test_a_live_local_owner_keeps_its_trials_while_it_beats(
+        self, storage: Storage
+    ) -> None:
         study = await new_study(storage)
         owner = new_owner_id()
         trial = await storage.start_trial(study.id, {}, owner=owner)
         assert trial is not None
-        await anyio.sleep(0.05)
-        assert await storage.fail_stale(study.id, older_than=0.0, requeue=True) == []
+        for _ in range(3):
+            await anyio.sleep(0.25)  # 2.5 times older_than: a remote owner's would go
+            assert await storage.fail_stale(study.id, older_than=0.1, requeue=True) == []
+            await storage.heartbeat(study.id, owner=owner)
         assert (await storage.get_trial(study.id, 0)).state is TrialState.RUNNING
+        assert await storage.fail_stale(study.id, older_than=math.inf) == []
+
+    @pytest.mark.anyio
+    async def test_a_live_local_owner_silent_for_long_loses_its_trials(
+        self, storage: Storage
+    ) -> None:
+        # Its study closed without recording them (a storage outage) or its loop is
+        # stuck: other processes would wait for them forever.
+        study = await new_study(storage)
+        await storage.start_trial(study.id, {}, owner=new_owner_id())
+        await anyio.sleep(0.6)  # more than five times older_than
+        assert await storage.fail_stale(study.id, older_than=0.1) == [0]
+        assert (await storage.get_trial(study.id, 0)).state is TrialState.FAILED
 
     @pytest.mark.anyio
     async def test_a_dead_local_owner_is_failed_at_once(self, storage: Storage) -> None:
@@ -646,8 +663,9 @@ class StorageContract:
         await storage.start_trial(study.id, {}, owner=f"{tagged_host}:{os.getpid()}:0dead0")
         await storage.start_trial(study.id, {}, owner=new_owner_id())
         assert await storage.fail_stale(study.id, older_than=3600.0) == []  # fresh heartbeat
-        await anyio.sleep(0.05)
-        assert await storage.fail_stale(study.id, older_than=0.0) == [0]
+        await anyio.sleep(0.1)
+        # the live owner keeps its trial: its heartbeat is younger than 5 * older_than
+        assert await storage.fail_stale(study.id, older_than=0.05) == [0]
         assert (await storage.get_trial(study.id, 1)).state is TrialState.RUNNING
 
     @pytest.mark.skipif(process_start(os.getpid()) is None, reason="needs /proc (Linux)")

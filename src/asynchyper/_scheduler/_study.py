@@ -666,7 +666,10 @@ class Study(Generic[T]):
                 await self._abandon(number, TrialState.CANCELLED, run.cancel_reason(), context)
                 return
             outcome = await self._evaluate(run, trial, context)
-            finished = await self._finish_run_trial(number, outcome)
+            try:
+                finished = await self._finish_run_trial(number, outcome)
+            except Exception as exc:  # the storage failed, not the objective
+                finished = await self._save_after_failure(run, number, outcome, exc, context)
             if finished is not None:
                 self._account(run, finished)
                 for observer in run.callbacks:
@@ -741,6 +744,41 @@ class Study(Generic[T]):
             _log.warning("study %r: could not record trial %d: %s", self.name, number, exc)
             self._own.pop(number, None)
             return None
+
+    async def _save_after_failure(
+        self,
+        run: Run[T],
+        number: int,
+        outcome: Outcome,
+        exc: Exception,
+        context: TrialContext,
+    ) -> Trial[T] | None:
+        """Recording a finished trial failed (the storage is down, say): try its real
+        outcome once more; else stop the run and store the trial ``CANCELLED`` (a
+        ``FAILED`` trial would steer the suggester away from parameters that may be
+        good). The value travels with the error the run raises: never lost unsaid."""
+        with anyio.CancelScope(shield=True), anyio.move_on_after(CLEANUP_SECONDS):
+            try:
+                finished = await self._finish_run_trial(number, outcome)
+            except Exception:  # the first failure is the one to raise
+                pass
+            else:
+                _log.warning(
+                    "study %r: trial %d recorded on a second try, after: %s",
+                    self.name,
+                    number,
+                    exc,
+                )
+                return finished
+        if outcome.state is TrialState.COMPLETE:
+            exc.add_note(
+                f"trial {number} of study {self.name!r} returned {outcome.value!r}, "
+                "which could not be stored"
+            )
+        run.fail(exc)
+        reason = f"its result could not be stored: {type(exc).__name__}: {exc}"
+        await self._abandon(number, TrialState.CANCELLED, reason, context)
+        return None
 
     def _account(self, run: Run[T], trial: Trial[T]) -> None:
         """Feed a finished trial to the run's stop rules and retry queue."""

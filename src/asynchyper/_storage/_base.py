@@ -231,7 +231,9 @@ class Storage(abc.ABC):
 
         When the owner id (``host:pid:token``, see ``new_owner_id``) names this
         host, the process table decides instead: a dead owner's trials are failed at
-        once, and a live process's trials are never failed, whatever their heartbeat.
+        once, and a live process's trials are failed only once their heartbeat is
+        older than ``LIVE_SILENCE_FACTOR`` (5) times ``older_than`` (its study closed
+        without recording them, during a storage outage, or its event loop is stuck).
         A token ending in ``@`` and the owner's start time (Linux) also tells a dead
         owner from a later process that got its pid. (Without one, an id with the
         calling process's own pid that this process did not make belongs to an

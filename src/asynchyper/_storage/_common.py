@@ -48,6 +48,7 @@ __all__ = [
     "check_study_name",
     "dumps",
     "is_stale",
+    "live_cutoff",
     "is_trial_number",
     "check_trial_number",
     "log_failed_stale",
@@ -200,11 +201,29 @@ def _owner_alive(owner: str | None) -> bool | None:
     return True
 
 
-def is_stale(owner: str | None, heartbeat_at: float | None, cutoff: float) -> bool:
+#: A live process on this host keeps its trials while its heartbeat is younger than this
+#: many times ``older_than``: its event loop may be blocked a while (a CPU-bound call in
+#: an async objective), but one silent for that long closed its study without recording
+#: them (a storage outage) or is stuck, and other processes would wait for it forever.
+LIVE_SILENCE_FACTOR = 5.0
+
+
+def live_cutoff(now: float, older_than: float) -> float:
+    """The heartbeat cutoff for a live owner on this host (see LIVE_SILENCE_FACTOR)."""
+    return now - LIVE_SILENCE_FACTOR * older_than
+
+
+def is_stale(
+    owner: str | None,
+    heartbeat_at: float | None,
+    cutoff: float,
+    live: float = -math.inf,
+) -> bool:
     """Whether a RUNNING trial has lost its owner.
 
-    On the owner's own host the process table decides: a live process's trials are
-    never stolen, a dead one's are stale at once, and so are they when another process
+    On the owner's own host the process table decides: a live process keeps its
+    trials while its heartbeat is newer than ``live``, a dead one's are stale at once,
+    and so are they when another process
     now has the owner's pid (the id carries the owner's start time; Linux only).
     Elsewhere the heartbeat decides, and so it does for an id without a start time
     that carries a live pid it cannot rule out: this process's pid, for example, for
@@ -215,13 +234,17 @@ def is_stale(owner: str | None, heartbeat_at: float | None, cutoff: float) -> bo
         owner: The trial's owner id.
         heartbeat_at: Its last heartbeat (or start time).
         cutoff: Heartbeats older than this Unix time are stale.
+        live: The same for an owner known to be alive (:func:`live_cutoff`); by
+            default a live owner's trials are never stale.
 
     Returns:
         Whether the trial should be failed.
     """
     alive = _owner_alive(owner)
+    if alive:
+        return heartbeat_at is not None and heartbeat_at < live
     if alive is not None:
-        return not alive
+        return True
     return heartbeat_at is None or heartbeat_at < cutoff
 
 

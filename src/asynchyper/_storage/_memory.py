@@ -24,6 +24,7 @@ from ._common import (
     check_study_name,
     is_stale,
     is_trial_number,
+    live_cutoff,
     log_failed_stale,
     normalize_attrs,
     normalize_params,
@@ -296,7 +297,7 @@ class MemoryStorage(Storage):
                 trial
                 for trial in study.trials
                 if trial.state is TrialState.RUNNING
-                and is_stale(trial.owner, trial.heartbeat_at, cutoff)
+                and is_stale(trial.owner, trial.heartbeat_at, cutoff, live_cutoff(now, older_than))
             ]
             for trial in stale:
                 # It finished when it was last known alive, not now (hours later, maybe).

@@ -49,6 +49,7 @@ from ._common import (
     counts_from_row,
     dumps,
     is_stale,
+    live_cutoff,
     not_running,
     stale_error,
     study_exists,
@@ -525,7 +526,11 @@ def fail_stale(
         "WHERE study_id = %s AND state = 'running' ORDER BY number",
         (study_id,),
     )
-    stale = [row for row in rows if is_stale(row[1], row[2], row[4] - older_than)]
+    stale = [
+        row
+        for row in rows
+        if is_stale(row[1], row[2], row[4] - older_than, live_cutoff(row[4], older_than))
+    ]
     for number, owner, _, _, _ in stale:
         yield (
             "WITH s AS ("

@@ -32,6 +32,7 @@ from ._common import (
     counts_from_row,
     dumps,
     is_stale,
+    live_cutoff,
     not_running,
     stale_error,
     study_exists,
@@ -386,7 +387,7 @@ def fail_stale(
             "WHERE study_id = ? AND state = 'running' ORDER BY number",
             (study_id,),
         ).fetchall()
-        if is_stale(owner, heartbeat_at, cutoff)
+        if is_stale(owner, heartbeat_at, cutoff, live_cutoff(now, older_than))
     ]
     for number, owner, _ in stale:
         last_seq += 1
