@@ -86,6 +86,20 @@ def simulate(  # noqa: PLR0917 - mirrors the task tuple it is called with
     return losses
 
 
+def _versions() -> str:
+    """Versions of the libraries that a run's numbers depend on."""
+    from importlib import metadata  # noqa: PLC0415 - only for this line of output
+
+    names = ["numpy", "scipy", "scikit-learn", "optuna", "hyperopt"]
+    found = []
+    for name in names:
+        try:
+            found.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            found.append(f"{name} absent")
+    return ", ".join([f"Python {sys.version.split()[0]}", *found])
+
+
 def _task(args: tuple[str, str, int, int, int, dict[str, Any] | None]) -> tuple[str, float, float]:
     name, method, concurrency, seed, budget, tpe_options = args
     start = time.perf_counter()
@@ -177,6 +191,9 @@ def main() -> None:
     print(f"{len(tasks)} runs in {time.perf_counter() - start:.0f} s; CPU s per method:", end="")
     print("".join(f" {m}={s:.0f}" for m, s in sorted(seconds.items())))
     print(f"seeds: {seeds.start}..{seeds.stop - 1}; budget scale: {args.budget_scale}")
+    # The scikit-learn problems' CV errors depend on these versions in the last digits,
+    # enough to reorder tied losses and so change some runs (cached runs keep theirs).
+    print(f"this run's versions: {_versions()}")
 
     ranks: dict[int, dict[str, list[float]]] = {c: {} for c in args.concurrency}
     for name in args.problems:
