@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import ast
 import inspect
 import pickle
 
@@ -20,7 +19,6 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 import asynchyper.sklearn as ahs
-from asynchyper.sklearn import _estimator
 
 PARAMS = [
     "concurrency",
@@ -46,7 +44,7 @@ def test_the_parameters_scikit_learn_reads_are_the_constructors(
     ],
 ) -> None:
     # scikit-learn reads the parameter names from the signature of __init__
-    # (Generic adds none, and the typed overloads exist for type checkers only)
+    # (Generic adds none)
     assert sorted(inspect.signature(cls.__init__).parameters) == sorted(["self", *PARAMS])
     assert sorted(cls().get_params()) == PARAMS
     assert cls().get_params()["space"] is None
@@ -86,53 +84,3 @@ def test_a_parametrised_class_fits_and_clones_after_fit() -> None:
     assert (
         pickle.loads(pickle.dumps(model)).predict(X[:3]).tolist() == model.predict(X[:3]).tolist()
     )
-
-
-def _keywords(function: ast.FunctionDef) -> list[tuple[str, str, str]]:
-    """Each keyword-only parameter: name, annotation and default, as source text."""
-    defaults = [ast.unparse(d) if d is not None else "" for d in function.args.kw_defaults]
-    return [
-        (arg.arg, ast.unparse(arg.annotation) if arg.annotation else "", default)
-        for arg, default in zip(function.args.kwonlyargs, defaults, strict=True)
-    ]
-
-
-@pytest.mark.parametrize("name", ["AutoClassifier", "AutoRegressor"])
-def test_the_typed_constructors_list_the_parameters_of_the_one_that_runs(name: str) -> None:
-    # the overloads exist for type checkers only (under TYPE_CHECKING): compare their
-    # source with the __init__ that runs, so that a new parameter is added to all
-    tree = ast.parse(inspect.getsource(_estimator))
-    classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
-    inits = {
-        cls: [
-            node
-            for node in ast.walk(classes[cls])
-            if isinstance(node, ast.FunctionDef) and node.name == "__init__"
-        ]
-        for cls in ("_AutoEstimator", name)
-    }
-    [runs] = inits["_AutoEstimator"]
-    typed = inits[name]
-    assert len(typed) == 3  # two overloads and the signature they share
-    expected = _keywords(runs)
-    assert [arg for arg, _, _ in expected] == PARAMS_IN_ORDER
-    for function in typed:
-        assert [a.arg for a in function.args.args] == ["self", "space"]
-        assert _keywords(function) == expected
-
-
-#: The constructor's keyword-only parameters, in the order of the signature.
-PARAMS_IN_ORDER = [
-    "trials",
-    "cv",
-    "scoring",
-    "concurrency",
-    "executor",
-    "timeout",
-    "trial_timeout",
-    "seed",
-    "portfolio",
-    "suggester",
-    "storage",
-    "study",
-]

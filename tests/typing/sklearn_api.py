@@ -76,11 +76,11 @@ def check_classifier(X: Any, y: Any, instance: TreesOnly) -> None:
 
     # a space must have build(); an instance is not a space class
     ahs.AutoClassifier(space=NotBuildable)  # type: ignore[type-var]
-    ahs.AutoClassifier(space=instance)  # type: ignore[call-overload]
+    ahs.AutoClassifier(space=instance)  # type: ignore[arg-type]
     # the options are checked as before
-    ahs.AutoClassifier(space=TreesOnly, trials="5")  # type: ignore[call-overload]
-    ahs.AutoClassifier(space=TreesOnly, executor="processes")  # type: ignore[call-overload]
-    ahs.AutoClassifier(TreesOnly, 5)  # type: ignore[call-overload]
+    ahs.AutoClassifier(space=TreesOnly, trials="5")  # type: ignore[arg-type]
+    ahs.AutoClassifier(space=TreesOnly, executor="processes")  # type: ignore[arg-type]
+    ahs.AutoClassifier(TreesOnly, 5)  # type: ignore[call-arg]
 
     # what scikit-learn gives every estimator, typed
     assert_type(model.predict(X), npt.NDArray[Any])

@@ -9,7 +9,12 @@ import multiprocessing
 import pickle
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Self, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Self
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeVar  # with PEP 696 defaults (typing's has them in 3.13)
+else:
+    from typing import TypeVar  # the default plays no part at run time
 
 import anyio
 import anyio.to_thread
@@ -57,6 +62,16 @@ _Method = TypeVar("_Method", bound=Callable[..., Any])
 
 #: The space an estimator searches: a class whose instances have ``build()``.
 S = TypeVar("S", bound=Buildable)
+#: The same for each estimator, whose default space is what ``space=None`` searches, so
+#: that ``AutoClassifier()`` is an ``AutoClassifier[ClassifierPipeline]`` (a TypeVar
+#: default, PEP 696: typing_extensions' TypeVar for type checkers, typing's at run time,
+#: which takes no default before Python 3.13).
+if TYPE_CHECKING:
+    SC = TypeVar("SC", bound=Buildable, default=ClassifierPipeline)
+    SR = TypeVar("SR", bound=Buildable, default=RegressorPipeline)
+else:
+    SC = TypeVar("SC", bound=Buildable)
+    SR = TypeVar("SR", bound=Buildable)
 
 
 def _in_event_loop() -> bool:
@@ -609,7 +624,7 @@ def _if_best_estimator_has(method: str) -> Callable[[_Method], _Method]:
     return decorator
 
 
-class AutoClassifier(ClassifierMixin, _AutoEstimator[S]):  # type: ignore[misc]  # sklearn is untyped
+class AutoClassifier(ClassifierMixin, _AutoEstimator[SC]):  # type: ignore[misc]  # sklearn is untyped
     """A classifier that finds its own pipeline: a cross-validated search, then a refit.
 
     In the spirit of hyperopt-sklearn's ``HyperoptEstimator``: give it data, get the
@@ -679,67 +694,6 @@ class AutoClassifier(ClassifierMixin, _AutoEstimator[S]):  # type: ignore[misc] 
     _default_space: ClassVar[type[Buildable]] = ClassifierPipeline
 
     if TYPE_CHECKING:
-        # The constructor as type checkers see it: no space means
-        # AutoClassifier[ClassifierPipeline], a space class means AutoClassifier[that class].
-        # The one that runs is _AutoEstimator.__init__, whose signature scikit-learn
-        # reads; these must list the same parameters (test_sklearn_generic.py compares
-        # them). The last one, which mypy requires and the API reference shows, never runs.
-        @overload
-        def __init__(
-            self: AutoClassifier[ClassifierPipeline],
-            space: None = None,
-            *,
-            trials: int = 50,
-            cv: int | Any = 3,
-            scoring: str | Any | None = None,
-            concurrency: int = 2,
-            executor: ExecutorName | Executor = "process",
-            timeout: float | None = None,
-            trial_timeout: float | None = None,
-            seed: int | None = None,
-            portfolio: bool = True,
-            suggester: Suggester | None = None,
-            storage: str | Storage | None = None,
-            study: str | None = None,
-        ) -> None: ...
-
-        @overload
-        def __init__(
-            self,
-            space: type[S],
-            *,
-            trials: int = 50,
-            cv: int | Any = 3,
-            scoring: str | Any | None = None,
-            concurrency: int = 2,
-            executor: ExecutorName | Executor = "process",
-            timeout: float | None = None,
-            trial_timeout: float | None = None,
-            seed: int | None = None,
-            portfolio: bool = True,
-            suggester: Suggester | None = None,
-            storage: str | Storage | None = None,
-            study: str | None = None,
-        ) -> None: ...
-
-        def __init__(
-            self,
-            space: type[S] | None = None,
-            *,
-            trials: int = 50,
-            cv: int | Any = 3,
-            scoring: str | Any | None = None,
-            concurrency: int = 2,
-            executor: ExecutorName | Executor = "process",
-            timeout: float | None = None,
-            trial_timeout: float | None = None,
-            seed: int | None = None,
-            portfolio: bool = True,
-            suggester: Suggester | None = None,
-            storage: str | Storage | None = None,
-            study: str | None = None,
-        ) -> None: ...
-
         # From the mixin (untyped), first in the bases: declared here to be typed.
         def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
             """Accuracy of the refitted best estimator on ``X, y`` (scikit-learn's ``score``)."""
@@ -828,7 +782,7 @@ class AutoClassifier(ClassifierMixin, _AutoEstimator[S]):  # type: ignore[misc] 
         return scores
 
 
-class AutoRegressor(RegressorMixin, _AutoEstimator[S]):  # type: ignore[misc]  # sklearn is untyped
+class AutoRegressor(RegressorMixin, _AutoEstimator[SR]):  # type: ignore[misc]  # sklearn is untyped
     """A regressor that finds its own pipeline: a cross-validated search, then a refit.
 
     As :class:`AutoClassifier`, for a numeric target: ``cv`` plain shuffled folds and,
@@ -872,67 +826,6 @@ class AutoRegressor(RegressorMixin, _AutoEstimator[S]):  # type: ignore[misc]  #
     _default_space: ClassVar[type[Buildable]] = RegressorPipeline
 
     if TYPE_CHECKING:
-        # The constructor as type checkers see it: no space means
-        # AutoRegressor[RegressorPipeline], a space class means AutoRegressor[that class].
-        # The one that runs is _AutoEstimator.__init__, whose signature scikit-learn
-        # reads; these must list the same parameters (test_sklearn_generic.py compares
-        # them). The last one, which mypy requires and the API reference shows, never runs.
-        @overload
-        def __init__(
-            self: AutoRegressor[RegressorPipeline],
-            space: None = None,
-            *,
-            trials: int = 50,
-            cv: int | Any = 3,
-            scoring: str | Any | None = None,
-            concurrency: int = 2,
-            executor: ExecutorName | Executor = "process",
-            timeout: float | None = None,
-            trial_timeout: float | None = None,
-            seed: int | None = None,
-            portfolio: bool = True,
-            suggester: Suggester | None = None,
-            storage: str | Storage | None = None,
-            study: str | None = None,
-        ) -> None: ...
-
-        @overload
-        def __init__(
-            self,
-            space: type[S],
-            *,
-            trials: int = 50,
-            cv: int | Any = 3,
-            scoring: str | Any | None = None,
-            concurrency: int = 2,
-            executor: ExecutorName | Executor = "process",
-            timeout: float | None = None,
-            trial_timeout: float | None = None,
-            seed: int | None = None,
-            portfolio: bool = True,
-            suggester: Suggester | None = None,
-            storage: str | Storage | None = None,
-            study: str | None = None,
-        ) -> None: ...
-
-        def __init__(
-            self,
-            space: type[S] | None = None,
-            *,
-            trials: int = 50,
-            cv: int | Any = 3,
-            scoring: str | Any | None = None,
-            concurrency: int = 2,
-            executor: ExecutorName | Executor = "process",
-            timeout: float | None = None,
-            trial_timeout: float | None = None,
-            seed: int | None = None,
-            portfolio: bool = True,
-            suggester: Suggester | None = None,
-            storage: str | Storage | None = None,
-            study: str | None = None,
-        ) -> None: ...
-
         # From the mixin (untyped), first in the bases: declared here to be typed.
         def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
             """R² of the refitted best estimator on ``X, y`` (scikit-learn's ``score``)."""
