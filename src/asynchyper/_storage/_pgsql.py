@@ -28,6 +28,7 @@ counter-column names and the two sort orders.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Collection, Sequence
 from typing import Any, TypeVar
 
@@ -89,7 +90,7 @@ _NOW = "extract(epoch FROM clock_timestamp())::float8"  # the server's clock, fo
 class Operation(QueuedWrite):
     """One queued write: how to build its step."""
 
-    __slots__ = ("make", "simple", "study_id", "token")
+    __slots__ = ("deadline", "make", "retried", "simple", "study_id", "token")
 
     def __init__(
         self,
@@ -98,6 +99,8 @@ class Operation(QueuedWrite):
         study_id: int | None,
         token: str,
         simple: bool = True,
+        retried: bool = False,
+        deadline: float = math.inf,
     ) -> None:
         super().__init__()
         #: Builds the write's step; the argument says whether this is a retry.
@@ -108,6 +111,22 @@ class Operation(QueuedWrite):
         #: then at most reads: such writes are pipelined together.
         self.simple = simple
         self.token = token
+        #: Whether an earlier attempt lost its connection: it may have committed, so
+        #: the write looks for its request token first.
+        self.retried = retried
+        #: The caller's deadline (``anyio.current_effective_deadline()``), if any.
+        self.deadline = deadline
+
+    def again(self) -> Operation:
+        """The same write, queued anew after its attempt lost the connection."""
+        return Operation(
+            self.make,
+            study_id=self.study_id,
+            token=self.token,
+            simple=self.simple,
+            retried=True,
+            deadline=self.deadline,
+        )
 
 
 def run_batch(operations: Sequence[Operation], *, retried: bool) -> Step[None]:
@@ -119,6 +138,11 @@ def run_batch(operations: Sequence[Operation], *, retried: bool) -> Step[None]:
     follow-up reads, if any, come after. A write that raises one of our own errors
     wrote nothing; its error is kept for its caller and the others go on. A database
     error ends the whole step; the caller rolls back and decides.
+
+    ``retried`` says whether any write of the batch is a retry after a lost
+    connection; each write's own ``retried`` says which (a batch may carry new
+    writes with the retried ones). A retried write runs alone, looking for its
+    request token first.
     """
     pending: Burst = [("BEGIN", ())]
     study_ids = sorted({op.study_id for op in operations if op.study_id is not None})
@@ -133,20 +157,22 @@ def run_batch(operations: Sequence[Operation], *, retried: bool) -> Step[None]:
     index = 0
     while index < len(operations):
         group = [operations[index]]
-        if not retried:
+        again = retried and group[0].retried
+        if not again:
             while index + len(group) < len(operations) and group[-1].simple:
-                if not operations[index + len(group)].simple:
+                following = operations[index + len(group)]
+                if not following.simple or (retried and following.retried):
                     break
-                group.append(operations[index + len(group)])
+                group.append(following)
         index += len(group)
         for operation in group:
             operation.result = operation.error = None
-        if retried or not group[0].simple:
+        if again or not group[0].simple:
             if pending:
                 yield pending
                 pending = []
             try:
-                group[0].result = yield from group[0].make(retried)
+                group[0].result = yield from group[0].make(again)
             except AsynchyperError as exc:
                 group[0].error = exc
             continue

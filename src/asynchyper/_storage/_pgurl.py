@@ -7,6 +7,7 @@ and :meth:`Target.redact` scrubs it from any text a driver produced.
 
 from __future__ import annotations
 
+import math
 import re
 import urllib.parse
 from typing import Any
@@ -18,12 +19,21 @@ from .._errors import StorageError
 __all__ = ["Target", "parse_url"]
 
 _SCHEMES = ("postgresql", "postgres")
-_KEEPALIVES = {
+#: TCP settings (libpq parameters) unless the URL sets them. The keepalives notice a
+#: server that went silent while the connection is idle (15 s, then 3 probes 5 s
+#: apart); ``tcp_user_timeout`` (milliseconds) ends a connection whose sent data stays
+#: unacknowledged that long (a network partition mid-request) instead of after the
+#: kernel's ~15 minutes of retransmissions. A server that acknowledges but never
+#: answers is caught by the store's own ``operation_timeout``.
+_TCP_DEFAULTS = {
     "keepalives": 1,
     "keepalives_idle": 15,
     "keepalives_interval": 5,
     "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,
 }
+#: The default of ``operation_timeout`` (seconds).
+DEFAULT_OPERATION_TIMEOUT = 60.0
 _PASSWORD_PARAM = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]*)", re.IGNORECASE)
 
 
@@ -37,12 +47,15 @@ class Target:
         schema: The PostgreSQL schema holding the tables, or ``None`` for the
             connection's default ``search_path``.
         display: The URL without the password, for messages.
+        operation_timeout: Seconds a round trip may take before the connection is
+            given up as lost (``inf``: never).
     """
 
     params: dict[str, Any]
     password: str | None
     schema: str | None
     display: str
+    operation_timeout: float = DEFAULT_OPERATION_TIMEOUT
 
     def __repr__(self) -> str:
         return f"Target({self.display!r})"
@@ -96,16 +109,24 @@ def _password_of(url: str) -> str | None:
 
 
 def parse_url(
-    url: str, *, schema: str | None, application_name: str, connect_timeout: float
+    url: str,
+    *,
+    schema: str | None,
+    application_name: str,
+    connect_timeout: float,
+    operation_timeout: float | None = None,
 ) -> Target:
     """Split a ``postgresql://`` URL (or a libpq ``key=value`` string) into a Target.
 
     Accepts ``postgresql://``, ``postgres://`` and SQLAlchemy-style
     ``postgresql+psycopg://`` URLs, with every libpq parameter in the query string,
-    plus ``?schema=NAME`` (asynchyper's own: the tables go into that schema).
+    plus asynchyper's own ``?schema=NAME`` (the tables go into that schema) and
+    ``?operation_timeout=SECONDS``. A schema or operation timeout given both as an
+    argument and in the URL must agree.
 
     Raises:
-        StorageError: The URL cannot be parsed (the message omits the password).
+        StorageError: The URL cannot be parsed (the message omits the password), or
+            an option is invalid or given twice with two values.
     """
     from psycopg import conninfo  # noqa: PLC0415 - the postgres extra is imported lazily
 
@@ -143,7 +164,21 @@ def parse_url(
                 )
                 raise StorageError(msg)
             schema = given[-1]
-        kept = urllib.parse.urlencode([(key, value) for key, value in pairs if key != "schema"])
+        timeouts = [value for key, value in pairs if key == "operation_timeout"]
+        if timeouts:
+            seconds = _seconds(timeouts[-1], "?operation_timeout")
+            if operation_timeout is not None and operation_timeout != seconds:
+                msg = (
+                    f"the operation timeout is given twice: operation_timeout="
+                    f"{operation_timeout!r} and ?operation_timeout={timeouts[-1]} in "
+                    f"{hidden(url)!r}; give it once"
+                )
+                raise StorageError(msg)
+            operation_timeout = seconds
+        ours = ("schema", "operation_timeout")
+        kept = urllib.parse.urlencode(  # %20, not "+", for a space: libpq reads no "+"
+            [(key, value) for key, value in pairs if key not in ours], quote_via=urllib.parse.quote
+        )
         text = f"postgresql://{path}" + (f"?{kept}" if kept else "")
     try:
         params: dict[str, Any] = dict(conninfo.conninfo_to_dict(text))
@@ -157,10 +192,29 @@ def parse_url(
         raise StorageError(msg)
     params.setdefault("application_name", application_name)
     params.setdefault("connect_timeout", max(1, round(connect_timeout)))
-    # TCP keepalives: a silently lost server is noticed in about half a minute.
-    for key, value in _KEEPALIVES.items():
+    for key, value in _TCP_DEFAULTS.items():
         params.setdefault(key, value)
-    return Target(params=params, password=password, schema=schema, display=_display(params, schema))
+    return Target(
+        params=params,
+        password=password,
+        schema=schema,
+        display=_display(params, schema),
+        operation_timeout=(
+            DEFAULT_OPERATION_TIMEOUT if operation_timeout is None else operation_timeout
+        ),
+    )
+
+
+def _seconds(text: str, what: str) -> float:
+    """A positive number of seconds written in a URL (``inf``: no limit)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not seconds > 0:  # also rejects NaN
+        msg = f"{what} must be a positive number of seconds, got {text!r}"
+        raise StorageError(msg)
+    return seconds
 
 
 def _display(params: dict[str, Any], schema: str | None) -> str:

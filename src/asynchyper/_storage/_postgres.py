@@ -24,17 +24,28 @@ Group commit and connections
     mode), then ``COMMIT``: two round trips per batch whatever its size. Each
     process holds one writer connection plus up to ``readers`` reader connections
     (a tiny pool, created on demand). Sessions set
-    ``idle_in_transaction_session_timeout`` (30 s) and TCP keepalives, so a client
-    frozen or cut off mid-transaction cannot hold a study's lock for long.
+    ``idle_in_transaction_session_timeout`` (30 s, or the database's shorter value)
+    and TCP keepalives, so a client frozen or cut off mid-transaction cannot hold a
+    study's lock for long; they turn ``statement_timeout`` and ``lock_timeout`` off
+    (see ``_configure_session``).
 
 Connection loss
     When the connection drops (server restart, ``pg_terminate_backend``, network),
-    the store reconnects with exponential backoff for up to ``reconnect_timeout``
-    seconds and runs the lost batch again. Whether the lost COMMIT happened cannot
-    be known, so every write carries a random request token stored with the rows it
-    writes; on the retry each write first looks for its token and returns what its
-    first attempt did. A retried ``start_trial`` never creates a second trial, a
-    retried ``finish_trial`` does not fail as "already finished".
+    or a round trip gets no answer within ``operation_timeout`` (the connection is
+    then shut down, see ``_pgconnect``), the call waits and tries again: the store
+    reconnects with exponential backoff for up to ``reconnect_timeout`` seconds
+    after the loss, and a lost batch of writes is queued again. The wait happens
+    outside the group-commit queue and unshielded, so a cancelled caller stops
+    there; each try itself is shielded, and bounded by the timeouts. The store
+    keeps one outage record (``_Outage``) for all calls: they share its backoff and
+    its deadline, and once the deadline has passed they fail at once (one connect
+    attempt every few seconds checks whether the server is back).
+
+    Whether the lost COMMIT happened cannot be known, so every write carries a
+    random request token stored with the rows it writes; on the retry each write
+    first looks for its token and returns what its first attempt did. A retried
+    ``start_trial`` never creates a second trial, a retried ``finish_trial`` does
+    not fail as "already finished".
 
 Crash recovery
     Owners are ``host:pid:token`` ids (see ``new_owner_id``): ``fail_stale`` fails
@@ -48,13 +59,15 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import random
 import secrets
-import time
+import weakref
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
+import anyio.lowlevel
 
 from .._compat import override
 from .._errors import MissingExtraError, StorageError
@@ -93,6 +106,8 @@ _FIRST_DELAY = 0.05
 _MAX_DELAY = 2.0
 #: Transactions run again after a deadlock or serialization failure before giving up.
 _CONFLICT_RETRIES = 20
+#: The least time given to a connect attempt cut short by a deadline.
+_MIN_CONNECT = 1.0
 
 
 def _require_psycopg() -> None:
@@ -117,13 +132,38 @@ class PostgresStorage(Storage):
 
     Each state change of a trial is committed (and durable, with PostgreSQL's
     default ``synchronous_commit``) before the coroutine returns. Concurrent writes
-    of one process share a transaction (group commit). Writes and reads are shielded
-    from cancellation, so a cancelled caller never leaves a transaction open or
-    loses a result that was being written. The connection is re-established after a
-    loss, and writes are retried without ever being applied twice. Heartbeat ages
+    of one process share a transaction (group commit). Heartbeat ages
     (``fail_stale``) are measured by the database server's clock, so machines with
     skewed clocks agree. See the module docstring of
     ``asynchyper._storage._postgres`` for the locking scheme.
+
+    Connection trouble:
+
+    * Each attempt of a call is shielded from cancellation, so a cancelled caller
+      never leaves a transaction open or loses a result that was being written.
+      Every round trip has to be answered within ``operation_timeout``; otherwise
+      the connection is closed and treated as lost. An attempt therefore ends
+      within about ``operation_timeout`` (a connect within ``connect_timeout``),
+      and a cancelled caller gets its cancellation then, instead of waiting for
+      the retries (a write cancelled after losing its connection may or may not
+      have been applied).
+    * After a lost connection (a server restart or failover,
+      ``pg_terminate_backend``, a network cut, or ``operation_timeout``), calls
+      wait (cancellably) and try again, reconnecting with exponential backoff for
+      up to ``reconnect_timeout`` after the loss; every connect attempt is limited
+      to the time left. Writes are retried with request tokens, so none is ever
+      applied twice. Once ``reconnect_timeout`` has passed without a connection,
+      the waiting calls raise ``StorageError`` and later calls raise at once
+      (one of them checks every few seconds whether the server is back), until a
+      connection succeeds again.
+    * Opening retries the same way when the server ends the session, is starting
+      up or shutting down, or has no free connection slots. A refused connection,
+      an unknown host, a connect timeout or a refused login at the first open
+      raise without retrying: they most likely mean a wrong URL.
+    * The store's own sessions set ``statement_timeout`` and ``lock_timeout`` to
+      0 (``operation_timeout`` takes their place on the client), and
+      ``idle_in_transaction_session_timeout`` to 30 s unless the database or role
+      sets a shorter one.
 
     The store opens itself on first use; :meth:`open` or ``async with`` opens it
     explicitly (and reports a bad URL or database early). Use one instance from one
@@ -134,14 +174,30 @@ class PostgresStorage(Storage):
         url: ``postgresql://user:password@host:5432/database`` (also ``postgres://``
             and ``postgresql+psycopg://``; libpq parameters go in the query string,
             e.g. ``?sslmode=require``), or a libpq ``"key=value ..."`` string.
-            ``?schema=NAME`` puts the tables into that PostgreSQL schema.
+            ``?schema=NAME`` puts the tables into that PostgreSQL schema, and
+            ``?operation_timeout=SECONDS`` sets ``operation_timeout`` (so that a URL
+            passed as ``storage=`` can set it).
         schema: The PostgreSQL schema for the tables (created when missing), instead
             of the connection's default ``search_path``.
         readers: Most connections used for reads at once (besides the writer).
         max_batch: Most writes carried by one transaction.
-        connect_timeout: Seconds to wait for a connection.
+        connect_timeout: Seconds to wait for a connection (libpq's
+            ``connect_timeout``; a ``?connect_timeout=`` in the URL wins).
         reconnect_timeout: Seconds to keep trying to reconnect after losing the
-            connection before the pending calls fail with a StorageError.
+            connection (or to connect at open, when the server is starting up,
+            busy or ended the session) before the waiting calls raise
+            ``StorageError``. Calls made after that raise at once until the server
+            answers again.
+        operation_timeout: Seconds the server has to answer each round trip (a
+            query, or the few statements of a transaction sent together) before the
+            connection is closed and treated as lost: the call then reconnects and
+            retries as after any lost connection. It bounds how long a server,
+            proxy or pooler that accepts the connection but stops answering can
+            hold a call, and so how long a cancelled run waits. ``None``: the
+            URL's ``?operation_timeout=``, else 60 s; ``math.inf``: no limit. Raise
+            it if a single statement can legitimately take longer (migrating the
+            tables of a huge store, or waiting for a lock that another client
+            holds that long).
         application_name: Shown in ``pg_stat_activity`` (unless the URL sets it).
         create: Create the schema and the tables when missing, and migrate tables
             of an older version. With ``False`` (for tools that only read or edit
@@ -163,6 +219,7 @@ class PostgresStorage(Storage):
         max_batch: int = 256,
         connect_timeout: float = 10.0,
         reconnect_timeout: float = 60.0,
+        operation_timeout: float | None = None,
         application_name: str = "asynchyper",
         create: bool = True,
     ) -> None:
@@ -176,6 +233,7 @@ class PostgresStorage(Storage):
         for name, seconds in (
             ("connect_timeout", connect_timeout),
             ("reconnect_timeout", reconnect_timeout),
+            ("operation_timeout", 1.0 if operation_timeout is None else operation_timeout),
         ):
             if not seconds > 0:  # also rejects NaN
                 msg = f"{name} must be a positive number of seconds, got {seconds!r}"
@@ -185,6 +243,7 @@ class PostgresStorage(Storage):
             schema=schema,
             application_name=application_name,
             connect_timeout=connect_timeout,
+            operation_timeout=None if operation_timeout is None else float(operation_timeout),
         )
         self._create = bool(create)
         self._reconnect_timeout = float(reconnect_timeout)
@@ -196,6 +255,18 @@ class PostgresStorage(Storage):
         self._opened = False
         self._open_lock: anyio.Lock | None = None
         self._pending: PendingWrites[_pgsql.Operation] = PendingWrites(max_batch)
+        #: Whether a connection ever succeeded (a refused one then means a restart).
+        self._connected_once = False
+        #: Set while the server cannot be reached: calls wait for its ``next_try``.
+        self._outage: _Outage | None = None
+        #: When the last outage began, and when each open connection was made
+        #: (``anyio.current_time()``): a retry failing on a connection older than
+        #: the loss found another stale one, not a failed reconnect.
+        self._last_loss = -math.inf
+        self._connected_at: weakref.WeakKeyDictionary[Adapter, float] = weakref.WeakKeyDictionary()
+        #: Writes in progress (queued, or waiting to try again), for :meth:`close`.
+        self._writing = 0
+        self._writes_done: anyio.Event | None = None
 
     def __repr__(self) -> str:
         return f"PostgresStorage({self._target.display!r})"
@@ -210,6 +281,11 @@ class PostgresStorage(Storage):
         """The PostgreSQL schema holding the tables, or ``None`` for the default."""
         return self._target.schema
 
+    @property
+    def operation_timeout(self) -> float:
+        """Seconds the server has to answer a round trip before the connection is dropped."""
+        return self._target.operation_timeout
+
     # -- connections -----------------------------------------------------------------
     @override
     async def open(self) -> None:
@@ -221,52 +297,119 @@ class PostgresStorage(Storage):
             StorageCorruptError: Tables named like ours that another program wrote.
             StorageVersionError: Tables written by a newer asynchyper (or, with
                 ``create=False``, by an older one).
-            StorageError: The server cannot be reached.
+            StorageError: The server cannot be reached (at once when it refuses the
+                connection or the host is unknown; after ``reconnect_timeout`` when
+                it keeps ending the session or is starting up).
         """
-        with anyio.CancelScope(shield=True):
-            await self._ensure_open()
+        deadline = anyio.current_effective_deadline()
+        await self._retry_loop(lambda tries: self._ensure_open(deadline, retry=tries > 0))
 
-    async def _ensure_open(self) -> None:
-        """Open once; errors of this first connection are raised at once, translated."""
+    async def _ensure_open(self, deadline: float = math.inf, *, retry: bool = False) -> None:
+        """Open once: connect, and prepare the tables.
+
+        Raises:
+            _Lost: The connection was lost or could not be made (worth another try).
+            StorageError: Anything else, translated.
+        """
         if self._opened:
             return
         if self._open_lock is None:
             self._open_lock = anyio.Lock()
-        try:
-            async with self._open_lock:
-                try:
-                    await self._open_raw()
-                except BaseException:
-                    writer, self._writer = self._writer, None
-                    if writer is not None:  # e.g. the tables are not ours: do not leak it
-                        await _close_quietly(writer)
-                    raise
-        except Exception as exc:
-            if _connect_module().is_psycopg_error(exc):
-                raise self._translate(exc) from None
-            raise
-        self._opened = True
+        async with self._open_lock:  # a second caller finds it open (or tries again)
+            try:
+                await self._open_raw(deadline, retry=retry)
+            except BaseException:
+                writer, self._writer = self._writer, None
+                if writer is not None:  # e.g. the tables are not ours: do not leak it
+                    await _close_quietly(writer)
+                raise
+            self._opened = True
+        self._recovered()
 
-    async def _open_raw(self) -> Adapter:
+    async def _open_raw(self, deadline: float = math.inf, *, retry: bool = False) -> Adapter:
         """The writer connection, connecting and preparing the schema when needed.
 
-        Driver errors are raised untranslated, for :meth:`_retrying` to classify.
+        Raises:
+            _Lost: The connection was lost or could not be made.
+            StorageError: Anything else, translated.
         """
         if self._writer is None:
-            self._writer = await self._connect_raw()
+            self._writer = await self._connect_raw(deadline)
         if not self._schema_ready:
-            await self._prepare(self._writer)
+            try:
+                await self._prepare(self._writer)
+            except Exception as exc:
+                module = _connect_module()
+                if not module.is_psycopg_error(exc):
+                    raise
+                if module.classify(exc, self._writer) == module.Failure.CONNECTION:
+                    raise self._lost(exc, escalate=retry) from None
+                raise self._translate(exc) from None
         return self._writer
 
-    async def _connect_raw(self) -> Adapter:
-        """One new connection, its ``search_path`` set to the schema."""
-        adapter: Adapter = await _connect_module().connect(self._target.connect_params())
+    async def _connect_raw(self, deadline: float = math.inf) -> Adapter:
+        """One new connection, its session configured (``search_path`` and timeouts).
+
+        While the server is unreachable, one call at a time tries (when the backoff
+        allows), and the attempt is limited to the time left of ``reconnect_timeout``
+        and of the caller's deadline.
+
+        Raises:
+            _Lost: The connection could not be made (worth another try).
+            StorageError: It cannot work (refused login, bad parameter; at the first
+                connect also a refused connection, unknown host or timeout).
+        """
+        module = _connect_module()
+        now = anyio.current_time()
+        outage = self._outage
+        if outage is not None and now < outage.next_try:
+            raise _Lost(outage.error)  # another call failed to connect a moment ago
+        limit = self._connect_limit(now, deadline)
+        try:
+            with anyio.move_on_after(limit) as scope:
+                adapter: Adapter = await module.connect(
+                    self._target.connect_params(),
+                    operation_timeout=self._target.operation_timeout,
+                )
+        except Exception as exc:
+            if not module.is_psycopg_error(exc):
+                raise
+            if module.is_access_denied(exc) or (
+                not self._connected_once and module.fails_at_first_connect(exc)
+            ):
+                raise self._translate(exc) from None
+            raise self._lost(exc, escalate=True) from None
+        if scope.cancelled_caught:
+            error = StorageError(
+                f"cannot reach PostgreSQL at {self.url}: no connection within {limit:.1f} s "
+                "(the time left)"
+            )
+            if anyio.current_time() >= deadline:  # the caller's time is up, not the server
+                raise _Lost(error)
+            raise self._lost(error, escalate=True)
+        self._connected_once = True
+        self._connected_at[adapter] = anyio.current_time()
         try:
             await adapter.run(_configure_session(self._target.schema))
-        except BaseException:
+        except BaseException as exc:
             await _close_quietly(adapter)
+            if isinstance(exc, Exception) and module.is_psycopg_error(exc):
+                if module.classify(exc, adapter) == module.Failure.CONNECTION:
+                    raise self._lost(exc, escalate=True) from None
+                raise self._translate(exc) from None
             raise
         return adapter
+
+    def _connect_limit(self, now: float, deadline: float) -> float:
+        """Seconds a connect attempt may take: what is left of the outage and the
+        caller's deadline (at least :data:`_MIN_CONNECT`; otherwise libpq's
+        ``connect_timeout`` alone)."""
+        limit = math.inf
+        if self._outage is not None:
+            limit = max(self._outage.deadline - now, _MIN_CONNECT)
+        if deadline < math.inf:
+            limit = min(limit, max(deadline - now, _MIN_CONNECT))
+        return limit
 
     async def _prepare(self, adapter: Adapter) -> None:
         schema = self._target.schema
@@ -297,6 +440,10 @@ class PostgresStorage(Storage):
     async def close(self) -> None:
         """Wait for queued writes, then close every connection. Safe to call twice."""
         with anyio.CancelScope(shield=True):
+            while self._writing:  # a write waiting to try again would reopen the store
+                if self._writes_done is None:
+                    self._writes_done = anyio.Event()
+                await self._writes_done.wait()
             await self._pending.wait_idle()
             adapters = [] if self._writer is None else [self._writer]
             adapters.extend(self._idle_readers)
@@ -304,6 +451,7 @@ class PostgresStorage(Storage):
             self._idle_readers = []
             self._schema_ready = False
             self._opened = False
+            self._outage = None
             for adapter in adapters:
                 try:
                     await adapter.close()
@@ -312,115 +460,213 @@ class PostgresStorage(Storage):
             if adapters:
                 logger.debug("closed %s", self.url)
 
-    async def _retrying(
-        self,
-        attempt: Callable[[Adapter, bool], Awaitable[T]],
-        acquire: Callable[[], Awaitable[Adapter]],
-        release: Callable[[Adapter | None], Awaitable[None]],
-    ) -> T:
-        """Run ``attempt(adapter, retried)``, reconnecting after a lost connection.
+    # -- lost connections ------------------------------------------------------------
+    async def _retry_loop(self, once: Callable[[int], Awaitable[T]]) -> T:
+        """Run ``once(tries)`` shielded until it does not lose the connection.
 
-        ``retried`` is true once a connection was lost during an attempt: its commit
-        may have happened, and the writes must look for their request tokens.
+        Between tries the call waits for the outage's next attempt, unshielded: a
+        cancelled caller stops there. A try is bounded by the operation timeout (and
+        a connect by the time left), so a cancellation is honoured within about
+        that long.
 
         Raises:
+            StorageError: The server stayed unreachable past ``reconnect_timeout``.
+        """
+        tries = 0
+        while True:
+            await self._before_try(tries)
+            with anyio.CancelScope(shield=True):
+                try:
+                    return await once(tries)
+                except _Lost:
+                    pass
+            tries += 1
+
+    async def _before_try(self, tries: int) -> None:
+        """Wait until the next attempt is due; raise when the store is down.
+
+        A first try outside an outage goes ahead at once, without a checkpoint (so
+        a write of a caller cancelled a moment ago still happens, as ever).
+        """
+        outage = self._outage
+        if outage is None:
+            if tries:
+                await anyio.lowlevel.checkpoint()  # someone reconnected: try again
+            return
+        now = anyio.current_time()
+        if now >= outage.deadline:
+            if not tries and now >= outage.next_try:
+                # Down: this call checks whether the server is back (one connect
+                # attempt; when it fails, the backoff puts the next check a few
+                # seconds later, and the calls until then fail at once).
+                return
+            raise self._gave_up(outage)
+        await anyio.sleep(max(0.0, min(outage.next_try, outage.deadline) - now))
+
+    def _lost(self, exc: BaseException, *, escalate: bool) -> _Lost:
+        """Record a lost connection (or a failed connect); the error to raise.
+
+        ``escalate``: a reconnect or a retry failed (not merely another connection
+        found lost): the backoff grows, and the first time a warning is logged.
+        """
+        error = exc if isinstance(exc, StorageError) else self._translate(exc)
+        now = anyio.current_time()
+        outage = self._outage
+        if outage is None:
+            reason = " ".join(self._target.redact(str(exc)).split())
+            opening = not self._connected_once
+            outage = self._outage = _Outage(reason, error, now, self._reconnect_timeout, opening)
+            self._last_loss = now
+        outage.error = error
+        if escalate:
+            outage.delay = min(outage.delay * 2, _MAX_DELAY)
+            outage.next_try = now + outage.delay * random.uniform(0.5, 1.0)
+            if not outage.warned:
+                outage.warned = True
+                logger.warning(
+                    "%s: %s (%s); retrying for up to %g s",
+                    self.url,
+                    "cannot connect" if outage.opening else "lost the connection",
+                    outage.reason,
+                    self._reconnect_timeout,
+                )
+        return _Lost(error)
+
+    def _recovered(self) -> None:
+        """A call succeeded: the outage, if any, is over (logged in one line)."""
+        outage = self._outage
+        if outage is None:
+            return
+        self._outage = None
+        if outage.warned:
+            seconds = anyio.current_time() - outage.started
+            done = "connected" if outage.opening else "reconnected"
+            logger.info("%s: %s after %.1f s", self.url, done, seconds)
+        else:
+            logger.info(
+                "%s: lost the connection (%s); reconnected at once", self.url, outage.reason
+            )
+
+    def _gave_up(self, outage: _Outage) -> StorageError:
+        """The error of a call that stops trying: the first cause and the last error."""
+        last = str(outage.error)
+        cause = "" if outage.reason in last else f" ({outage.reason})"
+        timeout = f"reconnect_timeout={self._reconnect_timeout:g} s"
+        if outage.opening:
+            msg = f"could not connect to {self.url}{cause} within {timeout}: {last}"
+        else:
+            msg = (
+                f"lost the connection to {self.url}{cause} and could not reconnect within "
+                f"{timeout}: {last}"
+            )
+        return StorageError(msg)
+
+    async def _attempt(
+        self,
+        run: Callable[[Adapter], Awaitable[T]],
+        acquire: Callable[[float], Awaitable[Adapter]],
+        release: Callable[[Adapter | None], Awaitable[None]],
+        *,
+        retry: bool,
+        deadline: float,
+    ) -> T:
+        """Run ``run(adapter)`` once on a connection, repeating transaction conflicts.
+
+        Raises:
+            _Lost: The connection was lost or could not be made.
             _StatementFailed: The statements failed (not the connection).
-            StorageError: The connection could not be re-established in time.
+            StorageError: The connection cannot be made (see :meth:`_connect_raw`).
         """
         module = _connect_module()
-        retried = False
         conflicts = 0
-        delay = _FIRST_DELAY
-        deadline: float | None = None
         while True:
-            adapter: Adapter | None = None
+            adapter = await acquire(deadline)
             try:
-                adapter = await acquire()
-                result = await attempt(adapter, retried)
+                result = await run(adapter)
             except Exception as exc:
                 if not module.is_psycopg_error(exc):
                     await release(adapter)
                     raise
                 kind = module.classify(exc, adapter)
-                if adapter is not None and adapter.broken:
+                if kind == module.Failure.CONNECTION or adapter.broken:
                     await _close_quietly(adapter)
-                    adapter = None
-                await release(adapter)
+                    await release(None)
+                else:
+                    await release(adapter)
                 if kind == module.Failure.TRANSACTION and conflicts < _CONFLICT_RETRIES:
                     conflicts += 1
                     logger.debug("%s: transaction conflict, running it again", self.url)
                     await anyio.sleep(random.uniform(0.0, 0.01 * conflicts))
                     continue
-                if kind != module.Failure.CONNECTION:
-                    raise _StatementFailed(self._translate(exc)) from None
-                retried = True
-                now = time.monotonic()
-                if deadline is None:
-                    deadline = now + self._reconnect_timeout
-                    logger.warning(
-                        "%s: lost the connection (%s); reconnecting",
-                        self.url,
-                        self._target.redact(str(exc).strip()),
-                    )
-                if now >= deadline:
-                    error = self._translate(exc)
-                    msg = (
-                        f"lost the connection to {self.url} and could not reconnect within "
-                        f"reconnect_timeout={self._reconnect_timeout:g} s: {error}"
-                    )
-                    raise StorageError(msg) from None
-                await anyio.sleep(min(delay, max(0.0, deadline - now)) * random.uniform(0.5, 1.0))
-                delay = min(delay * 2, _MAX_DELAY)
-                continue
-            await release(adapter)
-            if deadline is not None:
-                logger.info("%s: reconnected", self.url)
+                if kind == module.Failure.CONNECTION:
+                    # A retry failing on a connection made since the loss means the
+                    # reconnect failed (a pooled one may merely be stale as well); a
+                    # timeout already took operation_timeout: say so at once.
+                    escalate = retry and self._made_since_loss(adapter)
+                    stalled = isinstance(exc, module.OperationTimeout)
+                    raise self._lost(exc, escalate=escalate or stalled) from None
+                raise _StatementFailed(self._translate(exc)) from None
+            if adapter.broken:  # timed out just as the answer came: do not reuse it
+                await _close_quietly(adapter)
+                await release(None)
+            else:
+                await release(adapter)
+            self._recovered()
             return result
 
-    async def _acquire_writer(self) -> Adapter:
+    def _made_since_loss(self, adapter: Adapter) -> bool:
+        """Whether ``adapter`` was connected after the last loss (or outage) began."""
+        born = self._connected_at.get(adapter)
+        return born is None or born >= self._last_loss
+
+    async def _acquire_writer(self, deadline: float) -> Adapter:
         if self._writer is not None and self._schema_ready:
             return self._writer
         assert self._open_lock is not None
         async with self._open_lock:
-            return await self._open_raw()
+            return await self._open_raw(deadline)
 
     async def _release_writer(self, adapter: Adapter | None) -> None:
         if adapter is None:
             self._writer = None
 
+    async def _acquire_reader(self, deadline: float) -> Adapter:
+        if self._idle_readers:
+            return self._idle_readers.pop()
+        return await self._connect_raw(deadline)
+
+    async def _release_reader(self, adapter: Adapter | None) -> None:
+        if adapter is None:
+            return
+        if not self._opened:  # closed meanwhile
+            await _close_quietly(adapter)
+        else:
+            self._idle_readers.append(adapter)
+
     async def _read(self, make: Callable[[], Step[T]]) -> T:
-        """Run a read on a pooled reader connection (retried after a lost connection)."""
-        with anyio.CancelScope(shield=True):
-            result = await self._read_now(make)
-        return result
+        """Run a read on a pooled reader connection (tried again after a lost connection)."""
+        deadline = anyio.current_effective_deadline()
 
-    async def _read_now(self, make: Callable[[], Step[T]]) -> T:
-        await self._ensure_open()
-        if self._reader_slots is None:
-            self._reader_slots = anyio.Semaphore(self._readers)
-
-        async def acquire() -> Adapter:
-            if self._idle_readers:
-                return self._idle_readers.pop()
-            return await self._connect_raw()
-
-        async def release(adapter: Adapter | None) -> None:
-            if adapter is None:
-                return
-            if not self._opened:  # closed meanwhile
-                await _close_quietly(adapter)
-            else:
-                self._idle_readers.append(adapter)
-
-        async def attempt(adapter: Adapter, retried: bool) -> T:
-            del retried  # reads are safe to repeat
+        async def run(adapter: Adapter) -> T:
             return await adapter.run(make())
 
-        async with self._reader_slots:
-            try:
-                return await self._retrying(attempt, acquire, release)
-            except _StatementFailed as failed:
-                raise failed.error from None
+        async def once(tries: int) -> T:
+            await self._ensure_open(deadline, retry=tries > 0)
+            if self._reader_slots is None:
+                self._reader_slots = anyio.Semaphore(self._readers)
+            async with self._reader_slots:
+                try:
+                    return await self._attempt(
+                        run,
+                        self._acquire_reader,
+                        self._release_reader,
+                        retry=tries > 0,
+                        deadline=deadline,
+                    )
+                except _StatementFailed as failed:
+                    raise failed.error from None
+
+        return await self._retry_loop(once)
 
     async def _write(
         self,
@@ -429,17 +675,38 @@ class PostgresStorage(Storage):
         *,
         simple: bool = True,
     ) -> T:
-        """Queue a write; return its result once the transaction carrying it committed."""
+        """Queue a write; return its result once the transaction carrying it committed.
+
+        A write whose transaction lost the connection is queued again, marked as
+        retried (its first attempt may have committed), after waiting for the
+        reconnect outside the group-commit queue.
+        """
         token = secrets.token_hex(16)
         operation = _pgsql.Operation(
             functools.partial(_call_with_token, make, token),
             study_id=study_id,
             token=token,
             simple=simple,
+            deadline=anyio.current_effective_deadline(),
         )
-        with anyio.CancelScope(shield=True):
-            await self._ensure_open()
+
+        async def once(tries: int) -> None:
+            nonlocal operation
+            if tries:
+                operation = operation.again()
+            await self._ensure_open(operation.deadline, retry=tries > 0)
             await self._pending.commit(operation, self._commit_batch)
+            if isinstance(operation.error, _Lost):
+                raise operation.error
+
+        self._writing += 1
+        try:
+            await self._retry_loop(once)
+        finally:
+            self._writing -= 1
+            if not self._writing and self._writes_done is not None:
+                self._writes_done.set()
+                self._writes_done = None
         if operation.error is not None:
             raise operation.error
         result: T = operation.result
@@ -453,17 +720,29 @@ class PostgresStorage(Storage):
             if len(batch) == 1:
                 raise failed.error from None
             # One write broke the transaction: run each alone so only it fails.
-            for operation in batch:
+            for index, operation in enumerate(batch):
                 try:
                     await self._run_batch([operation])
                 except _StatementFailed as alone:
                     operation.error = alone.error
+                except _Lost as lost:  # this one and the rest are queued again
+                    for rest in batch[index:]:
+                        rest.error = lost
+                    return
 
     async def _run_batch(self, batch: list[_pgsql.Operation]) -> None:
-        async def attempt(adapter: Adapter, retried: bool) -> None:
+        retried = any(operation.retried for operation in batch)
+
+        async def run(adapter: Adapter) -> None:
             await adapter.run(_pgsql.run_batch(batch, retried=retried))
 
-        await self._retrying(attempt, self._acquire_writer, self._release_writer)
+        await self._attempt(
+            run,
+            self._acquire_writer,
+            self._release_writer,
+            retry=retried,
+            deadline=max(operation.deadline for operation in batch),
+        )
 
     # -- studies -------------------------------------------------------------------
     @override
@@ -687,6 +966,41 @@ class _StatementFailed(Exception):
         self.error = error
 
 
+class _Lost(Exception):
+    """The connection was lost or could not be made: wait, then try again."""
+
+    def __init__(self, error: StorageError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class _Outage:
+    """The server has been unreachable since ``started`` (``anyio.current_time()``).
+
+    Calls wait for ``next_try`` (exponential backoff with jitter); once ``deadline``
+    (``reconnect_timeout`` after the loss) has passed, the store is down and calls
+    fail at once, but for one connect attempt every :data:`_MAX_DELAY` seconds.
+    """
+
+    __slots__ = ("deadline", "delay", "error", "next_try", "opening", "reason", "started", "warned")
+
+    def __init__(
+        self, reason: str, error: StorageError, now: float, timeout: float, opening: bool
+    ) -> None:
+        #: The first failure, in one line (for the log).
+        self.reason = reason
+        #: The last failure, translated (for the final error).
+        self.error = error
+        self.started = now
+        self.deadline = now + timeout
+        self.delay = _FIRST_DELAY
+        self.next_try = now + _FIRST_DELAY * random.uniform(0.5, 1.0)
+        #: Whether the one warning of this outage was logged.
+        self.warned = False
+        #: Whether no connection ever succeeded (the first open).
+        self.opening = opening
+
+
 def _call_with_token(make: Callable[[bool, str], Step[T]], token: str, retried: bool) -> Step[T]:
     return make(retried, token)
 
@@ -694,14 +1008,32 @@ def _call_with_token(make: Callable[[bool, str], Step[T]], token: str, retried: 
 #: A client that stops mid-transaction (frozen, or cut off by the network) while
 #: holding a study's lock would stall every other worker; the server ends such a
 #: session after this long. Our transactions never wait on the client that long.
-_IDLE_IN_TRANSACTION_TIMEOUT = "30s"
+#: A shorter value set for the database or the role is kept.
+_IDLE_IN_TRANSACTION_MS = 30_000
 
 
 def _configure_session(schema: str | None) -> Step[None]:
+    """Session settings of every connection of the store, in one round trip.
+
+    ``statement_timeout`` and ``lock_timeout`` are turned off rather than retried:
+    the store's transactions are a few statements long and only ever wait for a
+    study row that another worker locks for milliseconds, or for a stalled worker
+    that ``idle_in_transaction_session_timeout`` soon ends, and all of them are
+    needed (a finished trial's result must be written). A timeout meant for
+    interactive sessions (set for the database or the role) would only end the run
+    in a busy moment; the client's ``operation_timeout`` bounds every wait instead.
+    """
     queries: Burst = [
         (
-            "SELECT set_config('idle_in_transaction_session_timeout', %s, false)",
-            (_IDLE_IN_TRANSACTION_TIMEOUT,),
+            "SELECT set_config('statement_timeout', '0', false), "
+            "set_config('lock_timeout', '0', false)",
+            (),
+        ),
+        (
+            "SELECT set_config('idle_in_transaction_session_timeout', %s, false) "
+            "FROM pg_catalog.pg_settings WHERE name = 'idle_in_transaction_session_timeout' "
+            "AND setting::bigint NOT BETWEEN 1 AND %s",
+            (f"{_IDLE_IN_TRANSACTION_MS}ms", _IDLE_IN_TRANSACTION_MS),
         ),
     ]
     if schema is not None:
