@@ -400,3 +400,22 @@ def test_a_loss_beyond_floats_is_a_suggester_error() -> None:
     history = ah.History(ah.compile_space(FarGrid))
     with pytest.raises(ah.SuggesterError, match="finite number"):
         history.add({"x": 1e14}, 10**400)
+
+
+@attrs.frozen(kw_only=True)
+class _Small:
+    n: Annotated[int, ah.Int(0, 3)]
+    m: Annotated[int, ah.Int(0, 30, step=10)]
+
+
+def test_sampling_reaches_every_int_and_every_step_evenly() -> None:
+    # The top of an int range (and of a stepped one) was never drawn by an off-by-one.
+    space = ah.compile_space(_Small)
+    rng = np.random.default_rng(0)
+    draws = [space.sample(rng) for _ in range(2000)]
+    vectors = space.sample_vectors(rng, 2000)
+    for name, values in (("n", [0, 1, 2, 3]), ("m", [0, 10, 20, 30])):
+        counts = {v: sum(d[name] == v for d in draws) for v in values}
+        assert min(counts.values()) > 400, counts
+        column = vectors[:, space.index(name)]
+        assert sorted(set(column.tolist())) == values

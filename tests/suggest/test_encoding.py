@@ -10,7 +10,7 @@ import pytest
 
 import asynchyper as ah
 from asynchyper._suggest._encoding import Encoding
-from asynchyper._suggest._novelty import collides
+from asynchyper._suggest._novelty import collides, novel_prior
 
 from . import spaces
 
@@ -143,3 +143,28 @@ def test_activity_is_top_down() -> None:
     for group in encoding.groups:
         for column in group.columns.tolist():
             np.testing.assert_array_equal(active[:, group.index], expected[:, column])
+
+
+def test_a_row_within_the_tolerance_collides_in_the_one_candidate_path() -> None:
+    # One candidate first filters the seen rows by its first column, with a looser
+    # tolerance than the final comparison; a tighter filter let near-equal rows through.
+    space = ah.compile_space(spaces.Line)
+    encoding = Encoding(space.dimensions)
+    candidate = np.array([[1.0]])
+    near = np.array([[1.0 + 0.9e-9], [7.0]])  # within the relative tolerance of 1e-9
+    assert collides(candidate, near, encoding).tolist() == [True]
+    assert collides(candidate, np.array([[1.0 + 3e-9]]), encoding).tolist() == [False]
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_the_last_untried_configuration_is_found(seed: int) -> None:
+    # 231 configurations, 230 tried: 64 prior draws rarely find the last one, so the
+    # untried ones are listed; listing them all instead could repeat a tried one.
+    space = ah.compile_space(spaces.Ints)
+    encoding = Encoding(space.dimensions)
+    every = encoding.enumerate()
+    last = every[(seed * 37) % every.shape[0]]
+    tried = every[~np.all(every == last, axis=1)]
+    found = novel_prior(encoding, space, np.random.default_rng(seed), tried)
+    assert found is not None
+    assert found.tolist() == last.tolist()

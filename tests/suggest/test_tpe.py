@@ -438,3 +438,26 @@ def test_losses_near_the_float_limit_give_the_model_of_their_ranking(liar: Any) 
         )
 
     assert suggestions(1.7e308) == suggestions(1.0)
+
+
+@pytest.mark.parametrize(("liar", "in_good"), [("worst", 0), ("best", 3)])
+def test_worst_and_best_lies_take_the_extreme_losses(liar: Any, in_good: int) -> None:
+    # The worst lie is the largest finished loss (a min there made them the best).
+    space = ah.compile_space(spaces.Line)
+    history = run(ah.Random(), space, 30, objective=_quadratic)
+    encoding = Encoding(space.dimensions)
+    running = space.to_matrix([{"x": 9.0}] * 3)
+    _, good, _ = ah.TPE(liar=liar, gamma=0.5)._fit(encoding, history, running).groups[0]
+    x_unit = (9.0 + 10.0) / 20.0
+    assert np.sum(np.isclose(good.mu[:-1, 0], x_unit)) == in_good
+
+
+@pytest.mark.parametrize(("finished", "good_trials"), [(1, 1), (5, 1), (10, 1), (11, 2), (30, 3)])
+def test_the_good_group_rounds_up(finished: int, good_trials: int) -> None:
+    # ceil(gamma * n): with fewer than ten trials the best one is still good (a floor
+    # left the good density with its prior kernel alone).
+    space = ah.compile_space(spaces.Line)
+    history = run(ah.Random(), space, finished, objective=_quadratic)
+    encoding = Encoding(space.dimensions)
+    _, good, _ = ah.TPE()._fit(encoding, history, np.empty((0, 1))).groups[0]
+    assert good.n_kernels == good_trials + 1  # and the prior
