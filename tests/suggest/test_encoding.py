@@ -160,7 +160,7 @@ def test_a_row_within_the_tolerance_collides_in_the_one_candidate_path() -> None
 def test_the_last_untried_configuration_is_found(seed: int) -> None:
     # 231 configurations, 230 tried: 64 prior draws rarely find the last one, so the
     # untried ones are listed; listing them all instead could repeat a tried one.
-    space = ah.compile_space(spaces.Ints)
+    space: ah.Space[Any] = ah.compile_space(spaces.Ints)
     encoding = Encoding(space.dimensions)
     every = encoding.enumerate()
     last = every[(seed * 37) % every.shape[0]]
