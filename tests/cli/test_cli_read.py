@@ -367,3 +367,21 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "--version")
     assert (code, out) == (0, f"asynchyper {ah.__version__}\n")
+
+
+def test_trials_sorted_by_value_put_the_best_first_when_maximizing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "max.db"
+
+    async def make() -> None:
+        async def objective(config: Demo) -> float:
+            return config.x
+
+        await ah.maximize(objective, Demo, trials=6, storage=str(path), study="up", seed=0)
+
+    anyio.run(make)
+    code, out, _ = run(capsys, "trials", "up", "--storage", str(path), "--sort", "value", "--json")
+    assert code == 0
+    values = [t["value"] for t in json.loads(out)]
+    assert values == sorted(values, reverse=True)

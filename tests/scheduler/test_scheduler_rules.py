@@ -130,3 +130,18 @@ async def test_failed_trials_reach_the_suggester_as_failures() -> None:
     suggester = Counting()
     await ah.minimize(fails_first, Quad, trials=2, suggester=suggester)
     assert suggester.seen[-1] == (4, 3)
+
+
+@pytest.mark.parametrize("direction", ["minimize", "maximize"])
+async def test_the_best_of_tied_trials_is_the_first_to_reach_the_value(
+    direction: ah.Direction,
+) -> None:
+    values = [3.0, 1.0, 2.0, 1.0, 1.0] if direction == "minimize" else [1.0, 3.0, 2.0, 3.0, 3.0]
+
+    async def objective(config: Quad) -> float:
+        return values[current_trial().number]
+
+    result = await ah.minimize(
+        objective, Quad, trials=5, direction=direction, suggester=ah.Random()
+    )
+    assert result.best.number == 1
