@@ -419,3 +419,21 @@ def test_sampling_reaches_every_int_and_every_step_evenly() -> None:
         assert min(counts.values()) > 400, counts
         column = vectors[:, space.index(name)]
         assert sorted(set(column.tolist())) == values
+
+
+@attrs.frozen(kw_only=True)
+class _Edges:
+    lr: Annotated[float, ah.Float(1e-4, 1.0, log=True)]
+    drop: Annotated[float, ah.Float(0.0, 0.5, step=0.1)]
+
+
+def test_validation_allows_only_rounding_slack_at_a_log_bound_and_off_a_grid() -> None:
+    # exp(log(high)) may land 1e-16 above high: accepted; a millionth above is a value
+    # out of bounds. A grid value a thousandth of a step off is not on the grid.
+    space = ah.compile_space(_Edges)
+    assert space.validate({"lr": 1.0 + 1e-15, "drop": 0.3})["lr"] == 1.0
+    with pytest.raises(ah.ParameterError, match="out of bounds"):
+        space.validate({"lr": 1.0 + 1e-9, "drop": 0.3})
+    assert space.validate({"lr": 0.5, "drop": 0.3 + 1e-9})["drop"] == 0.3
+    with pytest.raises(ah.ParameterError, match="grid"):
+        space.validate({"lr": 0.5, "drop": 0.3 + 1e-4})
