@@ -145,15 +145,17 @@ async def test_a_run_ends_when_another_owner_completes_the_last_trial(tmp_path: 
     path = str(tmp_path / "study.db")
     async with ah.open_study(Quad, storage=path, suggester=ah.Random()) as other:
         held = await other.ask()
-        async with ah.open_study(Quad, storage=path, suggester=ah.Random()) as study:
-            async with anyio.create_task_group() as group:
 
-                async def tell_later() -> None:
-                    await anyio.sleep(0.3)
-                    await other.tell(held, 1.0)
+        async def tell_later() -> None:
+            await anyio.sleep(0.3)
+            await other.tell(held, 1.0)
 
-                group.start_soon(tell_later)
-                with anyio.fail_after(10):
-                    result = await study.optimize(objective, trials=3)
+        async with (
+            ah.open_study(Quad, storage=path, suggester=ah.Random()) as study,
+            anyio.create_task_group() as group,
+        ):
+            group.start_soon(tell_later)
+            with anyio.fail_after(10):
+                result = await study.optimize(objective, trials=3)
     assert result.stop_reason == "budget"
     assert len(result.completed) == 3
