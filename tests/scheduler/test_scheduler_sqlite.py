@@ -159,3 +159,30 @@ async def test_a_run_ends_when_another_owner_completes_the_last_trial(tmp_path: 
                 result = await study.optimize(objective, trials=3)
     assert result.stop_reason == "budget"
     assert len(result.completed) == 3
+
+
+async def test_a_configuration_queued_by_another_study_during_a_run_is_run(
+    tmp_path: Path,
+) -> None:
+    # A refresh that sees a WAITING trial must make the next ask claim it (the run
+    # otherwise only looked for queued trials when it started).
+    path = str(tmp_path / "study.db")
+    queued = Quad(x=4.321, n=7, kind="b")
+
+    async def slow(config: Quad) -> float:
+        await anyio.sleep(0.05)
+        return loss(config)
+
+    async def enqueue_later() -> None:
+        await anyio.sleep(0.3)
+        async with ah.open_study(Quad, storage=path) as other:
+            await other.enqueue(queued)
+
+    async with (
+        ah.open_study(Quad, storage=path, suggester=ah.Random()) as study,
+        anyio.create_task_group() as group,
+    ):
+        group.start_soon(enqueue_later)
+        with anyio.fail_after(20):  # unclaimed, it held a slot of the budget for ever
+            result = await study.optimize(slow, trials=30)
+    assert queued in [t.config for t in result.trials]
