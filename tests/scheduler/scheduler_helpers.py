@@ -60,11 +60,12 @@ def hanging_process_objective(config: Quad) -> float:
 
 
 class Recording(ah.Suggester):
-    """Random draws, recording how many pending trials each call saw."""
+    """Random draws, recording the pending trials and the history each call saw."""
 
     def __init__(self) -> None:
         self.pending_sizes: list[int] = []
         self.pending_seen: list[list[dict[str, JSONScalar]]] = []
+        self.history_seen: list[tuple[int, int]] = []  # (finished rows, failed rows)
 
     def suggest(
         self,
@@ -76,6 +77,7 @@ class Recording(ah.Suggester):
     ) -> list[dict[str, JSONScalar]]:
         self.pending_sizes.append(len(pending))
         self.pending_seen.append([dict(p) for p in pending])
+        self.history_seen.append((len(history), int(np.isnan(history.y).sum())))
         return [space.sample(rng) for _ in range(k)]
 
 

@@ -6,18 +6,15 @@ Each test names the wrong code it catches (found by mutating the source by hand)
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
 from typing import Annotated, Any
 
 import anyio
 import attrs
-import numpy as np
 import pytest
-from scheduler_helpers import Quad
+from scheduler_helpers import Quad, Recording
 
 import asynchyper as ah
 from asynchyper._executor import current_trial
-from asynchyper._types import JSONScalar, Params
 
 pytestmark = pytest.mark.anyio
 
@@ -99,25 +96,6 @@ async def test_tpe_maximizing_a_value_searches_as_minimizing_its_negation() -> N
     assert up.best.value > -0.1
 
 
-class Counting(ah.Random):
-    """Random draws, recording the history each call saw."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.seen: list[tuple[int, int]] = []  # (finished rows, failed rows)
-
-    def suggest(
-        self,
-        space: ah.Space[Any],
-        history: ah.History,
-        pending: Sequence[Params],
-        rng: np.random.Generator,
-        k: int = 1,
-    ) -> list[dict[str, JSONScalar]]:
-        self.seen.append((len(history), int(np.isnan(history.y).sum())))
-        return super().suggest(space, history, pending, rng, k)
-
-
 async def test_failed_trials_reach_the_suggester_as_failures() -> None:
     # A failed trial must be in the history (NaN), or a model asks for it again.
     async def fails_first(config: Quad) -> float:
@@ -127,9 +105,9 @@ async def test_failed_trials_reach_the_suggester_as_failures() -> None:
             raise ValueError(msg)
         return config.x
 
-    suggester = Counting()
+    suggester = Recording()
     await ah.minimize(fails_first, Quad, trials=2, suggester=suggester)
-    assert suggester.seen[-1] == (4, 3)
+    assert suggester.history_seen[-1] == (4, 3)
 
 
 @pytest.mark.parametrize("direction", ["minimize", "maximize"])
