@@ -379,9 +379,11 @@ def test_the_operation_timeout_option() -> None:
     for bad in ("0", "-1", "nan", "soon"):
         with pytest.raises(StorageError, match="operation_timeout must be a positive number"):
             PostgresStorage(f"{url}?operation_timeout={bad}")
-    for seconds in (0, -1.0, float("nan")):
+    for seconds in (0, -1.0, float("nan"), "5", True):
         with pytest.raises(StorageError, match="operation_timeout must be a positive number"):
-            PostgresStorage(url, operation_timeout=seconds)
+            PostgresStorage(url, operation_timeout=seconds)  # type: ignore[arg-type]
+    with pytest.raises(StorageError, match="connect_timeout must be a positive number"):
+        PostgresStorage(url, connect_timeout="10")  # type: ignore[arg-type]
 
 
 def test_url_parameters_keep_their_spaces() -> None:

@@ -235,7 +235,9 @@ class PostgresStorage(Storage):
             ("reconnect_timeout", reconnect_timeout),
             ("operation_timeout", 1.0 if operation_timeout is None else operation_timeout),
         ):
-            if not seconds > 0:  # also rejects NaN
+            given: object = seconds  # checked at run time: callers may pass anything
+            number = isinstance(given, int | float) and not isinstance(given, bool)
+            if not (number and seconds > 0):  # also rejects NaN
                 msg = f"{name} must be a positive number of seconds, got {seconds!r}"
                 raise StorageError(msg)
         self._target: Target = parse_url(
