@@ -18,6 +18,20 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Give the trio runs of async tests pytest-timeout's ``thread`` method.
+
+    The default ``signal`` method fails a hung test and goes on, but on trio (run by
+    anyio as a guest of the test's thread) the failure raised by the alarm leaves the
+    runner waiting for ever: there, a timeout dumps every thread's stack and ends the
+    whole run instead.
+    """
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("anyio_backend") == "trio":
+            item.add_marker(pytest.mark.timeout(method="thread"))
+
+
 # -- command-line tests (tests/cli) --------------------------------------------------
 # Here rather than in tests/cli/conftest.py: two modules named ``conftest`` would
 # collide in mypy. ``cli_helpers`` is importable once pytest collected tests/cli.
