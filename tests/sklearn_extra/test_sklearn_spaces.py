@@ -418,7 +418,8 @@ def test_the_portfolio_lies_in_its_space_and_fits(
     assert len({type(c.model) for c in configs}) == len(configs)  # one per family
     X, y = _tiny_classification() if pipeline_cls is ahs.ClassifierPipeline else _tiny_regression()
     for config in configs:
-        model = attrs.evolve(config, model=_cheap(config.model)).build()
+        # Seeded: a capped MLP regressor fell under 0.5 in about 1 of 75 unseeded fits.
+        model = ahs.with_random_state(attrs.evolve(config, model=_cheap(config.model)).build(), 0)
         model.fit(X, y)
         assert model.score(X, y) > 0.5
 
