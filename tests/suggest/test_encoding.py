@@ -168,3 +168,50 @@ def test_the_last_untried_configuration_is_found(seed: int) -> None:
     found = novel_prior(encoding, space, np.random.default_rng(seed), tried)
     assert found is not None
     assert found.tolist() == last.tolist()
+
+
+@attrs.frozen(kw_only=True)
+class NoFields:
+    pass
+
+
+@attrs.frozen(kw_only=True)
+class Big:
+    seed: Annotated[int, ah.Int(0, 2**40)]
+
+
+@attrs.frozen(kw_only=True)
+class ManySmallBranchesAndOneHuge:
+    choice: NoFields | Big
+    flag: bool
+
+
+def test_the_size_of_a_huge_discrete_space_is_counted_not_listed() -> None:
+    # size() listed every Int grid: Int(0, 2**31 - 1) needed 16 GiB, once every small
+    # branch was tried (the no-repeat search asks for the size).
+    encoding = Encoding(ah.compile_space(ManySmallBranchesAndOneHuge).dimensions)
+    assert encoding.size() == (1 + 2**40 + 1) * 2
+
+
+@pytest.mark.parametrize("suggester", [ah.Random(), ah.TPE(n_startup=2)], ids=["random", "tpe"])
+def test_an_exhausted_space_is_reported_once(
+    suggester: ah.Suggester, caplog: pytest.LogCaptureFixture
+) -> None:
+    space: ah.Space[Any] = ah.compile_space(spaces.Ints)  # 231 configurations
+    encoding = Encoding(space.dimensions)
+    every = encoding.enumerate()
+    history = ah.History(space)
+    for row in every[:-1]:
+        history.add(space.from_vector(row), float(row[0]))
+    rng = np.random.default_rng(0)
+    with caplog.at_level("WARNING", logger="asynchyper"):
+        (last,) = suggester.suggest(space, history, [], rng)
+        assert last == space.from_vector(every[-1])  # the untried one, no warning yet
+        assert not caplog.records
+        suggester.suggest(space, history, [last], rng, k=3)
+    [record] = caplog.records
+    assert record.levelname == "WARNING"
+    assert "all 231 configurations of the space have been tried or are running" in (
+        record.getMessage()
+    )
+    assert "use trials=231 or fewer" in record.getMessage()

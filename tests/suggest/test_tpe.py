@@ -461,3 +461,22 @@ def test_the_good_group_rounds_up(finished: int, good_trials: int) -> None:
     encoding = Encoding(space.dimensions)
     _, good, _ = ah.TPE()._fit(encoding, history, np.empty((0, 1))).groups[0]
     assert good.n_kernels == good_trials + 1  # and the prior
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-13, 1.5e308])
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_ei_weights_do_not_depend_on_the_scale_of_the_losses(scale: float) -> None:
+    # Improvements were floored at 1e-12 (absolute): under it, every good trial weighed
+    # the same. Near the float limit they summed past it: the good density became NaN.
+    space = ah.compile_space(spaces.Conditional)
+    rng = np.random.default_rng(0)
+    rows = [space.sample(rng) for _ in range(60)]
+    losses = rng.random(60)
+
+    def suggestions(factor: float) -> list[dict[str, JSONScalar]]:
+        history = ah.History(space)
+        for params, loss in zip(rows, losses, strict=True):
+            history.add(params, float(loss * factor))
+        return ah.TPE(n_startup=0).suggest(space, history, [], np.random.default_rng(1), k=4)
+
+    assert suggestions(scale) == suggestions(1.0)

@@ -115,7 +115,7 @@ class Codec:
         elif self.log:
             self._lowest, self._highest = self.low * (1 - 1e-12), self.high * (1 + 1e-12)
         else:
-            slack = 1e-12 * max(1.0, abs(self.low), abs(self.high))
+            slack = 1e-12 * max(abs(self.low), abs(self.high), self.high - self.low)
             self._lowest, self._highest = self.low - slack, self.high + slack
         self._on_grid = self.step is not None and (
             self.kind is DimensionKind.FLOAT or self.step != 1.0
@@ -287,7 +287,9 @@ class Codec:
         if self._on_grid:
             assert self.step is not None
             k = (x - self.low) / self.step
-            if abs(k - round(k)) > _GRID_TOLERANCE:
+            # float64 holds a value near the bounds only to an ulp: allow a few of them
+            magnitude = max(abs(self.low), abs(self.high))
+            if abs(k - round(k)) > max(_GRID_TOLERANCE, 2 * math.ulp(magnitude) / self.step):
                 step: Any = int(self.step) if self.kind is DimensionKind.INT else self.step
                 low: Any = int(self.low) if self.kind is DimensionKind.INT else self.low
                 msg = (

@@ -600,7 +600,25 @@ class _Compiler:
 
     def _check_divides(self, low: float, high: float, step: float, path: str) -> bool:
         count = (high - low) / step
-        if abs(count - round(count)) <= 1e-9 * max(1.0, count):
+        if isinstance(step, int) and isinstance(low, int) and isinstance(high, int):
+            exact = (high - low) % step == 0  # ints: exactly, whatever the range
+        else:
+            # in steps, plus the float error of the division itself (not 1e-9 * count,
+            # which lets any step through once the grid has ~1e9 points)
+            exact = abs(count - round(count)) <= 1e-6 + 1e-15 * count
+        magnitude = max(abs(float(low)), abs(float(high)))
+        ulp = math.ulp(magnitude)
+        if exact and not isinstance(step, int) and 8 * ulp > step:
+            # Grid values would be off the grid by more than validation allows.
+            finest = 10.0 ** math.ceil(math.log10(8 * ulp))
+            self.error(
+                path,
+                f"step={step!r} is too fine for values near {_format(magnitude)}, where a "
+                f"float is exact only to {ulp:.2g}; use a step of at least {finest:g}, or "
+                "no step",
+            )
+            return False
+        if exact:
             return True
         below = low + math.floor(count) * step
         above = low + math.ceil(count) * step

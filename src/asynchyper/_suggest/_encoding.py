@@ -91,6 +91,8 @@ class Encoding:
 
     def __init__(self, dimensions: Sequence[Dimension]) -> None:
         self.dimensions = tuple(dimensions)
+        # Set once the no-repeat search found every configuration tried (a finite space).
+        self.exhausted = False
         d = len(self.dimensions)
         self.d = d
         self.low = np.zeros(d)
@@ -225,9 +227,12 @@ class Encoding:
         """Every raw value a discrete column can take (choice indices for categoricals)."""
         if self.is_categorical[column]:
             return np.arange(self.n_choices[column], dtype=np.float64)
-        low, high, step = self.low[column], self.high[column], self.step[column]
-        count = round((high - low) / step) + 1
-        return np.asarray(low + step * np.arange(count), dtype=np.float64)
+        low, step = self.low[column], self.step[column]
+        return np.asarray(low + step * np.arange(self._grid_count(column)), dtype=np.float64)
+
+    def _grid_count(self, column: int) -> int:
+        """Number of values of a discrete numeric column (counted, not listed)."""
+        return round(float(self.high[column] - self.low[column]) / float(self.step[column])) + 1
 
     def size(self) -> int | None:
         """Number of distinct configurations, or ``None`` when the space is continuous."""
@@ -241,8 +246,13 @@ class Encoding:
         def group_size(group: Group) -> int:
             total = 1
             for column in group.columns.tolist():
+                if not self.is_categorical[column]:
+                    # A numeric column gates no branch: count its values, do not list
+                    # them (an Int(0, 2**31 - 1) grid would take 16 GiB).
+                    total *= self._grid_count(column)
+                    continue
                 count = 0
-                for value in range(len(self.grid(column))):
+                for value in range(int(self.n_choices[column])):
                     sub = 1
                     for child in children.get((column, value), []):
                         sub *= group_size(child)

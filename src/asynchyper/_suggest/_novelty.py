@@ -72,7 +72,8 @@ def novel_prior(
     """A prior draw that differs from every row of ``seen``, or ``None`` if none is left.
 
     Tries one draw, then a batch of draws, then (for a finite space small enough to
-    list) a uniform pick among the configurations not yet seen.
+    list) a uniform pick among the configurations not yet seen. When every
+    configuration was seen, logs a warning (once per encoding) and returns ``None``.
     """
     first = snap(encoding, space.sample_vectors(rng, 1))
     if not collides(first, seen, encoding)[0]:
@@ -87,6 +88,15 @@ def novel_prior(
         return None
     untried = _untried(encoding, seen)
     if untried.shape[0] == 0:
+        if not encoding.exhausted:  # once per suggester and space: not at every ask
+            encoding.exhausted = True
+            logger.warning(
+                "all %d configurations of the space have been tried or are running: the "
+                "next suggestions repeat them (use trials=%d or fewer, or widen the space, "
+                "to avoid evaluating a configuration twice)",
+                size,
+                size,
+            )
         return None
     return np.asarray(untried[rng.integers(untried.shape[0])], dtype=np.float64)
 

@@ -369,7 +369,11 @@ class TPE(Suggester):
             threshold = float(y[ok_rows[split[n_good]]])
         weights = np.ones(y.shape[0])
         if self.weighting == "ei" and threshold is not None:
-            weights[good] = np.maximum(_gaps(threshold, y[good]), 1e-12)
+            # Only the ratios matter: normalise by the largest gap, so that the floor is
+            # relative (losses of any scale weigh alike) and the sum cannot overflow.
+            gaps = _gaps(threshold, y[good])
+            top = float(np.max(gaps))
+            weights[good] = np.maximum(gaps / top, 1e-12) if top > 0 else 1.0
         fitted: list[tuple[Group, Mixture, Density]] = []
         for group in encoding.groups:
             if group.columns.size == 0:
