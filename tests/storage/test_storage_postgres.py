@@ -8,6 +8,7 @@ them fail instead.
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import logging
@@ -541,6 +542,44 @@ def test_cli_reads_an_existing_store(pg_url: str, capsys: pytest.CaptureFixture[
     assert [study["name"] for study in json.loads(out)] == ["study"]
 
 
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_cli_messages_never_show_the_password(
+    pg_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "no studies in URL" and the delete prompt printed the URL as given (the server
+    # trusts every login here, so the password is accepted and ignored).
+    parts = urllib.parse.urlsplit(pg_url)
+    if parts.password:
+        pytest.skip("the test server's URL has a password of its own")
+    user = parts.username or "postgres"
+    netloc = f"{user}:CliS3cr3t@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    url = urllib.parse.urlunsplit(parts._replace(netloc=netloc, query=f"schema={fresh_schema()}"))
+
+    async def create() -> None:
+        async with PostgresStorage(url):
+            pass
+
+    anyio.run(create)
+    assert main(["studies", "--storage", url]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith(f"no studies in postgresql://{user}@")
+    anyio.run(lambda: _create_study(url))
+    monkeypatch.setattr("sys.stdin", _Terminal("n\n"))
+    assert main(["delete", "study", "--storage", url]) == 1
+    prompt_out, prompt = capsys.readouterr()
+    assert f"delete study 'study' and its 0 trial(s) from postgresql://{user}@" in prompt
+    assert "CliS3cr3t" not in out + err + prompt_out + prompt
+
+
+async def _create_study(url: str) -> None:
+    async with PostgresStorage(url) as storage:
+        await new_study(storage)
+
+
 # -- group commit, cancellation, adapters ------------------------------------------------
 @pytest.mark.anyio
 async def test_concurrent_writes_share_transactions(
@@ -706,8 +745,47 @@ def test_an_unencoded_password_is_refused_without_showing_it(secret: str) -> Non
     encoded = urllib.parse.quote(secret, safe="")
     storage = PostgresStorage(f"postgresql://me:{encoded}@db.example/studies")
     assert storage.url == "postgresql://me@db.example/studies"
-    # A port then a database name holding an '@' is no password.
-    assert PostgresStorage("postgresql://host:5432/db@x").url.endswith("/db@x")
+    # A port then a database name holding an '@' looks like a password with a '/'
+    # ("user:98761/pw@host" was shown as a port and a database): refused, with the fix.
+    with pytest.raises(StorageError, match=r"or an '@' in the database name \(%40\)"):
+        PostgresStorage("postgresql://host:5432/db@x")
+    assert PostgresStorage("postgresql://host:5432/db%40x").url.endswith("/db%40x")
+    with pytest.raises(StorageError, match="percent-encode the password") as caught:
+        PostgresStorage("postgresql://me:98761/zzSecAI@127.0.0.1/test")
+    assert "98761" not in str(caught.value)
+    assert "zzSecAI" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "secrets"),
+    [
+        ("mysql://u:pw@h/db?password=S3cr3tAS", ["S3cr3tAS"]),  # unknown scheme
+        ("postgresql:h/db?password=S3cr3tAU", ["S3cr3tAU"]),  # no '//'
+        ("postgresql://me:S3cQ?r3tAF@127.0.0.1/test", ["S3cQ", "r3tAF"]),  # unencoded '?'
+        ("postgresql://me:S3c r3tAH@127.0.0.1:1/test", ["S3c", "r3tAH"]),  # a space
+    ],
+)
+def test_a_malformed_url_error_never_shows_the_password(url: str, secrets: list[str]) -> None:
+    pytest.importorskip("psycopg")
+    with pytest.raises(StorageError) as caught:
+        open_storage(url)
+    chain: list[BaseException] = []
+    error: BaseException | None = caught.value
+    while error is not None:  # the driver's own error (__context__) quoted the password
+        chain.append(error)
+        error = error.__cause__ or error.__context__
+    for secret in secrets:
+        assert all(secret not in str(e) for e in chain), chain
+
+
+def test_a_schema_name_postgresql_would_cut_is_refused() -> None:
+    # Names are cut to 63 bytes: two 71-character schemas opened the same one.
+    pytest.importorskip("psycopg")
+    PostgresStorage("postgresql://db.example/x", schema="é" * 31 + "a")  # 63 bytes: accepted
+    with pytest.raises(StorageError, match="is 64 bytes long; PostgreSQL keeps only the first 63"):
+        PostgresStorage("postgresql://db.example/x", schema="é" * 32)
+    with pytest.raises(StorageError, match="use a shorter schema name"):
+        PostgresStorage(f"postgresql://db.example/x?schema={'s' * 70}_A")
 
 
 def test_without_psycopg_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import os
+import socket
 import threading
 import time
 import urllib.parse
@@ -29,7 +31,7 @@ from storage_contract import REMOTE_OWNER, new_study
 
 import asynchyper as ah
 from asynchyper import StorageError, TrialState
-from asynchyper._storage import PostgresStorage, _pgschema, _postgres
+from asynchyper._storage import PostgresStorage, _pgconnect, _pgschema, _postgres
 from asynchyper._storage._pgtypes import Step
 
 
@@ -79,6 +81,47 @@ def show(setting: str) -> Step[str]:
 @attrs.frozen(kw_only=True)
 class Plane:
     x: Annotated[float, ah.Float(-5.0, 5.0)]
+
+
+# -- the watchdog's handle on the socket ------------------------------------------------------
+def test_the_watchdog_leaves_the_socket_non_blocking() -> None:
+    # socket.dup() made the description shared with libpq blocking (settimeout(None)).
+    left, right = socket.socketpair()
+    with left, right:
+        left.setblocking(False)
+        own = _pgconnect._duplicate(left.fileno())
+        assert own is not None
+        with own:
+            assert os.get_blocking(left.fileno()) is False
+
+
+@pytest.mark.anyio
+async def test_a_large_write_does_not_block_the_event_loop(pg_url: str) -> None:
+    # With the socket made blocking, a write whose reply needs more than one read
+    # blocked the event loop's thread until the operation timeout (then failed).
+    async with store(pg_url, operation_timeout=5.0) as storage:
+        study = await new_study(storage)
+        longest = 0.0
+        last = time.monotonic()
+
+        async def ticker() -> None:
+            nonlocal longest, last
+            while True:
+                await anyio.sleep(0.02)
+                now = time.monotonic()
+                longest, last = max(longest, now - last), now
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(ticker)
+            started = time.monotonic()
+            trial = await storage.start_trial(study.id, {"p": "y" * 200_000}, owner=REMOTE_OWNER)
+            elapsed = time.monotonic() - started
+            tg.cancel_scope.cancel()
+        assert trial is not None
+        assert elapsed < 2.0, elapsed
+        assert longest < 1.0, longest
+        [stored] = await storage.trials(study.id)
+        assert stored.params == {"p": "y" * 200_000}
 
 
 # -- a stalled connection ------------------------------------------------------------------

@@ -28,7 +28,7 @@ from ._format import (
     to_json,
     trial_json,
 )
-from ._store import existing_storage, storage_url
+from ._store import existing_storage, shown_url, storage_url
 
 __all__ = [
     "best",
@@ -103,7 +103,7 @@ def studies(args: argparse.Namespace) -> int:
         _write(to_json([summary.as_json() for summary in summaries]))
         return 0
     if not summaries:
-        _write(f"no studies in {url}\n")
+        _write(f"no studies in {shown_url(url)}\n")
         return 0
     headers = ["NAME", "DIRECTION", "TRIALS", *(s.value.upper() for s in _STATES), "BEST"]
     headers.append("CREATED (UTC)")
@@ -299,7 +299,9 @@ async def _delete(url: str, name: str, confirm: bool) -> int | None:
         record = await store.get_study(name)
         count = sum((await store.count_trials(record.id)).values())
         if confirm:
-            question = f"delete study {name!r} and its {count} trial(s) from {url}? [y/N] "
+            question = (
+                f"delete study {name!r} and its {count} trial(s) from {shown_url(url)}? [y/N] "
+            )
             if not await anyio.to_thread.run_sync(_ask, question):
                 return None
         await store.delete_study(name)

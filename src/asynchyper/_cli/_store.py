@@ -8,7 +8,7 @@ import os
 from .._storage import PostgresStorage, SQLiteStorage, Storage, open_storage
 from ._errors import CommandError, UsageError
 
-__all__ = ["ENV_STORAGE", "existing_storage", "storage_url"]
+__all__ = ["ENV_STORAGE", "existing_storage", "shown_url", "storage_url"]
 
 #: Environment variable naming the storage when ``--storage`` is not given.
 ENV_STORAGE = "ASYNCHYPER_STORAGE"
@@ -55,3 +55,9 @@ def existing_storage(url: str) -> Storage:
     if isinstance(store, PostgresStorage):
         return PostgresStorage(url, create=False)
     return store
+
+
+def shown_url(url: str) -> str:
+    """``url`` as it may be shown: a PostgreSQL URL without its password."""
+    store = open_storage(url)
+    return store.url if isinstance(store, PostgresStorage) else url

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
 import socket
 import threading
 import time
@@ -208,7 +209,17 @@ class _Guard:
 
 
 def _duplicate(fileno: int) -> socket.socket | None:
-    """Our own handle on the connection's socket (``None`` if it cannot be had)."""
+    """Our own handle on the connection's socket (``None`` if it cannot be had).
+
+    The connection's blocking mode is left as libpq set it: ``socket.dup()`` ends
+    with ``settimeout(None)``, which made the file description (shared by both
+    descriptors) blocking, so that a reply too large for one read blocked the event
+    loop's thread until the watchdog fired.
+    """
+    try:
+        blocking = os.get_blocking(fileno)
+    except OSError:  # a platform without the flag (Windows sockets): nothing to keep
+        blocking = None
     try:
         borrowed = socket.socket(fileno=fileno)
     except OSError:
@@ -219,6 +230,8 @@ def _duplicate(fileno: int) -> socket.socket | None:
         return None
     finally:
         borrowed.detach()  # libpq's descriptor stays libpq's
+        if blocking is not None:
+            os.set_blocking(fileno, blocking)
 
 
 def _close_socket(sock: socket.socket | None) -> None:

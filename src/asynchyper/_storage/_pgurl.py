@@ -56,12 +56,17 @@ class Target:
     schema: str | None
     display: str
     operation_timeout: float = DEFAULT_OPERATION_TIMEOUT
+    #: Other forms the password may have been written in (as typed in the URL, or a
+    #: wider guess when the URL was ambiguous); redacted like the password itself.
+    also_hidden: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return f"Target({self.display!r})"
 
     def redact(self, text: str) -> str:
         """``text`` with the password (plain or percent-encoded) replaced by ``***``."""
+        for secret in self.also_hidden:
+            text = redact(text, secret)
         return redact(text, self.password)
 
     def connect_params(self) -> dict[str, Any]:
@@ -69,6 +74,10 @@ class Target:
         if self.password is None:
             return dict(self.params)
         return {**self.params, "password": self.password}
+
+
+#: PostgreSQL's longest identifier, in bytes (NAMEDATALEN - 1).
+_MAX_IDENTIFIER = 63
 
 
 def redact(text: str, password: str | None) -> str:
@@ -90,14 +99,25 @@ def _raw_password_of(url: str) -> str | None:
     return userinfo.partition(":")[2] or None
 
 
-def _unencoded_slash(raw: str) -> bool:
-    """Whether ``raw`` (see :func:`_raw_password_of`) is a password cut by a ``/``.
+def _wide_password_of(url: str) -> str | None:
+    """Everything between the user's ``:`` and the URL's last ``@``: a password holding
+    an unencoded ``?`` or ``#`` is cut by :func:`_raw_password_of`, never by this."""
+    _, separator, rest = url.partition("://")
+    userinfo, at, _ = rest.rpartition("@")
+    if not separator or not at:
+        return None
+    return userinfo.partition(":")[2] or None
 
-    ``host:5432/db@x`` (a database name with an ``@``) gives ``5432/db``: a port, then
-    the path, which is no password.
+
+def _unencoded_slash(raw: str) -> bool:
+    """Whether ``raw`` (see :func:`_raw_password_of`) holds a ``/``.
+
+    ``host:5432/db@x`` (a port, then a database name with an ``@``) and
+    ``user:5432/pw@host`` (a password with a ``/``) cannot be told apart; taking the
+    second for the first would show the password as a port and a database name. Both
+    are refused: an ``@`` in a database name is written ``%40``.
     """
-    before, slash, _ = raw.partition("/")
-    return bool(slash) and not before.isdigit()
+    return "/" in raw
 
 
 def _password_of(url: str) -> str | None:
@@ -132,9 +152,13 @@ def parse_url(
 
     password = _password_of(url)
     raw = _raw_password_of(url)
+    wide = _wide_password_of(url)
+    written = tuple(form for form in (wide, raw) if form)  # the longest first
 
-    def hidden(text: str) -> str:  # the written form first: it may be the longer one
-        return redact(redact(text, raw), password)
+    def hidden(text: str) -> str:  # the written forms first: they may be longer
+        for form in written:
+            text = redact(text, form)
+        return redact(text, password)
 
     text = url
     scheme, separator, rest = url.partition("://")
@@ -146,11 +170,13 @@ def parse_url(
                 "'postgresql://user:password@host:5432/database'"
             )
             raise StorageError(msg)
-        if raw is not None and ("@" in raw or _unencoded_slash(raw)):
+        cut = wide is not None and wide != raw and "?" in wide and "/" not in wide
+        if cut or (raw is not None and ("@" in raw or _unencoded_slash(raw))):
             msg = (
-                f"the password in {hidden(url)!r} holds an unencoded '@' or '/', so the URL "
-                "cannot be split into password, host and database; percent-encode the "
-                "password (urllib.parse.quote(password, safe=''))"
+                f"the password in {hidden(url)!r} holds an unencoded '@', '/' or '?', so "
+                "the URL cannot be split into password, host and database; percent-encode "
+                "the password (urllib.parse.quote(password, safe='')), or an '@' in the "
+                "database name (%40)"
             )
             raise StorageError(msg)
         path, _, query = rest.partition("?")
@@ -180,15 +206,24 @@ def parse_url(
             [(key, value) for key, value in pairs if key not in ours], quote_via=urllib.parse.quote
         )
         text = f"postgresql://{path}" + (f"?{kept}" if kept else "")
+    reason: str | None = None
     try:
         params: dict[str, Any] = dict(conninfo.conninfo_to_dict(text))
     except Exception as exc:  # psycopg.ProgrammingError: the message may quote the URL
         reason = hidden(str(exc))
+    if reason is not None:  # raised outside the except block: no __context__ to leak
         msg = f"cannot parse the PostgreSQL URL {hidden(url)!r}: {reason}"
-        raise StorageError(msg) from None
+        raise StorageError(msg)
     password = params.pop("password", None) or password
     if schema is not None and (not schema or "\x00" in schema):
         msg = f"schema must be a non-empty name without NUL characters, got {schema!r}"
+        raise StorageError(msg)
+    if schema is not None and len(schema.encode()) > _MAX_IDENTIFIER:
+        # PostgreSQL would cut it silently: two long names would share one schema.
+        msg = (
+            f"schema {schema!r} is {len(schema.encode())} bytes long; PostgreSQL keeps "
+            f"only the first {_MAX_IDENTIFIER} of a name, so use a shorter schema name"
+        )
         raise StorageError(msg)
     params.setdefault("application_name", application_name)
     params.setdefault("connect_timeout", max(1, round(connect_timeout)))
@@ -198,10 +233,11 @@ def parse_url(
         params=params,
         password=password,
         schema=schema,
-        display=_display(params, schema),
+        display=hidden(_display(params, schema)),
         operation_timeout=(
             DEFAULT_OPERATION_TIMEOUT if operation_timeout is None else operation_timeout
         ),
+        also_hidden=tuple(form for form in written if form != password),
     )
 
 
@@ -221,7 +257,8 @@ def _display(params: dict[str, Any], schema: str | None) -> str:
     user = params.get("user")
     host = params.get("host") or params.get("hostaddr") or "localhost"
     port = params.get("port")
-    database = params.get("dbname") or ""
+    # Percent-encoded, so that the URL shown can be used again ("db@x" is refused).
+    database = urllib.parse.quote(params.get("dbname") or "", safe="")
     where = f"{user}@{host}" if user else str(host)
     if port:
         where += f":{port}"

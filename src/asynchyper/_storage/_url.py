@@ -8,6 +8,7 @@ import re
 from .._errors import StorageError
 from ._base import Storage
 from ._memory import MemoryStorage
+from ._pgurl import redact
 from ._sqlite import SQLiteStorage
 
 __all__ = ["open_storage"]
@@ -93,7 +94,7 @@ def _reject_url_without_slashes(storage: str) -> None:
     else:
         fix = f"'{prefix}://user:password@host:5432/database'"
     _, at, host = storage.rpartition("@")
-    shown = f"{prefix}:***@{host}" if at else storage  # never show a password
+    shown = redact(f"{prefix}:***@{host}" if at else storage, None)  # never show a password
     msg = (
         f"storage {shown!r} looks like a {prefix}: URL without its '//', so it would "
         f"create a file of that name; use {fix}"
@@ -142,6 +143,6 @@ def _redact(url: str) -> str:
     scheme, _, rest = url.partition("://")
     credentials, at, host = rest.rpartition("@")
     if not at:
-        return url
+        return redact(url, None)  # a ?password=... parameter
     user = credentials.partition(":")[0]
-    return f"{scheme}://{user}:***@{host}"
+    return redact(f"{scheme}://{user}:***@{host}", None)
