@@ -120,6 +120,12 @@ class Codec:
         self._on_grid = self.step is not None and (
             self.kind is DimensionKind.FLOAT or self.step != 1.0
         )
+        # Off-grid allowance in steps: a float near the bounds is exact only to an ulp,
+        # which is a sizeable part of a fine step far from zero (1e-9 near 1000).
+        self._grid_tolerance = _GRID_TOLERANCE
+        if self.step is not None:
+            ulp = math.ulp(max(abs(self.low), abs(self.high)))
+            self._grid_tolerance = max(_GRID_TOLERANCE, 2 * ulp / self.step)
         if self.kind is DimensionKind.INT and self.log:
             self.log_low = math.log(self.low - 0.5)
             self.log_high = math.log(self.high + 0.5)
@@ -287,9 +293,7 @@ class Codec:
         if self._on_grid:
             assert self.step is not None
             k = (x - self.low) / self.step
-            # float64 holds a value near the bounds only to an ulp: allow a few of them
-            magnitude = max(abs(self.low), abs(self.high))
-            if abs(k - round(k)) > max(_GRID_TOLERANCE, 2 * math.ulp(magnitude) / self.step):
+            if abs(k - round(k)) > self._grid_tolerance:
                 step: Any = int(self.step) if self.kind is DimensionKind.INT else self.step
                 low: Any = int(self.low) if self.kind is DimensionKind.INT else self.low
                 msg = (

@@ -153,6 +153,8 @@ def parse_url(
     password = _password_of(url)
     raw = _raw_password_of(url)
     wide = _wide_password_of(url)
+    if wide is not None and "/" in wide:  # it runs into the path: an '@' in the query
+        wide = None
     written = tuple(form for form in (wide, raw) if form)  # the longest first
 
     def hidden(text: str) -> str:  # the written forms first: they may be longer
@@ -170,7 +172,7 @@ def parse_url(
                 "'postgresql://user:password@host:5432/database'"
             )
             raise StorageError(msg)
-        cut = wide is not None and wide != raw and "?" in wide and "/" not in wide
+        cut = wide is not None and wide != raw and "?" in wide
         if cut or (raw is not None and ("@" in raw or _unencoded_slash(raw))):
             msg = (
                 f"the password in {hidden(url)!r} holds an unencoded '@', '/' or '?', so "
