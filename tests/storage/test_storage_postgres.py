@@ -284,6 +284,25 @@ def password_url(url: str, database: str | None = None, port: int | None = None)
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("url", "kept"),
+    [
+        # Every "1" and every "e" of the message were replaced: the message was garbled,
+        # the password guessable, and "e" turned "failed to resolve" into a lost connection.
+        ("postgresql://alice:1@127.0.0.1:1/test", 'at "127.0.0.1", port 1 failed'),
+        ("postgresql://alice:e@no-such-host.invalid/test", "failed to resolve host"),
+    ],
+)
+async def test_a_short_password_does_not_garble_messages(url: str, kept: str) -> None:
+    pytest.importorskip("psycopg")
+    with pytest.raises(StorageError) as caught:
+        async with PostgresStorage(url, connect_timeout=2, reconnect_timeout=0.5):
+            pass
+    assert kept in str(caught.value)
+    assert "***" not in str(caught.value)
+
+
+@pytest.mark.anyio
 async def test_a_password_never_shows(
     pg_url: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:

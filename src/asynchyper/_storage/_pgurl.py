@@ -80,12 +80,20 @@ class Target:
 _MAX_IDENTIFIER = 63
 
 
+#: Shorter passwords are replaced only where a URL holds one (``:pw@``): replacing every
+#: ``1`` in a message would garble it ("***27.0.0.***") and give the password away.
+_MIN_REDACTED = 4
+
+
 def redact(text: str, password: str | None) -> str:
     """``text`` with ``password`` and any ``password=...`` parameter replaced by ``***``."""
     text = _PASSWORD_PARAM.sub(r"\1***", text)
     if password:
         for form in {password, urllib.parse.quote(password, safe=""), urllib.parse.quote(password)}:
-            text = text.replace(form, "***")
+            if len(form) >= _MIN_REDACTED:
+                text = text.replace(form, "***")
+            else:
+                text = text.replace(f":{form}@", ":***@")
     return text
 
 
