@@ -365,3 +365,16 @@ def test_scikit_learns_input_checks_pass(estimator: type[Any], check: str) -> No
     from sklearn.utils import estimator_checks  # noqa: PLC0415 - only this test needs it
 
     getattr(estimator_checks, check)(estimator.__name__, _quick(estimator))
+
+
+@pytest.mark.parametrize("cls", [ahs.AutoClassifier, ahs.AutoRegressor])
+def test_the_storage_password_is_not_displayed(cls: type[Any]) -> None:
+    # repr(), the notebook view and its MIME bundle showed the URL as given.
+    url = "postgresql://alice:SkS3cr3t@db.example/x?schema=a&b=1"
+    estimator = cls(storage=url)
+    shown = [repr(estimator), estimator._repr_html_(), *estimator._repr_mimebundle_().values()]
+    assert "postgresql://alice:***@db.example/x?schema=a&b=1" in shown[0]
+    assert all("SkS3cr3t" not in text for text in shown)
+    assert estimator.get_params()["storage"] == url  # kept as given, for clone()
+    assert clone(estimator).storage == url
+    assert repr(cls(storage="search.db")).endswith("(storage='search.db')")

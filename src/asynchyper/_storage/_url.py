@@ -11,7 +11,7 @@ from ._memory import MemoryStorage
 from ._pgurl import redact
 from ._sqlite import SQLiteStorage
 
-__all__ = ["open_storage"]
+__all__ = ["open_storage", "redact_url"]
 
 _ACCEPTED = (
     "a file path such as 'study.db', 'sqlite:///relative/study.db', "
@@ -71,7 +71,7 @@ def open_storage(storage: str | os.PathLike[str] | Storage | None) -> Storage:
         from ._postgres import PostgresStorage  # noqa: PLC0415 - psycopg is an optional extra
 
         return PostgresStorage(storage)
-    msg = f"storage {_redact(storage)!r} has unknown scheme {scheme!r}; use {_ACCEPTED}"
+    msg = f"storage {redact_url(storage)!r} has unknown scheme {scheme!r}; use {_ACCEPTED}"
     raise StorageError(msg)
 
 
@@ -138,8 +138,8 @@ _LIBPQ_KEYWORD = re.compile(
 _URL_SCHEMES = frozenset({"sqlite", "file", "postgresql", "postgres"})
 
 
-def _redact(url: str) -> str:
-    """The URL without a password, safe to show in an error message."""
+def redact_url(url: str) -> str:
+    """The URL without a password (``user:***@``, ``password=***``), safe to show."""
     scheme, _, rest = url.partition("://")
     credentials, at, host = rest.rpartition("@")
     if not at:

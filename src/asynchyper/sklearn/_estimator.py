@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import logging
 import multiprocessing
 import pickle
@@ -34,6 +35,7 @@ from .._scheduler import Result
 from .._scheduler._entry import create_or_load, open_study_created
 from .._space import Space
 from .._storage import MemoryStorage, Storage, open_storage
+from .._storage._url import redact_url
 from .._suggest import Suggester
 from ._build import Buildable, Task, with_random_state
 from ._checks import (
@@ -166,6 +168,34 @@ class _AutoEstimator(BaseEstimator, Generic[S]):  # type: ignore[misc]  # sklear
         def set_params(self, **params: Any) -> Self:
             """Set parameters by name (nested ones as ``step__name``); returns ``self``."""
             ...
+
+    # -- display -------------------------------------------------------------------
+    # The storage URL is kept as given (clone() needs the very object), but its
+    # password is not shown: not in repr(), nor in a notebook's view of the estimator.
+    def __repr__(self, N_CHAR_MAX: int = 700) -> str:  # scikit-learn names it so
+        return self._without_password(super().__repr__(N_CHAR_MAX))
+
+    def _repr_html_inner(self) -> str:
+        return self._without_password(super()._repr_html_inner())
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, str]:
+        bundle = super()._repr_mimebundle_(**kwargs)
+        return {kind: self._without_password(text) for kind, text in bundle.items()}
+
+    def _without_password(self, text: str) -> str:
+        given = self.storage
+        if not isinstance(given, str):
+            return text
+        shown = redact_url(given)
+        if shown == given:
+            return text
+        for written, safe in (
+            (given, shown),
+            (html.escape(given), html.escape(shown)),
+            (html.escape(given, quote=False), html.escape(shown, quote=False)),
+        ):
+            text = text.replace(written, safe)
+        return text
 
     # -- fitting -------------------------------------------------------------------
     def fit(self, X: Any, y: Any, **fit_params: Any) -> Self:
