@@ -10,7 +10,7 @@ import attrs
 
 from ._types import Direction, JSONScalar, JSONValue
 
-__all__ = ["StudyRecord", "Trial", "TrialLike", "TrialRecord", "TrialState"]
+__all__ = ["StudyRecord", "Trial", "TrialLike", "TrialRecord", "TrialState", "error_summary"]
 
 T = TypeVar("T")
 
@@ -162,3 +162,8 @@ class TrialLike(Protocol):
     @property
     def finished_at(self) -> float | None:
         """Unix time it finished."""
+
+
+def error_summary(error: str | None) -> str:
+    """The last line of a failed trial's stored error: the exception and its message."""
+    return (error or "").strip().rsplit("\n", 1)[-1] or "no error recorded"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
+
+import numpy as np
 
 __all__ = ["Direction", "JSONInput", "JSONScalar", "JSONValue", "Params"]
 
@@ -15,9 +17,17 @@ JSONValue: TypeAlias = JSONScalar | list["JSONValue"] | dict[str, "JSONValue"]
 #: Any JSON-shaped value, as the library takes it (``set_attr``, ``Evaluation.attrs``,
 #: ``tell(attrs=)``): read-only ``Sequence`` and ``Mapping`` are covariant, so a
 #: ``list[float]`` or a ``dict[str, float]`` fits where ``JSONValue``'s invariant ``list``
-#: and ``dict`` would not. Run-time checks still apply (``check_json_safe``): a value must
-#: survive ``json.dumps`` (lists, tuples and dicts of scalars; no ``bytes``, no NaN).
-JSONInput: TypeAlias = JSONScalar | Sequence["JSONInput"] | Mapping[str, "JSONInput"]
+#: and ``dict`` would not. NumPy numbers are taken and stored as plain numbers. Run-time
+#: checks still apply: a value must survive ``json.dumps`` (lists, tuples and dicts of
+#: scalars; no ``bytes``, no NaN).
+JSONInput: TypeAlias = (
+    JSONScalar
+    | np.floating[Any]
+    | np.integer[Any]
+    | np.bool_
+    | Sequence["JSONInput"]
+    | Mapping[str, "JSONInput"]
+)
 #: Which way a study optimizes its objective.
 Direction: TypeAlias = Literal["minimize", "maximize"]
 #: Flat, branch-tagged parameters of one trial, e.g. ``{"model": "SVM", "model:SVM.C": 1.0}``.

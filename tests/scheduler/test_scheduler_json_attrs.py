@@ -13,12 +13,13 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
+import numpy as np
 import pytest
 from scheduler_helpers import Quad, loss
 
 import asynchyper as ah
 from asynchyper._executor import current_trial
-from asynchyper._executor._context import check_json_safe
+from asynchyper._executor._context import json_safe
 from asynchyper._types import JSONInput
 
 pytestmark = pytest.mark.anyio
@@ -96,7 +97,7 @@ async def test_telling_a_bool_fails_the_trial() -> None:
     ids=["str", "tuple", "nested-list", "nested-dict"],
 )
 def test_json_shaped_values_pass_the_run_time_check(value: Any) -> None:
-    check_json_safe(value, what="value")
+    assert json_safe(value, what="value") == value
     context = ah.TrialContext(study="s", number=0, params={})
     context.set_attr("key", value)
     assert context.user_attrs == {"key": value}  # kept as given until it is stored
@@ -119,8 +120,38 @@ NOT_JSON: Sequence[Any] = [
 @pytest.mark.parametrize("value", NOT_JSON, ids=lambda v: type(v).__name__)
 def test_other_values_are_refused_at_run_time(value: Any) -> None:
     with pytest.raises(TypeError, match="must be JSON-safe"):
-        check_json_safe(value, what="value")
+        json_safe(value, what="value")
     context = ah.TrialContext(study="s", number=0, params={})
     with pytest.raises(TypeError, match=r"set_attr\('key', \.\.\.\) value must be JSON-safe"):
         context.set_attr("key", value)
     assert context.user_attrs == {}
+
+
+def test_numpy_numbers_are_stored_as_plain_numbers() -> None:
+    # Metrics computed with NumPy: np.float32 and np.int64 failed the trial (np.float64,
+    # a float subclass, passed), although an objective may return any of them.
+    context = ah.TrialContext(study="s", number=0, params={})
+    context.set_attr("f32", np.float32(0.5))
+    context.set_attr("i64", np.int64(3))
+    context.set_attr("nested", {"curve": [np.float32(0.25), np.bool_(True)], "t": (np.int8(1),)})
+    assert context.user_attrs == {
+        "f32": 0.5,
+        "i64": 3,
+        "nested": {"curve": [0.25, True], "t": (1,)},
+    }
+    assert type(context.user_attrs["f32"]) is float
+    assert type(context.user_attrs["i64"]) is int
+    with pytest.raises(TypeError, match="must be JSON-safe"):
+        context.set_attr("bad", np.float32("nan"))
+    with pytest.raises(TypeError, match="must be JSON-safe"):
+        context.set_attr("bad", np.array([1.0, 2.0]))  # type: ignore[arg-type]
+
+
+async def test_an_evaluation_with_numpy_attributes_completes() -> None:
+    def objective(config: Quad) -> ah.Evaluation:
+        current_trial().set_attr("epochs", np.int64(7))
+        return ah.Evaluation(loss(config), {"acc": np.float32(0.75)})
+
+    result = await ah.minimize(objective, Quad, trials=2, suggester=ah.Random(), seed=0)
+    assert [t.state for t in result.trials] == [ah.TrialState.COMPLETE] * 2
+    assert [t.user_attrs for t in result.trials] == [{"epochs": 7, "acc": 0.75}] * 2

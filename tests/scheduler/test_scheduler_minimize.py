@@ -602,10 +602,39 @@ async def test_runs_and_failures_are_logged(caplog: pytest.LogCaptureFixture) ->
 
     with caplog.at_level(logging.INFO, logger="asynchyper"):
         await ah.minimize(objective, Quad, trials=3, suggester=ah.Random())
-    messages = [r.getMessage() for r in caplog.records if r.name.startswith("asynchyper.")]
+    records = [r for r in caplog.records if r.name.startswith("asynchyper.")]
+    messages = [r.getMessage() for r in records]
     assert any("run started" in m for m in messages)
-    assert any("trial 1 failed: ValueError: logged failure" in m for m in messages)
     assert any("run ended (budget)" in m for m in messages)
+    # A warning: Python shows warnings by default, and a failure does not stop the run.
+    [failure] = [r for r in records if "trial 1 failed: ValueError: logged failure" in r.message]
+    assert failure.levelno == logging.WARNING
+
+
+async def test_a_failing_objective_names_its_error_when_the_run_stops(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A broken objective used up max_failures with one unexplained warning, and
+    # Result.best said only "check the failed trials' `error`".
+    def objective(config: Quad) -> float:
+        msg = "the objective is broken"
+        raise KeyError(msg)
+
+    with caplog.at_level(logging.WARNING, logger="asynchyper"):
+        result = await ah.minimize(objective, Quad, trials=9, max_failures=3)
+    [stop] = [r.getMessage() for r in caplog.records if "stopping (max_failures)" in r.message]
+    assert stop.endswith("which failed: KeyError: 'the objective is broken'")
+    with pytest.raises(ah.NoCompletedTrialsError) as caught:
+        _ = result.best
+    message = str(caught.value)
+    assert f"the last failed trial ({result.trials[-1].number}) ended with: KeyError" in message
+
+
+async def test_best_of_a_study_without_trials_says_so() -> None:
+    async with ah.open_study(Quad, name="empty") as study:
+        result = await study.result()
+    with pytest.raises(ah.NoCompletedTrialsError, match="it has no trials at all"):
+        _ = result.best
 
 
 def _above_low(instance: Ordered, attribute: object, value: int) -> None:

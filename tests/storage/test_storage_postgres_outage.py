@@ -31,7 +31,7 @@ from storage_contract import REMOTE_OWNER, new_study
 
 import asynchyper as ah
 from asynchyper import StorageError, TrialState
-from asynchyper._storage import PostgresStorage, _pgconnect, _pgschema, _postgres
+from asynchyper._storage import PostgresStorage, _pgschema, _postgres
 from asynchyper._storage._pgtypes import Step
 
 
@@ -86,6 +86,9 @@ class Plane:
 # -- the watchdog's handle on the socket ------------------------------------------------------
 def test_the_watchdog_leaves_the_socket_non_blocking() -> None:
     # socket.dup() made the description shared with libpq blocking (settimeout(None)).
+    pytest.importorskip("psycopg")
+    from asynchyper._storage import _pgconnect  # noqa: PLC0415 - imports psycopg
+
     left, right = socket.socketpair()
     with left, right:
         left.setblocking(False)

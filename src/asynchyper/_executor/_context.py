@@ -6,8 +6,10 @@ import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import TypeVar, cast
 
 import attrs
+import numpy as np
 
 from .._errors import TrialStateError
 from .._types import JSONInput, JSONScalar
@@ -20,6 +22,8 @@ __all__ = [
     "running_trial",
     "use_trial_context",
 ]
+
+T_JSON = TypeVar("T_JSON")
 
 #: Set on an exception that the objective raised (not the executor's machinery).
 _FROM_OBJECTIVE = "_asynchyper_raised_by_objective"
@@ -54,7 +58,7 @@ class TrialContext:
         Args:
             key: Attribute name.
             value: A JSON-safe value (``str``, ``int``, ``float``, ``bool``, ``None``,
-                or lists and dicts of those).
+                or lists and dicts of those); NumPy numbers are kept as plain ones.
 
         Raises:
             TypeError: ``key`` is not a string or ``value`` is not JSON-safe.
@@ -63,20 +67,38 @@ class TrialContext:
         if not isinstance(name, str):
             msg = f"set_attr() key must be a str; got {type(key).__name__} {key!r}"
             raise TypeError(msg)
-        check_json_safe(value, what=f"set_attr({key!r}, ...) value")
-        self.user_attrs[key] = value
+        self.user_attrs[key] = json_safe(value, what=f"set_attr({key!r}, ...) value")
 
 
-def check_json_safe(value: object, *, what: str) -> None:
-    """Raise ``TypeError`` naming ``what`` unless ``value`` survives strict JSON."""
+def json_safe(value: T_JSON, *, what: str) -> T_JSON:
+    """``value`` with NumPy numbers as plain ones, if it survives strict JSON.
+
+    Raises:
+        TypeError: Naming ``what``: ``value`` is not JSON-safe.
+    """
+    plain = _plain(value)
     try:
-        json.dumps(value, allow_nan=False)
+        json.dumps(plain, allow_nan=False)
     except (TypeError, ValueError) as exc:
         msg = (
-            f"{what} must be JSON-safe (str, int, float, bool, None, lists and dicts of "
-            f"those; no NaN or inf); got {type(value).__name__}: {exc}"
+            f"{what} must be JSON-safe (str, int, float, bool, None, NumPy numbers, lists "
+            f"and dicts of those; no NaN or inf); got {type(value).__name__}: {exc}"
         )
         raise TypeError(msg) from None
+    return cast("T_JSON", plain)
+
+
+def _plain(value: object) -> object:
+    # np.float32(0.5) and np.int64(3) (metrics computed with NumPy) as float and int;
+    # np.float64 is a float already, but is stored as one too.
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        items = [_plain(item) for item in value]
+        return tuple(items) if isinstance(value, tuple) else items
+    return value
 
 
 _current: ContextVar[TrialContext | None] = ContextVar("asynchyper_current_trial", default=None)

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 import attrs
 
-from .._executor._context import check_json_safe
+from .._executor._context import json_safe
 from .._executor._remote import short_repr
 from .._records import TrialState
 from .._types import JSONInput
@@ -90,7 +90,7 @@ def interpret(raw: object, context_attrs: Mapping[str, JSONInput]) -> Outcome:
         return failed(checked, context_attrs)
     if user_attrs:
         try:
-            check_json_safe(user_attrs, what="trial attributes")
+            user_attrs = json_safe(user_attrs, what="trial attributes")
         except TypeError as exc:
             return failed(str(exc), {})
     return Outcome(TrialState.COMPLETE, checked, None, user_attrs)
@@ -101,7 +101,6 @@ def _safe_attrs(user_attrs: Mapping[str, JSONInput]) -> Mapping[str, JSONInput]:
     if not user_attrs:
         return {}
     try:
-        check_json_safe(user_attrs, what="trial attributes")
+        return dict(json_safe(user_attrs, what="trial attributes"))
     except TypeError:
         return {}
-    return dict(user_attrs)

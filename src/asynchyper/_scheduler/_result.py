@@ -8,7 +8,7 @@ from typing import Generic, TypeVar
 import attrs
 
 from .._errors import NoCompletedTrialsError
-from .._records import Trial, TrialState
+from .._records import Trial, TrialState, error_summary
 from .._types import Direction, JSONInput
 
 __all__ = ["Evaluation", "Result"]
@@ -65,10 +65,18 @@ class Result(Generic[T]):
             counts = {s.value: 0 for s in TrialState}
             for t in self.trials:
                 counts[t.state.value] += 1
-            msg = (
-                f"study {self.study!r} has no completed trial (trial states: {counts}); "
-                "check the failed trials' `error` for the cause"
-            )
+            failed = [t for t in self.trials if t.state is TrialState.FAILED]
+            if failed:
+                cause = (
+                    f"; the last failed trial ({failed[-1].number}) ended with: "
+                    f"{error_summary(failed[-1].error)} (every trial's `error` holds its "
+                    "traceback)"
+                )
+            elif not self.trials:
+                cause = "; it has no trials at all (is the study name right?)"
+            else:
+                cause = ""
+            msg = f"study {self.study!r} has no completed trial (trial states: {counts}){cause}"
             raise NoCompletedTrialsError(msg)
         sign = -1.0 if self.direction == "maximize" else 1.0
         return min(done, key=lambda t: (sign * t.value if t.value is not None else 0.0, t.number))

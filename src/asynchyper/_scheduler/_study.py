@@ -29,10 +29,10 @@ from .._errors import (
     UnknownTrialError,
 )
 from .._executor import Executor, ReturnValueError, TrialContext, resolve_executor
-from .._executor._context import check_json_safe, raised_by_objective, running_trial
+from .._executor._context import json_safe, raised_by_objective, running_trial
 from .._executor._remote import short_repr
 from .._export import to_dataframe, trial_records
-from .._records import StudyRecord, Trial, TrialRecord, TrialState
+from .._records import StudyRecord, Trial, TrialRecord, TrialState, error_summary
 from .._space import Space
 from .._storage import Storage, new_owner_id, release_owner_id
 from .._suggest import History, Suggester
@@ -251,7 +251,7 @@ class Study(Generic[T]):
             raise ValueError(msg)
         user_attrs: dict[str, JSONInput] = dict(attrs or {})
         if user_attrs:
-            check_json_safe(user_attrs, what=f"tell(..., attrs=) for trial {number}")
+            user_attrs = json_safe(user_attrs, what=f"tell(..., attrs=) for trial {number}")
         if error is not None:
             outcome = Outcome(TrialState.FAILED, None, describe_error(error), user_attrs)
         else:
@@ -784,21 +784,29 @@ class Study(Generic[T]):
         """Feed a finished trial to the run's stop rules and retry queue."""
         reason: str | None = None
         attempt = run.attempts.pop(trial.number, 0)
+        last_line = ""
         if trial.state is TrialState.COMPLETE:
             assert trial.value is not None
             reason = run.rules.on_complete(trial.value)
             _log.debug("study %r: trial %d: %r", self.name, trial.number, trial.value)
         elif trial.state is TrialState.FAILED:
             reason = run.rules.on_failure()
-            last_line = (trial.error or "").strip().rsplit("\n", 1)[-1]
-            _log.info("study %r: trial %d failed: %s", self.name, trial.number, last_line)
+            last_line = error_summary(trial.error)
+            # A warning, as a failure does not stop the run: a broken objective must
+            # not use up the budget unseen (Python shows warnings, not info, by default).
+            _log.warning("study %r: trial %d failed: %s", self.name, trial.number, last_line)
             if reason is None and attempt < run.retries:
                 run.retry_queue.append((trial.params, attempt + 1))
         if reason is not None and run.stop_reason is None:
-            level = logging.WARNING if reason == "max_failures" else logging.INFO
-            _log.log(
-                level, "study %r: stopping (%s) after trial %d", self.name, reason, trial.number
-            )
+            if reason == "max_failures":
+                _log.warning(
+                    "study %r: stopping (max_failures) after trial %d, which failed: %s",
+                    self.name,
+                    trial.number,
+                    last_line,
+                )
+            else:
+                _log.info("study %r: stopping (%s) after trial %d", self.name, reason, trial.number)
             run.stop(reason)
 
     # -- the asking path -------------------------------------------------------------
