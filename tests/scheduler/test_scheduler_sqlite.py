@@ -186,3 +186,21 @@ async def test_a_configuration_queued_by_another_study_during_a_run_is_run(
         with anyio.fail_after(20):  # unclaimed, it held a slot of the budget for ever
             result = await study.optimize(slow, trials=30)
     assert queued in [t.config for t in result.trials]
+
+
+async def test_open_study_takes_the_stored_direction(tmp_path: Path) -> None:
+    # open_study on a study that maximize() created needed direction="maximize" again
+    # (the error said so); without a direction it now reads the stored one, as
+    # Optuna's load_study does. An explicit direction is still checked.
+    db = str(tmp_path / "study.db")
+    await ah.maximize(loss, Quad, trials=3, storage=db, study="acc", suggester=ah.Random())
+    async with ah.open_study(Quad, storage=db, name="acc") as study:
+        assert study.direction == "maximize"
+        result = await study.result()
+    assert result.direction == "maximize"
+    assert result.best.value == max(t.value for t in result.completed if t.value is not None)
+    with pytest.raises(ah.SpaceMismatchError, match="was created with direction='maximize'"):
+        async with ah.open_study(Quad, storage=db, name="acc", direction="minimize"):
+            pass
+    async with ah.open_study(Quad, storage=db, name="new") as study:
+        assert study.direction == "minimize"

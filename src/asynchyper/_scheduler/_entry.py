@@ -9,7 +9,7 @@ from typing import Any, Literal, TypeVar
 
 import anyio
 
-from .._errors import SpaceMismatchError, StorageError
+from .._errors import SpaceMismatchError, StorageError, UnknownStudyError
 from .._executor import Executor, resolve_executor
 from .._records import StudyRecord
 from .._space import Space, compile_space
@@ -36,7 +36,7 @@ async def open_study(
     storage: str | Storage | None = None,
     name: str | None = None,
     suggester: Suggester | None = None,
-    direction: Direction = "minimize",
+    direction: Direction | None = None,
     seed: int | None = None,
     heartbeat_interval: float = 10.0,
     stale_after: float | None = 60.0,
@@ -56,7 +56,8 @@ async def open_study(
             ``None`` for in-memory storage.
         name: The study's name; defaults to the space class's qualified name.
         suggester: Proposes configurations; defaults to ``TPE()``.
-        direction: ``"minimize"`` or ``"maximize"``.
+        direction: ``"minimize"`` or ``"maximize"``; ``None`` (the default) takes the
+            stored study's direction, and ``"minimize"`` for a new study.
         seed: Seeds the suggester's random generator: two runs of a new study with
             ``concurrency=1`` produce identical trials. A study that already exists
             (a resume, or another process sharing it) mixes this process's owner id
@@ -96,7 +97,7 @@ async def open_study_created(
     storage: str | Storage | None = None,
     name: str | None = None,
     suggester: Suggester | None = None,
-    direction: Direction = "minimize",
+    direction: Direction | None = None,
     seed: int | None = None,
     heartbeat_interval: float = 10.0,
     stale_after: float | None = 60.0,
@@ -108,8 +109,8 @@ async def open_study_created(
     that itself first (to store attributes with the study) passes what it returned,
     so that a seeded run of a new study stays reproducible.
     """
-    if direction not in ("minimize", "maximize"):
-        msg = f"direction must be 'minimize' or 'maximize'; got {direction!r}"
+    if direction not in ("minimize", "maximize", None):
+        msg = f"direction must be 'minimize', 'maximize' or None; got {direction!r}"
         raise ValueError(msg)
     check_seconds("heartbeat_interval", heartbeat_interval)
     check_seconds("stale_after", stale_after)
@@ -119,12 +120,13 @@ async def open_study_created(
     async with AsyncExitStack() as stack:
         if not isinstance(storage, Storage):
             await stack.enter_async_context(store)
+        study_name = space.__qualname__ if name is None else name
+        if direction is None:  # the stored study's, as Optuna's load_study
+            direction = await _stored_direction(store, study_name)
         if created is None:
-            record, created = await create_or_load(
-                store, space.__qualname__ if name is None else name, compiled, direction
-            )
+            record, created = await create_or_load(store, study_name, compiled, direction)
         else:  # the caller created or loaded (and checked) it just before
-            record = await store.get_study(space.__qualname__ if name is None else name)
+            record = await store.get_study(study_name)
         if record.direction != direction:
             msg = (
                 f"study {record.name!r} was created with direction={record.direction!r}; "
@@ -160,6 +162,14 @@ async def open_study_created(
                 await study._close()
         if body_error is not None:
             raise body_error
+
+
+async def _stored_direction(store: Storage, name: str) -> Direction:
+    """The direction of the stored study ``name``; ``"minimize"`` for a new one."""
+    try:
+        return (await store.get_study(name)).direction
+    except UnknownStudyError:
+        return "minimize"
 
 
 async def create_or_load(
