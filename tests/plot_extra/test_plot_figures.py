@@ -178,6 +178,23 @@ def test_history_running_best_and_failures(direction: str, plain: list[ah.TrialR
     assert f"complete ({len(done)})" in labels
 
 
+def test_a_result_brings_its_direction(plain: list[ah.TrialRecord]) -> None:
+    # ahp.history(result.trials) on a maximizing study drew the running minimum, and
+    # ahp.history(result) raised TypeError: a Result now works, with its direction.
+    # Records stand in for Trial objects: the plots read the same fields of both.
+    result: ah.Result[Any] = ah.Result(study="s", direction="maximize", trials=plain)  # type: ignore[arg-type]
+    fig = ahp.history(result)
+    assert fig.axes[0].get_title() == "Optimization history (maximize)"
+    (best_line,) = [line for line in fig.axes[0].get_lines() if line.get_label() == "best so far"]
+    values = np.array([t.value for t in plain if t.state is ah.TrialState.COMPLETE])
+    np.testing.assert_allclose(np.asarray(best_line.get_ydata()), np.maximum.accumulate(values))
+    for name in ahp.PLOTS:
+        ahp.PLOTS[name](result)
+    assert ah.parameter_importance(result) == ah.parameter_importance(plain)
+    with pytest.raises(ValueError, match="differs from the result's direction 'maximize'"):
+        ahp.history(result, direction="minimize")
+
+
 def test_slices_axes_follow_the_space(conditional: list[ah.TrialRecord]) -> None:
     fig = ahp.slices(conditional, space=ah.compile_space(Conditional))
     assert axes_titled(fig, "lr").get_xscale() == "log"

@@ -11,3 +11,4 @@ from ._trials import TrialLike as TrialLike
 from ._trials import check_direction as check_direction
 from ._trials import completed as completed
 from ._trials import require_completed as require_completed
+from ._trials import trials_of as trials_of

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -17,7 +17,10 @@ import numpy.typing as npt
 from .._records import Trial, TrialRecord
 from .._space import Space
 from ._params import ParamSpec, param_specs
-from ._trials import TrialLike, check_direction, require_completed
+
+if TYPE_CHECKING:
+    from .._scheduler import Result
+from ._trials import TrialLike, check_direction, require_completed, trials_of
 
 __all__ = ["parameter_importance"]
 
@@ -41,9 +44,9 @@ _FENCE = 3.0
 
 
 def parameter_importance(
-    trials: Sequence[TrialRecord | Trial[Any]],
+    trials: Sequence[TrialRecord | Trial[Any]] | Result[Any],
     *,
-    direction: str = "minimize",
+    direction: str | None = None,
     space: Space[Any] | Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, float]:
     """How much of the variation of the objective each parameter explains on its own.
@@ -82,9 +85,10 @@ def parameter_importance(
     top 10% ranks z above y for some samples.
 
     Args:
-        trials: Trials of one study, in any state; only complete trials with a finite
-            value are used.
-        direction: ``"minimize"`` or ``"maximize"``.
+        trials: Trials of one study, in any state, or a ``Result``; only complete trials
+            with a finite value are used.
+        direction: ``"minimize"`` or ``"maximize"``; ``None`` (the default): a
+            ``Result``'s own direction, else ``"minimize"``.
         space: The compiled :class:`~asynchyper.Space` or its JSON description
             (``StudyRecord.space``). It supplies bounds, log scales and every choice;
             without it they are inferred from the observed values.
@@ -99,9 +103,10 @@ def parameter_importance(
 
     Raises:
         NoCompletedTrialsError: No trial completed with a finite value.
-        ValueError: ``direction`` is invalid.
+        ValueError: ``direction`` is invalid, or differs from the ``Result``'s.
         ParameterError: A trial does not fit ``space``.
     """
+    trials, direction = trials_of(trials, direction)
     check_direction(direction)
     done = require_completed(trials, "parameter importance")
     specs = param_specs(trials, space)

@@ -4,11 +4,39 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from .._errors import NoCompletedTrialsError
-from .._records import TrialLike, TrialState
+from .._records import Trial, TrialLike, TrialRecord, TrialState
 
-__all__ = ["TrialLike", "check_direction", "completed", "require_completed"]
+if TYPE_CHECKING:
+    from .._scheduler import Result
+
+__all__ = ["TrialLike", "check_direction", "completed", "require_completed", "trials_of"]
+
+
+def trials_of(
+    source: Sequence[TrialRecord | Trial[Any]] | Result[Any], direction: str | None
+) -> tuple[Sequence[TrialRecord | Trial[Any]], str]:
+    """The trials to analyse and the direction: a ``Result`` brings its own.
+
+    Args:
+        source: Trials (``Result.trials``, ``await study.trials()``, storage records)
+            or a ``Result``.
+        direction: ``None``: the ``Result``'s direction, or ``"minimize"`` for trials.
+
+    Raises:
+        ValueError: ``direction`` differs from the ``Result``'s.
+    """
+    if isinstance(source, Sequence):
+        return source, "minimize" if direction is None else direction
+    if direction is not None and direction != source.direction:
+        msg = (
+            f"direction={direction!r} differs from the result's direction "
+            f"{source.direction!r}; leave direction out to use the result's"
+        )
+        raise ValueError(msg)
+    return source.trials, source.direction
 
 
 def check_direction(direction: str) -> float:

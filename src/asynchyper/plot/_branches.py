@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -26,15 +26,18 @@ from ._common import (
     prepare,
 )
 
+if TYPE_CHECKING:
+    from .._scheduler import Result
+
 __all__ = ["branches"]
 
 FloatArray = npt.NDArray[np.float64]
 
 
 def branches(
-    trials: Sequence[TrialRecord | Trial[Any]],
+    trials: Sequence[TrialRecord | Trial[Any]] | Result[Any],
     *,
-    direction: str = "minimize",
+    direction: str | None = None,
     space: Space[Any] | Sequence[Mapping[str, Any]] | None = None,
 ) -> Figure:
     """Compare the branches of every union field (e.g. ``model: SVM | Forest``).
@@ -47,8 +50,9 @@ def branches(
     A nested union field counts only the trials where it was active.
 
     Args:
-        trials: Trials of one study, in any state.
-        direction: ``"minimize"`` or ``"maximize"``.
+        trials: Trials of one study, in any state, or a ``Result``.
+        direction: ``"minimize"`` or ``"maximize"``; ``None`` (the default): a
+            ``Result``'s own direction, else ``"minimize"``.
         space: The compiled space or its JSON description; names every branch, even
             one never tried. Without it, union fields are recognised by the flat
             names (``model`` is a union field when ``model:SVM.C`` exists).
@@ -59,7 +63,7 @@ def branches(
 
     Raises:
         NoCompletedTrialsError: No trial completed with a finite value.
-        ValueError: ``direction`` is invalid.
+        ValueError: ``direction`` is invalid, or differs from the ``Result``'s.
         ParameterError: A trial does not fit ``space``.
     """
     data = prepare(trials, direction, space, "the branches plot")

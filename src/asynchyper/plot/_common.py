@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
@@ -22,9 +22,13 @@ from .._analysis import (
     check_direction,
     param_specs,
     require_completed,
+    trials_of,
 )
 from .._records import Trial, TrialRecord, TrialState
 from .._types import JSONScalar
+
+if TYPE_CHECKING:
+    from .._scheduler import Result
 
 __all__ = [
     "COMPLETE_COLOR",
@@ -147,7 +151,10 @@ class Prepared:
 
 
 def prepare(
-    trials: Sequence[TrialRecord | Trial[Any]], direction: str, space: SpaceLike, what: str
+    source: Sequence[TrialRecord | Trial[Any]] | Result[Any],
+    direction: str | None,
+    space: SpaceLike,
+    what: str,
 ) -> Prepared:
     """Check the arguments and sort the trials out.
 
@@ -156,6 +163,7 @@ def prepare(
         ValueError: ``direction`` is invalid.
         ParameterError: A trial does not fit ``space``.
     """
+    trials, direction = trials_of(source, direction)
     sign = check_direction(direction)
     done = require_completed(trials, what)
     values = np.array([t.value for t in done], dtype=np.float64)

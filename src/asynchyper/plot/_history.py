@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -12,13 +12,16 @@ from .._records import Trial, TrialRecord, TrialState
 from .._space import Space
 from ._common import BEST_COLOR, COMPLETE_COLOR, FAILED_COLOR, OTHER_COLOR, new_figure, prepare
 
+if TYPE_CHECKING:
+    from .._scheduler import Result
+
 __all__ = ["history"]
 
 
 def history(
-    trials: Sequence[TrialRecord | Trial[Any]],
+    trials: Sequence[TrialRecord | Trial[Any]] | Result[Any],
     *,
-    direction: str = "minimize",
+    direction: str | None = None,
     space: Space[Any] | Sequence[Mapping[str, Any]] | None = None,
 ) -> Figure:
     """Plot each complete trial's value by trial number, with the running best.
@@ -30,8 +33,9 @@ def history(
 
     Args:
         trials: Trials of one study (``await study.trials()``, ``Result.trials`` or
-            storage records), in any state.
-        direction: ``"minimize"`` or ``"maximize"``: which way the running best goes.
+            storage records), in any state, or a ``Result``.
+        direction: ``"minimize"`` or ``"maximize"``: which way the running best goes;
+            ``None`` (the default): a ``Result``'s own direction, else ``"minimize"``.
         space: Accepted for a uniform signature; the history does not need it.
 
     Returns:
@@ -39,7 +43,7 @@ def history(
 
     Raises:
         NoCompletedTrialsError: No trial completed with a finite value.
-        ValueError: ``direction`` is invalid.
+        ValueError: ``direction`` is invalid, or differs from the ``Result``'s.
     """
     data = prepare(trials, direction, space, "the history plot")
     fig = new_figure(8.0, 4.5)

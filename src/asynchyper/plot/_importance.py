@@ -3,29 +3,34 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from matplotlib.figure import Figure
 
-from .._analysis import parameter_importance, require_completed
+from .._analysis import parameter_importance, require_completed, trials_of
 from .._records import Trial, TrialRecord
 from .._space import Space
 from ._common import COMPLETE_COLOR, new_figure
+
+if TYPE_CHECKING:
+    from .._scheduler import Result
 
 __all__ = ["importance"]
 
 
 def importance(
-    trials: Sequence[TrialRecord | Trial[Any]],
+    trials: Sequence[TrialRecord | Trial[Any]] | Result[Any],
     *,
-    direction: str = "minimize",
+    direction: str | None = None,
     space: Space[Any] | Sequence[Mapping[str, Any]] | None = None,
 ) -> Figure:
     """Plot :func:`~asynchyper.parameter_importance` as horizontal bars, largest on top.
 
     Args:
-        trials: Trials of one study, in any state; only complete ones are used.
-        direction: ``"minimize"`` or ``"maximize"``.
+        trials: Trials of one study, in any state, or a ``Result``; only complete ones
+            are used.
+        direction: ``"minimize"`` or ``"maximize"``; ``None`` (the default): a
+            ``Result``'s own direction, else ``"minimize"``.
         space: The compiled space or its JSON description; gives log scales and
             every parameter (even those never active). Inferred when ``None``.
 
@@ -34,11 +39,12 @@ def importance(
 
     Raises:
         NoCompletedTrialsError: No trial completed with a finite value.
-        ValueError: ``direction`` is invalid.
+        ValueError: ``direction`` is invalid, or differs from the ``Result``'s.
         ParameterError: A trial does not fit ``space``.
     """
-    shares = parameter_importance(trials, direction=direction, space=space)
-    n_done = len(require_completed(trials, "the importance plot"))
+    records, direction = trials_of(trials, direction)
+    shares = parameter_importance(records, direction=direction, space=space)
+    n_done = len(require_completed(records, "the importance plot"))
     names = list(shares)[::-1]  # barh draws bottom-up: most important on top
     longest = max((len(name) for name in names), default=10)
     fig = new_figure(min(5.5 + 0.085 * longest, 15.0), 1.5 + 0.3 * max(len(names), 1))

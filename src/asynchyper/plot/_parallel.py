@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 import numpy as np
@@ -19,6 +19,9 @@ from .._records import Trial, TrialRecord
 from .._space import Space
 from ._common import FloatArray, Prepared, choice_label, new_figure, prepare, short_name
 
+if TYPE_CHECKING:
+    from .._scheduler import Result
+
 __all__ = ["parallel_coordinates"]
 
 FloatRows = list[list[tuple[float, float]]]
@@ -28,9 +31,9 @@ _INACTIVE = -0.14
 
 
 def parallel_coordinates(
-    trials: Sequence[TrialRecord | Trial[Any]],
+    trials: Sequence[TrialRecord | Trial[Any]] | Result[Any],
     *,
-    direction: str = "minimize",
+    direction: str | None = None,
     space: Space[Any] | Sequence[Mapping[str, Any]] | None = None,
 ) -> Figure:
     """Plot each complete trial as a line across normalised parameter axes.
@@ -49,8 +52,10 @@ def parallel_coordinates(
     how many trials were cut off and how far they reach. The colour bar gets a pointed end for them.
 
     Args:
-        trials: Trials of one study, in any state; only complete ones are drawn.
-        direction: ``"minimize"`` or ``"maximize"``: which values count as best.
+        trials: Trials of one study, in any state, or a ``Result``; only complete ones
+            are drawn.
+        direction: ``"minimize"`` or ``"maximize"``: which values count as best;
+            ``None`` (the default): a ``Result``'s own direction, else ``"minimize"``.
         space: The compiled space or its JSON description; gives bounds, log scales
             and every choice. Inferred from the values when ``None``.
 
@@ -59,7 +64,7 @@ def parallel_coordinates(
 
     Raises:
         NoCompletedTrialsError: No trial completed with a finite value.
-        ValueError: ``direction`` is invalid.
+        ValueError: ``direction`` is invalid, or differs from the ``Result``'s.
         ParameterError: A trial does not fit ``space``.
     """
     data = prepare(trials, direction, space, "the parallel coordinates plot")

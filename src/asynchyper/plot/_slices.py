@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 import numpy as np
@@ -28,13 +28,16 @@ from ._common import (
     short_name,
 )
 
+if TYPE_CHECKING:
+    from .._scheduler import Result
+
 __all__ = ["slices"]
 
 
 def slices(
-    trials: Sequence[TrialRecord | Trial[Any]],
+    trials: Sequence[TrialRecord | Trial[Any]] | Result[Any],
     *,
-    direction: str = "minimize",
+    direction: str | None = None,
     space: Space[Any] | Sequence[Mapping[str, Any]] | None = None,
 ) -> Figure:
     """Plot the objective against each parameter, one panel per parameter.
@@ -45,8 +48,10 @@ def slices(
     (the panel title says how many). All panels share the objective axis.
 
     Args:
-        trials: Trials of one study, in any state; only complete ones are drawn.
-        direction: ``"minimize"`` or ``"maximize"``.
+        trials: Trials of one study, in any state, or a ``Result``; only complete ones
+            are drawn.
+        direction: ``"minimize"`` or ``"maximize"``; ``None`` (the default): a
+            ``Result``'s own direction, else ``"minimize"``.
         space: The compiled space or its JSON description; gives log axes, bounds
             and every choice. Inferred from the values when ``None``.
 
@@ -55,7 +60,7 @@ def slices(
 
     Raises:
         NoCompletedTrialsError: No trial completed with a finite value.
-        ValueError: ``direction`` is invalid.
+        ValueError: ``direction`` is invalid, or differs from the ``Result``'s.
         ParameterError: A trial does not fit ``space``.
     """
     data = prepare(trials, direction, space, "the slice plot")
