@@ -160,6 +160,37 @@ async def test_enqueued_configs_run_first() -> None:
         assert trial.number == queued.number
 
 
+async def test_enqueue_can_skip_a_configuration_already_queued_or_run(tmp_path: Path) -> None:
+    # A script that enqueues warm starts and is re-run after a crash queued them again
+    # at every run: the new budget went to repeats.
+    db = str(tmp_path / "warm.db")
+    good, other = Quad(x=0.5, n=3, kind="b"), Quad(x=0.25, n=1, kind="a")
+
+    async def run(trials: int) -> list[ah.Trial[Quad]]:
+        async with ah.open_study(Quad, storage=db, suggester=ah.Random(), seed=0) as study:
+            for config in (good, other):
+                await study.enqueue(config, skip_if_exists=True)
+            await study.optimize(loss, trials=trials)
+            return await study.trials()
+
+    first = await run(3)
+    assert [t.config for t in first[:2]] == [good, other]
+    again = await run(5)  # the same script, a larger budget: no repeats queued
+    configs = [t.config for t in again]
+    assert configs.count(good) == 1
+    assert configs.count(other) == 1
+    assert len(again) == 5
+    async with ah.open_study(Quad, storage=db) as study:
+        existing = await study.enqueue(good, skip_if_exists=True)
+        assert (existing.number, existing.state) == (0, ah.TrialState.COMPLETE)
+        waiting = await study.enqueue(Quad(x=0.75, n=2, kind="a"), skip_if_exists=True)
+        assert waiting.state is ah.TrialState.WAITING
+        assert await study.enqueue(waiting.config, skip_if_exists=True) == waiting
+        repeat = await study.enqueue(good)  # without the flag: queued again, as asked
+        assert repeat.state is ah.TrialState.WAITING
+        assert repeat.number > waiting.number
+
+
 @attrs.frozen(kw_only=True)
 class WithConstant:
     x: Annotated[float, ah.Float(0.0, 1.0)]

@@ -55,6 +55,9 @@ T = TypeVar("T")
 
 _log = logging.getLogger(__name__)
 
+#: States in which a trial's configuration counts as queued or evaluated (``enqueue``).
+_KEPT_STATES = frozenset({TrialState.WAITING, TrialState.RUNNING, TrialState.COMPLETE})
+
 #: What an objective may return: a float (a NumPy number too, e.g. ``np.mean(scores)``),
 #: or an :class:`Evaluation`.
 ObjectiveReturn: TypeAlias = float | np.floating[Any] | np.integer[Any] | Evaluation
@@ -268,14 +271,19 @@ class Study(Generic[T]):
         except TrialStateError as exc:
             raise await self._explain(number, exc) from None
 
-    async def enqueue(self, config: T) -> Trial[T]:
+    async def enqueue(self, config: T, *, skip_if_exists: bool = False) -> Trial[T]:
         """Queue a configuration to be evaluated before any suggested one.
 
         Args:
             config: An instance of the space class.
+            skip_if_exists: Queue nothing if a trial with this configuration is already
+                waiting, running or complete, and return that trial instead, so that a
+                script that re-runs after a crash does not queue its warm starts again.
+                (Two processes enqueueing the same configuration at the same moment may
+                both queue it.)
 
         Returns:
-            The queued trial (``WAITING``).
+            The queued trial (``WAITING``), or with ``skip_if_exists`` the existing one.
 
         Raises:
             ParameterError: ``config`` does not fit the space: a value is outside its
@@ -288,6 +296,10 @@ class Study(Generic[T]):
         self._check_open("enqueue()")
         params = self.space.encode(config)
         check_constants(self.space, config, what="enqueue()")
+        if skip_if_exists:
+            for existing in await self._storage.trials(self._study_id):
+                if existing.state in _KEPT_STATES and existing.params == params:
+                    return self._trial_from(existing)
         with anyio.CancelScope(shield=True):
             record = await self._storage.enqueue_trial(self._study_id, params)
         self._maybe_waiting = True
