@@ -8,7 +8,7 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import anyio
 import attrs
@@ -276,3 +276,22 @@ def test_dataframe_without_pandas(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "await study.records()" in str(info.value)
     assert "trial_records" not in str(info.value)
     assert callable(getattr(ah.Study, "records", None))  # the name the message points to
+
+
+def test_a_result_exports_the_same_rows_as_its_study(tmp_path: Path) -> None:
+    # minimize() returned no way to a DataFrame: the study had to be opened again.
+    pd = pytest.importorskip("pandas")
+    db = str(tmp_path / "r.db")
+
+    async def run() -> tuple[Any, list[dict[str, Any]], ah.Result[Words]]:
+        def objective(config: Words) -> float:
+            return float(len(config.word))
+
+        result = await ah.minimize(objective, Words, trials=6, storage=db, study="w", seed=0)
+        async with ah.open_study(Words, storage=db, name="w") as study:
+            return await study.to_dataframe(), await study.records(), result
+
+    frame, records, result = anyio.run(run)
+    assert result.records() == records
+    pd.testing.assert_frame_equal(result.to_dataframe(), frame)
+    assert "space=" not in repr(result)  # the description is not shown

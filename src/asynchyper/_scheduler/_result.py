@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import attrs
 
 from .._errors import NoCompletedTrialsError
+from .._export import to_dataframe, trial_records
 from .._records import Trial, TrialState, error_summary
-from .._types import Direction, JSONInput
+from .._types import Direction, JSONInput, JSONValue
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["Evaluation", "Result"]
 
@@ -41,12 +45,42 @@ class Result(Generic[T]):
             completed trials), ``"timeout"``, ``"target"``, ``"patience"``,
             ``"max_failures"``, ``"stopped"`` (``Study.stop()``, e.g. from a callback),
             or ``None`` when the result was not produced by a run.
+        space: The space's JSON description (``Space.describe()``), which gives
+            :meth:`to_dataframe` its column types; ``None`` infers them.
     """
 
     study: str
     direction: Direction
     trials: Sequence[Trial[T]]
     stop_reason: str | None = None
+    space: Sequence[Mapping[str, JSONValue]] | None = attrs.field(
+        default=None, repr=False, eq=False
+    )
+
+    def records(self) -> list[dict[str, JSONValue]]:
+        """Every trial as a flat, JSON-safe dict (``params.<name>`` columns); no pandas.
+
+        The same rows as :meth:`Study.records`, from the trials this result holds.
+
+        Returns:
+            One dict per trial, ordered by number.
+        """
+        return trial_records(self.trials, self.space)
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """Every trial as a pandas DataFrame (Optuna's ``trials_dataframe()``).
+
+        The same frame as :meth:`Study.to_dataframe`: one column per flat parameter
+        (``params.<name>``), an inactive parameter ``pd.NA`` (``NaN`` in float
+        columns).
+
+        Returns:
+            The DataFrame, one row per trial.
+
+        Raises:
+            MissingExtraError: pandas is not installed (``asynchyper[pandas]``).
+        """
+        return to_dataframe(self.trials, self.space)
 
     @property
     def completed(self) -> list[Trial[T]]:

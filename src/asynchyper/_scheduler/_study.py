@@ -360,6 +360,7 @@ class Study(Generic[T]):
             direction=self.direction,
             trials=await self.trials(),
             stop_reason=stop_reason,
+            space=self.space.describe(),
         )
 
     def stop(self, *, cancel: bool = False) -> None:
