@@ -28,7 +28,14 @@ from .._errors import (
     TrialStateError,
     UnknownTrialError,
 )
-from .._executor import Executor, ReturnValueError, TrialContext, resolve_executor
+from .._executor import (
+    Executor,
+    ProcessExecutor,
+    ReturnValueError,
+    ThreadExecutor,
+    TrialContext,
+    resolve_executor,
+)
 from .._executor._context import json_safe, raised_by_objective, running_trial
 from .._executor._remote import short_repr
 from .._export import to_dataframe, trial_records
@@ -54,6 +61,16 @@ __all__ = ["Callback", "Objective", "Study"]
 T = TypeVar("T")
 
 _log = logging.getLogger(__name__)
+
+
+def _timed_out(executor: Executor) -> str:
+    """What became of a trial's work at its ``trial_timeout``, for the trial's error."""
+    if isinstance(executor, ThreadExecutor):
+        return "was abandoned: a thread cannot be stopped, it runs on until the function returns"
+    if isinstance(executor, ProcessExecutor):
+        return "its worker process was killed"
+    return "was cancelled"
+
 
 #: States in which a trial's configuration counts as queued or evaluated (``enqueue``).
 _KEPT_STATES = frozenset({TrialState.WAITING, TrialState.RUNNING, TrialState.COMPLETE})
@@ -731,7 +748,7 @@ class Study(Generic[T]):
                 if scope.cancel_called:
                     return failed(
                         f"trial {trial.number} exceeded trial_timeout={run.trial_timeout:g} s "
-                        f"and was cancelled ({run.executor!r})",
+                        f"and {_timed_out(run.executor)} ({run.executor!r})",
                         context.user_attrs,
                     )
         except ExecutorError as exc:
