@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 import time
 from typing import Any
 
@@ -9,6 +12,7 @@ import pytest
 
 pytest.importorskip("sklearn")
 
+import anyio
 import numpy as np
 import numpy.typing as npt
 from ahs_helpers import (
@@ -26,7 +30,7 @@ from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, loa
 from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import get_scorer
-from sklearn.model_selection import KFold, train_test_split
+from sklearn.model_selection import KFold, cross_val_score, train_test_split
 
 import asynchyper as ah
 import asynchyper.sklearn as ahs
@@ -206,10 +210,54 @@ async def test_afit_runs_on_the_callers_event_loop() -> None:
 
 
 @pytest.mark.anyio
-async def test_fit_inside_an_event_loop_points_to_afit() -> None:
+async def test_fit_works_where_an_event_loop_runs() -> None:
+    # A Jupyter cell runs while the kernel's event loop runs: fit() refused to work
+    # there, and so did cross_val_score and GridSearchCV, which call fit().
     X, y = load_iris(return_X_y=True)
-    with pytest.raises(RuntimeError, match="afit"):
-        ahs.AutoClassifier(space=KnnOnly, trials=1, executor="thread").fit(X, y)
+    model = ahs.AutoClassifier(space=KnnOnly, trials=3, concurrency=2, executor="thread", seed=0)
+    assert model.fit(X, y) is model  # blocks this loop, as any synchronous fit does
+    assert model.n_completed_ == 3
+    scores = cross_val_score(
+        ahs.AutoClassifier(space=KnnOnly, trials=2, executor="thread", seed=0), X, y, cv=2
+    )
+    assert scores.shape == (2,)
+
+
+def test_an_interrupted_fit_where_an_event_loop_runs_cancels_its_search() -> None:
+    # Ctrl-C in a notebook reaches the waiting thread: the search must be cancelled
+    # (its running trials recorded as CANCELLED), not left running.
+    X, y = load_iris(return_X_y=True)
+    storage = ah.MemoryStorage()
+
+    async def main() -> float:
+        model = ahs.AutoClassifier(
+            space=SlowOrFast, trials=50, concurrency=2, executor="thread", storage=storage
+        )
+        # Ctrl-C as in a kernel: KeyboardInterrupt where the main thread is (asyncio's
+        # runner would only cancel its main task at the first one).
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+        timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
+        timer.start()
+        started = time.monotonic()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                model.fit(X, y)
+        finally:
+            timer.cancel()
+            signal.signal(signal.SIGINT, previous)
+        return time.monotonic() - started
+
+    elapsed = anyio.run(main)
+    assert elapsed < 5.0, elapsed
+
+    async def states() -> set[ah.TrialState]:
+        async with storage:
+            [record] = await storage.list_studies()
+            return {t.state for t in await storage.trials(record.id)}
+
+    found = anyio.run(states)
+    assert ah.TrialState.RUNNING not in found
+    assert ah.TrialState.CANCELLED in found
 
 
 @pytest.mark.slow

@@ -9,7 +9,7 @@ import logging
 import multiprocessing
 import pickle
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Self
 
 if TYPE_CHECKING:
@@ -18,6 +18,7 @@ else:
     from typing import TypeVar  # the default plays no part at run time
 
 import anyio
+import anyio.from_thread
 import anyio.to_thread
 import numpy as np
 import numpy.typing as npt
@@ -61,6 +62,7 @@ _log = logging.getLogger(__name__)
 ExecutorName = Literal["thread", "process"]
 
 _Method = TypeVar("_Method", bound=Callable[..., Any])
+R = TypeVar("R")
 
 #: The space an estimator searches: a class whose instances have ``build()``.
 S = TypeVar("S", bound=Buildable)
@@ -92,6 +94,25 @@ def _in_event_loop() -> bool:
             return False
         return True
     return False
+
+
+def _run_blocking(function: Callable[..., Awaitable[R]], *args: Any) -> R:
+    """``anyio.run(function, *args)``, also where this thread already runs an event loop.
+
+    There (a Jupyter cell: the kernel's loop is running) the call runs on an event loop
+    in a thread of its own while this thread waits, as it would for any blocking call.
+    A ``KeyboardInterrupt`` while waiting cancels that run, waits for it to end, and is
+    raised again.
+    """
+    if not _in_event_loop():
+        return anyio.run(function, *args)
+    with anyio.from_thread.start_blocking_portal() as portal:
+        future = portal.start_task_soon(function, *args)
+        try:
+            return future.result()
+        except KeyboardInterrupt:
+            future.cancel()  # cancels the task; leaving the portal waits for its end
+            raise
 
 
 class _AutoEstimator(BaseEstimator, Generic[S]):  # type: ignore[misc]  # sklearn is untyped
@@ -202,7 +223,10 @@ class _AutoEstimator(BaseEstimator, Generic[S]):  # type: ignore[misc]  # sklear
         """Search the space with cross-validation, then refit the best pipeline.
 
         Blocks until the search ends (it runs its own event loop); from async code
-        use :meth:`afit`. Every input check runs before the first trial.
+        use :meth:`afit`. Called where an event loop is already running in this
+        thread (a Jupyter cell, or ``cross_val_score`` there), the search runs in a
+        thread of its own while ``fit`` blocks, as any synchronous ``fit`` does; an
+        interrupt (Ctrl-C) cancels it. Every input check runs before the first trial.
 
         Args:
             X: Features, shape ``(n_samples, n_features)``, numeric, no missing values.
@@ -227,7 +251,6 @@ class _AutoEstimator(BaseEstimator, Generic[S]):  # type: ignore[misc]  # sklear
             DataMismatchError: ``storage`` holds the study ``study`` from a fit on other
                 data, folds or scoring.
             SearchFailedError: No trial completed (all failed, or the time ran out).
-            RuntimeError: Called from inside a running event loop (use ``afit``).
         """
         self._refuse_fit_params(fit_params)
         if "__main__" not in sys.modules:
@@ -236,12 +259,6 @@ class _AutoEstimator(BaseEstimator, Generic[S]):  # type: ignore[misc]  # sklear
             msg = (
                 f"{type(self).__name__}.fit() ran while a worker process imported the main "
                 "script; guard the script's entry point with `if __name__ == '__main__':`"
-            )
-            raise RuntimeError(msg)
-        if _in_event_loop():
-            msg = (
-                f"{type(self).__name__}.fit() was called inside a running event loop, which "
-                "it would block; use `await estimator.afit(X, y)` there instead"
             )
             raise RuntimeError(msg)
         with self._fitted_state_kept_on_error():
@@ -253,7 +270,7 @@ class _AutoEstimator(BaseEstimator, Generic[S]):  # type: ignore[misc]  # sklear
                 stack.enter_context(quiet_convergence())
                 if self._executor_name() == "thread" and self.concurrency > 1:
                     stack.enter_context(threadpool_limits(limits=1))
-                result = anyio.run(self._search, space, objective, data, True)
+                result = _run_blocking(self._search, space, objective, data, True)
             with quiet_convergence():
                 self._refit(result, objective)
         return self
