@@ -21,6 +21,7 @@ import asynchyper as ah
 
 SCRIPT = Path(__file__).with_name("sigint_script.py")
 ORPHAN_SCRIPT = Path(__file__).with_name("orphan_script.py")
+RUN_UNTIL_COMPLETE_SCRIPT = Path(__file__).with_name("run_until_complete_script.py")
 
 
 @pytest.fixture
@@ -55,6 +56,27 @@ async def test_sigint_cancels_running_trials_and_exits(backend: str, tmp_path: P
         trials = await study.trials()
     assert len(trials) == 4
     assert all(t.state is ah.TrialState.CANCELLED for t in trials)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGINT")
+def test_sigint_cancels_a_run_driven_by_run_until_complete(tmp_path: Path) -> None:
+    path = str(tmp_path / "study.db")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run(
+        [sys.executable, str(RUN_UNTIL_COMPLETE_SCRIPT), path],
+        env=env,
+        cwd=RUN_UNTIL_COMPLETE_SCRIPT.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "KeyboardInterrupt", done.stdout
+    # The three running trials were cancelled, and none started after the interrupt.
+    assert lines[1] == "states cancelled cancelled cancelled", done.stdout
 
 
 def _running(pid: int) -> bool:

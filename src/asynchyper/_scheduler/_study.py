@@ -7,6 +7,7 @@ import hashlib
 import itertools
 import logging
 import math
+import signal
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -18,6 +19,7 @@ import anyio.lowlevel
 import anyio.to_thread
 import numpy as np
 
+from .._backend import on_asyncio
 from .._errors import (
     EventLoopError,
     ExecutorError,
@@ -61,6 +63,53 @@ __all__ = ["Callback", "Objective", "Study"]
 T = TypeVar("T")
 
 _log = logging.getLogger(__name__)
+
+
+@contextmanager
+def _interrupt_cancels_the_run() -> Iterator[None]:
+    """Make Ctrl-C cancel the run where it would otherwise escape from the event loop.
+
+    ``asyncio.run`` and ``anyio.run`` turn Ctrl-C into a cancellation of their main
+    task. A loop driven otherwise (IPython's terminal runs top-level ``await`` with
+    ``run_until_complete``; so do older scripts) keeps Python's default handler: the
+    ``KeyboardInterrupt`` then leaves from the loop's ``select``, and the run stays
+    alive on the loop, its trials running, for the next cell to drive on. There, on
+    asyncio in the main thread, the first Ctrl-C cancels the run's task (its running
+    trials are recorded ``CANCELLED``), then ``KeyboardInterrupt`` is raised; a second
+    Ctrl-C acts as usual.
+    """
+    if not on_asyncio() or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+    loop, task = asyncio.get_running_loop(), asyncio.current_task()
+    hit: list[bool] = []
+
+    def cancel() -> None:
+        hit.append(True)
+        loop.remove_signal_handler(signal.SIGINT)  # a second Ctrl-C raises at once
+        if task is not None:
+            task.cancel()
+
+    try:
+        loop.add_signal_handler(signal.SIGINT, cancel)
+    except (NotImplementedError, RuntimeError, ValueError):  # Windows, not the main thread
+        yield
+        return
+    try:
+        yield
+    except asyncio.CancelledError:
+        if not hit:
+            raise
+        if task is not None:
+            task.uncancel()  # ours, handled: the caller sees Ctrl-C, not a cancellation
+        raise KeyboardInterrupt from None
+    else:
+        if hit:  # the run ended before the cancellation reached it: Ctrl-C all the same
+            if task is not None:
+                task.uncancel()
+            raise KeyboardInterrupt
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
 
 
 def _timed_out(executor: Executor) -> str:
@@ -524,8 +573,9 @@ class Study(Generic[T]):
         try:
             for observer in observers:
                 await call(observer.on_run_start(self, trials))
-            async with runner:
-                await self._drive(run, timeout)
+            with _interrupt_cancels_the_run():
+                async with runner:
+                    await self._drive(run, timeout)
         finally:
             self._run = None
             if isinstance(display, ProgressDisplay):
