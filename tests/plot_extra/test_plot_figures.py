@@ -368,3 +368,39 @@ def test_parallel_objective_near_the_largest_float(tmp_path: Any) -> None:
         assert _objective_heights(fig) == pytest.approx([0.0, 0.5, 1.0])
         assert fig.axes[1].get_ylabel() == "objective value / 1e+308"
         assert saves_png(fig, tmp_path / "parallel-huge.png")
+
+
+class _Formatter:
+    """The part of IPython's PNG formatter that asynchyper.plot uses."""
+
+    def __init__(self, registered: dict[type, Any]) -> None:
+        self.registered = registered
+
+    def lookup_by_type(self, cls: type) -> Any:
+        return self.registered[cls]
+
+    def for_type(self, cls: type, function: Any) -> None:
+        self.registered[cls] = function
+
+
+@pytest.mark.parametrize("already", [False, True])
+def test_figures_are_shown_inline_under_ipython(
+    already: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A fresh notebook showed "<Figure size 800x450 with 1 Axes>": IPython displays a
+    # Figure made without pyplot as an image only once a PNG formatter is registered.
+    from asynchyper.plot._notebook import show_figures_inline  # noqa: PLC0415
+
+    mine = object()
+    png = _Formatter({Figure: mine} if already else {})
+    shell = types.SimpleNamespace(
+        display_formatter=types.SimpleNamespace(formatters={"image/png": png})
+    )
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: shell))
+    assert show_figures_inline() is not already
+    if already:
+        assert png.registered[Figure] is mine  # the user's (or %matplotlib's) is kept
+    else:
+        assert callable(png.registered[Figure])
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: None))
+    assert show_figures_inline() is False  # IPython imported, but no shell (a script)

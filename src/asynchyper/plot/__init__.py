@@ -4,8 +4,9 @@ Needs the ``plot`` extra: ``pip install 'asynchyper[plot]'``.
 
 Every function takes the trials of one study (``await study.trials()``,
 ``Result.trials`` or storage records) and returns a :class:`matplotlib.figure.Figure`
-built without pyplot, so it works in scripts, servers and notebooks alike; save it
-with ``fig.savefig("out.png")``::
+built without pyplot, so it works in scripts, servers and notebooks alike (in a
+Jupyter notebook a returned figure is shown inline, without ``%matplotlib inline``);
+save it with ``fig.savefig("out.png")``::
 
     import asynchyper.plot as ahp
 
@@ -32,6 +33,12 @@ from ._importance import importance as importance
 from ._parallel import parallel_coordinates as parallel_coordinates
 from ._registry import PLOTS as PLOTS
 from ._slices import slices as slices
+
+# isort: split
+from ._notebook import show_figures_inline
+
+show_figures_inline()
+del show_figures_inline
 
 __all__ = [
     "history",
