@@ -7,6 +7,7 @@ import random
 import re
 import sys
 import threading
+import types
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -160,6 +161,56 @@ async def test_true_without_a_terminal_prints_throttled_plain_lines(
     assert lines[-1].startswith(f"Quad: done 30/30, running 0, failed 0, {best_text(result)}, ")
     assert "left" not in lines[-1]  # the final line shows no estimate
     assert len(lines) < 10, "not throttled: about one line per trial event"
+
+
+class _Handle:
+    """IPython's DisplayHandle, as the notebook view uses it."""
+
+    def __init__(self, shown: list[str]) -> None:
+        self.shown = shown
+
+    def update(self, bundle: dict[str, str], *, raw: bool) -> None:
+        assert raw
+        self.shown.append(bundle["text/plain"])
+
+
+@pytest.fixture
+def notebook(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """A stand-in Jupyter kernel: what the notebook view showed, in order."""
+    shown: list[str] = []
+
+    def display(bundle: dict[str, str], *, raw: bool, display_id: bool) -> _Handle:
+        assert raw
+        assert display_id
+        shown.append(bundle["text/plain"])
+        return _Handle(shown)
+
+    kernel = types.SimpleNamespace(kernel=object())
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: kernel))
+    monkeypatch.setitem(sys.modules, "IPython.display", types.SimpleNamespace(display=display))
+    return shown
+
+
+async def test_in_a_notebook_one_output_is_kept_up_to_date(
+    notebook: list[str], capfd: pytest.CaptureFixture[str]
+) -> None:
+    # stderr is no terminal in a kernel: by default nothing was shown during a long
+    # run, and progress=True printed a line a second into the cell.
+    result = await ah.minimize(quad, Quad, trials=30, concurrency=3, suggester=ah.Random(), seed=1)
+    assert notebook[0].startswith("Quad: done 0/30, running 0")
+    assert notebook[-1].startswith(f"Quad: done 30/30, running 0, failed 0, {best_text(result)}")
+    assert len(notebook) < 10, "not throttled: about one update per trial event"
+    captured = capfd.readouterr()
+    assert (captured.out, captured.err) == ("", "")  # nothing printed besides the output
+
+
+async def test_a_terminal_ipython_is_no_notebook(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    shell = types.SimpleNamespace()  # IPython in a terminal: no kernel
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: shell))
+    await ah.minimize(quad, Quad, trials=5, suggester=ah.Random(), seed=1)
+    assert capfd.readouterr().err == ""  # stderr is no terminal here: no display
 
 
 async def test_a_wrong_progress_value_is_rejected() -> None:

@@ -29,6 +29,8 @@ _log = logging.getLogger(__name__)
 #: Redraws per second of a terminal display. A background thread redraws (so the
 #: clock ticks during long trials); trial events only update counters.
 REFRESH_PER_SECOND = 10
+#: A notebook's output is replaced at most this often, in seconds (each is a message).
+NOTEBOOK_SECONDS = 0.5
 #: Seconds between two lines when the output is not a terminal (a log file, CI).
 LINE_SECONDS = 1.0
 #: Width of the rich progress bar, in characters.
@@ -43,9 +45,9 @@ def resolve_progress(progress: bool | TrialCallback[T] | None) -> TrialCallback[
     """The observer that a ``progress=`` argument asks for; ``None`` for no display.
 
     Args:
-        progress: ``None`` (a display only when stderr is a terminal), ``True`` (a
-            display on stderr even when it is not a terminal), ``False`` (none), or a
-            :class:`TrialCallback` that is the display.
+        progress: ``None`` (a display only when stderr is a terminal, or in a
+            Jupyter notebook), ``True`` (a display on stderr even when it is not a
+            terminal), ``False`` (none), or a :class:`TrialCallback` that is the display.
 
     Returns:
         The display, or ``None``.
@@ -55,7 +57,7 @@ def resolve_progress(progress: bool | TrialCallback[T] | None) -> TrialCallback[
     """
     check_progress(progress)
     if progress is None:
-        return ProgressDisplay() if _is_terminal(sys.stderr) else None
+        return ProgressDisplay() if _is_terminal(sys.stderr) or _notebook() else None
     if progress is True:
         return ProgressDisplay()
     if progress is False:
@@ -133,7 +135,7 @@ class ProgressDisplay(TrialCallback[T]):
             return
         try:
             self._view = self._open_view(file)
-            if isinstance(self._view, _LineView):
+            if isinstance(self._view, _LineView | _NotebookView):
                 self._on_event = self._view.update
         except Exception:  # a display must never stop the run
             _log.warning("study %r: cannot show the progress display", self.name, exc_info=True)
@@ -244,9 +246,11 @@ class ProgressDisplay(TrialCallback[T]):
 
     # -- views -----------------------------------------------------------------------
     def _open_view(self, file: TextIO) -> _View | None:
-        """A rich or ``\\r`` view on a terminal, a line view elsewhere."""
+        """A rich or ``\\r`` view on a terminal, one output kept up to date in a
+        notebook, a line view elsewhere."""
         if not _is_terminal(file):
-            return _LineView(self, file)
+            in_notebook = file is sys.stderr and _notebook() is not None
+            return _NotebookView(self) if in_notebook else _LineView(self, file)
         if not _take_terminal():
             _log.info(
                 "study %r: no progress display: another run's display is on the terminal",
@@ -296,6 +300,42 @@ class _LineView:
             self._file.write(self._display.line() + "\n")
             self._file.flush()
         except (OSError, ValueError):  # closed or broken stream: stop showing, keep running
+            self._broken = True
+
+
+class _NotebookView:
+    """A Jupyter notebook: one output of the cell, replaced as trials finish.
+
+    Printing a line per update would fill the cell (an hour's run: 3,600 lines).
+    """
+
+    def __init__(self, display: ProgressDisplay[Any]) -> None:
+        from IPython.display import display as show  # noqa: PLC0415 - in a kernel
+
+        self._display = display
+        self._next = 0.0
+        self._broken = False
+        self._handle = show(self._bundle(), raw=True, display_id=True)
+
+    def update(self) -> None:
+        """A counter changed (called on the event loop for each trial event)."""
+        now = time.monotonic()
+        if now >= self._next:
+            self._next = now + NOTEBOOK_SECONDS
+            self._show()
+
+    def stop(self) -> None:
+        self._show()
+
+    def _bundle(self) -> dict[str, str]:
+        return {"text/plain": self._display.line()}
+
+    def _show(self) -> None:
+        if self._broken or self._handle is None:
+            return
+        try:
+            self._handle.update(self._bundle(), raw=True)
+        except Exception:  # a display must never stop the run
             self._broken = True
 
 
@@ -409,6 +449,19 @@ def _rich_view(display: ProgressDisplay[Any], file: TextIO) -> _RichView | None:
         return None
     view.start()
     return view
+
+
+def _notebook() -> Any:
+    """The IPython kernel's shell when running in a Jupyter kernel, else ``None``."""
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
+        return None
+    try:
+        shell = ipython.get_ipython()
+    except Exception:  # an IPython that is being torn down, or a stand-in
+        return None
+    # A terminal IPython has no kernel: its stderr is the terminal itself.
+    return shell if getattr(shell, "kernel", None) is not None else None
 
 
 def _is_terminal(file: TextIO | None) -> bool:
