@@ -135,7 +135,7 @@ class ProgressDisplay(TrialCallback[T]):
             return
         try:
             self._view = self._open_view(file)
-            if isinstance(self._view, _LineView | _NotebookView):
+            if isinstance(self._view, _ThrottledView):
                 self._on_event = self._view.update
         except Exception:  # a display must never stop the run
             _log.warning("study %r: cannot show the progress display", self.name, exc_info=True)
@@ -273,25 +273,37 @@ class _View(Protocol):
         """Show the final state and release the output."""
 
 
-class _LineView:
-    """Not a terminal: one line per update, at most every :data:`LINE_SECONDS`."""
+class _ThrottledView:
+    """Drawn on trial events (no thread), at most once every ``interval`` seconds."""
 
-    def __init__(self, display: ProgressDisplay[Any], file: TextIO) -> None:
+    interval = LINE_SECONDS
+
+    def __init__(self, display: ProgressDisplay[Any]) -> None:
         self._display = display
-        self._file = file
         self._next = 0.0
         self._broken = False
-        self.update()
 
     def update(self) -> None:
         """A counter changed (called on the event loop for each trial event)."""
         now = time.monotonic()
         if now >= self._next:
-            self._next = now + LINE_SECONDS
+            self._next = now + self.interval
             self._write()
 
     def stop(self) -> None:
         self._write()
+
+    def _write(self) -> None:
+        raise NotImplementedError
+
+
+class _LineView(_ThrottledView):
+    """Not a terminal: one line per update, at most every :data:`LINE_SECONDS`."""
+
+    def __init__(self, display: ProgressDisplay[Any], file: TextIO) -> None:
+        super().__init__(display)
+        self._file = file
+        self.update()
 
     def _write(self) -> None:
         if self._broken:
@@ -303,34 +315,24 @@ class _LineView:
             self._broken = True
 
 
-class _NotebookView:
-    """A Jupyter notebook: one output of the cell, replaced as trials finish.
+class _NotebookView(_ThrottledView):
+    """A Jupyter notebook: one output of the cell, replaced as trials start and finish.
 
     Printing a line per update would fill the cell (an hour's run: 3,600 lines).
     """
 
+    interval = NOTEBOOK_SECONDS
+
     def __init__(self, display: ProgressDisplay[Any]) -> None:
         from IPython.display import display as show  # noqa: PLC0415 - in a kernel
 
-        self._display = display
-        self._next = 0.0
-        self._broken = False
+        super().__init__(display)
         self._handle = show(self._bundle(), raw=True, display_id=True)
-
-    def update(self) -> None:
-        """A counter changed (called on the event loop for each trial event)."""
-        now = time.monotonic()
-        if now >= self._next:
-            self._next = now + NOTEBOOK_SECONDS
-            self._show()
-
-    def stop(self) -> None:
-        self._show()
 
     def _bundle(self) -> dict[str, str]:
         return {"text/plain": self._display.line()}
 
-    def _show(self) -> None:
+    def _write(self) -> None:
         if self._broken or self._handle is None:
             return
         try:
