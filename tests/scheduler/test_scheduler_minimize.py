@@ -630,6 +630,32 @@ async def test_a_failing_objective_names_its_error_when_the_run_stops(
     assert f"the last failed trial ({result.trials[-1].number}) ended with: KeyError" in message
 
 
+async def test_a_repeated_failure_is_warned_about_a_few_times(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # One warning per failure printed 300 lines for max_failures=300 and one bug.
+    def objective(config: Quad) -> float:
+        if config.kind == "a":
+            msg = "another error"
+            raise RuntimeError(msg)
+        msg = "the same error"
+        raise KeyError(msg)
+
+    with caplog.at_level(logging.INFO, logger="asynchyper"):
+        await ah.minimize(objective, Quad, trials=5, max_failures=12, suggester=ah.Random(), seed=0)
+    failures = [
+        r for r in caplog.records if " failed: " in r.message and "stopping" not in r.message
+    ]
+    same = [r for r in failures if "KeyError: 'the same error'" in r.message]
+    warned = [r for r in same if r.levelno == logging.WARNING]
+    assert len(warned) == 3
+    assert warned[-1].message.endswith("further ones are logged at info level)")
+    assert len(same) > 3
+    assert all(r.levelno == logging.INFO for r in same[3:])
+    other = [r for r in failures if "RuntimeError: another error" in r.message]
+    assert [r.levelno for r in other[:3]] == [logging.WARNING] * min(3, len(other))
+
+
 async def test_best_of_a_study_without_trials_says_so() -> None:
     async with ah.open_study(Quad, name="empty") as study:
         result = await study.result()

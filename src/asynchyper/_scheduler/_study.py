@@ -121,6 +121,9 @@ def _timed_out(executor: Executor) -> str:
     return "was cancelled"
 
 
+#: Failures of one run with the same error logged as warnings; the rest at info level.
+WARNED_REPEATS = 3
+
 #: States in which a trial's configuration counts as queued or evaluated (``enqueue``).
 _KEPT_STATES = frozenset({TrialState.WAITING, TrialState.RUNNING, TrialState.COMPLETE})
 
@@ -872,9 +875,7 @@ class Study(Generic[T]):
         elif trial.state is TrialState.FAILED:
             reason = run.rules.on_failure()
             last_line = error_summary(trial.error)
-            # A warning, as a failure does not stop the run: a broken objective must
-            # not use up the budget unseen (Python shows warnings, not info, by default).
-            _log.warning("study %r: trial %d failed: %s", self.name, trial.number, last_line)
+            self._log_failure(run, trial.number, last_line)
             if reason is None and attempt < run.retries:
                 run.retry_queue.append((trial.params, attempt + 1))
         if reason is not None and run.stop_reason is None:
@@ -888,6 +889,26 @@ class Study(Generic[T]):
             else:
                 _log.info("study %r: stopping (%s) after trial %d", self.name, reason, trial.number)
             run.stop(reason)
+
+    def _log_failure(self, run: Run[T], number: int, error: str) -> None:
+        """Log a failed trial: a warning, as a failure does not stop the run (a broken
+        objective must not use up the budget unseen; Python shows warnings, not info,
+        by default), but an error seen :data:`WARNED_REPEATS` times goes on at info."""
+        seen = run.failures_by_error.get(error, 0) + 1
+        run.failures_by_error[error] = seen
+        if seen < WARNED_REPEATS:
+            _log.warning("study %r: trial %d failed: %s", self.name, number, error)
+        elif seen == WARNED_REPEATS:
+            _log.warning(
+                "study %r: trial %d failed: %s (%d failures with this error; further ones "
+                "are logged at info level)",
+                self.name,
+                number,
+                error,
+                seen,
+            )
+        else:
+            _log.info("study %r: trial %d failed: %s", self.name, number, error)
 
     # -- the asking path -------------------------------------------------------------
     async def _ask(self, *, max_trials: int | None) -> Trial[T] | None:
