@@ -49,7 +49,7 @@ class Run(Generic[T]):
         self.deadline: float | None = None
         self.retry_queue: deque[tuple[Params, int]] = deque()
         self.attempts: dict[int, int] = {}
-        # How many failures of this run ended with each error line (to log repeats once).
+        # How many failures of this run ended with each error line (repeats go to info).
         self.failures_by_error: dict[str, int] = {}
         self.waiting_logged = False
         self._changed: anyio.Event | None = None
