@@ -12,7 +12,7 @@ import pytest
 from storage_contract import StorageContract, StorageFactory
 
 from asynchyper import MemoryStorage, Storage
-from asynchyper._storage import new_owner_id, open_storage
+from asynchyper._storage import _common, new_owner_id, open_storage
 from asynchyper._storage._common import process_start
 
 
@@ -64,3 +64,20 @@ def test_process_start_tells_processes_apart() -> None:
         finally:
             child.kill()
     assert process_start(child.pid) is None  # reaped: gone from /proc
+
+
+def test_windows_liveness_never_signals_the_owner(monkeypatch: pytest.MonkeyPatch) -> None:
+    # os.kill(pid, 0) on Windows is GenerateConsoleCtrlEvent(CTRL_C_EVENT, pid): a
+    # study opening next to another one would have interrupted the whole console.
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) as child:
+        try:
+            owner = f"{_common._HOSTNAME}:{child.pid}:abcdef12"
+            assert _common._owner_alive(owner) is True  # here: the process table tells
+            called: list[tuple[int, int]] = []
+            with monkeypatch.context() as patch:
+                patch.setattr(os, "kill", lambda *args: called.append(args))
+                patch.setattr(sys, "platform", "win32")
+                assert _common._owner_alive(owner) is None  # there: the heartbeat decides
+            assert called == []
+        finally:
+            child.kill()

@@ -12,6 +12,7 @@ import math
 import os
 import secrets
 import socket
+import sys
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -182,6 +183,11 @@ def _owner_alive(owner: str | None) -> bool | None:
         # tells it is either; without one, the process table cannot, so the heartbeat
         # decides.
         return None if started is None or process_start(pid) is None else False
+    if sys.platform == "win32":
+        # os.kill(pid, 0) there is GenerateConsoleCtrlEvent(CTRL_C_EVENT, pid): it would
+        # interrupt every process of the console, this one included. The heartbeat
+        # decides instead.
+        return None
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
