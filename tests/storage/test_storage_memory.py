@@ -81,3 +81,25 @@ def test_windows_liveness_never_signals_the_owner(monkeypatch: pytest.MonkeyPatc
             assert called == []
         finally:
             child.kill()
+
+
+@pytest.mark.parametrize(
+    ("url", "nt", "path"),
+    [
+        ("sqlite:////C:/runs/s.db", True, "C:/runs/s.db"),  # was "/C:/runs/s.db": C:\C:\...
+        ("sqlite:///C:/runs/s.db", True, "C:/runs/s.db"),
+        ("sqlite:////srv/s.db", True, "/srv/s.db"),
+        ("sqlite:////C:/runs/s.db", False, "/C:/runs/s.db"),  # a POSIX directory "C:"
+    ],
+)
+def test_a_sqlite_url_with_a_windows_drive_letter(
+    url: str, nt: bool, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from asynchyper._storage import _url  # noqa: PLC0415
+
+    opened: list[str] = []
+    monkeypatch.setattr(_url, "SQLiteStorage", opened.append)
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "name", "nt" if nt else "posix")
+        open_storage(url)
+    assert opened == [path]

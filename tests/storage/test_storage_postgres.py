@@ -599,6 +599,40 @@ async def _create_study(url: str) -> None:
         await new_study(storage)
 
 
+@pytest.mark.anyio
+async def test_a_proactor_loop_gets_the_worker_thread_connection(
+    pg_url: str, anyio_backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # psycopg's AsyncConnection refuses Windows' default loop (ProactorEventLoop): the
+    # store takes the worker-thread connection there, as on trio. Here an ordinary
+    # asyncio loop stands in for the proactor.
+    if anyio_backend != "asyncio":
+        pytest.skip("asyncio only")
+    import asyncio  # noqa: PLC0415
+
+    from asynchyper._storage import _pgconnect  # noqa: PLC0415
+
+    assert _pgconnect._windows_proactor() is False
+    loop_class = type(asyncio.get_running_loop())
+    monkeypatch.setattr(asyncio, "ProactorEventLoop", loop_class, raising=False)
+    assert _pgconnect._windows_proactor() is True
+    made: list[str] = []
+    for name in ("_ThreadAdapter", "_AsyncAdapter"):
+        original = getattr(_pgconnect, name)
+
+        def adapter(*args: Any, _original: Any = original, _name: str = name) -> Any:
+            made.append(_name)
+            return _original(*args)
+
+        monkeypatch.setattr(_pgconnect, name, adapter)
+    async with store(pg_url) as storage:
+        study = await new_study(storage)
+        await storage.start_trial(study.id, {"x": 1}, owner=REMOTE_OWNER)
+        assert len(await storage.trials(study.id)) == 1
+    assert made
+    assert set(made) == {"_ThreadAdapter"}
+
+
 # -- group commit, cancellation, adapters ------------------------------------------------
 @pytest.mark.anyio
 async def test_concurrent_writes_share_transactions(

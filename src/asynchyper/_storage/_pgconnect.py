@@ -23,10 +23,10 @@ Operation timeout
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import math
-import os
 import socket
 import threading
 import time
@@ -211,27 +211,22 @@ class _Guard:
 def _duplicate(fileno: int) -> socket.socket | None:
     """Our own handle on the connection's socket (``None`` if it cannot be had).
 
-    The connection's blocking mode is left as libpq set it: ``socket.dup()`` ends
-    with ``settimeout(None)``, which made the file description (shared by both
+    The connection's blocking mode is left as libpq set it: ``socket.socket.dup()``
+    ends with ``settimeout(None)``, which made the file description (shared by both
     descriptors) blocking, so that a reply too large for one read blocked the event
-    loop's thread until the watchdog fired.
+    loop's thread until the watchdog fired. Wrapping a bare ``socket.dup()`` never
+    sets the mode (and ``os.get_blocking`` does not take Windows socket handles).
     """
     try:
-        blocking = os.get_blocking(fileno)
-    except OSError:  # a platform without the flag (Windows sockets): nothing to keep
-        blocking = None
-    try:
-        borrowed = socket.socket(fileno=fileno)
+        duplicate = socket.dup(fileno)
     except OSError:
         return None
     try:
-        return borrowed.dup()
+        return socket.socket(fileno=duplicate)
     except OSError:
+        with contextlib.suppress(OSError):
+            socket.close(duplicate)
         return None
-    finally:
-        borrowed.detach()  # libpq's descriptor stays libpq's
-        if blocking is not None:
-            os.set_blocking(fileno, blocking)
 
 
 def _close_socket(sock: socket.socket | None) -> None:
@@ -518,9 +513,11 @@ async def connect(params: dict[str, Any], *, operation_timeout: float = math.inf
     Raises:
         psycopg.Error: The connection failed (the caller translates it).
     """
-    if on_asyncio():
+    if on_asyncio() and not _windows_proactor():
         async_conn = await psycopg.AsyncConnection.connect(**params, autocommit=True)
         return _AsyncAdapter(async_conn, operation_timeout)
+    # trio, or asyncio's default loop on Windows (ProactorEventLoop), which psycopg's
+    # AsyncConnection refuses: a sync connection in a worker thread works on both.
     handoff = _Handoff()
     try:
         conn = await anyio.to_thread.run_sync(handoff.connect, params, abandon_on_cancel=True)
@@ -529,6 +526,12 @@ async def connect(params: dict[str, Any], *, operation_timeout: float = math.inf
         raise
     assert conn is not None  # only None once abandoned
     return _ThreadAdapter(conn, operation_timeout)
+
+
+def _windows_proactor() -> bool:
+    """Whether the running loop is asyncio's ProactorEventLoop (Windows' default)."""
+    proactor = getattr(asyncio, "ProactorEventLoop", None)  # defined on Windows only
+    return proactor is not None and isinstance(asyncio.get_running_loop(), proactor)
 
 
 class Failure:

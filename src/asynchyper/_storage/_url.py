@@ -63,6 +63,8 @@ def open_storage(storage: str | os.PathLike[str] | Storage | None) -> Storage:
     scheme = scheme.lower()
     if scheme == "sqlite":
         path = rest[1:] if rest.startswith("/") else rest
+        if os.name == "nt" and re.match(r"/[A-Za-z]:[/\\]", path):
+            path = path[1:]  # "sqlite:////C:/x.db": a drive letter has no leading slash
         _reject_sqlite_url_options(storage, path)
         if path in ("", ":memory:"):
             return MemoryStorage()
