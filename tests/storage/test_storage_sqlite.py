@@ -490,3 +490,26 @@ def test_open_storage_keeps_plain_paths_with_url_characters(argument: str) -> No
     storage = open_storage(argument)
     assert isinstance(storage, SQLiteStorage)
     assert storage.path == os.path.join(os.getcwd(), argument)
+
+
+@pytest.mark.parametrize(
+    ("platform", "synchronous", "full"),
+    [("darwin", "FULL", 1), ("darwin", "NORMAL", 0), ("linux", "FULL", 0)],
+)
+def test_durable_commits_on_macos_use_fullfsync(
+    platform: str, synchronous: str, full: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # macOS's fsync leaves the data in the drive's cache: "durable" was not, there.
+    import sys  # noqa: PLC0415
+
+    from asynchyper._storage import _connection  # noqa: PLC0415
+
+    path = str(tmp_path / "mac.db")
+    monkeypatch.setattr(sys, "platform", platform)
+    conn = sqlite3.connect(path)
+    try:
+        _connection._configure(conn, path, synchronous, 5.0)
+        assert conn.execute("PRAGMA fullfsync").fetchone()[0] == full
+        assert conn.execute("PRAGMA checkpoint_fullfsync").fetchone()[0] == full
+    finally:
+        conn.close()
