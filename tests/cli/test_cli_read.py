@@ -385,3 +385,29 @@ def test_trials_sorted_by_value_put_the_best_first_when_maximizing(
     assert code == 0
     values = [t["value"] for t in json.loads(out)]
     assert values == sorted(values, reverse=True)
+
+
+def test_a_name_outside_the_console_encoding_is_escaped(tmp_path: Path) -> None:
+    # Windows' console code page (cp1252) or a pipe's locale: printing such a study name
+    # ended the command with UnicodeEncodeError.
+    import os  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    path = tmp_path / "names.db"
+
+    async def create() -> None:
+        async with ah.open_study(Demo, storage=str(path), name="caf\u00e9 \u2260 tea"):
+            pass
+
+    anyio.run(create)
+    done = subprocess.run(
+        [sys.executable, "-m", "asynchyper", "studies", "--storage", str(path)],
+        env={**os.environ, "PYTHONIOENCODING": "ascii"},
+        capture_output=True,
+        text=True,
+        encoding="ascii",
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "caf\\xe9 \\u2260 tea" in done.stdout

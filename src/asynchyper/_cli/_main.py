@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -34,6 +35,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     from .. import __version__  # noqa: PLC0415 - the package imports this module
 
+    if argv is None:  # the program: its own streams
+        _tolerant_output()
     parser = build_parser(__version__)
     try:
         args = parser.parse_args(sys.argv[1:] if argv is None else list(argv))
@@ -83,3 +86,14 @@ def _error(message: str) -> None:
     """Write ``asynchyper: error: ...`` on one line of stderr."""
     text = "; ".join(line.strip() for line in message.splitlines() if line.strip())
     sys.stderr.write(f"asynchyper: error: {text}\n")
+
+
+def _tolerant_output() -> None:
+    """Let stdout and stderr show any character: a study name outside the console's
+    code page (Windows' cp1252, a pipe's locale encoding) printed as an escape rather
+    than ending the command with ``UnicodeEncodeError``."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):  # a closed or detached stream
+                reconfigure(errors="backslashreplace")
