@@ -1,10 +1,12 @@
-"""Which event loop the calling task runs on (asyncio-only libraries need to know)."""
+"""Where the calling code runs: which event loop, and whether in a Jupyter kernel."""
 
 from __future__ import annotations
 
 import asyncio
+import sys
+from typing import Any
 
-__all__ = ["on_asyncio"]
+__all__ = ["jupyter_kernel", "on_asyncio"]
 
 
 def on_asyncio() -> bool:
@@ -14,3 +16,18 @@ def on_asyncio() -> bool:
     except RuntimeError:
         return False
     return True
+
+
+def jupyter_kernel() -> Any:
+    """The IPython shell when running in a Jupyter kernel, else ``None``.
+
+    A terminal IPython has a shell but no kernel (its stderr is the terminal itself).
+    """
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
+        return None
+    try:
+        shell = ipython.get_ipython()
+    except Exception:  # an IPython that is being torn down, or a stand-in
+        return None
+    return shell if getattr(shell, "kernel", None) is not None else None

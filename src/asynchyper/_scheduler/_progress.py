@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TextIO, TypeVar
 
+from .._backend import jupyter_kernel
 from .._records import Trial, TrialState
 from ._callbacks import TrialCallback
 
@@ -57,7 +58,7 @@ def resolve_progress(progress: bool | TrialCallback[T] | None) -> TrialCallback[
     """
     check_progress(progress)
     if progress is None:
-        return ProgressDisplay() if _is_terminal(sys.stderr) or _notebook() else None
+        return ProgressDisplay() if _is_terminal(sys.stderr) or jupyter_kernel() else None
     if progress is True:
         return ProgressDisplay()
     if progress is False:
@@ -249,7 +250,7 @@ class ProgressDisplay(TrialCallback[T]):
         """A rich or ``\\r`` view on a terminal, one output kept up to date in a
         notebook, a line view elsewhere."""
         if not _is_terminal(file):
-            in_notebook = file is sys.stderr and _notebook() is not None
+            in_notebook = file is sys.stderr and jupyter_kernel() is not None
             return _NotebookView(self) if in_notebook else _LineView(self, file)
         if not _take_terminal():
             _log.info(
@@ -451,19 +452,6 @@ def _rich_view(display: ProgressDisplay[Any], file: TextIO) -> _RichView | None:
         return None
     view.start()
     return view
-
-
-def _notebook() -> Any:
-    """The IPython kernel's shell when running in a Jupyter kernel, else ``None``."""
-    ipython = sys.modules.get("IPython")
-    if ipython is None:
-        return None
-    try:
-        shell = ipython.get_ipython()
-    except Exception:  # an IPython that is being torn down, or a stand-in
-        return None
-    # A terminal IPython has no kernel: its stderr is the terminal itself.
-    return shell if getattr(shell, "kernel", None) is not None else None
 
 
 def _is_terminal(file: TextIO | None) -> bool:
