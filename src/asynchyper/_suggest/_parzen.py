@@ -404,7 +404,7 @@ def categorical_tables(
         if n_observations:
             table[np.arange(n_observations), categorical[:, j].astype(np.intp)] += 1.0
         table[-1] = 1.0
-        tables.append(table / table.sum(axis=1, keepdims=True))
+        tables.append(np.divide(table, table.sum(axis=1, keepdims=True), out=table))
     return tables
 
 
@@ -531,7 +531,6 @@ class Density:
         self._name = name
         self.log_weights = log_weights
         self.categorical = list(categorical)
-        self.categorical_log = [np.log(table) for table in self.categorical]
         self._terms = terms
         # Log weights still to add to the product (None: already in the constants).
         self._offsets: FloatArray | None = log_weights
@@ -558,8 +557,9 @@ class Density:
             np.matmul(features, self._terms[block].T, out=logits[:, block])
         if self._offsets is not None:
             logits += self._offsets
-        for j, table in enumerate(self.categorical_log):
-            logits += table[:, categorical[:, j].astype(np.intp)].T
+        for j, table in enumerate(self.categorical):
+            # The log of the candidates' columns only: (K, m), not the (K, c) table.
+            logits += np.log(table[:, categorical[:, j].astype(np.intp)]).T
         return logsumexp(logits, axis=1)
 
 
@@ -670,8 +670,8 @@ class Mixture(Density):
             log_norm = _log_norm(self.mu, self.sigma, self._scratch, f"{self._name}.columns")
             terms = -0.5 * z * z + log_norm[None] + self.log_weights[None, :, None]
             out[:, : numeric.shape[1]] = logsumexp(terms, axis=1)
-        for j, table in enumerate(self.categorical_log):
-            terms = table[:, categorical[:, j].astype(np.intp)] + self.log_weights[:, None]
+        for j, table in enumerate(self.categorical):
+            terms = np.log(table[:, categorical[:, j].astype(np.intp)]) + self.log_weights[:, None]
             out[:, numeric.shape[1] + j] = logsumexp(terms, axis=0)
         return out
 
