@@ -394,7 +394,7 @@ def test_figures_are_shown_inline_under_ipython(
     mine = object()
     png = _Formatter({Figure: mine} if already else {})
     shell = types.SimpleNamespace(
-        display_formatter=types.SimpleNamespace(formatters={"image/png": png})
+        kernel=object(), display_formatter=types.SimpleNamespace(formatters={"image/png": png})
     )
     monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: shell))
     assert show_figures_inline() is not already

@@ -17,10 +17,10 @@ import numpy.typing as npt
 from .._records import Trial, TrialRecord
 from .._space import Space
 from ._params import ParamSpec, param_specs
+from ._trials import TrialLike, check_direction, require_completed, trials_of
 
 if TYPE_CHECKING:
     from .._scheduler import Result
-from ._trials import TrialLike, check_direction, require_completed, trials_of
 
 __all__ = ["parameter_importance"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from .._errors import AsynchyperError
 
@@ -29,6 +29,10 @@ class Executor(abc.ABC):
     (or abandon, where the platform cannot stop it) the work. Use as an async
     context manager so that pools and clients are released.
     """
+
+    #: What becomes of an objective call cancelled at ``trial_timeout``, as the trial's
+    #: error says it ("trial 3 exceeded trial_timeout=30 s and was cancelled").
+    _timed_out: ClassVar[str] = "was cancelled"
 
     async def __aenter__(self) -> Self:
         await self.start()

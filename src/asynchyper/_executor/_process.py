@@ -266,6 +266,8 @@ class ProcessExecutor(Executor):
         ValueError: ``max_workers`` is not a positive integer.
     """
 
+    _timed_out = "its worker process was killed"
+
     def __init__(self, max_workers: int | None = None) -> None:
         check_max_workers(max_workers)
         self.max_workers = max_workers

@@ -56,6 +56,8 @@ class ThreadExecutor(Executor):
         ValueError: ``max_workers`` is not a positive integer.
     """
 
+    _timed_out = "was abandoned: a thread cannot be stopped, it runs on until the function returns"
+
     def __init__(self, max_workers: int | None = None) -> None:
         check_max_workers(max_workers)
         self.max_workers = max_workers

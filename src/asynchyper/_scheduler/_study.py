@@ -32,9 +32,7 @@ from .._errors import (
 )
 from .._executor import (
     Executor,
-    ProcessExecutor,
     ReturnValueError,
-    ThreadExecutor,
     TrialContext,
     resolve_executor,
 )
@@ -65,6 +63,17 @@ T = TypeVar("T")
 _log = logging.getLogger(__name__)
 
 
+#: In a Jupyter kernel, the event loop is woken this often (seconds) while a run lasts,
+#: so that the kernel's interrupt takes effect promptly.
+KERNEL_WAKE_SECONDS = 0.2
+
+#: Failures of one run with the same error logged as warnings; the rest at info level.
+WARNED_REPEATS = 3
+
+#: States in which a trial's configuration counts as queued or evaluated (``enqueue``).
+_KEPT_STATES = frozenset({TrialState.WAITING, TrialState.RUNNING, TrialState.COMPLETE})
+
+
 @contextmanager
 def _interrupt_cancels_the_run() -> Iterator[None]:
     """Make Ctrl-C cancel the run where it would otherwise escape from the event loop.
@@ -82,13 +91,15 @@ def _interrupt_cancels_the_run() -> Iterator[None]:
         yield
         return
     loop, task = asyncio.get_running_loop(), asyncio.current_task()
+    if task is None:  # not in a task (a callback): nothing to cancel
+        yield
+        return
     hit: list[bool] = []
 
     def cancel() -> None:
         hit.append(True)
         loop.remove_signal_handler(signal.SIGINT)  # a second Ctrl-C raises at once
-        if task is not None:
-            task.cancel()
+        task.cancel()
 
     try:
         loop.add_signal_handler(signal.SIGINT, cancel)
@@ -100,13 +111,11 @@ def _interrupt_cancels_the_run() -> Iterator[None]:
     except asyncio.CancelledError:
         if not hit:
             raise
-        if task is not None:
-            task.uncancel()  # ours, handled: the caller sees Ctrl-C, not a cancellation
+        task.uncancel()  # ours, handled: the caller sees Ctrl-C, not a cancellation
         raise KeyboardInterrupt from None
     else:
         if hit:  # the run ended before the cancellation reached it: Ctrl-C all the same
-            if task is not None:
-                task.uncancel()
+            task.uncancel()
             raise KeyboardInterrupt
     finally:
         loop.remove_signal_handler(signal.SIGINT)
@@ -138,25 +147,6 @@ def _kernel_kept_awake() -> Iterator[None]:
         if timer is not None:
             timer.cancel()
 
-
-def _timed_out(executor: Executor) -> str:
-    """What became of a trial's work at its ``trial_timeout``, for the trial's error."""
-    if isinstance(executor, ThreadExecutor):
-        return "was abandoned: a thread cannot be stopped, it runs on until the function returns"
-    if isinstance(executor, ProcessExecutor):
-        return "its worker process was killed"
-    return "was cancelled"
-
-
-#: In a Jupyter kernel, the event loop is woken this often (seconds) while a run lasts,
-#: so that the kernel's interrupt takes effect promptly.
-KERNEL_WAKE_SECONDS = 0.2
-
-#: Failures of one run with the same error logged as warnings; the rest at info level.
-WARNED_REPEATS = 3
-
-#: States in which a trial's configuration counts as queued or evaluated (``enqueue``).
-_KEPT_STATES = frozenset({TrialState.WAITING, TrialState.RUNNING, TrialState.COMPLETE})
 
 #: What an objective may return: a float (a NumPy number too, e.g. ``np.mean(scores)``),
 #: or an :class:`Evaluation`.
@@ -832,7 +822,7 @@ class Study(Generic[T]):
                 if scope.cancel_called:
                     return failed(
                         f"trial {trial.number} exceeded trial_timeout={run.trial_timeout:g} s "
-                        f"and {_timed_out(run.executor)} ({run.executor!r})",
+                        f"and {run.executor._timed_out} ({run.executor!r})",
                         context.user_attrs,
                     )
         except ExecutorError as exc:

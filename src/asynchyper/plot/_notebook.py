@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import sys
-from typing import Any
-
 from matplotlib.figure import Figure
+
+from .._backend import jupyter_kernel
 
 __all__ = ["show_figures_inline"]
 
 
 def show_figures_inline() -> bool:
-    """In an IPython kernel, display a returned ``Figure`` as a PNG image.
+    """In a Jupyter kernel, display a returned ``Figure`` as a PNG image.
 
     The plots are built without pyplot, and IPython shows a ``Figure`` as an image
     only once matplotlib's inline backend registered a formatter for it (pyplot used,
@@ -21,10 +20,7 @@ def show_figures_inline() -> bool:
     Returns:
         Whether a formatter was registered.
     """
-    ipython = sys.modules.get("IPython")
-    if ipython is None:  # not running under IPython: nothing to do
-        return False
-    shell: Any = ipython.get_ipython()
+    shell = jupyter_kernel()  # a terminal IPython shows no images
     formatters = getattr(getattr(shell, "display_formatter", None), "formatters", None)
     if not formatters or "image/png" not in formatters:
         return False
