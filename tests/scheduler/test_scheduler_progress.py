@@ -372,8 +372,19 @@ async def test_only_one_display_at_a_time_on_the_terminal() -> None:
 
 async def test_many_trials_in_flight_with_failures_and_retries_are_counted_once() -> None:
     rng = random.Random(3)
+    started = 0
+    all_in_flight = anyio.Event()
 
     async def flaky(config: Quad) -> float:
+        # The first 32 wait for each other, so that all 32 slots are seen running
+        # however slowly a loaded machine asks (a CI run once saw at most 28).
+        nonlocal started
+        started += 1
+        if started == 32:
+            all_in_flight.set()
+        if started <= 32:
+            with anyio.move_on_after(10):
+                await all_in_flight.wait()
         await anyio.sleep(rng.random() * 0.01)
         if rng.random() < 0.2:
             msg = "flaky"
