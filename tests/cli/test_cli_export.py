@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import math
+import os
+import stat
 import sys
+import threading
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -17,6 +21,7 @@ from cli_helpers import N_COMPLETE, STUDY, Demo, demo_objective, read_trials, st
 
 import asynchyper as ah
 from asynchyper.__main__ import main
+from asynchyper._cli import _export_command as export_command
 from asynchyper._export import record_columns, to_dataframe, trial_records
 from asynchyper._types import JSONValue
 
@@ -126,6 +131,68 @@ def test_export_to_a_missing_directory(
     _, err = capsys.readouterr()
     assert len(err.splitlines()) == 1
     assert f"cannot write {target}" in err
+
+
+def test_export_replaces_a_file_whole_or_not_at_all(
+    demo_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "out.csv"
+    argv = ["export", STUDY, "--storage", str(demo_db), "-o", str(target)]
+    assert main(argv) == 0
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600  # the study's data: owner only
+    target.chmod(0o640)
+    target.write_text("previous\n")
+
+    class DiskFull(io.StringIO):
+        """A file that takes the first half of the text, then finds the disk full."""
+
+        def __init__(self, path: str, *args: Any, **kwargs: Any) -> None:
+            super().__init__()
+            self._file = open(path, *args, **kwargs)  # noqa: SIM115 - closed in __exit__
+
+        def write(self, text: str) -> int:
+            self._file.write(text[: len(text) // 2])
+            self._file.flush()
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __exit__(self, *exc: object) -> None:
+            self._file.close()
+
+    with monkeypatch.context() as patch:
+        patch.setattr(export_command, "open", DiskFull, raising=False)
+        assert main(argv) == 1
+    assert target.read_text() == "previous\n"  # not truncated by the failed export
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]  # no temporary left
+    assert main(argv) == 0
+    assert target.read_text().startswith("number,state,value")
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640  # an existing file keeps its mode
+
+
+def test_export_through_a_link_replaces_the_file_it_points_to(
+    demo_db: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "real").mkdir()
+    real = tmp_path / "real" / "trials.jsonl"
+    link = tmp_path / "trials.jsonl"
+    link.symlink_to(real)
+    argv = ["export", STUDY, "--storage", str(demo_db), "--format", "jsonl", "-o", str(link)]
+    assert main(argv) == 0
+    assert link.is_symlink()
+    assert len(real.read_text().splitlines()) == len(stored(demo_db))
+    assert sorted(p.name for p in (tmp_path / "real").iterdir()) == ["trials.jsonl"]
+
+
+def test_export_to_a_pipe_writes_it_in_place(demo_db: Path, tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    received: list[str] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()))
+    reader.start()
+    try:
+        assert main(["export", STUDY, "--storage", str(demo_db), "-o", str(fifo)]) == 0
+    finally:
+        reader.join(timeout=10)
+    assert received[0].startswith("number,state,value")
 
 
 def test_pandas_reads_the_csv_back_with_the_documented_call(

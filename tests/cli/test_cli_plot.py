@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import importlib
+import os
+import stat
 import sys
 import types
 from collections.abc import Sequence
@@ -82,6 +85,31 @@ def test_unsupported_image_format(
     _, err = capsys.readouterr()
     expected = f"cannot save the plot to {target}: Format 'xyz' is not supported"
     assert err == f"asynchyper: error: {expected}\n"
+
+
+def test_a_failed_plot_keeps_the_previous_image(
+    calls: list[dict[str, Any]],
+    demo_db: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    target = tmp_path / "history.png"
+    argv = ["plot", STUDY, "history", "-o", str(target), "--storage", str(demo_db)]
+    previous = os.umask(0o027)
+    try:
+        assert main(argv) == 0
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640  # a new image: as open() makes it
+
+    def interrupted(self: FakeFigure, path: str) -> None:
+        Path(path).write_bytes(b"half an im")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(FakeFigure, "savefig", interrupted)
+    assert main(argv) == 1
+    assert target.read_bytes() == b"fake image"
+    assert [p.name for p in tmp_path.iterdir()] == ["history.png"]
 
 
 @pytest.mark.parametrize(

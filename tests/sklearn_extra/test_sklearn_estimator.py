@@ -260,6 +260,24 @@ def test_an_interrupted_fit_where_an_event_loop_runs_cancels_its_search() -> Non
     assert ah.TrialState.CANCELLED in found
 
 
+def test_progress_is_shown_only_when_asked(capfd: pytest.CaptureFixture[str]) -> None:
+    X, y = load_iris(return_X_y=True)
+    options: dict[str, Any] = {"space": KnnOnly, "trials": 3, "executor": "thread", "seed": 0}
+    ahs.AutoClassifier(**options).fit(X, y)
+    assert capfd.readouterr().err == ""  # quiet by default (cross_val_score, GridSearchCV)
+    ahs.AutoClassifier(**options, progress=True).fit(X, y)
+    shown = capfd.readouterr().err
+    assert "done 3/3" in shown, shown
+    assert "best -0.9" in shown, shown  # the loss: the negated accuracy
+    ahs.AutoRegressor(space=QuickRegressors, trials=2, executor="thread", progress=True).fit(
+        X, X[:, 0]
+    )
+    assert "done 2/2" in capfd.readouterr().err
+    with pytest.raises(ahs.OptionError, match=r"progress='yes' is not True, False or None"):
+        ahs.AutoClassifier(**options, progress="yes").fit(X, y)  # type: ignore[arg-type]
+    assert clone(ahs.AutoClassifier(progress=True)).get_params()["progress"] is True
+
+
 @pytest.mark.slow
 def test_trials_run_in_worker_processes() -> None:
     X, y = load_iris(return_X_y=True)

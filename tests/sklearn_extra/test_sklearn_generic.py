@@ -25,6 +25,7 @@ PARAMS = [
     "cv",
     "executor",
     "portfolio",
+    "progress",
     "scoring",
     "seed",
     "space",

@@ -15,6 +15,7 @@ from .._export import record_columns, trial_records
 from .._records import StudyRecord, TrialRecord, TrialState
 from .._types import JSONValue
 from ._errors import CommandError
+from ._output import PRIVATE, replacing
 from ._store import existing_storage, storage_url
 
 __all__ = ["FORMATS", "export", "render"]
@@ -76,7 +77,10 @@ def export(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
         return 0
     try:
-        with open(args.output, "w", encoding="utf-8", newline="") as file:
+        with (
+            replacing(args.output, mode=PRIVATE) as path,
+            open(path, "w", encoding="utf-8", newline="") as file,
+        ):
             file.write(text)
     except OSError as exc:
         msg = f"cannot write {args.output}: {exc.strerror or exc}"

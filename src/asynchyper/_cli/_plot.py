@@ -16,6 +16,7 @@ from .._errors import NoCompletedTrialsError
 from .._records import StudyRecord, TrialRecord, TrialState
 from ._commands import no_completed_trial
 from ._errors import CommandError
+from ._output import PUBLIC, replacing
 from ._store import existing_storage, storage_url
 
 __all__ = ["load_plots", "plot"]
@@ -86,7 +87,8 @@ def plot(args: argparse.Namespace) -> int:
         msg = f"cannot draw the {args.kind} plot: {no_completed_trial(record.name, counts)}"
         raise NoCompletedTrialsError(msg) from exc
     try:
-        figure.savefig(target)
+        with replacing(target, mode=PUBLIC) as path:
+            figure.savefig(path)
     except (OSError, ValueError) as exc:  # no such directory; an unknown image format
         msg = f"cannot save the plot to {target}: {exc}"
         raise CommandError(msg) from exc

@@ -28,6 +28,7 @@ __all__ = [
     "check_classification_target",
     "check_features",
     "check_n_splits",
+    "check_progress",
     "check_regression_target",
     "check_scoring",
     "check_space",
@@ -360,6 +361,21 @@ def check_regression_target(y: Any, n_samples: int) -> npt.NDArray[np.float64]:
         msg = f"y is constant (every value is {first!r}); there is nothing to learn"
         raise DataError(msg)
     return numeric
+
+
+def check_progress(progress: object) -> None:
+    """Check the ``progress`` option: ``True``, ``False`` or ``None``.
+
+    Raises:
+        OptionError: Anything else (a string such as ``"yes"`` is not taken as true).
+    """
+    if progress is None or isinstance(progress, bool):
+        return
+    msg = (
+        f"progress={progress!r} is not True, False or None; pass progress=True to show "
+        "the search's progress"
+    )
+    raise OptionError(msg)
 
 
 def check_scoring(scoring: Any, *, estimator: str) -> None:

@@ -43,6 +43,7 @@ from ._checks import (
     check_classification_target,
     check_features,
     check_n_splits,
+    check_progress,
     check_regression_target,
     check_scoring,
     check_space,
@@ -163,6 +164,7 @@ class _AutoEstimator(BaseEstimator, Generic[S]):  # type: ignore[misc]  # sklear
         suggester: Suggester | None = None,
         storage: str | Storage | None = None,
         study: str | None = None,
+        progress: bool | None = False,
     ) -> None:
         self.space = space
         self.trials = trials
@@ -177,6 +179,7 @@ class _AutoEstimator(BaseEstimator, Generic[S]):  # type: ignore[misc]  # sklear
         self.suggester = suggester
         self.storage = storage
         self.study = study
+        self.progress = progress
 
     if TYPE_CHECKING:
         # Inherited from scikit-learn, which is untyped (no py.typed): declared here so
@@ -350,6 +353,7 @@ class _AutoEstimator(BaseEstimator, Generic[S]):  # type: ignore[misc]  # sklear
                 "needs at least 2 (one per fold): provide more data"
             )
             raise DataError(msg)
+        check_progress(self.progress)
         splitter, stratified = self._splitter()
         check_scoring(self.scoring, estimator=name)
         if callable(self.scoring) and self._executor_name() == "process":
@@ -498,7 +502,7 @@ class _AutoEstimator(BaseEstimator, Generic[S]):  # type: ignore[misc]  # sklear
                 executor=self._executor(),
                 timeout=self.timeout,
                 trial_timeout=self.trial_timeout,
-                progress=False,
+                progress=self.progress,
             )
 
     def _quiet_refit(self, result: Result[Any], objective: CrossValidation) -> None:
@@ -722,6 +726,12 @@ class AutoClassifier(ClassifierMixin, _AutoEstimator[SC]):  # type: ignore[misc]
             :class:`DataMismatchError`. ``None`` names the study after the space and
             a fingerprint of the data, folds and scoring, so each data set (each fold
             of ``cross_val_score`` or ``GridSearchCV``) gets a study of its own.
+        progress: Show the search's progress (trials done, best score so far, time
+            left): ``True`` on stderr, or as one output of the cell in a Jupyter
+            notebook; ``None`` only when stderr is a terminal or in a notebook;
+            ``False`` (the default) never, so that a fit inside ``cross_val_score``
+            or ``GridSearchCV`` stays quiet. The value shown is the study's loss,
+            the negated score.
 
     Attributes:
         best_config_: The best configuration (an instance of ``space``).
@@ -856,6 +866,8 @@ class AutoRegressor(RegressorMixin, _AutoEstimator[SR]):  # type: ignore[misc]  
         study: The study name in ``storage``: re-running on the same data resumes the
             search; ``None`` gives each data set its own study (see
             :class:`AutoClassifier`).
+        progress: Show the search's progress (see :class:`AutoClassifier`; default
+            ``False``).
 
     Attributes:
         best_config_: The best configuration (an instance of ``space``).
