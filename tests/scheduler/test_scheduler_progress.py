@@ -204,6 +204,49 @@ async def test_in_a_notebook_one_output_is_kept_up_to_date(
     assert (captured.out, captured.err) == ("", "")  # nothing printed besides the output
 
 
+async def shown_while_trials_run(shown: list[str], seconds: float, **options: Any) -> list[str]:
+    """What was shown ``seconds`` into a run of ``sleepy`` (four quick trials, then
+    four that run until the run is cancelled)."""
+    async with anyio.create_task_group() as group:
+        group.start_soon(
+            lambda: ah.minimize(
+                sleepy, Quad, trials=100, concurrency=4, suggester=ah.Random(), **options
+            )
+        )
+        await anyio.sleep(seconds)
+        snapshot = list(shown)
+        group.cancel_scope.cancel()
+    return snapshot
+
+
+async def test_in_a_notebook_the_output_follows_a_burst_and_the_clock(
+    notebook: list[str],
+) -> None:
+    # The four quick trials end within the first update's throttle interval: the
+    # output showed "done 0/100" for as long as the next trials ran, its clock still.
+    snapshot = await shown_while_trials_run(notebook, 1.6)
+    assert snapshot[-1].startswith("Quad: done 4/100, running 4, failed 0"), snapshot[-1]
+    assert "elapsed 0:00:01" in snapshot[-1]
+    assert len(snapshot) < 10, snapshot
+
+
+async def test_without_a_terminal_the_last_change_is_printed_without_a_new_event(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    printed: list[str] = []
+
+    class Lines(io.StringIO):
+        def write(self, text: str) -> int:
+            printed.extend(text.splitlines())
+            return len(text)
+
+    snapshot = await shown_while_trials_run(printed, 1.6, progress=ProgressDisplay(file=Lines()))
+    assert snapshot[-1].startswith("Quad: done 4/100, running 4, failed 0"), snapshot
+    # the start, the first trial event, the rest of the burst a throttle interval later;
+    # then nothing: a line per change of the counts, not per tick of the clock
+    assert len(snapshot) <= 3, snapshot
+
+
 async def test_a_terminal_ipython_is_no_notebook(
     monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:

@@ -275,69 +275,97 @@ class _View(Protocol):
 
 
 class _ThrottledView:
-    """Drawn on trial events (no thread), at most once every ``interval`` seconds."""
+    """Drawn by a background thread at most once every ``interval`` seconds: after a
+    trial event (the last of a burst too, without waiting for the next event) and, when
+    ``ticking``, whenever the text changed (the clock during a long trial)."""
 
     interval = LINE_SECONDS
+    #: Whether the elapsed time alone is a reason to redraw.
+    ticking = False
 
     def __init__(self, display: ProgressDisplay[Any]) -> None:
         self._display = display
-        self._next = 0.0
         self._broken = False
+        self._shown = ""
+        self._changed = threading.Event()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="asynchyper progress", daemon=True)
+
+    def start(self) -> None:
+        """Show the first state now, then redraw from the background thread."""
+        self._draw()
+        self._thread.start()
 
     def update(self) -> None:
         """A counter changed (called on the event loop for each trial event)."""
-        now = time.monotonic()
-        if now >= self._next:
-            self._next = now + self.interval
-            self._write()
+        self._changed.set()
 
     def stop(self) -> None:
-        self._write()
+        self._done.set()
+        self._changed.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        self._draw()
 
-    def _write(self) -> None:
+    def _run(self) -> None:
+        while True:
+            self._changed.wait(self.interval if self.ticking else None)
+            if self._done.is_set():
+                return
+            self._changed.clear()
+            self._draw()
+            if self._done.wait(self.interval):  # the throttle
+                return
+
+    def _draw(self) -> None:
+        text = self._display.line()
+        if text != self._shown and not self._broken:
+            self._shown = text
+            self._write(text)
+
+    def _write(self, text: str) -> None:
         raise NotImplementedError
 
 
 class _LineView(_ThrottledView):
-    """Not a terminal: one line per update, at most every :data:`LINE_SECONDS`."""
+    """Not a terminal: a line when the counts change, at most every :data:`LINE_SECONDS`."""
 
     def __init__(self, display: ProgressDisplay[Any], file: TextIO) -> None:
         super().__init__(display)
         self._file = file
-        self.update()
+        self.start()
 
-    def _write(self) -> None:
-        if self._broken:
-            return
+    def _write(self, text: str) -> None:
         try:
-            self._file.write(self._display.line() + "\n")
+            self._file.write(text + "\n")
             self._file.flush()
         except (OSError, ValueError):  # closed or broken stream: stop showing, keep running
             self._broken = True
 
 
 class _NotebookView(_ThrottledView):
-    """A Jupyter notebook: one output of the cell, replaced as trials start and finish.
+    """A Jupyter notebook: one output of the cell, replaced as trials start and finish
+    and as the clock ticks (at most every :data:`NOTEBOOK_SECONDS`).
 
     Printing a line per update would fill the cell (an hour's run: 3,600 lines).
     """
 
     interval = NOTEBOOK_SECONDS
+    ticking = True
 
     def __init__(self, display: ProgressDisplay[Any]) -> None:
         from IPython.display import display as show  # noqa: PLC0415 - in a kernel
 
         super().__init__(display)
-        self._handle = show(self._bundle(), raw=True, display_id=True)
+        self._shown = display.line()
+        self._handle = show({"text/plain": self._shown}, raw=True, display_id=True)
+        self.start()
 
-    def _bundle(self) -> dict[str, str]:
-        return {"text/plain": self._display.line()}
-
-    def _write(self) -> None:
-        if self._broken or self._handle is None:
+    def _write(self, text: str) -> None:
+        if self._handle is None:
             return
         try:
-            self._handle.update(self._bundle(), raw=True)
+            self._handle.update({"text/plain": text}, raw=True)
         except Exception:  # a display must never stop the run
             self._broken = True
 
