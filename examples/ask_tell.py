@@ -5,7 +5,8 @@ by message, a human in the loop. Here a pool of simulated workers takes trials f
 the study, results come back in any order (the script counts how many overtook an
 earlier trial), some jobs fail and are told as failures with ``error=``, and the study
 keeps every running trial as *pending* so that TPE spreads new asks away from them. A
-configuration you already know is worth trying goes first with ``enqueue``.
+configuration you already know is worth trying goes first with ``enqueue``, and so
+does a partial one (``x1`` given, ``x2`` left to the suggester).
 
 Run it with ``python examples/ask_tell.py``.
 """
@@ -45,6 +46,7 @@ async def main(budget: int, workers: int) -> None:
 
     async with ah.open_study(Branin, name="branin", suggester=ah.TPE(), seed=0) as study:
         await study.enqueue(Branin(x1=3.0, x2=3.0))  # a hunch: evaluated first
+        await study.enqueue({"x1": 9.5})  # half a hunch: TPE chooses x2 (at random, so early)
         completed = in_flight = out_of_order = 0
         highest_told = -1
         async with anyio.create_task_group() as group:
@@ -65,8 +67,9 @@ async def main(budget: int, workers: int) -> None:
         result = await study.result()
 
     failed = [t for t in result.trials if t.state is ah.TrialState.FAILED]
-    first = result.trials[0]
+    first, second = result.trials[:2]
     print(f"trial 0 was the enqueued {first.config}: {first.state.value}, value {first.value}")
+    print(f"trial 1 was the enqueued x1=9.5 with x2={second.config.x2:.3f} chosen")
     print(
         f"{len(result.completed)} completed, {len(failed)} failed; "
         f"{out_of_order} of {len(result.trials)} results were told after a later trial's"

@@ -192,6 +192,105 @@ async def test_enqueue_can_skip_a_configuration_already_queued_or_run(tmp_path: 
 
 
 @attrs.frozen(kw_only=True)
+class Kernel:
+    C: Annotated[float, ah.Float(1e-3, 1e3, log=True)]
+
+
+@attrs.frozen(kw_only=True)
+class Grove:
+    depth: Annotated[int, ah.Int(1, 12)]
+
+
+@attrs.frozen(kw_only=True)
+class Choice:
+    lr: Annotated[float, ah.Float(1e-4, 1e-1, log=True)]
+    model: Kernel | Grove
+
+
+async def test_a_partial_configuration_is_completed_and_runs_first() -> None:
+    # Optuna's enqueue_trial takes some parameters and samples the rest; enqueue()
+    # took whole configurations only.
+    async with ah.open_study(Choice, suggester=ah.TPE(), seed=0) as study:
+        branch = await study.enqueue({"model": "Grove"})
+        value = await study.enqueue({"lr": 0.01, "model": "Kernel", "model:Kernel.C": 2.0})
+        assert value.config == Choice(lr=0.01, model=Kernel(C=2.0))  # whole: kept as given
+        assert branch.state is ah.TrialState.WAITING
+        assert isinstance(branch.config.model, Grove)
+        assert set(branch.params) == {"lr", "model", "model:Grove.depth"}
+        result = await study.optimize(lambda c: c.lr, trials=30)
+        assert [t.config for t in result.trials[:2]] == [branch.config, value.config]
+        # After the random start the rest comes from the model: lr (minimised) small.
+        later = [await study.enqueue({"model": "Grove"}) for _ in range(8)]
+        assert all(isinstance(t.config.model, Grove) for t in later)
+        assert float(np.median([t.config.lr for t in later])) < 1e-3
+        # with skip_if_exists, any trial holding the given values counts
+        again = await study.enqueue({"model": "Grove"}, skip_if_exists=True)
+        assert again.number == branch.number
+        other = await study.enqueue({"lr": 0.05, "model": "Kernel"}, skip_if_exists=True)
+        assert other.number == later[-1].number + 1
+        assert other.config.lr == 0.05
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        (
+            {"model:Kernel.C": 1.0},
+            r"'model:Kernel.C' = 1.0 belongs to branch model='Kernel'; give its branch choice "
+            r"too \('model': 'Kernel'\)",
+        ),
+        ({"model": "Grove", "model:Kernel.C": 1.0}, r"inactive \(model='Grove'\); remove it"),
+        ({"lr": 5.0}, r"'lr' = 5.0 is out of bounds"),
+        ({"depth": 3}, r"unknown parameter 'depth' = 3; known names: \['lr', 'model'"),
+        ({"model": "Forest"}, r"'model' = 'Forest' is not one of the allowed choices"),
+    ],
+)
+async def test_a_partial_configuration_that_does_not_fit_is_refused(
+    given: dict[str, Any], expected: str
+) -> None:
+    async with ah.open_study(Choice, suggester=ah.Random()) as study:
+        with pytest.raises(ah.ParameterError, match=expected):
+            await study.enqueue(given)
+        assert await study.trials() == []
+
+
+class Forgetful(ah.Random):
+    """A suggester whose suggest_given drops the given values."""
+
+    def __repr__(self) -> str:
+        return "Forgetful()"
+
+    def suggest_given(self, space: Any, history: Any, pending: Any, rng: Any, fixed: Any) -> Any:
+        return self.suggest(space, history, pending, rng)[0]
+
+
+async def test_a_suggester_that_changes_given_values_is_named() -> None:
+    async with ah.open_study(Choice, suggester=Forgetful(), seed=1) as study:
+        with pytest.raises(ah.SuggesterError, match=r"Forgetful.*changed the given parameters"):
+            await study.enqueue({"lr": 0.0123})
+
+
+@attrs.frozen(kw_only=True)
+class Ordered:
+    low: Annotated[float, ah.Float(0.0, 1.0)]
+    high: Annotated[float, ah.Float(0.0, 1.0)]
+
+    def __attrs_post_init__(self) -> None:
+        if self.low > self.high:
+            msg = "low must not exceed high"
+            raise ValueError(msg)
+
+
+async def test_a_completion_the_class_rejects_is_drawn_again() -> None:
+    async with ah.open_study(Ordered, suggester=ah.Random(), seed=0) as study:
+        for _ in range(10):
+            trial = await study.enqueue({"low": 0.9})
+            assert trial.config.high >= 0.9
+        with pytest.raises(ah.ParameterError, match="low must not exceed high"):
+            await study.enqueue({"low": 0.9, "high": 0.1})  # whole: not redrawn
+
+
+@attrs.frozen(kw_only=True)
 class WithConstant:
     x: Annotated[float, ah.Float(0.0, 1.0)]
     epochs: int = 10

@@ -215,3 +215,34 @@ def test_fingerprint_is_stable_across_processes(specs: list[Spec]) -> None:
     ]
     assert _fingerprints_in_subprocess(specs, "0") == here
     assert _fingerprints_in_subprocess(specs, "4242") == here
+
+
+@fast
+@given(space_specs(), st.integers(0, 2**32 - 1), st.data())
+def test_part_of_a_configuration_is_kept_and_completed(
+    spec: Spec, seed: int, data: st.DataObject
+) -> None:
+    space: ah.Space[Any] = ah.compile_space(build(spec))
+    dims = expected_dimensions(spec)
+    parents = {d["name"]: d["parent"] for d in space.describe()}
+    rng = np.random.default_rng(seed)
+    params = space.sample(rng)
+    part = {name: value for name, value in params.items() if data.draw(st.booleans())}
+    for name in list(part):  # a parameter inside a branch comes with its branch choice
+        parent = parents[name]
+        while parent is not None:
+            part[str(parent)] = params[str(parent)]
+            parent = parents[str(parent)]
+    assert space.validate(part, partial=True) == part
+    history = ah.History(space)
+    for _ in range(12):
+        history.add(space.sample(rng), float(rng.random()))
+    for suggester in (ah.Random(), ah.TPE(n_startup=0), ah.TPE(multivariate=False)):
+        whole = suggester.suggest_given(space, history, [space.sample(rng)], rng, part)
+        _check_params(dims, whole)
+        assert space.validate(whole) == whole
+        assert {name: whole[name] for name in part} == part
+    full = space.sample_vectors(np.random.default_rng(seed), 7, inactive=True)
+    masked = space.sample_vectors(np.random.default_rng(seed), 7)
+    assert not np.isnan(full).any()
+    assert np.array_equal(np.where(np.isnan(masked), full, masked), full)

@@ -192,6 +192,45 @@ class SuggesterContract:
             history.add(out[0], 1.0)
         assert space.decode(out[0]) == spaces.NoDimensions()
 
+    # -- partial configurations (suggest_given) ------------------------------------
+    @pytest.mark.parametrize(
+        "fixed",
+        [
+            {"model": "Forest"},
+            {"model": "SVM", "model:SVM.C": 2.0, "preproc": "None"},
+            {"lr": 1e-3, "preproc": "PCA", "preproc:PCA.n_components": 8},
+            {"lr": 0.01, "model": "SVM", "model:SVM.C": 1.0, "model:SVM.kernel": "rbf"},
+        ],
+    )
+    @pytest.mark.parametrize("trials", [0, 40])  # the random start, then the model
+    def test_given_parameters_are_kept_and_the_rest_chosen(
+        self, fixed: dict[str, JSONScalar], trials: int
+    ) -> None:
+        space = ah.compile_space(spaces.Conditional)
+        suggester = self.make_suggester()
+        history = run(suggester, space, trials)
+        rng = np.random.default_rng(5)
+        pending = [space.sample(rng) for _ in range(3)]
+        seen: set[JSONScalar] = set()
+        for _ in range(5):
+            out = suggester.suggest_given(space, history, pending, rng, fixed)
+            assert space.validate(out) == out  # whole: every active parameter is there
+            assert {name: out[name] for name in fixed} == fixed
+            seen.add(out["lr"])
+        assert len(seen) == (1 if "lr" in fixed else 5)  # the free ones vary
+
+    def test_given_parameters_are_reproducible(self) -> None:
+        space = ah.compile_space(spaces.Conditional)
+        history = run(self.make_suggester(), space, self.trials, seed=3)
+        fixed = {"model": "SVM"}
+        first = self.make_suggester().suggest_given(
+            space, history, [], np.random.default_rng(7), fixed
+        )
+        again = self.make_suggester().suggest_given(
+            space, history, [], np.random.default_rng(7), fixed
+        )
+        assert first == again
+
     # -- determinism and batches --------------------------------------------------
     def test_reproducible(self) -> None:
         space = ah.compile_space(spaces.Conditional)

@@ -480,3 +480,29 @@ def test_ei_weights_do_not_depend_on_the_scale_of_the_losses(scale: float) -> No
         return ah.TPE(n_startup=0).suggest(space, history, [], np.random.default_rng(1), k=4)
 
     assert suggestions(scale) == suggestions(1.0)
+
+
+# -- partial configurations -------------------------------------------------------
+def _svm_near_ten(params: Mapping[str, JSONScalar]) -> float:
+    """The SVM with C near 10 is best (a Forest at best 1 worse)."""
+    lr = abs(math.log10(num(params, "lr")) + 2)
+    if params["model"] == "SVM":
+        return lr + abs(math.log10(num(params, "model:SVM.C")) - 1)
+    return 1.0 + lr + abs(num(params, "model:Forest.depth") - 6) / 3
+
+
+def test_given_parameters_condition_the_model() -> None:
+    # The free parameters come from the model given the fixed ones: C is drawn near
+    # its good value (median distance under half a decade), not from the prior
+    # (log10 C uniform in [-3, 3]: about 1.6).
+    space = ah.compile_space(spaces.Conditional)
+    history = run(ah.TPE(), space, 60, objective=_svm_near_ten)
+    fixed = {"model": "SVM"}
+    distances: dict[str, list[float]] = {"TPE": [], "Random": []}
+    for seed in range(20):
+        for suggester in (ah.TPE(), ah.Random()):
+            out = suggester.suggest_given(space, history, [], np.random.default_rng(seed), fixed)
+            name = type(suggester).__name__
+            distances[name].append(abs(math.log10(num(out, "model:SVM.C")) - 1))
+    assert float(np.median(distances["TPE"])) < 0.5, distances
+    assert float(np.median(distances["Random"])) > 1.0, distances

@@ -237,6 +237,12 @@ async def check_study() -> None:
         assert_type(told.user_attrs, Mapping[str, JSONValue])
         del records
         everything: list[ah.Trial[Space]] = await study.trials()
+        queued: ah.Trial[Space] = await study.enqueue({"model": "SVM", "model:SVM.C": 1.0})
+        await study.enqueue(
+            Space(lr=1e-3, model=SVM(C=1.0, kernel="rbf"), preproc=None, activation=Activation.RELU)
+        )
+        await study.enqueue(Other(0.5))  # type: ignore[arg-type]
+        del queued
         result: ah.Result[Space] = await study.optimize(objective, trials=5, concurrency=2)
         await study.optimize(other_objective, trials=5)  # type: ignore[arg-type]
         await study.optimize(lambda cfg: cfg.lr, trials=5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import itertools
 import logging
@@ -361,14 +362,24 @@ class Study(Generic[T]):
         except TrialStateError as exc:
             raise await self._explain(number, exc) from None
 
-    async def enqueue(self, config: T, *, skip_if_exists: bool = False) -> Trial[T]:
+    async def enqueue(
+        self, config: T | Mapping[str, JSONScalar], *, skip_if_exists: bool = False
+    ) -> Trial[T]:
         """Queue a configuration to be evaluated before any suggested one.
 
         Args:
-            config: An instance of the space class.
+            config: An instance of the space class, or flat parameters (the names of
+                :attr:`Trial.params`, such as ``{"lr": 0.01, "model": "SVM"}``). Flat
+                parameters may be a *part* of a configuration: the parameters not
+                given are chosen now by the suggester, given those that are
+                (:meth:`Suggester.suggest_given`; TPE models them from the study's
+                trials so far, or draws them at random during its random start). A
+                parameter inside a branch comes with its branch choice
+                (``"model:SVM.C"`` with ``"model": "SVM"``).
             skip_if_exists: Queue nothing if a trial with this configuration is already
                 waiting, running or complete, and return that trial instead, so that a
                 script that re-runs after a crash does not queue its warm starts again.
+                For a partial configuration, any trial with the given values counts.
                 (Two processes enqueueing the same configuration at the same moment may
                 both queue it.)
 
@@ -377,23 +388,65 @@ class Study(Generic[T]):
 
         Raises:
             ParameterError: ``config`` does not fit the space: a value is outside its
-                dimension, or a constant field (a default and no marker) differs from
-                its default.
+                dimension, a name is unknown, a constant field (a default and no
+                marker) differs from its default, or the space class's own checks
+                refuse it (every completion tried, for a partial configuration).
+            SuggesterError: The suggester did not keep the given parameters.
             StudyClosedError: The study's ``open_study`` block has ended.
             EventLoopError: Called from another event loop than the one that
                 opened the study.
         """
         self._check_open("enqueue()")
-        params = self.space.encode(config)
-        check_constants(self.space, config, what="enqueue()")
+        if isinstance(config, Mapping):
+            given = self.space.validate(config, partial=True)
+        else:
+            given = self.space.encode(config)
+            check_constants(self.space, config, what="enqueue()")
         if skip_if_exists:
             for existing in await self._storage.trials(self._study_id):
-                if existing.state in _KEPT_STATES and existing.params == params:
+                if existing.state in _KEPT_STATES and _holds(existing.params, given):
                     return self._trial_from(existing)
+        params = await self._completed(given) if isinstance(config, Mapping) else given
         with anyio.CancelScope(shield=True):
             record = await self._storage.enqueue_trial(self._study_id, params)
         self._maybe_waiting = True
         return self._trial_from(record)
+
+    async def _completed(self, given: dict[str, JSONScalar]) -> dict[str, JSONScalar]:
+        """``given`` as a whole configuration: itself when it is one, else the
+        suggester's completion (drawn again while the space class rejects it)."""
+        try:
+            self.space.validate(given)  # the values are checked: only names can be missing
+        except ParameterError:
+            pass  # complete them below
+        else:
+            self.space.decode(given)  # the space class's own checks
+            return given
+        for attempt in range(1, REJECTED_LIMIT + 1):
+            async with self._lock:
+                await self._absorb_many()
+                call = functools.partial(
+                    self.suggester.suggest_given,
+                    self.space,
+                    self._history,
+                    self._pending(),
+                    self._rng,
+                    MappingProxyType(given),
+                )
+                slow = self._suggest_cost > SUGGEST_OFFLOAD_SECONDS
+                proposal = await anyio.to_thread.run_sync(call) if slow else call()
+            params = self._normalise_suggestion(proposal)
+            if not _holds(params, given):
+                msg = (
+                    f"{self.suggester!r}.suggest_given() changed the given parameters "
+                    f"{given} into {params}"
+                )
+                raise SuggesterError(msg)
+            if self._decode_suggestion(params, last_try=attempt == REJECTED_LIMIT) is not None:
+                return params
+            self._finished.append((params, None))  # learnt as infeasible, as in ask()
+        msg = "unreachable: the last try raises"
+        raise AssertionError(msg)  # pragma: no cover
 
     async def trials(self) -> list[Trial[T]]:
         """Every trial of the study, ordered by number.
@@ -1351,6 +1404,12 @@ def _cancelling() -> bool:
     except RuntimeError:  # not on asyncio: the objective's own error
         return False
     return task is None or task.cancelling() > 0
+
+
+def _holds(params: Params, given: Params) -> bool:
+    """Whether ``params`` has every value of ``given`` (the same flat parameters)."""
+    missing = object()
+    return all(params.get(name, missing) == value for name, value in given.items())
 
 
 def _single_proposal(suggester: Suggester, proposals: object) -> dict[str, JSONScalar]:

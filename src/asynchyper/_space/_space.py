@@ -138,14 +138,19 @@ class Space(Generic[T]):
             params[codec.name] = codec.draw_value(u)
         return params
 
-    def sample_vectors(self, rng: np.random.Generator, n: int) -> FloatMatrix:
+    def sample_vectors(
+        self, rng: np.random.Generator, n: int, *, inactive: bool = False
+    ) -> FloatMatrix:
         """Draw ``n`` configurations from the prior as an ``(n, d)`` numeric matrix.
 
-        Vectorised: no Python loop over the ``n`` rows. Inactive entries are ``NaN``.
+        Vectorised: no Python loop over the ``n`` rows.
 
         Args:
             rng: The random generator to draw from.
             n: Number of configurations.
+            inactive: Keep a draw in every entry, the inactive ones too (so that a
+                branch column changed afterwards finds its children's values);
+                by default inactive entries are ``NaN``. The draws are the same.
 
         Returns:
             The ``(n, d)`` matrix.
@@ -154,7 +159,8 @@ class Space(Generic[T]):
         matrix = np.empty_like(units)
         for codec in self._codecs:
             matrix[:, codec.column] = codec.column_from_unit(units[:, codec.column])
-        matrix[~self.active_mask(matrix)] = np.nan
+        if not inactive:
+            matrix[~self.active_mask(matrix)] = np.nan
         return matrix
 
     # -- numeric encoding ---------------------------------------------------------
@@ -426,11 +432,13 @@ class Space(Generic[T]):
             msg = f"{node.cls.__qualname__}(**{kwargs!r}) rejected the parameters: {exc}"
             raise RejectedByClassError(msg) from exc
 
-    def validate(self, params: Params) -> dict[str, JSONScalar]:
+    def validate(self, params: Params, *, partial: bool = False) -> dict[str, JSONScalar]:
         """Check flat parameters against the space and return them normalised.
 
         Args:
             params: Flat parameters.
+            partial: Accept a part of a configuration: an active parameter may be
+                missing (a parameter inside a branch still needs its branch choice).
 
         Returns:
             The parameters in ``dimensions`` order, floats snapped to their grid.
@@ -450,17 +458,11 @@ class Space(Generic[T]):
             present = codec.name in params
             if codec.parent_column >= 0 and chosen.get(codec.parent_column) != codec.parent_index:
                 if present:
-                    parent = self._codecs[codec.parent_column]
-                    state = (
-                        f"{parent.name}={normalised[parent.name]!r}"
-                        if parent.name in normalised
-                        else f"{parent.name!r} is inactive or invalid"
-                    )
                     problems.append(
-                        f"parameter {codec.name!r} = {params[codec.name]!r} belongs to "
-                        f"branch {codec.dimension.parent}={codec.dimension.parent_choice!r}, "
-                        f"which is inactive ({state}); remove it"
+                        self._inactive_problem(codec, params, normalised, partial=partial)
                     )
+                continue
+            if not present and partial:
                 continue
             if not present:
                 allowed = (
@@ -486,6 +488,25 @@ class Space(Generic[T]):
             msg += "\n".join(f"  - {p}" for p in problems)
             raise ParameterError(msg)
         return normalised
+
+    def _inactive_problem(
+        self, codec: Codec, params: Params, normalised: dict[str, JSONScalar], *, partial: bool
+    ) -> str:
+        """What is wrong with a given parameter whose branch is not the chosen one."""
+        parent = self._codecs[codec.parent_column]
+        choice = codec.dimension.parent_choice
+        given = (
+            f"parameter {codec.name!r} = {params[codec.name]!r} belongs to branch "
+            f"{parent.name}={choice!r}"
+        )
+        if partial and parent.name not in params:
+            return f"{given}; give its branch choice too ({parent.name!r}: {choice!r})"
+        state = (
+            f"{parent.name}={normalised[parent.name]!r}"
+            if parent.name in normalised
+            else f"{parent.name!r} is inactive or invalid"
+        )
+        return f"{given}, which is inactive ({state}); remove it"
 
     def describe(self) -> list[dict[str, JSONValue]]:
         """A JSON-safe description of every dimension.

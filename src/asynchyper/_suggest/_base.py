@@ -15,7 +15,7 @@ from .._errors import SuggesterError
 from .._space import Space
 from .._types import JSONScalar, Params
 
-__all__ = ["History", "Suggester"]
+__all__ = ["History", "Suggester", "with_fixed"]
 
 _INITIAL_CAPACITY = 64
 
@@ -147,3 +147,61 @@ class Suggester(abc.ABC):
         Raises:
             SuggesterError: ``k`` is negative.
         """
+
+    def suggest_given(
+        self,
+        space: Space[Any],
+        history: History,
+        pending: Sequence[Params],
+        rng: np.random.Generator,
+        fixed: Params,
+    ) -> dict[str, JSONScalar]:
+        """Propose one configuration that keeps the ``fixed`` parameters.
+
+        What :meth:`Study.enqueue <asynchyper.Study.enqueue>` calls for a partial
+        configuration: some parameters given, the others to be chosen. The default
+        asks :meth:`suggest` for one configuration and puts the ``fixed`` values in;
+        a parameter that only a fixed branch choice makes active is drawn from the
+        prior. A suggester with a model can override it to choose the free
+        parameters given the fixed ones, as :class:`~asynchyper.TPE` does.
+
+        Args:
+            space: The compiled space.
+            history: Finished trials, as for :meth:`suggest`.
+            pending: Flat parameters of trials still running.
+            rng: The only source of randomness.
+            fixed: Part of a configuration, valid for ``space`` (a parameter inside
+                a branch comes with its branch choice).
+
+        Returns:
+            Flat parameters valid for ``space`` holding every ``fixed`` value.
+        """
+        proposals = self.suggest(space, history, pending, rng, 1)
+        return with_fixed(space, space.to_vector(proposals[0])[None, :], fixed, rng)[0]
+
+
+def with_fixed(
+    space: Space[Any], vectors: npt.NDArray[np.float64], fixed: Params, rng: np.random.Generator
+) -> list[dict[str, JSONScalar]]:
+    """Rows of ``vectors`` with the ``fixed`` values put in, as flat parameters.
+
+    An entry that the fixed branch choices make active and a row lacks (``NaN``) is
+    drawn from the prior.
+
+    Args:
+        space: The compiled space.
+        vectors: ``(n, d)`` numeric rows.
+        fixed: Valid flat parameters, part of a configuration.
+        rng: Draws the missing entries.
+
+    Returns:
+        One flat parameter dict per row.
+    """
+    given = space.to_vector(fixed)
+    columns = ~np.isnan(given)
+    rows = np.array(vectors, dtype=np.float64, copy=True)
+    rows[:, columns] = given[columns]
+    missing = space.active_mask(rows) & np.isnan(rows)
+    if missing.any():
+        rows[missing] = space.sample_vectors(rng, rows.shape[0], inactive=True)[missing]
+    return space.from_matrix(rows)

@@ -29,7 +29,7 @@ from .._compat import override
 from .._errors import SuggesterError
 from .._space import Space
 from .._types import JSONScalar, Params
-from ._base import History, Suggester
+from ._base import History, Suggester, with_fixed
 from ._encoding import (
     BoolArray,
     Encoding,
@@ -287,7 +287,53 @@ class TPE(Suggester):
                 running = np.concatenate([running, row[None, :]])
             return out
 
+    @override
+    def suggest_given(
+        self,
+        space: Space[Any],
+        history: History,
+        pending: Sequence[Params],
+        rng: np.random.Generator,
+        fixed: Params,
+    ) -> dict[str, JSONScalar]:
+        """Propose one configuration that keeps ``fixed``, the others chosen given it.
+
+        As :meth:`suggest`, with the fixed values put into every candidate before it
+        is scored: the free parameters are drawn from the good density and ranked by
+        ``l/g`` over the groups that the fixed branch choices make active. During the
+        random start they are drawn from the prior.
+
+        Args:
+            space: The compiled space.
+            history: Finished trials, as for :meth:`suggest`.
+            pending: Flat parameters of trials still running.
+            rng: The only source of randomness.
+            fixed: Part of a configuration, valid for ``space``.
+
+        Returns:
+            Flat parameters valid for ``space`` holding every ``fixed`` value.
+        """
+        with self._lock:
+            encoding = self._encodings.get(space)
+            running = pending_matrix(space, encoding, pending)
+            if self._starting(encoding, history, running):
+                return with_fixed(space, space.sample_vectors(rng, 1, inactive=True), fixed, rng)[0]
+            model = self._fit(encoding, history, running)
+            candidates, ranking = self._candidates(encoding, model, rng, space.to_vector(fixed))
+            ranked = candidates[ranking]
+            seen = np.concatenate([history.X, running])
+            fresh = np.flatnonzero(~collides(ranked, seen, encoding))
+            return space.from_vector(ranked[fresh[0]] if fresh.size else ranked[0])
+
     # -- one suggestion -------------------------------------------------------------
+    def _starting(self, encoding: Encoding, history: History, running: FloatArray) -> bool:
+        """Whether the next suggestion is a random-start one (no model yet)."""
+        finished = history.X.shape[0]
+        # Pending trials count towards the random start: N in flight would otherwise
+        # stretch it to n_startup + N - 1 random trials.
+        started = finished + running.shape[0]
+        return started < self.n_startup or finished == 0 or encoding.d == 0
+
     def _suggest_one(
         self,
         space: Space[Any],
@@ -298,10 +344,7 @@ class TPE(Suggester):
     ) -> FloatArray:
         finished = history.X
         seen = np.concatenate([finished, running]) if running.shape[0] else finished
-        # Pending trials count towards the random start: N in flight would otherwise
-        # stretch it to n_startup + N - 1 random trials.
-        started = finished.shape[0] + running.shape[0]
-        if started < self.n_startup or finished.shape[0] == 0 or encoding.d == 0:
+        if self._starting(encoding, history, running):
             row = novel_prior(encoding, space, rng, seen)
             return row if row is not None else snap(encoding, space.sample_vectors(rng, 1))[0]
         model = self._fit(encoding, history, running)
@@ -522,9 +565,14 @@ class TPE(Suggester):
         )
 
     def _candidates(
-        self, encoding: Encoding, model: _Model, rng: np.random.Generator
+        self,
+        encoding: Encoding,
+        model: _Model,
+        rng: np.random.Generator,
+        fixed: FloatArray | None = None,
     ) -> tuple[FloatArray, IntArray]:
-        """Candidates as raw vectors and their order, best first."""
+        """Candidates as raw vectors and their order, best first; every candidate holds
+        the non-NaN entries of the raw vector ``fixed``."""
         m = self.n_candidates
         unit = np.full((m, encoding.d), np.nan)
         for group, good, _ in model.groups:
@@ -532,6 +580,9 @@ class TPE(Suggester):
             unit[:, group.numeric] = numeric
             unit[:, group.categorical] = categorical
         raw = encoding.from_unit(unit)
+        if fixed is not None:
+            held = ~np.isnan(fixed)
+            raw[:, held] = fixed[held]
         unit = encoding.to_unit(raw)
         active = encoding.group_activity(raw)
         score = np.zeros(m)
