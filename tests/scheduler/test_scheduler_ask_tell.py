@@ -191,6 +191,45 @@ async def test_enqueue_can_skip_a_configuration_already_queued_or_run(tmp_path: 
         assert repeat.number > waiting.number
 
 
+@pytest.mark.parametrize("direction", ["minimize", "maximize"])
+async def test_best_so_far_follows_the_run_in_a_callback(direction: ah.Direction) -> None:
+    # A plain callback could not learn the best value without reading every trial
+    # from the storage at each finish (await study.result()).
+    seen: list[tuple[float | None, float | None]] = []
+    pick = min if direction == "minimize" else max
+
+    def callback(study: ah.Study[Quad], trial: ah.Trial[Quad]) -> None:
+        best = study.best_so_far
+        seen.append((trial.value, None if best is None else best.value))
+
+    async with ah.open_study(Quad, suggester=ah.Random(), direction=direction, seed=3) as study:
+        assert study.best_so_far is None
+        result = await study.optimize(loss, trials=25, concurrency=3, callbacks=[callback])
+        assert study.best_so_far == result.best
+    values = [value for value, _ in seen if value is not None]
+    assert [best for _, best in seen] == [pick(values[: i + 1]) for i in range(len(values))]
+
+
+async def test_best_so_far_counts_other_processes_trials_as_of_the_last_read(
+    tmp_path: Path,
+) -> None:
+    db = str(tmp_path / "shared.db")
+    async with (
+        ah.open_study(Quad, storage=db, name="s", suggester=ah.Random()) as mine,
+        ah.open_study(Quad, storage=db, name="s", suggester=ah.Random()) as theirs,
+    ):
+        ours = await mine.tell(await mine.ask(), 5.0)
+        assert mine.best_so_far == ours
+        better = await theirs.tell(await theirs.ask(), 1.0)
+        assert mine.best_so_far == ours  # not read yet
+        await anyio.sleep(0.6)  # an ask reads the storage when the last read is older
+        await mine.tell(await mine.ask(), 3.0)
+        best = mine.best_so_far
+        assert best is not None
+        assert (best.number, best.value) == (better.number, 1.0)
+        assert best.config == better.config
+
+
 @attrs.frozen(kw_only=True)
 class Kernel:
     C: Annotated[float, ah.Float(1e-3, 1e3, log=True)]

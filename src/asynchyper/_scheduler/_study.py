@@ -242,6 +242,7 @@ class Study(Generic[T]):
         self._writes_done: anyio.Event | None = None
         self._n_complete = 0
         self._best_loss = math.inf
+        self._best: TrialRecord | None = None  # the completed trial of _best_loss
         self._seq: int | None = None
         self._last_refresh = -math.inf
         self._maybe_waiting = True
@@ -260,6 +261,18 @@ class Study(Generic[T]):
     def owner(self) -> str:
         """The identifier (``host:pid:token``) under which this study runs trials."""
         return self._owner
+
+    @property
+    def best_so_far(self) -> Trial[T] | None:
+        """The best completed trial this study has seen, or ``None`` before the first.
+
+        Synchronous and quick, for callbacks (``on_trial_finish``) and messages during
+        a run: this process's trials count as they finish, other processes' as of the
+        study's last read of the storage (an ask reads it when the last read is more
+        than half a second old). Ties go to the lower trial number, as in
+        :attr:`Result.best`; ``(await study.result()).best`` reads every trial.
+        """
+        return None if self._best is None else self._trial_from(self._best)
 
     # -- ask / tell ----------------------------------------------------------------
     async def ask(self) -> Trial[T]:
@@ -1222,7 +1235,11 @@ class Study(Generic[T]):
         if record.state is TrialState.COMPLETE and record.value is not None:
             loss = self._sign * record.value
             self._n_complete += 1
-            self._best_loss = min(self._best_loss, loss)
+            best = self._best
+            if loss < self._best_loss or (
+                loss == self._best_loss and best is not None and record.number < best.number
+            ):
+                self._best_loss, self._best = loss, record
             self._finished.append((record.params, loss))
         elif record.state is TrialState.FAILED:
             self._finished.append((record.params, None))
