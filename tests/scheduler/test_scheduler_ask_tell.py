@@ -191,6 +191,27 @@ async def test_enqueue_can_skip_a_configuration_already_queued_or_run(tmp_path: 
         assert repeat.number > waiting.number
 
 
+async def test_skip_if_exists_queues_once_when_several_processes_start_together(
+    tmp_path: Path,
+) -> None:
+    # The same script started on several machines: each queued the warm starts.
+    db = str(tmp_path / "shared.db")
+    warm = [Quad(x=x, n=2, kind="a") for x in (0.5, 1.5, 2.5)]
+
+    async def script() -> None:
+        async with ah.open_study(Quad, storage=db, name="s", suggester=ah.Random()) as study:
+            for config in warm:
+                await study.enqueue(config, skip_if_exists=True)
+            await study.enqueue({"x": 4.5}, skip_if_exists=True)
+
+    async with anyio.create_task_group() as group:
+        for _ in range(4):
+            group.start_soon(script)
+    async with ah.open_study(Quad, storage=db, name="s") as study:
+        trials = await study.trials()
+    assert sorted(t.config.x for t in trials) == [0.5, 1.5, 2.5, 4.5]
+
+
 @pytest.mark.parametrize("direction", ["minimize", "maximize"])
 async def test_best_so_far_follows_the_run_in_a_callback(direction: ah.Direction) -> None:
     # A plain callback could not learn the best value without reading every trial
@@ -203,8 +224,9 @@ async def test_best_so_far_follows_the_run_in_a_callback(direction: ah.Direction
         seen.append((trial.value, None if best is None else best.value))
 
     async with ah.open_study(Quad, suggester=ah.Random(), direction=direction, seed=3) as study:
-        assert study.best_so_far is None
+        before = study.best_so_far
         result = await study.optimize(loss, trials=25, concurrency=3, callbacks=[callback])
+        assert before is None
         assert study.best_so_far == result.best
     values = [value for value, _ in seen if value is not None]
     assert [best for _, best in seen] == [pick(values[: i + 1]) for i in range(len(values))]

@@ -523,6 +523,41 @@ class StorageContract:
         assert counts[TrialState.RUNNING] == 2
 
     @pytest.mark.anyio
+    async def test_enqueue_unless_holding_returns_a_kept_trial(self, storage: Storage) -> None:
+        study = await new_study(storage)
+        first = await storage.enqueue_trial(study.id, {"x": 1, "kind": "a"})
+        same = await storage.enqueue_trial(
+            study.id, {"x": 1, "kind": "a"}, unless_holding={"x": 1, "kind": "a"}
+        )
+        assert same == first
+        part = await storage.enqueue_trial(study.id, {"x": 1, "kind": "b"}, unless_holding={"x": 1})
+        assert part == first  # any kept trial with the given values
+        other = await storage.enqueue_trial(study.id, {"x": 2}, unless_holding={"x": 2})
+        assert other.number == 1
+        claimed = await storage.claim_trial(study.id, owner=REMOTE_OWNER)
+        assert claimed is not None
+        await storage.finish_trial(study.id, claimed.number, state=TrialState.FAILED, error="x")
+        again = await storage.enqueue_trial(study.id, {"x": 1}, unless_holding={"x": 1})
+        assert again.number == 2  # a failed trial does not count: queued again
+        assert (await storage.count_trials(study.id))[TrialState.WAITING] == 2
+
+    @pytest.mark.anyio
+    async def test_concurrent_enqueues_unless_holding_queue_once(self, storage: Storage) -> None:
+        study = await new_study(storage)
+        await storage.enqueue_trial(study.id, {"x": 0})  # another configuration
+        got: list[TrialRecord] = []
+
+        async def enqueue() -> None:
+            params = {"x": 1, "kind": "a"}
+            got.append(await storage.enqueue_trial(study.id, params, unless_holding=params))
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(20):
+                tg.start_soon(enqueue)
+        assert {t.number for t in got} == {1}
+        assert (await storage.count_trials(study.id))[TrialState.WAITING] == 2
+
+    @pytest.mark.anyio
     async def test_concurrent_claimers_never_share_a_trial(self, storage: Storage) -> None:
         study = await new_study(storage)
         for i in range(10):

@@ -991,3 +991,27 @@ async def test_many_rows_become_records_off_the_event_loop(
     assert len(off_the_loop) == 12
     assert threads
     assert threading.current_thread().name not in threads
+
+
+@pytest.mark.anyio
+async def test_enqueue_unless_holding_is_atomic_across_processes(pg_url: str) -> None:
+    schema = fresh_schema()
+    async with (
+        PostgresStorage(pg_url, schema=schema) as one,
+        PostgresStorage(pg_url, schema=schema) as two,
+    ):
+        study = await new_study(one)
+        got: list[int] = []
+
+        async def enqueue(storage: PostgresStorage, x: int) -> None:
+            trial = await storage.enqueue_trial(study.id, {"x": x}, unless_holding={"x": x})
+            got.append(trial.number)
+
+        async with anyio.create_task_group() as tg:
+            for x in range(10):
+                for storage in (one, two, one, two):
+                    tg.start_soon(enqueue, storage, x)
+        assert len(got) == 40
+        assert len(set(got)) == 10
+        assert (await two.count_trials(study.id))[TrialState.WAITING] == 10
+        await one.delete_study(study.name)

@@ -513,3 +513,25 @@ def test_durable_commits_on_macos_use_fullfsync(
         assert conn.execute("PRAGMA checkpoint_fullfsync").fetchone()[0] == full
     finally:
         conn.close()
+
+
+@pytest.mark.anyio
+async def test_enqueue_unless_holding_is_atomic_across_processes(tmp_path: Path) -> None:
+    # The same script started twice (two machines sharing a study) queued its warm
+    # starts twice with skip_if_exists: the check and the insert were separate.
+    path = tmp_path / "shared.db"
+    async with SQLiteStorage(path) as one, SQLiteStorage(path) as two:
+        study = await new_study(one)
+        got: list[int] = []
+
+        async def enqueue(storage: SQLiteStorage, x: int) -> None:
+            trial = await storage.enqueue_trial(study.id, {"x": x}, unless_holding={"x": x})
+            got.append(trial.number)
+
+        async with anyio.create_task_group() as tg:
+            for x in range(10):
+                for storage in (one, two, one, two):
+                    tg.start_soon(enqueue, storage, x)
+        assert len(got) == 40
+        assert len(set(got)) == 10
+        assert (await two.count_trials(study.id))[TrialState.WAITING] == 10

@@ -43,6 +43,7 @@ from .._export import to_dataframe, trial_records
 from .._records import StudyRecord, Trial, TrialRecord, TrialState, error_summary
 from .._space import Space
 from .._storage import Storage, new_owner_id, release_owner_id
+from .._storage._common import KEPT_STATES, holds
 from .._suggest import History, Suggester
 from .._types import Direction, JSONInput, JSONScalar, JSONValue, Params
 from ._callbacks import TrialCallback, as_callbacks, call
@@ -70,9 +71,6 @@ KERNEL_WAKE_SECONDS = 0.2
 
 #: Failures of one run with the same error logged as warnings; the rest at info level.
 WARNED_REPEATS = 3
-
-#: States in which a trial's configuration counts as queued or evaluated (``enqueue``).
-_KEPT_STATES = frozenset({TrialState.WAITING, TrialState.RUNNING, TrialState.COMPLETE})
 
 
 @contextmanager
@@ -393,8 +391,8 @@ class Study(Generic[T]):
                 waiting, running or complete, and return that trial instead, so that a
                 script that re-runs after a crash does not queue its warm starts again.
                 For a partial configuration, any trial with the given values counts.
-                (Two processes enqueueing the same configuration at the same moment may
-                both queue it.)
+                Atomic: processes enqueueing the same configuration at once (the
+                same script started on several machines) queue it once.
 
         Returns:
             The queued trial (``WAITING``), or with ``skip_if_exists`` the existing one.
@@ -415,13 +413,17 @@ class Study(Generic[T]):
         else:
             given = self.space.encode(config)
             check_constants(self.space, config, what="enqueue()")
-        if skip_if_exists:
+        if skip_if_exists:  # checked first: a partial one is not completed for nothing
             for existing in await self._storage.trials(self._study_id):
-                if existing.state in _KEPT_STATES and _holds(existing.params, given):
+                if existing.state in KEPT_STATES and holds(existing.params, given):
                     return self._trial_from(existing)
         params = await self._completed(given) if isinstance(config, Mapping) else given
         with anyio.CancelScope(shield=True):
-            record = await self._storage.enqueue_trial(self._study_id, params)
+            # checked again by the storage, atomically with the insert: another process
+            # may have queued the same configuration meanwhile
+            record = await self._storage.enqueue_trial(
+                self._study_id, params, unless_holding=given if skip_if_exists else None
+            )
         self._maybe_waiting = True
         return self._trial_from(record)
 
@@ -449,7 +451,7 @@ class Study(Generic[T]):
                 slow = self._suggest_cost > SUGGEST_OFFLOAD_SECONDS
                 proposal = await anyio.to_thread.run_sync(call) if slow else call()
             params = self._normalise_suggestion(proposal)
-            if not _holds(params, given):
+            if not holds(params, given):
                 msg = (
                     f"{self.suggester!r}.suggest_given() changed the given parameters "
                     f"{given} into {params}"
@@ -1421,12 +1423,6 @@ def _cancelling() -> bool:
     except RuntimeError:  # not on asyncio: the objective's own error
         return False
     return task is None or task.cancelling() > 0
-
-
-def _holds(params: Params, given: Params) -> bool:
-    """Whether ``params`` has every value of ``given`` (the same flat parameters)."""
-    missing = object()
-    return all(params.get(name, missing) == value for name, value in given.items())
 
 
 def _single_proposal(suggester: Suggester, proposals: object) -> dict[str, JSONScalar]:

@@ -138,15 +138,21 @@ class Storage(abc.ABC):
         """
 
     @abc.abstractmethod
-    async def enqueue_trial(self, study_id: int, params: Params) -> TrialRecord:
+    async def enqueue_trial(
+        self, study_id: int, params: Params, *, unless_holding: Params | None = None
+    ) -> TrialRecord:
         """Create a WAITING trial with fixed parameters, to be claimed later.
 
         Args:
             study_id: The study.
             params: Flat parameters of the new trial.
+            unless_holding: Create nothing when a WAITING, RUNNING or COMPLETE trial's
+                parameters hold every one of these values; return the lowest-numbered
+                such trial instead. Atomic with the insert: processes enqueueing the
+                same parameters at once create one trial.
 
         Returns:
-            The new trial.
+            The new trial (or, with ``unless_holding``, the existing one).
 
         Raises:
             UnknownStudyError: No study with that id.

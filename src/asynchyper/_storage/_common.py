@@ -48,6 +48,8 @@ __all__ = [
     "MAX_STUDY_NAME",
     "check_study_name",
     "dumps",
+    "KEPT_STATES",
+    "holds",
     "is_stale",
     "live_cutoff",
     "is_trial_number",
@@ -73,8 +75,19 @@ __all__ = [
 BUDGET_STATES = (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)
 #: States a claim of a WAITING trial counts toward ``max_trials``.
 CLAIM_BUDGET_STATES = (TrialState.COMPLETE, TrialState.RUNNING)
+#: States in which a trial's parameters count as queued or evaluated
+#: (``enqueue_trial(unless_holding=...)``): a failed or cancelled one may be queued again.
+KEPT_STATES = (TrialState.WAITING, TrialState.RUNNING, TrialState.COMPLETE)
 #: Accepted optimization directions.
 DIRECTIONS = ("minimize", "maximize")
+
+
+def holds(params: Mapping[str, JSONScalar], given: Mapping[str, JSONScalar]) -> bool:
+    """Whether ``params`` has every value of ``given`` (the same flat parameters)."""
+    missing = object()
+    return all(params.get(name, missing) == value for name, value in given.items())
+
+
 #: How many known names an "unknown study" message lists before eliding the rest.
 _MAX_LISTED_NAMES = 20
 

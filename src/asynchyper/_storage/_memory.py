@@ -18,10 +18,12 @@ from ._base import Storage
 from ._common import (
     BUDGET_STATES,
     CLAIM_BUDGET_STATES,
+    KEPT_STATES,
     check_direction,
     check_existing,
     check_finish,
     check_study_name,
+    holds,
     is_stale,
     is_trial_number,
     live_cutoff,
@@ -208,11 +210,19 @@ class MemoryStorage(Storage):
         return trial
 
     @override
-    async def enqueue_trial(self, study_id: int, params: Params) -> TrialRecord:
+    async def enqueue_trial(
+        self, study_id: int, params: Params, *, unless_holding: Params | None = None
+    ) -> TrialRecord:
         await anyio.lowlevel.checkpoint_if_cancelled()
         params_copy = normalize_params(params)
+        given = None if unless_holding is None else normalize_params(unless_holding)
         with self._lock:
-            return self._study(study_id).enqueue(params_copy, time.time())
+            study = self._study(study_id)
+            if given is not None:
+                for trial in study.trials:
+                    if trial.state in KEPT_STATES and holds(trial.params, given):
+                        return trial
+            return study.enqueue(params_copy, time.time())
 
     @override
     async def claim_trial(

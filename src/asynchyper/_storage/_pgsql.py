@@ -41,6 +41,7 @@ from ._common import (
     BUDGET,
     CLAIM_BUDGET,
     COUNT_COLUMNS,
+    KEPT_STATES,
     STUDY_COLUMNS,
     TOTAL,
     TRIAL_COLUMNS,
@@ -376,14 +377,33 @@ _ENQUEUE = (
 )
 
 
+_HOLDING = (
+    f"SELECT {TRIAL_COLUMNS} FROM asynchyper_trials WHERE study_id = %(study_id)s"
+    f" AND state IN ({', '.join(repr(state.value) for state in KEPT_STATES)})"
+    " AND params::jsonb @> %(given)s::jsonb ORDER BY number LIMIT 1"
+)
+
+
 def enqueue_trial(
-    retried: bool, *, where: str, study_id: int, params_json: str, token: str
+    retried: bool,
+    *,
+    where: str,
+    study_id: int,
+    params_json: str,
+    token: str,
+    given_json: str | None = None,
 ) -> Step[TrialRecord]:
-    """Insert a WAITING trial with the next number."""
+    """Insert a WAITING trial with the next number; with ``given_json``, return the
+    first kept trial holding those values instead, if there is one (the batch holds the
+    study's row lock: the check and the insert are atomic)."""
     if retried:
         first = yield from _find(study_id, "create_request", token)
         if first is not None:
             return first
+    if given_json is not None:
+        rows = yield (_HOLDING, {"study_id": study_id, "given": given_json})
+        if rows:
+            return trial_from_row(study_id, rows[0])
     rows = yield (_ENQUEUE, {"study_id": study_id, "params": params_json, "token": token})
     if not rows:
         raise unknown_study_id(study_id, where)

@@ -820,14 +820,26 @@ class PostgresStorage(Storage):
         )
 
     @override
-    async def enqueue_trial(self, study_id: int, params: Params) -> TrialRecord:
+    async def enqueue_trial(
+        self, study_id: int, params: Params, *, unless_holding: Params | None = None
+    ) -> TrialRecord:
         params_json = dumps(normalize_params(params), "params")
+        given_json = (
+            None if unless_holding is None else dumps(normalize_params(unless_holding), "params")
+        )
         _check_id(study_id, self.url)
         return await self._write(
             lambda retried, token: _pgsql.enqueue_trial(
-                retried, where=self.url, study_id=study_id, params_json=params_json, token=token
+                retried,
+                where=self.url,
+                study_id=study_id,
+                params_json=params_json,
+                token=token,
+                given_json=given_json,
             ),
             study_id,
+            # with the check, it reads before it writes: alone, after earlier writes
+            simple=given_json is None,
         )
 
     @override

@@ -23,6 +23,7 @@ from ._common import (
     BUDGET,
     CLAIM_BUDGET,
     COUNT_COLUMNS,
+    KEPT_STATES,
     STUDY_COLUMNS,
     TOTAL,
     TRIAL_COLUMNS,
@@ -31,6 +32,7 @@ from ._common import (
     counter_moves,
     counts_from_row,
     dumps,
+    holds,
     is_stale,
     live_cutoff,
     not_running,
@@ -261,10 +263,27 @@ def _insert_waiting(
 
 
 def enqueue_trial(
-    conn: sqlite3.Connection, *, where: str, study_id: int, params: dict[str, JSONScalar]
+    conn: sqlite3.Connection,
+    *,
+    where: str,
+    study_id: int,
+    params: dict[str, JSONScalar],
+    unless_holding: dict[str, JSONScalar] | None = None,
 ) -> TrialRecord:
-    """Insert a WAITING trial with the next number."""
+    """Insert a WAITING trial with the next number; with ``unless_holding``, return
+    the first kept trial holding those values instead, if there is one (this write's
+    transaction holds the database's write lock: the check and the insert are atomic)."""
     last_seq, number, _ = _counters(conn, where, study_id)
+    if unless_holding is not None:
+        kept = ", ".join(f"'{state.value}'" for state in KEPT_STATES)
+        for row in conn.execute(
+            f"SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = ? AND state IN ({kept}) "
+            "ORDER BY number",
+            (study_id,),
+        ):
+            trial = trial_from_row(study_id, row)
+            if holds(trial.params, unless_holding):
+                return trial
     now = time.time()
     _insert_waiting(conn, study_id, number, dumps(params, "params"), seq=last_seq + 1, now=now)
     return TrialRecord(

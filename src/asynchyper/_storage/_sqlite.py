@@ -225,13 +225,16 @@ class SQLiteStorage(Storage):
         )
 
     @override
-    async def enqueue_trial(self, study_id: int, params: Params) -> TrialRecord:
+    async def enqueue_trial(
+        self, study_id: int, params: Params, *, unless_holding: Params | None = None
+    ) -> TrialRecord:
         return await self._write(
             functools.partial(
                 _sql.enqueue_trial,
                 where=self._path,
                 study_id=study_id,
                 params=normalize_params(params),
+                unless_holding=None if unless_holding is None else normalize_params(unless_holding),
             )
         )
 
