@@ -49,6 +49,9 @@ def choice_key(value: object) -> tuple[type, object]:
 
 
 def _is_real(value: object) -> TypeGuard[float]:
+    kind = type(value)
+    if kind is float or kind is int:  # the stored types: skip the slower ABC checks
+        return True
     if isinstance(value, bool | np.bool_):
         return False
     return isinstance(value, numbers.Real)
