@@ -57,6 +57,25 @@ async def new_study(storage: Storage, name: str = "study") -> StudyRecord:
     return await storage.create_study(name, fingerprint=FINGERPRINT, space=SPACE)
 
 
+async def enqueue_from_two_connections(one: Storage, two: Storage) -> None:
+    """Each of 10 configurations enqueued 4 times at once (unless held), through two
+    connections to the same database: each must be queued once."""
+    study = await new_study(one)
+    got: list[int] = []
+
+    async def enqueue(storage: Storage, x: int) -> None:
+        trial = await storage.enqueue_trial(study.id, {"x": x}, unless_holding={"x": x})
+        got.append(trial.number)
+
+    async with anyio.create_task_group() as tg:
+        for x in range(10):
+            for storage in (one, two, one, two):
+                tg.start_soon(enqueue, storage, x)
+    assert len(got) == 40
+    assert len(set(got)) == 10
+    assert (await two.count_trials(study.id))[TrialState.WAITING] == 10
+
+
 def dead_pid() -> int:
     """The pid of a process that has exited (and been reaped)."""
     child = subprocess.Popen([sys.executable, "-c", "pass"])

@@ -35,6 +35,7 @@ from storage_contract import (
     SPACE,
     StorageContract,
     StorageFactory,
+    enqueue_from_two_connections,
     new_study,
 )
 
@@ -1000,18 +1001,5 @@ async def test_enqueue_unless_holding_is_atomic_across_processes(pg_url: str) ->
         PostgresStorage(pg_url, schema=schema) as one,
         PostgresStorage(pg_url, schema=schema) as two,
     ):
-        study = await new_study(one)
-        got: list[int] = []
-
-        async def enqueue(storage: PostgresStorage, x: int) -> None:
-            trial = await storage.enqueue_trial(study.id, {"x": x}, unless_holding={"x": x})
-            got.append(trial.number)
-
-        async with anyio.create_task_group() as tg:
-            for x in range(10):
-                for storage in (one, two, one, two):
-                    tg.start_soon(enqueue, storage, x)
-        assert len(got) == 40
-        assert len(set(got)) == 10
-        assert (await two.count_trials(study.id))[TrialState.WAITING] == 10
-        await one.delete_study(study.name)
+        await enqueue_from_two_connections(one, two)
+        await one.delete_study("study")

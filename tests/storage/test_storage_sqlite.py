@@ -15,7 +15,13 @@ from typing import Any
 import anyio
 import anyio.lowlevel
 import pytest
-from storage_contract import REMOTE_OWNER, StorageContract, StorageFactory, new_study
+from storage_contract import (
+    REMOTE_OWNER,
+    StorageContract,
+    StorageFactory,
+    enqueue_from_two_connections,
+    new_study,
+)
 
 from asynchyper import (
     SQLiteStorage,
@@ -521,17 +527,4 @@ async def test_enqueue_unless_holding_is_atomic_across_processes(tmp_path: Path)
     # starts twice with skip_if_exists: the check and the insert were separate.
     path = tmp_path / "shared.db"
     async with SQLiteStorage(path) as one, SQLiteStorage(path) as two:
-        study = await new_study(one)
-        got: list[int] = []
-
-        async def enqueue(storage: SQLiteStorage, x: int) -> None:
-            trial = await storage.enqueue_trial(study.id, {"x": x}, unless_holding={"x": x})
-            got.append(trial.number)
-
-        async with anyio.create_task_group() as tg:
-            for x in range(10):
-                for storage in (one, two, one, two):
-                    tg.start_soon(enqueue, storage, x)
-        assert len(got) == 40
-        assert len(set(got)) == 10
-        assert (await two.count_trials(study.id))[TrialState.WAITING] == 10
+        await enqueue_from_two_connections(one, two)
