@@ -37,7 +37,7 @@ from asynchyper import (
 from asynchyper._space import description_fingerprint
 from asynchyper._storage import new_owner_id
 from asynchyper._storage._common import MAX_STUDY_NAME, _proc_stat, process_start
-from asynchyper._types import JSONValue
+from asynchyper._types import JSONScalar, JSONValue
 
 StorageFactory: TypeAlias = Callable[[], AbstractAsyncContextManager[Storage]]
 
@@ -567,7 +567,7 @@ class StorageContract:
         got: list[TrialRecord] = []
 
         async def enqueue() -> None:
-            params = {"x": 1, "kind": "a"}
+            params: dict[str, JSONScalar] = {"x": 1, "kind": "a"}
             got.append(await storage.enqueue_trial(study.id, params, unless_holding=params))
 
         async with anyio.create_task_group() as tg:
