@@ -9,6 +9,7 @@ import json
 import math
 import os
 import stat
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -193,6 +194,23 @@ def test_export_to_a_pipe_writes_it_in_place(demo_db: Path, tmp_path: Path) -> N
     finally:
         reader.join(timeout=10)
     assert received[0].startswith("number,state,value")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="/dev/stdout")
+def test_export_to_dev_stdout_of_a_pipe(demo_db: Path) -> None:
+    # realpath() of /dev/stdout on a pipe is no path: the temporary file went to /proc.
+    argv = [sys.executable, "-m", "asynchyper", "export", STUDY, "--storage", str(demo_db)]
+    done = subprocess.run(
+        [*argv, "-o", "/dev/stdout"], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("number,state,value")
+
+
+def test_export_to_a_name_ending_in_a_slash_is_refused(demo_db: Path, tmp_path: Path) -> None:
+    target = f"{tmp_path / 'newdir'}/"
+    assert main(["export", STUDY, "--storage", str(demo_db), "-o", target]) == 1
+    assert not (tmp_path / "newdir").exists()  # not a file named "newdir"
 
 
 def test_pandas_reads_the_csv_back_with_the_documented_call(

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import asynchyper as ah
+from asynchyper._types import JSONScalar
 
 from .space_examples import (
     PCA,
@@ -437,3 +438,31 @@ def test_validation_allows_only_rounding_slack_at_a_log_bound_and_off_a_grid() -
     assert space.validate({"lr": 0.5, "drop": 0.3 + 1e-9})["drop"] == 0.3
     with pytest.raises(ah.ParameterError, match="grid"):
         space.validate({"lr": 0.5, "drop": 0.3 + 1e-4})
+
+
+@attrs.frozen(kw_only=True)
+class Leaf:
+    y: Annotated[float, ah.Float(0.0, 1.0)]
+
+
+@attrs.frozen(kw_only=True)
+class Middle:
+    inner: Leaf | None
+
+
+@attrs.frozen(kw_only=True)
+class Outer:
+    outer: Middle | None
+
+
+def test_a_partial_configuration_names_the_branch_choices_it_lacks() -> None:
+    space = ah.compile_space(Outer)
+    given: dict[str, JSONScalar] = {"outer:Middle.inner": "Leaf", "outer:Middle.inner:Leaf.y": 0.5}
+    with pytest.raises(ah.ParameterError) as caught:
+        space.validate(given, partial=True)
+    message = str(caught.value)
+    assert "give its branch choice too ('outer': 'Middle')" in message
+    assert "under 'outer:Middle.inner', which is itself inactive or invalid" in message
+    assert "remove it" not in message  # it is right once the choices above are given
+    whole: dict[str, JSONScalar] = {"outer": "Middle", **given}
+    assert space.validate(whole, partial=True) == whole

@@ -561,6 +561,24 @@ class StorageContract:
         assert (await storage.count_trials(study.id))[TrialState.WAITING] == 2
 
     @pytest.mark.anyio
+    async def test_enqueue_unless_holding_compares_as_the_space_does(
+        self, storage: Storage
+    ) -> None:
+        # A bool is not a number (Literal[1, True] has two choices), and a kept trial
+        # with a NUL character in a value must not break the check (PostgreSQL's jsonb
+        # refused it, failing every later skip_if_exists in the study).
+        study = await new_study(storage)
+        one = await storage.enqueue_trial(study.id, {"x": 1, "s": "a\x00b"})
+        true = await storage.enqueue_trial(study.id, {"x": True}, unless_holding={"x": True})
+        assert true.number != one.number
+        again = await storage.enqueue_trial(study.id, {"x": 1.0}, unless_holding={"x": 1.0})
+        assert again.number == one.number  # 1 and 1.0: the same number
+        text = await storage.enqueue_trial(
+            study.id, {"s": "a\x00b"}, unless_holding={"s": "a\x00b"}
+        )
+        assert text.number == one.number
+
+    @pytest.mark.anyio
     async def test_concurrent_enqueues_unless_holding_queue_once(self, storage: Storage) -> None:
         study = await new_study(storage)
         await storage.enqueue_trial(study.id, {"x": 0})  # another configuration

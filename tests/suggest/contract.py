@@ -219,6 +219,35 @@ class SuggesterContract:
             seen.add(out["lr"])
         assert len(seen) == (1 if "lr" in fixed else 5)  # the free ones vary
 
+    @pytest.mark.parametrize(
+        "fixed",
+        [
+            {"outer": "Top"},
+            {"outer": "Top", "outer:Top.inner": "Middle"},
+            {"scale": 1.0},
+        ],
+    )
+    def test_given_branches_complete_every_level_below(self, fixed: dict[str, JSONScalar]) -> None:
+        # A drawn branch choice inside a given branch activates a further level.
+        space = ah.compile_space(spaces.Deep)
+        suggester = self.make_suggester()
+        history = run(suggester, space, self.trials, objective=_noise)
+        rng = np.random.default_rng(0)
+        for _ in range(20):
+            out = suggester.suggest_given(space, history, [], rng, fixed)
+            assert space.validate(out) == out
+            assert {name: out[name] for name in fixed} == fixed
+
+    def test_given_parameters_are_completed_without_repeats(self) -> None:
+        space = ah.compile_space(spaces.Ints)
+        suggester = self.make_suggester()
+        rng = np.random.default_rng(0)
+        history = ah.History(space)
+        pending: list[dict[str, JSONScalar]] = []
+        for _ in range(5):  # 11 values of m exist with n = 3 (m in 0..100 step 5: 21)
+            pending.append(suggester.suggest_given(space, history, pending, rng, {"n": 3}))
+        assert len({p["m"] for p in pending}) == 5, pending
+
     def test_given_parameters_are_reproducible(self) -> None:
         space = ah.compile_space(spaces.Conditional)
         history = run(self.make_suggester(), space, self.trials, seed=3)

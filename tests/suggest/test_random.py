@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
 
 import asynchyper as ah
+from asynchyper._types import JSONScalar
 
 from .contract import SuggesterContract
-from .spaces import Conditional
+from .spaces import Conditional, Deep
 
 
 class TestRandom(SuggesterContract):
@@ -53,3 +55,34 @@ def test_history_arrays_are_read_only_views() -> None:
     assert np.isnan(history.y[0])
     history.add(space.sample(np.random.default_rng(1)), 0.5)  # still grows
     assert history.y.tolist()[1] == 0.5
+
+
+@pytest.mark.parametrize(
+    "fixed", [{"outer": "Top"}, {"outer": "Top", "outer:Top.inner": "Middle"}, {"scale": 2.0}]
+)
+def test_the_inherited_completion_fills_every_level_a_given_branch_opens(
+    fixed: dict[str, JSONScalar],
+) -> None:
+    # The default suggest_given (a custom suggester's) took one suggestion and drew
+    # from the prior what a given branch choice made active, in one pass: a branch
+    # drawn there left its own parameters empty (ParameterError, 8 of 40 calls).
+    space = ah.compile_space(Deep)
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        out = ah.Suggester.suggest_given(ah.Random(), space, ah.History(space), [], rng, fixed)
+        assert space.validate(out) == out
+        assert {name: out[name] for name in fixed} == fixed
+
+
+class Empty(ah.Suggester):
+    """Returns nothing: a broken custom suggester."""
+
+    def suggest(self, space: Any, history: Any, pending: Any, rng: Any, k: int = 1) -> Any:
+        return []
+
+
+def test_the_inherited_completion_names_a_suggester_that_returned_nothing() -> None:
+    space = ah.compile_space(Deep)
+    rng = np.random.default_rng(0)
+    with pytest.raises(ah.SuggesterError, match=r"Empty.*suggest\(k=1\) returned \[\]"):
+        Empty().suggest_given(space, ah.History(space), [], rng, {"outer": "Top"})

@@ -494,15 +494,15 @@ def _svm_near_ten(params: Mapping[str, JSONScalar]) -> float:
 def test_given_parameters_condition_the_model() -> None:
     # The free parameters come from the model given the fixed ones: C is drawn near
     # its good value (median distance under half a decade), not from the prior
-    # (log10 C uniform in [-3, 3]: about 1.6).
+    # (log10 C uniform in [-3, 3]: 1.5).
     space = ah.compile_space(spaces.Conditional)
     history = run(ah.TPE(), space, 60, objective=_svm_near_ten)
     fixed = {"model": "SVM"}
     distances: dict[str, list[float]] = {"TPE": [], "Random": []}
-    for seed in range(20):
+    for seed in range(40):
         for suggester in (ah.TPE(), ah.Random()):
             out = suggester.suggest_given(space, history, [], np.random.default_rng(seed), fixed)
             name = type(suggester).__name__
             distances[name].append(abs(math.log10(num(out, "model:SVM.C")) - 1))
     assert float(np.median(distances["TPE"])) < 0.5, distances
-    assert float(np.median(distances["Random"])) > 1.0, distances
+    assert float(np.median(distances["Random"])) > 0.9, distances  # expected: 1.5

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import tempfile
@@ -35,30 +36,53 @@ def replacing(path: str, *, mode: int | None) -> Iterator[str]:
     Yields:
         The temporary path to write (it has the same extension as ``path``).
     """
-    target = os.path.realpath(path)
+    if path.endswith(("/", os.sep)) or _special(path):
+        # "dir/" names a directory (open() says so), and /dev/stdout, /dev/fd/N or
+        # /proc/self/fd/N are the caller's descriptors (a pipe, a process
+        # substitution, a redirected file): written in place, never renamed over
+        yield path
+        return
     try:
-        existing = os.stat(target)
+        existing = os.stat(path)  # follows links; realpath of a pipe is no path
     except OSError:
         existing = None
     if existing is not None and not stat.S_ISREG(existing.st_mode):
         yield path
         return
+    if existing is not None and not os.access(path, os.W_OK):  # as open(path, "w") would
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
+    target = os.path.realpath(path)
     directory, name = os.path.split(target)
     extension = os.path.splitext(name)[1]
-    fd, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=extension, dir=directory)
+    try:
+        fd, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=extension, dir=directory)
+    except PermissionError:
+        if existing is None:
+            raise
+        yield path  # a writable file in a directory we cannot write: in place, as before
+        return
     os.close(fd)
     try:
+        yield temporary  # owner read-write (mkstemp) while it is written and synced
+        _sync(temporary)
         if existing is not None:
             os.chmod(temporary, stat.S_IMODE(existing.st_mode))
+            if hasattr(os, "chown"):  # keep the owner where allowed (root, same user)
+                with contextlib.suppress(OSError):
+                    os.chown(temporary, existing.st_uid, existing.st_gid)
         else:
             os.chmod(temporary, _umask_default() if mode is None else mode)
-        yield temporary
-        _sync(temporary)
         os.replace(temporary, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+def _special(path: str) -> bool:
+    """Whether ``path`` names a descriptor or device rather than a file to replace."""
+    absolute = os.path.abspath(path)
+    return absolute.startswith(("/dev/", "/proc/")) and os.name != "nt"
 
 
 def _umask_default() -> int:
@@ -70,7 +94,8 @@ def _umask_default() -> int:
 
 def _sync(path: str) -> None:
     """Flush ``path`` to the disk, so that a crash after the rename leaves it whole."""
-    fd = os.open(path, os.O_RDONLY)
+    # read-write: on Windows fsync is FlushFileBuffers, which refuses a read-only handle
+    fd = os.open(path, os.O_RDWR)
     try:
         os.fsync(fd)
     finally:

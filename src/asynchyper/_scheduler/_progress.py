@@ -304,10 +304,13 @@ class _ThrottledView:
         self._done.set()
         self._changed.set()
         if self._thread.is_alive():
-            self._thread.join()
-        self._draw()
+            self._thread.join(timeout=1.0)
+        if not self._thread.is_alive():  # a thread stuck writing (a full pipe) keeps it
+            self._draw()
 
     def _run(self) -> None:
+        if self._done.wait(self.interval):  # start() has just drawn: the throttle
+            return
         while True:
             self._changed.wait(self.interval if self.ticking else None)
             if self._done.is_set():
@@ -339,7 +342,7 @@ class _LineView(_ThrottledView):
         try:
             self._file.write(text + "\n")
             self._file.flush()
-        except (OSError, ValueError):  # closed or broken stream: stop showing, keep running
+        except Exception:  # closed or broken stream (any error: this runs in a thread)
             self._broken = True
 
 

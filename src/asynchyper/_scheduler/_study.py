@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 import functools
 import hashlib
 import itertools
@@ -374,13 +375,14 @@ class Study(Generic[T]):
             raise await self._explain(number, exc) from None
 
     async def enqueue(
-        self, config: T | Mapping[str, JSONScalar], *, skip_if_exists: bool = False
+        self, config: T | Mapping[str, JSONScalar | enum.Enum], *, skip_if_exists: bool = False
     ) -> Trial[T]:
         """Queue a configuration to be evaluated before any suggested one.
 
         Args:
             config: An instance of the space class, or flat parameters (the names of
-                :attr:`Trial.params`, such as ``{"lr": 0.01, "model": "SVM"}``). Flat
+                :attr:`Trial.params`, such as ``{"lr": 0.01, "model": "SVM"}``; an enum
+                field takes a member or its name). Flat
                 parameters may be a *part* of a configuration: the parameters not
                 given are chosen now by the suggester, given those that are
                 (:meth:`Suggester.suggest_given`; TPE models them from the study's
@@ -409,7 +411,7 @@ class Study(Generic[T]):
         """
         self._check_open("enqueue()")
         if isinstance(config, Mapping):
-            given = self.space.validate(config, partial=True)
+            given = self.space.validate(cast("Params", config), partial=True)
         else:
             given = self.space.encode(config)
             check_constants(self.space, config, what="enqueue()")
@@ -421,9 +423,12 @@ class Study(Generic[T]):
         with anyio.CancelScope(shield=True):
             # checked again by the storage, atomically with the insert: another process
             # may have queued the same configuration meanwhile
-            record = await self._storage.enqueue_trial(
-                self._study_id, params, unless_holding=given if skip_if_exists else None
-            )
+            if skip_if_exists:
+                record = await self._storage.enqueue_trial(
+                    self._study_id, params, unless_holding=given
+                )
+            else:  # a Storage written before unless_holding existed still works
+                record = await self._storage.enqueue_trial(self._study_id, params)
         self._maybe_waiting = True
         return self._trial_from(record)
 
@@ -437,6 +442,12 @@ class Study(Generic[T]):
         else:
             self.space.decode(given)  # the space class's own checks
             return given
+        # Queued trials count as pending too: they run soon, and several partial
+        # enqueues in a row would otherwise complete to the same configuration.
+        queued = [
+            MappingProxyType(record.params)
+            for record in await self._storage.trials(self._study_id, states=(TrialState.WAITING,))
+        ]
         for attempt in range(1, REJECTED_LIMIT + 1):
             async with self._lock:
                 await self._absorb_many()
@@ -444,7 +455,7 @@ class Study(Generic[T]):
                     self.suggester.suggest_given,
                     self.space,
                     self._history,
-                    self._pending(),
+                    [*self._pending(), *queued],
                     self._rng,
                     MappingProxyType(given),
                 )
@@ -459,7 +470,8 @@ class Study(Generic[T]):
                 raise SuggesterError(msg)
             if self._decode_suggestion(params, last_try=attempt == REJECTED_LIMIT) is not None:
                 return params
-            self._finished.append((params, None))  # learnt as infeasible, as in ask()
+            # Not added to the history: the given values, not the suggester, may be what
+            # the class refuses, and a failed enqueue must not leave 99 fake failures.
         msg = "unreachable: the last try raises"
         raise AssertionError(msg)  # pragma: no cover
 

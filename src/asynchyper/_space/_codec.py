@@ -250,6 +250,9 @@ class Codec:
             ParameterError: The value is not one of the choices.
         """
         kind = type(value)
+        if self.enum_type is not None and isinstance(value, self.enum_type):
+            value = value.name  # an enum field's member, stored by its name
+            kind = str
         key = (kind, value) if kind in _PLAIN_TYPES else choice_key(value)
         index = self.lookup.get(key)
         if index is None and _is_int(value):

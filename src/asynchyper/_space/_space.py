@@ -501,6 +501,11 @@ class Space(Generic[T]):
         )
         if partial and parent.name not in params:
             return f"{given}; give its branch choice too ({parent.name!r}: {choice!r})"
+        if partial and parent.name not in normalised:
+            return (
+                f"{given}, under {parent.name!r}, which is itself inactive or invalid: "
+                "give the branch choices above it too"
+            )
         state = (
             f"{parent.name}={normalised[parent.name]!r}"
             if parent.name in normalised

@@ -85,7 +85,13 @@ DIRECTIONS = ("minimize", "maximize")
 def holds(params: Mapping[str, JSONScalar], given: Mapping[str, JSONScalar]) -> bool:
     """Whether ``params`` has every value of ``given`` (the same flat parameters)."""
     missing = object()
-    return all(params.get(name, missing) == value for name, value in given.items())
+    return all(_same(params.get(name, missing), value) for name, value in given.items())
+
+
+def _same(stored: object, value: object) -> bool:
+    """``==``, except that a bool never equals a number (``True == 1`` in Python, not in
+    the space: ``Literal[1, True]`` has two choices), as in PostgreSQL's jsonb."""
+    return stored == value and isinstance(stored, bool) == isinstance(value, bool)
 
 
 #: How many known names an "unknown study" message lists before eliding the rest.

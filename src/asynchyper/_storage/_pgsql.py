@@ -36,7 +36,7 @@ import attrs
 
 from .._errors import AsynchyperError, StorageError
 from .._records import StudyRecord, TrialRecord, TrialState
-from .._types import JSONValue
+from .._types import JSONScalar, JSONValue
 from ._common import (
     BUDGET,
     CLAIM_BUDGET,
@@ -50,6 +50,7 @@ from ._common import (
     counter_moves,
     counts_from_row,
     dumps,
+    holds,
     is_stale,
     live_cutoff,
     not_running,
@@ -380,7 +381,7 @@ _ENQUEUE = (
 _HOLDING = (
     f"SELECT {TRIAL_COLUMNS} FROM asynchyper_trials WHERE study_id = %(study_id)s"
     f" AND state IN ({', '.join(repr(state.value) for state in KEPT_STATES)})"
-    " AND params::jsonb @> %(given)s::jsonb ORDER BY number LIMIT 1"
+    " ORDER BY number"
 )
 
 
@@ -391,7 +392,7 @@ def enqueue_trial(
     study_id: int,
     params_json: str,
     token: str,
-    given_json: str | None = None,
+    given: dict[str, JSONScalar] | None = None,
 ) -> Step[TrialRecord]:
     """Insert a WAITING trial with the next number; with ``given_json``, return the
     first kept trial holding those values instead, if there is one (the batch holds the
@@ -400,10 +401,13 @@ def enqueue_trial(
         first = yield from _find(study_id, "create_request", token)
         if first is not None:
             return first
-    if given_json is not None:
-        rows = yield (_HOLDING, {"study_id": study_id, "given": given_json})
-        if rows:
-            return trial_from_row(study_id, rows[0])
+    if given is not None:
+        # compared in Python, as the other stores do: jsonb refuses \u0000 in any row
+        # and its equality differs from Python's
+        for row in (yield (_HOLDING, {"study_id": study_id})):
+            trial = trial_from_row(study_id, row)
+            if holds(trial.params, given):
+                return trial
     rows = yield (_ENQUEUE, {"study_id": study_id, "params": params_json, "token": token})
     if not rows:
         raise unknown_study_id(study_id, where)

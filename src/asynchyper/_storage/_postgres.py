@@ -824,9 +824,7 @@ class PostgresStorage(Storage):
         self, study_id: int, params: Params, *, unless_holding: Params | None = None
     ) -> TrialRecord:
         params_json = dumps(normalize_params(params), "params")
-        given_json = (
-            None if unless_holding is None else dumps(normalize_params(unless_holding), "params")
-        )
+        given = None if unless_holding is None else normalize_params(unless_holding)
         _check_id(study_id, self.url)
         return await self._write(
             lambda retried, token: _pgsql.enqueue_trial(
@@ -835,11 +833,11 @@ class PostgresStorage(Storage):
                 study_id=study_id,
                 params_json=params_json,
                 token=token,
-                given_json=given_json,
+                given=given,
             ),
             study_id,
             # with the check, it reads before it writes: alone, after earlier writes
-            simple=given_json is None,
+            simple=given is None,
         )
 
     @override

@@ -176,7 +176,15 @@ class Suggester(abc.ABC):
         Returns:
             Flat parameters valid for ``space`` holding every ``fixed`` value.
         """
-        proposals = self.suggest(space, history, pending, rng, 1)
+        proposals: object = self.suggest(
+            space, history, pending, rng, 1
+        )  # checked: may be anything
+        if not isinstance(proposals, list | tuple) or len(proposals) != 1:
+            msg = (
+                f"{self!r}.suggest(k=1) returned {proposals!r:.200}; a suggester must "
+                "return a list of exactly k dicts of flat parameters"
+            )
+            raise SuggesterError(msg)
         return with_fixed(space, space.to_vector(proposals[0])[None, :], fixed, rng)[0]
 
 
@@ -201,7 +209,9 @@ def with_fixed(
     columns = ~np.isnan(given)
     rows = np.array(vectors, dtype=np.float64, copy=True)
     rows[:, columns] = given[columns]
-    missing = space.active_mask(rows) & np.isnan(rows)
-    if missing.any():
-        rows[missing] = space.sample_vectors(rng, rows.shape[0], inactive=True)[missing]
+    if (space.active_mask(rows) & np.isnan(rows)).any():
+        # Every empty entry from one prior draw, the inactive ones too: a drawn branch
+        # entry can activate further entries (a union inside the given branch).
+        prior = space.sample_vectors(rng, rows.shape[0], inactive=True)
+        rows = np.where(np.isnan(rows), prior, rows)
     return space.from_matrix(rows)

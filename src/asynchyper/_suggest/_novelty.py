@@ -13,13 +13,17 @@ import math
 import numpy as np
 
 from .._space import Space
+from .._types import JSONScalar, Params
+from ._base import with_fixed
 from ._encoding import ENUMERATION_LIMIT, BoolArray, Encoding, FloatArray
 
-__all__ = ["collides", "novel_prior"]
+__all__ = ["collides", "novel_given", "novel_prior"]
 
 logger = logging.getLogger(__name__)
 
 _PRIOR_DRAWS = 64
+#: Prior draws a completion of a partial configuration picks an untried one from.
+_GIVEN_DRAWS = 16
 
 
 def collides(rows: FloatArray, seen: FloatArray, encoding: Encoding) -> BoolArray:
@@ -49,6 +53,20 @@ def collides(rows: FloatArray, seen: FloatArray, encoding: Encoding) -> BoolArra
         close = np.abs(a - b) <= atol + rtol * np.abs(b)
     same = close | (np.isnan(a) & np.isnan(b))
     return np.asarray(np.any(np.all(same, axis=2), axis=1))
+
+
+def novel_given(
+    encoding: Encoding,
+    space: Space[object],
+    rng: np.random.Generator,
+    fixed: Params,
+    seen: FloatArray,
+) -> dict[str, JSONScalar]:
+    """A prior draw holding the ``fixed`` values, untried when one of a few draws is."""
+    draws = with_fixed(space, space.sample_vectors(rng, _GIVEN_DRAWS, inactive=True), fixed, rng)
+    rows = space.to_matrix(draws)
+    fresh = np.flatnonzero(~collides(rows, seen, encoding))
+    return draws[int(fresh[0]) if fresh.size else 0]
 
 
 def _untried(encoding: Encoding, seen: FloatArray) -> FloatArray:

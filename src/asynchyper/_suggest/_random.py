@@ -12,7 +12,7 @@ from .._space import Space
 from .._types import JSONScalar, Params
 from ._base import History, Suggester
 from ._encoding import EncodingCache, check_count, pending_matrix
-from ._novelty import novel_prior, snap
+from ._novelty import novel_given, novel_prior, snap
 
 __all__ = ["Random"]
 
@@ -57,3 +57,28 @@ class Random(Suggester):
             out.append(space.from_vector(row))
             seen = np.concatenate([seen, row[None, :]])
         return out
+
+    @override
+    def suggest_given(
+        self,
+        space: Space[Any],
+        history: History,
+        pending: Sequence[Params],
+        rng: np.random.Generator,
+        fixed: Params,
+    ) -> dict[str, JSONScalar]:
+        """A prior draw holding the ``fixed`` values, untried while one of a few draws is.
+
+        Args:
+            space: The compiled space.
+            history: Finished trials (only to avoid repeats).
+            pending: Flat parameters of trials still running or queued.
+            rng: The only source of randomness.
+            fixed: Part of a configuration, valid for ``space``.
+
+        Returns:
+            Flat parameters valid for ``space`` holding every ``fixed`` value.
+        """
+        encoding = self._encodings.get(space)
+        seen = np.concatenate([history.X, pending_matrix(space, encoding, pending)])
+        return novel_given(encoding, space, rng, fixed, seen)

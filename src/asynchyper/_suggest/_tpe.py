@@ -29,7 +29,7 @@ from .._compat import override
 from .._errors import SuggesterError
 from .._space import Space
 from .._types import JSONScalar, Params
-from ._base import History, Suggester, with_fixed
+from ._base import History, Suggester
 from ._encoding import (
     BoolArray,
     Encoding,
@@ -41,7 +41,7 @@ from ._encoding import (
     check_count,
     pending_matrix,
 )
-from ._novelty import collides, novel_prior, snap
+from ._novelty import collides, novel_given, novel_prior, snap
 from ._parzen import (
     Density,
     Mixture,
@@ -316,12 +316,12 @@ class TPE(Suggester):
         with self._lock:
             encoding = self._encodings.get(space)
             running = pending_matrix(space, encoding, pending)
+            seen = np.concatenate([history.X, running])
             if self._starting(encoding, history, running):
-                return with_fixed(space, space.sample_vectors(rng, 1, inactive=True), fixed, rng)[0]
+                return novel_given(encoding, space, rng, fixed, seen)
             model = self._fit(encoding, history, running)
             candidates, ranking = self._candidates(encoding, model, rng, space.to_vector(fixed))
             ranked = candidates[ranking]
-            seen = np.concatenate([history.X, running])
             fresh = np.flatnonzero(~collides(ranked, seen, encoding))
             return space.from_vector(ranked[fresh[0]] if fresh.size else ranked[0])
 
