@@ -821,3 +821,26 @@ def test_the_rounding_slack_of_a_tiny_range_is_relative() -> None:
     for value in (9e-13, -9e-13, 2e-15):
         with pytest.raises(ah.ParameterError, match="out of bounds"):
             space.validate({"x": value})
+
+
+def test_numpy_choices_are_python_scalars() -> None:
+    # hp.choice("n", np.arange(1, 4)) is a Hyperopt idiom
+    @attrs.frozen(kw_only=True)
+    class FromNumpy:
+        n: Annotated[int, ah.Categorical(np.arange(1, 4))]
+        a: Annotated[float, ah.Categorical(np.linspace(0.0, 1.0, 3))]
+
+    space = ah.compile_space(FromNumpy)
+    assert [d.choices for d in space.dimensions] == [(1, 2, 3), (0.0, 0.5, 1.0)]
+    assert all(type(c) is int for c in space.dimensions[0].choices)
+
+
+def test_a_step_that_does_not_divide_offers_the_multiples_of_step() -> None:
+    @attrs.frozen(kw_only=True)
+    class Quantized:
+        units: Annotated[int, ah.Int(1, 10, step=2)]
+
+    with pytest.raises(ExceptionGroup) as info:
+        ah.compile_space(Quantized)
+    message = str(info.value.exceptions[0])
+    assert "use high=9 or high=11, or low=2 for the multiples of 2" in message

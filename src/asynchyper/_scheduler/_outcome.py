@@ -21,12 +21,19 @@ __all__ = ["Outcome", "describe_error", "interpret"]
 
 @attrs.frozen
 class Outcome:
-    """A finished evaluation, ready for ``Storage.finish_trial``."""
+    """A finished evaluation, ready for ``Storage.finish_trial``.
+
+    ``wrong_type`` marks a value of the wrong type (a programming error, the same for
+    every configuration, unlike a NaN); ``notes`` are warnings to log (attributes that
+    could not be stored).
+    """
 
     state: TrialState
     value: float | None = None
     error: str | None = None
     user_attrs: Mapping[str, JSONInput] = attrs.field(factory=dict)
+    wrong_type: bool = False
+    notes: tuple[str, ...] = ()
 
 
 def describe_error(error: str | BaseException) -> str:
@@ -36,13 +43,39 @@ def describe_error(error: str | BaseException) -> str:
     return str(error)
 
 
-def failed(reason: str, user_attrs: Mapping[str, JSONInput]) -> Outcome:
-    """A FAILED outcome keeping the attributes set so far."""
-    return Outcome(TrialState.FAILED, None, reason, _safe_attrs(user_attrs))
+def failed(
+    reason: str, user_attrs: Mapping[str, JSONInput], *, wrong_type: bool = False
+) -> Outcome:
+    """A FAILED outcome keeping the attributes set so far (those that can be stored)."""
+    safe, notes = _safe_attrs(user_attrs)
+    return Outcome(TrialState.FAILED, None, reason, safe, wrong_type, notes)
+
+
+def _scalar(value: object) -> object:
+    """A 0-d array or tensor (``np.asarray(metric)``) as its Python number."""
+    if getattr(value, "ndim", None) == 0 and callable(getattr(value, "item", None)):
+        try:
+            return value.item()  # type: ignore[attr-defined]
+        except Exception:  # not a number after all: reported below
+            return value
+    return value
+
+
+def is_wrong_type(value: object) -> bool:
+    """Whether ``value`` is no number at all (not merely NaN or too large)."""
+    value = _scalar(value)
+    return isinstance(value, bool) or not isinstance(value, numbers.Real)
 
 
 def check_value(value: object) -> float | str:
     """``value`` as a finite float, or the reason it is not acceptable."""
+    value = _scalar(value)
+    if isinstance(value, Mapping) and "loss" in value:
+        return (
+            f"objective returned a Hyperopt-style result dict {short_repr(value)}; return "
+            "asynchyper.Evaluation(result['loss'], {other keys}) or a float instead, and "
+            "raise an exception where Hyperopt returned STATUS_FAIL"
+        )
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return (
             f"objective returned {type(value).__qualname__} {short_repr(value)}; expected a "
@@ -87,20 +120,34 @@ def interpret(raw: object, context_attrs: Mapping[str, JSONInput]) -> Outcome:
             )
     checked = check_value(raw_value)
     if isinstance(checked, str):
-        return failed(checked, context_attrs)
-    if user_attrs:
+        if isinstance(raw, Evaluation):
+            checked = checked.replace(
+                "objective returned", "objective returned an Evaluation whose value is", 1
+            ).replace(" or asynchyper.Evaluation(value, attrs)", "", 1)
+        # the attributes returned with it are kept too, as those set with set_attr()
+        return failed(checked, user_attrs, wrong_type=is_wrong_type(raw_value))
+    safe, notes = _safe_attrs(user_attrs)
+    return Outcome(TrialState.COMPLETE, checked, None, safe, notes=notes)
+
+
+def _safe_attrs(
+    user_attrs: Mapping[str, JSONInput],
+) -> tuple[Mapping[str, JSONInput], tuple[str, ...]]:
+    """The attributes that can be stored, and why each other one cannot.
+
+    One attribute that JSON cannot hold (a NumPy array, a fitted model) must not cost
+    the trial its value: it is left out, and the note says which and why.
+    """
+    safe: dict[str, JSONInput] = {}
+    notes: list[str] = []
+    for key, item in user_attrs.items():
+        name: object = key  # checked at run time: an objective may return any mapping
+        if not isinstance(name, str):
+            notes.append(f"attribute key {name!r} is not a str; it was not stored")
+            continue
         try:
-            user_attrs = json_safe(user_attrs, what="trial attributes")
+            safe[key] = json_safe(item, what=f"attribute {key!r}")
         except TypeError as exc:
-            return failed(str(exc), {})
-    return Outcome(TrialState.COMPLETE, checked, None, user_attrs)
-
-
-def _safe_attrs(user_attrs: Mapping[str, JSONInput]) -> Mapping[str, JSONInput]:
-    """The attributes, or none when they cannot be stored."""
-    if not user_attrs:
-        return {}
-    try:
-        return dict(json_safe(user_attrs, what="trial attributes"))
-    except TypeError:
-        return {}
+            hint = " (a NumPy array: store .tolist())" if type(item).__name__ == "ndarray" else ""
+            notes.append(f"{exc}{hint}; it was not stored")
+    return safe, tuple(notes)

@@ -49,8 +49,12 @@ class Run(Generic[T]):
         self.deadline: float | None = None
         self.retry_queue: deque[tuple[Params, int]] = deque()
         self.attempts: dict[int, int] = {}
-        # How many failures of this run ended with each error line (repeats go to info).
-        self.failures_by_error: dict[str, int] = {}
+        # How often each warning (a failure's error line, a dropped attribute) was
+        # logged in this run, numbers masked: repeats go to info level.
+        self.repeats: dict[str, int] = {}
+        # Wrong-type returns before any trial of this run completed (see Study._account).
+        self.wrong_types = 0
+        self.completed_any = False
         self.waiting_logged = False
         self._changed: anyio.Event | None = None
 

@@ -9,6 +9,7 @@ import hashlib
 import itertools
 import logging
 import math
+import re
 import signal
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
@@ -71,7 +72,12 @@ _log = logging.getLogger(__name__)
 KERNEL_WAKE_SECONDS = 0.2
 
 #: Failures of one run with the same error logged as warnings; the rest at info level.
+#: Also: a run whose first trials all returned a value of the wrong type (a dict, a
+#: string) stops after this many, instead of running its whole failure budget.
 WARNED_REPEATS = 3
+
+#: Numbers in an error line, which differ from trial to trial for one and the same error.
+_NUMBERS = re.compile(r"[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 
 
 @contextmanager
@@ -850,12 +856,14 @@ class Study(Generic[T]):
                 await self._abandon(number, TrialState.CANCELLED, run.cancel_reason(), context)
                 return
             outcome = await self._evaluate(run, trial, context)
+            for note in outcome.notes:
+                self._log_repeated(run, number, f"result: {note}", "trials with this note")
             try:
                 finished = await self._finish_run_trial(number, outcome)
             except Exception as exc:  # the storage failed, not the objective
                 finished = await self._save_after_failure(run, number, outcome, exc, context)
             if finished is not None:
-                self._account(run, finished)
+                self._account(run, finished, wrong_type=outcome.wrong_type)
                 for observer in run.callbacks:
                     await call(observer.on_trial_finish(self, finished))
         except ExecutorError as exc:
@@ -964,20 +972,35 @@ class Study(Generic[T]):
         await self._abandon(number, TrialState.CANCELLED, reason, context)
         return None
 
-    def _account(self, run: Run[T], trial: Trial[T]) -> None:
-        """Feed a finished trial to the run's stop rules and retry queue."""
+    def _account(self, run: Run[T], trial: Trial[T], *, wrong_type: bool = False) -> None:
+        """Feed a finished trial to the run's stop rules and retry queue.
+
+        ``wrong_type``: the objective returned no number at all (a dict, a str), which
+        no other configuration will change; when the run's first trials all did, the
+        run stops after :data:`WARNED_REPEATS` of them.
+        """
         reason: str | None = None
         attempt = run.attempts.pop(trial.number, 0)
         last_line = ""
         if trial.state is TrialState.COMPLETE:
             assert trial.value is not None
+            run.completed_any = True
             reason = run.rules.on_complete(trial.value)
             _log.debug("study %r: trial %d: %r", self.name, trial.number, trial.value)
         elif trial.state is TrialState.FAILED:
             reason = run.rules.on_failure()
             last_line = error_summary(trial.error)
             self._log_failure(run, trial.number, last_line)
-            if reason is None and attempt < run.retries:
+            if wrong_type and not run.completed_any:
+                run.wrong_types += 1
+                if run.wrong_types >= WARNED_REPEATS and reason is None:
+                    reason = "max_failures"
+                    last_line = (
+                        f"{last_line} (the first {run.wrong_types} trials of this run all "
+                        "returned a value of the wrong type: fix the objective's return "
+                        "statement)"
+                    )
+            if reason is None and attempt < run.retries and not wrong_type:
                 run.retry_queue.append((trial.params, attempt + 1))
         if reason is not None and run.stop_reason is None:
             if reason == "max_failures":
@@ -995,21 +1018,27 @@ class Study(Generic[T]):
         """Log a failed trial: a warning, as a failure does not stop the run (a broken
         objective must not use up the budget unseen; Python shows warnings, not info,
         by default), but an error seen :data:`WARNED_REPEATS` times goes on at info."""
-        seen = run.failures_by_error.get(error, 0) + 1
-        run.failures_by_error[error] = seen
+        self._log_repeated(run, number, f"failed: {error}", "failures with this error")
+
+    def _log_repeated(self, run: Run[T], number: int, text: str, counted: str) -> None:
+        """A warning about a trial; after :data:`WARNED_REPEATS` of the same text (its
+        numbers aside) in one run, at info level."""
+        key = _NUMBERS.sub("#", text)  # "returned dict {'loss': 0.3}" is one error
+        seen = run.repeats.get(key, 0) + 1
+        run.repeats[key] = seen
         if seen < WARNED_REPEATS:
-            _log.warning("study %r: trial %d failed: %s", self.name, number, error)
+            _log.warning("study %r: trial %d %s", self.name, number, text)
         elif seen == WARNED_REPEATS:
             _log.warning(
-                "study %r: trial %d failed: %s (%d failures with this error; further ones "
-                "are logged at info level)",
+                "study %r: trial %d %s (%d %s; further ones are logged at info level)",
                 self.name,
                 number,
-                error,
+                text,
                 seen,
+                counted,
             )
         else:
-            _log.info("study %r: trial %d failed: %s", self.name, number, error)
+            _log.info("study %r: trial %d %s", self.name, number, text)
 
     # -- the asking path -------------------------------------------------------------
     async def _ask(self, *, max_trials: int | None) -> Trial[T] | None:

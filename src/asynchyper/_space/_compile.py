@@ -631,10 +631,21 @@ class _Compiler:
                 "the range",
             )
             return False
+        # hp.quniform(low, high, q) draws multiples of q: offer that grid too
+        multiple = math.ceil(low / step) * step
+        if isinstance(step, int) and isinstance(low, int):
+            multiple = int(multiple)
+        rest = (high - multiple) / step
+        anchored = (
+            f", or low={_format(multiple)} for the multiples of {step!r} (as Hyperopt's quniform)"
+            if multiple != low and rest >= 1 and abs(rest - round(rest)) <= 1e-6
+            else ""
+        )
         self.error(
             path,
             f"step={step!r} does not divide high - low = {_format(high - low)}; use "
-            f"high={_format(below)} or high={_format(above)}, or a step that divides the range",
+            f"high={_format(below)} or high={_format(above)}{anchored}, or a step that "
+            "divides the range",
         )
         return False
 

@@ -57,7 +57,17 @@ class Int:
 
 
 def _as_choices(values: Iterable[Choice]) -> tuple[Choice, ...]:
-    return tuple(values)
+    return tuple(_plain(value) for value in values)
+
+
+def _plain(value: Choice) -> Choice:
+    """A NumPy scalar choice (``np.arange(1, 10)``, ``np.linspace(0, 1, 5)``: Hyperopt's
+    ``hp.choice`` idiom) as the Python scalar it stands for."""
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
+        item = getattr(value, "item", None)
+        if callable(item):
+            return item()  # type: ignore[no-any-return]
+    return value
 
 
 def _typed(choices: tuple[Choice, ...]) -> tuple[tuple[str, Choice], ...]:
@@ -77,7 +87,8 @@ class Categorical:
         choices: The distinct choices, as a list or other iterable (a single string is
             refused when the space is compiled, not split into its characters): str,
             int, finite float, bool, None, or enum members (stored by member name and
-            decoded back to the member). Equal numbers such as ``1`` and ``1.0`` are
+            decoded back to the member). NumPy scalars (``np.arange(1, 10)``) are taken
+            as the Python scalars they stand for. Equal numbers such as ``1`` and ``1.0`` are
             one choice; ``True`` and ``1`` are two.
     """
 
