@@ -176,9 +176,8 @@ class Suggester(abc.ABC):
         Returns:
             Flat parameters valid for ``space`` holding every ``fixed`` value.
         """
-        proposals: object = self.suggest(
-            space, history, pending, rng, 1
-        )  # checked: may be anything
+        # checked at run time: a custom suggest() may return anything
+        proposals: object = self.suggest(space, history, pending, rng, 1)
         if not isinstance(proposals, list | tuple) or len(proposals) != 1:
             msg = (
                 f"{self!r}.suggest(k=1) returned {proposals!r:.200}; a suggester must "
