@@ -321,29 +321,44 @@ class _ThrottledView:
                 return
 
     def _draw(self) -> None:
-        text = self._display.line()
+        text = self._line()
         if text != self._shown and not self._broken:
             self._shown = text
             self._write(text)
+
+    def _line(self) -> str:
+        return self._display.line()
 
     def _write(self, text: str) -> None:
         raise NotImplementedError
 
 
-class _LineView(_ThrottledView):
-    """Not a terminal: a line when the counts change, at most every :data:`LINE_SECONDS`."""
+class _FileView(_ThrottledView):
+    """A view that writes to a stream; a stream that fails stops the view, not the run."""
 
     def __init__(self, display: ProgressDisplay[Any], file: TextIO) -> None:
         super().__init__(display)
         self._file = file
-        self.start()
 
-    def _write(self, text: str) -> None:
+    def _emit(self, text: str) -> None:
+        if self._broken:
+            return
         try:
-            self._file.write(text + "\n")
+            self._file.write(text)
             self._file.flush()
         except Exception:  # closed or broken stream (any error: this runs in a thread)
             self._broken = True
+
+
+class _LineView(_FileView):
+    """Not a terminal: a line when the counts change, at most every :data:`LINE_SECONDS`."""
+
+    def __init__(self, display: ProgressDisplay[Any], file: TextIO) -> None:
+        super().__init__(display, file)
+        self.start()
+
+    def _write(self, text: str) -> None:
+        self._emit(text + "\n")
 
 
 class _NotebookView(_ThrottledView):
@@ -373,44 +388,28 @@ class _NotebookView(_ThrottledView):
             self._broken = True
 
 
-class _TickerView:
-    """A terminal without rich: one line redrawn with ``\\r`` by a background thread."""
+class _TickerView(_FileView):
+    """A terminal without rich: one line redrawn with ``\\r``, the clock ticking."""
+
+    interval = 1 / REFRESH_PER_SECOND
+    ticking = True
 
     def __init__(self, display: ProgressDisplay[Any], file: TextIO) -> None:
-        self._display = display
-        self._file = file
-        self._shown = ""
-        self._broken = False
-        self._done = threading.Event()
-        self._draw()
-        self._thread = threading.Thread(target=self._run, name="asynchyper progress", daemon=True)
-        self._thread.start()
+        super().__init__(display, file)
+        self._length = 0  # of the line on the terminal, which a shorter one must cover
+        self.start()
 
     def stop(self) -> None:
-        self._done.set()
-        self._thread.join()
-        self._draw()
-        self._write("\n")
+        super().stop()
+        self._emit("\n")
 
-    def _run(self) -> None:
-        while not self._done.wait(1 / REFRESH_PER_SECOND):
-            self._draw()
-
-    def _draw(self) -> None:
+    def _line(self) -> str:
         width = shutil.get_terminal_size().columns - 1  # never wrap: \r returns one line
-        text = self._display.line()[:width]
-        if text != self._shown:
-            self._write("\r" + text + " " * (len(self._shown) - len(text)))
-            self._shown = text
+        return super()._line()[:width]
 
     def _write(self, text: str) -> None:
-        if self._broken:
-            return
-        try:
-            self._file.write(text)
-            self._file.flush()
-        except (OSError, ValueError):
-            self._broken = True
+        self._emit("\r" + text + " " * (self._length - len(text)))
+        self._length = len(text)
 
 
 class _RichView:
