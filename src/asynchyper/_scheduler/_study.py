@@ -421,9 +421,11 @@ class Study(Generic[T]):
         else:
             given = self.space.encode(config)
             check_constants(self.space, config, what="enqueue()")
-        if skip_if_exists:  # checked first: a partial one is not completed for nothing
-            for existing in await self._storage.trials(self._study_id):
-                if existing.state in KEPT_STATES and holds(existing.params, given):
+        if skip_if_exists and isinstance(config, Mapping):
+            # Looked up before a completion is drawn for nothing; the storage checks
+            # again below, atomically with the insert.
+            for existing in await self._storage.trials(self._study_id, states=KEPT_STATES):
+                if holds(existing.params, given):
                     return self._trial_from(existing)
         params = await self._completed(given) if isinstance(config, Mapping) else given
         with anyio.CancelScope(shield=True):
