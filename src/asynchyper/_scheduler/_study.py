@@ -45,7 +45,7 @@ from .._export import to_dataframe, trial_records
 from .._records import StudyRecord, Trial, TrialRecord, TrialState, error_summary
 from .._space import Space
 from .._storage import Storage, new_owner_id, release_owner_id
-from .._storage._common import KEPT_STATES, holds
+from .._storage._common import KEPT_STATES, first_holding, holds
 from .._suggest import History, Suggester
 from .._types import Direction, JSONInput, JSONScalar, JSONValue, Params
 from ._callbacks import TrialCallback, as_callbacks, call
@@ -424,9 +424,10 @@ class Study(Generic[T]):
         if skip_if_exists and isinstance(config, Mapping):
             # Looked up before a completion is drawn for nothing; the storage checks
             # again below, atomically with the insert.
-            for existing in await self._storage.trials(self._study_id, states=KEPT_STATES):
-                if holds(existing.params, given):
-                    return self._trial_from(existing)
+            kept = await self._storage.trials(self._study_id, states=KEPT_STATES)
+            found = first_holding(kept, given)
+            if found is not None:
+                return self._trial_from(found)
         params = await self._completed(given) if isinstance(config, Mapping) else given
         with anyio.CancelScope(shield=True):
             # checked again by the storage, atomically with the insert: another process

@@ -49,6 +49,7 @@ __all__ = [
     "check_study_name",
     "dumps",
     "KEPT_STATES",
+    "first_holding",
     "holds",
     "is_stale",
     "live_cutoff",
@@ -80,6 +81,14 @@ CLAIM_BUDGET_STATES = (TrialState.COMPLETE, TrialState.RUNNING)
 KEPT_STATES = (TrialState.WAITING, TrialState.RUNNING, TrialState.COMPLETE)
 #: Accepted optimization directions.
 DIRECTIONS = ("minimize", "maximize")
+
+
+def first_holding(
+    trials: Iterable[TrialRecord], given: Mapping[str, JSONScalar]
+) -> TrialRecord | None:
+    """The first trial in a kept state (:data:`KEPT_STATES`) whose parameters hold
+    every value of ``given``: what ``enqueue_trial(unless_holding=...)`` returns."""
+    return next((t for t in trials if t.state in KEPT_STATES and holds(t.params, given)), None)
 
 
 def holds(params: Mapping[str, JSONScalar], given: Mapping[str, JSONScalar]) -> bool:

@@ -18,12 +18,11 @@ from ._base import Storage
 from ._common import (
     BUDGET_STATES,
     CLAIM_BUDGET_STATES,
-    KEPT_STATES,
     check_direction,
     check_existing,
     check_finish,
     check_study_name,
-    holds,
+    first_holding,
     is_stale,
     is_trial_number,
     live_cutoff,
@@ -218,11 +217,8 @@ class MemoryStorage(Storage):
         given = None if unless_holding is None else normalize_params(unless_holding)
         with self._lock:
             study = self._study(study_id)
-            if given is not None:
-                for trial in study.trials:
-                    if trial.state in KEPT_STATES and holds(trial.params, given):
-                        return trial
-            return study.enqueue(params_copy, time.time())
+            found = None if given is None else first_holding(study.trials, given)
+            return study.enqueue(params_copy, time.time()) if found is None else found
 
     @override
     async def claim_trial(

@@ -50,7 +50,7 @@ from ._common import (
     counter_moves,
     counts_from_row,
     dumps,
-    holds,
+    first_holding,
     is_stale,
     live_cutoff,
     not_running,
@@ -394,7 +394,7 @@ def enqueue_trial(
     token: str,
     given: dict[str, JSONScalar] | None = None,
 ) -> Step[TrialRecord]:
-    """Insert a WAITING trial with the next number; with ``given_json``, return the
+    """Insert a WAITING trial with the next number; with ``given``, return the
     first kept trial holding those values instead, if there is one (the batch holds the
     study's row lock: the check and the insert are atomic)."""
     if retried:
@@ -404,10 +404,10 @@ def enqueue_trial(
     if given is not None:
         # compared in Python, as the other stores do: jsonb refuses \u0000 in any row
         # and its equality differs from Python's
-        for row in (yield (_HOLDING, {"study_id": study_id})):
-            trial = trial_from_row(study_id, row)
-            if holds(trial.params, given):
-                return trial
+        rows = yield (_HOLDING, {"study_id": study_id})
+        found = first_holding((trial_from_row(study_id, row) for row in rows), given)
+        if found is not None:
+            return found
     rows = yield (_ENQUEUE, {"study_id": study_id, "params": params_json, "token": token})
     if not rows:
         raise unknown_study_id(study_id, where)

@@ -32,7 +32,7 @@ from ._common import (
     counter_moves,
     counts_from_row,
     dumps,
-    holds,
+    first_holding,
     is_stale,
     live_cutoff,
     not_running,
@@ -276,14 +276,14 @@ def enqueue_trial(
     last_seq, number, _ = _counters(conn, where, study_id)
     if unless_holding is not None:
         kept = ", ".join(f"'{state.value}'" for state in KEPT_STATES)
-        for row in conn.execute(
+        rows = conn.execute(
             f"SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = ? AND state IN ({kept}) "
             "ORDER BY number",
             (study_id,),
-        ):
-            trial = trial_from_row(study_id, row)
-            if holds(trial.params, unless_holding):
-                return trial
+        )
+        found = first_holding((trial_from_row(study_id, row) for row in rows), unless_holding)
+        if found is not None:
+            return found
     now = time.time()
     _insert_waiting(conn, study_id, number, dumps(params, "params"), seq=last_seq + 1, now=now)
     return TrialRecord(
