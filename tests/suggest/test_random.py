@@ -84,5 +84,5 @@ class Empty(ah.Suggester):
 def test_the_inherited_completion_names_a_suggester_that_returned_nothing() -> None:
     space = ah.compile_space(Deep)
     rng = np.random.default_rng(0)
-    with pytest.raises(ah.SuggesterError, match=r"Empty.*suggest\(k=1\) returned \[\]"):
+    with pytest.raises(ah.SuggesterError, match=r"Empty.*suggest\(k=1\) returned 0 proposals"):
         Empty().suggest_given(space, ah.History(space), [], rng, {"outer": "Top"})

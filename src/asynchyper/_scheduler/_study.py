@@ -40,13 +40,13 @@ from .._executor import (
     resolve_executor,
 )
 from .._executor._context import json_safe, raised_by_objective, running_trial
-from .._executor._remote import short_repr
 from .._export import to_dataframe, trial_records
 from .._records import StudyRecord, Trial, TrialRecord, TrialState, error_summary
 from .._space import Space
 from .._storage import Storage, new_owner_id, release_owner_id
 from .._storage._common import KEPT_STATES, first_holding, holds
 from .._suggest import History, Suggester
+from .._suggest._base import single_proposal
 from .._types import Direction, JSONInput, JSONScalar, JSONValue, Params
 from ._callbacks import TrialCallback, as_callbacks, call
 from ._checks import check_run_options
@@ -1148,7 +1148,7 @@ class Study(Generic[T]):
         # stays off-loop between its costly calls.
         recent = 0.0 if math.isinf(self._suggest_cost) else self._suggest_cost
         self._suggest_cost = max(cost, SUGGEST_COST_DECAY * recent)
-        return _single_proposal(self.suggester, proposals)
+        return single_proposal(self.suggester, proposals)
 
     def _normalise_suggestion(self, params: Params) -> dict[str, JSONScalar]:
         """A suggestion as plain, snapped values, blaming the suggester when it does not
@@ -1467,23 +1467,3 @@ def _cancelling() -> bool:
     except RuntimeError:  # not on asyncio: the objective's own error
         return False
     return task is None or task.cancelling() > 0
-
-
-def _single_proposal(suggester: Suggester, proposals: object) -> dict[str, JSONScalar]:
-    """The one proposal of ``suggest(k=1)``; a SuggesterError naming what came back."""
-    given: object = proposals  # checked at run time: a custom suggester may return anything
-    if not isinstance(given, list | tuple) or not all(isinstance(p, dict) for p in given):
-        msg = (
-            f"{suggester!r}.suggest(k=1) returned {type(given).__name__} "
-            f"{short_repr(given)}; a suggester must return a list of k dicts of flat "
-            "parameters (e.g. [{'lr': 0.01}])"
-        )
-        raise SuggesterError(msg)
-    if len(given) != 1:
-        msg = (
-            f"{suggester!r}.suggest(k=1) returned {len(given)} proposals; a suggester "
-            "must return a list of exactly k"
-        )
-        raise SuggesterError(msg)
-    proposal: dict[str, JSONScalar] = given[0]
-    return proposal

@@ -12,10 +12,11 @@ import numpy as np
 import numpy.typing as npt
 
 from .._errors import SuggesterError
+from .._executor._remote import short_repr
 from .._space import Space
 from .._types import JSONScalar, Params
 
-__all__ = ["History", "Suggester", "with_fixed"]
+__all__ = ["History", "Suggester", "single_proposal", "with_fixed"]
 
 _INITIAL_CAPACITY = 64
 
@@ -176,15 +177,8 @@ class Suggester(abc.ABC):
         Returns:
             Flat parameters valid for ``space`` holding every ``fixed`` value.
         """
-        # checked at run time: a custom suggest() may return anything
-        proposals: object = self.suggest(space, history, pending, rng, 1)
-        if not isinstance(proposals, list | tuple) or len(proposals) != 1:
-            msg = (
-                f"{self!r}.suggest(k=1) returned {proposals!r:.200}; a suggester must "
-                "return a list of exactly k dicts of flat parameters"
-            )
-            raise SuggesterError(msg)
-        return with_fixed(space, space.to_vector(proposals[0])[None, :], fixed, rng)[0]
+        proposal = single_proposal(self, self.suggest(space, history, pending, rng, 1))
+        return with_fixed(space, space.to_vector(proposal)[None, :], fixed, rng)[0]
 
 
 def with_fixed(
@@ -214,3 +208,23 @@ def with_fixed(
         prior = space.sample_vectors(rng, rows.shape[0], inactive=True)
         rows = np.where(np.isnan(rows), prior, rows)
     return space.from_matrix(rows)
+
+
+def single_proposal(suggester: Suggester, proposals: object) -> dict[str, JSONScalar]:
+    """The one proposal of ``suggest(k=1)``; a SuggesterError naming what came back."""
+    given: object = proposals  # checked at run time: a custom suggester may return anything
+    if not isinstance(given, list | tuple) or not all(isinstance(p, dict) for p in given):
+        msg = (
+            f"{suggester!r}.suggest(k=1) returned {type(given).__name__} "
+            f"{short_repr(given)}; a suggester must return a list of k dicts of flat "
+            "parameters (e.g. [{'lr': 0.01}])"
+        )
+        raise SuggesterError(msg)
+    if len(given) != 1:
+        msg = (
+            f"{suggester!r}.suggest(k=1) returned {len(given)} proposals; a suggester "
+            "must return a list of exactly k"
+        )
+        raise SuggesterError(msg)
+    proposal: dict[str, JSONScalar] = given[0]
+    return proposal
