@@ -82,12 +82,38 @@ _log_int = st.builds(
     st.integers(1, 50),
     st.integers(1, 10_000),
 )
+_log_step_float = st.builds(
+    lambda low, step, count: {
+        "kind": "float",
+        "low": low,
+        "high": low + count * step,
+        "log": True,
+        "step": step,
+    },
+    st.sampled_from([1e-3, 0.05, 0.5, 2.0]),
+    st.sampled_from([1e-3, 0.1, 0.25, 1.5]),
+    st.integers(1, 30),
+)
+_log_step_int = st.builds(
+    lambda low, width, step: {
+        "kind": "int",
+        "low": low,
+        "high": low + width * step,
+        "log": True,
+        "step": step,
+    },
+    st.integers(1, 50),
+    st.integers(1, 500),
+    st.integers(2, 16),
+)
 _leaf = st.one_of(
     _plain_float,
     _log_float,
     _step_float,
     _plain_int,
     _log_int,
+    _log_step_float,
+    _log_step_int,
     st.just({"kind": "bool"}),
     st.builds(lambda values: {"kind": "literal", "values": values}, _choices),
     st.builds(lambda values: {"kind": "categorical", "choices": values}, _choices),

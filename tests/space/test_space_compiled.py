@@ -423,6 +423,51 @@ def test_sampling_reaches_every_int_and_every_step_evenly() -> None:
 
 
 @attrs.frozen(kw_only=True)
+class _LogGrid:
+    batch: Annotated[int, ah.Int(8, 64, log=True, step=8)]
+    lr: Annotated[float, ah.Float(0.01, 0.1, log=True, step=0.01)]
+
+
+def _log_cell_shares(grid: list[float], step: float) -> list[float]:
+    """Each grid value's share of the log range between the midpoints around it
+    (the first and last cells reach half a step beyond the ends)."""
+    edges = [grid[0] - step / 2, *[v + step / 2 for v in grid]]
+    if edges[0] <= 0:
+        edges[0] = grid[0] / 2
+    widths = np.diff(np.log(edges))
+    return list(widths / widths.sum())
+
+
+@pytest.mark.parametrize(
+    ("name", "grid", "step"),
+    [
+        ("batch", [8, 16, 24, 32, 40, 48, 56, 64], 8),
+        ("lr", [round(0.01 * k, 2) for k in range(1, 11)], 0.01),
+    ],
+)
+def test_log_with_step_draws_each_grid_value_by_its_log_share(
+    name: str, grid: list[float], step: float
+) -> None:
+    # Hyperopt's qloguniform: log-uniform, then rounded to the grid. 8 gets
+    # log(12 / 4) / log(68 / 4) = 39 % of the draws and 64 gets 2 %.
+    space = ah.compile_space(_LogGrid)
+    rng = np.random.default_rng(1)
+    n = 20_000
+    scalars = [space.sample(rng)[name] for _ in range(n)]
+    column = space.sample_vectors(rng, n)[:, space.index(name)].tolist()
+    expected = _log_cell_shares(grid, step)
+    for draws in (scalars, column):
+        assert set(draws) == set(grid)
+        shares = [draws.count(value) / n for value in grid]
+        # binomial standard error is at most 0.0035 here: 5 of them
+        assert np.allclose(shares, expected, atol=0.018), (shares, expected)
+    assert all(type(v) is type(grid[0]) for v in scalars)
+    with pytest.raises(ah.ParameterError, match="grid"):
+        space.validate({"batch": 12, "lr": 0.02})
+    assert space.validate({"batch": 16, "lr": 0.03 + 1e-15})["lr"] == 0.03
+
+
+@attrs.frozen(kw_only=True)
 class _Edges:
     lr: Annotated[float, ah.Float(1e-4, 1.0, log=True)]
     drop: Annotated[float, ah.Float(0.0, 0.5, step=0.1)]

@@ -130,13 +130,23 @@ def test_step_must_divide_the_range() -> None:
 class LogAndStep:
     x: Annotated[float, ah.Float(1.0, 10.0, log=True, step=1.0)]
     n: Annotated[int, ah.Int(1, 9, log=True, step=2)]
+    bad: Annotated[int, ah.Int(2, 9, log=True, step=2)]
 
 
 def test_log_with_step() -> None:
+    # A log range may have a step (Hyperopt's qloguniform); the step must still
+    # divide the range, as without log.
     found = _problems(LogAndStep)
-    assert "log=True together with step=1.0 is not supported on floats" in found["LogAndStep.x"][0]
-    assert "drop one of them" in found["LogAndStep.x"][0]
-    assert "log=True together with step=2 is not supported on ints" in found["LogAndStep.n"][0]
+    assert set(found) == {"LogAndStep.bad"}
+    assert "step=2 does not divide high - low = 7" in found["LogAndStep.bad"][0]
+    x, n = ah.compile_space(LogAndStepFine).dimensions
+    assert (x.log, x.step, n.log, n.step) == (True, 1.0, True, 2)
+
+
+@attrs.define
+class LogAndStepFine:
+    x: Annotated[float, ah.Float(1.0, 10.0, log=True, step=1.0)]
+    n: Annotated[int, ah.Int(1, 9, log=True, step=2)]
 
 
 @dataclasses.dataclass

@@ -139,10 +139,10 @@ def _mutate_bound(spec: Spec, data: st.DataObject) -> Spec | None:
     leaf = data.draw(st.sampled_from(leaves))
     bound = data.draw(st.sampled_from(["low", "high"]))
     step = leaf.get("step") or 1
-    if leaf["log"] and leaf["kind"] == "float":
+    if leaf["log"] and leaf.get("step") is not None:
+        leaf["high"] += step  # a log grid keeps its low > 0 and its step dividing the range
+    elif leaf["log"]:
         leaf[bound] = leaf[bound] * (0.5 if bound == "low" else 2.0)
-    elif bound == "low" and leaf["log"]:
-        leaf["high"] += 1  # an int low cannot go below 1
     else:
         leaf[bound] += -step if bound == "low" else step
     return mutated

@@ -118,6 +118,18 @@ class SuggesterContract:
             assert 16 <= width <= 256
             assert width % 16 == 0
 
+    def test_log_dimensions_with_a_step_stay_on_their_grid(self) -> None:
+        space = ah.compile_space(spaces.LogSteps)
+        history = run(self.make_suggester(), space, self.trials)
+        batch = [p["batch"] for p in history.params]
+        lr = np.array([num(p, "lr") for p in history.params])
+        assert all(type(b) is int and 8 <= b <= 1024 and b % 8 == 0 for b in batch)
+        assert np.all((lr >= 1e-4) & (lr <= 1e-1))
+        assert np.allclose(lr / 1e-4, np.round(lr / 1e-4), rtol=0, atol=1e-6)
+        # log-spaced: the lowest tenth of each range still gets trials
+        assert min(batch) < 110
+        assert lr.min() < 1e-2
+
     def test_categoricals_use_stored_values(self) -> None:
         space = ah.compile_space(spaces.Categoricals)
         history = run(self.make_suggester(), space, self.trials)

@@ -34,6 +34,14 @@ class Steps:
     width: Annotated[int, ah.Int(16, 256, step=16)]
 
 
+@attrs.frozen(kw_only=True)
+class LogSteps:
+    """Log ranges on a grid (Hyperopt's ``qloguniform``)."""
+
+    batch: Annotated[int, ah.Int(8, 1024, log=True, step=8)]
+    lr: Annotated[float, ah.Float(1e-4, 1e-1, log=True, step=1e-4)]
+
+
 class Color(enum.Enum):
     """An enum stored by member name."""
 

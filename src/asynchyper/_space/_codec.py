@@ -129,14 +129,23 @@ class Codec:
         if self.step is not None:
             ulp = math.ulp(max(abs(self.low), abs(self.high)))
             self._grid_tolerance = max(_GRID_TOLERANCE, 2 * ulp / self.step)
-        if self.kind is DimensionKind.INT and self.log:
-            self.log_low = math.log(self.low - 0.5)
-            self.log_high = math.log(self.high + 0.5)
+        # A log range with a step draws log-uniformly on the range widened by half a
+        # step each side (never to zero or below), then rounds to the grid: each grid
+        # value gets the share of the log range nearer to it (Hyperopt's qloguniform).
+        # An int has step 1, so Int(1, 100, log=True) draws on [0.5, 100.5].
+        # ``Encoding`` (the suggesters' unit coordinates) uses the same interval.
+        if self.log and self.step is not None:
+            half = self.step / 2
+            self.log_low = math.log(self.low - half if self.low > half else self.low / 2)
+            self.log_high = math.log(self.high + half)
         elif self.log:
             self.log_low = math.log(self.low)
             self.log_high = math.log(self.high)
         else:
             self.log_low = self.log_high = 0.0
+        # Int(log=True) with the default step 1 rounds to the nearest int, as before
+        # steps could be combined with log (the same draws for the same seed).
+        self._log_unit_int = self.kind is DimensionKind.INT and self.log and self.step == 1.0
         self.draw_value: Callable[[float], JSONScalar] = self._make_draw_value()
         self.snap_value: Callable[[float], JSONScalar] = self._make_snap_value()
 
@@ -148,12 +157,15 @@ class Codec:
             choices, last = self.choices, self.n_choices - 1
             n = self.n_choices
             return lambda u: choices[min(int(u * n), last)]
-        if self.log and (self.kind is DimensionKind.INT or self.step is None):
+        if self.log:
             log_low, span = self.log_low, self.log_high - self.log_low
-            if self.kind is DimensionKind.INT:
+            if self._log_unit_int:
                 int_low, int_high = int(low), int(high)
                 return lambda u: min(max(round(math.exp(log_low + span * u)), int_low), int_high)
-            return lambda u: min(max(math.exp(log_low + span * u), low), high)
+            if self.step is None:
+                return lambda u: min(max(math.exp(log_low + span * u), low), high)
+            snap = self._make_snap_value()
+            return lambda u: snap(math.exp(log_low + span * u))
         if self.step is not None:
             if self.kind is DimensionKind.INT:
                 int_low, int_step = int(low), int(self.step)
@@ -169,7 +181,7 @@ class Codec:
         if self.is_categorical:
             choices, last = self.choices, self.n_choices - 1
             return lambda x: choices[min(max(round(x), 0), last)]
-        if self.kind is DimensionKind.INT and self.log:
+        if self._log_unit_int:
             int_low, int_high = int(low), int(high)
             return lambda x: min(max(round(x), int_low), int_high)
         if self.step is not None:
@@ -186,10 +198,12 @@ class Codec:
         """Map a column of uniform draws in ``[0, 1)`` to valid numbers (the prior)."""
         if self.is_categorical:
             return np.minimum(np.floor(u * self.n_choices), self.n_choices - 1)
-        if self.log and (self.kind is DimensionKind.INT or self.step is None):
+        if self.log:
             x = np.exp(self.log_low + (self.log_high - self.log_low) * u)
-            if self.kind is DimensionKind.INT:
+            if self._log_unit_int:
                 x = np.rint(x)
+            elif self.step is not None:
+                return self.snap_column(x)
             return np.clip(x, self.low, self.high)
         if self.step is not None:
             k = np.minimum(np.floor(u * (self.steps + 1)), self.steps)
@@ -220,7 +234,7 @@ class Codec:
         """
         if self.is_categorical:
             return np.clip(np.rint(x), 0, self.n_choices - 1)
-        if self.step is not None and not (self.log and self.kind is DimensionKind.INT):
+        if self.step is not None and not self._log_unit_int:
             k = np.clip(np.rint((x - self.low) / self.step), 0, self.steps)
             return self._grid_column(k)
         if self.kind is DimensionKind.INT:

@@ -540,14 +540,7 @@ class _Compiler:
             )
             ok = False
         if step is not None:
-            if marker.log:
-                self.error(
-                    path,
-                    f"log=True together with step={step!r} is not supported on floats; "
-                    "drop one of them",
-                )
-                ok = False
-            elif not _is_number(step) or not math.isfinite(_to_float(step)) or step <= 0:
+            if not _is_number(step) or not math.isfinite(_to_float(step)) or step <= 0:
                 self.error(path, f"step must be a positive finite number, got step={step!r}")
                 ok = False
             elif ok:
@@ -588,12 +581,6 @@ class _Compiler:
         if step < 1:
             self.error(path, f"step must be a positive int, got step={step!r}")
             return False
-        if marker.log and step != 1:
-            self.error(
-                path,
-                f"log=True together with step={step!r} is not supported on ints; drop one of them",
-            )
-            ok = False
         if ok:
             ok = self._check_divides(low, high, step, path)
         return ok
