@@ -54,6 +54,7 @@ from ._storage import MemoryStorage as MemoryStorage
 from ._storage import PostgresStorage as PostgresStorage
 from ._storage import SQLiteStorage as SQLiteStorage
 from ._storage import Storage as Storage
+from ._storage import copy_study as copy_study
 from ._suggest import TPE as TPE
 from ._suggest import History as History
 from ._suggest import Random as Random
@@ -105,6 +106,7 @@ __all__ = [
     "MemoryStorage",
     "SQLiteStorage",
     "PostgresStorage",
+    "copy_study",
     "StudyRecord",
     "TrialRecord",
     # executors

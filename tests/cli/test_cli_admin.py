@@ -111,3 +111,59 @@ def test_delete_asks_on_a_terminal(
     assert main(["studies", "--storage", str(fresh_db), "--json"]) == 0
     out, _ = capsys.readouterr()
     assert len(json.loads(out)) == (0 if deleted else 1)
+
+
+def test_copy_to_another_file_and_under_another_name(
+    fresh_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    copy = tmp_path / "copy.db"
+    total = N_COMPLETE + 2
+    assert main(["copy", STUDY, "--storage", str(fresh_db), "--to", str(copy)]) == 0
+    out, _ = capsys.readouterr()
+    assert out == f"copied study {STUDY!r} ({total} trial(s)) to {copy}\n"
+    original = anyio.run(read_trials, fresh_db)
+    assert [(t.number, t.state, t.params, t.value) for t in anyio.run(read_trials, copy)] == [
+        (t.number, t.state, t.params, t.value) for t in original
+    ]
+    # once more: the name is taken there, and the error says what to do
+    assert main(["copy", STUDY, "--storage", str(fresh_db), "--to", str(copy)]) == 1
+    _, err = capsys.readouterr()
+    assert "already exists" in err
+    assert "--as NAME" in err
+    argv = ["copy", STUDY, "--storage", str(fresh_db), "--to", str(fresh_db), "--as", "branch"]
+    assert main([*argv, "--json"]) == 0
+    out, _ = capsys.readouterr()
+    assert json.loads(out) == {
+        "study": STUDY,
+        "to": str(fresh_db),
+        "name": "branch",
+        "trials": total,
+    }
+    assert main(["studies", "--storage", str(fresh_db), "--json"]) == 0
+    out, _ = capsys.readouterr()
+    assert [s["name"] for s in json.loads(out)] == [STUDY, "branch"]
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        ("missing.db", "copy.db", "missing.db does not exist"),
+        (None, ":memory:", "in-memory store, which would vanish"),
+        (None, "copy.db", "no study named 'nope'"),
+    ],
+)
+def test_copy_errors(
+    case: tuple[str | None, str, str],
+    fresh_db: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    source, to, message = case
+    study = "nope" if "nope" in message else STUDY
+    storage = str(fresh_db) if source is None else str(tmp_path / source)
+    target = to if to == ":memory:" else str(tmp_path / to)
+    assert main(["copy", study, "--storage", storage, "--to", target]) in {1, 2}
+    _, err = capsys.readouterr()
+    assert message in err
+    assert not (tmp_path / "missing.db").exists()
+    assert not (tmp_path / "copy.db").exists()

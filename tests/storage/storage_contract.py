@@ -19,6 +19,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeAlias
 
 import anyio
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -248,6 +249,100 @@ class StorageContract:
         assert [t.params for t in await storage.trials(keep.id)] == [{"x": 2}]
         again = await new_study(storage, "gone")
         assert await storage.trials(again.id) == []
+
+    # -- importing a study ----------------------------------------------------------
+    async def _study_in_every_state(
+        self, storage: Storage
+    ) -> tuple[StudyRecord, list[TrialRecord]]:
+        study = await storage.create_study(
+            "source",
+            fingerprint=FINGERPRINT,
+            space=SPACE,
+            direction="maximize",
+            user_attrs={"team": "vision", "tags": ["a", 1.5]},
+        )
+        done = await storage.start_trial(study.id, {"lr": 0.01, "model": "SVM"}, owner=REMOTE_OWNER)
+        assert done is not None
+        await storage.finish_trial(
+            study.id, done.number, state=TrialState.COMPLETE, value=0.25, user_attrs={"f1": 0.8}
+        )
+        await storage.enqueue_trial(study.id, {"lr": 0.02, "model": "Forest"})
+        failed = await storage.start_trial(study.id, {"lr": 1e-5, "model": None}, owner="h:1:t")
+        assert failed is not None
+        await storage.finish_trial(
+            study.id, failed.number, state=TrialState.FAILED, error="Traceback\n  boom é"
+        )
+        await storage.start_trial(study.id, {"lr": 0.03, "depth": 3}, owner=REMOTE_OWNER_2)
+        cancelled = await storage.start_trial(study.id, {"flag": True}, owner=REMOTE_OWNER)
+        assert cancelled is not None
+        await storage.finish_trial(
+            study.id, cancelled.number, state=TrialState.CANCELLED, error="stopped"
+        )
+        return study, await storage.trials(study.id)
+
+    @pytest.mark.anyio
+    async def test_import_study_copies_every_field_in_another_store(
+        self, storage: Storage, make_storage: StorageFactory
+    ) -> None:
+        study, trials = await self._study_in_every_state(storage)
+        async with make_storage() as other:
+            copy = await other.import_study(study, trials)
+            assert attrs.evolve(copy, id=study.id) == study
+            assert await other.get_study("source") == copy
+            copied = await other.trials(copy.id)
+            assert [attrs.evolve(t, study_id=study.id, seq=0) for t in copied] == [
+                attrs.evolve(t, seq=0) for t in trials
+            ]
+            assert [t.seq for t in copied] == [1, 2, 3, 4, 5]
+            assert await other.count_trials(copy.id) == await storage.count_trials(study.id)
+            best = await other.best_trial(copy.id, direction="maximize")
+            assert best is not None
+            assert best.value == 0.25
+            # the copy goes on where the source stood: the queued trial is claimed,
+            # the next number is 5, later changes are seen after the copied ones
+            claimed = await other.claim_trial(copy.id, owner=REMOTE_OWNER)
+            assert claimed is not None
+            assert (claimed.number, claimed.seq) == (1, 6)
+            started = await other.start_trial(copy.id, {"lr": 0.05}, owner=REMOTE_OWNER)
+            assert started is not None
+            assert started.number == 5
+            assert [t.number for t in await other.trials(copy.id, changed_after=5)] == [1, 5]
+            assert await other.start_trial(copy.id, {}, owner=REMOTE_OWNER, max_trials=4) is None
+
+    @pytest.mark.anyio
+    async def test_import_study_under_another_name_in_the_same_store(
+        self, storage: Storage
+    ) -> None:
+        study, trials = await self._study_in_every_state(storage)
+        with pytest.raises(
+            StorageError, match=r"'source' already exists in .*; copy it under another name"
+        ):
+            await storage.import_study(study, trials)
+        copy = await storage.import_study(study, trials, name="branch")
+        assert copy.id != study.id
+        assert [s.name for s in await storage.list_studies()] == ["source", "branch"]
+        assert [t.params for t in await storage.trials(copy.id)] == [t.params for t in trials]
+        await storage.delete_study("source")
+        assert len(await storage.trials(copy.id)) == 5
+
+    @pytest.mark.anyio
+    async def test_import_study_refuses_what_it_cannot_store_and_writes_nothing(
+        self, storage: Storage
+    ) -> None:
+        study, trials = await self._study_in_every_state(storage)
+        with pytest.raises(StorageError, match=r"numbered 0, 1, \.\.\., n - 1.*'0', '2'"):
+            await storage.import_study(study, [trials[0], trials[2]], name="gapped")
+        bad = attrs.evolve(trials[0], value=math.nan)
+        with pytest.raises(StorageError, match=r"trial 0 cannot be imported: .*finite value"):
+            await storage.import_study(study, [bad, *trials[1:]], name="nan")
+        with pytest.raises(StorageError, match="study name must be a non-empty string"):
+            await storage.import_study(study, trials, name="")
+        assert [s.name for s in await storage.list_studies()] == ["source"]
+        empty = await storage.import_study(study, [], name="empty")
+        assert await storage.trials(empty.id) == []
+        first = await storage.start_trial(empty.id, {}, owner=REMOTE_OWNER)
+        assert first is not None
+        assert (first.number, first.seq) == (0, 1)
 
     @pytest.mark.anyio
     async def test_unknown_study_id_raises(self, storage: Storage) -> None:

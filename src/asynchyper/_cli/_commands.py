@@ -13,8 +13,9 @@ import attrs
 
 from .._errors import NoCompletedTrialsError
 from .._records import StudyRecord, TrialRecord, TrialState
+from .._storage import MemoryStorage, copy_study, open_storage
 from .._types import JSONValue
-from ._errors import CommandError
+from ._errors import CommandError, UsageError
 from ._format import (
     MISSING,
     dimension_row,
@@ -32,6 +33,7 @@ from ._store import existing_storage, shown_url, storage_url
 
 __all__ = [
     "best",
+    "copy",
     "delete",
     "errors_hint",
     "fail_stale",
@@ -289,6 +291,38 @@ def fail_stale(args: argparse.Namespace) -> int:
     _write(f"failed {len(numbers)} stale trial(s) of study {record.name!r}: {listed}\n")
     if requeued:
         _write(f"re-queued their parameters as {len(numbers)} new waiting trial(s)\n")
+    return 0
+
+
+# -- copy ----------------------------------------------------------------------------
+async def _copy(url: str, name: str, to_url: str, to_name: str) -> int:
+    """Copy the study; the number of trials copied."""
+    async with existing_storage(url) as source:
+        await copy_study(name, from_storage=source, to_storage=to_url, to_name=to_name)
+        return sum((await source.count_trials((await source.get_study(name)).id)).values())
+
+
+def copy(args: argparse.Namespace) -> int:
+    """``asynchyper copy STUDY --to URL``: copy a study and its trials to another store."""
+    url = storage_url(args)
+    existing_storage(url)  # a missing source file is reported before anything is created
+    if isinstance(open_storage(args.to), MemoryStorage):
+        msg = (
+            f"--to {args.to!r} is an in-memory store, which would vanish with this "
+            "command; give a SQLite file or a PostgreSQL URL"
+        )
+        raise UsageError(msg)
+    to_name = args.study if args.as_name is None else args.as_name
+    count = anyio.run(_copy, url, args.study, args.to, to_name)
+    if args.json:
+        _write(
+            to_json(
+                {"study": args.study, "to": shown_url(args.to), "name": to_name, "trials": count}
+            )
+        )
+        return 0
+    renamed = "" if to_name == args.study else f" as {to_name!r}"
+    _write(f"copied study {args.study!r} ({count} trial(s)) to {shown_url(args.to)}{renamed}\n")
     return 0
 
 

@@ -6,7 +6,7 @@ import argparse
 import math
 
 from .._records import TrialState
-from ._commands import best, delete, fail_stale, show, studies, trials
+from ._commands import best, copy, delete, fail_stale, show, studies, trials
 from ._export_command import FORMATS, export
 from ._plot import plot
 from ._store import ENV_STORAGE
@@ -170,6 +170,24 @@ def build_parser(version: str) -> argparse.ArgumentParser:
     )
     json_flag(sub)
     sub.set_defaults(handler=fail_stale)
+
+    sub = command("copy", "Copy a study and all its trials to another storage.")
+    sub.add_argument("study", metavar="STUDY")
+    sub.add_argument(
+        "--to",
+        required=True,
+        metavar="URL",
+        help="the storage to copy into: a SQLite path or a sqlite: or postgresql: URL "
+        "(created if needed)",
+    )
+    sub.add_argument(
+        "--as",
+        dest="as_name",
+        metavar="NAME",
+        help="the copy's name (default: STUDY's; needed to copy within one storage)",
+    )
+    json_flag(sub)
+    sub.set_defaults(handler=copy)
 
     sub = command("delete", "Delete a study and all its trials.")
     sub.add_argument("study", metavar="STUDY")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from types import TracebackType
 from typing import Self
 
+from .._errors import StorageError
 from .._records import StudyRecord, TrialRecord, TrialState
 from .._types import JSONValue, Params
 from ._common import check_direction
@@ -105,6 +106,37 @@ class Storage(abc.ABC):
         Raises:
             UnknownStudyError: No such study.
         """
+
+    async def import_study(
+        self, study: StudyRecord, trials: Sequence[TrialRecord], *, name: str | None = None
+    ) -> StudyRecord:
+        """Create a study holding copies of ``trials``, all in one transaction.
+
+        The new study takes ``study``'s direction, fingerprint, space, user attributes
+        and creation time; each trial keeps its number, state, parameters, value,
+        error, user attributes, owner and times (only the change counters ``seq`` are
+        new). :func:`asynchyper.copy_study` uses it. The built-in stores implement it;
+        a store of your own need not (this default raises).
+
+        Args:
+            study: The study to copy (its ``id`` is not used).
+            trials: Every trial of that study, numbered ``0..n-1``.
+            name: The new study's name (default ``study.name``).
+
+        Returns:
+            The new study.
+
+        Raises:
+            StorageError: A study of that name exists here, the trials are not numbered
+                ``0..n-1`` or one cannot be stored, or this store cannot import.
+        """
+        del study, trials, name
+        msg = (
+            f"{type(self).__name__} cannot import a study: it does not implement "
+            "Storage.import_study; copy into a SQLiteStorage, PostgresStorage or "
+            "MemoryStorage instead"
+        )
+        raise StorageError(msg)
 
     # -- trials --------------------------------------------------------------------
     @abc.abstractmethod

@@ -13,6 +13,7 @@ import os
 import secrets
 import socket
 import sys
+import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -51,6 +52,9 @@ __all__ = [
     "KEPT_STATES",
     "first_holding",
     "holds",
+    "import_exists",
+    "import_counts",
+    "import_rows",
     "is_stale",
     "live_cutoff",
     "is_trial_number",
@@ -447,6 +451,16 @@ def study_exists(name: str, where: str) -> StorageError:
     return StorageError(msg)
 
 
+def import_exists(name: str, where: str) -> StorageError:
+    """The error for importing (copying) a study under a name that is taken."""
+    msg = (
+        f"study {name!r} already exists in {where}; copy it under another name "
+        "(copy_study(..., to_name=...), or asynchyper copy --as NAME), or delete that "
+        "study first"
+    )
+    return StorageError(msg)
+
+
 def unknown_study_id(study_id: int, where: str) -> UnknownStudyError:
     """The error for a study id that does not exist (e.g. the study was deleted)."""
     msg = f"no study with id {study_id} in {where}; it may have been deleted"
@@ -689,3 +703,62 @@ def trial_from_row(study_id: int, row: Sequence[Any]) -> TrialRecord:
 def counts_from_row(row: Sequence[Any]) -> dict[TrialState, int]:
     """Trials per state from a row of :data:`COUNT_COLUMNS`."""
     return {_STATES[state]: int(count) for state, count in zip(STATE_COLUMNS, row, strict=True)}
+
+
+def import_rows(trials: Sequence[TrialRecord]) -> list[tuple[Any, ...]]:
+    """Rows of :data:`TRIAL_COLUMNS` for ``Storage.import_study``, checked.
+
+    Trials are taken in number order and get new change counters ``1..n``.
+
+    Raises:
+        StorageError: The numbers are not ``0..n-1``, or a trial is not storable (a
+            COMPLETE one without a finite value, a parameter that is no JSON scalar).
+    """
+    ordered = sorted(trials, key=lambda trial: trial.number)
+    numbers = [trial.number for trial in ordered]
+    if numbers != list(range(len(ordered))):
+        msg = (
+            "import_study() needs trials numbered 0, 1, ..., n - 1 (each number once), "
+            f"got numbers {_elide([str(n) for n in numbers])}; pass every trial of the study"
+        )
+        raise StorageError(msg)
+    rows = []
+    for seq, trial in enumerate(ordered, start=1):
+        given: object = trial.state
+        if not isinstance(given, TrialState):
+            msg = f"trial {trial.number}: state must be a TrialState, got {given!r}"
+            raise StorageError(msg)
+        value, error = trial.value, trial.error
+        if trial.state.is_finished:
+            try:
+                value, error = check_finish(trial.state, value, error)
+            except TrialStateError as exc:
+                msg = f"trial {trial.number} cannot be imported: {exc}"
+                raise StorageError(msg) from None
+        params = normalize_params(trial.params)
+        attrs = normalize_attrs(trial.user_attrs, f"trial {trial.number} user_attrs")
+        rows.append(
+            (
+                trial.number,
+                trial.state.value,
+                dumps(params, "params"),
+                value,
+                error,
+                dumps(attrs, "trial user_attrs") if attrs else None,
+                trial.owner,
+                trial.created_at if trial.created_at is not None else time.time(),
+                trial.started_at,
+                trial.finished_at,
+                trial.heartbeat_at,
+                seq,
+            )
+        )
+    return rows
+
+
+def import_counts(rows: Sequence[tuple[Any, ...]]) -> dict[str, int]:
+    """Trials per state column (``n_waiting``, ...) of :func:`import_rows`' rows."""
+    counts = dict.fromkeys(STATE_COLUMNS.values(), 0)
+    for row in rows:
+        counts[STATE_COLUMNS[row[1]]] += 1
+    return counts

@@ -6,7 +6,7 @@ import collections
 import logging
 import threading
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 
 import anyio.lowlevel
 import attrs
@@ -23,6 +23,8 @@ from ._common import (
     check_finish,
     check_study_name,
     first_holding,
+    import_exists,
+    import_rows,
     is_stale,
     is_trial_number,
     live_cutoff,
@@ -34,6 +36,7 @@ from ._common import (
     stale_error,
     state_filter,
     study_exists,
+    trial_from_row,
     unknown_study,
     unknown_study_id,
     unknown_trial,
@@ -150,6 +153,39 @@ class MemoryStorage(Storage):
                 record = check_existing(existing.record, fingerprint, space_copy, direction)
                 if not load_if_exists:
                     raise study_exists(name, _WHERE)
+        return record
+
+    @override
+    async def import_study(
+        self, study: StudyRecord, trials: Sequence[TrialRecord], *, name: str | None = None
+    ) -> StudyRecord:
+        await anyio.lowlevel.checkpoint_if_cancelled()
+        name = check_study_name(study.name if name is None else name)
+        direction = check_direction(study.direction)
+        attrs_copy = normalize_attrs(study.user_attrs, "study user_attrs")
+        space_copy = normalize_space(study.space)
+        rows = import_rows(trials)
+        with self._lock:
+            if name in self._by_name:
+                raise import_exists(name, _WHERE)
+            record = attrs.evolve(
+                study,
+                id=self._next_id,
+                name=name,
+                direction=direction,
+                space=space_copy,
+                user_attrs=attrs_copy,
+            )
+            self._next_id += 1
+            state = _StudyState(record)
+            for row in rows:
+                trial = trial_from_row(record.id, row)
+                state.add(trial)
+                if trial.state is TrialState.WAITING:
+                    state.waiting.append(trial.number)
+            state.seq = len(rows)
+            self._by_name[name] = state
+            self._by_id[record.id] = state
         return record
 
     @override

@@ -51,6 +51,8 @@ from ._common import (
     counts_from_row,
     dumps,
     first_holding,
+    import_counts,
+    import_exists,
     is_stale,
     live_cutoff,
     not_running,
@@ -80,6 +82,7 @@ __all__ = [
     "get_study",
     "get_trial",
     "heartbeat",
+    "import_study",
     "list_studies",
     "run_batch",
     "start_trial",
@@ -295,6 +298,66 @@ def create_study(
     if not load_if_exists and rows[0][-1] != token:
         raise study_exists(name, where)
     return record
+
+
+#: Array types of the columns of an imported trial row (``TRIAL_COLUMNS``' order).
+_IMPORT_TYPES = (
+    "bigint", "text", "text", "float8", "text", "text", "text",
+    "float8", "float8", "float8", "float8", "bigint",
+)  # fmt: skip
+
+
+def import_study(
+    retried: bool,
+    *,
+    where: str,
+    name: str,
+    study: StudyRecord,
+    space: list[dict[str, JSONValue]],
+    space_json: str,
+    user_attrs: dict[str, JSONValue],
+    user_attrs_json: str | None,
+    rows: Sequence[tuple[Any, ...]],
+    token: str,
+) -> Step[StudyRecord]:
+    """Insert a study and its trials (rows of ``import_rows``) in one transaction."""
+    if retried:  # the first attempt may have committed: it left its token
+        found = yield (
+            f"SELECT {STUDY_COLUMNS} FROM asynchyper_studies "
+            "WHERE name = %s AND create_request = %s",
+            (name, token),
+        )
+        if found:
+            return study_from_row(found[0])
+    counts = import_counts(rows)
+    inserted = yield (
+        "INSERT INTO asynchyper_studies (name, direction, fingerprint, space, user_attrs, "
+        f"created_at, create_request, last_seq, {', '.join(counts)}) "
+        f"VALUES (%s, %s, %s, %s, %s, %s, %s, %s{', %s' * len(counts)}) "
+        "ON CONFLICT (name) DO NOTHING RETURNING id",
+        (
+            name,
+            study.direction,
+            study.fingerprint,
+            space_json,
+            user_attrs_json,
+            study.created_at,
+            token,
+            len(rows),
+            *counts.values(),
+        ),
+    )
+    if not inserted:
+        raise import_exists(name, where)
+    study_id = inserted[0][0]
+    if rows:
+        arrays = ", ".join(f"%s::{kind}[]" for kind in _IMPORT_TYPES)
+        yield (
+            f"INSERT INTO asynchyper_trials (study_id, {TRIAL_COLUMNS}) "
+            f"SELECT %s, * FROM unnest({arrays})",
+            (study_id, *(list(column) for column in zip(*rows, strict=True))),
+        )
+    return attrs.evolve(study, id=study_id, name=name, space=space, user_attrs=user_attrs)
 
 
 def delete_study(retried: bool, *, where: str, name: str) -> Step[None]:

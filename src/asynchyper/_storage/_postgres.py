@@ -63,7 +63,7 @@ import math
 import random
 import secrets
 import weakref
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
@@ -81,6 +81,7 @@ from ._common import (
     check_study_name,
     check_trial_number,
     dumps,
+    import_rows,
     log_failed_stale,
     normalize_attrs,
     normalize_params,
@@ -778,6 +779,40 @@ class PostgresStorage(Storage):
                 token=token,
             ),
             None,
+        )
+
+    @override
+    async def import_study(
+        self, study: StudyRecord, trials: Sequence[TrialRecord], *, name: str | None = None
+    ) -> StudyRecord:
+        name = check_study_name(study.name if name is None else name)
+        check_direction(study.direction)
+        _check_text(name, "study name")
+        space_copy = normalize_space(study.space)
+        attrs = normalize_attrs(study.user_attrs, "study user_attrs")
+        rows = []
+        for row in import_rows(trials):
+            number, state, params, value, error, *rest = row
+            if error is not None:  # PostgreSQL text has no NUL: as finish_trial does
+                error = error.replace("\x00", "\\x00")
+            if rest[1] is not None:
+                _check_text(rest[1], f"trial {number}'s owner")
+            rows.append((number, state, params, value, error, *rest))
+        return await self._write(
+            lambda retried, token: _pgsql.import_study(
+                retried,
+                where=self.url,
+                name=name,
+                study=study,
+                space=space_copy,
+                space_json=dumps(space_copy, "space description"),
+                user_attrs=attrs,
+                user_attrs_json=dumps(attrs, "study user_attrs") if attrs else None,
+                rows=rows,
+                token=token,
+            ),
+            None,
+            simple=False,
         )
 
     @override

@@ -6,7 +6,7 @@ import functools
 import logging
 import os
 import sqlite3
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Literal, TypeVar
 
 import anyio
@@ -22,6 +22,7 @@ from ._common import (
     check_finish,
     check_study_name,
     check_trial_number,
+    import_rows,
     log_failed_stale,
     normalize_attrs,
     normalize_params,
@@ -188,6 +189,24 @@ class SQLiteStorage(Storage):
                 direction=direction,
                 user_attrs=normalize_attrs(user_attrs, "study user_attrs"),
                 load_if_exists=load_if_exists,
+            )
+        )
+
+    @override
+    async def import_study(
+        self, study: StudyRecord, trials: Sequence[TrialRecord], *, name: str | None = None
+    ) -> StudyRecord:
+        name = check_study_name(study.name if name is None else name)
+        check_direction(study.direction)
+        return await self._write(
+            functools.partial(
+                _sql.import_study,
+                where=self._path,
+                name=name,
+                study=study,
+                space=normalize_space(study.space),
+                user_attrs=normalize_attrs(study.user_attrs, "study user_attrs"),
+                rows=import_rows(trials),
             )
         )
 
