@@ -112,6 +112,43 @@ def test_log_needs_positive_low() -> None:
 
 
 @attrs.define
+class HugeIntStep:
+    n: Annotated[int, ah.Int(1, 2**50, log=True, step=2**10)]
+
+
+def test_huge_int_range_suggestions_are_exact_ints() -> None:
+    # 12 significant digits wrote both suggested highs as 1.12589990684e+15
+    found = _problems(HugeIntStep)["HugeIntStep.n"][0]
+    assert "high - low = 1125899906842623; use high=1125899906841601 or " in found
+    assert "high=1125899906842625, or low=1024 " in found
+
+
+@attrs.define
+class BadLogGrid:
+    x: Annotated[float, ah.Float(0.0, 1.0, log=True, step=0.1)]
+    n: Annotated[int, ah.Int(0, 64, log=True, step=8)]
+    m: Annotated[int, ah.Int(-5, 10, log=True, step=3)]
+
+
+@attrs.define
+class BadLogGridFixed:  # as the messages for BadLogGrid say
+    x: Annotated[float, ah.Float(0.1, 1.0, log=True, step=0.1)]
+    n: Annotated[int, ah.Int(8, 64, log=True, step=8)]
+    m: Annotated[int, ah.Int(1, 10, log=True, step=3)]
+
+
+def test_log_grid_needs_positive_low_and_the_suggested_low_is_on_the_grid() -> None:
+    found = _problems(BadLogGrid)
+    assert (
+        "log=True needs low > 0, got low=0.0; use a positive low such as 0.1 "
+        in found["BadLogGrid.x"][0]
+    )
+    assert "got low=0; use low=8 or drop log" in found["BadLogGrid.n"][0]
+    assert "got low=-5; use low=1 or drop log" in found["BadLogGrid.m"][0]
+    ah.compile_space(BadLogGridFixed)
+
+
+@attrs.define
 class BadStep:
     x: Annotated[float, ah.Float(0.0, 1.0, step=0.3)]
     n: Annotated[int, ah.Int(0, 10, step=3)]

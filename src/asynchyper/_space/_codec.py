@@ -130,13 +130,15 @@ class Codec:
             ulp = math.ulp(max(abs(self.low), abs(self.high)))
             self._grid_tolerance = max(_GRID_TOLERANCE, 2 * ulp / self.step)
         # A log range with a step draws log-uniformly on the range widened by half a
-        # step each side (never to zero or below), then rounds to the grid: each grid
-        # value gets the share of the log range nearer to it (Hyperopt's qloguniform).
+        # step each side, then rounds to the grid: each grid value gets the share of
+        # the log range nearer to it (Hyperopt's qloguniform). The lower edge never
+        # goes below low / 2 (nor to zero): low - step / 2 alone tends to 0 as low
+        # nears step / 2, and the lowest value's share to 100 %.
         # An int has step 1, so Int(1, 100, log=True) draws on [0.5, 100.5].
         # ``Encoding`` (the suggesters' unit coordinates) uses the same interval.
         if self.log and self.step is not None:
             half = self.step / 2
-            self.log_low = math.log(self.low - half if self.low > half else self.low / 2)
+            self.log_low = math.log(max(self.low - half, self.low / 2))
             self.log_high = math.log(self.high + half)
         elif self.log:
             self.log_low = math.log(self.low)
@@ -215,7 +217,13 @@ class Codec:
         assert self.step is not None
         value = self.low + k * self.step
         if self.decimals is not None:
-            value = round(value, self.decimals)
+            # np.round's arithmetic (scale, round half to even, unscale), not round(x, n),
+            # which rounds the exact decimal: the two differ by an ulp for a low with more
+            # than 15 digits, and _grid_column must give the same floats.
+            scale = 10.0**self.decimals
+            scaled = value * scale
+            whole = round(scaled)
+            value = whole / scale if whole else math.copysign(0.0, scaled)
         value = min(max(value, self.low), self.high)
         return float(value) if self.kind is DimensionKind.FLOAT else float(round(value))
 

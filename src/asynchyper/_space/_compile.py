@@ -113,7 +113,12 @@ def _to_float(value: float) -> float:
 
 
 def _format(value: float) -> str:
-    """A short human form of a computed bound (``0.8999999999999999`` -> ``0.9``)."""
+    """A short human form of a computed bound (``0.8999999999999999`` -> ``0.9``).
+
+    An int is written in full: ``Int`` bounds reach 2**53, beyond 12 digits.
+    """
+    if isinstance(value, int):
+        return str(value)
     return f"{value:.12g}"
 
 
@@ -533,10 +538,14 @@ class _Compiler:
             )
             ok = False
         if marker.log and low <= 0:
+            positive = f"{_format(high / 1e3) if high > 0 else '1e-3'}"
+            if _is_number(step) and math.isfinite(_to_float(step)) and step > 0:
+                # the first grid value above 0, so that the step still divides the range
+                positive = _format(low + (math.floor(-low / step + 1e-9) + 1) * step)
             self.error(
                 path,
                 f"log=True needs low > 0, got low={low!r}; use a positive low such as "
-                f"{_format(high / 1e3) if high > 0 else '1e-3'} or drop log=True",
+                f"{positive} or drop log=True",
             )
             ok = False
         if step is not None:
@@ -576,7 +585,11 @@ class _Compiler:
             )
             ok = False
         if marker.log and low < 1:
-            self.error(path, f"log=True needs low >= 1, got low={low!r}; use low=1 or drop log")
+            # the first grid value >= 1, so that the step still divides the range
+            first = low + -(-(1 - low) // step) * step if step >= 1 else 1
+            self.error(
+                path, f"log=True needs low >= 1, got low={low!r}; use low={first} or drop log"
+            )
             ok = False
         if step < 1:
             self.error(path, f"step must be a positive int, got step={step!r}")
@@ -609,6 +622,9 @@ class _Compiler:
             return True
         below = low + math.floor(count) * step
         above = low + math.ceil(count) * step
+        if isinstance(step, int) and isinstance(low, int) and isinstance(high, int):
+            below = low + (high - low) // step * step  # exact: no float count
+            above = below + step
         if math.floor(count) < 1:  # "high=low" would be no fix at all
             width = _format(high - low)
             self.error(

@@ -115,8 +115,8 @@ class Encoding:
             self.is_log[j] = dim.log
             lo, hi = low - step / 2, high + step / 2
             if dim.log:
-                # Widening by half a step must not cross zero in log space.
-                lo = math.log(lo if lo > 0 else low / 2) if step else math.log(low)
+                # Widened by half a step, but never below low / 2 (as the Codec draws).
+                lo = math.log(max(lo, low / 2)) if step else math.log(low)
                 hi = math.log(hi)
             self.inner_low[j] = lo
             self.inner_span[j] = max(hi - lo, 1e-300)
