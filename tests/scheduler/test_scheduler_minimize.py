@@ -7,7 +7,7 @@ import math
 import threading
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import anyio
 import anyio.lowlevel
@@ -757,3 +757,32 @@ async def test_a_result_stored_on_the_second_try_lets_the_run_go_on(
         result = await ah.minimize(quad, Quad, trials=5, storage=storage, study="s")
     assert [t.state for t in result.trials] == [ah.TrialState.COMPLETE] * 5
     assert "trial 0 recorded on a second try" in caplog.text
+
+
+async def test_enqueue_runs_given_configurations_first_and_once(tmp_path: Path) -> None:
+    # Hyperopt's points_to_evaluate: whole and partial configurations, run first; the
+    # same call again (a resumed script) does not queue them a second time.
+    path = str(tmp_path / "warm.db")
+    warm: list[Quad | dict[str, Any]] = [Quad(x=0.5, n=3, kind="b"), {"x": 1.0}]
+    first = await ah.minimize(quad, Quad, trials=6, storage=path, seed=0, enqueue=warm)
+    assert first.trials[0].config == Quad(x=0.5, n=3, kind="b")
+    assert first.trials[1].params["x"] == 1.0
+    again = await ah.minimize(quad, Quad, trials=10, storage=path, seed=0, enqueue=warm)
+    assert len(again.trials) == 10
+    assert [t.params.get("x") for t in again.trials].count(1.0) == 1
+    result = await maximize(quad, Quad, trials=3, enqueue=[Quad(x=2.0, n=9, kind="a")])
+    assert result.trials[0].config == Quad(x=2.0, n=9, kind="a")
+
+
+async def test_enqueue_is_checked_before_anything_is_stored(tmp_path: Path) -> None:
+    path = tmp_path / "never.db"
+    with pytest.raises(TypeError, match=r"a list of configurations \(put a single"):
+        await ah.minimize(quad, Quad, trials=3, storage=str(path), enqueue={"x": 1.0})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"enqueue\[1\] is a int; give an instance of Quad"):
+        await ah.minimize(
+            quad, Quad, trials=3, storage=str(path), enqueue=cast("Any", [{"x": 1.0}, 3])
+        )
+    with pytest.raises(ah.ParameterError, match="out of bounds") as info:
+        await ah.minimize(quad, Quad, trials=3, storage=str(path), enqueue=[{"x": 99.0}])
+    assert info.value.__notes__ == ["in enqueue[0]"]
+    assert not path.exists()

@@ -478,13 +478,15 @@ class _LowJustAboveHalfStep:
     i: Annotated[int, ah.Int(51, 1051, log=True, step=100)]
 
 
-def _shares_of_low(cls: type) -> list[float]:
-    space = ah.compile_space(cls)
+def _shares_of_low(cls: type[object]) -> list[float]:
+    space: ah.Space[object] = ah.compile_space(cls)
     matrix = space.sample_vectors(np.random.default_rng(3), 20_000)
     encoding = Encoding(space.dimensions)
     shares = []
     for j, dim in enumerate(space.dimensions):
         # the suggesters' unit interval is the one the prior draws on
+        assert dim.low is not None
+        assert dim.step is not None
         edge = max(dim.low - dim.step / 2, dim.low / 2)
         assert encoding.inner_low[j] == pytest.approx(math.log(edge))
         shares.append(float(np.mean(matrix[:, j] == dim.low)))

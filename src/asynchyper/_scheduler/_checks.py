@@ -5,13 +5,26 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar, cast
 
+from .._errors import ParameterError
+from .._space import Space
 from .._suggest import Suggester
+from .._types import Params
 from ._callbacks import as_callbacks
+from ._constants import check_constants
 from ._progress import check_progress
 
-__all__ = ["check_int", "check_run_options", "check_seconds", "check_study_options"]
+__all__ = [
+    "check_enqueue",
+    "check_int",
+    "check_run_options",
+    "check_seconds",
+    "check_study_options",
+]
+
+T = TypeVar("T")
 
 #: The longest study name (as the storages allow).
 _NAME_LIMIT = 500
@@ -107,3 +120,41 @@ def check_study_options(*, name: object, suggester: object, seed: object) -> Non
         seed = int(seed)  # a NumPy int (from rng.integers, say) seeds as well
     if seed is not None:
         check_int("seed", seed, minimum=0)
+
+
+def check_enqueue(space: Space[T], configs: object) -> list[T | Mapping[str, Any]]:
+    """The ``enqueue=`` configurations of ``minimize``, each checked against ``space``.
+
+    Checked before any storage is opened, as :meth:`Study.enqueue` would check them.
+
+    Raises:
+        TypeError: ``configs`` is not a list or tuple, or an item is neither an
+            instance of the space class nor a mapping of flat parameters.
+        ParameterError: A configuration does not fit the space (its position noted).
+    """
+    if isinstance(configs, Mapping | str | bytes) or not isinstance(configs, Sequence):
+        hint = " (put a single configuration in a list)" if isinstance(configs, Mapping) else ""
+        msg = (
+            f"enqueue= takes a list of configurations{hint}, got {type(configs).__name__} "
+            f"{configs!r:.80}"
+        )
+        raise TypeError(msg)
+    checked: list[T | Mapping[str, Any]] = []
+    for index, config in enumerate(configs):
+        try:
+            if isinstance(config, Mapping):
+                space.validate(cast("Params", config), partial=True)
+            elif isinstance(config, space.cls):
+                space.encode(config)
+                check_constants(space, config, what="enqueue=")
+            else:
+                msg = (
+                    f"enqueue[{index}] is a {type(config).__name__}; give an instance of "
+                    f"{space.cls.__qualname__} or a dict of flat parameters"
+                )
+                raise TypeError(msg)
+        except ParameterError as exc:
+            exc.add_note(f"in enqueue[{index}]")
+            raise
+        checked.append(config)
+    return checked

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import enum
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any, Literal, TypeVar
 
@@ -15,9 +16,9 @@ from .._records import StudyRecord
 from .._space import Space, compile_space
 from .._storage import Storage, open_storage
 from .._suggest import TPE, Suggester
-from .._types import Direction, JSONValue
+from .._types import Direction, JSONScalar, JSONValue
 from ._callbacks import TrialCallback
-from ._checks import check_run_options, check_seconds, check_study_options
+from ._checks import check_enqueue, check_run_options, check_seconds, check_study_options
 from ._constants import CONSTANTS_ATTR, changed_constants, constant_defaults
 from ._result import Result
 from ._study import Callback, Objective, Study
@@ -234,6 +235,7 @@ async def minimize(
     max_failures: int | None = None,
     retries: int = 0,
     progress: bool | TrialCallback[T] | None = None,
+    enqueue: Sequence[T | Mapping[str, JSONScalar | enum.Enum]] = (),
 ) -> Result[T]:
     """Minimize ``objective`` over ``space`` with ``concurrency`` trials in flight.
 
@@ -264,6 +266,11 @@ async def minimize(
         progress: Show progress on stderr: ``None`` when stderr is a terminal,
             ``True`` always, ``False`` never, or a :class:`TrialCallback` display
             (see :meth:`Study.optimize`).
+        enqueue: Configurations to evaluate first (Hyperopt's ``points_to_evaluate``):
+            instances of ``space`` or flat parameters, a part of a configuration too
+            (see :meth:`Study.enqueue`). Each is queued unless a trial holding it is
+            already waiting, running or complete, so a re-run of the same call does
+            not queue them again; they count toward ``trials``.
 
     Returns:
         Every trial of the study (``result.best`` is the best one).
@@ -289,6 +296,7 @@ async def minimize(
     )
     runner = resolve_executor(executor, objective)  # an unknown executor name, too
     runner.check(objective)  # e.g. an async objective on threads (configs: in optimize)
+    queued = check_enqueue(compile_space(space), enqueue)
     async with open_study(
         space,
         storage=storage,
@@ -297,6 +305,8 @@ async def minimize(
         direction=direction,
         seed=seed,
     ) as opened:
+        for config in queued:
+            await opened.enqueue(config, skip_if_exists=True)
         return await opened.optimize(
             objective,
             trials=trials,
@@ -332,6 +342,7 @@ async def maximize(
     max_failures: int | None = None,
     retries: int = 0,
     progress: bool | TrialCallback[T] | None = None,
+    enqueue: Sequence[T | Mapping[str, JSONScalar | enum.Enum]] = (),
 ) -> Result[T]:
     """Maximize ``objective`` over ``space``: :func:`minimize` with ``direction="maximize"``.
 
@@ -356,6 +367,7 @@ async def maximize(
         progress: Show progress on stderr: ``None`` when stderr is a terminal,
             ``True`` always, ``False`` never, or a :class:`TrialCallback` display
             (see :meth:`Study.optimize`).
+        enqueue: Configurations to evaluate first (see :func:`minimize`).
 
     Returns:
         Every trial of the study (``result.best`` has the highest value).
@@ -385,4 +397,5 @@ async def maximize(
         max_failures=max_failures,
         retries=retries,
         progress=progress,
+        enqueue=enqueue,
     )

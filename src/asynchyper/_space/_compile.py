@@ -539,9 +539,10 @@ class _Compiler:
             ok = False
         if marker.log and low <= 0:
             positive = f"{_format(high / 1e3) if high > 0 else '1e-3'}"
-            if _is_number(step) and math.isfinite(_to_float(step)) and step > 0:
+            given: object = step
+            if isinstance(given, int | float) and math.isfinite(given) and given > 0:
                 # the first grid value above 0, so that the step still divides the range
-                positive = _format(low + (math.floor(-low / step + 1e-9) + 1) * step)
+                positive = _format(low + (math.floor(-low / given + 1e-9) + 1) * given)
             self.error(
                 path,
                 f"log=True needs low > 0, got low={low!r}; use a positive low such as "
