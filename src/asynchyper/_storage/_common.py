@@ -17,6 +17,8 @@ import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
+import attrs
+
 from .._errors import (
     SpaceMismatchError,
     StorageError,
@@ -53,8 +55,9 @@ __all__ = [
     "first_holding",
     "holds",
     "import_exists",
-    "import_counts",
+    "import_study_row",
     "import_rows",
+    "imported_study",
     "is_stale",
     "live_cutoff",
     "is_trial_number",
@@ -705,6 +708,22 @@ def counts_from_row(row: Sequence[Any]) -> dict[TrialState, int]:
     return {_STATES[state]: int(count) for state, count in zip(STATE_COLUMNS, row, strict=True)}
 
 
+def imported_study(study: StudyRecord, name: str | None) -> StudyRecord:
+    """``study`` as ``Storage.import_study`` stores it, under ``name`` if given: name
+    and direction checked, space and user attributes normalised (the id is the store's).
+
+    Raises:
+        StorageError: A bad name or direction, or a value JSON cannot hold.
+    """
+    return attrs.evolve(
+        study,
+        name=check_study_name(study.name if name is None else name),
+        direction=check_direction(study.direction),
+        space=normalize_space(study.space),
+        user_attrs=normalize_attrs(study.user_attrs, "study user_attrs"),
+    )
+
+
 def import_rows(trials: Sequence[TrialRecord]) -> list[tuple[Any, ...]]:
     """Rows of :data:`TRIAL_COLUMNS` for ``Storage.import_study``, checked.
 
@@ -756,9 +775,19 @@ def import_rows(trials: Sequence[TrialRecord]) -> list[tuple[Any, ...]]:
     return rows
 
 
-def import_counts(rows: Sequence[tuple[Any, ...]]) -> dict[str, int]:
-    """Trials per state column (``n_waiting``, ...) of :func:`import_rows`' rows."""
+def import_study_row(study: StudyRecord, rows: Sequence[tuple[Any, ...]]) -> dict[str, Any]:
+    """The studies-table row of an imported study (from :func:`imported_study`) that
+    holds ``rows`` (from :func:`import_rows`): column name -> value."""
     counts = dict.fromkeys(STATE_COLUMNS.values(), 0)
     for row in rows:
         counts[STATE_COLUMNS[row[1]]] += 1
-    return counts
+    return {
+        "name": study.name,
+        "direction": study.direction,
+        "fingerprint": study.fingerprint,
+        "space": dumps(study.space, "space description"),
+        "user_attrs": dumps(study.user_attrs, "study user_attrs") if study.user_attrs else None,
+        "created_at": study.created_at,
+        "last_seq": len(rows),
+        **counts,
+    }

@@ -25,6 +25,7 @@ from ._common import (
     first_holding,
     import_exists,
     import_rows,
+    imported_study,
     is_stale,
     is_trial_number,
     live_cutoff,
@@ -160,22 +161,12 @@ class MemoryStorage(Storage):
         self, study: StudyRecord, trials: Sequence[TrialRecord], *, name: str | None = None
     ) -> StudyRecord:
         await anyio.lowlevel.checkpoint_if_cancelled()
-        name = check_study_name(study.name if name is None else name)
-        direction = check_direction(study.direction)
-        attrs_copy = normalize_attrs(study.user_attrs, "study user_attrs")
-        space_copy = normalize_space(study.space)
+        checked = imported_study(study, name)
         rows = import_rows(trials)
         with self._lock:
-            if name in self._by_name:
-                raise import_exists(name, _WHERE)
-            record = attrs.evolve(
-                study,
-                id=self._next_id,
-                name=name,
-                direction=direction,
-                space=space_copy,
-                user_attrs=attrs_copy,
-            )
+            if checked.name in self._by_name:
+                raise import_exists(checked.name, _WHERE)
+            record = attrs.evolve(checked, id=self._next_id)
             self._next_id += 1
             state = _StudyState(record)
             for row in rows:
@@ -184,7 +175,7 @@ class MemoryStorage(Storage):
                 if trial.state is TrialState.WAITING:
                     state.waiting.append(trial.number)
             state.seq = len(rows)
-            self._by_name[name] = state
+            self._by_name[record.name] = state
             self._by_id[record.id] = state
         return record
 

@@ -51,8 +51,8 @@ from ._common import (
     counts_from_row,
     dumps,
     first_holding,
-    import_counts,
     import_exists,
+    import_study_row,
     is_stale,
     live_cutoff,
     not_running,
@@ -311,16 +311,13 @@ def import_study(
     retried: bool,
     *,
     where: str,
-    name: str,
     study: StudyRecord,
-    space: list[dict[str, JSONValue]],
-    space_json: str,
-    user_attrs: dict[str, JSONValue],
-    user_attrs_json: str | None,
     rows: Sequence[tuple[Any, ...]],
     token: str,
 ) -> Step[StudyRecord]:
-    """Insert a study and its trials (rows of ``import_rows``) in one transaction."""
+    """Insert a study (from ``imported_study``) and its trials (rows of
+    ``import_rows``) in one transaction."""
+    name = study.name
     if retried:  # the first attempt may have committed: it left its token
         found = yield (
             f"SELECT {STUDY_COLUMNS} FROM asynchyper_studies "
@@ -329,23 +326,11 @@ def import_study(
         )
         if found:
             return study_from_row(found[0])
-    counts = import_counts(rows)
+    row = {**import_study_row(study, rows), "create_request": token}
     inserted = yield (
-        "INSERT INTO asynchyper_studies (name, direction, fingerprint, space, user_attrs, "
-        f"created_at, create_request, last_seq, {', '.join(counts)}) "
-        f"VALUES (%s, %s, %s, %s, %s, %s, %s, %s{', %s' * len(counts)}) "
-        "ON CONFLICT (name) DO NOTHING RETURNING id",
-        (
-            name,
-            study.direction,
-            study.fingerprint,
-            space_json,
-            user_attrs_json,
-            study.created_at,
-            token,
-            len(rows),
-            *counts.values(),
-        ),
+        f"INSERT INTO asynchyper_studies ({', '.join(row)}) "
+        f"VALUES ({', '.join(['%s'] * len(row))}) ON CONFLICT (name) DO NOTHING RETURNING id",
+        tuple(row.values()),
     )
     if not inserted:
         raise import_exists(name, where)
@@ -357,7 +342,7 @@ def import_study(
             f"SELECT %s, * FROM unnest({arrays})",
             (study_id, *(list(column) for column in zip(*rows, strict=True))),
         )
-    return attrs.evolve(study, id=study_id, name=name, space=space, user_attrs=user_attrs)
+    return attrs.evolve(study, id=study_id)
 
 
 def delete_study(retried: bool, *, where: str, name: str) -> Step[None]:

@@ -82,6 +82,7 @@ from ._common import (
     check_trial_number,
     dumps,
     import_rows,
+    imported_study,
     log_failed_stale,
     normalize_attrs,
     normalize_params,
@@ -785,31 +786,12 @@ class PostgresStorage(Storage):
     async def import_study(
         self, study: StudyRecord, trials: Sequence[TrialRecord], *, name: str | None = None
     ) -> StudyRecord:
-        name = check_study_name(study.name if name is None else name)
-        check_direction(study.direction)
-        _check_text(name, "study name")
-        space_copy = normalize_space(study.space)
-        attrs = normalize_attrs(study.user_attrs, "study user_attrs")
-        rows = []
-        for row in import_rows(trials):
-            number, state, params, value, error, *rest = row
-            if error is not None:  # PostgreSQL text has no NUL: as finish_trial does
-                error = error.replace("\x00", "\\x00")
-            if rest[1] is not None:
-                _check_text(rest[1], f"trial {number}'s owner")
-            rows.append((number, state, params, value, error, *rest))
+        checked = imported_study(study, name)
+        _check_text(checked.name, "study name")
+        rows = [_storable_row(row) for row in import_rows(trials)]
         return await self._write(
             lambda retried, token: _pgsql.import_study(
-                retried,
-                where=self.url,
-                name=name,
-                study=study,
-                space=space_copy,
-                space_json=dumps(space_copy, "space description"),
-                user_attrs=attrs,
-                user_attrs_json=dumps(attrs, "study user_attrs") if attrs else None,
-                rows=rows,
-                token=token,
+                retried, where=self.url, study=checked, rows=rows, token=token
             ),
             None,
             simple=False,
@@ -1102,6 +1084,17 @@ def _check_id(study_id: object, where: str) -> None:
     # Out-of-range ids would fail in the driver; they name no study either way.
     if type(study_id) is int and not -_BIGINT <= study_id < _BIGINT:
         raise unknown_study_id(study_id, where)
+
+
+def _storable_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A row of ``import_rows`` as PostgreSQL text can hold it (which has no NUL): an
+    error's NUL written out, as ``finish_trial`` does; an owner's refused."""
+    number, state, params, value, error, user_attrs, owner, *times = row
+    if error is not None:
+        error = error.replace("\x00", "\\x00")
+    if owner is not None:
+        _check_text(owner, f"trial {number}'s owner")
+    return (number, state, params, value, error, user_attrs, owner, *times)
 
 
 def _check_text(text: str, what: str) -> None:

@@ -33,8 +33,8 @@ from ._common import (
     counts_from_row,
     dumps,
     first_holding,
-    import_counts,
     import_exists,
+    import_study_row,
     is_stale,
     live_cutoff,
     not_running,
@@ -198,30 +198,18 @@ def import_study(
     conn: sqlite3.Connection,
     *,
     where: str,
-    name: str,
     study: StudyRecord,
-    space: list[dict[str, JSONValue]],
-    user_attrs: dict[str, JSONValue],
     rows: Sequence[tuple[Any, ...]],
 ) -> StudyRecord:
-    """Insert a study and its trials (rows of :func:`import_rows`) in one go."""
+    """Insert a study (from ``imported_study``) and its trials (rows of
+    ``import_rows``) in one go."""
+    name = study.name
     if conn.execute("SELECT 1 FROM studies WHERE name = ?", (name,)).fetchone() is not None:
         raise import_exists(name, where)
-    counts = import_counts(rows)
-    columns = ", ".join(counts)
+    row = import_study_row(study, rows)
     cursor = conn.execute(
-        "INSERT INTO studies (name, direction, fingerprint, space, user_attrs, created_at, "
-        f"last_seq, {columns}) VALUES (?, ?, ?, ?, ?, ?, ?, {', '.join('?' * len(counts))})",
-        (
-            name,
-            study.direction,
-            study.fingerprint,
-            dumps(space, "space description"),
-            dumps(user_attrs, "study user_attrs") if user_attrs else None,
-            study.created_at,
-            len(rows),
-            *counts.values(),
-        ),
+        f"INSERT INTO studies ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+        tuple(row.values()),
     )
     study_id = cursor.lastrowid
     assert study_id is not None
@@ -229,7 +217,7 @@ def import_study(
         f"INSERT INTO trials (study_id, {TRIAL_COLUMNS}) VALUES (?{', ?' * 12})",
         [(study_id, *row) for row in rows],
     )
-    return attrs.evolve(study, id=study_id, name=name, space=space, user_attrs=user_attrs)
+    return attrs.evolve(study, id=study_id)
 
 
 def delete_study(conn: sqlite3.Connection, *, where: str, name: str) -> None:

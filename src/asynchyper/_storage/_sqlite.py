@@ -23,6 +23,7 @@ from ._common import (
     check_study_name,
     check_trial_number,
     import_rows,
+    imported_study,
     log_failed_stale,
     normalize_attrs,
     normalize_params,
@@ -196,18 +197,9 @@ class SQLiteStorage(Storage):
     async def import_study(
         self, study: StudyRecord, trials: Sequence[TrialRecord], *, name: str | None = None
     ) -> StudyRecord:
-        name = check_study_name(study.name if name is None else name)
-        check_direction(study.direction)
+        checked, rows = imported_study(study, name), import_rows(trials)
         return await self._write(
-            functools.partial(
-                _sql.import_study,
-                where=self._path,
-                name=name,
-                study=study,
-                space=normalize_space(study.space),
-                user_attrs=normalize_attrs(study.user_attrs, "study user_attrs"),
-                rows=import_rows(trials),
-            )
+            functools.partial(_sql.import_study, where=self._path, study=checked, rows=rows)
         )
 
     @override
