@@ -167,3 +167,28 @@ def test_copy_errors(
     assert message in err
     assert not (tmp_path / "missing.db").exists()
     assert not (tmp_path / "copy.db").exists()
+
+
+def test_copy_reports_the_trials_of_the_copy(
+    fresh_db: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A worker still writing to the source adds trials after the copy read them: the
+    # count printed is the copy's, not the source's of a moment later.
+    from asynchyper._cli import _commands  # noqa: PLC0415
+
+    real = ah.copy_study
+
+    async def copy_while_a_worker_writes(name: str, **kwargs: object) -> ah.StudyRecord:
+        copied = await real(name, **kwargs)  # type: ignore[arg-type]
+        async with ah.SQLiteStorage(fresh_db) as source:
+            await source.enqueue_trial((await source.get_study(name)).id, {"x": 0.5})
+        return copied
+
+    monkeypatch.setattr(_commands, "copy_study", copy_while_a_worker_writes)
+    copy = tmp_path / "copy.db"
+    assert main(["copy", STUDY, "--storage", str(fresh_db), "--to", str(copy), "--json"]) == 0
+    out, _ = capsys.readouterr()
+    assert json.loads(out)["trials"] == len(anyio.run(read_trials, copy)) == N_COMPLETE + 2

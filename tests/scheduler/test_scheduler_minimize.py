@@ -786,3 +786,38 @@ async def test_enqueue_is_checked_before_anything_is_stored(tmp_path: Path) -> N
         await ah.minimize(quad, Quad, trials=3, storage=str(path), enqueue=[{"x": 99.0}])
     assert info.value.__notes__ == ["in enqueue[0]"]
     assert not path.exists()
+
+
+async def test_enqueue_a_configuration_the_class_refuses_stores_nothing(tmp_path: Path) -> None:
+    # The class's own checks (a validator between fields) run before the storage is
+    # opened, as the docstring says: no file, no study, nothing of enqueue[0] queued.
+    path = tmp_path / "never.db"
+    bad = [{"low": 1, "high": 2}, {"low": 5, "high": 1}]
+    with pytest.raises(ah.ParameterError, match="rejected the parameters") as info:
+        await ah.minimize(lambda c: 0.0, Ordered, trials=3, storage=str(path), enqueue=bad)
+    assert info.value.__notes__ == ["in enqueue[1]"]
+    assert not path.exists()
+
+
+async def test_enqueue_a_part_no_completion_fits_names_its_position() -> None:
+    # A part is completed (and checked) only once the study is open: its error still
+    # says which configuration it was.
+    with pytest.raises(ah.ParameterError, match="rejected") as info:
+        await ah.minimize(lambda c: 0.0, Impossible, trials=3, enqueue=[{}], suggester=ah.Random())
+    assert info.value.__notes__[-1] == "in enqueue[0]"
+
+
+async def test_enqueue_beyond_the_budget_says_what_did_not_run(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Hyperopt's points_to_evaluate are all evaluated; here a budget already held (a
+    # re-run) leaves the given configurations WAITING: say so rather than stay silent.
+    storage = ah.MemoryStorage()
+    await ah.minimize(quad, Quad, trials=2, storage=storage, seed=0)
+    with caplog.at_level(logging.WARNING, logger="asynchyper"):
+        result = await ah.minimize(
+            quad, Quad, trials=2, storage=storage, enqueue=[{"x": 0.5}, {"x": 1.0}]
+        )
+    assert [t.state for t in result.trials][2:] == [ah.TrialState.WAITING] * 2
+    assert "2 queued configuration(s) were not evaluated" in caplog.text
+    assert "trials=2" in caplog.text

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, cast
 
+import anyio
 import attrs
 import pytest
 from pg_server import throwaway_database
@@ -110,3 +112,50 @@ async def test_an_error_text_postgresql_cannot_hold_is_kept_visible(
     assert copied.state is TrialState.FAILED
     assert copied.error is not None
     assert "bad byte \\x00 here" in copied.error
+
+
+def test_a_postgresql_import_sends_its_trials_in_statements_of_bounded_size() -> None:
+    # Each round trip must be answered within operation_timeout (60 s by default, less
+    # when set), so the statement carrying the trials may not grow with the study: a
+    # study of a million trials in one INSERT timed out, was sent again and again, and
+    # failed as a lost connection.
+    from asynchyper._storage import _pgsql  # noqa: PLC0415
+    from asynchyper._storage._common import import_rows  # noqa: PLC0415
+
+    n = 25_001
+    study = ah.StudyRecord(
+        id=1, name="big", direction="minimize", fingerprint="f", space=[], created_at=1.0
+    )
+    trials = [
+        TrialRecord(study_id=1, number=i, state=TrialState.WAITING, params={"x": i})
+        for i in range(n)
+    ]
+    step = _pgsql.import_study(False, where="pg", study=study, rows=import_rows(trials), token="t")
+    next(step)  # the study's row
+    sizes = []
+    query = step.send([(7,)])
+    while True:
+        _, args = cast("tuple[str, tuple[Any, ...]]", query)
+        assert args[0] == 7
+        sizes.append(len(args[1]))
+        try:
+            query = step.send([])
+        except StopIteration as stop:
+            copied = stop.value
+            break
+    assert copied.id == 7
+    assert sum(sizes) == n
+    assert max(sizes) <= 10_000
+
+
+def test_a_mistyped_source_path_creates_nothing(tmp_path: Path) -> None:
+    # Reading the source must not create it: a typo left an empty database behind.
+    copy = functools.partial(
+        ah.copy_study,
+        "tune",
+        from_storage=str(tmp_path / "tpyo.db"),
+        to_storage=str(tmp_path / "to.db"),
+    )
+    with pytest.raises(ah.UnknownStudyError, match=r"tpyo\.db does not exist"):
+        anyio.run(copy)
+    assert list(tmp_path.iterdir()) == []

@@ -296,10 +296,17 @@ def fail_stale(args: argparse.Namespace) -> int:
 
 # -- copy ----------------------------------------------------------------------------
 async def _copy(url: str, name: str, to_url: str, to_name: str) -> int:
-    """Copy the study; the number of trials copied."""
-    async with existing_storage(url) as source:
-        await copy_study(name, from_storage=source, to_storage=to_url, to_name=to_name)
-        return sum((await source.count_trials((await source.get_study(name)).id)).values())
+    """Copy the study; the number of trials copied (counted in the copy: a worker may
+    have added some to the source since)."""
+    destination = open_storage(to_url)  # opened by the copy's write: none, none created
+    try:
+        async with existing_storage(url) as source:
+            copied = await copy_study(
+                name, from_storage=source, to_storage=destination, to_name=to_name
+            )
+        return sum((await destination.count_trials(copied.id)).values())
+    finally:
+        await destination.close()
 
 
 def copy(args: argparse.Namespace) -> int:

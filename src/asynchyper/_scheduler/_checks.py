@@ -143,7 +143,13 @@ def check_enqueue(space: Space[T], configs: object) -> list[T | Mapping[str, Any
     for index, config in enumerate(configs):
         try:
             if isinstance(config, Mapping):
-                space.validate(cast("Params", config), partial=True)
+                given = space.validate(cast("Params", config), partial=True)
+                try:
+                    space.validate(given)
+                except ParameterError:
+                    pass  # a part of a configuration: completed (and checked) when queued
+                else:
+                    space.decode(given)  # the space class's own checks, as enqueue() runs
             elif isinstance(config, space.cls):
                 space.encode(config)
                 check_constants(space, config, what="enqueue=")

@@ -10,9 +10,9 @@ from typing import Any, Literal, TypeVar
 
 import anyio
 
-from .._errors import SpaceMismatchError, StorageError, UnknownStudyError
+from .._errors import ParameterError, SpaceMismatchError, StorageError, UnknownStudyError
 from .._executor import Executor, resolve_executor
-from .._records import StudyRecord
+from .._records import StudyRecord, TrialState
 from .._space import Space, compile_space
 from .._storage import Storage, open_storage
 from .._suggest import TPE, Suggester
@@ -305,9 +305,13 @@ async def minimize(
         direction=direction,
         seed=seed,
     ) as opened:
-        for config in queued:
-            await opened.enqueue(config, skip_if_exists=True)
-        return await opened.optimize(
+        for index, config in enumerate(queued):
+            try:
+                await opened.enqueue(config, skip_if_exists=True)
+            except ParameterError as exc:  # a part no completion of which the class accepts
+                exc.add_note(f"in enqueue[{index}]")
+                raise
+        result = await opened.optimize(
             objective,
             trials=trials,
             concurrency=concurrency,
@@ -321,6 +325,17 @@ async def minimize(
             callbacks=callbacks,
             progress=progress,
         )
+        waiting = sum(trial.state is TrialState.WAITING for trial in result.trials)
+        if queued and waiting and result.stop_reason == "budget":
+            _log.warning(
+                "study %r: %d queued configuration(s) were not evaluated: the study "
+                "already holds its budget of trials=%d; they stay WAITING and run first "
+                "when it resumes with a larger trials=",
+                opened.name,
+                waiting,
+                trials,
+            )
+        return result
 
 
 async def maximize(

@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 from contextlib import AsyncExitStack
 
+from .._errors import UnknownStudyError
 from .._records import StudyRecord
 from ._base import Storage
+from ._postgres import PostgresStorage
+from ._sqlite import SQLiteStorage
 from ._url import open_storage
 
 __all__ = ["copy_study"]
@@ -48,7 +51,8 @@ async def copy_study(
         The new study as ``to_storage`` records it.
 
     Raises:
-        UnknownStudyError: ``from_storage`` has no study ``name``.
+        UnknownStudyError: ``from_storage`` has no study ``name`` (or is a SQLite
+            file that does not exist: the source is never created).
         StorageError: ``to_storage`` already has a study of the copy's name (delete it,
             or choose ``to_name``), or it is a custom :class:`Storage` that does not
             implement :meth:`Storage.import_study`.
@@ -61,7 +65,11 @@ async def copy_study(
         ```
     """
     async with AsyncExitStack() as stack:
-        source = await _opened(stack, from_storage)
+        source = (
+            from_storage
+            if isinstance(from_storage, Storage)
+            else await stack.enter_async_context(_existing(name, from_storage))
+        )
         record = await source.get_study(name)
         trials = await source.trials(record.id)
         # only now: a missing source study creates no destination file or schema
@@ -69,6 +77,22 @@ async def copy_study(
         return await destination.import_study(
             record, trials, name=name if to_name is None else to_name
         )
+
+
+def _existing(name: str, given: str | os.PathLike[str]) -> Storage:
+    """The source storage, which opens without creating anything: a mistyped path (or
+    ``?schema=``) must not leave an empty database (or schema and tables) behind.
+
+    Raises:
+        UnknownStudyError: ``given`` names a SQLite file that does not exist.
+    """
+    store = open_storage(given)
+    if isinstance(store, SQLiteStorage) and not os.path.exists(store.path):
+        msg = f"no study named {name!r}: storage file {store.path} does not exist; check the path"
+        raise UnknownStudyError(msg)
+    if isinstance(store, PostgresStorage):
+        return PostgresStorage(os.fspath(given), create=False)
+    return store
 
 
 async def _opened(stack: AsyncExitStack, given: str | os.PathLike[str] | Storage) -> Storage:

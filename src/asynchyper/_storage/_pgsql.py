@@ -300,6 +300,10 @@ def create_study(
     return record
 
 
+#: Trials per INSERT statement of ``import_study``: every round trip must be answered
+#: within ``operation_timeout``, so a statement's size may not grow with the study.
+IMPORT_CHUNK = 5_000
+
 #: Array types of the columns of an imported trial row (``TRIAL_COLUMNS``' order).
 _IMPORT_TYPES = (
     "bigint", "text", "text", "float8", "text", "text", "text",
@@ -335,12 +339,15 @@ def import_study(
     if not inserted:
         raise import_exists(name, where)
     study_id = inserted[0][0]
-    if rows:
-        arrays = ", ".join(f"%s::{kind}[]" for kind in _IMPORT_TYPES)
+    arrays = ", ".join(f"%s::{kind}[]" for kind in _IMPORT_TYPES)
+    for start in range(0, len(rows), IMPORT_CHUNK):
+        # one round trip per chunk, each answered well within operation_timeout
+        # however many trials the study has (one transaction still holds them all)
+        chunk = rows[start : start + IMPORT_CHUNK]
         yield (
             f"INSERT INTO asynchyper_trials (study_id, {TRIAL_COLUMNS}) "
             f"SELECT %s, * FROM unnest({arrays})",
-            (study_id, *(list(column) for column in zip(*rows, strict=True))),
+            (study_id, *(list(column) for column in zip(*chunk, strict=True))),
         )
     return attrs.evolve(study, id=study_id)
 
