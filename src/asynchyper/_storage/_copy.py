@@ -73,7 +73,11 @@ async def copy_study(
         record = await source.get_study(name)
         trials = await source.trials(record.id)
         # only now: a missing source study creates no destination file or schema
-        destination = await _opened(stack, to_storage)
+        destination = (
+            to_storage
+            if isinstance(to_storage, Storage)
+            else await stack.enter_async_context(open_storage(to_storage))
+        )
         return await destination.import_study(
             record, trials, name=name if to_name is None else to_name
         )
@@ -93,10 +97,3 @@ def _existing(name: str, given: str | os.PathLike[str]) -> Storage:
     if isinstance(store, PostgresStorage):
         return PostgresStorage(os.fspath(given), create=False)
     return store
-
-
-async def _opened(stack: AsyncExitStack, given: str | os.PathLike[str] | Storage) -> Storage:
-    """The storage ``given`` names, opened on ``stack`` unless it is a Storage object."""
-    if isinstance(given, Storage):
-        return given
-    return await stack.enter_async_context(open_storage(given))

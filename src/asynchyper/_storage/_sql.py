@@ -206,16 +206,17 @@ def import_study(
     name = study.name
     if conn.execute("SELECT 1 FROM studies WHERE name = ?", (name,)).fetchone() is not None:
         raise import_exists(name, where)
-    row = import_study_row(study, rows)
+    study_row = import_study_row(study, rows)
     cursor = conn.execute(
-        f"INSERT INTO studies ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-        tuple(row.values()),
+        f"INSERT INTO studies ({', '.join(study_row)}) VALUES ({', '.join('?' * len(study_row))})",
+        tuple(study_row.values()),
     )
     study_id = cursor.lastrowid
     assert study_id is not None
+    places = ", ".join("?" * (1 + TRIAL_COLUMNS.count(",") + 1))  # study_id + the columns
     conn.executemany(
-        f"INSERT INTO trials (study_id, {TRIAL_COLUMNS}) VALUES (?{', ?' * 12})",
-        [(study_id, *row) for row in rows],
+        f"INSERT INTO trials (study_id, {TRIAL_COLUMNS}) VALUES ({places})",
+        [(study_id, *trial) for trial in rows],
     )
     return attrs.evolve(study, id=study_id)
 
