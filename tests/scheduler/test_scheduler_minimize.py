@@ -821,3 +821,23 @@ async def test_enqueue_beyond_the_budget_says_what_did_not_run(
     assert [t.state for t in result.trials][2:] == [ah.TrialState.WAITING] * 2
     assert "2 queued configuration(s) were not evaluated" in caplog.text
     assert "trials=2" in caplog.text
+
+
+async def test_a_rerun_with_enqueue_queues_nothing_and_writes_nothing() -> None:
+    # The configurations already held are skipped after one read: a re-run of the
+    # same call neither queues them again nor pays a transaction for each.
+    class Counting(ah.MemoryStorage):
+        enqueued = 0
+
+        async def enqueue_trial(self, *args: Any, **kwargs: Any) -> ah.TrialRecord:
+            Counting.enqueued += 1
+            return await super().enqueue_trial(*args, **kwargs)
+
+    store = Counting()
+    warm: list[Quad | dict[str, Any]] = [{"x": float(x)} for x in range(-4, 5)]
+    warm += [{"x": 0.0}, Quad(x=0.5, n=3, kind="b")]  # a duplicate inside the list too
+    await ah.minimize(quad, Quad, trials=12, storage=store, enqueue=warm)
+    assert Counting.enqueued == 10
+    result = await ah.minimize(quad, Quad, trials=12, storage=store, enqueue=warm)
+    assert Counting.enqueued == 10
+    assert len(result.trials) == 12

@@ -10,7 +10,7 @@ from typing import Any, Literal, TypeVar
 
 import anyio
 
-from .._errors import ParameterError, SpaceMismatchError, StorageError, UnknownStudyError
+from .._errors import SpaceMismatchError, StorageError, UnknownStudyError
 from .._executor import Executor, resolve_executor
 from .._records import StudyRecord, TrialState
 from .._space import Space, compile_space
@@ -305,12 +305,7 @@ async def minimize(
         direction=direction,
         seed=seed,
     ) as opened:
-        for index, config in enumerate(queued):
-            try:
-                await opened.enqueue(config, skip_if_exists=True)
-            except ParameterError as exc:  # a part no completion of which the class accepts
-                exc.add_note(f"in enqueue[{index}]")
-                raise
+        await opened._enqueue_new(queued)
         result = await opened.optimize(
             objective,
             trials=trials,

@@ -441,6 +441,28 @@ class Study(Generic[T]):
         self._maybe_waiting = True
         return self._trial_from(record)
 
+    async def _enqueue_new(self, configs: Sequence[T | Mapping[str, Any]]) -> None:
+        """Queue each of ``configs`` unless a kept trial holds it (``minimize``'s
+        ``enqueue=``), naming the position of one that fails.
+
+        The kept trials are read once: a re-run that finds every configuration held
+        costs one read, not a read and a transaction per configuration.
+        """
+        kept = [t.params for t in await self._storage.trials(self._study_id, states=KEPT_STATES)]
+        for index, config in enumerate(configs):
+            if isinstance(config, Mapping):
+                given = self.space.validate(cast("Params", config), partial=True)
+            else:
+                given = self.space.encode(config)
+            if any(holds(params, given) for params in kept):
+                continue
+            try:
+                trial = await self.enqueue(config, skip_if_exists=True)
+            except ParameterError as exc:  # a part no completion of which the class accepts
+                exc.add_note(f"in enqueue[{index}]")
+                raise
+            kept.append(trial.params)
+
     async def _completed(self, given: dict[str, JSONScalar]) -> dict[str, JSONScalar]:
         """``given`` as a whole configuration: itself when it is one, else the
         suggester's completion (drawn again while the space class rejects it)."""
