@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from typing import Any
 
 import anyio
@@ -52,6 +53,51 @@ def _dumps(obj: object) -> bytes:
 PARENT_CHECK_SECONDS = 1.0
 #: In a worker: the study process it serves, once the worker is prepared.
 _prepared: dict[str, int] = {}
+
+
+#: The worker processes anyio started for the calling task's current ``run_sync`` call.
+_started: ContextVar[list[Any] | None] = ContextVar("asynchyper_started_workers", default=None)
+
+
+def _hook_worker_starts() -> None:
+    """Let a ``run_sync`` call see the worker process anyio starts for it (once per process).
+
+    anyio (4.x) re-raises a cancellation that arrives while a new worker is starting
+    (waiting for its ``READY``, or sending it the main module) without killing the
+    worker or putting it in its pool: the worker then waits on its stdin for ever (on
+    asyncio: a live Python process, its pipes and a waitpid thread per cancelled
+    start; on trio: a zombie). :meth:`ProcessExecutor.run` kills what it started.
+    """
+    module: Any = anyio.to_process  # run_sync looks open_process up there at each call
+    original = module.open_process
+    if getattr(original, "_asynchyper_hook", False):
+        return
+
+    async def open_process(*args: Any, **kwargs: Any) -> Any:
+        process = await original(*args, **kwargs)
+        started = _started.get()
+        if started is not None:
+            started.append(process)
+        return process
+
+    open_process._asynchyper_hook = True  # type: ignore[attr-defined]
+    module.open_process = open_process
+
+
+async def _kill_unfinished(started: list[Any]) -> None:
+    """Kill and reap the workers a cancelled (or broken) call started and anyio left running.
+
+    anyio kills (and reaps) a worker cancelled while running a trial; one still
+    running here never got as far as the pool (it was cancelled while starting).
+    """
+    with anyio.CancelScope(shield=True):
+        for process in started:
+            if process.returncode is not None:
+                continue
+            with contextlib.suppress(ProcessLookupError, OSError):
+                process.kill()
+            with contextlib.suppress(Exception):
+                await process.aclose()
 
 
 def _prepare_worker(parent: int) -> None:
@@ -355,16 +401,26 @@ class ProcessExecutor(Executor):
         assert isinstance(context, TrialContext)
         if self._limiter is None:
             await self.start()
+        _hook_worker_starts()
+        started: list[Any] = []
+        token = _started.set(started)
         try:
-            outcome = await anyio.to_process.run_sync(
-                _run_in_process,
-                objective,
-                config,
-                context,
-                os.getpid(),
-                cancellable=True,
-                limiter=self._limiter,
-            )
+            try:
+                outcome = await anyio.to_process.run_sync(
+                    _run_in_process,
+                    objective,
+                    config,
+                    context,
+                    os.getpid(),
+                    cancellable=True,
+                    limiter=self._limiter,
+                )
+            except (anyio.BrokenWorkerProcess, anyio.get_cancelled_exc_class()):
+                # Neither leaves a worker this call started in anyio's pool.
+                await _kill_unfinished(started)
+                raise
+            finally:
+                _started.reset(token)
         except anyio.BrokenWorkerProcess as exc:
             failure = _main_module_failure(exc)
             if failure is not None:

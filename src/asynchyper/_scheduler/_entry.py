@@ -145,11 +145,13 @@ async def open_study_created(
             stale_after=stale_after,
             created=created,
         )
-        # One-time costs (TPE's scipy import) off the loop, before any trial runs.
-        await anyio.to_thread.run_sync(study.suggester.prepare, compiled)
-        await study._open()
         body_error: BaseException | None = None
         try:
+            # One-time costs (TPE's scipy import) off the loop, before any trial runs.
+            # Inside the try: a study cancelled (or failing) while it opens is closed
+            # too, which releases its owner id.
+            await anyio.to_thread.run_sync(study.suggester.prepare, compiled)
+            await study._open()
             async with anyio.create_task_group() as group:
                 group.start_soon(study._heartbeat_loop, name="asynchyper heartbeat")
                 try:

@@ -37,10 +37,32 @@ _BOUND_NAMES = ("gt", "ge", "lt", "le")
 #: holds every integer up to 2**53 and not every one beyond.
 _MAX_EXACT_INT = 2**53
 
-# Keyed weakly, but a Space refers to its class, so entries live as long as the
-# process; space classes are module-level and few, so that costs nothing.
+#: The compiled space is kept in its class's own ``__dict__`` under this name, so
+#: that it lives as long as the class and no longer: a class built per request (from
+#: a JSON spec, say) is freed with its space. A WeakKeyDictionary cannot do that,
+#: since the Space refers to its class: each entry kept its own key alive.
+_SPACE_ATTR = "__asynchyper_space__"
+# Classes that refuse a new attribute (a metaclass, an extension type): kept here.
 _cache: weakref.WeakKeyDictionary[type, Space[Any]] = weakref.WeakKeyDictionary()
 _cache_lock = threading.Lock()
+
+
+def _cached(cls: Any) -> Space[Any] | None:
+    """The space compiled earlier for ``cls`` (not for a base class), if any."""
+    if not isinstance(cls, type):
+        return None  # not a class at all: the compiler says so
+    cached: Space[Any] | None = cls.__dict__.get(_SPACE_ATTR)
+    if cached is None:
+        cached = _cache.get(cls)
+    return cached
+
+
+def _remember(cls: type, space: Space[Any]) -> None:
+    try:
+        type.__setattr__(cls, _SPACE_ATTR, space)
+    except (TypeError, AttributeError):
+        with _cache_lock:
+            _cache[cls] = space
 
 
 def compile_space(cls: type[T]) -> Space[T]:
@@ -56,10 +78,7 @@ def compile_space(cls: type[T]) -> Space[T]:
         ExceptionGroup: Of :class:`SpaceDeclarationError`, one per problem found,
             each naming the dotted field path; raised with every problem at once.
     """
-    try:
-        cached = _cache.get(cls)
-    except TypeError:  # not weak-referenceable (not a class at all)
-        cached = None
+    cached = _cached(cls)
     if cached is not None:
         return cached
     from ._space import Space  # noqa: PLC0415 - _space imports this module lazily too
@@ -73,8 +92,7 @@ def compile_space(cls: type[T]) -> Space[T]:
         raise ExceptionGroup(msg, compiler.errors)
     assert root is not None
     space: Space[T] = Space._from_compiled(cls, root, tuple(compiler.dimensions), compiler.enums)
-    with _cache_lock:
-        _cache[cls] = space
+    _remember(cls, space)
     return space
 
 

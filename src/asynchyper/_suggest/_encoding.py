@@ -10,6 +10,7 @@ dimensions keep their choice index. Dimensions that share the same activity cond
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -317,15 +318,15 @@ class EncodingCache:
     """Remembers the :class:`Encoding` of the spaces a suggester has seen."""
 
     def __init__(self) -> None:
-        self._cache: dict[int, tuple[Space[Any], Encoding]] = {}
+        # Weakly: one suggester shared by the studies of spaces built per request
+        # must not keep every space (and its class) alive.
+        self._cache: weakref.WeakKeyDictionary[Space[Any], Encoding] = weakref.WeakKeyDictionary()
 
     def get(self, space: Space[Any]) -> Encoding:
         """The encoding of ``space`` (built once per space object)."""
-        hit = self._cache.get(id(space))
-        if hit is not None and hit[0] is space:
-            return hit[1]
-        encoding = Encoding(space.dimensions)
-        self._cache[id(space)] = (space, encoding)
+        encoding = self._cache.get(space)
+        if encoding is None:
+            encoding = self._cache[space] = Encoding(space.dimensions)
         return encoding
 
 
