@@ -58,3 +58,58 @@ def test_shared_suggester_does_not_keep_spaces_alive() -> None:
     gc.collect()
     # the suggester keeps at most the last history's rows (UnitRows), not every space
     assert sum(ref() is not None for ref in refs) <= 1
+
+
+_PICKLE_CLASS = """
+import sys
+from typing import Annotated
+
+import attrs
+import cloudpickle
+
+import asynchyper as ah
+
+
+@attrs.frozen
+class Momentum:
+    lr: Annotated[float, ah.Float(1e-3, 1.0, log=True)]
+
+
+ah.compile_space(Momentum)  # compiled before the class is pickled, as a study does
+sys.stdout.buffer.write(cloudpickle.dumps(Momentum))
+"""
+
+_LOAD_CLASS = """
+import sys
+
+import cloudpickle
+
+import asynchyper as ah
+
+cls = cloudpickle.loads(sys.stdin.buffer.read())
+print(ah.compile_space(cls).names)
+"""
+
+
+def test_a_class_pickled_by_value_compiles_where_it_is_loaded(tmp_path: Any) -> None:
+    # Dask ships a class of a script's __main__ by value (cloudpickle), __dict__ and
+    # all: a space stored on the class was rebuilt before the class was whole, and
+    # every Dask worker refused the space ("not an attrs class").
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    import pytest  # noqa: PLC0415
+
+    pytest.importorskip("cloudpickle")
+    dumped = subprocess.run(
+        [sys.executable, "-c", _PICKLE_CLASS], capture_output=True, check=True, cwd=tmp_path
+    ).stdout
+    loaded = subprocess.run(
+        [sys.executable, "-c", _LOAD_CLASS],
+        input=dumped,
+        capture_output=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert loaded.returncode == 0, loaded.stderr.decode()
+    assert loaded.stdout.decode().strip() == "('lr',)"

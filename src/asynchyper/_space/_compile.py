@@ -37,32 +37,30 @@ _BOUND_NAMES = ("gt", "ge", "lt", "le")
 #: holds every integer up to 2**53 and not every one beyond.
 _MAX_EXACT_INT = 2**53
 
-#: The compiled space is kept in its class's own ``__dict__`` under this name, so
-#: that it lives as long as the class and no longer: a class built per request (from
-#: a JSON spec, say) is freed with its space. A WeakKeyDictionary cannot do that,
-#: since the Space refers to its class: each entry kept its own key alive.
-_SPACE_ATTR = "__asynchyper_space__"
-# Classes that refuse a new attribute (a metaclass, an extension type): kept here.
-_cache: weakref.WeakKeyDictionary[type, Space[Any]] = weakref.WeakKeyDictionary()
+# Weak both ways: a class built at run time (per request, from a JSON spec, say) and
+# its space are freed once nothing else holds them. A Space refers to its class, so a
+# Space held strongly here would keep its own key alive for ever; and the space is not
+# stored on the class, whose __dict__ a by-value pickle (cloudpickle: Dask) would copy
+# and rebuild before the class is whole. A space no longer held is compiled again.
+_cache: weakref.WeakKeyDictionary[type, weakref.ref[Space[Any]]] = weakref.WeakKeyDictionary()
 _cache_lock = threading.Lock()
 
 
 def _cached(cls: Any) -> Space[Any] | None:
-    """The space compiled earlier for ``cls`` (not for a base class), if any."""
-    if not isinstance(cls, type):
-        return None  # not a class at all: the compiler says so
-    cached: Space[Any] | None = cls.__dict__.get(_SPACE_ATTR)
-    if cached is None:
-        cached = _cache.get(cls)
-    return cached
+    """The space compiled earlier for ``cls``, if it is still alive."""
+    try:
+        ref = _cache.get(cls)
+    except TypeError:  # not weak-referenceable (not a class at all)
+        return None
+    return ref() if ref is not None else None
 
 
 def _remember(cls: type, space: Space[Any]) -> None:
     try:
-        type.__setattr__(cls, _SPACE_ATTR, space)
-    except (TypeError, AttributeError):
         with _cache_lock:
-            _cache[cls] = space
+            _cache[cls] = weakref.ref(space)
+    except TypeError:  # a class that refuses weak references: not cached
+        pass
 
 
 def compile_space(cls: type[T]) -> Space[T]:
