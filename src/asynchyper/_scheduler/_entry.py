@@ -298,7 +298,9 @@ async def minimize(
     )
     runner = resolve_executor(executor, objective)  # an unknown executor name, too
     runner.check(objective)  # e.g. an async objective on threads (configs: in optimize)
-    queued = check_enqueue(compile_space(space), enqueue)
+    # held for the whole call: the weak compile cache then hands open_study this space
+    compiled = compile_space(space)
+    queued = check_enqueue(compiled, enqueue)
     async with open_study(
         space,
         storage=storage,
