@@ -616,6 +616,98 @@ class StorageContract:
         done = await storage.finish_trial(study.id, 1, state=TrialState.COMPLETE, value=0.0)
         assert done.params == {"x": 2}
 
+    # -- trials added finished ------------------------------------------------------
+    @pytest.mark.anyio
+    async def test_add_trial_stores_a_finished_trial(self, storage: Storage) -> None:
+        study = await new_study(storage)
+        running = await storage.start_trial(study.id, {"lr": 0.01}, owner=REMOTE_OWNER)
+        assert running is not None
+        before = time.time()
+        added = await storage.add_trial(
+            study.id,
+            {"lr": 0.02, "model": "SVM", "flag": True, "none": None},
+            state=TrialState.COMPLETE,
+            value=0.25,
+            user_attrs={"source": "grid", "folds": [1, 2]},
+        )
+        assert added.number == 1
+        assert added.state is TrialState.COMPLETE
+        assert added.value == 0.25
+        assert added.error is None
+        assert added.params == {"lr": 0.02, "model": "SVM", "flag": True, "none": None}
+        assert added.user_attrs == {"source": "grid", "folds": [1, 2]}
+        assert added.owner is None
+        assert added.started_at is None
+        assert added.created_at is not None
+        assert added.finished_at is not None
+        assert before - 1 <= added.created_at <= added.finished_at <= time.time() + 1
+        assert added.seq > running.seq
+        assert await storage.get_trial(study.id, 1) == added
+        assert await storage.trials(study.id, changed_after=running.seq) == [added]
+        failed = await storage.add_trial(
+            study.id, {"lr": 0.03}, state=TrialState.FAILED, error="diverged"
+        )
+        assert (failed.number, failed.state, failed.value, failed.error) == (
+            2,
+            TrialState.FAILED,
+            None,
+            "diverged",
+        )
+        assert failed.user_attrs == {}
+        counts = await storage.count_trials(study.id)
+        assert (counts[TrialState.COMPLETE], counts[TrialState.FAILED]) == (1, 1)
+        assert counts[TrialState.RUNNING] == 1
+        best = await storage.best_trial(study.id)
+        assert best is not None
+        assert best.number == 1
+        # the next trial takes the next number; added COMPLETE trials use the budget
+        assert await storage.start_trial(study.id, {}, owner=REMOTE_OWNER, max_trials=2) is None
+        started = await storage.start_trial(study.id, {}, owner=REMOTE_OWNER, max_trials=3)
+        assert started is not None
+        assert started.number == 3
+
+    @pytest.mark.anyio
+    async def test_add_trial_refuses_what_it_cannot_store_and_writes_nothing(
+        self, storage: Storage
+    ) -> None:
+        study = await new_study(storage)
+        with pytest.raises(TrialStateError, match=r"add_trial\(state=.*RUNNING.*finished state"):
+            await storage.add_trial(study.id, {"x": 1}, state=TrialState.RUNNING)
+        with pytest.raises(TrialStateError, match="needs a float value"):
+            await storage.add_trial(study.id, {"x": 1}, state=TrialState.COMPLETE)
+        with pytest.raises(TrialStateError, match="needs a finite value"):
+            await storage.add_trial(study.id, {"x": 1}, state=TrialState.COMPLETE, value=math.nan)
+        with pytest.raises(TrialStateError, match="only a COMPLETE trial has a value"):
+            await storage.add_trial(study.id, {"x": 1}, state=TrialState.FAILED, value=1.0)
+        with pytest.raises(StorageError):
+            await storage.add_trial(
+                study.id,
+                {"x": [1, 2]},  # type: ignore[dict-item] # not a JSON scalar, on purpose
+                state=TrialState.COMPLETE,
+                value=1.0,
+            )
+        with pytest.raises(UnknownStudyError):
+            await storage.add_trial(study.id + 1000, {"x": 1}, state=TrialState.FAILED)
+        assert await storage.trials(study.id) == []
+        ok = await storage.add_trial(study.id, {"x": 1}, state=TrialState.CANCELLED, error="why")
+        assert (ok.number, ok.seq) == (0, 1)
+
+    @pytest.mark.anyio
+    async def test_concurrent_adds_take_distinct_numbers(self, storage: Storage) -> None:
+        study = await new_study(storage)
+
+        async def add(i: int) -> None:
+            await storage.add_trial(study.id, {"i": i}, state=TrialState.COMPLETE, value=float(i))
+
+        async with anyio.create_task_group() as tg:
+            for i in range(20):
+                tg.start_soon(add, i)
+        trials = await storage.trials(study.id)
+        assert [t.number for t in trials] == list(range(20))
+        assert sorted(t.value or 0.0 for t in trials) == [float(i) for i in range(20)]
+        assert all(t.params == {"i": int(t.value or 0.0)} for t in trials)
+        assert sorted(t.seq for t in trials) == list(range(1, 21))
+
     @pytest.mark.anyio
     async def test_claims_stop_at_the_budget(self, storage: Storage) -> None:
         # Queued trials count toward a run's budget only once claimed: with three

@@ -141,9 +141,11 @@ async def test_every_write_is_applied_once_when_the_reply_is_lost(
         assert (done.state, done.value) == (TrialState.COMPLETE, 0.5)
         await storage.heartbeat(study.id, owner=REMOTE_OWNER_2)
         assert await storage.fail_stale(study.id, older_than=-1.0, requeue=True) == [1]
+        added = await storage.add_trial(study.id, {"x": 3}, state=TrialState.COMPLETE, value=0.1)
+        assert added.number == 3
         await new_study(storage, "other")
         await storage.delete_study("other")
-        assert len(drops) == 9  # every write above lost its connection after committing
+        assert len(drops) == 10  # every write above lost its connection after committing
         monkeypatch.undo()
 
         trials = await storage.trials(study.id)
@@ -151,12 +153,14 @@ async def test_every_write_is_applied_once_when_the_reply_is_lost(
             (0, TrialState.COMPLETE),
             (1, TrialState.FAILED),
             (2, TrialState.WAITING),
+            (3, TrialState.COMPLETE),
         ]
         assert trials[0] == done
+        assert trials[3] == added
         assert await storage.count_trials(study.id) == {
             TrialState.WAITING: 1,
             TrialState.RUNNING: 0,
-            TrialState.COMPLETE: 1,
+            TrialState.COMPLETE: 2,
             TrialState.FAILED: 1,
             TrialState.CANCELLED: 0,
         }

@@ -243,6 +243,10 @@ async def check_study() -> None:
         )
         await study.enqueue(Other(0.5))  # type: ignore[arg-type]
         del queued
+        known: ah.Trial[Space] = await study.add(everything[0].config, 0.25, attrs=metrics)
+        assert_type(await study.add({"lr": 1e-3}, error="diverged"), ah.Trial[Space])
+        await study.add(Other(0.5), 0.25)  # type: ignore[arg-type]
+        await study.add(known.config, "0.25")  # type: ignore[arg-type]
         result: ah.Result[Space] = await study.optimize(objective, trials=5, concurrency=2)
         await study.optimize(other_objective, trials=5)  # type: ignore[arg-type]
         await study.optimize(lambda cfg: cfg.lr, trials=5)

@@ -51,6 +51,44 @@ def failed(
     return Outcome(TrialState.FAILED, None, reason, safe, wrong_type, notes)
 
 
+def given_outcome(
+    value: object,
+    error: str | BaseException | None,
+    attrs: Mapping[str, JSONInput] | None,
+    *,
+    call: str,
+    attrs_call: str,
+    verb: str,
+) -> Outcome:
+    """The outcome a caller gives (``tell()``, ``add()``), not one an objective returns.
+
+    ``call`` and ``attrs_call`` name the call in messages (``"tell() for trial 3"``,
+    ``"tell(..., attrs=) for trial 3"``); ``verb`` replaces "objective returned" in the
+    reason a value that is no finite float fails with (``"told"``).
+
+    Raises:
+        ValueError: Both or neither of ``value`` and ``error`` were given.
+        TypeError: ``attrs`` is not JSON-safe.
+    """
+    if (value is None) == (error is None):
+        msg = f"{call} needs exactly one of value= (it completed) or error= (it failed)" + (
+            "; got both" if value is not None else "; got neither"
+        )
+        raise ValueError(msg)
+    user_attrs: dict[str, JSONInput] = dict(attrs or {})
+    if user_attrs:
+        user_attrs = json_safe(user_attrs, what=attrs_call)
+    if error is not None:
+        return Outcome(TrialState.FAILED, None, describe_error(error), user_attrs)
+    checked = check_value(value)
+    if isinstance(checked, str):
+        reason = checked.replace("objective returned", verb).replace(
+            " or asynchyper.Evaluation(value, attrs)", " (attributes go in attrs=)"
+        )
+        return failed(reason, user_attrs)
+    return Outcome(TrialState.COMPLETE, checked, None, user_attrs)
+
+
 def _scalar(value: object) -> object:
     """A 0-d array or tensor (``np.asarray(metric)``) as its Python number."""
     if getattr(value, "ndim", None) == 0 and callable(getattr(value, "item", None)):

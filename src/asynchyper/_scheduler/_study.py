@@ -39,7 +39,7 @@ from .._executor import (
     TrialContext,
     resolve_executor,
 )
-from .._executor._context import json_safe, raised_by_objective, running_trial
+from .._executor._context import raised_by_objective, running_trial
 from .._export import to_dataframe, trial_records
 from .._records import StudyRecord, Trial, TrialRecord, TrialState, error_summary
 from .._space import Space
@@ -51,7 +51,7 @@ from .._types import Direction, JSONInput, JSONScalar, JSONValue, Params
 from ._callbacks import TrialCallback, as_callbacks, call
 from ._checks import check_run_options
 from ._constants import check_constants
-from ._outcome import Outcome, check_value, describe_error, failed, interpret
+from ._outcome import Outcome, describe_error, failed, given_outcome, interpret
 from ._progress import ProgressDisplay, resolve_progress
 from ._result import Evaluation, Result
 from ._run import Run, collapse
@@ -355,26 +355,14 @@ class Study(Generic[T]):
                 f"{type(given).__name__} {given!r}"
             )
             raise TypeError(msg)
-        if (value is None) == (error is None):
-            msg = (
-                f"tell() for trial {number} needs exactly one of value= (it completed) or "
-                "error= (it failed)" + ("; got both" if value is not None else "; got neither")
-            )
-            raise ValueError(msg)
-        user_attrs: dict[str, JSONInput] = dict(attrs or {})
-        if user_attrs:
-            user_attrs = json_safe(user_attrs, what=f"tell(..., attrs=) for trial {number}")
-        if error is not None:
-            outcome = Outcome(TrialState.FAILED, None, describe_error(error), user_attrs)
-        else:
-            checked = check_value(value)
-            if isinstance(checked, str):
-                told = checked.replace("objective returned", "told").replace(
-                    " or asynchyper.Evaluation(value, attrs)", " (attributes go in attrs=)"
-                )
-                outcome = failed(told, user_attrs)
-            else:
-                outcome = Outcome(TrialState.COMPLETE, checked, None, user_attrs)
+        outcome = given_outcome(
+            value,
+            error,
+            attrs,
+            call=f"tell() for trial {number}",
+            attrs_call=f"tell(..., attrs=) for trial {number}",
+            verb="told",
+        )
         try:
             return await self._finish(number, outcome)
         except TrialStateError as exc:
@@ -439,6 +427,75 @@ class Study(Generic[T]):
             else:  # a Storage written before unless_holding existed still works
                 record = await self._storage.enqueue_trial(self._study_id, params)
         self._maybe_waiting = True
+        return self._trial_from(record)
+
+    async def add(
+        self,
+        config: T | Mapping[str, JSONScalar | enum.Enum],
+        value: float | None = None,
+        *,
+        error: str | BaseException | None = None,
+        attrs: Mapping[str, JSONInput] | None = None,
+    ) -> Trial[T]:
+        """Record a trial evaluated elsewhere, so that later suggestions learn from it.
+
+        Known results (an earlier experiment, another tool's log, a grid search run by
+        hand) become finished trials of this study, with the next numbers: ``COMPLETE``
+        with ``value``, or ``FAILED`` with ``error``, exactly as :meth:`tell` records a
+        trial (a ``NaN`` or infinite value, or one that is not a number, is recorded as
+        ``FAILED`` with the reason). They count in the ``trials`` budget like any
+        completed trial, and in TPE's random start (``n_startup``): with that many added,
+        the first ask is already model-based. The trial never ran here: it has no
+        ``started_at`` and no duration. Nothing stops the same configuration from being
+        added twice; each call is one trial.
+
+        Args:
+            config: The whole configuration: an instance of the space class, or flat
+                parameters (the names of :attr:`Trial.params`) with every active
+                parameter given.
+            value: The objective value it reached (in the study's direction: for a
+                ``maximize`` study, the value to maximize).
+            error: Instead of a value: why it failed (an exception keeps its
+                traceback text).
+            attrs: JSON-safe user attributes to store with the trial.
+
+        Returns:
+            The new trial, ``COMPLETE`` or ``FAILED``.
+
+        Raises:
+            ValueError: Both or neither of ``value`` and ``error`` were given.
+            TypeError: ``attrs`` is not JSON-safe.
+            ParameterError: ``config`` does not fit the space: a parameter is missing,
+                unknown or outside its dimension, a constant field differs from its
+                default, or the space class's own checks refuse it.
+            StorageError: The storage cannot add finished trials (a store of your own
+                that does not implement :meth:`Storage.add_trial`).
+            StudyClosedError: The study's ``open_study`` block has ended.
+            EventLoopError: Called from another event loop than the one that
+                opened the study.
+        """
+        self._check_open("add()")
+        if isinstance(config, Mapping):
+            params = self.space.validate(cast("Params", config))
+            self.space.decode(params)  # the space class's own checks
+        else:
+            params = self.space.encode(config)
+            check_constants(self.space, config, what="add()")
+        outcome = given_outcome(
+            value, error, attrs, call="add()", attrs_call="add(..., attrs=)", verb="add() was given"
+        )
+        with self._writing(), anyio.CancelScope(shield=True):
+            record = await self._storage.add_trial(
+                self._study_id,
+                params,
+                state=outcome.state,
+                value=outcome.value,
+                error=outcome.error,
+                user_attrs=cast("Mapping[str, JSONValue]", outcome.user_attrs),
+            )
+        self._record_finished(record)
+        if self._run is not None:
+            self._run.wake()
         return self._trial_from(record)
 
     async def _enqueue_new(self, configs: Sequence[T | Mapping[str, Any]]) -> None:

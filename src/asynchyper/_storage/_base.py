@@ -191,6 +191,49 @@ class Storage(abc.ABC):
             StorageError: A parameter is not a JSON scalar.
         """
 
+    async def add_trial(
+        self,
+        study_id: int,
+        params: Params,
+        *,
+        state: TrialState,
+        value: float | None = None,
+        error: str | None = None,
+        user_attrs: Mapping[str, JSONValue] | None = None,
+    ) -> TrialRecord:
+        """Create a trial that is already finished: a result obtained elsewhere.
+
+        The trial gets the next free number, its state, value, error and attributes,
+        and ``created_at`` and ``finished_at`` set to now; it never ran here, so it has
+        no ``started_at`` and no owner. No budget is checked. :meth:`Study.add
+        <asynchyper.Study.add>` uses it. The built-in stores implement it; a store of
+        your own need not (this default raises).
+
+        Args:
+            study_id: The study.
+            params: Flat parameters of the trial.
+            state: A finished state: ``COMPLETE``, ``FAILED`` or ``CANCELLED``.
+            value: The objective value (``COMPLETE`` only; finite).
+            error: The failure reason (not with ``COMPLETE``).
+            user_attrs: JSON-safe attributes to store with it.
+
+        Returns:
+            The new trial.
+
+        Raises:
+            UnknownStudyError: No study with that id.
+            TrialStateError: ``state`` is not a finished state, or the value does not
+                fit it (as for :meth:`finish_trial`).
+            StorageError: A parameter is not a JSON scalar, or this store cannot add
+                finished trials.
+        """
+        del study_id, params, state, value, error, user_attrs
+        msg = (
+            f"{type(self).__name__} cannot add a finished trial: it does not implement "
+            "Storage.add_trial; use a SQLiteStorage, PostgresStorage or MemoryStorage"
+        )
+        raise StorageError(msg)
+
     @abc.abstractmethod
     async def claim_trial(
         self, study_id: int, *, owner: str, max_trials: int | None = None

@@ -389,8 +389,10 @@ def normalize_space(space: Iterable[Mapping[str, JSONValue]]) -> list[dict[str, 
     return loaded
 
 
-def check_finish(state: object, value: object, error: object) -> tuple[float | None, str | None]:
-    """Validate the outcome given to ``finish_trial``; return ``(value, error)``.
+def check_finish(
+    state: object, value: object, error: object, *, what: str = "finish_trial"
+) -> tuple[float | None, str | None]:
+    """Validate the outcome given to ``what`` (a store's method); return ``(value, error)``.
 
     Raises:
         TrialStateError: ``state`` is not a finished state, a COMPLETE trial has no
@@ -398,7 +400,7 @@ def check_finish(state: object, value: object, error: object) -> tuple[float | N
     """
     if not isinstance(state, TrialState) or not state.is_finished:
         msg = (
-            f"finish_trial(state={state!r}) must be given a finished state: "
+            f"{what}(state={state!r}) must be given a finished state: "
             "TrialState.COMPLETE, FAILED or CANCELLED"
         )
         raise TrialStateError(msg)

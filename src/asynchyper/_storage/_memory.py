@@ -248,6 +248,39 @@ class MemoryStorage(Storage):
             return study.enqueue(params_copy, time.time()) if found is None else found
 
     @override
+    async def add_trial(
+        self,
+        study_id: int,
+        params: Params,
+        *,
+        state: TrialState,
+        value: float | None = None,
+        error: str | None = None,
+        user_attrs: Mapping[str, JSONValue] | None = None,
+    ) -> TrialRecord:
+        await anyio.lowlevel.checkpoint_if_cancelled()
+        value, error = check_finish(state, value, error, what="add_trial")
+        params_copy = normalize_params(params)
+        attrs_copy = normalize_attrs(user_attrs, "trial user_attrs")
+        with self._lock:
+            study = self._study(study_id)
+            now = time.time()
+            trial = TrialRecord(
+                study_id=study_id,
+                number=len(study.trials),
+                state=state,
+                params=params_copy,
+                value=value,
+                error=error,
+                user_attrs=attrs_copy,
+                created_at=now,
+                finished_at=now,
+                seq=study.next_seq(),
+            )
+            study.add(trial)
+        return trial
+
+    @override
     async def claim_trial(
         self, study_id: int, *, owner: str, max_trials: int | None = None
     ) -> TrialRecord | None:

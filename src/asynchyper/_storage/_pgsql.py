@@ -433,6 +433,19 @@ _ENQUEUE = (
 )
 
 
+def _add_sql(state: TrialState) -> str:
+    return (
+        "WITH s AS ("
+        f" UPDATE asynchyper_studies SET {_move_sql(None, state.value)} WHERE id = %(study_id)s"
+        f" RETURNING last_seq, {TOTAL} - 1 AS number, {_NOW} AS now)"
+        " INSERT INTO asynchyper_trials (study_id, number, state, params, value, error,"
+        " user_attrs, created_at, finished_at, seq, create_request)"
+        f" SELECT %(study_id)s, s.number, '{state.value}', %(params)s, %(value)s, %(error)s,"
+        " %(user_attrs)s, s.now, s.now, s.last_seq, %(token)s FROM s"
+        f" RETURNING {TRIAL_COLUMNS}"
+    )
+
+
 _HOLDING = (
     f"SELECT {TRIAL_COLUMNS} FROM asynchyper_trials WHERE study_id = %(study_id)s"
     f" AND state IN ({', '.join(repr(state.value) for state in KEPT_STATES)})"
@@ -464,6 +477,37 @@ def enqueue_trial(
         if found is not None:
             return found
     rows = yield (_ENQUEUE, {"study_id": study_id, "params": params_json, "token": token})
+    if not rows:
+        raise unknown_study_id(study_id, where)
+    return trial_from_row(study_id, rows[0])
+
+
+def add_trial(
+    retried: bool,
+    *,
+    where: str,
+    study_id: int,
+    params_json: str,
+    state: TrialState,
+    value: float | None,
+    error: str | None,
+    user_attrs: dict[str, JSONValue],
+    token: str,
+) -> Step[TrialRecord]:
+    """Insert a trial that is already finished, with the next number, in one statement."""
+    if retried:
+        first = yield from _find(study_id, "create_request", token)
+        if first is not None:
+            return first
+    args = {
+        "study_id": study_id,
+        "params": params_json,
+        "value": value,
+        "error": error,
+        "user_attrs": dumps(user_attrs, "trial user_attrs") if user_attrs else None,
+        "token": token,
+    }
+    rows = yield (_ADD[state], args)
     if not rows:
         raise unknown_study_id(study_id, where)
     return trial_from_row(study_id, rows[0])
@@ -545,6 +589,7 @@ def _merge_sql(state: TrialState) -> str:
 
 _FINISHED = [state for state in TrialState if state.is_finished]
 _FINISH = {state: _finish_sql(state) for state in _FINISHED}
+_ADD = {state: _add_sql(state) for state in _FINISHED}
 _MERGE = {state: _merge_sql(state) for state in _FINISHED}
 
 

@@ -858,6 +858,38 @@ class PostgresStorage(Storage):
         )
 
     @override
+    async def add_trial(
+        self,
+        study_id: int,
+        params: Params,
+        *,
+        state: TrialState,
+        value: float | None = None,
+        error: str | None = None,
+        user_attrs: Mapping[str, JSONValue] | None = None,
+    ) -> TrialRecord:
+        checked_value, checked_error = check_finish(state, value, error, what="add_trial")
+        params_json = dumps(normalize_params(params), "params")
+        _check_id(study_id, self.url)
+        if checked_error is not None:
+            checked_error = checked_error.replace("\x00", "\\x00")  # PostgreSQL text has no NUL
+        attrs = normalize_attrs(user_attrs, "trial user_attrs")
+        return await self._write(
+            lambda retried, token: _pgsql.add_trial(
+                retried,
+                where=self.url,
+                study_id=study_id,
+                params_json=params_json,
+                state=state,
+                value=checked_value,
+                error=checked_error,
+                user_attrs=attrs,
+                token=token,
+            ),
+            study_id,
+        )
+
+    @override
     async def claim_trial(
         self, study_id: int, *, owner: str, max_trials: int | None = None
     ) -> TrialRecord | None:

@@ -326,6 +326,52 @@ def enqueue_trial(
     )
 
 
+def add_trial(
+    conn: sqlite3.Connection,
+    *,
+    where: str,
+    study_id: int,
+    params: dict[str, JSONScalar],
+    state: TrialState,
+    value: float | None,
+    error: str | None,
+    user_attrs: dict[str, JSONValue],
+) -> TrialRecord:
+    """Insert a trial that is already finished, with the next number."""
+    last_seq, number, _ = _counters(conn, where, study_id)
+    seq = last_seq + 1
+    now = time.time()
+    conn.execute(
+        "INSERT INTO trials (study_id, number, state, params, value, error, user_attrs, "
+        "created_at, finished_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            study_id,
+            number,
+            state.value,
+            dumps(params, "params"),
+            value,
+            error,
+            dumps(user_attrs, "trial user_attrs") if user_attrs else None,
+            now,
+            now,
+            seq,
+        ),
+    )
+    _move(conn, study_id, None, state.value, seq)
+    return TrialRecord(
+        study_id=study_id,
+        number=number,
+        state=state,
+        params=params,
+        value=value,
+        error=error,
+        user_attrs=user_attrs,
+        created_at=now,
+        finished_at=now,
+        seq=seq,
+    )
+
+
 def claim_trial(
     conn: sqlite3.Connection, *, where: str, study_id: int, owner: str, max_trials: int | None
 ) -> TrialRecord | None:

@@ -250,6 +250,31 @@ class SQLiteStorage(Storage):
         )
 
     @override
+    async def add_trial(
+        self,
+        study_id: int,
+        params: Params,
+        *,
+        state: TrialState,
+        value: float | None = None,
+        error: str | None = None,
+        user_attrs: Mapping[str, JSONValue] | None = None,
+    ) -> TrialRecord:
+        checked_value, checked_error = check_finish(state, value, error, what="add_trial")
+        return await self._write(
+            functools.partial(
+                _sql.add_trial,
+                where=self._path,
+                study_id=study_id,
+                params=normalize_params(params),
+                state=state,
+                value=checked_value,
+                error=checked_error,
+                user_attrs=normalize_attrs(user_attrs, "trial user_attrs"),
+            )
+        )
+
+    @override
     async def claim_trial(
         self, study_id: int, *, owner: str, max_trials: int | None = None
     ) -> TrialRecord | None:
