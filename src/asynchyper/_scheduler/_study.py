@@ -444,10 +444,10 @@ class Study(Generic[T]):
         with ``value``, or ``FAILED`` with ``error``, exactly as :meth:`tell` records a
         trial (a ``NaN`` or infinite value, or one that is not a number, is recorded as
         ``FAILED`` with the reason). They count in the ``trials`` budget like any
-        completed trial, and in TPE's random start (``n_startup``): with that many added,
-        the first ask is already model-based. The trial never ran here: it has no
-        ``started_at`` and no duration. Nothing stops the same configuration from being
-        added twice; each call is one trial.
+        completed trial, and in TPE's random start: once the study holds ``n_startup``
+        trials, added ones included, asks are model-based. The trial never ran here: it
+        has no ``started_at`` and no duration. Nothing stops the same configuration from
+        being added twice; each call is one trial.
 
         Args:
             config: The whole configuration: an instance of the space class, or flat
