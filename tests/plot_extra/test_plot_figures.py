@@ -195,6 +195,20 @@ def test_a_result_brings_its_direction(plain: list[ah.TrialRecord]) -> None:
         ahp.history(result, direction="minimize")
 
 
+def test_a_result_brings_its_space(conditional: list[ah.TrialRecord]) -> None:
+    # parameter_importance(result) and the plots of a Result ignored result.space and
+    # inferred one from the values (no log scales): Python and `asynchyper plot` (which
+    # reads the stored space) disagreed on the same study.
+    space = ah.compile_space(Conditional).describe()
+    result: ah.Result[Any] = ah.Result(
+        study="s", direction="minimize", trials=conditional, space=space
+    )  # type: ignore[arg-type]
+    assert ah.parameter_importance(result) == ah.parameter_importance(conditional, space=space)
+    assert ah.parameter_importance(result) != ah.parameter_importance(conditional)
+    assert axes_titled(ahp.slices(result), "lr").get_xscale() == "log"
+    assert axes_titled(ahp.slices(conditional), "lr").get_xscale() == "linear"
+
+
 def test_slices_axes_follow_the_space(conditional: list[ah.TrialRecord]) -> None:
     fig = ahp.slices(conditional, space=ah.compile_space(Conditional))
     assert axes_titled(fig, "lr").get_xscale() == "log"

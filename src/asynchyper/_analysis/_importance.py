@@ -91,7 +91,8 @@ def parameter_importance(
             ``Result``'s own direction, else ``"minimize"``.
         space: The compiled :class:`~asynchyper.Space` or its JSON description
             (``StudyRecord.space``). It supplies bounds, log scales and every choice;
-            without it they are inferred from the observed values.
+            ``None`` (the default): a ``Result``'s own space, else inferred from the
+            observed values.
 
     Returns:
         Parameter name to share of importance, summing to 1, most important first
@@ -106,7 +107,7 @@ def parameter_importance(
         ValueError: ``direction`` is invalid, or differs from the ``Result``'s.
         ParameterError: A trial does not fit ``space``.
     """
-    trials, direction = trials_of(trials, direction)
+    trials, direction, space = trials_of(trials, direction, space)
     check_direction(direction)
     done = require_completed(trials, "parameter importance")
     specs = param_specs(trials, space)

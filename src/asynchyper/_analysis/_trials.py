@@ -11,32 +11,37 @@ from .._records import Trial, TrialLike, TrialRecord, TrialState
 
 if TYPE_CHECKING:
     from .._scheduler import Result
+    from ._params import SpaceLike
 
 __all__ = ["TrialLike", "check_direction", "completed", "require_completed", "trials_of"]
 
 
 def trials_of(
-    source: Sequence[TrialRecord | Trial[Any]] | Result[Any], direction: str | None
-) -> tuple[Sequence[TrialRecord | Trial[Any]], str]:
-    """The trials to analyse and the direction: a ``Result`` brings its own.
+    source: Sequence[TrialRecord | Trial[Any]] | Result[Any],
+    direction: str | None,
+    space: SpaceLike = None,
+) -> tuple[Sequence[TrialRecord | Trial[Any]], str, SpaceLike]:
+    """The trials to analyse, the direction and the space: a ``Result`` brings its own.
 
     Args:
         source: Trials (``Result.trials``, ``await study.trials()``, storage records)
             or a ``Result``.
         direction: ``None``: the ``Result``'s direction, or ``"minimize"`` for trials.
+        space: ``None``: the ``Result``'s space description (bounds, log scales and
+            every choice), or nothing for trials (inferred from their values).
 
     Raises:
         ValueError: ``direction`` differs from the ``Result``'s.
     """
     if isinstance(source, Sequence):
-        return source, "minimize" if direction is None else direction
+        return source, "minimize" if direction is None else direction, space
     if direction is not None and direction != source.direction:
         msg = (
             f"direction={direction!r} differs from the result's direction "
             f"{source.direction!r}; leave direction out to use the result's"
         )
         raise ValueError(msg)
-    return source.trials, source.direction
+    return source.trials, source.direction, source.space if space is None else space
 
 
 def check_direction(direction: str) -> float:

@@ -163,7 +163,7 @@ def prepare(
         ValueError: ``direction`` is invalid.
         ParameterError: A trial does not fit ``space``.
     """
-    trials, direction = trials_of(source, direction)
+    trials, direction, space = trials_of(source, direction, space)
     sign = check_direction(direction)
     done = require_completed(trials, what)
     values = np.array([t.value for t in done], dtype=np.float64)

@@ -32,7 +32,8 @@ def importance(
         direction: ``"minimize"`` or ``"maximize"``; ``None`` (the default): a
             ``Result``'s own direction, else ``"minimize"``.
         space: The compiled space or its JSON description; gives log scales and
-            every parameter (even those never active). Inferred when ``None``.
+            every parameter (even those never active). ``None``: a ``Result``'s own,
+            else inferred.
 
     Returns:
         A figure with one axes.
@@ -42,7 +43,7 @@ def importance(
         ValueError: ``direction`` is invalid, or differs from the ``Result``'s.
         ParameterError: A trial does not fit ``space``.
     """
-    records, direction = trials_of(trials, direction)
+    records, direction, space = trials_of(trials, direction, space)
     shares = parameter_importance(records, direction=direction, space=space)
     n_done = len(require_completed(records, "the importance plot"))
     names = list(shares)[::-1]  # barh draws bottom-up: most important on top

@@ -57,7 +57,7 @@ def parallel_coordinates(
         direction: ``"minimize"`` or ``"maximize"``: which values count as best;
             ``None`` (the default): a ``Result``'s own direction, else ``"minimize"``.
         space: The compiled space or its JSON description; gives bounds, log scales
-            and every choice. Inferred from the values when ``None``.
+            and every choice. ``None``: a ``Result``'s own, else inferred from the values.
 
     Returns:
         A figure with one axes plus a colour bar.

@@ -53,7 +53,7 @@ def slices(
         direction: ``"minimize"`` or ``"maximize"``; ``None`` (the default): a
             ``Result``'s own direction, else ``"minimize"``.
         space: The compiled space or its JSON description; gives log axes, bounds
-            and every choice. Inferred from the values when ``None``.
+            and every choice. ``None``: a ``Result``'s own, else inferred from the values.
 
     Returns:
         A figure with one axes per parameter plus a colour bar.
