@@ -200,9 +200,8 @@ def test_a_result_brings_its_space(conditional: list[ah.TrialRecord]) -> None:
     # inferred one from the values (no log scales): Python and `asynchyper plot` (which
     # reads the stored space) disagreed on the same study.
     space = ah.compile_space(Conditional).describe()
-    result: ah.Result[Any] = ah.Result(
-        study="s", direction="minimize", trials=conditional, space=space
-    )  # type: ignore[arg-type]
+    trials: Any = conditional  # records stand in for Trial objects
+    result: ah.Result[Any] = ah.Result(study="s", direction="minimize", trials=trials, space=space)
     assert ah.parameter_importance(result) == ah.parameter_importance(conditional, space=space)
     assert ah.parameter_importance(result) != ah.parameter_importance(conditional)
     assert axes_titled(ahp.slices(result), "lr").get_xscale() == "log"

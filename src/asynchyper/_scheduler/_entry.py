@@ -261,7 +261,7 @@ async def minimize(
         trial_timeout: Seconds per trial (longer trials fail).
         callbacks: Called when each trial finishes (see :meth:`Study.optimize`).
         direction: ``"minimize"`` or ``"maximize"`` (see also :func:`maximize`).
-        target: Stop once a trial reaches this value.
+        target: Stop once the study's best reaches this value (earlier runs count).
         patience: Stop after this many completed trials without improvement.
         max_failures: Stop once this many trials failed (see :meth:`Study.optimize`).
         retries: Re-run failed trials with the same parameters this many times.
@@ -374,7 +374,8 @@ async def maximize(
         timeout: Seconds for the whole run.
         trial_timeout: Seconds per trial.
         callbacks: Called when each trial finishes.
-        target: Stop once a trial reaches (``>=``) this value.
+        target: Stop once the study's best reaches (``>=``) this value (earlier runs
+            count).
         patience: Stop after this many completed trials without improvement.
         max_failures: Stop once this many trials failed (see :meth:`Study.optimize`).
         retries: Re-run failed trials with the same parameters this many times.

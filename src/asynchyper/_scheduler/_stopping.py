@@ -53,6 +53,10 @@ class StopRules:
             return "patience"
         return None
 
+    def target_reached(self, best_loss: float) -> bool:
+        """Whether the study's best loss (any run's, any process's) reaches the target."""
+        return self.target_loss is not None and best_loss <= self.target_loss
+
     def on_failure(self) -> str | None:
         """Account for a failed trial; return a stop reason or ``None``."""
         self.failures += 1

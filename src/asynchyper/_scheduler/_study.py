@@ -678,8 +678,10 @@ class Study(Generic[T]):
                 and ``FAILED``. A coroutine is cancelled; a worker process is killed;
                 a worker *thread* cannot be stopped and is abandoned (it runs on in
                 the background until the function returns).
-            target: Stop asking once a trial reaches this value (``<=`` when
-                minimizing, ``>=`` when maximizing); running trials finish.
+            target: Stop asking once the study's best value reaches this (``<=``
+                when minimizing, ``>=`` when maximizing); running trials finish.
+                Earlier runs' trials count (a study that reached it returns at once),
+                and other processes' within about half a second.
             patience: Stop asking after this many completed trials in a row did not
                 improve on the study's best value.
             max_failures: Stop asking once this many trials of the run failed, so a
@@ -733,6 +735,8 @@ class Study(Generic[T]):
             raise TrialStateError(msg)
         runner = resolve_executor(executor, objective)
         runner.check(objective, config=self._example_config())
+        async with self._lock:  # what other processes and studies did since the last look
+            await self._refresh()
         display = resolve_progress(progress)
         observers = as_callbacks([*callbacks, *([] if display is None else [display])])
         run: Run[T] = Run(
@@ -824,6 +828,9 @@ class Study(Generic[T]):
             while run.stop_reason is None:
                 if self._n_complete >= run.budget:
                     run.stop("budget")
+                    break
+                if run.rules.target_reached(self._best_loss):  # an earlier run's, another's
+                    run.stop("target")
                     break
                 # Storage writes are shielded, so look for a cancellation before asking.
                 await anyio.lowlevel.checkpoint_if_cancelled()
@@ -1341,6 +1348,9 @@ class Study(Generic[T]):
         with anyio.CancelScope(shield=True), anyio.move_on_after(CLEANUP_SECONDS):
             try:
                 await self._finish(number, outcome)
+            except TrialStateError as exc:  # finished meanwhile, e.g. told elsewhere
+                _log.info("study %r: trial %d was not %s: %s", self.name, number, state.value, exc)
+                self._own.pop(number, None)
             except Exception:
                 _log.warning(
                     "study %r: could not record trial %d as %s",
@@ -1383,8 +1393,11 @@ class Study(Generic[T]):
                     self._others[number] = record
             elif record.state is TrialState.WAITING:
                 self._maybe_waiting = True
-            elif number not in self._own:
+            else:
+                # Finished: by its owner, or (one this object asked for) told through
+                # another open study of the same storage, or failed there as stale.
                 self._others.pop(number, None)
+                self._own.pop(number, None)
                 self._record_finished(record)
 
     async def _fail_stale(self) -> None:

@@ -1,0 +1,92 @@
+"""One study opened twice (another replica of a service, another process): each handle
+sees what the other did, and a run's stop rules count it."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import anyio
+import pytest
+from scheduler_helpers import Quad, loss
+
+import asynchyper as ah
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_a_trial_told_through_another_handle_is_finished_for_the_asker(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The asker kept such a trial as running: optimize() waited for it forever, and
+    # closing logged a warning with a traceback (it could not cancel a COMPLETE trial).
+    caplog.set_level(logging.INFO, logger="asynchyper")
+    db = str(tmp_path / "s.db")
+    async with ah.open_study(Quad, storage=db, name="s", suggester=ah.Random()) as asker:
+        trial = await asker.ask()
+        async with ah.open_study(Quad, storage=db, name="s") as teller:
+            await teller.tell(trial.number, 0.5)
+        with anyio.fail_after(10):
+            result = await asker.optimize(loss, trials=3)
+        assert result.stop_reason == "budget"
+        assert [(t.number, t.state) for t in result.trials] == [
+            (0, ah.TrialState.COMPLETE),
+            (1, ah.TrialState.COMPLETE),
+            (2, ah.TrialState.COMPLETE),
+        ]
+        assert result.trials[0].value == 0.5
+        assert "run started (1 of 3 trials completed" in caplog.text
+        second = await asker.ask()  # told elsewhere; the asker closes without a refresh
+        async with ah.open_study(Quad, storage=db, name="s") as teller:
+            await teller.tell(second.number, error="preempted")
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+    async with ah.open_study(Quad, storage=db, name="s") as study:
+        kept = await study.trials()
+    assert (kept[3].state, kept[3].error) == (ah.TrialState.FAILED, "preempted")
+
+
+async def test_a_target_reached_by_an_earlier_run_ends_the_next_one_at_once(
+    tmp_path: Path,
+) -> None:
+    # Like trials=, target= is safe to re-run: the study's best counts, not the run's.
+    db = str(tmp_path / "s.db")
+    first = await ah.minimize(
+        loss, Quad, trials=500, target=3.0, storage=db, study="s", suggester=ah.Random(), seed=0
+    )
+    assert first.stop_reason == "target"
+    again = await ah.minimize(
+        loss, Quad, trials=500, target=3.0, storage=db, study="s", suggester=ah.Random(), seed=0
+    )
+    assert again.stop_reason == "target"
+    assert len(again.trials) == len(first.trials)
+    # a target the study has not reached yet runs on from its trials
+    lower = await ah.minimize(
+        loss, Quad, trials=500, target=1.2, storage=db, study="s", suggester=ah.Random(), seed=0
+    )
+    assert lower.stop_reason == "target"
+    assert len(lower.trials) > len(first.trials)
+
+
+async def test_a_target_reached_elsewhere_stops_a_running_optimize(tmp_path: Path) -> None:
+    db = str(tmp_path / "s.db")
+    runs: list[ah.Result[Quad]] = []
+
+    async def slow(config: Quad) -> float:
+        await anyio.sleep(0.02)
+        return 10.0 + loss(config)  # never reaches the target itself
+
+    async def run() -> None:
+        async with ah.open_study(Quad, storage=db, name="s", suggester=ah.Random()) as study:
+            runs.append(await study.optimize(slow, trials=10_000, concurrency=2, target=0.0))
+
+    with anyio.fail_after(20):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(run)
+            async with ah.open_study(Quad, storage=db, name="s") as other:
+                while len(await other.trials()) < 6:  # noqa: ASYNC110 - polls the storage
+                    await anyio.sleep(0.02)
+                added = await other.add(Quad(x=1.0, n=1, kind="a"), 0.0)
+    (result,) = runs
+    assert result.stop_reason == "target"
+    assert result.best.number == added.number
+    assert len(result.trials) < 200  # seen within about half a second (REFRESH_SECONDS)
