@@ -92,6 +92,23 @@ def test_show_summarizes_the_study(demo_db: Path, capsys: pytest.CaptureFixture[
     assert "{SVM, Forest}" in out
 
 
+@attrs.frozen(kw_only=True)
+class WithConstants:
+    x: Annotated[float, ah.Float(0.0, 1.0)]
+    cv_folds: int = 3
+    dataset: str = "v1"
+
+
+def test_show_names_the_constants(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # shown as their stored attribute before: attr asynchyper.constants {"cv_folds":"3",...}
+    db = str(tmp_path / "c.db")
+    anyio.run(lambda: ah.minimize(lambda c: c.x, WithConstants, trials=2, storage=db, study="c"))
+    code, out, _ = run(capsys, "show", "c", "--storage", db)
+    assert code == 0
+    assert 'constants  cv_folds = 3, dataset = "v1"' in out
+    assert "asynchyper.constants" not in out
+
+
 def test_show_json(demo_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "show", STUDY, "--storage", str(demo_db), "--json")
     assert code == 0

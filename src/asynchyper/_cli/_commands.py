@@ -13,6 +13,7 @@ import attrs
 
 from .._errors import NoCompletedTrialsError
 from .._records import StudyRecord, TrialRecord, TrialState
+from .._scheduler._constants import CONSTANTS_ATTR
 from .._storage import MemoryStorage, copy_study, open_storage
 from .._types import JSONValue
 from ._errors import CommandError, UsageError
@@ -143,7 +144,13 @@ def show(args: argparse.Namespace) -> int:
         ["created", f"{format_time(record.created_at)} UTC"],
         ["trials", f"{total} ({counts})"],
     ]
-    lines.extend([f"attr {key}", format_scalar(value)] for key, value in record.user_attrs.items())
+    for key, value in record.user_attrs.items():
+        if key == CONSTANTS_ATTR and isinstance(value, Mapping):
+            # the space's constant fields' defaults, each as JSON text
+            shown = ", ".join(f"{path} = {default}" for path, default in value.items())
+            lines.append(["constants", shown or "none"])
+        else:
+            lines.append([f"attr {key}", format_scalar(value)])
     best_trial = summary.best
     if best_trial is None:
         lines.append(["best", "none (no trial completed)"])
