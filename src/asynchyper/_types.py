@@ -9,17 +9,13 @@ import numpy as np
 
 __all__ = ["Direction", "JSONInput", "JSONScalar", "JSONValue", "Params"]
 
-#: A JSON scalar: what a categorical choice or a flat parameter value may be.
 JSONScalar: TypeAlias = str | int | float | bool | None
-#: Any JSON value, as the library gives it back (stored user attributes, space
-#: descriptions): built from ``list`` and ``dict``.
+"""A JSON scalar: what a categorical choice or a flat parameter value may be."""
+
 JSONValue: TypeAlias = JSONScalar | list["JSONValue"] | dict[str, "JSONValue"]
-#: Any JSON-shaped value, as the library takes it (``set_attr``, ``Evaluation.attrs``,
-#: ``tell(attrs=)``): read-only ``Sequence`` and ``Mapping`` are covariant, so a
-#: ``list[float]`` or a ``dict[str, float]`` fits where ``JSONValue``'s invariant ``list``
-#: and ``dict`` would not. NumPy numbers are taken and stored as plain numbers. Run-time
-#: checks still apply: a value must survive ``json.dumps`` (lists, tuples and dicts of
-#: scalars; no ``bytes``, no NaN).
+"""Any JSON value, as the library gives it back (stored user attributes, space
+descriptions): built from ``list`` and ``dict``."""
+
 JSONInput: TypeAlias = (
     JSONScalar
     | np.floating[Any]
@@ -28,7 +24,15 @@ JSONInput: TypeAlias = (
     | Sequence["JSONInput"]
     | Mapping[str, "JSONInput"]
 )
-#: Which way a study optimizes its objective.
+"""Any JSON-shaped value, as the library takes it (``set_attr``, ``Evaluation.attrs``,
+``tell(attrs=)``): read-only ``Sequence`` and ``Mapping`` are covariant, so a
+``list[float]`` or a ``dict[str, float]`` fits where ``JSONValue``'s invariant ``list``
+and ``dict`` would not. NumPy numbers are taken and stored as plain numbers. Run-time
+checks still apply: a value must survive ``json.dumps`` (lists, tuples and dicts of
+scalars; no ``bytes``, no NaN)."""
+
 Direction: TypeAlias = Literal["minimize", "maximize"]
-#: Flat, branch-tagged parameters of one trial, e.g. ``{"model": "SVM", "model:SVM.C": 1.0}``.
+"""Which way a study optimizes its objective."""
+
 Params: TypeAlias = Mapping[str, JSONScalar]
+"""Flat, branch-tagged parameters of one trial, e.g. ``{"model": "SVM", "model:SVM.C": 1.0}``."""
