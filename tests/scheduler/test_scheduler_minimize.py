@@ -44,6 +44,7 @@ async def test_minimize_returns_every_trial_and_the_best() -> None:
     best = result.best
     assert isinstance(best.config, Quad)
     assert best.value == min(t.value for t in result.trials if t.value is not None)
+    assert result.best_value == best.value
     for trial in result.trials:
         assert trial.value == loss(trial.config)
         assert trial.started_at is not None
@@ -661,6 +662,8 @@ async def test_best_of_a_study_without_trials_says_so() -> None:
         result = await study.result()
     with pytest.raises(ah.NoCompletedTrialsError, match="it has no trials at all"):
         _ = result.best
+    with pytest.raises(ah.NoCompletedTrialsError, match="it has no trials at all"):
+        _ = result.best_value
 
 
 def _above_low(instance: Ordered, attribute: object, value: int) -> None:

@@ -163,7 +163,9 @@ async def check_minimize() -> None:
     best: ah.Trial[Space] = result.best
     config: Space = best.config
     value: float | None = best.value
-    del config, value
+    assert_type(result.best_value, float)
+    rounded: float = round(result.best_value, 3)
+    del config, value, rounded
 
     from_sync: ah.Result[Space] = await ah.minimize(sync_objective, Space, trials=10)
     from_evaluation: ah.Result[Space] = await ah.minimize(evaluation_objective, Space, trials=10)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar, cast
 
 import attrs
 
@@ -114,3 +114,13 @@ class Result(Generic[T]):
             raise NoCompletedTrialsError(msg)
         sign = -1.0 if self.direction == "maximize" else 1.0
         return min(done, key=lambda t: (sign * t.value if t.value is not None else 0.0, t.number))
+
+    @property
+    def best_value(self) -> float:
+        """The best trial's value, typed ``float`` (``best.value`` is ``float | None``,
+        as for any trial; the best one always has a value).
+
+        Raises:
+            NoCompletedTrialsError: No trial completed.
+        """
+        return cast("float", self.best.value)
