@@ -265,6 +265,32 @@ def test_best_without_completed_trials(tmp_path: Path, capsys: pytest.CaptureFix
     assert (code, out, err) == (0, "no trials in study 'empty' match\n", "")
 
 
+def test_importance_ranks_the_parameters(demo_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "importance", STUDY, "--storage", str(demo_db), "--json")
+    assert (code, err) == (0, "")
+    shares = json.loads(out)
+    found, direction, space = anyio.run(_records, demo_db)
+    assert shares == pytest.approx(ah.parameter_importance(found, direction=direction, space=space))
+    assert next(iter(shares)) == "x"  # the loss is (x - 1)^2 + n over x in [-5, 5]
+    code, out, err = run(capsys, "importance", STUDY, "--storage", str(demo_db))
+    assert (code, err) == (0, "")
+    header, first, *rest = out.splitlines()
+    assert header.split() == ["PARAMETER", "SHARE"]
+    assert first.split() == ["x", f"{100 * shares['x']:.1f}%"]
+    assert rest[-1] == f"(main effects, fANOVA, over {N_COMPLETE} complete trials)"
+    code, out, err = run(capsys, "importance", "nothing", "--storage", str(demo_db))
+    assert (code, out) == (1, "")
+    assert "'nothing'" in one_error_line(err)
+
+
+async def _records(
+    path: Path,
+) -> tuple[list[ah.TrialRecord], str, list[dict[str, ah.JSONValue]]]:
+    async with ah.SQLiteStorage(str(path)) as store:
+        record = await store.get_study(STUDY)
+        return await store.trials(record.id), record.direction, list(record.space)
+
+
 def test_best_says_why_there_is_no_completed_trial(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -288,6 +314,9 @@ def test_best_says_why_there_is_no_completed_trial(
     line = one_error_line(err)
     assert code == 1
     assert "(3 failed); see `asynchyper trials broken --state failed` for their errors" in line
+    code, _, err = run(capsys, "importance", "broken", "--storage", str(path))
+    assert code == 1
+    assert "(3 failed); see `asynchyper trials broken --state failed`" in one_error_line(err)
 
 
 def test_no_studies(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,6 +11,7 @@ import anyio
 import anyio.to_thread
 import attrs
 
+from .._analysis import parameter_importance
 from .._errors import NoCompletedTrialsError
 from .._records import StudyRecord, TrialRecord, TrialState
 from .._scheduler._constants import CONSTANTS_ATTR
@@ -248,6 +249,25 @@ def best(args: argparse.Namespace) -> int:
         rows.append(["user_attrs", ""])
         rows.extend([f"  {key}", format_scalar(value)] for key, value in trial.user_attrs.items())
     _write(table(["", ""], rows).split("\n", 1)[1])
+    return 0
+
+
+# -- importance ----------------------------------------------------------------------
+def importance(args: argparse.Namespace) -> int:
+    """``asynchyper importance STUDY``: each parameter's share of the variance (fANOVA)."""
+    record, found = anyio.run(_trials, storage_url(args), args.study)
+    if not any(trial.state is TrialState.COMPLETE for trial in found):
+        counts = {state: sum(t.state is state for t in found) for state in TrialState}
+        raise NoCompletedTrialsError(no_completed_trial(record.name, counts))
+    shares = parameter_importance(found, direction=record.direction, space=record.space)
+    if args.json:
+        data: dict[str, JSONValue] = dict(shares)
+        _write(to_json(data))
+        return 0
+    complete = sum(trial.state is TrialState.COMPLETE for trial in found)
+    rows = [[name, f"{100.0 * share:.1f}%"] for name, share in shares.items()]
+    _write(table(["PARAMETER", "SHARE"], rows, right=(1,)))
+    _write(f"(main effects, fANOVA, over {complete} complete trials)\n")
     return 0
 
 

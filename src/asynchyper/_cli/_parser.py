@@ -6,7 +6,7 @@ import argparse
 import math
 
 from .._records import TrialState
-from ._commands import best, copy, delete, fail_stale, show, studies, trials
+from ._commands import best, copy, delete, fail_stale, importance, show, studies, trials
 from ._export_command import FORMATS, export
 from ._plot import plot
 from ._store import ENV_STORAGE
@@ -140,6 +140,13 @@ def build_parser(version: str) -> argparse.ArgumentParser:
     sub.add_argument("study", metavar="STUDY")
     json_flag(sub)
     sub.set_defaults(handler=best)
+
+    sub = command(
+        "importance", "Rank the parameters by how much of the value's variance each explains."
+    )
+    sub.add_argument("study", metavar="STUDY")
+    json_flag(sub)
+    sub.set_defaults(handler=importance)
 
     sub = command("export", "Write every trial of a study as CSV, JSON or JSON lines.")
     sub.add_argument("study", metavar="STUDY")
