@@ -81,16 +81,21 @@ async def test_a_maximized_study_keeps_the_value_as_given() -> None:
     assert result.best.value == 0.75
 
 
-async def test_values_that_are_no_finite_float_are_recorded_as_failures() -> None:
+async def test_a_value_that_is_no_finite_float_is_a_failure_and_one_of_no_number_an_error() -> None:
     async with ah.open_study(Quad, suggester=ah.Random()) as study:
         nan = await study.add(Quad(x=1.0, n=1, kind="a"), math.nan)
-        text = await study.add(Quad(x=1.0, n=1, kind="a"), "0.5")  # type: ignore[arg-type] # on purpose
+        huge = await study.add(Quad(x=1.0, n=1, kind="a"), 10**400)
+        numpy = await study.add(Quad(x=1.0, n=1, kind="a"), np.float32(0.5))  # type: ignore[arg-type] # numbers.Real
+        # a str read from a CSV log: stored, it would have been a FAILED trial for good
+        for wrong in ("0.5", True, {"loss": 0.5}):
+            with pytest.raises(TypeError, match=r"add\(\) needs a number as value=, got "):
+                await study.add(Quad(x=1.0, n=1, kind="a"), wrong)  # type: ignore[arg-type] # on purpose
+        assert [t.number for t in await study.trials()] == [0, 1, 2]
     assert nan.state is ah.TrialState.FAILED
     assert nan.error == "add() was given nan; a value must be a finite float"
-    assert text.state is ah.TrialState.FAILED
-    assert "add() was given str '0.5'; expected a float (attributes go in attrs=)" in (
-        text.error or ""
-    )
+    assert huge.state is ah.TrialState.FAILED
+    assert "too large for a float" in (huge.error or "")
+    assert (numpy.state, numpy.value) == (ah.TrialState.COMPLETE, 0.5)
 
 
 async def test_bad_calls_are_refused_and_store_nothing() -> None:

@@ -267,7 +267,8 @@ def importance(args: argparse.Namespace) -> int:
     complete = sum(trial.state is TrialState.COMPLETE for trial in found)
     rows = [[name, f"{100.0 * share:.1f}%"] for name, share in shares.items()]
     _write(table(["PARAMETER", "SHARE"], rows, right=(1,)))
-    _write(f"(main effects, fANOVA, over {complete} complete trials)\n")
+    trials_word = "trial" if complete == 1 else "trials"
+    _write(f"(main effects, fANOVA, over {complete} complete {trials_word})\n")
     return 0
 
 

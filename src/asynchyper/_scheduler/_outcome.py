@@ -89,6 +89,12 @@ def given_outcome(
     return Outcome(TrialState.COMPLETE, checked, None, user_attrs)
 
 
+def is_number(value: object) -> bool:
+    """Whether ``value`` is a real number (a NumPy scalar or 0-d array too), not a bool."""
+    value = _scalar(value)
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
 def _scalar(value: object) -> object:
     """A 0-d array or tensor (``np.asarray(metric)``) as its Python number."""
     if getattr(value, "ndim", None) == 0 and callable(getattr(value, "item", None)):

@@ -46,7 +46,9 @@ class Result(Generic[T]):
             ``"max_failures"``, ``"stopped"`` (``Study.stop()``, e.g. from a callback),
             or ``None`` when the result was not produced by a run.
         space: The space's JSON description (``Space.describe()``), which gives
-            :meth:`to_dataframe` its column types; ``None`` infers them.
+            :meth:`to_dataframe` its column types and :func:`parameter_importance`
+            and the plots their bounds, log scales and choices; ``None`` infers them
+            from the values.
     """
 
     study: str

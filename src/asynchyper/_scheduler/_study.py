@@ -40,6 +40,7 @@ from .._executor import (
     resolve_executor,
 )
 from .._executor._context import raised_by_objective, running_trial
+from .._executor._remote import short_repr
 from .._export import to_dataframe, trial_records
 from .._records import StudyRecord, Trial, TrialRecord, TrialState, error_summary
 from .._space import Space
@@ -51,7 +52,7 @@ from .._types import Direction, JSONInput, JSONScalar, JSONValue, Params
 from ._callbacks import TrialCallback, as_callbacks, call
 from ._checks import check_run_options
 from ._constants import check_constants
-from ._outcome import Outcome, describe_error, failed, given_outcome, interpret
+from ._outcome import Outcome, describe_error, failed, given_outcome, interpret, is_number
 from ._progress import ProgressDisplay, resolve_progress
 from ._result import Evaluation, Result
 from ._run import Run, collapse
@@ -441,9 +442,9 @@ class Study(Generic[T]):
 
         Known results (an earlier experiment, another tool's log, a grid search run by
         hand) become finished trials of this study, with the next numbers: ``COMPLETE``
-        with ``value``, or ``FAILED`` with ``error``, exactly as :meth:`tell` records a
-        trial (a ``NaN`` or infinite value, or one that is not a number, is recorded as
-        ``FAILED`` with the reason). They count in the ``trials`` budget like any
+        with ``value``, or ``FAILED`` with ``error``, as :meth:`tell` records a trial (a
+        ``NaN`` or infinite value is recorded as ``FAILED`` with the reason; a value
+        that is no number at all is refused). They count in the ``trials`` budget like any
         completed trial, and in TPE's random start: once the study holds ``n_startup``
         trials, added ones included, asks are model-based. The trial never ran here: it
         has no ``started_at`` and no duration. Nothing stops the same configuration from
@@ -464,7 +465,8 @@ class Study(Generic[T]):
 
         Raises:
             ValueError: Both or neither of ``value`` and ``error`` were given.
-            TypeError: ``attrs`` is not JSON-safe.
+            TypeError: ``value`` is not a number (a ``str`` read from a file, a
+                ``bool``, a ``dict``), or ``attrs`` is not JSON-safe.
             ParameterError: ``config`` does not fit the space: a parameter is missing,
                 unknown or outside its dimension, a constant field differs from its
                 default, or the space class's own checks refuse it.
@@ -481,6 +483,16 @@ class Study(Generic[T]):
         else:
             params = self.space.encode(config)
             check_constants(self.space, config, what="add()")
+        if value is not None and error is None and not is_number(value):
+            # Unlike a NaN (an outcome: it diverged), a str or a dict is the caller's
+            # mistake (a CSV log read as text): stored, it would be a FAILED trial
+            # that the suggester steers away from for good.
+            msg = (
+                f"add() needs a number as value=, got {type(value).__qualname__} "
+                f"{short_repr(value)}; convert it (float(...)), or pass error=... to "
+                "record a failed trial"
+            )
+            raise TypeError(msg)
         outcome = given_outcome(
             value, error, attrs, call="add()", attrs_call="add(..., attrs=)", verb="add() was given"
         )
@@ -829,6 +841,14 @@ class Study(Generic[T]):
                 if self._n_complete >= run.budget:
                     run.stop("budget")
                     break
+                if run.rules.target_loss is not None and (
+                    time.monotonic() - self._last_refresh >= REFRESH_SECONDS
+                ):
+                    # Another process may have reached the target: look before asking
+                    # (the ask's own refresh comes after this check, too late to stop it).
+                    async with self._lock:
+                        if time.monotonic() - self._last_refresh >= REFRESH_SECONDS:
+                            await self._refresh()
                 if run.rules.target_reached(self._best_loss):  # an earlier run's, another's
                     run.stop("target")
                     break
@@ -1017,14 +1037,24 @@ class Study(Generic[T]):
         return interpret(raw, context.user_attrs)
 
     async def _finish_run_trial(self, number: int, outcome: Outcome) -> Trial[T] | None:
-        """Record a run's trial; ``None`` when something else already finished it."""
+        """Record a run's trial; when something else already finished it, the trial as
+        stored (``None`` if it cannot be read)."""
         try:
             return await self._finish(number, outcome)
         except TrialStateError as exc:
-            # e.g. another process failed it as stale while it ran (missed heartbeats)
+            # e.g. told through another open study, or failed as stale by another
+            # process while it ran (missed heartbeats): what is stored stands
             _log.warning("study %r: could not record trial %d: %s", self.name, number, exc)
             self._own.pop(number, None)
+        try:
+            with anyio.CancelScope(shield=True):
+                record = await self._storage.get_trial(self._study_id, number)
+        except Exception:
             return None
+        if not record.state.is_finished:
+            return None
+        self._record_finished(record)
+        return self._trial_from(record)
 
     async def _save_after_failure(
         self,

@@ -214,7 +214,7 @@ class Storage(abc.ABC):
             params: Flat parameters of the trial.
             state: A finished state: ``COMPLETE``, ``FAILED`` or ``CANCELLED``.
             value: The objective value (``COMPLETE`` only; finite).
-            error: The failure reason (not with ``COMPLETE``).
+            error: The failure reason (with ``FAILED`` or ``CANCELLED``).
             user_attrs: JSON-safe attributes to store with it.
 
         Returns:

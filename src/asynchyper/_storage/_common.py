@@ -415,7 +415,8 @@ def check_finish(
         if not math.isfinite(number):
             msg = (
                 f"a COMPLETE trial needs a finite value, got value={number!r}; "
-                "finish it with state=TrialState.FAILED and an error instead"
+                f"{'add' if what == 'add_trial' else 'finish'} it with "
+                "state=TrialState.FAILED and an error instead"
             )
             raise TrialStateError(msg)
         return number, error

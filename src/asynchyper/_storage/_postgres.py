@@ -871,8 +871,7 @@ class PostgresStorage(Storage):
         checked_value, checked_error = check_finish(state, value, error, what="add_trial")
         params_json = dumps(normalize_params(params), "params")
         _check_id(study_id, self.url)
-        if checked_error is not None:
-            checked_error = checked_error.replace("\x00", "\\x00")  # PostgreSQL text has no NUL
+        checked_error = _storable_error(checked_error)
         attrs = normalize_attrs(user_attrs, "trial user_attrs")
         return await self._write(
             lambda retried, token: _pgsql.add_trial(
@@ -920,8 +919,7 @@ class PostgresStorage(Storage):
         checked_value, checked_error = check_finish(state, value, error)
         check_trial_number(number)
         _check_id(study_id, self.url)
-        if checked_error is not None:
-            checked_error = checked_error.replace("\x00", "\\x00")  # PostgreSQL text has no NUL
+        checked_error = _storable_error(checked_error)
         attrs = normalize_attrs(user_attrs, "trial user_attrs")
         return await self._write(
             lambda retried, token: _pgsql.finish_trial(
@@ -1118,12 +1116,16 @@ def _check_id(study_id: object, where: str) -> None:
         raise unknown_study_id(study_id, where)
 
 
+def _storable_error(error: str | None) -> str | None:
+    """An error text as PostgreSQL text can hold it: a NUL written out as ``\\x00``."""
+    return None if error is None else error.replace("\x00", "\\x00")
+
+
 def _storable_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
     """A row of ``import_rows`` as PostgreSQL text can hold it (which has no NUL): an
     error's NUL written out, as ``finish_trial`` does; an owner's refused."""
     number, state, params, value, error, user_attrs, owner, *times = row
-    if error is not None:
-        error = error.replace("\x00", "\\x00")
+    error = _storable_error(error)
     if owner is not None:
         _check_text(owner, f"trial {number}'s owner")
     return (number, state, params, value, error, user_attrs, owner, *times)

@@ -54,8 +54,9 @@ def branches(
         direction: ``"minimize"`` or ``"maximize"``; ``None`` (the default): a
             ``Result``'s own direction, else ``"minimize"``.
         space: The compiled space or its JSON description; names every branch, even
-            one never tried. Without it, union fields are recognised by the flat
-            names (``model`` is a union field when ``model:SVM.C`` exists).
+            one never tried. ``None``: a ``Result``'s own; for trials, union fields are
+            recognised by the flat names (``model`` is a union field when
+            ``model:SVM.C`` exists).
 
     Returns:
         A figure with two axes per union field; for a space without union fields,
