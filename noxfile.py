@@ -87,6 +87,8 @@ def examples(session: nox.Session) -> None:
 BENCHMARK_SMOKE = [
     ["quality.py", "--seeds", "1", "--budget-scale", "0.1"],
     ["suggest_speed.py", "--sizes", "100", "--repeats", "3"],
+    ["suggest_speed.py", "--sizes", "100", "--count-good-changes", "5"],
+    ["categorical_commitment.py", "--seeds", "1", "--trials", "20"],
     ["sampling.py"],
     ["throughput.py", "--trials", "200"],
     ["storage_bench.py", "--trials", "200", "--optuna-trials", "20", "--load-trials", "1000"],

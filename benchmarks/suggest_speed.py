@@ -14,12 +14,22 @@ speed drifts during the run does not bias the ratios. Run::
 
     python benchmarks/suggest_speed.py                # 100, 1000, 10000 trials
     python benchmarks/suggest_speed.py --sizes 100 1000 --repeats 30
+    python benchmarks/suggest_speed.py --sizes 1000 --count-good-changes 200
+
+``--count-good-changes ASKS`` times nothing: it counts, over ``ASKS`` asks after the
+history of each size, how often the good group's membership (the best
+``min(ceil(0.1 n), 25)`` trials) changes from one ask to the next and how often TPE
+refits the good density (it also does when the trial just past the split changes, which
+moves the good trials' weights): with random trials joining the random history, as in
+the timing (``timed``); with the asked trial evaluated and joining that history
+(``asked``); and in a study that TPE ran from the start (``study``).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import math
 import statistics
 import time
 import warnings
@@ -160,6 +170,60 @@ def time_hyperopt(points: np.ndarray, losses: np.ndarray) -> Timed:
     return _no_op, lambda: tpe.suggest(trials.new_trial_ids(1), domain, trials, next(seeds))
 
 
+def count_good_changes(points: np.ndarray, losses: np.ndarray, asks: int, setting: str) -> str:
+    """How often the good group and the kept good density change over ``asks`` asks.
+
+    Before each ask one finished trial joins. ``setting``: ``"timed"`` is the timing's
+    (the history of random trials, and a random trial joins), ``"asked"`` starts from
+    the same history but the trial that joins is the one the last ask proposed,
+    evaluated on the sphere; ``"study"`` does that too, from a history that TPE itself
+    built (a study of as many trials, seed 0).
+    """
+    space = ah.compile_space(Ten)
+    history = ah.History(space)
+    tpe = ah.TPE()
+    rng = np.random.default_rng(0)
+    all_losses: list[float] = []
+
+    def add(row: list[float], loss: float) -> None:
+        history.add({f"x{i}": v for i, v in enumerate(row)}, loss)
+        all_losses.append(loss)
+
+    def evaluate(params: dict[str, Any]) -> tuple[list[float], float]:
+        row = [float(params[f"x{i}"]) for i in range(DIMS)]
+        return row, float(np.sum(np.square(row)))
+
+    if setting == "study":
+        for _ in range(points.shape[0]):
+            add(*evaluate(tpe.suggest(space, history, [], rng)[0]))
+    else:
+        for row, loss in zip(points.tolist(), losses.tolist(), strict=True):
+            add(row, loss)
+    extra_points, extra_losses = _history(asks, seed=1)
+    asked = tpe.suggest(space, history, [], rng)[0]  # not counted: fits and keeps
+
+    def best_few() -> frozenset[int]:
+        n_good = min(math.ceil(tpe.gamma * len(all_losses)), tpe.gamma_cap)
+        return frozenset(np.argsort(all_losses, kind="stable")[:n_good].tolist())
+
+    members, kept = best_few(), tpe._good[0].mixture
+    changed = refitted = 0
+    for index in range(asks):
+        if setting == "timed":
+            add(extra_points[index].tolist(), float(extra_losses[index]))
+        else:
+            add(*evaluate(asked))
+        asked = tpe.suggest(space, history, [], rng)[0]
+        now = best_few()
+        changed += now != members
+        refitted += tpe._good[0].mixture is not kept
+        members, kept = now, tpe._good[0].mixture
+    return (
+        f"{points.shape[0]:>7} | {setting:<7} | good group changed in {changed:>3} of {asks} "
+        f"asks | good density refitted in {refitted:>3} of {asks}"
+    )
+
+
 def main() -> None:
     """Print the table of median times and the speed-up ratios."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -167,7 +231,20 @@ def main() -> None:
     parser.add_argument(
         "--repeats", type=int, default=25, help="timed asks of asynchyper (peers: one per round)"
     )
+    parser.add_argument(
+        "--count-good-changes",
+        type=int,
+        metavar="ASKS",
+        help="count changes of the good group over ASKS asks instead of timing",
+    )
     args = parser.parse_args()
+    if args.count_good_changes:
+        print(f"good group of asynchyper's TPE, {DIMS} float dimensions, sphere, nothing pending")
+        for n in args.sizes:
+            points, losses = _history(n, seed=n)
+            for setting in ("timed", "asked", "study"):
+                print(count_good_changes(points, losses, args.count_good_changes, setting))
+        return
     print(f"median ms per ask, {DIMS} float dimensions, nothing pending")
     header = (
         f"{'trials':>7} | {'asynchyper':>10} | {'optuna 5':>9} | {'hyperopt':>9} | "

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import math
+import os
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import anyio.to_thread
 
 from .._backend import on_asyncio
@@ -18,6 +23,12 @@ from ._base import Executor
 from ._checks import check_max_workers
 from ._context import TrialContext, use_trial_context
 from ._inspect import is_async_callable
+
+_async_library: contextvars.ContextVar[str | None] | None
+try:
+    from sniffio import current_async_library_cvar as _async_library
+except ImportError:  # pragma: no cover - recent anyio releases do without sniffio
+    _async_library = None
 
 __all__ = ["ThreadExecutor"]
 
@@ -43,10 +54,12 @@ class ThreadExecutor(Executor):
     ``trial_timeout`` expires or the study is cancelled) the trial is recorded at once
     and its thread is *abandoned* - it keeps running until the function returns, and
     its result is discarded; until then it keeps its place among ``max_workers``
-    (trials waiting for that place count the wait toward their ``trial_timeout``). A
-    function that never returns keeps its thread (and the interpreter, at exit)
-    alive; make such objectives check a deadline themselves, or use
-    :class:`ProcessExecutor`, whose workers are killed.
+    (trials waiting for that place count the wait toward their ``trial_timeout``). The
+    threads are daemon threads: one still running does not keep the interpreter alive
+    at exit, it is dropped with the process. A function that never returns holds its
+    thread (and its ``max_workers`` place) as long as the process lives; make such
+    objectives check a deadline themselves, or use :class:`ProcessExecutor`, whose
+    workers are killed.
 
     Args:
         max_workers: Most threads running objectives at once; ``None`` lets the
@@ -126,51 +139,232 @@ class ThreadExecutor(Executor):
         # by whichever of this task and the function ends last (by this task when the
         # function never started; it then never starts).
         borrower = object()
+        asyncio_loop = on_asyncio()
         soon = _call_soon_threadsafe()
         await limiter.acquire_on_behalf_of(borrower)
-        lock = threading.Lock()
-        state = {"started": False, "returned": False, "gone": False}
-
-        def call() -> Any:
-            with lock:
-                too_late = state["gone"]
-                state["started"] = not too_late
-            if too_late:
-                return None  # the trial was cancelled before its thread began
-            try:
-                with use_trial_context(context):
-                    return objective(config)
-            except GeneratorExit as exc:
-                # Thrown into the waiting task, GeneratorExit would close every
-                # coroutine on its await chain, cleanup included: raised below instead.
-                return _Raised(exc)
-            finally:
-                with lock:
-                    state["returned"] = True
-                    abandoned = state["gone"]
-                if abandoned:  # nobody waits for this thread: free its place from here
-                    # Without waiting: the event loop may have stopped (then nothing
-                    # runs it, and nothing needs to) or closed (RuntimeError).
-                    with contextlib.suppress(RuntimeError):
-                        soon(limiter.release_on_behalf_of, borrower)
-
+        call = _Call(objective, config, context, soon=soon, limiter=limiter, borrower=borrower)
         try:
-            returned = await anyio.to_thread.run_sync(call, abandon_on_cancel=True, limiter=threads)
+            if asyncio_loop:
+                # anyio's threads are not daemon threads there: at exit, the interpreter
+                # would wait for an abandoned call that never returns. Ours are.
+                await anyio.lowlevel.checkpoint_if_cancelled()
+                # As anyio runs a function in a thread: in a copy of this task's context,
+                # minus the marker that says an event loop runs (the objective may start
+                # one of its own).
+                thread_context = contextvars.copy_context()
+                if _async_library is not None:
+                    thread_context.run(_async_library.set, None)
+                call.notify = True
+                # The scope that anyio.from_thread.check_cancelled() looks at from the
+                # thread: cancelled with the trial (its timeout, the run's cancellation).
+                with anyio.CancelScope() as host_scope:
+                    _start_soon(thread_context.run, call, _as_worker_thread(host_scope))
+                    await call.returned.wait()
+            else:  # trio's threads (anyio's on trio) are daemon threads already
+                await anyio.to_thread.run_sync(
+                    call, nullcontext(), abandon_on_cancel=True, limiter=threads
+                )
         finally:
-            with lock:
-                state["gone"] = True
-                free_here = state["returned"] or not state["started"]
-            if free_here:
+            if call.leave():
                 limiter.release_on_behalf_of(borrower)
-        if isinstance(returned, _Raised):
-            raise returned.exception
-        return returned
+        exception, call.exception = call.exception, None
+        if exception is None:
+            return call.value
+        # Raised here, not thrown into this task: a GeneratorExit thrown into it would
+        # close every coroutine on its await chain, cleanup included.
+        try:
+            raise exception
+        finally:
+            del exception
 
 
-class _Raised:
-    """A ``GeneratorExit`` the objective raised, carried out of its thread as a value."""
+# What makes a thread an "AnyIO worker thread", where ``anyio.from_thread.run()``,
+# ``run_sync()`` and ``check_cancelled()`` find their way back to the event loop and
+# the host task's cancel scope without a token, as in the threads of
+# ``anyio.to_thread.run_sync``. Private to anyio (the same throughout anyio 4): should
+# it go, those calls need ``token=`` in objectives, and check_cancelled() fails.
+try:
+    from anyio._core._eventloop import claim_worker_thread, get_async_backend, threadlocals
+except ImportError:  # pragma: no cover - a later anyio
 
-    __slots__ = ("exception",)
+    def _as_worker_thread(scope: anyio.CancelScope) -> AbstractContextManager[object]:
+        del scope
+        return nullcontext()
 
-    def __init__(self, exception: GeneratorExit) -> None:
-        self.exception = exception
+else:
+
+    def _as_worker_thread(scope: anyio.CancelScope) -> AbstractContextManager[object]:
+        """Marks the thread it is entered in as an anyio worker thread of the calling
+        task's event loop, cancelled with ``scope``, while the objective runs there."""
+        backend = get_async_backend()
+        try:
+            claimed = claim_worker_thread(backend, backend.current_token())
+        except TypeError:  # pragma: no cover - a later anyio changed its private API
+            return nullcontext()
+        return _worker_thread(claimed, scope)
+
+    @contextlib.contextmanager
+    def _worker_thread(
+        claimed: AbstractContextManager[object], scope: anyio.CancelScope
+    ) -> Iterator[None]:
+        with claimed:
+            threadlocals.current_cancel_scope = scope
+            try:
+                yield
+            finally:
+                del threadlocals.current_cancel_scope
+
+
+class _Call:
+    """One objective call, called in its thread; shared with the task that waits for it."""
+
+    __slots__ = (
+        "_borrower",
+        "_config",
+        "_context",
+        "_gone",
+        "_limiter",
+        "_lock",
+        "_objective",
+        "_returned",
+        "_soon",
+        "_started",
+        "exception",
+        "notify",
+        "returned",
+        "value",
+    )
+
+    def __init__(
+        self,
+        objective: Callable[[Any], Any],
+        config: Any,
+        context: TrialContext,
+        *,
+        soon: Callable[..., object],
+        limiter: anyio.CapacityLimiter,
+        borrower: object,
+    ) -> None:
+        self._objective = objective
+        self._config = config
+        self._context = context
+        self._soon = soon
+        self._limiter = limiter
+        self._borrower = borrower
+        self._lock = threading.Lock()
+        self._started = self._returned = self._gone = False
+        self.notify = False  # whether to set ``returned`` when the function returned
+        self.returned = anyio.Event()
+        self.value: Any = None
+        self.exception: BaseException | None = None
+
+    def __call__(self, as_worker_thread: AbstractContextManager[object]) -> None:
+        """In the worker thread: call the objective, unless the trial is gone already."""
+        with self._lock:
+            too_late = self._gone
+            self._started = not too_late
+        if too_late:
+            return  # the trial was cancelled before its thread began
+        try:
+            with as_worker_thread, use_trial_context(self._context):
+                self.value = self._objective(self._config)
+        except BaseException as exc:  # raised in the waiting task
+            self.exception = exc
+        finally:
+            with self._lock:
+                self._returned = True
+                abandoned = self._gone
+            # Without waiting: the event loop may have stopped (then nothing runs it,
+            # and nothing needs to) or closed (RuntimeError).
+            with contextlib.suppress(RuntimeError):
+                if abandoned:  # nobody waits for it: drop the result, free the place
+                    self.value = self.exception = None
+                    self._soon(self._limiter.release_on_behalf_of, self._borrower)
+                elif self.notify:
+                    self._soon(self.returned.set)
+
+    def leave(self) -> bool:
+        """In the task, once it stops waiting: whether it must free the place itself
+        (the function returned, or never started and now never will)."""
+        with self._lock:
+            self._gone = True
+            return self._returned or not self._started
+
+
+# Daemon threads, reused: at exit, the interpreter waits for non-daemon threads (those
+# of anyio's thread pool on asyncio among them) and so for an abandoned function that
+# never returns. A thread idle for _IDLE_SECONDS ends.
+_IDLE_SECONDS = 10.0
+
+
+class _Pool:
+    """The idle worker threads of this process, most recently idle last."""
+
+    lock = threading.Lock()
+    idle: list[_Worker] = []  # noqa: RUF012 - one pool per process
+
+    @classmethod
+    def forget(cls) -> None:
+        """After a fork: the parent's threads do not exist in the child."""
+        cls.lock = threading.Lock()
+        cls.idle = []
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows
+    os.register_at_fork(after_in_child=_Pool.forget)
+
+
+def _start_soon(function: Callable[..., object], *args: Any) -> None:
+    """Call ``function(*args)`` in a daemon thread (an idle one, or a new one); it must
+    not raise."""
+    with _Pool.lock:
+        worker = _Pool.idle.pop() if _Pool.idle else None
+    if worker is None:
+        _Worker(function, args)
+    else:
+        worker.give(function, args)
+
+
+class _Worker:
+    """A daemon thread running one call at a time, then waiting to be handed the next."""
+
+    __slots__ = ("_job", "_wake")
+
+    def __init__(self, function: Callable[..., object], args: tuple[Any, ...]) -> None:
+        self._job: tuple[Callable[..., object], tuple[Any, ...]] | None = (function, args)
+        self._wake = threading.Lock()
+        self._wake.acquire()
+        # Python 3.14 may hand a new thread a copy of the starter's context: a fresh one
+        # (each call runs in its own context anyway).
+        fresh: dict[str, Any] = (
+            {"context": contextvars.Context()} if sys.version_info >= (3, 14) else {}
+        )
+        threading.Thread(
+            target=self._serve, name="asynchyper objective thread", daemon=True, **fresh
+        ).start()
+
+    def give(self, function: Callable[..., object], args: tuple[Any, ...]) -> None:
+        """Hand this idle worker its next call."""
+        self._job = (function, args)
+        self._wake.release()
+
+    def _serve(self) -> None:
+        while True:
+            job, self._job = self._job, None
+            assert job is not None
+            function, args = job
+            del job
+            function(*args)
+            del function, args  # hold nothing of a finished call while idle
+            with _Pool.lock:
+                _Pool.idle.append(self)
+            if self._wake.acquire(timeout=_IDLE_SECONDS):
+                continue
+            with _Pool.lock:
+                try:
+                    _Pool.idle.remove(self)
+                except ValueError:  # taken just now: its call is being handed over
+                    pass
+                else:
+                    return
+            self._wake.acquire()
