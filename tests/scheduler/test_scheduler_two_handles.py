@@ -60,11 +60,13 @@ async def test_a_target_reached_by_an_earlier_run_ends_the_next_one_at_once(
     assert again.stop_reason == "target"
     assert len(again.trials) == len(first.trials)
     # a target the study has not reached yet runs on from its trials
+    best = Quad(x=1.0, n=1, kind="a")  # the optimum, 1.0: reached on the first new trial
     lower = await ah.minimize(
-        loss, Quad, trials=500, target=1.2, storage=db, study="s", suggester=ah.Random(), seed=0
+        loss, Quad, trials=500, target=1.2, storage=db, study="s", enqueue=[best], seed=0
     )
     assert lower.stop_reason == "target"
-    assert len(lower.trials) > len(first.trials)
+    assert len(lower.trials) == len(first.trials) + 1
+    assert lower.best.config == best
 
 
 async def test_a_target_reached_elsewhere_stops_a_running_optimize(tmp_path: Path) -> None:

@@ -616,6 +616,46 @@ class StorageContract:
         done = await storage.finish_trial(study.id, 1, state=TrialState.COMPLETE, value=0.0)
         assert done.params == {"x": 2}
 
+    # -- a study's space replaced (widened) -----------------------------------------
+    @pytest.mark.anyio
+    async def test_replace_space_when_the_stored_one_is_expected(self, storage: Storage) -> None:
+        study = await new_study(storage)
+        trial = await storage.start_trial(study.id, {"lr": 0.01}, owner=REMOTE_OWNER)
+        wider = [{**SPACE[0], "low": 1e-6}, *SPACE[1:]]
+        replaced = await storage.replace_space(
+            "study", fingerprint="fp-2", space=wider, expected_fingerprint=FINGERPRINT
+        )
+        assert (replaced.id, replaced.fingerprint, replaced.space) == (study.id, "fp-2", wider)
+        assert await storage.get_study("study") == replaced
+        # again (a retry, or a second process widening the same way): the same record
+        again = await storage.replace_space(
+            "study", fingerprint="fp-2", space=wider, expected_fingerprint=FINGERPRINT
+        )
+        assert again == replaced
+        assert await storage.trials(study.id) == [trial]
+        # the new space opens the study; the old one no longer does
+        loaded = await storage.create_study(
+            "study", fingerprint="fp-2", space=wider, load_if_exists=True
+        )
+        assert loaded == replaced
+        with pytest.raises(SpaceMismatchError):
+            await storage.create_study(
+                "study", fingerprint=FINGERPRINT, space=SPACE, load_if_exists=True
+            )
+
+    @pytest.mark.anyio
+    async def test_replace_space_refuses_a_space_changed_meanwhile(self, storage: Storage) -> None:
+        await new_study(storage)
+        with pytest.raises(SpaceMismatchError, match="changed while it was being widened"):
+            await storage.replace_space(
+                "study", fingerprint="fp-3", space=SPACE, expected_fingerprint="fp-other"
+            )
+        assert (await storage.get_study("study")).fingerprint == FINGERPRINT
+        with pytest.raises(UnknownStudyError):
+            await storage.replace_space(
+                "nothing", fingerprint="fp-3", space=SPACE, expected_fingerprint=FINGERPRINT
+            )
+
     # -- trials added finished ------------------------------------------------------
     @pytest.mark.anyio
     async def test_add_trial_stores_a_finished_trial(self, storage: Storage) -> None:

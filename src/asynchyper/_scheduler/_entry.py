@@ -15,6 +15,8 @@ from .._executor import Executor, resolve_executor
 from .._records import StudyRecord, TrialState
 from .._space import Space, compile_space
 from .._storage import Storage, open_storage
+from .._storage._common import space_difference
+from .._storage._widen import widens
 from .._suggest import TPE, Suggester
 from .._types import Direction, JSONScalar, JSONValue
 from ._callbacks import TrialCallback
@@ -201,7 +203,13 @@ async def create_or_load(
             name, load_if_exists=False, user_attrs=attrs or None, **options
         )
     except StorageError:  # it exists (a real failure raises again just below)
-        loaded = await store.create_study(name, load_if_exists=True, **options)
+        try:
+            loaded = await store.create_study(name, load_if_exists=True, **options)
+        except SpaceMismatchError:
+            widened = await _widened(store, name, compiled, direction)
+            if widened is None:
+                raise
+            loaded = widened
         changed = changed_constants(loaded.user_attrs.get(CONSTANTS_ATTR), constants)
         if changed:
             _log.warning(
@@ -215,6 +223,34 @@ async def create_or_load(
             )
         return loaded, False
     return created, True
+
+
+async def _widened(
+    store: Storage, name: str, compiled: Space[Any], direction: str
+) -> StudyRecord | None:
+    """The stored study ``name`` with ``compiled`` as its space, if that contains the
+    stored space (so every stored trial is a point of it); else ``None``."""
+    if type(store).replace_space is Storage.replace_space:
+        return None  # a store of your own that cannot replace a space
+    stored = await store.get_study(name)
+    space = compiled.describe()
+    if stored.direction != direction or not widens(stored.space, space):
+        return None
+    replaced = await store.replace_space(
+        name, fingerprint=compiled.fingerprint, space=space, expected_fingerprint=stored.fingerprint
+    )
+    _log.info(
+        "study %r: search space widened (%s); every earlier trial is a point of the new "
+        "space, which is stored now",
+        name,
+        space_difference(_unplaced(stored.space), _unplaced(space)),
+    )
+    return replaced
+
+
+def _unplaced(space: list[dict[str, JSONValue]]) -> list[dict[str, JSONValue]]:
+    """A description without the fields' paths (a renamed class changes them all)."""
+    return [{key: value for key, value in d.items() if key != "path"} for d in space]
 
 
 async def minimize(

@@ -107,6 +107,45 @@ class Storage(abc.ABC):
             UnknownStudyError: No such study.
         """
 
+    async def replace_space(
+        self,
+        name: str,
+        *,
+        fingerprint: str,
+        space: list[dict[str, JSONValue]],
+        expected_fingerprint: str,
+    ) -> StudyRecord:
+        """Store a new space for a study, if its stored space is still the expected one.
+
+        :func:`open_study` uses it when the space given contains the stored one (a
+        range widened, a choice added), so the study goes on with its trials. Atomic: of
+        processes replacing the same space at once, each gets the new record, or a
+        ``SpaceMismatchError`` when another stored a different space first. The
+        built-in stores implement it; a store of your own need not (this default
+        raises, and such a study then needs a new name for a new space).
+
+        Args:
+            name: The study's name.
+            fingerprint: The new space's fingerprint.
+            space: Its JSON description (``Space.describe()``).
+            expected_fingerprint: The stored fingerprint this replaces.
+
+        Returns:
+            The study with the new space.
+
+        Raises:
+            UnknownStudyError: No such study.
+            SpaceMismatchError: The stored fingerprint is neither ``expected_fingerprint``
+                nor ``fingerprint``: the space changed meanwhile.
+            StorageError: This store cannot replace a study's space.
+        """
+        del name, fingerprint, space, expected_fingerprint
+        msg = (
+            f"{type(self).__name__} cannot store a widened space: it does not implement "
+            "Storage.replace_space; use a new study name for the new space"
+        )
+        raise StorageError(msg)
+
     async def import_study(
         self, study: StudyRecord, trials: Sequence[TrialRecord], *, name: str | None = None
     ) -> StudyRecord:

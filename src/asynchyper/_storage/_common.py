@@ -557,8 +557,19 @@ def space_mismatch_message(
     return (
         f"study {name!r} was created with another search space "
         f"(fingerprint {stored_fingerprint} -> {fingerprint}): {difference}. "
-        "Use a new study name for the new space, or delete the old study"
+        "Use a new study name for the new space, or delete the old study (a space that "
+        "contains the stored one, with wider ranges or more choices, is taken as is)"
     )
+
+
+def space_replaced_meanwhile(name: str, stored: str, expected: str) -> SpaceMismatchError:
+    """The error when a study's stored space changed between reading and replacing it."""
+    msg = (
+        f"the search space of study {name!r} changed while it was being widened (stored "
+        f"fingerprint {stored}, expected {expected}): another process stored another "
+        "space; open the study again"
+    )
+    return SpaceMismatchError(msg)
 
 
 def state_filter(states: Collection[TrialState] | None) -> frozenset[TrialState] | None:

@@ -34,6 +34,7 @@ from ._common import (
     normalize_params,
     normalize_space,
     not_running,
+    space_replaced_meanwhile,
     stale_error,
     state_filter,
     study_exists,
@@ -202,6 +203,28 @@ class MemoryStorage(Storage):
             if state is None:
                 raise unknown_study(name, self._by_name, _WHERE)
             del self._by_id[state.record.id]
+
+    @override
+    async def replace_space(
+        self,
+        name: str,
+        *,
+        fingerprint: str,
+        space: list[dict[str, JSONValue]],
+        expected_fingerprint: str,
+    ) -> StudyRecord:
+        await anyio.lowlevel.checkpoint_if_cancelled()
+        space_copy = normalize_space(space)
+        with self._lock:
+            state = self._by_name.get(name)
+            if state is None:
+                raise unknown_study(name, self._by_name, _WHERE)
+            stored = state.record.fingerprint
+            if stored != fingerprint:
+                if stored != expected_fingerprint:
+                    raise space_replaced_meanwhile(name, stored, expected_fingerprint)
+                state.record = attrs.evolve(state.record, fingerprint=fingerprint, space=space_copy)
+            return state.record
 
     # -- trials --------------------------------------------------------------------
     @override

@@ -56,6 +56,7 @@ from ._common import (
     is_stale,
     live_cutoff,
     not_running,
+    space_replaced_meanwhile,
     stale_error,
     study_exists,
     study_from_row,
@@ -364,6 +365,24 @@ def get_study(*, where: str, name: str) -> Step[StudyRecord]:
     rows = yield (f"SELECT {STUDY_COLUMNS} FROM asynchyper_studies WHERE name = %s", (name,))
     if not rows:
         raise unknown_study(name, (yield from _names()), where)
+    return study_from_row(rows[0])
+
+
+def replace_space(
+    *, where: str, name: str, fingerprint: str, space_json: str, expected_fingerprint: str
+) -> Step[StudyRecord]:
+    """Store a new space for study ``name`` if its stored one is the expected one (a
+    retry finds the new one stored and returns it)."""
+    record = yield from get_study(where=where, name=name)
+    if record.fingerprint == fingerprint:
+        return record
+    if record.fingerprint != expected_fingerprint:
+        raise space_replaced_meanwhile(name, record.fingerprint, expected_fingerprint)
+    rows = yield (
+        "UPDATE asynchyper_studies SET fingerprint = %s, space = %s WHERE id = %s"
+        f" RETURNING {STUDY_COLUMNS}",
+        (fingerprint, space_json, record.id),
+    )
     return study_from_row(rows[0])
 
 

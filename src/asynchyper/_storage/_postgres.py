@@ -811,6 +811,28 @@ class PostgresStorage(Storage):
             lambda retried, _: _pgsql.delete_study(retried, where=self.url, name=name), None
         )
 
+    @override
+    async def replace_space(
+        self,
+        name: str,
+        *,
+        fingerprint: str,
+        space: list[dict[str, JSONValue]],
+        expected_fingerprint: str,
+    ) -> StudyRecord:
+        space_json = dumps(normalize_space(space), "space description")
+        return await self._write(
+            lambda _retried, _token: _pgsql.replace_space(
+                where=self.url,
+                name=name,
+                fingerprint=fingerprint,
+                space_json=space_json,
+                expected_fingerprint=expected_fingerprint,
+            ),
+            None,
+            simple=False,  # reads, decides in Python, then writes
+        )
+
     # -- trials --------------------------------------------------------------------
     @override
     async def start_trial(

@@ -38,6 +38,7 @@ from ._common import (
     is_stale,
     live_cutoff,
     not_running,
+    space_replaced_meanwhile,
     stale_error,
     study_exists,
     study_from_row,
@@ -236,6 +237,28 @@ def get_study(conn: sqlite3.Connection, *, where: str, name: str) -> StudyRecord
     if row is None:
         raise unknown_study(name, _names(conn), where)
     return study_from_row(row)
+
+
+def replace_space(
+    conn: sqlite3.Connection,
+    *,
+    where: str,
+    name: str,
+    fingerprint: str,
+    space: list[dict[str, JSONValue]],
+    expected_fingerprint: str,
+) -> StudyRecord:
+    """Store a new space for study ``name`` if its stored one is the expected one."""
+    record = get_study(conn, where=where, name=name)
+    if record.fingerprint == fingerprint:
+        return record
+    if record.fingerprint != expected_fingerprint:
+        raise space_replaced_meanwhile(name, record.fingerprint, expected_fingerprint)
+    conn.execute(
+        "UPDATE studies SET fingerprint = ?, space = ? WHERE id = ?",
+        (fingerprint, dumps(space, "space description"), record.id),
+    )
+    return get_study(conn, where=where, name=name)
 
 
 def list_studies(conn: sqlite3.Connection) -> list[StudyRecord]:

@@ -214,6 +214,26 @@ class SQLiteStorage(Storage):
     async def delete_study(self, name: str) -> None:
         await self._write(functools.partial(_sql.delete_study, where=self._path, name=name))
 
+    @override
+    async def replace_space(
+        self,
+        name: str,
+        *,
+        fingerprint: str,
+        space: list[dict[str, JSONValue]],
+        expected_fingerprint: str,
+    ) -> StudyRecord:
+        return await self._write(
+            functools.partial(
+                _sql.replace_space,
+                where=self._path,
+                name=name,
+                fingerprint=fingerprint,
+                space=normalize_space(space),
+                expected_fingerprint=expected_fingerprint,
+            )
+        )
+
     # -- trials --------------------------------------------------------------------
     @override
     async def start_trial(

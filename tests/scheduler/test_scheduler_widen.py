@@ -1,0 +1,106 @@
+"""A study reopened with a space that contains its own (a range widened, a choice or a
+union member added) goes on with its trials; any other change is refused."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated, Literal
+
+import attrs
+import pytest
+
+import asynchyper as ah
+
+pytestmark = pytest.mark.anyio
+
+
+@attrs.frozen(kw_only=True)
+class SVM:
+    C: Annotated[float, ah.Float(1e-3, 1e3, log=True)]
+
+
+@attrs.frozen(kw_only=True)
+class KNN:
+    k: Annotated[int, ah.Int(1, 30)]
+
+
+@attrs.frozen(kw_only=True)
+class Before:
+    x: Annotated[float, ah.Float(0.0, 1.0)]
+    kind: Literal["a", "b"]
+    model: SVM | None
+
+
+@attrs.frozen(kw_only=True)
+class Wider:
+    x: Annotated[float, ah.Float(-1.0, 3.0)]
+    kind: Literal["a", "b", "c"]
+    model: SVM | KNN | None
+
+
+@attrs.frozen(kw_only=True)
+class Narrower:
+    x: Annotated[float, ah.Float(0.0, 0.5)]
+    kind: Literal["a", "b"]
+    model: SVM | None
+
+
+def value(config: Before | Wider | Narrower) -> float:
+    return (config.x - 2.5) ** 2
+
+
+async def test_a_wider_space_goes_on_with_the_trials(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="asynchyper")
+    db = str(tmp_path / "s.db")
+    first = await ah.minimize(value, Before, trials=6, storage=db, study="s", seed=0)
+    wider = await ah.minimize(value, Wider, trials=30, storage=db, study="s", seed=0)
+    assert [t.params for t in wider.trials[:6]] == [t.params for t in first.trials]
+    assert all(isinstance(t.config, Wider) for t in wider.trials)
+    assert wider.trials[0].config.model == first.trials[0].config.model  # the same SVM
+    assert max(t.config.x for t in wider.trials) > 1.0  # the new range is searched
+    assert (
+        "search space widened (added model:KNN.k; changed x: high 1.0 -> 3.0, low 0.0 -> -1.0; "
+        "changed kind: choices ['a', 'b'] -> ['a', 'b', 'c']; changed model: choices "
+        "['SVM', 'None'] -> ['SVM', 'KNN', 'None']); every earlier trial"
+    ) in caplog.text
+    async with ah.SQLiteStorage(db) as store:
+        stored = await store.get_study("s")
+    assert stored.fingerprint == ah.compile_space(Wider).fingerprint
+    # the old space is now narrower than the stored one: refused, with what changed
+    with pytest.raises(ah.SpaceMismatchError, match=r"changed x: high 3\.0 -> 1\.0"):
+        await ah.minimize(value, Before, trials=40, storage=db, study="s")
+
+
+async def test_a_narrower_space_is_refused(tmp_path: Path) -> None:
+    db = str(tmp_path / "s.db")
+    await ah.minimize(value, Before, trials=3, storage=db, study="s", seed=0)
+    with pytest.raises(
+        ah.SpaceMismatchError,
+        match=r"changed x: high 1\.0 -> 0\.5.*a space that contains the stored one",
+    ):
+        await ah.minimize(value, Narrower, trials=6, storage=db, study="s")
+    async with ah.SQLiteStorage(db) as store:
+        assert (await store.get_study("s")).fingerprint == ah.compile_space(Before).fingerprint
+
+
+async def test_a_wider_space_of_the_other_direction_is_refused(tmp_path: Path) -> None:
+    db = str(tmp_path / "s.db")
+    await ah.minimize(value, Before, trials=3, storage=db, study="s", seed=0)
+    with pytest.raises(ah.SpaceMismatchError):
+        await ah.maximize(value, Wider, trials=6, storage=db, study="s")
+
+
+class OldStore(ah.MemoryStorage):
+    """A store written before Storage.replace_space existed: the base default."""
+
+    replace_space = ah.Storage.replace_space
+
+
+async def test_a_store_that_cannot_replace_a_space_refuses_as_before() -> None:
+    store = OldStore()
+    await ah.minimize(value, Before, trials=3, storage=store, study="s", seed=0)
+    with pytest.raises(ah.SpaceMismatchError, match="another search space"):
+        await ah.minimize(value, Wider, trials=6, storage=store, study="s")
