@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 from typing import Annotated, Literal
 
+import anyio
 import attrs
 import pytest
 
@@ -104,3 +105,31 @@ async def test_a_store_that_cannot_replace_a_space_refuses_as_before() -> None:
     await ah.minimize(value, Before, trials=3, storage=store, study="s", seed=0)
     with pytest.raises(ah.SpaceMismatchError, match="another search space"):
         await ah.minimize(value, Wider, trials=6, storage=store, study="s")
+
+
+async def test_a_process_with_the_narrower_space_stops_with_the_fix(tmp_path: Path) -> None:
+    # It crashed in its model (a ParameterError from deep inside) on the first trial of
+    # the wider space it read.
+    db = str(tmp_path / "s.db")
+    started = anyio.Event()
+
+    async def slow(config: Before) -> float:
+        started.set()
+        await anyio.sleep(0.05)
+        return value(config)
+
+    async def run_narrow() -> None:
+        async with ah.open_study(Before, storage=db, name="s", seed=0) as narrow:
+            with pytest.raises(
+                ah.SpaceMismatchError,
+                match=r"another process opened the study with a wider space and stored it\. "
+                r"Open the study again with that space",
+            ):
+                await narrow.optimize(slow, trials=1000, concurrency=2)
+
+    with anyio.fail_after(20):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(run_narrow)
+            await started.wait()
+            async with ah.open_study(Wider, storage=db, name="s") as wide:
+                await wide.add(Wider(x=2.5, kind="c", model=KNN(k=3)), 0.0)

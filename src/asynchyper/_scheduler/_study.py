@@ -28,6 +28,7 @@ from .._errors import (
     ExecutorError,
     ParameterError,
     RejectedByClassError,
+    SpaceMismatchError,
     StudyClosedError,
     SuggesterError,
     TrialStateError,
@@ -1418,6 +1419,8 @@ class Study(Generic[T]):
             if self._seq is None or record.seq > self._seq:
                 self._seq = record.seq
             number = record.number
+            if record.owner != self._owner:  # this study's own trials were checked when asked
+                self._check_fits(record)
             if record.state is TrialState.RUNNING:
                 if record.owner != self._owner:
                     self._others[number] = record
@@ -1429,6 +1432,24 @@ class Study(Generic[T]):
                 self._others.pop(number, None)
                 self._own.pop(number, None)
                 self._record_finished(record)
+
+    def _check_fits(self, record: TrialRecord) -> None:
+        """Refuse a trial of another process that this study's space cannot hold.
+
+        Raises:
+            SpaceMismatchError: Another process opened the study with a space that
+                contains this one and stored it (a wider range, a new choice).
+        """
+        try:
+            self.space.validate(record.params)
+        except ParameterError as exc:
+            msg = (
+                f"study {self.name!r} now holds trial {record.number}, which the space "
+                f"{self.space.cls.__qualname__} of this process cannot hold: another "
+                "process opened the study with a wider space and stored it. Open the "
+                f"study again with that space (update this process's code): {exc}"
+            )
+            raise SpaceMismatchError(msg) from None
 
     async def _fail_stale(self) -> None:
         """Fail trials whose process died on this host, or stopped sending heartbeats.
