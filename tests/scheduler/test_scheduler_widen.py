@@ -133,3 +133,24 @@ async def test_a_process_with_the_narrower_space_stops_with_the_fix(tmp_path: Pa
             await started.wait()
             async with ah.open_study(Wider, storage=db, name="s") as wide:
                 await wide.add(Wider(x=2.5, kind="c", model=KNN(k=3)), 0.0)
+
+
+async def test_a_narrower_process_leaves_a_queued_wider_trial_to_others(tmp_path: Path) -> None:
+    # It claimed the trial and failed to decode it: a ParameterError, and the trial
+    # stayed RUNNING under its owner until stale detection failed it.
+    db = str(tmp_path / "s.db")
+    await ah.minimize(value, Before, trials=3, storage=db, study="s", seed=0)
+    async with ah.open_study(Before, storage=db, name="s") as narrow:
+        async with ah.open_study(Wider, storage=db, name="s") as wide:
+            queued = await wide.enqueue(Wider(x=2.5, kind="c", model=KNN(k=3)))
+        with pytest.raises(ah.SpaceMismatchError, match="wider space"):
+            await narrow.ask()
+        with pytest.raises(ah.SpaceMismatchError, match="wider space"):  # and from then on
+            await narrow.optimize(value, trials=10)
+    async with ah.open_study(Wider, storage=db, name="s") as wide:
+        trials = await wide.trials()
+        assert trials[queued.number].state is ah.TrialState.CANCELLED
+        again = [t for t in trials if t.state is ah.TrialState.WAITING]
+        assert [t.params for t in again] == [queued.params]  # queued again, for a wide process
+        result = await wide.optimize(value, trials=4)
+    assert result.best_value == 0.0

@@ -243,14 +243,9 @@ async def _widened(
         "study %r: search space widened (%s); every earlier trial is a point of the new "
         "space, which is stored now",
         name,
-        space_difference(_unplaced(stored.space), _unplaced(space)),
+        space_difference(stored.space, space),
     )
     return replaced
-
-
-def _unplaced(space: list[dict[str, JSONValue]]) -> list[dict[str, JSONValue]]:
-    """A description without the fields' paths (a renamed class changes them all)."""
-    return [{key: value for key, value in d.items() if key != "path"} for d in space]
 
 
 async def minimize(

@@ -252,6 +252,9 @@ class Study(Generic[T]):
         self._best: TrialRecord | None = None  # the completed trial of _best_loss
         self._seq: int | None = None
         self._last_refresh = -math.inf
+        #: Set once another process's trial did not fit this study's space: every
+        #: later call raises it again.
+        self._mismatch: SpaceMismatchError | None = None
         self._maybe_waiting = True
         self._lock = anyio.Lock(fast_acquire=True)
         self._suggest_cost = math.inf  # not measured yet: the first call runs off-loop
@@ -588,6 +591,9 @@ class Study(Generic[T]):
         return self._trials_from(records)
 
     def _trials_from(self, records: list[TrialRecord]) -> list[Trial[T]]:
+        for record in records:
+            if record.owner != self._owner and record.number not in self._configs:
+                self._check_fits(record)
         return [self._trial_from(record) for record in records]
 
     async def records(self) -> list[dict[str, JSONValue]]:
@@ -1315,6 +1321,7 @@ class Study(Generic[T]):
                     self._study_id, owner=self._owner, max_trials=max_trials
                 )
                 if record is not None:
+                    await self._check_claimed(record)
                     trial = self._register(record, None)  # before close looks at _own
                 elif max_trials is not None:
                     # Nothing waiting, or the budget is used: only the first ends the
@@ -1329,6 +1336,21 @@ class Study(Generic[T]):
             return None
         self._check_open("ask()")  # closed meanwhile: close cancels the claimed trial
         return trial
+
+    async def _check_claimed(self, record: TrialRecord) -> None:
+        """Refuse a claimed queued trial that this study's space cannot hold (another
+        process enqueued it with a wider space): it is cancelled and queued again with
+        the same parameters, for a process with that space."""
+        try:
+            self._check_fits(record)
+        except SpaceMismatchError as exc:
+            reason = "claimed by a process whose space cannot hold it; queued again"
+            with anyio.CancelScope(shield=True):
+                await self._storage.finish_trial(
+                    self._study_id, record.number, state=TrialState.CANCELLED, error=reason
+                )
+                await self._storage.enqueue_trial(self._study_id, record.params)
+            raise exc from None
 
     def _register(self, record: TrialRecord, config: T | None) -> Trial[T]:
         """Remember a trial this study now runs."""
@@ -1413,14 +1435,17 @@ class Study(Generic[T]):
     # -- storage sync ----------------------------------------------------------------
     async def _refresh(self) -> None:
         """Read the trials that changed since the last look (other processes' work)."""
+        if self._mismatch is not None:  # a fresh one: the first keeps its own traceback
+            raise SpaceMismatchError(str(self._mismatch))
         records = await self._storage.trials(self._study_id, changed_after=self._seq)
         self._last_refresh = time.monotonic()
+        for record in records:  # before taking any: a refused batch leaves no trace
+            if record.owner != self._owner:  # this study's own trials were checked when asked
+                self._check_fits(record)
         for record in records:
             if self._seq is None or record.seq > self._seq:
                 self._seq = record.seq
             number = record.number
-            if record.owner != self._owner:  # this study's own trials were checked when asked
-                self._check_fits(record)
             if record.state is TrialState.RUNNING:
                 if record.owner != self._owner:
                     self._others[number] = record
@@ -1449,7 +1474,8 @@ class Study(Generic[T]):
                 "process opened the study with a wider space and stored it. Open the "
                 f"study again with that space (update this process's code): {exc}"
             )
-            raise SpaceMismatchError(msg) from None
+            self._mismatch = SpaceMismatchError(msg)
+            raise self._mismatch from None
 
     async def _fail_stale(self) -> None:
         """Fail trials whose process died on this host, or stopped sending heartbeats.
@@ -1483,6 +1509,8 @@ class Study(Generic[T]):
         return type(exc)(text)
 
     def _check_open(self, what: str) -> None:
+        if self._mismatch is not None:  # a fresh one: the first keeps its own traceback
+            raise SpaceMismatchError(str(self._mismatch))
         if self._closed:
             msg = (
                 f"study {self.name!r} is closed: {what} was called after its "

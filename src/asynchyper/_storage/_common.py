@@ -512,6 +512,10 @@ def _dimension_key(index: int, dimension: Mapping[str, JSONValue]) -> str:
     return name if isinstance(name, str) else f"#{index}"
 
 
+def _without_path(dimension: Mapping[str, JSONValue]) -> dict[str, JSONValue]:
+    return {key: value for key, value in dimension.items() if key != "path"}
+
+
 def space_difference(
     old: Collection[Mapping[str, JSONValue]], new: Collection[Mapping[str, JSONValue]]
 ) -> str:
@@ -531,9 +535,9 @@ def space_difference(
     lines.extend(f"added {name}" for name in after if name not in before)
     for name, was in before.items():
         now = after.get(name)
-        if now is None or now == was:
+        if now is None or _without_path(now) == _without_path(was):
             continue
-        fields = sorted(set(was) | set(now))
+        fields = sorted((set(was) | set(now)) - {"path"})  # a renamed class: not a change
         changes = ", ".join(
             f"{field} {was.get(field)!r} -> {now.get(field)!r}"
             for field in fields

@@ -378,11 +378,21 @@ def replace_space(
         return record
     if record.fingerprint != expected_fingerprint:
         raise space_replaced_meanwhile(name, record.fingerprint, expected_fingerprint)
+    # The fingerprint in the WHERE makes it a compare-and-set: under READ COMMITTED a
+    # concurrent replace that committed first makes this UPDATE match no row (the plain
+    # read above takes no lock, so both would otherwise pass the check and the last
+    # write would win).
     rows = yield (
-        "UPDATE asynchyper_studies SET fingerprint = %s, space = %s WHERE id = %s"
+        "UPDATE asynchyper_studies SET fingerprint = %s, space = %s"
+        " WHERE id = %s AND fingerprint = %s"
         f" RETURNING {STUDY_COLUMNS}",
-        (fingerprint, space_json, record.id),
+        (fingerprint, space_json, record.id, expected_fingerprint),
     )
+    if not rows:
+        record = yield from get_study(where=where, name=name)
+        if record.fingerprint == fingerprint:
+            return record
+        raise space_replaced_meanwhile(name, record.fingerprint, expected_fingerprint)
     return study_from_row(rows[0])
 
 
