@@ -18,6 +18,7 @@ import pytest
 from scheduler_helpers import Quad, loss
 
 import asynchyper as ah
+from asynchyper._backend import on_asyncio
 
 pytestmark = pytest.mark.anyio
 
@@ -221,3 +222,24 @@ async def test_a_thread_objective_can_check_for_its_cancellation() -> None:
     assert await anyio.to_thread.run_sync(done.wait, 5.0)
     assert time.monotonic() - start < 5.0
     assert stopped in (["CancelledError"], ["Cancelled"])
+
+
+async def test_each_slot_keeps_its_thread_and_none_outlives_the_run() -> None:
+    # The loop heard of a finished call before its thread was idle again, so the next
+    # trial started one more thread (7 threads for concurrency 4); idle threads then
+    # outlived the run by 10 s (a fork() on Python >= 3.12 warns of them).
+    seen: set[int] = set()
+
+    def objective(config: Quad) -> float:
+        seen.add(threading.get_ident())
+        return loss(config)
+
+    await ah.minimize(objective, Quad, trials=200, concurrency=4, suggester=ah.Random())
+    if on_asyncio():  # on trio, trio's own thread cache runs them (5 threads here)
+        assert 1 <= len(seen) <= 4
+    deadline = time.monotonic() + 5.0
+    while time.monotonic() < deadline and any(  # noqa: ASYNC110 - polls threads ending
+        t.name == "asynchyper objective thread" for t in threading.enumerate()
+    ):
+        await anyio.sleep(0.01)
+    assert not [t for t in threading.enumerate() if t.name == "asynchyper objective thread"]

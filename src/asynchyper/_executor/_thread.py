@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import math
 import os
 import sys
@@ -92,6 +93,9 @@ class ThreadExecutor(Executor):
         """Forget the limiters; threads still running are left to finish."""
         self._limiter = None
         self._threads = None
+        # As anyio's worker threads end with their event loop's run: idle threads do not
+        # outlive the run by _IDLE_SECONDS (a fork() then warns on Python >= 3.12).
+        _Pool.drain()
 
     def check(self, objective: Callable[..., Any], *, config: Any = None) -> None:
         """Reject ``async def`` objectives, which belong on the event loop.
@@ -162,7 +166,7 @@ class ThreadExecutor(Executor):
                     await call.returned.wait()
             else:  # trio's threads (anyio's on trio) are daemon threads already
                 await anyio.to_thread.run_sync(
-                    call, nullcontext(), abandon_on_cancel=True, limiter=threads
+                    _call_and_tell, call, nullcontext(), abandon_on_cancel=True, limiter=threads
                 )
         finally:
             if call.leave():
@@ -258,13 +262,18 @@ class _Call:
         self.value: Any = None
         self.exception: BaseException | None = None
 
-    def __call__(self, as_worker_thread: AbstractContextManager[object]) -> None:
-        """In the worker thread: call the objective, unless the trial is gone already."""
+    def __call__(
+        self, as_worker_thread: AbstractContextManager[object]
+    ) -> Callable[[], object] | None:
+        """In the worker thread: call the objective, unless the trial is gone already.
+        Returns what tells the event loop, to be called once the worker is idle again
+        (told first, the loop would find no idle worker for its next call, and start
+        one more thread)."""
         with self._lock:
             too_late = self._gone
             self._started = not too_late
         if too_late:
-            return  # the trial was cancelled before its thread began
+            return None  # the trial was cancelled before its thread began
         try:
             with as_worker_thread, use_trial_context(self._context):
                 self.value = self._objective(self._config)
@@ -274,14 +283,17 @@ class _Call:
             with self._lock:
                 self._returned = True
                 abandoned = self._gone
-            # Without waiting: the event loop may have stopped (then nothing runs it,
-            # and nothing needs to) or closed (RuntimeError).
-            with contextlib.suppress(RuntimeError):
-                if abandoned:  # nobody waits for it: drop the result, free the place
-                    self.value = self.exception = None
-                    self._soon(self._limiter.release_on_behalf_of, self._borrower)
-                elif self.notify:
-                    self._soon(self.returned.set)
+            if abandoned:  # nobody waits for it: drop the result, free the place
+                self.value = self.exception = None
+        if abandoned:
+            return functools.partial(self._tell, self._limiter.release_on_behalf_of, self._borrower)
+        return functools.partial(self._tell, self.returned.set) if self.notify else None
+
+    def _tell(self, function: Callable[..., object], *args: Any) -> None:
+        # Without waiting: the event loop may have stopped (then nothing runs it, and
+        # nothing needs to) or closed (RuntimeError).
+        with contextlib.suppress(RuntimeError):
+            self._soon(function, *args)
 
     def leave(self) -> bool:
         """In the task, once it stops waiting: whether it must free the place itself
@@ -289,6 +301,13 @@ class _Call:
         with self._lock:
             self._gone = True
             return self._returned or not self._started
+
+
+def _call_and_tell(call: _Call, as_worker_thread: AbstractContextManager[object]) -> None:
+    """``call`` in a thread that is not ours (trio's), telling the event loop at once."""
+    tell = call(as_worker_thread)
+    if tell is not None:
+        tell()
 
 
 # Daemon threads, reused: at exit, the interpreter waits for non-daemon threads (those
@@ -302,6 +321,14 @@ class _Pool:
 
     lock = threading.Lock()
     idle: list[_Worker] = []  # noqa: RUF012 - one pool per process
+
+    @classmethod
+    def drain(cls) -> None:
+        """End the idle threads."""
+        with cls.lock:
+            idle, cls.idle = cls.idle, []
+        for worker in idle:
+            worker.give(None, ())
 
     @classmethod
     def forget(cls) -> None:
@@ -331,7 +358,7 @@ class _Worker:
     __slots__ = ("_job", "_wake")
 
     def __init__(self, function: Callable[..., object], args: tuple[Any, ...]) -> None:
-        self._job: tuple[Callable[..., object], tuple[Any, ...]] | None = (function, args)
+        self._job: tuple[Callable[..., object] | None, tuple[Any, ...]] | None = (function, args)
         self._wake = threading.Lock()
         self._wake.acquire()
         # Python 3.14 may hand a new thread a copy of the starter's context: a fresh one
@@ -343,8 +370,8 @@ class _Worker:
             target=self._serve, name="asynchyper objective thread", daemon=True, **fresh
         ).start()
 
-    def give(self, function: Callable[..., object], args: tuple[Any, ...]) -> None:
-        """Hand this idle worker its next call."""
+    def give(self, function: Callable[..., object] | None, args: tuple[Any, ...]) -> None:
+        """Hand this idle worker its next call (``None``: end)."""
         self._job = (function, args)
         self._wake.release()
 
@@ -354,10 +381,15 @@ class _Worker:
             assert job is not None
             function, args = job
             del job
-            function(*args)
+            if function is None:
+                return
+            tell = function(*args)
             del function, args  # hold nothing of a finished call while idle
             with _Pool.lock:
                 _Pool.idle.append(self)
+            if callable(tell):
+                tell()
+            del tell
             if self._wake.acquire(timeout=_IDLE_SECONDS):
                 continue
             with _Pool.lock:
