@@ -848,13 +848,11 @@ class Study(Generic[T]):
                 if self._n_complete >= run.budget:
                     run.stop("budget")
                     break
-                if run.rules.target_loss is not None and (
-                    time.monotonic() - self._last_refresh >= REFRESH_SECONDS
-                ):
+                if run.rules.target_loss is not None and self._view_is_old():
                     # Another process may have reached the target: look before asking
                     # (the ask's own refresh comes after this check, too late to stop it).
                     async with self._lock:
-                        if time.monotonic() - self._last_refresh >= REFRESH_SECONDS:
+                        if self._view_is_old():
                             await self._refresh()
                 if run.rules.target_reached(self._best_loss):  # an earlier run's, another's
                     run.stop("target")
@@ -1204,17 +1202,21 @@ class Study(Generic[T]):
         held = len(self._own) + len(self._asking) + len(self._others) + self._claiming
         return self._n_complete + held >= max_trials
 
+    def _view_is_old(self) -> bool:
+        """Whether other processes' work was last read over ``REFRESH_SECONDS`` ago."""
+        return time.monotonic() - self._last_refresh >= REFRESH_SECONDS
+
     async def _propose(self, max_trials: int | None) -> int | None:
         """Suggest parameters and hold them as pending under a new ticket; ``None`` when
         the budget filled while this ask waited for the lock."""
         if (
             self._lock.locked()
             or self._suggest_cost > SUGGEST_OFFLOAD_SECONDS
-            or time.monotonic() - self._last_refresh >= REFRESH_SECONDS
+            or self._view_is_old()
             or len(self._finished) > OFFLOAD_ROWS
         ):
             async with self._lock:
-                if time.monotonic() - self._last_refresh >= REFRESH_SECONDS:
+                if self._view_is_old():
                     await self._refresh()
                 if self._at_budget(max_trials):  # no suggest call for a trial never run
                     return None
