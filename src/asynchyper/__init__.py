@@ -8,6 +8,7 @@ from ._analysis import parameter_importance as parameter_importance
 from ._errors import AsynchyperError as AsynchyperError
 from ._errors import EventLoopError as EventLoopError
 from ._errors import ExecutorError as ExecutorError
+from ._errors import InvalidSpaceError as InvalidSpaceError
 from ._errors import MissingExtraError as MissingExtraError
 from ._errors import NoCompletedTrialsError as NoCompletedTrialsError
 from ._errors import ParameterError as ParameterError
@@ -119,6 +120,7 @@ __all__ = [
     "AsynchyperError",
     "SearchSpaceError",
     "SpaceDeclarationError",
+    "InvalidSpaceError",
     "ParameterError",
     "SuggesterError",
     "StorageError",

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 __all__ = [
     "AsynchyperError",
     "SearchSpaceError",
     "SpaceDeclarationError",
+    "InvalidSpaceError",
     "ParameterError",
     "StorageError",
     "StorageCorruptError",
@@ -38,7 +41,7 @@ class SpaceDeclarationError(SearchSpaceError, TypeError):
     """One problem in a space declaration, found when the space is compiled.
 
     Compilation collects every problem before raising, so several of these arrive
-    together inside one ``ExceptionGroup``. Each names the dotted field path.
+    together inside one :class:`InvalidSpaceError`. Each names the dotted field path.
 
     Args:
         path: Dotted path of the offending field.
@@ -51,6 +54,19 @@ class SpaceDeclarationError(SearchSpaceError, TypeError):
     def __init__(self, path: str, message: str) -> None:
         self.path = path
         super().__init__(f"{path}: {message}")
+
+
+class InvalidSpaceError(ExceptionGroup[SpaceDeclarationError], SearchSpaceError):
+    """Every problem of a space declaration, raised together when it is compiled.
+
+    An ``ExceptionGroup`` of :class:`SpaceDeclarationError`, one per problem, that is
+    also an :class:`AsynchyperError`: ``except ah.AsynchyperError`` catches it as a
+    whole, ``except* ah.SpaceDeclarationError`` problem by problem.
+    """
+
+    def derive(self, excs: Sequence[SpaceDeclarationError]) -> InvalidSpaceError:  # type: ignore[override]
+        """The same kind of group over ``excs`` (what ``except*`` and ``split`` build)."""
+        return InvalidSpaceError(self.message, excs)
 
 
 class ParameterError(SearchSpaceError, ValueError):

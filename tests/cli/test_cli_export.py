@@ -131,7 +131,7 @@ def test_export_to_a_missing_directory(
     assert main(["export", STUDY, "--storage", str(demo_db), "-o", str(target)]) == 1
     _, err = capsys.readouterr()
     assert len(err.splitlines()) == 1
-    assert f"cannot write {target}" in err
+    assert f"cannot write {target}: directory {target.parent} does not exist; create it" in err
 
 
 def test_export_replaces_a_file_whole_or_not_at_all(

@@ -225,3 +225,24 @@ def test_rare_sibling_parameters_do_not_cancel_out() -> None:
     assert next(iter(shares)) == "model"
     assert shares["model"] > 0.6
     assert all(v < 0.05 for k, v in shares.items() if "PolyKernel" in k)
+
+
+@pytest.mark.anyio
+async def test_what_is_not_trials_is_refused_with_what_to_pass() -> None:
+    async with ah.open_study(Plain) as study:
+        result = await study.optimize(lambda c: float(c.layers), trials=4)
+        coroutine = study.trials()
+        cases: list[tuple[object, str]] = [
+            (study, "got a Study: pass await study.trials() or await study.result()"),
+            (coroutine, "got a coroutine: await it first"),
+            (result.best, "got one Trial: put it in a list"),
+            ("study.db", "open the study first (asynchyper.open_study)"),
+            ([1, 2, 3], "trials[0] is int 1, not a trial"),
+        ]
+        for given, expected in cases:
+            with pytest.raises(TypeError) as info:
+                ah.parameter_importance(given)  # type: ignore[arg-type]
+            assert expected in str(info.value)
+        with pytest.raises(TypeError, match=r"space=asynchyper.compile_space\(Plain\)"):
+            ah.parameter_importance(result.trials, space=Plain)  # type: ignore[arg-type]
+        assert set(ah.parameter_importance(result)) == {"lr", "dropout", "layers", "optimizer"}

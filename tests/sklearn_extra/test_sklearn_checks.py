@@ -214,6 +214,28 @@ def test_bad_cv_option(no_search: list[Any]) -> None:
     assert no_search == []
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "expected"),
+    [
+        ("seed", "0", r"AutoClassifier\(seed='0'\): seed must be an int in \[0, 2\*\*32 - 1\]"),
+        ("seed", 1.5, r"seed=1.5\): seed must be an int"),
+        ("seed", -1, r"seed=-1\): seed must be an int in \[0, 2\*\*32 - 1\]"),
+        ("seed", 2**40, r"seed=1099511627776\)"),
+        ("concurrency", "2", r"concurrency='2'\): concurrency must be an int >= 1"),
+        ("trials", 0, r"trials=0\): trials must be an int >= 1"),
+        ("portfolio", "no", r"portfolio='no'\): portfolio must be True or False"),
+    ],
+)
+def test_bad_options_are_option_errors_before_any_trial(
+    no_search: list[Any], option: str, value: object, expected: str
+) -> None:
+    X, y = _iris()
+    options: dict[str, Any] = {"trials": 2, "executor": "thread", option: value}
+    with pytest.raises(ahs.OptionError, match=expected):
+        ahs.AutoClassifier(**options).fit(X, y)
+    assert no_search == []
+
+
 def test_predict_checks_its_input_too() -> None:
     X, _ = _iris()
     model = ahs.AutoClassifier(

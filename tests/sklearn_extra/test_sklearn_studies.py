@@ -15,7 +15,7 @@ import numpy as np
 from ahs_helpers import KnnOnly
 from sklearn.base import clone
 from sklearn.datasets import load_iris
-from sklearn.model_selection import cross_val_score
+from sklearn.model_selection import StratifiedKFold, cross_val_score
 
 import asynchyper as ah
 import asynchyper.sklearn as ahs
@@ -106,6 +106,25 @@ def test_without_a_seed_a_stored_study_is_never_resumed_on_other_folds(tmp_path:
     _model(path, study="named", seed=None).fit(X, y)
     with pytest.raises(ahs.DataMismatchError, match="cv"):
         _model(path, study="named", seed=None).fit(X, y)
+
+
+def test_with_its_own_splitter_another_seed_is_another_study(tmp_path: Path) -> None:
+    # The seed also sets the models' random_state, which changes their scores; with a
+    # splitter of the user's, whose repr does not hold the seed, it was not in the
+    # fingerprint and seed=1 resumed the trials scored with random_state=0.
+    X, y = load_iris(return_X_y=True)
+    path = str(tmp_path / "s.db")
+    folds = StratifiedKFold(n_splits=3)
+    first = _model(path, cv=folds, seed=0).fit(X, y)
+    same = _model(path, cv=folds, seed=0, trials=3).fit(X, y)
+    assert same.study_ == first.study_
+    assert same.n_completed_ == 3
+    other = _model(path, cv=folds, seed=1).fit(X, y)
+    assert other.study_ != first.study_
+    assert other.n_completed_ == 2
+    _model(path, study="named", cv=folds, seed=0).fit(X, y)
+    with pytest.raises(ahs.DataMismatchError, match="random_state"):
+        _model(path, study="named", cv=folds, seed=1).fit(X, y)
 
 
 def test_a_refused_second_fit_keeps_the_fitted_model(tmp_path: Path) -> None:

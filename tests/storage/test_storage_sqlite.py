@@ -528,3 +528,45 @@ async def test_enqueue_unless_holding_is_atomic_across_processes(tmp_path: Path)
     path = tmp_path / "shared.db"
     async with SQLiteStorage(path) as one, SQLiteStorage(path) as two:
         await enqueue_from_two_connections(one, two)
+
+
+@pytest.mark.parametrize(
+    ("argument", "fix"),
+    [
+        ("sqlite://y.db", "use 'sqlite:///y.db' (three slashes: a relative path)"),
+        ("~/study.db", "pass os.path.expanduser('~/study.db')"),
+        ("sqlite:///~/study.db", "pass os.path.expanduser('~/study.db')"),
+        (":memory", "use ':memory:' (a colon at each end) or None"),
+        (":MEM:", "use ':memory:'"),
+        ("sqlite:///tmp/runs/x.db", "write four slashes: 'sqlite:////tmp/runs/x.db'"),
+    ],
+)
+def test_open_storage_refuses_slips_that_would_create_an_odd_file(
+    argument: str, fix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each of these used to create a file (or fail later with a misleading fix) in the
+    # working directory: ./y.db, ./~/study.db, ./:memory, ./tmp/runs/x.db.
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(StorageError) as caught:
+        open_storage(argument)
+    assert fix in str(caught.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_open_storage_keeps_a_relative_url_whose_directory_exists(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tmp").mkdir()  # ./tmp exists: the relative reading is the one meant
+    storage = open_storage("sqlite:///tmp/x.db")
+    assert isinstance(storage, SQLiteStorage)
+    assert storage.path == str(tmp_path / "tmp" / "x.db")
+    (tmp_path / "~").mkdir()  # a directory really named '~'
+    assert isinstance(open_storage("~/x.db"), SQLiteStorage)
+
+
+@pytest.mark.parametrize("argument", [123, b"study.db", ["study.db"]])
+def test_open_storage_refuses_arguments_of_another_type(argument: object) -> None:
+    kind = type(argument).__name__
+    with pytest.raises(TypeError, match=f"storage= takes a file path.*got {kind}"):
+        open_storage(argument)  # type: ignore[arg-type]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 
@@ -21,6 +22,7 @@ from asynchyper._suggest._parzen import (
     fit_mixture,
     kernel_terms,
     logsumexp,
+    logsumexp_rows,
     neighbour_gaps,
     prior_terms,
 )
@@ -181,6 +183,29 @@ def test_logsumexp_matches_scipy_and_survives_extremes() -> None:
         logsumexp(values.copy(), axis=1), special.logsumexp(values, axis=1), rtol=1e-12
     )
     assert logsumexp(np.full((1, 3), -np.inf), axis=1)[0] == -np.inf
+
+
+def test_logsumexp_rows_is_within_1e_7_of_scipy_and_survives_extremes() -> None:
+    rng = np.random.default_rng(3)
+    work = Scratch()
+    # Rows as Density.log_pdf makes them: a few tall terms among many far lower ones,
+    # a row of one term, magnitudes up to the thousands, and rows of equal terms.
+    values = np.concatenate(
+        [
+            rng.normal(scale=300.0, size=(5, 3000)),
+            rng.normal(loc=-2000.0, scale=5.0, size=(3, 3000)),
+            np.full((2, 3000), 7.5),
+        ]
+    )
+    expected = special.logsumexp(values, axis=1)
+    got = logsumexp_rows(values.copy(), work, "test")
+    np.testing.assert_allclose(got, expected, rtol=0.0, atol=1e-7)
+    assert got[-1] == pytest.approx(7.5 + math.log(3000), abs=1e-7)
+    single = logsumexp_rows(np.array([[-12.25]]), work, "one")
+    assert single[0] == -12.25
+    edge = logsumexp_rows(np.array([[-np.inf, -np.inf], [-np.inf, 3.0]]), work, "inf")
+    assert edge[0] == -np.inf
+    assert edge[1] == 3.0
 
 
 def _mixture(seed: int, n: int, dn: int, n_choices: tuple[int, ...] = ()) -> Mixture:

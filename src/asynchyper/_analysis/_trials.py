@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .._errors import NoCompletedTrialsError
 from .._records import Trial, TrialLike, TrialRecord, TrialState
@@ -31,10 +32,33 @@ def trials_of(
             every choice), or nothing for trials (inferred from their values).
 
     Raises:
+        TypeError: ``source`` is neither (a Study, a coroutine, a file name...), or
+            ``space`` is a class instead of its compiled space.
         ValueError: ``direction`` differs from the ``Result``'s.
     """
-    if isinstance(source, Sequence):
-        return source, "minimize" if direction is None else direction, space
+    _check_space_argument(space)
+    given: object = source  # checked at run time: callers may pass anything
+    if isinstance(given, Sequence) and not isinstance(given, str | bytes):
+        for index, item in enumerate(given):
+            if not isinstance(item, Trial | TrialRecord):
+                msg = (
+                    f"trials[{index}] is {type(item).__qualname__} {item!r:.60}, not a "
+                    "trial; pass a Result or a list of trials (result.trials, await "
+                    "study.trials())"
+                )
+                raise TypeError(msg)
+        return (
+            cast("Sequence[TrialRecord | Trial[Any]]", given),
+            ("minimize" if direction is None else direction),
+            space,
+        )
+    if (
+        not hasattr(given, "trials")
+        or not hasattr(given, "direction")
+        or callable(getattr(given, "trials", None))
+    ):
+        raise TypeError(_not_trials(given))
+    source = cast("Result[Any]", given)
     if direction is not None and direction != source.direction:
         msg = (
             f"direction={direction!r} differs from the result's direction "
@@ -95,3 +119,32 @@ def require_completed(trials: Sequence[TrialLike], what: str) -> list[TrialLike]
         )
         raise NoCompletedTrialsError(msg)
     return done
+
+
+def _not_trials(source: object) -> str:
+    """Why ``source`` is not something to analyse, and what to pass instead."""
+    kind = type(source).__qualname__
+    wanted = "expected a Result or a list of trials"
+    if inspect.iscoroutine(source):
+        source.close()  # never awaited: no "was never awaited" warning on top
+        return f"{wanted}, got a coroutine: await it first (await study.trials())"
+    if isinstance(source, Trial | TrialRecord):
+        return f"{wanted}, got one {kind}: put it in a list, or pass result.trials"
+    if callable(getattr(source, "trials", None)):  # a Study
+        return f"{wanted}, got a {kind}: pass await study.trials() or await study.result()"
+    if isinstance(source, str | bytes):
+        return (
+            f"{wanted}, got {kind} {source!r:.80}: open the study first "
+            "(asynchyper.open_study) and pass await study.result(), or use the command "
+            "line: asynchyper plot KIND STUDY"
+        )
+    return f"{wanted}, got {kind} {source!r:.60}"
+
+
+def _check_space_argument(space: object) -> None:
+    if isinstance(space, type):
+        msg = (
+            f"space= takes the compiled space, not the class: "
+            f"space=asynchyper.compile_space({space.__qualname__})"
+        )
+        raise TypeError(msg)

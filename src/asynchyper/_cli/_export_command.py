@@ -15,7 +15,7 @@ from .._export import record_columns, trial_records
 from .._records import StudyRecord, TrialRecord, TrialState
 from .._types import JSONValue
 from ._errors import CommandError
-from ._output import PRIVATE, replacing
+from ._output import PRIVATE, replacing, write_problem
 from ._store import existing_storage, storage_url
 
 __all__ = ["FORMATS", "export", "render"]
@@ -83,7 +83,6 @@ def export(args: argparse.Namespace) -> int:
         ):
             file.write(text)
     except OSError as exc:
-        msg = f"cannot write {args.output}: {exc.strerror or exc}"
-        raise CommandError(msg) from exc
+        raise CommandError(write_problem(args.output, exc)) from exc
     sys.stderr.write(f"wrote {len(found)} trial(s) of study {record.name!r} to {args.output}\n")
     return 0

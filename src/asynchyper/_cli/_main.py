@@ -60,14 +60,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         _error(str(exc))
         return 2
-    except AsynchyperError as exc:
-        _error(str(exc))
-        return 1
     except ExceptionGroup as group:  # e.g. every problem of a space declaration
         problems = [exc for exc in _leaves(group) if isinstance(exc, AsynchyperError)]
         if len(problems) != len(_leaves(group)):
             raise
         _error(f"{group.message}: " + "; ".join(str(exc) for exc in problems))
+        return 1
+    except AsynchyperError as exc:
+        _error(str(exc))
         return 1
     except BrokenPipeError:  # e.g. `asynchyper trials s | head`
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -9,7 +9,7 @@ import stat
 import tempfile
 from collections.abc import Iterator
 
-__all__ = ["PRIVATE", "PUBLIC", "replacing"]
+__all__ = ["PRIVATE", "PUBLIC", "replacing", "write_problem"]
 
 #: The mode of a new file that holds a study's data (as the SQLite file: owner only).
 PRIVATE = 0o600
@@ -100,3 +100,12 @@ def _sync(path: str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def write_problem(path: str, exc: BaseException) -> str:
+    """Why ``path`` could not be written, with the fix when its directory is missing."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if isinstance(exc, FileNotFoundError) and not os.path.isdir(directory):
+        return f"cannot write {path}: directory {directory} does not exist; create it first"
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return f"cannot write {path}: {reason}"

@@ -16,7 +16,7 @@ from .._errors import NoCompletedTrialsError
 from .._records import StudyRecord, TrialRecord, TrialState
 from ._commands import no_completed_trial
 from ._errors import CommandError
-from ._output import PUBLIC, replacing
+from ._output import PUBLIC, replacing, write_problem
 from ._store import existing_storage, storage_url
 
 __all__ = ["load_plots", "plot"]
@@ -89,7 +89,9 @@ def plot(args: argparse.Namespace) -> int:
     try:
         with replacing(target, mode=PUBLIC) as path:
             figure.savefig(path)
-    except (OSError, ValueError) as exc:  # no such directory; an unknown image format
+    except OSError as exc:  # no such directory, a read-only file system
+        raise CommandError(write_problem(target, exc)) from exc
+    except ValueError as exc:  # an unknown image format
         msg = f"cannot save the plot to {target}: {exc}"
         raise CommandError(msg) from exc
     finally:

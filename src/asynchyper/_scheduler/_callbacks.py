@@ -6,6 +6,7 @@ import inspect
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from .._executor._inspect import call_problem
 from .._records import Trial
 
 if TYPE_CHECKING:
@@ -76,14 +77,28 @@ def as_callbacks(
     """Wrap plain functions (called when each trial finishes) as callbacks.
 
     Raises:
-        TypeError: An element is neither a TrialCallback nor callable.
+        TypeError: ``callbacks`` is not a list, or an element is neither a
+            TrialCallback nor a function that takes ``(study, trial)``.
     """
+    given: object = callbacks  # checked at run time: callers may pass anything
+    if callable(given) or not isinstance(given, Sequence) or isinstance(given, str | bytes):
+        name = getattr(given, "__qualname__", None) or type(given).__qualname__
+        hint = f" (wrap it: callbacks=[{name}])" if callable(given) else ""
+        msg = f"callbacks= takes a list of callbacks; got {type(given).__qualname__} {name}{hint}"
+        raise TypeError(msg)
     wrapped: list[TrialCallback[T]] = []
     items: Sequence[object] = callbacks
     for index, callback in enumerate(items):
         if isinstance(callback, TrialCallback):
             wrapped.append(callback)
         elif callable(callback):
+            problem = call_problem(callback, 2)
+            if problem is not None:
+                msg = (
+                    f"callbacks[{index}] is called as callback(study, trial) when each trial "
+                    f"finishes, but {problem}; give it those two parameters"
+                )
+                raise TypeError(msg)
             wrapped.append(_FinishCallback(callback))
         else:
             msg = (

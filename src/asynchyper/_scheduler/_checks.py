@@ -5,10 +5,14 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
+import typing
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar, cast
 
+import attrs
+
 from .._errors import ParameterError
+from .._executor._inspect import call_problem
 from .._space import Space
 from .._suggest import Suggester
 from .._types import Params
@@ -19,6 +23,7 @@ from ._progress import check_progress
 __all__ = [
     "check_enqueue",
     "check_int",
+    "check_objective",
     "check_run_options",
     "check_seconds",
     "check_study_options",
@@ -33,6 +38,8 @@ _NAME_LIMIT = 500
 def check_int(name: str, value: object, *, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         msg = f"{name} must be an int >= {minimum}; got {type(value).__name__} {value!r}"
+        if not isinstance(value, int) and isinstance(value, numbers.Integral):  # NumPy's
+            msg += f" (convert it: {name}=int(...))"
         raise TypeError(msg)
     if value < minimum:
         msg = f"{name} must be >= {minimum}; got {value}"
@@ -48,6 +55,73 @@ def check_seconds(name: str, value: float | None) -> None:
     if not value > 0:
         msg = f"{name} must be > 0 seconds (or None for no limit); got {value!r}"
         raise ValueError(msg)
+
+
+def check_objective(objective: object, space: object) -> None:
+    """Refuse an objective that cannot be called with a configuration, before any trial.
+
+    Otherwise every trial would fail with the same ``TypeError`` until ``max_failures``
+    ends the run.
+
+    Raises:
+        TypeError: ``objective`` is not callable (a str naming it, the value it
+            returned), cannot take the configuration as its only argument, or
+            annotates it with another space class than ``space``.
+    """
+    if not callable(objective):
+        hint = (
+            "; import the function and pass it itself"
+            if isinstance(objective, str)
+            else "; pass the function itself, not the result of calling it"
+        )
+        msg = (
+            f"objective must be a function called with each configuration; got "
+            f"{type(objective).__qualname__} {objective!r:.80}{hint}"
+        )
+        raise TypeError(msg)
+    if isinstance(objective, type) and attrs.has(objective):
+        msg = (
+            f"objective is the attrs class {objective.__qualname__}: the arguments are "
+            f"(objective, space), e.g. minimize(evaluate, {objective.__qualname__}, ...)"
+        )
+        raise TypeError(msg)
+    problem = call_problem(objective, 1)
+    if problem is not None:
+        msg = (
+            f"the objective is called with one argument, the configuration, but {problem}; "
+            "give it one parameter (bind any others with functools.partial)"
+        )
+        raise TypeError(msg)
+    annotated = _first_parameter_class(objective)
+    if (
+        annotated is not None
+        and attrs.has(annotated)
+        and isinstance(space, type)
+        and attrs.has(space)
+        and not issubclass(space, annotated)
+        # the same class defined again (a re-run notebook cell, a reloaded module)
+        and annotated.__qualname__ != space.__qualname__
+    ):
+        name = getattr(objective, "__qualname__", type(objective).__qualname__)
+        msg = (
+            f"objective {name} takes a {annotated.__qualname__} (its annotation), but the "
+            f"space is {space.__qualname__}: each trial would fail. Pass the space it was "
+            f"written for, or annotate its parameter as {space.__qualname__}"
+        )
+        raise TypeError(msg)
+
+
+def _first_parameter_class(objective: object) -> type | None:
+    """The class the objective's first parameter is annotated with, when it is one."""
+    try:
+        parameters = list(inspect.signature(objective).parameters.values())  # type: ignore[arg-type]
+        hints = typing.get_type_hints(objective)
+    except Exception:  # unresolvable names, builtins, partials: nothing to check
+        return None
+    if not parameters:
+        return None
+    hint = hints.get(parameters[0].name)
+    return hint if isinstance(hint, type) else None
 
 
 def check_run_options(
@@ -78,6 +152,10 @@ def check_run_options(
         check_int("max_failures", max_failures, minimum=1)
     check_seconds("timeout", timeout)
     check_seconds("trial_timeout", trial_timeout)
+    given: object = target  # checked at run time: callers may pass anything
+    if given is not None and (isinstance(given, bool) or not isinstance(given, numbers.Real)):
+        msg = f"target must be a number or None; got {type(given).__qualname__} {given!r:.80}"
+        raise TypeError(msg)
     if target is not None and not math.isfinite(target):
         msg = f"target must be a finite number or None; got {target!r}"
         raise ValueError(msg)

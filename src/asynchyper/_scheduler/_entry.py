@@ -20,7 +20,13 @@ from .._storage._widen import widens
 from .._suggest import TPE, Suggester
 from .._types import Direction, JSONScalar, JSONValue
 from ._callbacks import TrialCallback
-from ._checks import check_enqueue, check_run_options, check_seconds, check_study_options
+from ._checks import (
+    check_enqueue,
+    check_objective,
+    check_run_options,
+    check_seconds,
+    check_study_options,
+)
 from ._constants import CONSTANTS_ATTR, changed_constants, constant_defaults
 from ._result import Result
 from ._study import Callback, Objective, Study
@@ -62,9 +68,11 @@ async def open_study(
         direction: ``"minimize"`` or ``"maximize"``; ``None`` (the default) takes the
             stored study's direction, and ``"minimize"`` for a new study.
         seed: Seeds the suggester's random generator: two runs of a new study with
-            ``concurrency=1`` produce identical trials. A study that already exists
-            (a resume, or another process sharing it) mixes this process's owner id
-            into the seed, so that it never replays the draws already made.
+            ``concurrency=1`` produce identical trials (with more in flight, TPE's
+            depend on the order trials finish in). A study that already exists (a
+            resume, or another process sharing it) mixes this process's owner id,
+            different in every process, into the seed, so that it never replays the
+            draws already made. The seed is not stored with the study.
         heartbeat_interval: Seconds between heartbeats of running trials.
         stale_after: Seconds without heartbeat after which another owner's running
             trial is failed; ``None`` never fails trials for that.
@@ -327,6 +335,7 @@ async def minimize(
         callbacks=callbacks,
         progress=progress,
     )
+    check_objective(objective, space)
     runner = resolve_executor(executor, objective)  # an unknown executor name, too
     runner.check(objective)  # e.g. an async objective on threads (configs: in optimize)
     # held for the whole call: the weak compile cache then hands open_study this space

@@ -14,7 +14,7 @@ from .._executor._context import json_safe
 from .._executor._remote import short_repr
 from .._records import TrialState
 from .._types import JSONInput
-from ._result import Evaluation
+from ._result import Evaluation, check_attrs_mapping
 
 __all__ = ["Outcome", "describe_error", "interpret"]
 
@@ -39,7 +39,14 @@ class Outcome:
 def describe_error(error: str | BaseException) -> str:
     """Failure text to store: a string as is, an exception with its full traceback."""
     if isinstance(error, BaseException):
-        return "".join(traceback.format_exception(error)).rstrip()
+        text = "".join(traceback.format_exception(error)).rstrip()
+        if isinstance(error, AttributeError) and str(error.name or "").startswith("suggest_"):
+            text += (
+                "; the objective receives the configuration (an instance of the space "
+                "class), not an Optuna trial: read its fields (config.lr) instead of "
+                "calling trial.suggest_*(), and declare the ranges on the class's fields"
+            )
+        return text
     return str(error)
 
 
@@ -68,13 +75,15 @@ def given_outcome(
 
     Raises:
         ValueError: Both or neither of ``value`` and ``error`` were given.
-        TypeError: ``attrs`` is not JSON-safe.
+        TypeError: ``attrs`` is not a mapping, or not JSON-safe.
     """
     if (value is None) == (error is None):
         msg = f"{call} needs exactly one of value= (it completed) or error= (it failed)" + (
             "; got both" if value is not None else "; got neither"
         )
         raise ValueError(msg)
+    if attrs is not None:
+        check_attrs_mapping(attrs, what=attrs_call)
     user_attrs: dict[str, JSONInput] = dict(attrs or {})
     if user_attrs:
         user_attrs = json_safe(user_attrs, what=attrs_call)

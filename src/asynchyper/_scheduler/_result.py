@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar, cast
 import attrs
 
 from .._errors import NoCompletedTrialsError
+from .._executor._remote import short_repr
 from .._export import to_dataframe, trial_records
 from .._records import Trial, TrialState, error_summary
 from .._types import Direction, JSONInput, JSONValue
@@ -15,7 +16,7 @@ from .._types import Direction, JSONInput, JSONValue
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Evaluation", "Result"]
+__all__ = ["Evaluation", "Result", "check_attrs_mapping"]
 
 T = TypeVar("T")
 
@@ -31,6 +32,25 @@ class Evaluation:
 
     value: float
     attrs: Mapping[str, JSONInput] = attrs.field(factory=dict)
+
+    def __attrs_post_init__(self) -> None:
+        # Checked here, in the objective's own frame, so that a mistake names the call
+        # instead of surfacing as an internal error when the result is stored.
+        check_attrs_mapping(self.attrs, what="Evaluation(attrs=...)")
+
+
+def check_attrs_mapping(given: object, *, what: str) -> None:
+    """Refuse user attributes that are not a mapping (a list of pairs, ``None``...).
+
+    Raises:
+        TypeError: Naming ``what``, the value and the expected form.
+    """
+    if not isinstance(given, Mapping):
+        msg = (
+            f"{what} takes a dict of attribute names to JSON-safe values, e.g. "
+            f"{{'accuracy': 0.93}}; got {type(given).__qualname__} {short_repr(given)}"
+        )
+        raise TypeError(msg)
 
 
 @attrs.frozen(kw_only=True)

@@ -51,7 +51,7 @@ from .._suggest import History, Suggester
 from .._suggest._base import single_proposal
 from .._types import Direction, JSONInput, JSONScalar, JSONValue, Params
 from ._callbacks import TrialCallback, as_callbacks, call
-from ._checks import check_run_options
+from ._checks import check_objective, check_run_options
 from ._constants import check_constants
 from ._outcome import Outcome, describe_error, failed, given_outcome, interpret, is_number
 from ._progress import ProgressDisplay, resolve_progress
@@ -317,7 +317,8 @@ class Study(Generic[T]):
         """Finish a trial with a value, or as failed with ``error``.
 
         Trials may be told in any order. A ``NaN`` or infinite value, or a value that
-        is not a number, finishes the trial as ``FAILED`` with the reason.
+        is not a number, finishes the trial as ``FAILED`` with the reason (a value that
+        is not a number also logs a warning).
 
         Args:
             trial: The trial (or its number) to finish.
@@ -368,6 +369,10 @@ class Study(Generic[T]):
             attrs_call=f"tell(..., attrs=) for trial {number}",
             verb="told",
         )
+        if error is None and outcome.state is TrialState.FAILED and not is_number(value):
+            # A NaN is an outcome; a str or a list is more likely a bug in the caller's
+            # loop, which would otherwise only show as a run of FAILED trials.
+            _log.warning("study %r: trial %d recorded FAILED: %s", self.name, number, outcome.error)
         try:
             return await self._finish(number, outcome)
         except TrialStateError as exc:
@@ -752,6 +757,7 @@ class Study(Generic[T]):
                 "the study a second time to run in parallel"
             )
             raise TrialStateError(msg)
+        check_objective(objective, self.space.cls)
         runner = resolve_executor(executor, objective)
         runner.check(objective, config=self._example_config())
         async with self._lock:  # what other processes and studies did since the last look

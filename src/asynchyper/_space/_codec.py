@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import math
 import numbers
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, NoReturn, TypeGuard
 
 import numpy as np
@@ -275,8 +275,11 @@ class Codec:
         if self.enum_type is not None and isinstance(value, self.enum_type):
             value = value.name  # an enum field's member, stored by its name
             kind = str
-        key = (kind, value) if kind in _PLAIN_TYPES else choice_key(value)
-        index = self.lookup.get(key)
+        try:
+            key = (kind, value) if kind in _PLAIN_TYPES else choice_key(value)
+            index = self.lookup.get(key)
+        except TypeError:  # unhashable: a dict or a list is never a choice
+            index = None
         if index is None and _is_int(value):
             # an int where float choices are declared (e.g. JSON dropped ".0"); never a
             # bool, which an int or float dimension rejects too
@@ -286,6 +289,13 @@ class Codec:
                 f"parameter {self.name!r} = {value!r} is not one of the allowed "
                 f"choices {list(self.choices)!r}"
             )
+            if isinstance(value, Mapping):
+                msg += (
+                    "; parameters are flat, not nested: a union field takes its branch's "
+                    "tag and the branch's fields have names of their own (as in "
+                    "{'model': 'SVM', 'model:SVM.C': 1.0}; space.names lists them), or "
+                    "pass an instance of the space class"
+                )
             raise ParameterError(msg)
         return index
 

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
 
 import attrs
 
-from .._errors import SpaceDeclarationError
+from .._errors import InvalidSpaceError, SpaceDeclarationError
 from ._codec import choice_key
 from ._dimension import Dimension, DimensionKind
 from ._markers import Categorical, Choice, Float, Int, is_marker
@@ -73,8 +73,9 @@ def compile_space(cls: type[T]) -> Space[T]:
         The compiled space.
 
     Raises:
-        ExceptionGroup: Of :class:`SpaceDeclarationError`, one per problem found,
-            each naming the dotted field path; raised with every problem at once.
+        InvalidSpaceError: An ``ExceptionGroup`` of :class:`SpaceDeclarationError`,
+            one per problem found, each naming the dotted field path; raised with
+            every problem at once.
     """
     cached = _cached(cls)
     if cached is not None:
@@ -87,7 +88,7 @@ def compile_space(cls: type[T]) -> Space[T]:
         name = getattr(cls, "__qualname__", repr(cls))
         count = len(compiler.errors)
         msg = f"invalid search space {name}: {count} problem{'s' if count > 1 else ''}"
-        raise ExceptionGroup(msg, compiler.errors)
+        raise InvalidSpaceError(msg, compiler.errors)
     assert root is not None
     space: Space[T] = Space._from_compiled(cls, root, tuple(compiler.dimensions), compiler.enums)
     _remember(cls, space)
@@ -186,6 +187,14 @@ class _Compiler:
             )
             return None
         name = getattr(cls, "__name__", repr(cls))
+        if not isinstance(cls, type) and callable(cls):
+            self.error(
+                name,
+                f"{cls!r} is a function, not a space: a space is an attrs class whose "
+                "fields are searched. Check the order of the arguments: "
+                "minimize(objective, Space, ...), open_study(Space, ...)",
+            )
+            return None
         if not isinstance(cls, type) or not attrs.has(cls):
             self.error(
                 name,
@@ -528,7 +537,17 @@ class _Compiler:
         marker: Float | Int = Int(int(low), int(high)) if is_int else Float(low, high)
         return self._marked(site, marker, base)
 
+    def _check_log(self, marker: Float | Int, path: str) -> bool:
+        log: object = marker.log
+        if isinstance(log, bool) or type(log).__name__ == "bool_":  # numpy's too
+            return True
+        kind = type(marker).__name__
+        self.error(path, f"{kind} log must be True or False, got {type(log).__name__} {log!r}")
+        return False
+
     def _check_float(self, marker: Float, path: str) -> bool:
+        if not self._check_log(marker, path):
+            return False
         ok = True
         low, high, step = marker.low, marker.high, marker.step
         if not (_is_number(low) and _is_number(high)):
@@ -574,6 +593,8 @@ class _Compiler:
         return ok
 
     def _check_int(self, marker: Int, path: str) -> bool:
+        if not self._check_log(marker, path):
+            return False
         ok = True
         low, high, step = marker.low, marker.high, marker.step
         given: tuple[object, ...] = (low, high, step)

@@ -6,6 +6,7 @@ import enum
 import hashlib
 import json
 import math
+import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -332,9 +333,13 @@ class Space(Generic[T]):
         """
         if not isinstance(config, self.cls):
             msg = (
-                f"cannot encode {config!r}: expected an instance of {self.cls.__qualname__}, "
-                f"got {type(config).__qualname__}"
+                f"cannot encode {config!r:.200}: expected an instance of "
+                f"{self.cls.__qualname__}, got {type(config).__qualname__}"
             )
+            if isinstance(config, list | tuple):
+                msg += "; give one configuration per call"
+            elif isinstance(config, numbers.Number):
+                msg += "; the configuration comes first, as in study.add(config, value)"
             raise ParameterError(msg)
         raw: dict[str, Any] = {}
         _check_no_extra_fields(self._root, config, "use {name} as the space class")
@@ -428,6 +433,17 @@ class Space(Generic[T]):
                 kwargs[field.alias] = None if branch is None else self._build(branch, params)
         try:
             return node.cls(**kwargs)
+        except (AttributeError, NameError) as exc:
+            # A misspelt name is a bug in the class, the same for every proposal: as a
+            # rejection it would only surface after REJECTED_LIMIT draws, as "too
+            # constrained". A constraint raises ValueError or TypeError (as attrs's
+            # validators do) or any other exception.
+            exc.add_note(
+                f"asynchyper: raised by {node.cls.__qualname__}(**{kwargs!r}) (its __init__, "
+                "validators or __attrs_post_init__); an AttributeError or NameError is "
+                "taken for a bug in the class, not for a rejection of the parameters"
+            )
+            raise
         except Exception as exc:
             msg = f"{node.cls.__qualname__}(**{kwargs!r}) rejected the parameters: {exc}"
             raise RejectedByClassError(msg) from exc
@@ -632,8 +648,9 @@ def compile_space(cls: type[T]) -> Space[T]:
         The compiled space.
 
     Raises:
-        ExceptionGroup: Of :class:`SpaceDeclarationError`, one per problem found,
-            each naming the dotted field path; raised with every problem at once.
+        InvalidSpaceError: An ``ExceptionGroup`` of :class:`SpaceDeclarationError`,
+            one per problem found, each naming the dotted field path; raised with
+            every problem at once.
     """
     from ._compile import compile_space as compile_  # noqa: PLC0415 - _compile imports Space
 

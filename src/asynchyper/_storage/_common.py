@@ -500,10 +500,15 @@ def unknown_trial(study_id: int, number: object, count: int) -> UnknownTrialErro
 
 def not_running(study_id: int, number: int, state: TrialState) -> TrialStateError:
     """The error for finishing a trial that is not RUNNING."""
-    msg = (
-        f"trial {number} of study {study_id} is {state.name}, not RUNNING; "
-        "a trial can be finished only once"
-    )
+    if state is TrialState.WAITING:
+        why = (
+            "it is queued and has not started: a queued trial starts when ask() or "
+            "optimize() takes it; a result obtained elsewhere goes in with "
+            "study.add(config, value)"
+        )
+    else:
+        why = "a trial can be finished only once"
+    msg = f"trial {number} of study {study_id} is {state.name}, not RUNNING; {why}"
     return TrialStateError(msg)
 
 

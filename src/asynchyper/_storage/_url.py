@@ -37,8 +37,12 @@ def open_storage(storage: str | os.PathLike[str] | Storage | None) -> Storage:
         The storage.
 
     Raises:
-        StorageError: An unknown URL scheme, an empty path, or a ``sqlite:`` URL
-            with a ``?query`` or ``#fragment`` (SQLite storage takes no URL options).
+        TypeError: ``storage`` is none of these.
+        StorageError: An unknown URL scheme, an empty path, a ``sqlite:`` URL with a
+            ``?query`` or ``#fragment`` (SQLite storage takes no URL options) or with
+            a host (``sqlite://x.db``), a path starting with ``~`` (not expanded), a
+            ``":memory"`` typo, or ``sqlite:///dir/x.db`` where ``./dir`` is missing
+            and ``/dir`` exists (an absolute path needs four slashes).
         MissingExtraError: A PostgreSQL URL, but psycopg is not installed.
     """
     if storage is None:
@@ -47,6 +51,10 @@ def open_storage(storage: str | os.PathLike[str] | Storage | None) -> Storage:
         return storage
     if isinstance(storage, os.PathLike):
         return SQLiteStorage(os.fspath(storage))
+    given: object = storage  # checked at run time: callers may pass anything
+    if not isinstance(given, str):
+        msg = f"storage= takes {_ACCEPTED}; got {type(given).__qualname__} {given!r:.80}"
+        raise TypeError(msg)
     if storage == ":memory:":
         return MemoryStorage()
     scheme, separator, rest = storage.partition("://")
@@ -55,6 +63,7 @@ def open_storage(storage: str | os.PathLike[str] | Storage | None) -> Storage:
             msg = f"storage path is empty; use {_ACCEPTED}"
             raise StorageError(msg)
         _reject_url_without_slashes(storage)
+        _reject_unexpanded_path(storage, storage)
         if _LIBPQ_KEYWORD.match(storage):  # "host=... dbname=...": not a file name
             from ._postgres import PostgresStorage  # noqa: PLC0415 - an optional extra
 
@@ -62,12 +71,21 @@ def open_storage(storage: str | os.PathLike[str] | Storage | None) -> Storage:
         return SQLiteStorage(storage)
     scheme = scheme.lower()
     if scheme == "sqlite":
+        if rest and not rest.startswith("/"):
+            msg = (
+                f"storage {storage!r} has two slashes, so {rest.split('/')[0]!r} would be "
+                f"read as a host, which SQLite has none of; use 'sqlite:///{rest}' (three "
+                f"slashes: a relative path) or 'sqlite:////{rest}' (four: an absolute path)"
+            )
+            raise StorageError(msg)
         path = rest[1:] if rest.startswith("/") else rest
         if os.name == "nt" and re.match(r"/[A-Za-z]:[/\\]", path):
             path = path[1:]  # "sqlite:////C:/x.db": a drive letter has no leading slash
         _reject_sqlite_url_options(storage, path)
         if path in ("", ":memory:"):
             return MemoryStorage()
+        _reject_unexpanded_path(storage, path)
+        _reject_missed_absolute_path(storage, path)
         return SQLiteStorage(path)
     if scheme in ("postgresql", "postgres") or scheme.startswith("postgresql+"):
         from ._postgres import PostgresStorage  # noqa: PLC0415 - psycopg is an optional extra
@@ -100,6 +118,48 @@ def _reject_url_without_slashes(storage: str) -> None:
     msg = (
         f"storage {shown!r} looks like a {prefix}: URL without its '//', so it would "
         f"create a file of that name; use {fix}"
+    )
+    raise StorageError(msg)
+
+
+def _reject_unexpanded_path(storage: str, path: str) -> None:
+    """Refuse ``"~/study.db"`` (``~`` is not expanded) and ``":memory"`` (a typo).
+
+    Both would create a file of an odd name in the working directory.
+    """
+    if path.startswith("~") and not os.path.isdir(path.split("/", maxsplit=1)[0]):
+        msg = (
+            f"storage {storage!r} starts with '~', which is not expanded to a home "
+            f"directory; pass os.path.expanduser({path!r}) (or a pathlib.Path: "
+            f"Path({path!r}).expanduser())"
+        )
+        raise StorageError(msg)
+    if path.startswith(":") and "mem" in path.lower() and path != ":memory:":
+        msg = (
+            f"storage {storage!r} would create a file of that name; for in-memory storage "
+            f"use ':memory:' (a colon at each end) or None"
+        )
+        raise StorageError(msg)
+
+
+def _reject_missed_absolute_path(storage: str, path: str) -> None:
+    """Refuse ``"sqlite:///tmp/x.db"`` when ``./tmp`` does not exist but ``/tmp`` does.
+
+    Three slashes name a relative path; the absolute one needs four. Only when the
+    relative reading cannot work (its directory is missing) and the path's first
+    directory exists at the root is the URL refused, so a working relative URL is
+    never second-guessed.
+    """
+    if os.path.isabs(path):
+        return
+    directory = os.path.dirname(path)
+    first = directory.split("/")[0]
+    if not directory or os.path.isdir(directory) or not os.path.isdir(os.sep + first):
+        return
+    msg = (
+        f"storage {storage!r} names the relative path {path!r}, whose directory "
+        f"{directory!r} does not exist here; for the absolute path "
+        f"{os.sep + path!r} write four slashes: 'sqlite:////{path}'"
     )
     raise StorageError(msg)
 

@@ -434,7 +434,7 @@ def check_space(space: Any, task: Task, *, estimator: str) -> Space[Any]:
     Raises:
         SpaceTaskError: ``space`` is not an attrs class, has no ``build()``, builds
             something that is not an estimator, or builds the other task.
-        ExceptionGroup: The space declaration is invalid (from the compiler).
+        InvalidSpaceError: The space declaration is invalid (from the compiler).
     """
     if not (isinstance(space, type) and attrs.has(space)):
         msg = (

@@ -7,6 +7,7 @@ import contextlib
 import html
 import logging
 import multiprocessing
+import numbers
 import pickle
 import sys
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -248,8 +249,8 @@ class _AutoEstimator(BaseEstimator, Generic[S]):  # type: ignore[misc]  # sklear
 
         Raises:
             DataError: ``X`` or ``y`` cannot be used (the message says how to fix it).
-            OptionError: ``cv`` or ``scoring`` cannot be used, or fit parameters
-                were given.
+            OptionError: ``trials``, ``concurrency``, ``seed``, ``portfolio``, ``cv`` or
+                ``scoring`` cannot be used, or fit parameters were given.
             SpaceTaskError: The space cannot build estimators of this task.
             DataMismatchError: ``storage`` holds the study ``study`` from a fit on other
                 data, folds or scoring.
@@ -354,6 +355,7 @@ class _AutoEstimator(BaseEstimator, Generic[S]):  # type: ignore[misc]  # sklear
             )
             raise DataError(msg)
         check_progress(self.progress)
+        self._check_options()
         splitter, stratified = self._splitter()
         check_scoring(self.scoring, estimator=name)
         if callable(self.scoring) and self._executor_name() == "process":
@@ -385,10 +387,40 @@ class _AutoEstimator(BaseEstimator, Generic[S]):  # type: ignore[misc]  # sklear
             seed=self.seed,
             single_threaded=self.concurrency > 1,
         )
-        data = DataFingerprint.of(features, target, cv=splitter, scoring=self.scoring)
+        if isinstance(self.cv, int):  # the built-in folds: their repr holds the seed
+            data = DataFingerprint.of(features, target, cv=splitter, scoring=self.scoring)
+        else:  # the user's splitter: the seed of the models' random_state counts too
+            seeds = f"models' random_state={self.seed!r}"
+            data = DataFingerprint.of(
+                features, target, cv=splitter, scoring=self.scoring, seeds=seeds
+            )
         # scikit-learn's own bookkeeping: feature_names_in_ and n_features_in_
         validate_data(self, X, reset=True, skip_check_array=True)
         return space, objective, data
+
+    def _check_options(self) -> None:
+        """Refuse ``trials``, ``concurrency``, ``seed`` and ``portfolio`` of the wrong kind.
+
+        Checked here, before the folds are drawn with the seed, so that a bad value is
+        named as an option of this estimator rather than by numpy or the scheduler.
+        """
+        name = type(self).__name__
+        for option, minimum in (("trials", 1), ("concurrency", 1)):
+            value: object = getattr(self, option)
+            if not _is_int(value) or int(value) < minimum:  # type: ignore[call-overload]
+                msg = f"{name}({option}={value!r}): {option} must be an int >= {minimum}"
+                raise OptionError(msg)
+        seed: object = self.seed
+        if seed is not None and (not _is_int(seed) or not 0 <= int(seed) < 2**32):  # type: ignore[call-overload]
+            msg = (
+                f"{name}(seed={seed!r}): seed must be an int in [0, 2**32 - 1] (it seeds "
+                "the folds and the models), or None for a fresh one"
+            )
+            raise OptionError(msg)
+        portfolio: object = self.portfolio
+        if not isinstance(portfolio, bool):
+            msg = f"{name}(portfolio={portfolio!r}): portfolio must be True or False"
+            raise OptionError(msg)
 
     def _splitter(self) -> tuple[Any, int | None]:
         """The CV splitter, and its fold count when it is the built-in stratified one."""
@@ -892,6 +924,11 @@ class AutoRegressor(RegressorMixin, _AutoEstimator[SR]):  # type: ignore[misc]  
 
     def _check_target(self, y: Any, n_samples: int, stratified: int | None) -> npt.NDArray[Any]:
         return check_regression_target(y, n_samples)
+
+
+def _is_int(value: object) -> bool:
+    """An int (numpy's too), not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def _is_fitted_name(name: str) -> bool:

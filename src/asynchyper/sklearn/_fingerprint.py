@@ -52,7 +52,7 @@ class DataFingerprint:
 
     @classmethod
     def of(
-        cls, X: npt.NDArray[Any], y: npt.NDArray[Any], *, cv: Any, scoring: Any
+        cls, X: npt.NDArray[Any], y: npt.NDArray[Any], *, cv: Any, scoring: Any, seeds: str = ""
     ) -> DataFingerprint:
         """Fingerprint checked data and the options that define the objective.
 
@@ -61,6 +61,9 @@ class DataFingerprint:
             y: The checked target (1-D).
             cv: The cross-validation splitter (described by its ``repr``).
             scoring: The ``scoring`` option.
+            seeds: How the models' ``random_state`` is set, when the splitter's
+                ``repr`` does not already tell (a splitter the user gave): the
+                models' randomness changes their scores too. Added to ``cv``.
 
         Returns:
             The fingerprint.
@@ -69,6 +72,8 @@ class DataFingerprint:
         for array in (X, y):
             _update(data, array)
         cv_text = _describe(cv)
+        if seeds:
+            cv_text += f"; {seeds}"
         scoring_text = _describe(scoring)
         whole = hashlib.sha256(data.digest())
         for text in (cv_text, scoring_text):
