@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from typing import Generic, Protocol, TypeVar
 
@@ -10,7 +11,15 @@ import attrs
 
 from ._types import Direction, JSONScalar, JSONValue
 
-__all__ = ["StudyRecord", "Trial", "TrialLike", "TrialRecord", "TrialState", "error_summary"]
+__all__ = [
+    "StudyRecord",
+    "Trial",
+    "TrialLike",
+    "TrialRecord",
+    "TrialState",
+    "error_signature",
+    "error_summary",
+]
 
 T = TypeVar("T")
 
@@ -165,5 +174,84 @@ class TrialLike(Protocol):
 
 
 def error_summary(error: str | None) -> str:
-    """The last line of a failed trial's stored error: the exception and its message."""
-    return (error or "").strip().rsplit("\n", 1)[-1] or "no error recorded"
+    """One line for a failed trial's stored error: the exception and its message.
+
+    For a traceback (as ``traceback.format_exception`` writes it) that is the final
+    exception's own line, not the text's last line, which may be a note added to the
+    exception, the rest of a message of several lines, or the frame of an exception
+    group (then its first sub-exception is named too). Other text: its last line.
+    """
+    lines = _lines(error)
+    if not lines:
+        return "no error recorded"
+    found = _final_exception_line(lines)
+    return found if found is not None else lines[-1].strip()
+
+
+def error_signature(error: str | None) -> str:
+    """What makes two failures "the same error" for the log: the exception's type and
+    the frame that raised it, so that messages holding ids, paths or addresses that
+    differ every time still count as one (other text: itself, its numbers aside)."""
+    lines = _lines(error)
+    found = _final_exception_line(lines)
+    if found is None:
+        return _NUMBERS.sub("#", "\n".join(lines))  # "returned dict {'loss': 0.3}"
+    frames = [line.strip(" |") for line in lines if line.lstrip(" |").startswith('File "')]
+    kind = found.split(":", 1)[0]
+    return f"{kind} at {frames[-1]}" if frames else found
+
+
+_NUMBERS = re.compile(r"[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+_HEADER = "Traceback (most recent call last):"
+_GROUP_HEADER = "+ Exception Group Traceback (most recent call last):"
+
+
+def _lines(error: str | None) -> list[str]:
+    """The lines of ``error``, their indentation kept (it tells a group's levels)."""
+    lines = (error or "").rstrip().splitlines()
+    while lines and not lines[0].strip():
+        del lines[0]
+    return lines
+
+
+def _final_exception_line(lines: list[str]) -> str | None:
+    """The line naming the final exception of a traceback, or ``None`` if no traceback."""
+    start, prefix = -1, ""
+    for index, line in enumerate(lines):  # the last top-level header: a chain's final one
+        if line == _HEADER:
+            start, prefix = index, ""
+        elif line.strip() == _GROUP_HEADER and not line.startswith("   "):
+            start, prefix = index, line[: line.index("+")] + "| "
+    if start < 0:
+        return None
+    found = _first_unindented(lines, start + 1, prefix)
+    if found is None or not prefix:
+        return found
+    first = _first_member(lines, start + 1)
+    return f"{found}; the first: {first}" if first is not None else found
+
+
+def _first_member(lines: list[str], start: int) -> str | None:
+    """The line naming a group's first sub-exception (after its ``+-+--- 1 ---`` rule)."""
+    for index in range(start, len(lines) - 1):
+        if lines[index].lstrip().startswith("+-+"):
+            inner = lines[index + 1]
+            bar = inner.find("| ")
+            if bar < 0:
+                return None
+            content = inner[bar + 2 :]
+            if content in (_HEADER, _GROUP_HEADER, _GROUP_HEADER.removeprefix("+ ")):
+                return _first_unindented(lines, index + 2, inner[: bar + 2])
+            return content
+    return None
+
+
+def _first_unindented(lines: list[str], start: int, prefix: str) -> str | None:
+    """The first line from ``start`` that, past ``prefix``, does not start with a space."""
+    for line in lines[start:]:
+        if not line.startswith(prefix):
+            continue
+        rest = line[len(prefix) :]
+        if rest and not rest[0].isspace():
+            return rest
+    return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -457,3 +458,22 @@ def test_a_name_outside_the_console_encoding_is_escaped(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "caf\\xe9 \\u2260 tea" in done.stdout
+
+
+@pytest.mark.parametrize(("flags", "level"), [(["-v"], logging.INFO), (["-vv"], logging.DEBUG)])
+def test_verbose_logs_asynchyper_only(
+    demo_db: Path, monkeypatch: pytest.MonkeyPatch, flags: list[str], level: int
+) -> None:
+    # -v configured the root logger at INFO, so every other library's INFO lines came too.
+    package = logging.getLogger("asynchyper")
+    monkeypatch.setattr(logging.root, "handlers", [])  # as in a fresh process
+    monkeypatch.setattr(logging.root, "level", logging.WARNING)
+    monkeypatch.setattr(package, "level", logging.NOTSET)
+    try:
+        assert main([*flags, "studies", "--storage", str(demo_db)]) == 0
+        assert package.level == level
+        assert logging.root.level == logging.WARNING
+        assert logging.root.handlers
+    finally:
+        for handler in logging.root.handlers:
+            handler.close()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Annotated, Any, cast
 
@@ -606,7 +608,10 @@ async def test_runs_and_failures_are_logged(caplog: pytest.LogCaptureFixture) ->
     records = [r for r in caplog.records if r.name.startswith("asynchyper.")]
     messages = [r.getMessage() for r in records]
     assert any("run started" in m for m in messages)
-    assert any("run ended (budget)" in m for m in messages)
+    [ended] = [m for m in messages if "run ended (budget)" in m]
+    assert re.search(
+        r"after \d+\.\d s: 3 trials completed and 1 failed in this run; 3 completed in the", ended
+    )
     # A warning: Python shows warnings by default, and a failure does not stop the run.
     [failure] = [r for r in records if "trial 1 failed: ValueError: logged failure" in r.message]
     assert failure.levelno == logging.WARNING
@@ -844,3 +849,93 @@ async def test_a_rerun_with_enqueue_queues_nothing_and_writes_nothing() -> None:
     result = await ah.minimize(quad, Quad, trials=12, storage=store, enqueue=warm)
     assert Counting.enqueued == 10
     assert len(result.trials) == 12
+
+
+async def test_failures_that_differ_only_by_an_id_in_the_message_are_one_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The throttle blanked digits only: a message with a uuid, a temporary path or an
+    # object address was a new error every time (107 warnings for 107 failures).
+    def objective(config: Quad) -> float:
+        path = f"/scratch/run-{uuid.uuid4()}/checkpoint.pt"
+        raise FileNotFoundError(path)
+
+    with caplog.at_level(logging.INFO, logger="asynchyper"):
+        await ah.minimize(objective, Quad, trials=3, max_failures=8)
+    failures = [
+        r for r in caplog.records if " failed: " in r.message and "stopping" not in r.message
+    ]
+    assert len(failures) == 8
+    assert [r.levelno for r in failures].count(logging.WARNING) == 3
+
+
+def _group_failure(config: Quad) -> float:
+    try:
+        config.kind.missing  # type: ignore[union-attr]  # noqa: B018 - the failure
+    except AttributeError as exc:
+        exc.add_note("while reading the configuration")
+        msg = "several failures"
+        raise ExceptionGroup(msg, [exc, ValueError("second")]) from None
+    return 0.0
+
+
+async def test_a_failure_is_summed_up_by_its_exception_not_the_last_line_of_its_text(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="asynchyper"):
+        result = await ah.minimize(_group_failure, Quad, trials=1, max_failures=1)
+    error = result.trials[0].error or ""
+    assert error.splitlines()[-1].strip() == "+------------------------------------"
+    [stop] = [r.getMessage() for r in caplog.records if "stopping (max_failures)" in r.message]
+    assert stop.endswith(
+        "which failed: ExceptionGroup: several failures (2 sub-exceptions); the first: "
+        "AttributeError: 'str' object has no attribute 'missing'"
+    )
+
+
+async def test_the_first_failure_of_each_error_shows_its_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Without it, a broken objective's traceback was in trial.error only: with the
+    # default in-memory storage it was gone once the result was dropped.
+    def objective(config: Quad) -> float:
+        if config.kind == "a":
+            msg = f"bad x {config.x}"
+            raise ValueError(msg)
+        return loss(config)
+
+    with caplog.at_level(logging.WARNING, logger="asynchyper"):
+        await ah.minimize(objective, Quad, trials=4, max_failures=20, suggester=ah.Random(), seed=0)
+    failed = [r.getMessage() for r in caplog.records if " failed: ValueError" in r.message]
+    assert len(failed) >= 2
+    assert "Traceback (most recent call last):" in failed[0]
+    assert "in objective\n    raise ValueError(msg)" in failed[0]
+    assert all("\n" not in message for message in failed[1:])
+
+
+async def test_a_result_repr_counts_its_trials_instead_of_listing_them() -> None:
+    result = await ah.minimize(loss, Quad, trials=30, suggester=ah.Random(), seed=0)
+    assert repr(result) == (
+        "Result(study='Quad', direction='minimize', trials=<30 trials>, stop_reason='budget')"
+    )
+
+
+async def test_a_failure_that_is_retried_says_so_in_the_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def objective(config: Quad) -> float:
+        msg = "transient"
+        raise ConnectionError(msg)
+
+    with caplog.at_level(logging.INFO, logger="asynchyper"):
+        await ah.minimize(objective, Quad, trials=1, retries=2, max_failures=3)
+    failed = [
+        r.getMessage().split("\n")[0]
+        for r in caplog.records
+        if " failed: " in r.message and "stopping" not in r.message
+    ]
+    assert [line.split("transient", 1)[1] for line in failed] == [
+        " (retried: attempt 2 of 3)",
+        " (retried: attempt 3 of 3)",
+        " (3 failures with this error; further ones are logged at info level)",
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import random
 import re
 import sys
@@ -570,3 +571,28 @@ async def test_a_terminal_without_unicode_gets_an_ascii_bar() -> None:
     output.encode("latin-1")  # raises if the display wrote a character latin-1 lacks
     assert "-" * 20 in plain(output)
     assert "done 5/5 | elapsed" in plain(output)
+
+
+@requires_rich
+async def test_log_lines_of_a_stream_handler_go_above_the_rich_display() -> None:
+    # A handler made before the run (logging.basicConfig) held the real stream: the
+    # display's next redraw erased the line it wrote, so failures vanished from view.
+    logger = logging.getLogger("asynchyper")
+    streams: list[object] = []
+
+    def failing(config: Quad) -> float:
+        streams.append(handler.stream)
+        msg = "a failure worth reading"
+        raise RuntimeError(msg)
+
+    with stderr_terminal() as terminal:
+        handler = logging.StreamHandler(sys.stderr)
+        logger.addHandler(handler)
+        try:
+            await ah.minimize(failing, Quad, trials=2, max_failures=2, progress=True)
+        finally:
+            logger.removeHandler(handler)
+        assert handler.stream is terminal  # given back when the display stopped
+    assert streams
+    assert all(stream is not terminal for stream in streams)  # rich's redirect meanwhile
+    assert plain(terminal.getvalue()).count("RuntimeError: a failure worth reading") >= 2

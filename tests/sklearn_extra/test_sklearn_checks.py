@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import warnings
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ import numpy.typing as npt
 from ahs_helpers import BuildsNonEstimator, BuildsTransformer, NoBuild
 from scipy import sparse
 from sklearn.datasets import load_iris
+from sklearn.exceptions import DataConversionWarning
 
 import asynchyper as ah
 import asynchyper.sklearn as ahs
@@ -314,3 +316,20 @@ def test_inside_another_pools_worker_process_trials_run_in_threads(
     assert model._executor_name() == "thread"
     assert model._executor() == "thread"
     assert ahs.AutoClassifier(trials=2, executor="thread")._executor_name() == "thread"
+
+
+@pytest.mark.anyio
+async def test_the_column_vector_warning_points_at_the_callers_line(no_search: list[Any]) -> None:
+    # At stacklevel=4 it named asynchyper's own file, so a filter on the user's module
+    # (filterwarnings("error", module="__main__")) did not match.
+    X, y = _iris()
+    column = np.asarray(y).reshape(-1, 1)
+    model = ahs.AutoClassifier(trials=2, executor="thread", concurrency=1, seed=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(AssertionError, match="would have been opened"):  # no_search
+            model.fit(X, column)
+        with pytest.raises(AssertionError, match="would have been opened"):
+            await model.afit(X, column)
+    warned = [w for w in caught if issubclass(w.category, DataConversionWarning)]
+    assert [w.filename for w in warned] == [__file__, __file__]

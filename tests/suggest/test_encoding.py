@@ -211,7 +211,7 @@ def test_an_exhausted_space_is_reported_once(
         suggester.suggest(space, history, [last], rng, k=3)
     [record] = caplog.records
     assert record.levelname == "WARNING"
-    assert "all 231 configurations of the space have been tried or are running" in (
+    assert "all 231 configurations of the space Ints have been tried or are running" in (
         record.getMessage()
     )
     assert "use trials=231 or fewer" in record.getMessage()

@@ -206,7 +206,7 @@ def trials(args: argparse.Namespace) -> int:
     ]
     headers = ["NUMBER", "STATE", "VALUE", "DURATION", *names]
     if any(format_error(trial.error) != MISSING for trial in found):
-        # failed and cancelled trials: the last line of the error (the exception)
+        # failed and cancelled trials: the error's summary (the exception's line)
         headers.append("ERROR")
         for row, trial in zip(rows, found, strict=True):
             row.append(format_error(trial.error))

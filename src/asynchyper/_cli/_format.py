@@ -9,6 +9,7 @@ import unicodedata
 from collections.abc import Collection, Mapping, Sequence
 
 from .._export import TrialLike
+from .._records import error_summary
 from .._types import JSONValue
 
 __all__ = [
@@ -109,9 +110,10 @@ def format_text(text: str, limit: int = CELL_WIDTH) -> str:
 
 
 def format_error(error: str | None) -> str:
-    """The last line of an error (a traceback's exception line) as a table cell, or ``-``."""
-    lines = [line.strip() for line in (error or "").splitlines() if line.strip()]
-    return format_text(lines[-1]) if lines else MISSING
+    """An error's one-line summary (a traceback's exception line) as a table cell, or ``-``."""
+    if not (error or "").strip():
+        return MISSING
+    return format_text(error_summary(error))
 
 
 def format_number(value: float | None) -> str:

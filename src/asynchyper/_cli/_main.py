@@ -44,9 +44,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 2
     if args.verbose:
         logging.basicConfig(
-            level=logging.INFO,
+            level=logging.WARNING,  # other libraries: their warnings only
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
             stream=sys.stderr,
+        )
+        logging.getLogger("asynchyper").setLevel(
+            logging.INFO if args.verbose == 1 else logging.DEBUG
         )
     try:
         return int(args.handler(args))

@@ -89,18 +89,13 @@ def build_parser(version: str) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"asynchyper {version}")
     parser.add_argument("--storage", metavar="URL", help=storage_help)
-    parser.add_argument(
-        "-v", "--verbose", action="store_true", help="log what the library does to stderr"
-    )
+    verbose_help = "log what asynchyper does to stderr (-vv: in detail)"
+    parser.add_argument("-v", "--verbose", action="count", default=0, help=verbose_help)
     # given after the command too; SUPPRESS keeps a value given before the command
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--storage", metavar="URL", default=argparse.SUPPRESS, help=storage_help)
     common.add_argument(
-        "-v",
-        "--verbose",
-        action="store_true",
-        default=argparse.SUPPRESS,
-        help="log what the library does to stderr",
+        "-v", "--verbose", action="count", default=argparse.SUPPRESS, help=verbose_help
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 

@@ -425,6 +425,7 @@ class _RichView:
         self.console = Console(file=file, force_terminal=True, highlight=False)
         ascii_only = self.console.options.ascii_only  # e.g. a latin-1 terminal
         self._bar_char, self._separator = ("-", " | ") if ascii_only else ("━", " · ")
+        self._moved: list[_Moved] = []
         self._live = Live(
             console=self.console,
             get_renderable=self._render,
@@ -436,10 +437,17 @@ class _RichView:
         )
 
     def start(self) -> None:
+        before = (sys.stdout, sys.stderr)
         self._live.start(refresh=True)
+        # rich has redirected sys.stdout/sys.stderr (when they are this terminal)
+        self._moved = _move_log_handlers(dict(zip(before, (sys.stdout, sys.stderr), strict=True)))
 
     def stop(self) -> None:
         thread = getattr(self._live, "_refresh_thread", None)
+        for handler, old, new in self._moved:
+            if handler.stream is new:  # not pointed elsewhere meanwhile
+                handler.setStream(old)
+        self._moved = []
         self._live.stop()
         if isinstance(thread, threading.Thread):
             thread.join(timeout=1.0)  # its wait ends at once: no write after stop() returns
@@ -470,6 +478,45 @@ class _RichView:
             if index:
                 text.append(self._separator, "dim")
             text.append(part, style)
+
+
+#: A logging handler moved to the display's stream: (handler, its stream, the new one).
+_Moved = tuple[logging.StreamHandler[Any], Any, Any]
+
+
+def _move_log_handlers(moves: dict[Any, Any]) -> list[_Moved]:
+    """Point logging handlers that write to a stream in ``moves`` at its replacement.
+
+    While rich's live display runs it owns the terminal: ``print()`` reaches it
+    through the redirected ``sys.stdout``/``sys.stderr``, but a handler made before
+    (``logging.basicConfig``) still held the real stream, and the display's next
+    redraw erased the line it wrote. Moved through the redirect, its lines go above
+    the display; :meth:`_RichView.stop` moves them back.
+
+    Args:
+        moves: Stream to replace -> its replacement (identical pairs are skipped).
+
+    Returns:
+        The handlers moved.
+    """
+    moves = {old: new for old, new in moves.items() if old is not new}
+    # copy() is atomic: another thread may create a logger meanwhile
+    loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.copy().values()]
+    found = [
+        handler
+        for logger in loggers
+        if isinstance(logger, logging.Logger)
+        for handler in logger.handlers
+        if type(handler) is logging.StreamHandler  # not a FileHandler's file
+    ]
+    moved: list[_Moved] = []
+    for handler in dict.fromkeys(found):
+        old = handler.stream
+        new = moves.get(old)
+        if new is not None:
+            handler.setStream(new)
+            moved.append((handler, old, new))
+    return moved
 
 
 def _rich_view(display: ProgressDisplay[Any], file: TextIO) -> _RichView | None:

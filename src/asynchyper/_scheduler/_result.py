@@ -73,7 +73,8 @@ class Result(Generic[T]):
 
     study: str
     direction: Direction
-    trials: Sequence[Trial[T]]
+    # repr: a count (the whole list of a long study made a repr of 300,000 characters)
+    trials: Sequence[Trial[T]] = attrs.field(repr=lambda trials: f"<{len(trials)} trials>")
     stop_reason: str | None = None
     space: Sequence[Mapping[str, JSONValue]] | None = attrs.field(
         default=None, repr=False, eq=False

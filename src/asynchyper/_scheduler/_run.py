@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections import deque
+import time
+from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 import anyio
 
 from .._executor import Executor
+from .._records import TrialState
 from .._types import Params
 from ._callbacks import TrialCallback
 from ._stopping import StopRules
@@ -55,6 +57,9 @@ class Run(Generic[T]):
         # Wrong-type returns before any trial of this run completed (see Study._account).
         self.wrong_types = 0
         self.completed_any = False
+        # Trials this run finished, by state (for the log line at its end).
+        self.finished: Counter[TrialState] = Counter()
+        self.started_at = time.monotonic()
         self.waiting_logged = False
         self._changed: anyio.Event | None = None
 

@@ -43,7 +43,14 @@ from .._executor import (
 from .._executor._context import raised_by_objective, running_trial
 from .._executor._remote import short_repr
 from .._export import to_dataframe, trial_records
-from .._records import StudyRecord, Trial, TrialRecord, TrialState, error_summary
+from .._records import (
+    StudyRecord,
+    Trial,
+    TrialRecord,
+    TrialState,
+    error_signature,
+    error_summary,
+)
 from .._space import Space
 from .._storage import Storage, new_owner_id, release_owner_id
 from .._storage._common import KEPT_STATES, first_holding, holds
@@ -804,9 +811,13 @@ class Study(Generic[T]):
         if run.fatal is not None:
             raise run.fatal
         _log.info(
-            "study %r: run ended (%s); %d trials completed",
+            "study %r: run ended (%s) after %.1f s: %d trials completed and %d failed in "
+            "this run; %d completed in the study",
             self.name,
             run.stop_reason,
+            time.monotonic() - run.started_at,
+            run.finished[TrialState.COMPLETE],
+            run.finished[TrialState.FAILED],
             self._n_complete,
         )
         result = await self.result(stop_reason=run.stop_reason)
@@ -1111,6 +1122,7 @@ class Study(Generic[T]):
         """
         reason: str | None = None
         attempt = run.attempts.pop(trial.number, 0)
+        run.finished[trial.state] += 1
         last_line = ""
         if trial.state is TrialState.COMPLETE:
             assert trial.value is not None
@@ -1120,7 +1132,10 @@ class Study(Generic[T]):
         elif trial.state is TrialState.FAILED:
             reason = run.rules.on_failure()
             last_line = error_summary(trial.error)
-            self._log_failure(run, trial.number, last_line)
+            retry = reason is None and attempt < run.retries and not wrong_type
+            # a failure that is retried is no lost trial: the log says so
+            logged = f"{last_line} (retried: attempt {attempt + 2} of {run.retries + 1})"
+            self._log_failure(run, trial.number, logged if retry else last_line, trial.error)
             if wrong_type and not run.completed_any:
                 run.wrong_types += 1
                 if run.wrong_types >= WARNED_REPEATS and reason is None:
@@ -1130,7 +1145,7 @@ class Study(Generic[T]):
                         "returned a value of the wrong type: fix the objective's return "
                         "statement)"
                     )
-            if reason is None and attempt < run.retries and not wrong_type:
+            if retry:
                 run.retry_queue.append((trial.params, attempt + 1))
         if reason is not None and run.stop_reason is None:
             if reason == "max_failures":
@@ -1144,19 +1159,40 @@ class Study(Generic[T]):
                 _log.info("study %r: stopping (%s) after trial %d", self.name, reason, trial.number)
             run.stop(reason)
 
-    def _log_failure(self, run: Run[T], number: int, error: str) -> None:
+    def _log_failure(self, run: Run[T], number: int, summary: str, error: str | None) -> None:
         """Log a failed trial: a warning, as a failure does not stop the run (a broken
         objective must not use up the budget unseen; Python shows warnings, not info,
-        by default), but an error seen :data:`WARNED_REPEATS` times goes on at info."""
-        self._log_repeated(run, number, f"failed: {error}", "failures with this error")
+        by default), but an error seen :data:`WARNED_REPEATS` times goes on at info.
+        The first of each error (:func:`error_signature`) shows its whole traceback."""
+        self._log_repeated(
+            run,
+            number,
+            f"failed: {summary}",
+            "failures with this error",
+            key=error_signature(error),
+            first=error if error and error.strip() != summary else None,
+        )
 
-    def _log_repeated(self, run: Run[T], number: int, text: str, counted: str) -> None:
-        """A warning about a trial; after :data:`WARNED_REPEATS` of the same text (its
-        numbers aside) in one run, at info level."""
-        key = _NUMBERS.sub("#", text)  # "returned dict {'loss': 0.3}" is one error
+    def _log_repeated(
+        self,
+        run: Run[T],
+        number: int,
+        text: str,
+        counted: str,
+        *,
+        key: str | None = None,
+        first: str | None = None,
+    ) -> None:
+        """A warning about a trial; after :data:`WARNED_REPEATS` of the same ``key`` (by
+        default the text, its numbers aside) in one run, at info level. ``first``: the
+        details to add to the first warning of a key (a traceback)."""
+        if key is None:
+            key = _NUMBERS.sub("#", text)  # "returned dict {'loss': 0.3}" is one error
         seen = run.repeats.get(key, 0) + 1
         run.repeats[key] = seen
-        if seen < WARNED_REPEATS:
+        if seen == 1 and first is not None:
+            _log.warning("study %r: trial %d %s\n%s", self.name, number, text, first)
+        elif seen < WARNED_REPEATS:
             _log.warning("study %r: trial %d %s", self.name, number, text)
         elif seen == WARNED_REPEATS:
             _log.warning(

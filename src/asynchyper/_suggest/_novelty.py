@@ -109,10 +109,11 @@ def novel_prior(
         if not encoding.exhausted:  # once per suggester and space: not at every ask
             encoding.exhausted = True
             logger.warning(
-                "all %d configurations of the space have been tried or are running: the "
+                "all %d configurations of the space %s have been tried or are running: the "
                 "next suggestions repeat them (use trials=%d or fewer, or widen the space, "
                 "to avoid evaluating a configuration twice)",
                 size,
+                space.cls.__qualname__,
                 size,
             )
         return None

@@ -207,7 +207,9 @@ def _target_array(y: Any, n_samples: int) -> npt.NDArray[Any]:
             "A column-vector y was passed when a 1d array was expected. Please change "
             "the shape of y to (n_samples,), for example using ravel().",
             DataConversionWarning,
-            stacklevel=4,
+            # the caller of fit() or afit(): they -> _prepare -> _check_target ->
+            # check_*_target -> here
+            stacklevel=6,
         )
         array = array.ravel()
     if array.ndim != 1:
