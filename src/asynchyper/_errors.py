@@ -53,7 +53,13 @@ class SpaceDeclarationError(SearchSpaceError, TypeError):
 
     def __init__(self, path: str, message: str) -> None:
         self.path = path
+        self._message = message
         super().__init__(f"{path}: {message}")
+
+    def __reduce__(self) -> tuple[type[SpaceDeclarationError], tuple[str, str]]:
+        # pickled with its two arguments (a space compiled in a worker process sends
+        # its errors back), not with the one text they make
+        return type(self), (self.path, self._message)
 
 
 class InvalidSpaceError(ExceptionGroup[SpaceDeclarationError], SearchSpaceError):

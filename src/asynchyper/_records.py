@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import os
 import re
 from collections.abc import Mapping
 from typing import Generic, Protocol, TypeVar
@@ -196,14 +197,32 @@ def error_signature(error: str | None) -> str:
     found = _final_exception_line(lines)
     if found is None:
         return _NUMBERS.sub("#", "\n".join(lines))  # "returned dict {'loss': 0.3}"
-    frames = [line.strip(" |") for line in lines if line.lstrip(" |").startswith('File "')]
+    frames = _FRAME.findall("\n".join(lines))
+    # The raising frame in the user's code: a worker process's error is raised again
+    # in asynchyper's executor, whose frame would make every such error one.
+    own = [frame for frame in frames if not frame[0].startswith(_PACKAGE)]
     kind = found.split(":", 1)[0]
-    return f"{kind} at {frames[-1]}" if frames else found
+    if not frames:
+        return found
+    path, line, function = (own or frames)[-1]
+    return f"{kind} at {path}:{line} in {function}"
 
 
+_FRAME = re.compile(r'File "([^"]+)", line (\d+), in (\S+)')
+#: asynchyper's own source files: their frames never name where an error comes from.
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _NUMBERS = re.compile(r"[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 _HEADER = "Traceback (most recent call last):"
 _GROUP_HEADER = "+ Exception Group Traceback (most recent call last):"
+#: Lines after which a (chained) exception's own line comes.
+_STARTS = frozenset(
+    {
+        _HEADER,
+        _GROUP_HEADER.removeprefix("+ "),  # a group inside a group
+        "The above exception was the direct cause of the following exception:",
+        "During handling of the above exception, another exception occurred:",
+    }
+)
 
 
 def _lines(error: str | None) -> list[str]:
@@ -216,19 +235,42 @@ def _lines(error: str | None) -> list[str]:
 
 def _final_exception_line(lines: list[str]) -> str | None:
     """The line naming the final exception of a traceback, or ``None`` if no traceback."""
-    start, prefix = -1, ""
-    for index, line in enumerate(lines):  # the last top-level header: a chain's final one
-        if line == _HEADER:
-            start, prefix = index, ""
-        elif line.strip() == _GROUP_HEADER and not line.startswith("   "):
-            start, prefix = index, line[: line.index("+")] + "| "
-    if start < 0:
+    plain, _ = _last_start(lines, "")
+    group, group_prefix = _last_group_start(lines)
+    if plain < 0 and group < 0:
         return None
+    start, prefix = (group, group_prefix) if group > plain else (plain, "")
     found = _first_unindented(lines, start + 1, prefix)
     if found is None or not prefix:
         return found
     first = _first_member(lines, start + 1)
     return f"{found}; the first: {first}" if first is not None else found
+
+
+def _last_start(
+    lines: list[str], prefix: str, begin: int = 0, end: int | None = None
+) -> tuple[int, str]:
+    """The last line (from ``begin`` to ``end``) after which the final exception's own
+    line comes: a traceback header, or a chain's separator (an exception that was never
+    raised has no traceback of its own: its line follows the separator)."""
+    found = -1
+    for index in range(begin, len(lines) if end is None else end):
+        line = lines[index]
+        if line.startswith(prefix) and line[len(prefix) :] in _STARTS:
+            found = index
+    return found, prefix
+
+
+def _last_group_start(lines: list[str]) -> tuple[int, str]:
+    """The last top-level header of an exception group, and its lines' prefix."""
+    found = -1
+    for index, line in enumerate(lines):
+        if line.strip() == _GROUP_HEADER and not line.startswith("   "):
+            found = index
+    if found < 0:
+        return -1, ""
+    line = lines[found]
+    return found, line[: line.index("+")] + "| "
 
 
 def _first_member(lines: list[str], start: int) -> str | None:
@@ -239,10 +281,12 @@ def _first_member(lines: list[str], start: int) -> str | None:
             bar = inner.find("| ")
             if bar < 0:
                 return None
-            content = inner[bar + 2 :]
-            if content in (_HEADER, _GROUP_HEADER, _GROUP_HEADER.removeprefix("+ ")):
-                return _first_unindented(lines, index + 2, inner[: bar + 2])
-            return content
+            prefix = inner[: bar + 2]
+            stop = index + 1
+            while stop < len(lines) and lines[stop].startswith(prefix):
+                stop += 1  # the member's block: its lines all carry the prefix
+            last, _ = _last_start(lines, prefix, index + 1, stop)
+            return _first_unindented(lines, last + 1 if last >= 0 else index + 1, prefix)
     return None
 
 

@@ -152,3 +152,60 @@ async def test_an_objective_annotated_for_another_space_is_refused() -> None:
             await study.optimize(_for_other, trials=3)  # type: ignore[arg-type]
     result = await ah.minimize(_for_other, Other, trials=2)  # the space it was written for
     assert len(result.trials) == 2
+
+
+def _injecting(function: Any) -> Any:
+    """A decorator that supplies the objective's second argument."""
+
+    @functools.wraps(function)
+    def wrapper(config: Quad) -> float:
+        return float(function(config, [1.0]))
+
+    return wrapper
+
+
+@_injecting
+def _decorated(config: Quad, data: list[float]) -> float:
+    return loss(config) + sum(data)
+
+
+@attrs.frozen
+class _Trainer:
+    """An objective object whose field shares its name with __call__'s parameter."""
+
+    config: Other
+
+    def __call__(self, config: Quad) -> float:
+        return loss(config)
+
+
+class _Static:
+    @staticmethod
+    def __call__(config: Quad) -> float:
+        return loss(config)
+
+
+async def test_the_checks_leave_legitimate_objectives_alone() -> None:
+    # From a review of the checks: each of these ran before them, and must still run.
+    for objective in (_decorated, _Trainer(Other(y=0.5)), _Static()):
+        result = await ah.minimize(objective, Quad, trials=2)
+        assert len(result.completed) == 2, objective
+
+    def needs_extra(study: Any, trial: Any, extra: int) -> None:
+        assert extra == 1
+
+    @functools.wraps(needs_extra)
+    def callback(study: Any, trial: Any) -> None:
+        needs_extra(study, trial, 1)
+
+    result = await ah.minimize(loss, Quad, trials=2, callbacks=[callback])
+    assert len(result.completed) == 2
+
+
+async def test_a_retried_one_line_failure_is_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="asynchyper"):
+        await ah.minimize(lambda c: float("nan"), Quad, trials=1, retries=1, max_failures=2)
+    first = next(r.getMessage() for r in caplog.records if "trial 0 failed" in r.message)
+    assert "\n" not in first  # no traceback to show, and the text not twice

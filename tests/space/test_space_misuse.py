@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pickle
 from typing import Annotated
 
 import attrs
+import numpy as np
 import pytest
 
 import asynchyper as ah
@@ -108,3 +110,27 @@ def test_a_space_with_problems_raises_one_asynchyper_error_holding_each_problem(
     assert isinstance(lr_only, ah.InvalidSpaceError)
     assert isinstance(rest, ah.InvalidSpaceError)
     assert lr_only.message == group.message
+
+
+def test_a_numpy_bool_is_a_bool_for_log() -> None:
+    @attrs.frozen
+    class Scaled:
+        x: Annotated[float, ah.Float(1e-3, 1.0, log=np.True_)]
+
+    assert ah.compile_space(Scaled).dimensions[0].log
+
+
+def test_the_group_of_problems_pickles_with_its_problems() -> None:
+    @attrs.frozen
+    class Bad:
+        x: Annotated[float, ah.Float(1.0, 0.0)]
+
+    with pytest.raises(ah.InvalidSpaceError) as info:
+        ah.compile_space(Bad)
+    copy = pickle.loads(pickle.dumps(info.value))  # e.g. from a worker process
+    assert isinstance(copy, ah.InvalidSpaceError)
+    assert copy.message == info.value.message
+    [problem] = copy.exceptions
+    assert isinstance(problem, ah.SpaceDeclarationError)
+    assert problem.path == "Bad.x"
+    assert str(problem) == str(info.value.exceptions[0])

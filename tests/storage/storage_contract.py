@@ -7,6 +7,7 @@ returns an async context manager yielding a fresh, open, empty store.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
 import signal
@@ -867,12 +868,18 @@ class StorageContract:
         assert await storage.fail_stale(study.id, older_than=0.2) == []
 
     @pytest.mark.anyio
-    async def test_fail_stale_with_requeue(self, storage: Storage) -> None:
+    async def test_fail_stale_with_requeue(
+        self, storage: Storage, caplog: pytest.LogCaptureFixture
+    ) -> None:
         study = await new_study(storage)
         await storage.start_trial(study.id, {"x": 0.5, "b": True}, owner=REMOTE_OWNER)
         await storage.start_trial(study.id, {"x": 0.7, "b": False}, owner=REMOTE_OWNER)
         await storage.finish_trial(study.id, 1, state=TrialState.COMPLETE, value=1.0)
-        assert await storage.fail_stale(study.id, older_than=-1.0, requeue=True) == [0]
+        with caplog.at_level(logging.WARNING, logger="asynchyper"):
+            assert await storage.fail_stale(study.id, older_than=-1.0, requeue=True) == [0]
+        # the study by its name (its id meant nothing to the reader)
+        assert f"marked trials [0] of study {study.name!r} FAILED" in caplog.text
+        assert "(requeued)" in caplog.text
         trials = await storage.trials(study.id)
         assert [t.state for t in trials] == [
             TrialState.FAILED,

@@ -24,6 +24,7 @@ from storage_contract import (
 )
 
 from asynchyper import (
+    MemoryStorage,
     SQLiteStorage,
     Storage,
     StorageAccessError,
@@ -570,3 +571,12 @@ def test_open_storage_refuses_arguments_of_another_type(argument: object) -> Non
     kind = type(argument).__name__
     with pytest.raises(TypeError, match=f"storage= takes a file path.*got {kind}"):
         open_storage(argument)  # type: ignore[arg-type]
+
+
+def test_open_storage_keeps_sqlalchemys_memory_url_and_files_starting_with_a_tilde(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert isinstance(open_storage("sqlite://:memory:"), MemoryStorage)
+    # '~backup.db' is no home directory (expanduser leaves it): a file of that name
+    assert isinstance(open_storage("~backup.db"), SQLiteStorage)

@@ -313,3 +313,12 @@ def test_importing_asynchyper_leaves_scipy_special_unloaded() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "False"
+
+
+def test_extreme_but_accepted_settings_do_not_warn_in_the_density_ratio() -> None:
+    # A tiny bandwidth floor makes logits of -1e40 and more, beyond float32: the
+    # difference is floored to -80 anyway, and must not raise "overflow encountered"
+    # where warnings are errors (as in this suite).
+    values = np.array([[0.0, -1e40, -np.inf], [-1e300, -1e40, 5.0]])
+    got = logsumexp_rows(values.copy(), Scratch(), "far")
+    np.testing.assert_allclose(got, [0.0, 5.0], atol=1e-6)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 import numbers
@@ -12,7 +13,7 @@ from typing import Any, TypeVar, cast
 import attrs
 
 from .._errors import ParameterError
-from .._executor._inspect import call_problem
+from .._executor._inspect import call_problem, readable_signature
 from .._space import Space
 from .._suggest import Suggester
 from .._types import Params
@@ -113,14 +114,20 @@ def check_objective(objective: object, space: object) -> None:
 
 def _first_parameter_class(objective: object) -> type | None:
     """The class the objective's first parameter is annotated with, when it is one."""
+    if inspect.isfunction(objective) or inspect.ismethod(objective):
+        annotated: object = objective
+    elif isinstance(objective, type | functools.partial):
+        return None
+    else:  # an instance: its __call__'s annotations, not its class's fields
+        annotated = getattr(type(objective), "__call__", None)  # noqa: B004
+    signature = readable_signature(objective)
+    if signature is None or not signature.parameters:
+        return None
     try:
-        parameters = list(inspect.signature(objective).parameters.values())  # type: ignore[arg-type]
-        hints = typing.get_type_hints(objective)
-    except Exception:  # unresolvable names, builtins, partials: nothing to check
+        hints = typing.get_type_hints(annotated)
+    except Exception:  # unresolvable names and the like: nothing to check
         return None
-    if not parameters:
-        return None
-    hint = hints.get(parameters[0].name)
+    hint = hints.get(next(iter(signature.parameters)))
     return hint if isinstance(hint, type) else None
 
 

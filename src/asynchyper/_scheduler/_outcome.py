@@ -40,7 +40,8 @@ def describe_error(error: str | BaseException) -> str:
     """Failure text to store: a string as is, an exception with its full traceback."""
     if isinstance(error, BaseException):
         text = "".join(traceback.format_exception(error)).rstrip()
-        if isinstance(error, AttributeError) and str(error.name or "").startswith("suggest_"):
+        # .name does not survive a worker process's pickling: the message does
+        if isinstance(error, AttributeError) and "attribute 'suggest_" in str(error):
             text += (
                 "; the objective receives the configuration (an instance of the space "
                 "class), not an Optuna trial: read its fields (config.lr) instead of "

@@ -1170,7 +1170,8 @@ class Study(Generic[T]):
             f"failed: {summary}",
             "failures with this error",
             key=error_signature(error),
-            first=error if error and error.strip() != summary else None,
+            # a traceback, not a one-line error (which the summary already is)
+            first=error if error and len(error.strip().splitlines()) > 1 else None,
         )
 
     def _log_repeated(

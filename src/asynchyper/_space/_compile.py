@@ -17,6 +17,7 @@ import weakref
 from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
 
 import attrs
+import numpy as np
 
 from .._errors import InvalidSpaceError, SpaceDeclarationError
 from ._codec import choice_key
@@ -539,7 +540,7 @@ class _Compiler:
 
     def _check_log(self, marker: Float | Int, path: str) -> bool:
         log: object = marker.log
-        if isinstance(log, bool) or type(log).__name__ == "bool_":  # numpy's too
+        if isinstance(log, bool | np.bool_):
             return True
         kind = type(marker).__name__
         self.error(path, f"{kind} log must be True or False, got {type(log).__name__} {log!r}")

@@ -639,16 +639,17 @@ def check_existing(
 
 
 def log_failed_stale(
-    logger: logging.Logger, where: str, study_id: int, failed: list[int], *, requeue: bool
+    logger: logging.Logger, where: str, study: str, failed: list[int], *, requeue: bool
 ) -> None:
-    """Warn (on the store's own logger) that ``fail_stale`` failed these trials."""
+    """Warn (on the store's own logger) that ``fail_stale`` failed these trials of the
+    study named ``study``."""
     if failed:
         logger.warning(
-            "%s: marked trials %s of study %d FAILED: their process is gone or stopped "
+            "%s: marked trials %s of study %r FAILED: their process is gone or stopped "
             "sending heartbeats%s",
             where,
             failed,
-            study_id,
+            study,
             " (requeued)" if requeue else "",
         )
 

@@ -406,7 +406,7 @@ class MemoryStorage(Storage):
                 for trial in stale:
                     study.enqueue(trial.params, now)
         failed = [trial.number for trial in stale]
-        log_failed_stale(logger, _WHERE, study_id, failed, requeue=requeue)
+        log_failed_stale(logger, _WHERE, study.record.name, failed, requeue=requeue)
         return failed
 
     @override

@@ -87,6 +87,7 @@ __all__ = [
     "list_studies",
     "run_batch",
     "start_trial",
+    "study_name",
     "trials",
 ]
 
@@ -729,6 +730,12 @@ def fail_stale(
 
 
 # -- reading -----------------------------------------------------------------------
+def study_name(*, study_id: int) -> Step[str]:
+    """A study's name from its id (for messages; the id itself if it is gone)."""
+    rows = yield ("SELECT name FROM asynchyper_studies WHERE id = %s", (study_id,))
+    return str(rows[0][0]) if rows else f"#{study_id}"
+
+
 def get_trial(*, where: str, study_id: int, number: int) -> Step[TrialRecord]:
     """One trial by number."""
     rows = yield (

@@ -989,7 +989,12 @@ class PostgresStorage(Storage):
             study_id,
             simple=False,  # reads, decides in Python, then writes
         )
-        log_failed_stale(logger, self.url, study_id, failed, requeue=requeue)
+        if failed:
+            try:  # for the warning only: the trials are failed already
+                name = await self._read(functools.partial(_pgsql.study_name, study_id=study_id))
+            except Exception:  # a lost name must not lose the result
+                name = f"#{study_id}"
+            log_failed_stale(logger, self.url, name, failed, requeue=requeue)
         return failed
 
     @override

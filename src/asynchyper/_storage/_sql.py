@@ -62,6 +62,7 @@ __all__ = [
     "finish_trial",
     "get_study",
     "get_trial",
+    "study_name",
     "heartbeat",
     "import_study",
     "list_studies",
@@ -523,6 +524,12 @@ def fail_stale(
             _insert_waiting(conn, study_id, total, params, seq=last_seq, now=now)
             total += 1
     return [number for number, _, _ in stale]
+
+
+def study_name(conn: sqlite3.Connection, *, study_id: int) -> str:
+    """A study's name from its id (for messages; the id itself if it is gone)."""
+    row = conn.execute("SELECT name FROM studies WHERE id = ?", (study_id,)).fetchone()
+    return str(row[0]) if row is not None else f"#{study_id}"
 
 
 def get_trial(conn: sqlite3.Connection, *, where: str, study_id: int, number: int) -> TrialRecord:

@@ -357,7 +357,12 @@ class SQLiteStorage(Storage):
                 requeue=requeue,
             )
         )
-        log_failed_stale(logger, self._path, study_id, failed, requeue=requeue)
+        if failed:
+            try:  # for the warning only: the trials are failed already
+                name = await self._read(functools.partial(_sql.study_name, study_id=study_id))
+            except Exception:  # a lost name must not lose the result
+                name = f"#{study_id}"
+            log_failed_stale(logger, self._path, name, failed, requeue=requeue)
         return failed
 
     @override

@@ -71,6 +71,8 @@ def open_storage(storage: str | os.PathLike[str] | Storage | None) -> Storage:
         return SQLiteStorage(storage)
     scheme = scheme.lower()
     if scheme == "sqlite":
+        if rest == ":memory:":  # "sqlite://:memory:", SQLAlchemy's spelling
+            return MemoryStorage()
         if rest and not rest.startswith("/"):
             msg = (
                 f"storage {storage!r} has two slashes, so {rest.split('/')[0]!r} would be "
@@ -127,7 +129,8 @@ def _reject_unexpanded_path(storage: str, path: str) -> None:
 
     Both would create a file of an odd name in the working directory.
     """
-    if path.startswith("~") and not os.path.isdir(path.split("/", maxsplit=1)[0]):
+    expanded = os.path.expanduser(path)
+    if expanded != path and not os.path.isdir(path.split("/", maxsplit=1)[0]):
         msg = (
             f"storage {storage!r} starts with '~', which is not expanded to a home "
             f"directory; pass os.path.expanduser({path!r}) (or a pathlib.Path: "

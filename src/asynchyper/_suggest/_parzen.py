@@ -110,7 +110,8 @@ def logsumexp_rows(values: FloatArray, work: Scratch, name: str) -> FloatArray:
     if any_empty:
         peak[empty] = 0.0
     small = work.get(f"{name}.exp", values.shape, np.float32)
-    np.subtract(values, peak, out=small, casting="same_kind")
+    with np.errstate(over="ignore"):  # a difference past float32's range: floored below
+        np.subtract(values, peak, out=small, casting="same_kind")
     # Below e^-80 a term cannot change the sum (and exp's subnormal path is slow).
     np.maximum(small, np.float32(-80.0), out=small)
     np.exp(small, out=small)

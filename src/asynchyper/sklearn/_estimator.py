@@ -529,8 +529,8 @@ class _AutoEstimator(BaseEstimator, Generic[S]):  # type: ignore[misc]  # sklear
                     await study.enqueue(config)
             return await study.optimize(
                 objective,
-                trials=self.trials,
-                concurrency=self.concurrency,
+                trials=int(self.trials),  # a NumPy int, accepted by _check_options
+                concurrency=int(self.concurrency),
                 executor=self._executor(),
                 timeout=self.timeout,
                 trial_timeout=self.trial_timeout,
