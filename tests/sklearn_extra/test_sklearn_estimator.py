@@ -444,3 +444,31 @@ def test_the_storage_password_is_not_displayed(cls: type[Any]) -> None:
     assert estimator.get_params()["storage"] == url  # kept as given, for clone()
     assert clone(estimator).storage == url
     assert repr(cls(storage="search.db")).endswith("(storage='search.db')")
+
+
+_OPENMP_SEEN: list[int] = []
+
+
+def _recording_scorer(estimator: Any, X: Any, y: Any) -> float:
+    from threadpoolctl import threadpool_info  # noqa: PLC0415 - a test helper
+
+    _OPENMP_SEEN.extend(
+        int(pool["num_threads"]) for pool in threadpool_info() if pool["user_api"] == "openmp"
+    )
+    return float(estimator.score(X, y))
+
+
+def test_concurrent_trials_in_threads_run_openmp_on_one_thread_each() -> None:
+    # fit() limited OpenMP on its own thread only: the limit is per thread, so trials
+    # in worker threads still used every core each, while sklearn.md says one thread.
+    from threadpoolctl import threadpool_info  # noqa: PLC0415
+
+    if not any(pool["user_api"] == "openmp" for pool in threadpool_info()):
+        pytest.skip("no OpenMP runtime loaded")
+    X, y = load_iris(return_X_y=True)
+    _OPENMP_SEEN.clear()
+    ahs.AutoClassifier(
+        trials=4, executor="thread", concurrency=2, seed=0, scoring=_recording_scorer
+    ).fit(X, y)
+    assert _OPENMP_SEEN
+    assert set(_OPENMP_SEEN) == {1}

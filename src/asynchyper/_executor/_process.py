@@ -297,9 +297,13 @@ class ProcessExecutor(Executor):
     and message. A return value that cannot be pickled back fails its trial too.
 
     When a trial is cancelled (``trial_timeout`` or a cancelled study) its worker
-    process is killed (SIGKILL) and replaced on the next trial. Idle workers exit by
-    themselves after a few minutes and when the event loop ends; a worker whose study
-    process was killed exits within about a second, abandoning its trial.
+    process is killed (SIGKILL) and replaced on the next trial. Workers are reused by
+    later runs on the same event loop, with the code and environment they started
+    with; idle ones exit when the event loop ends, or are replaced by a later trial
+    that finds them idle for more than five minutes. A worker whose study process was
+    killed exits within about a second, abandoning its trial. The objective, with any
+    data bound to it, is pickled and sent for every trial: load large data in the
+    worker (a module-level global, or a path the objective opens).
 
     Args:
         max_workers: Most worker processes at once; ``None`` means one per CPU core.

@@ -52,8 +52,9 @@ class CrossValidation:
         scoring: A scikit-learn scorer name or callable (``None``: the estimator's
             ``score``: accuracy or R²).
         seed: Seed set on every ``random_state`` of the built estimator.
-        single_threaded: Limit BLAS/OpenMP to one thread in a worker process, so that
-            concurrent trials do not oversubscribe the cores.
+        single_threaded: Limit BLAS/OpenMP to one thread in a worker process, and
+            OpenMP in a worker thread (``fit`` limits BLAS for the whole process), so
+            that concurrent trials do not oversubscribe the cores.
     """
 
     X: npt.NDArray[np.float64]
@@ -84,14 +85,19 @@ class CrossValidation:
         """
         started = time.perf_counter()
         estimator = with_random_state(config.build(), self.seed)
-        # Warning filters and thread limits are process-wide; only touch them where this
-        # trial owns the process (a worker process runs trials on its main thread).
+        # Warning filters and BLAS thread limits are process-wide; only touch them where
+        # this trial owns the process (a worker process runs trials on its main thread).
+        # OpenMP's limit belongs to the thread that sets it: fit() limits its own thread,
+        # so a trial in a worker thread limits its own too (HistGradientBoosting and
+        # KNN ran on every core in each of the concurrent trials).
         owns_process = threading.current_thread() is threading.main_thread()
         with contextlib.ExitStack() as stack:
             if owns_process:
                 stack.enter_context(quiet_convergence())
                 if self.single_threaded:
                     stack.enter_context(threadpool_limits(limits=1))
+            elif self.single_threaded:
+                stack.enter_context(threadpool_limits(limits=1, user_api="openmp"))
             scores = cross_val_score(
                 estimator,
                 self.X,
