@@ -477,3 +477,22 @@ def test_verbose_logs_asynchyper_only(
     finally:
         for handler in logging.root.handlers:
             handler.close()
+
+
+def test_importance_says_when_it_is_undefined(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # With one trial (or constant values) it printed a table of equal shares, which
+    # read as a result; the reason was only a logged warning.
+    db = str(tmp_path / "one.db")
+    anyio.run(lambda: ah.minimize(lambda c: c.x, WithConstants, trials=1, storage=db, study="one"))
+    code, out, err = run(capsys, "importance", "one", "--storage", db)
+    assert (code, err) == (0, "")
+    assert out == (
+        "parameter importance is undefined for 1 complete trial(s): a parameter needs at "
+        "least 3 complete trials where it is active to be scored, and none has that many "
+        "(run more trials)\n"
+    )
+    code, out, _ = run(capsys, "importance", "one", "--storage", db, "--json")
+    assert code == 0
+    assert json.loads(out) == {"x": 1.0}  # the data as before: every share equal

@@ -3,6 +3,7 @@
 numpy and scipy only; the plots in :mod:`asynchyper.plot` draw what this computes.
 """
 
+from ._importance import importance_or_why_not as importance_or_why_not
 from ._importance import parameter_importance as parameter_importance
 from ._params import ParamSpec as ParamSpec
 from ._params import SpaceLike as SpaceLike

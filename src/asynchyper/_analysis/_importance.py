@@ -22,7 +22,7 @@ from ._trials import TrialLike, check_direction, require_completed, trials_of
 if TYPE_CHECKING:
     from .._scheduler import Result
 
-__all__ = ["parameter_importance"]
+__all__ = ["importance_or_why_not", "parameter_importance"]
 
 logger = logging.getLogger(__name__)
 
@@ -107,29 +107,47 @@ def parameter_importance(
         ValueError: ``direction`` is invalid, or differs from the ``Result``'s.
         ParameterError: A trial does not fit ``space``.
     """
+    shares, undefined = importance_or_why_not(trials, direction=direction, space=space)
+    if undefined is not None:
+        logger.warning(
+            "parameter importance is %s; giving every parameter an equal share", undefined
+        )
+    return shares
+
+
+def importance_or_why_not(
+    trials: Sequence[TrialRecord | Trial[Any]] | Result[Any],
+    *,
+    direction: str | None = None,
+    space: Space[Any] | Sequence[Mapping[str, Any]] | None = None,
+) -> tuple[dict[str, float], str | None]:
+    """:func:`parameter_importance`, and why it is undefined (``None`` when it is not).
+
+    When it is undefined every parameter has an equal share; the reason reads
+    "undefined for N complete trial(s): ..." (for the command line, which prints it
+    instead of a logged warning).
+    """
     trials, direction, space = trials_of(trials, direction, space)
     check_direction(direction)
     done = require_completed(trials, "parameter importance")
     specs = param_specs(trials, space)
     if not specs:
-        return {}
+        return {}, None
     values = _clip_outliers(np.array([t.value for t in done], dtype=np.float64))
     blocks = [_block(spec, done) for spec in specs]
     effects = _fit_main_effects(values - values.mean(), blocks)
     raw = {spec.name: float(np.mean(e**2)) for spec, e in zip(specs, effects, strict=True)}
     total = sum(raw.values())
     scale = float(np.var(values))
+    undefined: str | None = None
     if not total > 1e-12 * max(scale, np.finfo(np.float64).tiny):
-        logger.warning(
-            "parameter importance is undefined for %d complete trial(s): %s; giving "
-            "every parameter an equal share",
-            len(done),
-            _undefined_reason(specs, done, scale),
+        undefined = (
+            f"undefined for {len(done)} complete trial(s): {_undefined_reason(specs, done, scale)}"
         )
         shares = dict.fromkeys(raw, 1.0 / len(raw))
     else:
         shares = {name: score / total for name, score in raw.items()}
-    return dict(sorted(shares.items(), key=lambda item: (-item[1], item[0])))
+    return dict(sorted(shares.items(), key=lambda item: (-item[1], item[0]))), undefined
 
 
 def _undefined_reason(specs: Sequence[ParamSpec], done: Sequence[TrialLike], scale: float) -> str:

@@ -11,7 +11,7 @@ import anyio
 import anyio.to_thread
 import attrs
 
-from .._analysis import parameter_importance
+from .._analysis import importance_or_why_not
 from .._errors import NoCompletedTrialsError
 from .._records import StudyRecord, TrialRecord, TrialState
 from .._scheduler._constants import CONSTANTS_ATTR
@@ -259,10 +259,14 @@ def importance(args: argparse.Namespace) -> int:
     if not any(trial.state is TrialState.COMPLETE for trial in found):
         counts = {state: sum(t.state is state for t in found) for state in TrialState}
         raise NoCompletedTrialsError(no_completed_trial(record.name, counts))
-    shares = parameter_importance(found, direction=record.direction, space=record.space)
+    shares, undefined = importance_or_why_not(found, direction=record.direction, space=record.space)
     if args.json:
         data: dict[str, JSONValue] = dict(shares)
         _write(to_json(data))
+        return 0
+    if undefined is not None:
+        # a table of equal shares would read as a result: say what there is instead
+        _write(f"parameter importance is {undefined}\n")
         return 0
     complete = sum(trial.state is TrialState.COMPLETE for trial in found)
     rows = [[name, f"{100.0 * share:.1f}%"] for name, share in shares.items()]
