@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from .._errors import NoCompletedTrialsError
+from .._executor._remote import short_repr
 from .._records import Trial, TrialLike, TrialRecord, TrialState
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ def trials_of(
         for index, item in enumerate(given):
             if not isinstance(item, Trial | TrialRecord):
                 msg = (
-                    f"trials[{index}] is {type(item).__qualname__} {item!r:.60}, not a "
+                    f"trials[{index}] is {type(item).__qualname__} {short_repr(item)}, not a "
                     "trial; pass a Result or a list of trials (result.trials, await "
                     "study.trials())"
                 )
@@ -134,11 +135,11 @@ def _not_trials(source: object) -> str:
         return f"{wanted}, got a {kind}: pass await study.trials() or await study.result()"
     if isinstance(source, str | bytes):
         return (
-            f"{wanted}, got {kind} {source!r:.80}: open the study first "
+            f"{wanted}, got {kind} {short_repr(source)}: open the study first "
             "(asynchyper.open_study) and pass await study.result(), or use the command "
             "line: asynchyper plot KIND STUDY"
         )
-    return f"{wanted}, got {kind} {source!r:.60}"
+    return f"{wanted}, got {kind} {short_repr(source)}"
 
 
 def _check_space_argument(space: object) -> None:

@@ -14,6 +14,7 @@ import attrs
 
 from .._errors import ParameterError
 from .._executor._inspect import call_problem, readable_signature
+from .._executor._remote import short_repr
 from .._space import Space
 from .._suggest import Suggester
 from .._types import Params
@@ -77,7 +78,7 @@ def check_objective(objective: object, space: object) -> None:
         )
         msg = (
             f"objective must be a function called with each configuration; got "
-            f"{type(objective).__qualname__} {objective!r:.80}{hint}"
+            f"{type(objective).__qualname__} {short_repr(objective)}{hint}"
         )
         raise TypeError(msg)
     if isinstance(objective, type) and attrs.has(objective):
@@ -161,7 +162,7 @@ def check_run_options(
     check_seconds("trial_timeout", trial_timeout)
     given: object = target  # checked at run time: callers may pass anything
     if given is not None and (isinstance(given, bool) or not isinstance(given, numbers.Real)):
-        msg = f"target must be a number or None; got {type(given).__qualname__} {given!r:.80}"
+        msg = f"target must be a number or None; got {type(given).__qualname__} {short_repr(given)}"
         raise TypeError(msg)
     if target is not None and not math.isfinite(target):
         msg = f"target must be a finite number or None; got {target!r}"

@@ -14,7 +14,7 @@ import secrets
 import socket
 import sys
 import time
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -63,6 +63,7 @@ __all__ = [
     "is_trial_number",
     "check_trial_number",
     "log_failed_stale",
+    "stale_study_name",
     "release_owner_id",
     "new_owner_id",
     "normalize_attrs",
@@ -636,6 +637,18 @@ def check_existing(
         )
         raise SpaceMismatchError(msg)
     return record
+
+
+async def stale_study_name(read: Callable[[], Awaitable[str]], study_id: int) -> str:
+    """The name of the study whose trials ``fail_stale`` failed, for its warning.
+
+    Read after the trials were failed: a read that fails must not lose that result,
+    so the id stands in for the name then.
+    """
+    try:
+        return await read()
+    except Exception:  # the warning only: the trials are failed already
+        return f"#{study_id}"
 
 
 def log_failed_stale(

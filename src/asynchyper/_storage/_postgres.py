@@ -87,6 +87,7 @@ from ._common import (
     normalize_attrs,
     normalize_params,
     normalize_space,
+    stale_study_name,
     state_filter,
     unknown_study_id,
 )
@@ -990,10 +991,10 @@ class PostgresStorage(Storage):
             simple=False,  # reads, decides in Python, then writes
         )
         if failed:
-            try:  # for the warning only: the trials are failed already
-                name = await self._read(functools.partial(_pgsql.study_name, study_id=study_id))
-            except Exception:  # a lost name must not lose the result
-                name = f"#{study_id}"
+            read = functools.partial(
+                self._read, functools.partial(_pgsql.study_name, study_id=study_id)
+            )
+            name = await stale_study_name(read, study_id)
             log_failed_stale(logger, self.url, name, failed, requeue=requeue)
         return failed
 

@@ -28,6 +28,7 @@ from ._common import (
     normalize_attrs,
     normalize_params,
     normalize_space,
+    stale_study_name,
     state_filter,
 )
 from ._connection import Runner, connect
@@ -358,10 +359,10 @@ class SQLiteStorage(Storage):
             )
         )
         if failed:
-            try:  # for the warning only: the trials are failed already
-                name = await self._read(functools.partial(_sql.study_name, study_id=study_id))
-            except Exception:  # a lost name must not lose the result
-                name = f"#{study_id}"
+            read = functools.partial(
+                self._read, functools.partial(_sql.study_name, study_id=study_id)
+            )
+            name = await stale_study_name(read, study_id)
             log_failed_stale(logger, self._path, name, failed, requeue=requeue)
         return failed
 
