@@ -141,3 +141,39 @@ def printing_objective(config: Quad) -> float:
     warnings.warn("a warning from the objective", stacklevel=1)
     logging.getLogger("objective").warning("a log record from the objective")
     return loss(config)
+
+
+#: How often a BoundData was pickled in this process (the study's).
+BOUND_PICKLED = {"count": 0}
+#: How often a BoundData was loaded in this process (in a worker: that worker's count).
+_BOUND_LOADED = {"count": 0}
+
+
+class BoundData:
+    """A process objective holding ``size`` bytes of data: counts its picklings here
+    and its loadings in each worker, and reports the latter as an attribute."""
+
+    def __init__(self, size: int, scale: float = 1.0) -> None:
+        self.data = bytes(size)
+        self.scale = scale
+
+    def __getstate__(self) -> dict[str, Any]:
+        BOUND_PICKLED["count"] += 1
+        return self.__dict__
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        _BOUND_LOADED["count"] += 1
+        self.__dict__.update(state)
+
+    def __call__(self, config: Quad) -> float:
+        current_trial().set_attr("loads_in_worker", _BOUND_LOADED["count"])
+        current_trial().set_attr("pid", os.getpid())
+        return self.scale * loss(config)
+
+
+class LoadsBadly(BoundData):
+    """Pickles in the study process, fails to load in a worker."""
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        msg = "this objective cannot be loaded here"
+        raise RuntimeError(msg)

@@ -16,6 +16,9 @@ import anyio
 import attrs
 import pytest
 from scheduler_helpers import (
+    BOUND_PICKLED,
+    BoundData,
+    LoadsBadly,
     Quad,
     cpu_objective,
     failing_process_objective,
@@ -37,6 +40,7 @@ from asynchyper._executor import (
     TrialContext,
     current_trial,
 )
+from asynchyper._executor._process import SMALL_OBJECTIVE_BYTES, ObjectiveCache
 
 pytestmark = pytest.mark.anyio
 
@@ -212,6 +216,94 @@ async def test_process_executor_runs_a_module_level_function_with_context() -> N
         assert trial.value == loss(trial.config)
         assert trial.user_attrs["number_seen"] == trial.number
         assert trial.user_attrs["pid"] != os.getpid()
+
+
+@pytest.mark.parametrize("size", [10, 4 * SMALL_OBJECTIVE_BYTES])
+async def test_data_bound_to_a_process_objective_reaches_each_worker_once(size: int) -> None:
+    # Pickled once in the study process (by the check before the first trial), loaded
+    # once per worker: not once per trial, whether the payload travels with every
+    # request (small) or only when a worker asks for it (large).
+    objective = BoundData(size)
+    pickled = BOUND_PICKLED["count"]
+    result = await ah.minimize(
+        objective,
+        Quad,
+        trials=8,
+        concurrency=2,
+        executor=ProcessExecutor(max_workers=2),
+        suggester=ah.Random(),
+        seed=0,
+        progress=False,
+    )
+    assert len(result.completed) == 8
+    assert BOUND_PICKLED["count"] - pickled == 1
+    for trial in result.trials:
+        assert trial.value == loss(trial.config)
+        assert trial.user_attrs["loads_in_worker"] == 1
+
+
+async def test_a_new_run_sends_the_objective_as_it_is_now() -> None:
+    # Workers outlive a run (same event loop): the next run's objective, changed in
+    # between, replaces what they hold.
+    executor = ProcessExecutor(max_workers=1)
+    objective = BoundData(4 * SMALL_OBJECTIVE_BYTES)
+    first = await ah.minimize(
+        objective, Quad, trials=2, executor=executor, suggester=ah.Random(), progress=False
+    )
+    objective.scale = 2.0
+    second = await ah.minimize(
+        objective, Quad, trials=2, executor=executor, suggester=ah.Random(), progress=False
+    )
+    assert [t.value for t in first.trials] == [loss(t.config) for t in first.trials]
+    assert [t.value for t in second.trials] == [2.0 * loss(t.config) for t in second.trials]
+    assert first.trials[0].user_attrs["pid"] == second.trials[0].user_attrs["pid"]
+    assert [t.user_attrs["loads_in_worker"] for t in second.trials] == [2, 2]
+
+
+@pytest.mark.parametrize("size", [10, 4 * SMALL_OBJECTIVE_BYTES])
+async def test_an_objective_that_cannot_be_loaded_in_the_worker_says_so(size: int) -> None:
+    # Loaded by asynchyper in the worker (not by anyio with the request): the same
+    # error as before, naming the trial and what the loading raised.
+    with pytest.raises(ah.ExecutorError) as caught:
+        await ah.minimize(
+            LoadsBadly(size),
+            Quad,
+            trials=2,
+            executor=ProcessExecutor(max_workers=1),
+            suggester=ah.Random(),
+            progress=False,
+        )
+    message = str(caught.value)
+    assert "cannot send trial 0 to a worker process" in message
+    assert "RuntimeError: this objective cannot be loaded here" in message
+
+
+def test_the_objective_cache_keeps_the_recent_and_those_in_use() -> None:
+    now = [0.0]
+    cache = ObjectiveCache(size=2, idle=60.0, clock=lambda: now[0])
+    cache.add("a", "A")  # in use until released
+    cache.add("b", "B")
+    cache.release("b")
+    cache.add("c", "C")  # three held: "b" is the oldest unused, "a" is in use
+    assert ("a" in cache, "b" in cache, "c" in cache) == (True, False, True)
+    cache.release("c")
+    assert cache.acquire("c") == "C"
+    assert cache.acquire("b") is None
+    cache.release("c")
+    now[0] = 59.0
+    cache.expire()
+    assert "c" in cache
+    now[0] = 60.0
+    cache.expire()
+    assert "c" not in cache
+    assert "a" in cache  # still running a trial: never dropped
+    cache.release("a")
+    now[0] = 119.0
+    cache.expire()
+    assert "a" in cache
+    now[0] = 120.0
+    cache.expire()
+    assert "a" not in cache
 
 
 async def test_process_failures_keep_the_worker_traceback_and_attrs() -> None:
