@@ -102,18 +102,20 @@ def logsumexp_rows(values: FloatArray, work: Scratch, name: str) -> FloatArray:
     off, so each lies in ``[e^-80, 1]`` and the peak's own term is exactly 1; the sum is
     accumulated in double precision. The result differs from :func:`logsumexp` by
     about ``1e-7`` (tested), far below any difference that decides between candidates.
-    ``values`` is left as it is; the result is a fresh array.
+    Overwrites ``values``; the result is a fresh array.
     """
     peak = values.max(axis=1, keepdims=True)
     empty = ~np.isfinite(peak)
     any_empty = bool(empty.any())
     if any_empty:
         peak[empty] = 0.0
-    small = work.get(f"{name}.exp", values.shape, np.float32)
-    with np.errstate(over="ignore"):  # a difference past float32's range: floored below
-        np.subtract(values, peak, out=small, casting="same_kind")
+    # In double precision, in place: a subtraction into a float32 output goes through
+    # numpy's slower casting loop, and the floored differences cast without overflow.
+    values -= peak
     # Below e^-80 a term cannot change the sum (and exp's subnormal path is slow).
-    np.maximum(small, np.float32(-80.0), out=small)
+    np.maximum(values, -80.0, out=values)
+    small = work.get(f"{name}.exp", values.shape, np.float32)
+    np.copyto(small, values, casting="same_kind")
     np.exp(small, out=small)
     out: FloatArray = small.sum(axis=1, dtype=np.float64, keepdims=True)
     np.log(out, out=out)
