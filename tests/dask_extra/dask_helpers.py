@@ -10,6 +10,7 @@ import os
 import sys
 import threading
 import time
+import uuid
 from typing import Annotated, Any, Literal
 
 import attrs
@@ -99,3 +100,22 @@ def lock_returning_objective(config: Quad) -> Any:
     """Returns a value that cannot be pickled back to the study."""
     ah.current_trial().set_attr("ran", True)
     return threading.Lock()
+
+
+class BoundData:
+    """An objective holding ``size`` bytes: each loading gets a fresh id, which every
+    trial reports (with its process), so a test can count loadings per worker."""
+
+    def __init__(self, size: int, scale: float = 1.0) -> None:
+        self.data = bytes(size)
+        self.scale = scale
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.loading = uuid.uuid4().hex
+
+    def __call__(self, config: Quad) -> float:
+        trial = ah.current_trial()
+        trial.set_attr("loading", getattr(self, "loading", "never pickled"))
+        trial.set_attr("pid", os.getpid())
+        return self.scale * loss(config)

@@ -24,6 +24,7 @@ import dask
 import distributed
 from dask_helpers import (
     RELEASE,
+    BoundData,
     Quad,
     async_objective,
     exiting_objective,
@@ -40,6 +41,7 @@ from distributed import Client, LocalCluster, Scheduler
 import asynchyper as ah
 import asynchyper.dask
 import asynchyper.dask._executor as dask_executor
+from asynchyper._executor._remote import SMALL_OBJECTIVE_BYTES
 from asynchyper.dask import DaskExecutor
 
 pytestmark = pytest.mark.anyio
@@ -199,6 +201,33 @@ async def test_trials_run_on_the_workers_with_their_context(
         assert trial.user_attrs["number_seen"] == trial.number
         assert trial.user_attrs["worker"] in workers
         assert (trial.user_attrs["pid"] != os.getpid()) is processes
+
+
+@pytest.mark.parametrize("size", [10, 4 * SMALL_OBJECTIVE_BYTES])
+async def test_the_objective_is_loaded_once_per_worker_process(
+    size: int, process_cluster: LocalCluster
+) -> None:
+    # Small: it travels with every task; large: a task carries a token and a worker
+    # that does not hold it yet gets it in a second task. Either way each worker
+    # process loads it once per run, and a new run (the objective changed meanwhile)
+    # sends it afresh.
+    objective = BoundData(size)
+    executor = DaskExecutor(process_cluster.scheduler_address)
+    runs = []
+    with anyio.fail_after(TEST_SECONDS):
+        for scale in (1.0, 2.0):
+            objective.scale = scale
+            result = await ah.minimize(
+                objective, Quad, trials=8, concurrency=2, executor=executor, seed=0
+            )
+            assert [t.value for t in result.trials] == [
+                scale * loss(t.config) for t in result.trials
+            ]
+            runs.append({(t.user_attrs["pid"], t.user_attrs["loading"]) for t in result.trials})
+    for loadings in runs:
+        pids = {pid for pid, _ in loadings}
+        assert len(loadings) == len(pids) <= 2  # one loading per worker process
+    assert not {loading for _, loading in runs[0]} & {loading for _, loading in runs[1]}
 
 
 async def test_async_objectives_run_inside_the_worker(threads_cluster: LocalCluster) -> None:

@@ -40,7 +40,7 @@ from asynchyper._executor import (
     TrialContext,
     current_trial,
 )
-from asynchyper._executor._process import SMALL_OBJECTIVE_BYTES, ObjectiveCache
+from asynchyper._executor._remote import SMALL_OBJECTIVE_BYTES, ObjectiveCache
 
 pytestmark = pytest.mark.anyio
 

@@ -11,7 +11,6 @@ import pickle
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from typing import Any
@@ -25,7 +24,16 @@ from .._types import JSONInput
 from ._base import Executor, ReturnValueError
 from ._checks import check_max_workers
 from ._context import TrialContext
-from ._remote import Failure, call_objective, rebuild, short_repr
+from ._remote import (
+    Failure,
+    Shipment,
+    Shipments,
+    call_objective,
+    load_objective,
+    rebuild,
+    short_repr,
+    worker_objectives,
+)
 
 __all__ = ["ProcessExecutor", "WorkerDiedError"]
 
@@ -46,98 +54,6 @@ class _ProcessOutcome:
     value_problem: str | None = None
     #: The worker does not hold the objective: send it again with its payload.
     missing: bool = False
-
-
-@attrs.frozen
-class _Shipment:
-    """The objective as a trial sends it: pickled once per run, loaded once per worker.
-
-    ``token`` names one pickling of one objective; a worker that already loaded it
-    reuses its copy, so data bound to the objective crosses to each worker once
-    instead of with every trial. ``payload`` is ``None`` when the study process
-    expects the worker to hold it already.
-    """
-
-    token: str
-    payload: bytes | None
-
-
-#: Objectives pickled to at most this many bytes travel with every trial (sending them
-#: costs less than asking the worker first whether it holds them).
-SMALL_OBJECTIVE_BYTES = 64 * 1024
-#: A worker drops a loaded objective that no trial used for this long (seconds).
-OBJECTIVE_IDLE_SECONDS = 60.0
-
-
-class ObjectiveCache:
-    """In a worker: the objectives it loaded, by shipment token.
-
-    At most ``size`` are kept (the least recently used goes first), and one that no
-    trial has used for ``idle`` seconds is dropped by :meth:`expire`, so that an idle
-    worker of a long-lived event loop (a service, a notebook) does not hold a finished
-    run's data. One in use by a running trial is never dropped.
-    """
-
-    def __init__(
-        self,
-        size: int = 2,
-        idle: float = OBJECTIVE_IDLE_SECONDS,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._size = size
-        self._idle = idle
-        self._clock = clock
-        self._lock = threading.Lock()
-        # token -> [objective, trials running it, when the last one ended]
-        self._entries: dict[str, list[Any]] = {}
-
-    def __contains__(self, token: str) -> bool:
-        with self._lock:
-            return token in self._entries
-
-    def acquire(self, token: str) -> Any | None:
-        """The objective of ``token``, marked in use; ``None`` if not held."""
-        with self._lock:
-            entry = self._entries.pop(token, None)
-            if entry is None:
-                return None
-            entry[1] += 1
-            self._entries[token] = entry  # now the most recently used
-            return entry[0]
-
-    def add(self, token: str, objective: Any) -> None:
-        """Hold ``objective`` as ``token`` (in use), dropping the oldest unused beyond
-        the size."""
-        with self._lock:
-            self._entries.pop(token, None)
-            self._entries[token] = [objective, 1, self._clock()]
-            unused = [key for key, entry in self._entries.items() if entry[1] == 0]
-            for key in unused[: max(0, len(self._entries) - self._size)]:
-                del self._entries[key]
-
-    def release(self, token: str) -> None:
-        """A trial that acquired ``token`` has ended."""
-        with self._lock:
-            entry = self._entries.get(token)
-            if entry is not None:
-                entry[1] -= 1
-                entry[2] = self._clock()
-
-    def expire(self) -> None:
-        """Drop the objectives that no trial has used for ``idle`` seconds."""
-        now = self._clock()
-        with self._lock:
-            stale = [
-                key
-                for key, (_, running, ended) in self._entries.items()
-                if running == 0 and now - ended >= self._idle
-            ]
-            for key in stale:
-                del self._entries[key]
-
-
-#: In a worker: the objectives it loaded.
-_objectives = ObjectiveCache()
 
 
 def _dumps(obj: object) -> bytes:
@@ -203,7 +119,6 @@ def _prepare_worker(parent: int) -> None:
     _redirect_stderr(parent)
     _python_streams_to_stderr()
     _watch_parent(parent)
-    _expire_objectives()
 
 
 def _redirect_stderr(parent: int) -> None:
@@ -244,18 +159,6 @@ def _watch_parent(parent: int) -> None:
         os._exit(1)  # the objective is abandoned: nobody can record its result
 
     threading.Thread(target=watch, name="asynchyper parent watchdog", daemon=True).start()
-
-
-def _expire_objectives() -> None:
-    """In a worker: drop objectives left idle (see :class:`ObjectiveCache`), in the
-    background, while the worker waits for trials."""
-
-    def expire() -> None:
-        while True:
-            time.sleep(OBJECTIVE_IDLE_SECONDS / 10)
-            _objectives.expire()
-
-    threading.Thread(target=expire, name="asynchyper objective expiry", daemon=True).start()
 
 
 def _flush_c_stdio() -> None:
@@ -312,22 +215,19 @@ def _python_streams_to_stderr() -> None:
 
 
 def _run_in_process(
-    shipment: _Shipment, config: Any, context: TrialContext, parent: int
+    shipment: Shipment, config: Any, context: TrialContext, parent: int
 ) -> _ProcessOutcome:
     """Entry point inside the worker: run the trial, ship everything back."""
     _prepare_worker(parent)
-    objective = _objectives.acquire(shipment.token)
+    # What loading raises goes back as the transport's failure, as anyio's own
+    # unpickling of a trial would.
+    objective = load_objective(shipment, pickle.loads)
     if objective is None:
-        if shipment.payload is None:
-            return _ProcessOutcome({}, missing=True)
-        # What this raises goes back as the transport's failure, as anyio's own
-        # unpickling of a trial would.
-        objective = pickle.loads(shipment.payload)
-        _objectives.add(shipment.token, objective)
+        return _ProcessOutcome({}, missing=True)
     try:
         return _run_trial(objective, config, context)
     finally:
-        _objectives.release(shipment.token)
+        worker_objectives.release(shipment.token)
 
 
 def _run_trial(
@@ -452,9 +352,7 @@ class ProcessExecutor(Executor):
         check_max_workers(max_workers)
         self.max_workers = max_workers
         self._limiter: anyio.CapacityLimiter | None = None
-        # id(objective) -> (objective, its shipment with the payload): pickled once
-        # per run. The objective is kept so that its id is not reused meanwhile.
-        self._shipments: dict[int, tuple[Callable[..., Any], _Shipment]] = {}
+        self._shipments = Shipments(_dumps)  # the objective pickled once per run
 
     def __repr__(self) -> str:
         return f"ProcessExecutor(max_workers={self.max_workers!r})"
@@ -472,15 +370,6 @@ class ProcessExecutor(Executor):
         self._limiter = None
         self._shipments.clear()
 
-    def _ship(self, objective: Callable[..., Any]) -> _Shipment:
-        """Pickle ``objective`` for this run (once: later trials reuse the payload)."""
-        kept = self._shipments.get(id(objective))
-        if kept is not None and kept[0] is objective:
-            return kept[1]
-        shipment = _Shipment(uuid.uuid4().hex, _dumps(objective))
-        self._shipments[id(objective)] = (objective, shipment)
-        return shipment
-
     def check(self, objective: Callable[..., Any], *, config: Any = None) -> None:
         """Check that the objective (and an example configuration) can be pickled.
 
@@ -495,7 +384,7 @@ class ProcessExecutor(Executor):
                 how to fix it.
         """
         try:
-            self._ship(objective)
+            self._shipments.get(objective)
         except Exception as exc:
             msg = (
                 f"executor='process' cannot send the objective {objective!r} to a worker "
@@ -550,11 +439,8 @@ class ProcessExecutor(Executor):
         if self._limiter is None:
             await self.start()
         _hook_worker_starts()
-        shipment = self._ship(objective)
-        small = shipment.payload is not None and len(shipment.payload) <= SMALL_OBJECTIVE_BYTES
-        outcome = await self._call(
-            shipment if small else _Shipment(shipment.token, None), config, context
-        )
+        shipment = self._shipments.get(objective)
+        outcome = await self._call(shipment.lean(), config, context)
         if outcome.missing:  # this worker has not loaded the objective yet
             outcome = await self._call(shipment, config, context)
         context.user_attrs.update(outcome.attrs)
@@ -563,7 +449,7 @@ class ProcessExecutor(Executor):
         return _value_of(outcome, context.number)
 
     async def _call(
-        self, shipment: _Shipment, config: Any, context: TrialContext
+        self, shipment: Shipment, config: Any, context: TrialContext
     ) -> _ProcessOutcome:
         """One request to a worker process, its failures translated (see :meth:`run`)."""
         started: list[Any] = []

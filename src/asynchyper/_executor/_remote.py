@@ -5,7 +5,9 @@ Both executors run the objective the same way and send an exception back the sam
 way: pickled when it can be (so it is re-raised as itself), and always as its name,
 message and traceback text (so a class the main process cannot load still says what
 happened). They differ only in the pickler: ``pickle`` for worker processes,
-``cloudpickle`` for Dask.
+``cloudpickle`` for Dask. Both send the objective the same way too: pickled once per
+run in the study process (:class:`Shipments`), loaded once by each worker, which keeps
+it for its later trials (:class:`ObjectiveCache`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ from __future__ import annotations
 import asyncio
 import inspect
 import re
+import threading
+import time
 import traceback
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +26,19 @@ import attrs
 
 from ._context import TrialContext, mark_raised_by_objective, use_trial_context
 
-__all__ = ["Failure", "call_objective", "rebuild", "short_repr"]
+__all__ = [
+    "OBJECTIVE_IDLE_SECONDS",
+    "SMALL_OBJECTIVE_BYTES",
+    "Failure",
+    "ObjectiveCache",
+    "Shipment",
+    "Shipments",
+    "call_objective",
+    "load_objective",
+    "rebuild",
+    "short_repr",
+    "worker_objectives",
+]
 
 
 class _RemoteTraceback(Exception):
@@ -153,3 +170,171 @@ def _type_name(cls: type) -> str:
     if cls.__module__ in ("__main__", "__mp_main__", "builtins"):
         return cls.__qualname__
     return f"{cls.__module__}.{cls.__qualname__}"
+
+
+@attrs.frozen
+class Shipment:
+    """The objective as a trial sends it: pickled once per run, loaded once per worker.
+
+    ``token`` names one pickling of one objective; a worker that already loaded it
+    reuses its copy, so data bound to the objective crosses to each worker once
+    instead of with every trial. ``payload`` is ``None`` when the study process
+    expects the worker to hold it already.
+    """
+
+    token: str
+    payload: bytes | None
+
+    def lean(self) -> Shipment:
+        """What a trial sends first: the payload when it is small (sending it costs
+        less than asking first whether the worker holds it), else the token alone."""
+        if self.payload is not None and len(self.payload) <= SMALL_OBJECTIVE_BYTES:
+            return self
+        return Shipment(self.token, None)
+
+
+#: Objectives pickled to at most this many bytes travel with every trial.
+SMALL_OBJECTIVE_BYTES = 64 * 1024
+#: A worker drops a loaded objective that no trial used for this long (seconds).
+OBJECTIVE_IDLE_SECONDS = 60.0
+
+
+class Shipments:
+    """In the study process: each objective pickled once, until :meth:`clear`.
+
+    An executor clears it when its run ends, so that the next run sends the objective
+    as it is then (under a new token).
+
+    Args:
+        dumps: The pickler (``pickle`` for worker processes, ``cloudpickle`` for Dask).
+    """
+
+    def __init__(self, dumps: Callable[[Any], bytes]) -> None:
+        self._dumps = dumps
+        # id(objective) -> (objective, shipment): the objective is kept so that its id
+        # cannot be reused by another object meanwhile.
+        self._kept: dict[int, tuple[Any, Shipment]] = {}
+
+    def get(self, objective: Any) -> Shipment:
+        """``objective``'s shipment, with its payload (pickled on the first call).
+
+        Raises:
+            Exception: Whatever the pickler raises.
+        """
+        kept = self._kept.get(id(objective))
+        if kept is not None and kept[0] is objective:
+            return kept[1]
+        shipment = Shipment(uuid.uuid4().hex, bytes(self._dumps(objective)))
+        self._kept[id(objective)] = (objective, shipment)
+        return shipment
+
+    def clear(self) -> None:
+        """Forget every payload."""
+        self._kept.clear()
+
+
+class ObjectiveCache:
+    """In a worker: the objectives it loaded, by shipment token.
+
+    At most ``size`` are kept (the least recently used goes first), and one that no
+    trial has used for ``idle`` seconds is dropped by :meth:`expire`, so that an idle
+    worker of a long-lived event loop or cluster (a service, a notebook) does not hold
+    a finished run's data. One in use by a running trial is never dropped.
+    """
+
+    def __init__(
+        self,
+        size: int = 2,
+        idle: float = OBJECTIVE_IDLE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._size = size
+        self._idle = idle
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._expiring = False
+        # token -> [objective, trials running it, when the last one ended]
+        self._entries: dict[str, list[Any]] = {}
+
+    def __contains__(self, token: str) -> bool:
+        with self._lock:
+            return token in self._entries
+
+    def acquire(self, token: str) -> Any | None:
+        """The objective of ``token``, marked in use; ``None`` if not held."""
+        with self._lock:
+            entry = self._entries.pop(token, None)
+            if entry is None:
+                return None
+            entry[1] += 1
+            self._entries[token] = entry  # now the most recently used
+            return entry[0]
+
+    def add(self, token: str, objective: Any) -> Any:
+        """Hold ``objective`` as ``token``, in use, and return the one held (another
+        thread of the worker may have loaded it meanwhile); the oldest unused beyond
+        the size are dropped."""
+        with self._lock:
+            entry = self._entries.pop(token, None)
+            if entry is None:
+                entry = [objective, 0, self._clock()]
+            entry[1] += 1
+            self._entries[token] = entry
+            unused = [key for key, held in self._entries.items() if held[1] == 0]
+            for key in unused[: max(0, len(self._entries) - self._size)]:
+                del self._entries[key]
+            return entry[0]
+
+    def release(self, token: str) -> None:
+        """A trial that acquired ``token`` has ended."""
+        with self._lock:
+            entry = self._entries.get(token)
+            if entry is not None:
+                entry[1] -= 1
+                entry[2] = self._clock()
+
+    def expire(self) -> None:
+        """Drop the objectives that no trial has used for ``idle`` seconds."""
+        now = self._clock()
+        with self._lock:
+            stale = [
+                key
+                for key, (_, running, ended) in self._entries.items()
+                if running == 0 and now - ended >= self._idle
+            ]
+            for key in stale:
+                del self._entries[key]
+
+    def start_expiring(self) -> None:
+        """Call :meth:`expire` in a daemon thread from now on (once per cache)."""
+        with self._lock:
+            if self._expiring:
+                return
+            self._expiring = True
+
+        def expire() -> None:
+            while True:
+                time.sleep(self._idle / 10)
+                self.expire()
+
+        threading.Thread(target=expire, name="asynchyper objective expiry", daemon=True).start()
+
+
+#: In a worker (a process of the process executor, or a Dask worker's process): the
+#: objectives it loaded.
+worker_objectives = ObjectiveCache()
+
+
+def load_objective(shipment: Shipment, loads: Callable[[bytes], Any]) -> Any | None:
+    """In a worker: the shipped objective, marked in use (:meth:`ObjectiveCache.release`
+    it after the trial); ``None`` when the worker does not hold it and the shipment
+    has no payload (the study process then sends it again with it).
+
+    Raises:
+        Exception: Whatever ``loads`` raises on the payload.
+    """
+    worker_objectives.start_expiring()
+    objective = worker_objectives.acquire(shipment.token)
+    if objective is None and shipment.payload is not None:
+        objective = worker_objectives.add(shipment.token, loads(shipment.payload))
+    return objective

@@ -23,7 +23,7 @@ from .._errors import ExecutorError
 from .._executor._base import Executor
 from .._executor._context import TrialContext
 from .._executor._process import WorkerDiedError
-from .._executor._remote import rebuild
+from .._executor._remote import Shipment, Shipments, rebuild
 from ._task import Outcome, WorkerLoadError, run_trial
 
 __all__ = ["DaskExecutor"]
@@ -58,7 +58,11 @@ class DaskExecutor(Executor):
     a synchronous ``Client`` or the address instead.
 
     The objective and each configuration are pickled with cloudpickle, as Dask does;
-    ``check()`` rejects ones that cannot travel before any trial starts. Functions
+    ``check()`` rejects ones that cannot travel before any trial starts. The objective
+    (with data bound to it) is pickled once per run and loaded once by each worker
+    process, which keeps it for its later trials of the run (a trial sends only a token
+    when the pickle is over 64 KiB, and again with it when its worker does not hold it
+    yet); a worker drops an objective that no trial used for a minute. Functions
     defined in the script itself are sent by value; functions imported from a module
     need that module (and asynchyper) installed on the workers. ``async def``
     objectives run with ``asyncio.run`` inside the worker. Attributes set through
@@ -126,6 +130,7 @@ class DaskExecutor(Executor):
         self._threaded = False
         self._users = 0
         self._futures: set[Any] = set()  # distributed.Future objects in flight
+        self._shipments = Shipments(cloudpickle.dumps)  # the objective pickled once per run
         self._limiter: anyio.CapacityLimiter | None = None
 
     def __repr__(self) -> str:
@@ -195,6 +200,7 @@ class DaskExecutor(Executor):
             await self._close_own()
         self._client = None
         self._limiter = None
+        self._shipments.clear()
 
     async def _connect_async(self, address: str | None) -> None:
         """asyncio: an asynchronous client on the running loop (and cluster if none)."""
@@ -300,7 +306,7 @@ class DaskExecutor(Executor):
                 )
                 raise ExecutorError(msg) from exc
         try:
-            cloudpickle.dumps(objective)
+            self._shipments.get(objective)  # kept: the run sends this pickle
         except Exception as exc:
             msg = (
                 f"DaskExecutor cannot send the objective {objective!r} to Dask workers: "
@@ -354,18 +360,31 @@ class DaskExecutor(Executor):
         # Pickled here and loaded inside the task: a worker that cannot load it then
         # reports an ordinary task error instead of dropping its scheduler connection.
         try:
-            payload = cloudpickle.dumps((objective, config, context))
+            shipment = self._shipments.get(objective)
+            payload = cloudpickle.dumps((config, context))
         except Exception as exc:
             msg = (
                 f"DaskExecutor cannot send trial {context.number} to Dask workers: "
                 f"{type(exc).__name__}: {exc}"
             )
             raise ExecutorError(msg) from exc
+        outcome = await self._run_task(client, shipment.lean(), payload, context)
+        if outcome.missing:  # that worker has not loaded the objective yet
+            outcome = await self._run_task(client, shipment, payload, context)
+        context.user_attrs.update(outcome.attrs)
+        if outcome.failure is not None:
+            raise rebuild(outcome.failure, cloudpickle.loads)
+        return outcome.value
+
+    async def _run_task(
+        self, client: Any, shipment: Shipment, payload: bytes, context: TrialContext
+    ) -> Outcome:
+        """Run the trial's task; resubmit it while worker deaths fail it before it starts."""
         resubmitted = 0
         while True:
             key = f"asynchyper-{context.study}-trial-{context.number}-{uuid.uuid4().hex[:8]}"
             try:
-                packed = await self._submit(client, payload, key, context.number)
+                packed = await self._submit(client, shipment, payload, key, context.number)
                 break
             except KilledWorker as exc:
                 # The scheduler fails every task the dead worker held, also those still
@@ -379,15 +398,15 @@ class DaskExecutor(Executor):
                     "started; resubmitted",
                     context.number,
                 )
-        outcome = _unpack(packed, context.number)
-        context.user_attrs.update(outcome.attrs)
-        if outcome.failure is not None:
-            raise rebuild(outcome.failure, cloudpickle.loads)
-        return outcome.value
+        return _unpack(packed, context.number)
 
-    async def _submit(self, client: Any, payload: bytes, key: str, number: int) -> bytes:
+    async def _submit(
+        self, client: Any, shipment: Shipment, payload: bytes, key: str, number: int
+    ) -> bytes:
         """Submit the trial's task under ``key`` and wait for it; cancel it if cancelled."""
-        submit = functools.partial(client.submit, run_trial, payload, key, key=key, pure=False)
+        submit = functools.partial(
+            client.submit, run_trial, shipment, payload, key, key=key, pure=False
+        )
         # Shielded so that a cancel arriving meanwhile cannot lose the submitted future.
         with anyio.CancelScope(shield=True):
             if self._threaded:

@@ -12,7 +12,13 @@ import distributed
 import distributed.utils
 
 from .._executor._context import TrialContext
-from .._executor._remote import Failure, call_objective
+from .._executor._remote import (
+    Failure,
+    Shipment,
+    call_objective,
+    load_objective,
+    worker_objectives,
+)
 from .._types import JSONInput
 
 __all__ = ["Outcome", "WorkerLoadError", "run_trial"]
@@ -35,29 +41,46 @@ class Outcome:
     attrs: dict[str, JSONInput]
     value: Any = None
     failure: Failure | None = None
+    #: The worker does not hold the objective: send it again with its payload.
+    missing: bool = False
 
 
 class WorkerLoadError(Exception):
     """A worker could not unpickle a trial (a module missing there, another version)."""
 
 
-def run_trial(payload: bytes, marker: str) -> bytes:
+def run_trial(shipment: Shipment, payload: bytes, marker: str) -> bytes:
     """The Dask task: mark its start, load the trial, run it, pickle the outcome.
 
-    ``marker`` names a scheduler-side ``distributed.Event`` set while the task runs, so
-    that after a worker death the study can tell a trial that was running there from
-    one that was only queued there (which it resubmits).
+    The objective comes as a :class:`Shipment`: loaded once per worker process and
+    kept for its later trials; without its payload, and not held here, the outcome
+    says so and the study sends it again with it. ``payload`` is the configuration
+    and the trial context. ``marker`` names a scheduler-side ``distributed.Event`` set
+    while the task runs, so that after a worker death the study can tell a trial that
+    was running there from one that was only queued there (which it resubmits).
     """
     _call_scheduler("event_set", marker)  # before anything that could kill the worker
     try:
         try:
-            objective, config, context = cloudpickle.loads(payload)
+            objective = load_objective(shipment, cloudpickle.loads)
         except Exception as exc:
-            msg = f"{type(exc).__name__}: {exc}"
-            raise WorkerLoadError(msg) from None
-        return _pack(run_objective(objective, config, context))
+            raise WorkerLoadError(_named(exc)) from None
+        if objective is None:
+            return _pack(Outcome({}, missing=True))
+        try:
+            try:
+                config, context = cloudpickle.loads(payload)
+            except Exception as exc:
+                raise WorkerLoadError(_named(exc)) from None
+            return _pack(run_objective(objective, config, context))
+        finally:
+            worker_objectives.release(shipment.token)
     finally:
         _call_scheduler("event_clear", marker)
+
+
+def _named(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 def run_objective(objective: Callable[[Any], Any], config: Any, context: TrialContext) -> Outcome:
