@@ -10,13 +10,13 @@ import os
 import sys
 import threading
 import time
-import uuid
 from typing import Annotated, Any, Literal
 
 import attrs
 from distributed import get_worker
 
 import asynchyper as ah
+from asynchyper._executor._remote import worker_objectives
 
 #: Released at the end of each test; hanging objectives wait on it (in-process workers).
 RELEASE = threading.Event()
@@ -103,19 +103,20 @@ def lock_returning_objective(config: Quad) -> Any:
 
 
 class BoundData:
-    """An objective holding ``size`` bytes: each loading gets a fresh id, which every
-    trial reports (with its process), so a test can count loadings per worker."""
+    """An objective holding ``size`` bytes that keeps the running trial's ``x`` on
+    itself for a while: trials sharing one object would see each other's. Reports the
+    pickles its worker process was given."""
 
     def __init__(self, size: int, scale: float = 1.0) -> None:
         self.data = bytes(size)
         self.scale = scale
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self.loading = uuid.uuid4().hex
+        self.current: float | None = None
 
     def __call__(self, config: Quad) -> float:
+        self.current = config.x
+        time.sleep(0.05)  # meanwhile other trials run in the worker's other threads
         trial = ah.current_trial()
-        trial.set_attr("loading", getattr(self, "loading", "never pickled"))
+        trial.set_attr("shared", self.current != config.x)
+        trial.set_attr("payloads", worker_objectives.stored)
         trial.set_attr("pid", os.getpid())
         return self.scale * loss(config)

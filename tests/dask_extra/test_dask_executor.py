@@ -204,13 +204,13 @@ async def test_trials_run_on_the_workers_with_their_context(
 
 
 @pytest.mark.parametrize("size", [10, 4 * SMALL_OBJECTIVE_BYTES])
-async def test_the_objective_is_loaded_once_per_worker_process(
+async def test_the_objective_is_sent_once_per_worker_process(
     size: int, process_cluster: LocalCluster
 ) -> None:
     # Small: it travels with every task; large: a task carries a token and a worker
     # that does not hold it yet gets it in a second task. Either way each worker
-    # process loads it once per run, and a new run (the objective changed meanwhile)
-    # sends it afresh.
+    # process is given the pickle once per run, and a new run (the objective changed
+    # meanwhile) sends it afresh.
     objective = BoundData(size)
     executor = DaskExecutor(process_cluster.scheduler_address)
     runs = []
@@ -223,11 +223,27 @@ async def test_the_objective_is_loaded_once_per_worker_process(
             assert [t.value for t in result.trials] == [
                 scale * loss(t.config) for t in result.trials
             ]
-            runs.append({(t.user_attrs["pid"], t.user_attrs["loading"]) for t in result.trials})
-    for loadings in runs:
-        pids = {pid for pid, _ in loadings}
-        assert len(loadings) == len(pids) <= 2  # one loading per worker process
-    assert not {loading for _, loading in runs[0]} & {loading for _, loading in runs[1]}
+            runs.append({(t.user_attrs["pid"], t.user_attrs["payloads"]) for t in result.trials})
+    for given in runs:
+        pids = {pid for pid, _ in given}
+        assert len(given) == len(pids) <= 2  # one pickle given per worker process
+    assert not runs[0] & runs[1]  # each worker was given the second run's pickle
+
+
+async def test_trials_in_threads_of_one_worker_do_not_share_the_objective(
+    threads_cluster: LocalCluster,
+) -> None:
+    executor = DaskExecutor(threads_cluster.scheduler_address)
+    with anyio.fail_after(TEST_SECONDS):
+        result = await ah.minimize(
+            BoundData(4 * SMALL_OBJECTIVE_BYTES),
+            Quad,
+            trials=8,
+            concurrency=4,
+            executor=executor,
+            seed=0,
+        )
+    assert [t.user_attrs["shared"] for t in result.trials] == [False] * 8
 
 
 async def test_async_objectives_run_inside_the_worker(threads_cluster: LocalCluster) -> None:

@@ -5,6 +5,7 @@ Module level on purpose: worker processes import them by name.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import subprocess
@@ -21,6 +22,7 @@ import numpy as np
 
 import asynchyper as ah
 from asynchyper._executor import current_trial
+from asynchyper._executor._remote import worker_objectives
 from asynchyper._types import JSONScalar, Params
 
 
@@ -145,28 +147,32 @@ def printing_objective(config: Quad) -> float:
 
 #: How often a BoundData was pickled in this process (the study's).
 BOUND_PICKLED = {"count": 0}
-#: How often a BoundData was loaded in this process (in a worker: that worker's count).
-_BOUND_LOADED = {"count": 0}
 
 
 class BoundData:
-    """A process objective holding ``size`` bytes of data: counts its picklings here
-    and its loadings in each worker, and reports the latter as an attribute."""
+    """A process objective holding ``size`` bytes of data: counts its picklings here,
+    reports the pickles its worker was given, and keeps an event-loop-bound semaphore
+    on itself (made by its first call) as a client session would be."""
 
     def __init__(self, size: int, scale: float = 1.0) -> None:
         self.data = bytes(size)
         self.scale = scale
+        self.semaphore: asyncio.Semaphore | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         BOUND_PICKLED["count"] += 1
         return self.__dict__
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        _BOUND_LOADED["count"] += 1
-        self.__dict__.update(state)
+    async def _hold(self) -> None:
+        assert self.semaphore is not None
+        async with self.semaphore:  # a wait binds it to this trial's event loop
+            await asyncio.sleep(0)
 
-    def __call__(self, config: Quad) -> float:
-        current_trial().set_attr("loads_in_worker", _BOUND_LOADED["count"])
+    async def __call__(self, config: Quad) -> float:
+        if self.semaphore is None:
+            self.semaphore = asyncio.Semaphore(1)
+        await asyncio.gather(self._hold(), self._hold())  # the second one waits
+        current_trial().set_attr("payloads_in_worker", worker_objectives.stored)
         current_trial().set_attr("pid", os.getpid())
         return self.scale * loss(config)
 

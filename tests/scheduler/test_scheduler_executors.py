@@ -220,9 +220,10 @@ async def test_process_executor_runs_a_module_level_function_with_context() -> N
 
 @pytest.mark.parametrize("size", [10, 4 * SMALL_OBJECTIVE_BYTES])
 async def test_data_bound_to_a_process_objective_reaches_each_worker_once(size: int) -> None:
-    # Pickled once in the study process (by the check before the first trial), loaded
-    # once per worker: not once per trial, whether the payload travels with every
-    # request (small) or only when a worker asks for it (large).
+    # Pickled for the checks before the run (not for each trial); each worker is given
+    # the pickle once, whether it travels with every request (small) or only when a
+    # worker asks for it (large); each trial still loads its own copy from it, so the
+    # semaphore an async objective makes on itself is never another event loop's.
     objective = BoundData(size)
     pickled = BOUND_PICKLED["count"]
     result = await ah.minimize(
@@ -235,21 +236,26 @@ async def test_data_bound_to_a_process_objective_reaches_each_worker_once(size: 
         seed=0,
         progress=False,
     )
-    assert len(result.completed) == 8
-    assert BOUND_PICKLED["count"] - pickled == 1
+    assert [t.error for t in result.trials] == [None] * 8
+    assert BOUND_PICKLED["count"] - pickled <= 2
     for trial in result.trials:
         assert trial.value == loss(trial.config)
-        assert trial.user_attrs["loads_in_worker"] == 1
+        assert trial.user_attrs["payloads_in_worker"] == 1
 
 
 async def test_a_new_run_sends_the_objective_as_it_is_now() -> None:
     # Workers outlive a run (same event loop): the next run's objective, changed in
-    # between, replaces what they hold.
+    # between, replaces what they hold; also after a run refused before its first trial.
     executor = ProcessExecutor(max_workers=1)
     objective = BoundData(4 * SMALL_OBJECTIVE_BYTES)
     first = await ah.minimize(
         objective, Quad, trials=2, executor=executor, suggester=ah.Random(), progress=False
     )
+    objective.scale = 3.0
+    with pytest.raises(ah.AsynchyperError):  # refused after the executor's check
+        await ah.minimize(
+            objective, Quad, trials=2, executor=executor, progress=False, enqueue=[{"x": 9.0}]
+        )
     objective.scale = 2.0
     second = await ah.minimize(
         objective, Quad, trials=2, executor=executor, suggester=ah.Random(), progress=False
@@ -257,7 +263,32 @@ async def test_a_new_run_sends_the_objective_as_it_is_now() -> None:
     assert [t.value for t in first.trials] == [loss(t.config) for t in first.trials]
     assert [t.value for t in second.trials] == [2.0 * loss(t.config) for t in second.trials]
     assert first.trials[0].user_attrs["pid"] == second.trials[0].user_attrs["pid"]
-    assert [t.user_attrs["loads_in_worker"] for t in second.trials] == [2, 2]
+    assert [t.user_attrs["payloads_in_worker"] for t in second.trials] == [2, 2]
+
+
+async def test_runs_sharing_a_process_executor_share_its_worker_limit() -> None:
+    # The first run to end used to reset the limiter under the other: a second worker.
+    executor = ProcessExecutor(max_workers=1)
+    results: list[ah.Result[Quad]] = []
+
+    async def run(trials: int) -> None:
+        results.append(
+            await ah.minimize(
+                BoundData(10),
+                Quad,
+                trials=trials,
+                concurrency=2,
+                executor=executor,
+                suggester=ah.Random(),
+                progress=False,
+            )
+        )
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(run, 2)
+        group.start_soon(run, 8)
+    pids = {t.user_attrs["pid"] for result in results for t in result.trials}
+    assert len(pids) == 1
 
 
 @pytest.mark.parametrize("size", [10, 4 * SMALL_OBJECTIVE_BYTES])
@@ -278,32 +309,26 @@ async def test_an_objective_that_cannot_be_loaded_in_the_worker_says_so(size: in
     assert "RuntimeError: this objective cannot be loaded here" in message
 
 
-def test_the_objective_cache_keeps_the_recent_and_those_in_use() -> None:
+def test_the_objective_cache_keeps_the_recent_pickles_for_a_while() -> None:
     now = [0.0]
     cache = ObjectiveCache(size=2, idle=60.0, clock=lambda: now[0])
-    cache.add("a", "A")  # in use until released
-    cache.add("b", "B")
-    cache.release("b")
-    cache.add("c", "C")  # three held: "b" is the oldest unused, "a" is in use
+    cache.put("a", b"A")
+    cache.put("b", b"B")
+    assert cache.get("a") == b"A"  # now "b" is the least recently used
+    cache.put("c", b"C")
     assert ("a" in cache, "b" in cache, "c" in cache) == (True, False, True)
-    cache.release("c")
-    assert cache.acquire("c") == "C"
-    assert cache.acquire("b") is None
-    cache.release("c")
-    now[0] = 59.0
-    cache.expire()
-    assert "c" in cache
+    assert cache.get("b") is None
+    assert cache.stored == 3
+    cache.put("c", b"C")  # already held: not stored again
+    assert (cache.stored, len(cache)) == (3, 2)
+    now[0] = 30.0
+    assert cache.get("c") == b"C"
     now[0] = 60.0
     cache.expire()
-    assert "c" not in cache
-    assert "a" in cache  # still running a trial: never dropped
-    cache.release("a")
-    now[0] = 119.0
+    assert ("a" in cache, "c" in cache) == (False, True)
+    now[0] = 90.0
     cache.expire()
-    assert "a" in cache
-    now[0] = 120.0
-    cache.expire()
-    assert "a" not in cache
+    assert len(cache) == 0
 
 
 async def test_process_failures_keep_the_worker_traceback_and_attrs() -> None:

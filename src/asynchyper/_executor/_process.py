@@ -32,7 +32,6 @@ from ._remote import (
     load_objective,
     rebuild,
     short_repr,
-    worker_objectives,
 )
 
 __all__ = ["ProcessExecutor", "WorkerDiedError"]
@@ -224,10 +223,7 @@ def _run_in_process(
     objective = load_objective(shipment, pickle.loads)
     if objective is None:
         return _ProcessOutcome({}, missing=True)
-    try:
-        return _run_trial(objective, config, context)
-    finally:
-        worker_objectives.release(shipment.token)
+    return _run_trial(objective, config, context)
 
 
 def _run_trial(
@@ -327,12 +323,12 @@ class ProcessExecutor(Executor):
     with; idle ones exit when the event loop ends, or are replaced by a later trial
     that finds them idle for more than five minutes. A worker whose study process was
     killed exits within about a second, abandoning its trial. The objective, with any
-    data bound to it, is pickled once per run (by :meth:`check`, or the first trial)
-    and loaded once by each worker, which keeps it for its later trials of the run (so
-    state the objective keeps on itself lasts from trial to trial in a worker, and
-    changes made to it in this process during the run do not reach the workers); a
-    worker drops an objective that no trial used for a minute. Data too big to copy
-    into every worker is better loaded there (a module-level global, or a path the
+    data bound to it, is pickled once per run (by :meth:`check`) and sent once to each
+    worker, which keeps the pickle (dropped after a minute without trials) and loads a
+    fresh copy of the objective from it for every trial, as if it came with the trial:
+    trials never share an objective object, and a change made to the objective in
+    this process during the run does not reach the workers. Data too big to copy into
+    every worker is better loaded there (a module-level global, or a path the
     objective opens).
 
     Args:
@@ -353,20 +349,34 @@ class ProcessExecutor(Executor):
         self.max_workers = max_workers
         self._limiter: anyio.CapacityLimiter | None = None
         self._shipments = Shipments(_dumps)  # the objective pickled once per run
+        self._users = 0  # runs between start() and stop()
 
     def __repr__(self) -> str:
         return f"ProcessExecutor(max_workers={self.max_workers!r})"
 
     async def start(self) -> None:
-        """Create the worker limiter (it must belong to the running event loop)."""
+        """Create the worker limiter (it must belong to the running event loop).
+
+        Runs that share this executor each start and stop it: the limiter and the
+        pickled objectives last until the last of them stops.
+        """
+        self._users += 1
+        self._make_limiter()
+
+    def _make_limiter(self) -> None:
+        if self._limiter is not None:
+            return
         if self.max_workers is None:
             self._limiter = anyio.to_process.current_default_process_limiter()
         else:
             self._limiter = anyio.CapacityLimiter(self.max_workers)
 
     async def stop(self) -> None:
-        """Forget the limiter and the pickled objectives; the worker pool is shut down
-        with the event loop."""
+        """When the last run using this executor stops: forget the limiter and the
+        pickled objectives (the worker pool is shut down with the event loop)."""
+        self._users = max(0, self._users - 1)
+        if self._users:
+            return
         self._limiter = None
         self._shipments.clear()
 
@@ -384,7 +394,7 @@ class ProcessExecutor(Executor):
                 how to fix it.
         """
         try:
-            self._shipments.get(objective)
+            self._shipments.fresh(objective)  # kept: the run sends this pickle
         except Exception as exc:
             msg = (
                 f"executor='process' cannot send the objective {objective!r} to a worker "
@@ -436,8 +446,7 @@ class ProcessExecutor(Executor):
             Exception: Whatever the objective raised (or a stand-in, see above).
         """
         assert isinstance(context, TrialContext)
-        if self._limiter is None:
-            await self.start()
+        self._make_limiter()  # also when run() is called without start()
         _hook_worker_starts()
         shipment = self._shipments.get(objective)
         outcome = await self._call(shipment.lean(), config, context)

@@ -6,8 +6,8 @@ way: pickled when it can be (so it is re-raised as itself), and always as its na
 message and traceback text (so a class the main process cannot load still says what
 happened). They differ only in the pickler: ``pickle`` for worker processes,
 ``cloudpickle`` for Dask. Both send the objective the same way too: pickled once per
-run in the study process (:class:`Shipments`), loaded once by each worker, which keeps
-it for its later trials (:class:`ObjectiveCache`).
+run in the study process (:class:`Shipments`), sent once to each worker, which keeps
+the pickle and loads each trial's own copy from it (:class:`ObjectiveCache`).
 """
 
 from __future__ import annotations
@@ -174,12 +174,12 @@ def _type_name(cls: type) -> str:
 
 @attrs.frozen
 class Shipment:
-    """The objective as a trial sends it: pickled once per run, loaded once per worker.
+    """The objective as a trial sends it: pickled once per run, sent once per worker.
 
-    ``token`` names one pickling of one objective; a worker that already loaded it
-    reuses its copy, so data bound to the objective crosses to each worker once
-    instead of with every trial. ``payload`` is ``None`` when the study process
-    expects the worker to hold it already.
+    ``token`` names one pickling of one objective; a worker that already holds that
+    pickle loads the trial's objective from its copy, so data bound to the objective
+    crosses to each worker once instead of with every trial. ``payload`` is ``None``
+    when the study process expects the worker to hold it already.
     """
 
     token: str
@@ -195,15 +195,16 @@ class Shipment:
 
 #: Objectives pickled to at most this many bytes travel with every trial.
 SMALL_OBJECTIVE_BYTES = 64 * 1024
-#: A worker drops a loaded objective that no trial used for this long (seconds).
+#: A worker drops a pickle that no trial used for this long (seconds).
 OBJECTIVE_IDLE_SECONDS = 60.0
 
 
 class Shipments:
-    """In the study process: each objective pickled once, until :meth:`clear`.
+    """In the study process: each objective pickled once per run.
 
-    An executor clears it when its run ends, so that the next run sends the objective
-    as it is then (under a new token).
+    :meth:`fresh` pickles anew (an executor's ``check`` before each run), so that a
+    run sends the objective as it is when the run starts, also after a run that
+    failed before its first trial; :meth:`get` reuses that pickle for every trial.
 
     Args:
         dumps: The pickler (``pickle`` for worker processes, ``cloudpickle`` for Dask).
@@ -215,8 +216,18 @@ class Shipments:
         # cannot be reused by another object meanwhile.
         self._kept: dict[int, tuple[Any, Shipment]] = {}
 
+    def fresh(self, objective: Any) -> Shipment:
+        """Pickle ``objective`` now, under a new token, and keep that.
+
+        Raises:
+            Exception: Whatever the pickler raises.
+        """
+        shipment = Shipment(uuid.uuid4().hex, bytes(self._dumps(objective)))
+        self._kept[id(objective)] = (objective, shipment)
+        return shipment
+
     def get(self, objective: Any) -> Shipment:
-        """``objective``'s shipment, with its payload (pickled on the first call).
+        """``objective``'s kept shipment, with its payload (pickled if there is none).
 
         Raises:
             Exception: Whatever the pickler raises.
@@ -224,9 +235,7 @@ class Shipments:
         kept = self._kept.get(id(objective))
         if kept is not None and kept[0] is objective:
             return kept[1]
-        shipment = Shipment(uuid.uuid4().hex, bytes(self._dumps(objective)))
-        self._kept[id(objective)] = (objective, shipment)
-        return shipment
+        return self.fresh(objective)
 
     def clear(self) -> None:
         """Forget every payload."""
@@ -234,17 +243,23 @@ class Shipments:
 
 
 class ObjectiveCache:
-    """In a worker: the objectives it loaded, by shipment token.
+    """In a worker: the pickles of the objectives it was sent, by shipment token.
 
-    At most ``size`` are kept (the least recently used goes first), and one that no
-    trial has used for ``idle`` seconds is dropped by :meth:`expire`, so that an idle
-    worker of a long-lived event loop or cluster (a service, a notebook) does not hold
-    a finished run's data. One in use by a running trial is never dropped.
+    Each trial loads its own objective from the pickle (as when the pickle came with
+    every trial), so trials never share an objective object: not concurrent ones in
+    the threads of a Dask worker, and not one trial's event loop with the next. At
+    most ``size`` pickles are kept (the least recently used goes first, before a new
+    one is stored), and one that no trial has used for ``idle`` seconds is dropped by
+    :meth:`expire`.
+
+    Attributes:
+        stored: How many pickles this cache has been given (a count for tests and
+            debugging: one per run and worker when each worker is sent it once).
     """
 
     def __init__(
         self,
-        size: int = 2,
+        size: int = 1,
         idle: float = OBJECTIVE_IDLE_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -253,55 +268,43 @@ class ObjectiveCache:
         self._clock = clock
         self._lock = threading.Lock()
         self._expiring = False
-        # token -> [objective, trials running it, when the last one ended]
-        self._entries: dict[str, list[Any]] = {}
+        # token -> (pickle, when a trial last used it)
+        self._entries: dict[str, tuple[bytes, float]] = {}
+        self.stored = 0
 
     def __contains__(self, token: str) -> bool:
         with self._lock:
             return token in self._entries
 
-    def acquire(self, token: str) -> Any | None:
-        """The objective of ``token``, marked in use; ``None`` if not held."""
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def get(self, token: str) -> bytes | None:
+        """The pickle of ``token`` (now the most recently used); ``None`` if not held."""
         with self._lock:
             entry = self._entries.pop(token, None)
             if entry is None:
                 return None
-            entry[1] += 1
-            self._entries[token] = entry  # now the most recently used
+            self._entries[token] = (entry[0], self._clock())
             return entry[0]
 
-    def add(self, token: str, objective: Any) -> Any:
-        """Hold ``objective`` as ``token``, in use, and return the one held (another
-        thread of the worker may have loaded it meanwhile); the oldest unused beyond
-        the size are dropped."""
+    def put(self, token: str, payload: bytes) -> None:
+        """Hold ``payload`` as ``token``, after dropping the least recently used
+        beyond ``size - 1``."""
         with self._lock:
-            entry = self._entries.pop(token, None)
-            if entry is None:
-                entry = [objective, 0, self._clock()]
-            entry[1] += 1
-            self._entries[token] = entry
-            unused = [key for key, held in self._entries.items() if held[1] == 0]
-            for key in unused[: max(0, len(self._entries) - self._size)]:
-                del self._entries[key]
-            return entry[0]
-
-    def release(self, token: str) -> None:
-        """A trial that acquired ``token`` has ended."""
-        with self._lock:
-            entry = self._entries.get(token)
-            if entry is not None:
-                entry[1] -= 1
-                entry[2] = self._clock()
+            if token not in self._entries:
+                self.stored += 1
+                while len(self._entries) >= self._size:
+                    del self._entries[next(iter(self._entries))]
+            self._entries.pop(token, None)
+            self._entries[token] = (payload, self._clock())
 
     def expire(self) -> None:
-        """Drop the objectives that no trial has used for ``idle`` seconds."""
+        """Drop the pickles that no trial has used for ``idle`` seconds."""
         now = self._clock()
         with self._lock:
-            stale = [
-                key
-                for key, (_, running, ended) in self._entries.items()
-                if running == 0 and now - ended >= self._idle
-            ]
+            stale = [key for key, (_, used) in self._entries.items() if now - used >= self._idle]
             for key in stale:
                 del self._entries[key]
 
@@ -321,20 +324,23 @@ class ObjectiveCache:
 
 
 #: In a worker (a process of the process executor, or a Dask worker's process): the
-#: objectives it loaded.
+#: pickles of the objectives it was sent.
 worker_objectives = ObjectiveCache()
 
 
 def load_objective(shipment: Shipment, loads: Callable[[bytes], Any]) -> Any | None:
-    """In a worker: the shipped objective, marked in use (:meth:`ObjectiveCache.release`
-    it after the trial); ``None`` when the worker does not hold it and the shipment
-    has no payload (the study process then sends it again with it).
+    """In a worker: a fresh copy of the shipped objective, loaded from the pickle held
+    here or the one the shipment carries (then held for later trials); ``None`` when
+    neither has it (the study process then sends it again with the payload).
 
     Raises:
         Exception: Whatever ``loads`` raises on the payload.
     """
     worker_objectives.start_expiring()
-    objective = worker_objectives.acquire(shipment.token)
-    if objective is None and shipment.payload is not None:
-        objective = worker_objectives.add(shipment.token, loads(shipment.payload))
-    return objective
+    payload = worker_objectives.get(shipment.token)
+    if payload is None:
+        if shipment.payload is None:
+            return None
+        payload = shipment.payload
+        worker_objectives.put(shipment.token, payload)
+    return loads(payload)

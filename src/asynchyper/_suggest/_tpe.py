@@ -502,7 +502,9 @@ class TPE(Suggester):
         nearer = not good and self.bad_gap == "nearer"
         if dg and rows.size > _SMALL and self.bandwidth == "hyperopt":
             # Many kernels: kept sorted and fitted across asks, in row space.
-            kernels = self._rows.setdefault((group.index, role), RowKernels())
+            kernels = self._rows.get((group.index, role))
+            if kernels is None:  # not setdefault: a RowKernels costs a few arrays to make
+                kernels = self._rows[group.index, role] = RowKernels()
             finished = rows[rows < n_finished]
             extra = unit[rows[finished.size :]][:, group.numeric]
             kernels.fit(

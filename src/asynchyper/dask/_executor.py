@@ -59,10 +59,11 @@ class DaskExecutor(Executor):
 
     The objective and each configuration are pickled with cloudpickle, as Dask does;
     ``check()`` rejects ones that cannot travel before any trial starts. The objective
-    (with data bound to it) is pickled once per run and loaded once by each worker
-    process, which keeps it for its later trials of the run (a trial sends only a token
-    when the pickle is over 64 KiB, and again with it when its worker does not hold it
-    yet); a worker drops an objective that no trial used for a minute. Functions
+    (with data bound to it) is pickled once per run and sent once to each worker
+    process, which keeps the pickle and loads a fresh copy of the objective from it for
+    every trial (a trial sends only a token when the pickle is over 64 KiB, and the
+    pickle too when its worker does not hold it yet); a worker drops a pickle that no
+    trial used for a minute. Functions
     defined in the script itself are sent by value; functions imported from a module
     need that module (and asynchyper) installed on the workers. ``async def``
     objectives run with ``asyncio.run`` inside the worker. Attributes set through
@@ -306,7 +307,7 @@ class DaskExecutor(Executor):
                 )
                 raise ExecutorError(msg) from exc
         try:
-            self._shipments.get(objective)  # kept: the run sends this pickle
+            self._shipments.fresh(objective)  # kept: the run sends this pickle
         except Exception as exc:
             msg = (
                 f"DaskExecutor cannot send the objective {objective!r} to Dask workers: "

@@ -17,7 +17,6 @@ from .._executor._remote import (
     Shipment,
     call_objective,
     load_objective,
-    worker_objectives,
 )
 from .._types import JSONInput
 
@@ -52,12 +51,13 @@ class WorkerLoadError(Exception):
 def run_trial(shipment: Shipment, payload: bytes, marker: str) -> bytes:
     """The Dask task: mark its start, load the trial, run it, pickle the outcome.
 
-    The objective comes as a :class:`Shipment`: loaded once per worker process and
-    kept for its later trials; without its payload, and not held here, the outcome
-    says so and the study sends it again with it. ``payload`` is the configuration
-    and the trial context. ``marker`` names a scheduler-side ``distributed.Event`` set
-    while the task runs, so that after a worker death the study can tell a trial that
-    was running there from one that was only queued there (which it resubmits).
+    The objective comes as a :class:`Shipment`: its pickle is sent once per worker
+    process and kept there, and each trial loads its own copy from it; without its
+    payload, and not held here, the outcome says so and the study sends it again with
+    it. ``payload`` is the configuration and the trial context. ``marker`` names a
+    scheduler-side ``distributed.Event`` set while the task runs, so that after a
+    worker death the study can tell a trial that was running there from one that was
+    only queued there (which it resubmits).
     """
     _call_scheduler("event_set", marker)  # before anything that could kill the worker
     try:
@@ -68,13 +68,10 @@ def run_trial(shipment: Shipment, payload: bytes, marker: str) -> bytes:
         if objective is None:
             return _pack(Outcome({}, missing=True))
         try:
-            try:
-                config, context = cloudpickle.loads(payload)
-            except Exception as exc:
-                raise WorkerLoadError(_named(exc)) from None
-            return _pack(run_objective(objective, config, context))
-        finally:
-            worker_objectives.release(shipment.token)
+            config, context = cloudpickle.loads(payload)
+        except Exception as exc:
+            raise WorkerLoadError(_named(exc)) from None
+        return _pack(run_objective(objective, config, context))
     finally:
         _call_scheduler("event_clear", marker)
 
