@@ -40,7 +40,7 @@ from asynchyper._executor import (
     TrialContext,
     current_trial,
 )
-from asynchyper._executor._remote import SMALL_OBJECTIVE_BYTES, ObjectiveCache
+from asynchyper._executor._remote import SMALL_OBJECTIVE_BYTES, ObjectiveCache, Shipments
 
 pytestmark = pytest.mark.anyio
 
@@ -309,26 +309,57 @@ async def test_an_objective_that_cannot_be_loaded_in_the_worker_says_so(size: in
     assert "RuntimeError: this objective cannot be loaded here" in message
 
 
-def test_the_objective_cache_keeps_the_recent_pickles_for_a_while() -> None:
+def test_the_objective_cache_keeps_the_recent_pickles_while_in_use() -> None:
     now = [0.0]
     cache = ObjectiveCache(size=2, idle=60.0, clock=lambda: now[0])
-    cache.put("a", b"A")
-    cache.put("b", b"B")
-    assert cache.get("a") == b"A"  # now "b" is the least recently used
-    cache.put("c", b"C")
+    cache.add("a", b"A")
+    cache.add("b", b"B")
+    cache.release("b")
+    assert cache.acquire("a") == b"A"  # now "b" is the least recently used
+    cache.add("c", b"C")
     assert ("a" in cache, "b" in cache, "c" in cache) == (True, False, True)
-    assert cache.get("b") is None
+    assert cache.acquire("b") is None
     assert cache.stored == 3
-    cache.put("c", b"C")  # already held: not stored again
+    cache.add("c", b"C")  # already held: not stored again
     assert (cache.stored, len(cache)) == (3, 2)
-    now[0] = 30.0
-    assert cache.get("c") == b"C"
+    for _ in range(2):
+        cache.release("c")
+    now[0] = 59.0
+    cache.expire()
+    assert "c" in cache
     now[0] = 60.0
     cache.expire()
-    assert ("a" in cache, "c" in cache) == (False, True)
-    now[0] = 90.0
+    assert "c" not in cache
+    now[0] = 500.0
+    cache.expire()
+    assert "a" in cache  # a trial that started long ago still runs with it
+    cache.release("a")
+    cache.release("a")
+    now[0] = 559.0
+    cache.expire()
+    assert "a" in cache  # idle since its last trial ended, not since it started
+    now[0] = 560.0
     cache.expire()
     assert len(cache) == 0
+
+
+def test_the_study_keeps_one_pickle_per_run_using_the_executor() -> None:
+    shipments = Shipments(lambda objective: repr(objective).encode())
+
+    class Holder:
+        def method(self, config: object) -> float:
+            return 0.0
+
+    holder = Holder()
+    first = shipments.fresh(holder.method)
+    assert shipments.get(holder.method) is first  # a new bound method, the same parts
+    second = shipments.fresh(holder.method)  # a new run: pickled anew
+    assert second.token != first.token
+    other = shipments.fresh(loss, keep=2)  # a second run at once
+    assert (shipments.get(holder.method, keep=2), shipments.get(loss, keep=2)) == (second, other)
+    shipments.fresh(cpu_objective, keep=2)  # a third: the oldest goes
+    assert shipments.get(loss, keep=2) is other
+    assert shipments.get(holder.method, keep=2).token not in {first.token, second.token}
 
 
 async def test_process_failures_keep_the_worker_traceback_and_attrs() -> None:

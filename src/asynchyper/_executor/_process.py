@@ -18,6 +18,7 @@ from typing import Any
 import anyio
 import anyio.to_process
 import attrs
+from anyio.lowlevel import RunVar
 
 from .._errors import ExecutorError
 from .._types import JSONInput
@@ -32,6 +33,7 @@ from ._remote import (
     load_objective,
     rebuild,
     short_repr,
+    worker_objectives,
 )
 
 __all__ = ["ProcessExecutor", "WorkerDiedError"]
@@ -223,7 +225,10 @@ def _run_in_process(
     objective = load_objective(shipment, pickle.loads)
     if objective is None:
         return _ProcessOutcome({}, missing=True)
-    return _run_trial(objective, config, context)
+    try:
+        return _run_trial(objective, config, context)
+    finally:
+        worker_objectives.release(shipment.token)
 
 
 def _run_trial(
@@ -323,13 +328,13 @@ class ProcessExecutor(Executor):
     with; idle ones exit when the event loop ends, or are replaced by a later trial
     that finds them idle for more than five minutes. A worker whose study process was
     killed exits within about a second, abandoning its trial. The objective, with any
-    data bound to it, is pickled once per run (by :meth:`check`) and sent once to each
-    worker, which keeps the pickle (dropped after a minute without trials) and loads a
-    fresh copy of the objective from it for every trial, as if it came with the trial:
-    trials never share an objective object, and a change made to the objective in
-    this process during the run does not reach the workers. Data too big to copy into
-    every worker is better loaded there (a module-level global, or a path the
-    objective opens).
+    data bound to it, is pickled once per run (by :meth:`check`, or the first trial when
+    :meth:`run` is called directly) and sent once to each worker, which keeps the pickle
+    (dropped a minute after its last trial ended) and loads a fresh copy of the
+    objective from it for every trial, as if it came with the trial: trials never share
+    an objective object, and a change made to the objective in this process during the
+    run does not reach the workers. Data too big to copy into every worker is better
+    loaded there (a module-level global, or a path the objective opens).
 
     Args:
         max_workers: Most worker processes at once; ``None`` means one per CPU core.
@@ -347,7 +352,8 @@ class ProcessExecutor(Executor):
     def __init__(self, max_workers: int | None = None) -> None:
         check_max_workers(max_workers)
         self.max_workers = max_workers
-        self._limiter: anyio.CapacityLimiter | None = None
+        # One limiter per event loop, like anyio's default one: never reset under a run.
+        self._limiters: RunVar[anyio.CapacityLimiter] = RunVar("asynchyper_process_limiter")
         self._shipments = Shipments(_dumps)  # the objective pickled once per run
         self._users = 0  # runs between start() and stop()
 
@@ -355,30 +361,26 @@ class ProcessExecutor(Executor):
         return f"ProcessExecutor(max_workers={self.max_workers!r})"
 
     async def start(self) -> None:
-        """Create the worker limiter (it must belong to the running event loop).
-
-        Runs that share this executor each start and stop it: the limiter and the
-        pickled objectives last until the last of them stops.
-        """
+        """Count a run that uses this executor (see :meth:`stop`)."""
         self._users += 1
-        self._make_limiter()
 
-    def _make_limiter(self) -> None:
-        if self._limiter is not None:
-            return
+    def _limiter(self) -> anyio.CapacityLimiter:
+        """This event loop's limiter of worker processes."""
         if self.max_workers is None:
-            self._limiter = anyio.to_process.current_default_process_limiter()
-        else:
-            self._limiter = anyio.CapacityLimiter(self.max_workers)
+            return anyio.to_process.current_default_process_limiter()
+        try:
+            return self._limiters.get()
+        except LookupError:
+            limiter = anyio.CapacityLimiter(self.max_workers)
+            self._limiters.set(limiter)
+            return limiter
 
     async def stop(self) -> None:
-        """When the last run using this executor stops: forget the limiter and the
-        pickled objectives (the worker pool is shut down with the event loop)."""
+        """When the last run using this executor stops, forget the pickled objectives
+        (the worker pool is shut down with the event loop)."""
         self._users = max(0, self._users - 1)
-        if self._users:
-            return
-        self._limiter = None
-        self._shipments.clear()
+        if not self._users:
+            self._shipments.clear()
 
     def check(self, objective: Callable[..., Any], *, config: Any = None) -> None:
         """Check that the objective (and an example configuration) can be pickled.
@@ -394,7 +396,7 @@ class ProcessExecutor(Executor):
                 how to fix it.
         """
         try:
-            self._shipments.fresh(objective)  # kept: the run sends this pickle
+            self._shipments.fresh(objective, self._users + 1)  # the run sends this pickle
         except Exception as exc:
             msg = (
                 f"executor='process' cannot send the objective {objective!r} to a worker "
@@ -446,9 +448,8 @@ class ProcessExecutor(Executor):
             Exception: Whatever the objective raised (or a stand-in, see above).
         """
         assert isinstance(context, TrialContext)
-        self._make_limiter()  # also when run() is called without start()
         _hook_worker_starts()
-        shipment = self._shipments.get(objective)
+        shipment = self._shipments.get(objective, self._users)
         outcome = await self._call(shipment.lean(), config, context)
         if outcome.missing:  # this worker has not loaded the objective yet
             outcome = await self._call(shipment, config, context)
@@ -472,7 +473,7 @@ class ProcessExecutor(Executor):
                     context,
                     os.getpid(),
                     cancellable=True,
-                    limiter=self._limiter,
+                    limiter=self._limiter(),
                 )
             except (anyio.BrokenWorkerProcess, anyio.get_cancelled_exc_class()):
                 # Neither leaves a worker this call started in anyio's pool.

@@ -212,34 +212,47 @@ class Shipments:
 
     def __init__(self, dumps: Callable[[Any], bytes]) -> None:
         self._dumps = dumps
-        # id(objective) -> (objective, shipment): the objective is kept so that its id
-        # cannot be reused by another object meanwhile.
-        self._kept: dict[int, tuple[Any, Shipment]] = {}
+        # key -> (objective, shipment), oldest first: the objective is kept so that
+        # the ids in its key cannot be reused by other objects meanwhile.
+        self._kept: dict[tuple[int, ...], tuple[Any, Shipment]] = {}
 
-    def fresh(self, objective: Any) -> Shipment:
-        """Pickle ``objective`` now, under a new token, and keep that.
+    def fresh(self, objective: Any, keep: int = 1) -> Shipment:
+        """Pickle ``objective`` now, under a new token, and keep that and the ``keep
+        - 1`` most recent others (one per run using the executor: a run whose pickle
+        was dropped pickles again at its next trial).
 
         Raises:
             Exception: Whatever the pickler raises.
         """
         shipment = Shipment(uuid.uuid4().hex, bytes(self._dumps(objective)))
-        self._kept[id(objective)] = (objective, shipment)
+        key = _key(objective)
+        self._kept.pop(key, None)
+        while self._kept and len(self._kept) >= max(keep, 1):
+            del self._kept[next(iter(self._kept))]
+        self._kept[key] = (objective, shipment)
         return shipment
 
-    def get(self, objective: Any) -> Shipment:
+    def get(self, objective: Any, keep: int = 1) -> Shipment:
         """``objective``'s kept shipment, with its payload (pickled if there is none).
 
         Raises:
             Exception: Whatever the pickler raises.
         """
-        kept = self._kept.get(id(objective))
-        if kept is not None and kept[0] is objective:
+        kept = self._kept.get(_key(objective))
+        if kept is not None and _key(kept[0]) == _key(objective):
             return kept[1]
-        return self.fresh(objective)
+        return self.fresh(objective, keep)
 
     def clear(self) -> None:
         """Forget every payload."""
         self._kept.clear()
+
+
+def _key(objective: Any) -> tuple[int, ...]:
+    # A bound method is a new object at each attribute lookup: keyed by its parts.
+    if inspect.ismethod(objective):
+        return (id(objective.__self__), id(objective.__func__))
+    return (id(objective),)
 
 
 class ObjectiveCache:
@@ -249,8 +262,8 @@ class ObjectiveCache:
     every trial), so trials never share an objective object: not concurrent ones in
     the threads of a Dask worker, and not one trial's event loop with the next. At
     most ``size`` pickles are kept (the least recently used goes first, before a new
-    one is stored), and one that no trial has used for ``idle`` seconds is dropped by
-    :meth:`expire`.
+    one is stored), and one that no running trial uses and no trial has ended with for
+    ``idle`` seconds is dropped by :meth:`expire`.
 
     Attributes:
         stored: How many pickles this cache has been given (a count for tests and
@@ -268,8 +281,8 @@ class ObjectiveCache:
         self._clock = clock
         self._lock = threading.Lock()
         self._expiring = False
-        # token -> (pickle, when a trial last used it)
-        self._entries: dict[str, tuple[bytes, float]] = {}
+        # token -> [pickle, trials using it, when the last one ended]
+        self._entries: dict[str, list[Any]] = {}
         self.stored = 0
 
     def __contains__(self, token: str) -> bool:
@@ -280,31 +293,49 @@ class ObjectiveCache:
         with self._lock:
             return len(self._entries)
 
-    def get(self, token: str) -> bytes | None:
-        """The pickle of ``token`` (now the most recently used); ``None`` if not held."""
+    def acquire(self, token: str) -> bytes | None:
+        """The pickle of ``token``, in use until :meth:`release` (and now the most
+        recently used); ``None`` if not held."""
         with self._lock:
             entry = self._entries.pop(token, None)
             if entry is None:
                 return None
-            self._entries[token] = (entry[0], self._clock())
-            return entry[0]
+            entry[1] += 1
+            self._entries[token] = entry
+            payload: bytes = entry[0]
+            return payload
 
-    def put(self, token: str, payload: bytes) -> None:
-        """Hold ``payload`` as ``token``, after dropping the least recently used
-        beyond ``size - 1``."""
+    def add(self, token: str, payload: bytes) -> None:
+        """Hold ``payload`` as ``token``, in use until :meth:`release`, after dropping
+        the least recently used beyond ``size - 1`` (in use or not: a trial that
+        loaded its objective no longer needs the pickle)."""
         with self._lock:
-            if token not in self._entries:
+            entry = self._entries.pop(token, None)
+            if entry is None:
                 self.stored += 1
-                while len(self._entries) >= self._size:
+                while self._entries and len(self._entries) >= self._size:
                     del self._entries[next(iter(self._entries))]
-            self._entries.pop(token, None)
-            self._entries[token] = (payload, self._clock())
+                entry = [payload, 0, self._clock()]
+            entry[1] += 1
+            self._entries[token] = entry
+
+    def release(self, token: str) -> None:
+        """A trial that acquired or added ``token`` has ended."""
+        with self._lock:
+            entry = self._entries.get(token)
+            if entry is not None:
+                entry[1] = max(0, entry[1] - 1)
+                entry[2] = self._clock()
 
     def expire(self) -> None:
-        """Drop the pickles that no trial has used for ``idle`` seconds."""
+        """Drop the pickles unused for ``idle`` seconds (none while a trial runs)."""
         now = self._clock()
         with self._lock:
-            stale = [key for key, (_, used) in self._entries.items() if now - used >= self._idle]
+            stale = [
+                key
+                for key, (_, running, ended) in self._entries.items()
+                if not running and now - ended >= self._idle
+            ]
             for key in stale:
                 del self._entries[key]
 
@@ -331,16 +362,22 @@ worker_objectives = ObjectiveCache()
 def load_objective(shipment: Shipment, loads: Callable[[bytes], Any]) -> Any | None:
     """In a worker: a fresh copy of the shipped objective, loaded from the pickle held
     here or the one the shipment carries (then held for later trials); ``None`` when
-    neither has it (the study process then sends it again with the payload).
+    neither has it (the study process then sends it again with the payload). Unless
+    ``None``, the pickle is in use until ``worker_objectives.release(token)``.
 
     Raises:
-        Exception: Whatever ``loads`` raises on the payload.
+        Exception: Whatever ``loads`` raises on the payload (the pickle is then
+            released).
     """
     worker_objectives.start_expiring()
-    payload = worker_objectives.get(shipment.token)
+    payload = worker_objectives.acquire(shipment.token)
     if payload is None:
         if shipment.payload is None:
             return None
         payload = shipment.payload
-        worker_objectives.put(shipment.token, payload)
-    return loads(payload)
+        worker_objectives.add(shipment.token, payload)
+    try:
+        return loads(payload)
+    except BaseException:
+        worker_objectives.release(shipment.token)
+        raise

@@ -62,8 +62,8 @@ class DaskExecutor(Executor):
     (with data bound to it) is pickled once per run and sent once to each worker
     process, which keeps the pickle and loads a fresh copy of the objective from it for
     every trial (a trial sends only a token when the pickle is over 64 KiB, and the
-    pickle too when its worker does not hold it yet); a worker drops a pickle that no
-    trial used for a minute. Functions
+    pickle too when its worker does not hold it yet); a worker drops the pickle a minute
+    after its last trial ended. Functions
     defined in the script itself are sent by value; functions imported from a module
     need that module (and asynchyper) installed on the workers. ``async def``
     objectives run with ``asyncio.run`` inside the worker. Attributes set through
@@ -307,7 +307,7 @@ class DaskExecutor(Executor):
                 )
                 raise ExecutorError(msg) from exc
         try:
-            self._shipments.fresh(objective)  # kept: the run sends this pickle
+            self._shipments.fresh(objective, self._users + 1)  # the run sends this pickle
         except Exception as exc:
             msg = (
                 f"DaskExecutor cannot send the objective {objective!r} to Dask workers: "
@@ -361,7 +361,7 @@ class DaskExecutor(Executor):
         # Pickled here and loaded inside the task: a worker that cannot load it then
         # reports an ordinary task error instead of dropping its scheduler connection.
         try:
-            shipment = self._shipments.get(objective)
+            shipment = self._shipments.get(objective, self._users)
             payload = cloudpickle.dumps((config, context))
         except Exception as exc:
             msg = (

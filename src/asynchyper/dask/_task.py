@@ -17,6 +17,7 @@ from .._executor._remote import (
     Shipment,
     call_objective,
     load_objective,
+    worker_objectives,
 )
 from .._types import JSONInput
 
@@ -68,10 +69,13 @@ def run_trial(shipment: Shipment, payload: bytes, marker: str) -> bytes:
         if objective is None:
             return _pack(Outcome({}, missing=True))
         try:
-            config, context = cloudpickle.loads(payload)
-        except Exception as exc:
-            raise WorkerLoadError(_named(exc)) from None
-        return _pack(run_objective(objective, config, context))
+            try:
+                config, context = cloudpickle.loads(payload)
+            except Exception as exc:
+                raise WorkerLoadError(_named(exc)) from None
+            return _pack(run_objective(objective, config, context))
+        finally:
+            worker_objectives.release(shipment.token)
     finally:
         _call_scheduler("event_clear", marker)
 
