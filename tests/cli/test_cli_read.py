@@ -460,9 +460,22 @@ def test_a_name_outside_the_console_encoding_is_escaped(tmp_path: Path) -> None:
     assert "caf\\xe9 \\u2260 tea" in done.stdout
 
 
-@pytest.mark.parametrize(("flags", "level"), [(["-v"], logging.INFO), (["-vv"], logging.DEBUG)])
+@pytest.mark.parametrize(
+    ("before", "after", "level"),
+    [
+        (["-v"], [], logging.INFO),
+        (["-vv"], [], logging.DEBUG),
+        ([], ["-v"], logging.INFO),
+        # Both count: the command's own -v replaced the count given before it.
+        (["-v"], ["-v"], logging.DEBUG),
+    ],
+)
 def test_verbose_logs_asynchyper_only(
-    demo_db: Path, monkeypatch: pytest.MonkeyPatch, flags: list[str], level: int
+    demo_db: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    before: list[str],
+    after: list[str],
+    level: int,
 ) -> None:
     # -v configured the root logger at INFO, so every other library's INFO lines came too.
     package = logging.getLogger("asynchyper")
@@ -470,7 +483,7 @@ def test_verbose_logs_asynchyper_only(
     monkeypatch.setattr(logging.root, "level", logging.WARNING)
     monkeypatch.setattr(package, "level", logging.NOTSET)
     try:
-        assert main([*flags, "studies", "--storage", str(demo_db)]) == 0
+        assert main([*before, "studies", *after, "--storage", str(demo_db)]) == 0
         assert package.level == level
         assert logging.root.level == logging.WARNING
         assert logging.root.handlers

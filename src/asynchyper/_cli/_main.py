@@ -42,6 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(sys.argv[1:] if argv is None else list(argv))
     except SystemExit as exc:  # --help, --version, or a usage error (already printed)
         return exc.code if isinstance(exc.code, int) else 2
+    args.verbose += args.verbose_after  # -v before and after the command both count
     if args.verbose:
         logging.basicConfig(
             level=logging.WARNING,  # other libraries: their warnings only

@@ -94,8 +94,10 @@ def build_parser(version: str) -> argparse.ArgumentParser:
     # given after the command too; SUPPRESS keeps a value given before the command
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--storage", metavar="URL", default=argparse.SUPPRESS, help=storage_help)
+    # Counted apart (a subcommand's namespace would replace the top level's count):
+    # main() adds the two, so "-v show -v" is -vv.
     common.add_argument(
-        "-v", "--verbose", action="count", default=argparse.SUPPRESS, help=verbose_help
+        "-v", "--verbose", action="count", dest="verbose_after", default=0, help=verbose_help
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
