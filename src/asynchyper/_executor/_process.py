@@ -451,7 +451,7 @@ class ProcessExecutor(Executor):
         _hook_worker_starts()
         shipment = self._shipments.get(objective, self._users)
         outcome = await self._call(shipment.lean(), config, context)
-        if outcome.missing:  # this worker has not loaded the objective yet
+        if outcome.missing:  # that worker does not hold the pickle yet
             outcome = await self._call(shipment, config, context)
         context.user_attrs.update(outcome.attrs)
         if outcome.failure is not None:

@@ -239,9 +239,7 @@ class Shipments:
             Exception: Whatever the pickler raises.
         """
         kept = self._kept.get(_key(objective))
-        if kept is not None and _key(kept[0]) == _key(objective):
-            return kept[1]
-        return self.fresh(objective, keep)
+        return kept[1] if kept is not None else self.fresh(objective, keep)
 
     def clear(self) -> None:
         """Forget every payload."""

@@ -370,7 +370,7 @@ class DaskExecutor(Executor):
             )
             raise ExecutorError(msg) from exc
         outcome = await self._run_task(client, shipment.lean(), payload, context)
-        if outcome.missing:  # that worker has not loaded the objective yet
+        if outcome.missing:  # that worker does not hold the pickle yet
             outcome = await self._run_task(client, shipment, payload, context)
         context.user_attrs.update(outcome.attrs)
         if outcome.failure is not None:
