@@ -27,7 +27,7 @@ PARAM_PREFIX = "params."
 USER_ATTR_PREFIX = "user_attrs."
 
 _LEADING = ("number", "state", "value", "duration", "started_at", "finished_at")
-_TRAILING = ("error",)
+_TRAILING = ("owner", "error")
 
 
 def record_columns(
@@ -45,7 +45,7 @@ def record_columns(
     Returns:
         ``number``, ``state``, ``value``, ``duration``, ``started_at``,
         ``finished_at``, one ``params.<name>`` column per flat parameter, one
-        ``user_attrs.<key>`` column per user attribute, then ``error``.
+        ``user_attrs.<key>`` column per user attribute, then ``owner`` and ``error``.
     """
     params: dict[str, None] = {}
     for dimension in space or ():
@@ -84,8 +84,8 @@ def trial_records(
     Returns:
         One dict per trial, in the given order: ``number``, ``state`` (its value,
         e.g. ``"complete"``), ``value``, ``duration`` (seconds), ``started_at`` and
-        ``finished_at`` (Unix times), ``params.<flat name>``, ``user_attrs.<key>``
-        and ``error``.
+        ``finished_at`` (Unix times), ``params.<flat name>``, ``user_attrs.<key>``,
+        ``owner`` (the process that ran it, ``host:pid:token``) and ``error``.
     """
     trials = list(trials)
     columns = record_columns(trials, space)
@@ -102,6 +102,7 @@ def trial_records(
             record[PARAM_PREFIX + name] = param
         for key, attribute in trial.user_attrs.items():
             record[USER_ATTR_PREFIX + key] = attribute
+        record["owner"] = trial.owner
         record["error"] = trial.error
         records.append(record)
     return records

@@ -118,6 +118,8 @@ class Trial(Generic[T]):
         user_attrs: JSON-safe attributes set by the objective or the user.
         started_at: Unix time it started running, if it did.
         finished_at: Unix time it finished, if it did.
+        owner: The process that ran it, ``host:pid:token`` (``None`` for a trial
+            that never ran, or was added with its result by :meth:`Study.add`).
     """
 
     number: int
@@ -129,6 +131,7 @@ class Trial(Generic[T]):
     user_attrs: Mapping[str, JSONValue] = attrs.field(factory=dict)
     started_at: float | None = None
     finished_at: float | None = None
+    owner: str | None = None
 
     @property
     def duration(self) -> float | None:
@@ -172,6 +175,10 @@ class TrialLike(Protocol):
     @property
     def finished_at(self) -> float | None:
         """Unix time it finished."""
+
+    @property
+    def owner(self) -> str | None:
+        """The process that ran it (``host:pid:token``)."""
 
 
 def error_summary(error: str | None) -> str:

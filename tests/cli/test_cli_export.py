@@ -85,7 +85,7 @@ def test_export_csv_round_trips(demo_db: Path, capsys: pytest.CaptureFixture[str
     assert len(rows) == len(trials) == N_COMPLETE + 2
     assert list(rows[0]) == [
         "number", "state", "value", "duration", "started_at", "finished_at",
-        *PARAM_COLUMNS, "user_attrs.half", "error",
+        *PARAM_COLUMNS, "user_attrs.half", "owner", "error",
     ]  # fmt: skip
     for row, trial in zip(rows, trials, strict=True):
         assert int(row["number"]) == trial.number
@@ -98,6 +98,7 @@ def test_export_csv_round_trips(demo_db: Path, capsys: pytest.CaptureFixture[str
             assert row[f"params.{name}"] == csv_text(value)
         inactive = set(PARAM_COLUMNS) - {f"params.{name}" for name in trial.params}
         assert all(row[column] == "" for column in inactive)
+        assert row["owner"] == (trial.owner or "")
     failed = next(row for row in rows if row["state"] == "failed")
     assert failed["error"] == "boom"
 
@@ -288,7 +289,7 @@ def test_columns_without_a_space_follow_first_appearance() -> None:
     ]  # fmt: skip
     records = trial_records(trials)
     assert record_columns(trials)[6:] == [
-        "params.b", "params.a", "params.c", "user_attrs.k", "error"
+        "params.b", "params.a", "params.c", "user_attrs.k", "owner", "error"
     ]  # fmt: skip
     assert records[0]["user_attrs.k"] == [1, 2]
     assert records[1]["params.b"] is None

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import re
+import socket
 import threading
 import time
 import uuid
@@ -939,3 +941,21 @@ async def test_a_failure_that_is_retried_says_so_in_the_log(
         " (retried: attempt 3 of 3)",
         " (3 failures with this error; further ones are logged at info level)",
     ]
+
+
+async def test_trials_name_the_process_that_ran_them(tmp_path: Path) -> None:
+    # In a study shared by several machines, which one a failure happened on: the
+    # owner (host:pid:token) was stored but not on Trial, in exports or in the CLI.
+    async with ah.open_study(Quad, storage=str(tmp_path / "o.db"), suggester=ah.Random()) as study:
+        await study.optimize(loss, trials=2, progress=False)
+        await study.add({"x": 0.0, "n": 1, "kind": "a"}, 1.0)
+        trials = await study.trials()
+        records = await study.records()
+    owners = [trial.owner for trial in trials]
+    host = socket.gethostname().replace(":", "_")
+    assert all(
+        owner is not None and owner.startswith(host) and f":{os.getpid()}:" in owner
+        for owner in owners[:2]
+    )
+    assert owners[2] is None  # added with its result: it never ran here
+    assert [record["owner"] for record in records] == owners

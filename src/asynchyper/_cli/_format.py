@@ -191,6 +191,7 @@ def trial_json(trial: TrialLike) -> dict[str, JSONValue]:
         "started_at": trial.started_at,
         "finished_at": trial.finished_at,
         "duration": duration,
+        "owner": trial.owner,
         "error": trial.error,
     }
 

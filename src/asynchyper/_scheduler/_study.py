@@ -1410,6 +1410,7 @@ class Study(Generic[T]):
             params=record.params,
             user_attrs=record.user_attrs,
             started_at=record.started_at,
+            owner=record.owner,
         )
         self._own[record.number] = trial
         return trial
@@ -1640,6 +1641,7 @@ class Study(Generic[T]):
             user_attrs=record.user_attrs,
             started_at=record.started_at,
             finished_at=record.finished_at,
+            owner=record.owner,
         )
 
     def _example_config(self) -> T:
