@@ -85,7 +85,7 @@ def trial_records(
         One dict per trial, in the given order: ``number``, ``state`` (its value,
         e.g. ``"complete"``), ``value``, ``duration`` (seconds), ``started_at`` and
         ``finished_at`` (Unix times), ``params.<flat name>``, ``user_attrs.<key>``,
-        ``owner`` (the process that ran it, ``host:pid:token``) and ``error``.
+        ``owner`` (the study process that ran it, ``host:pid:token``) and ``error``.
     """
     trials = list(trials)
     columns = record_columns(trials, space)

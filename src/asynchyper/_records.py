@@ -118,8 +118,9 @@ class Trial(Generic[T]):
         user_attrs: JSON-safe attributes set by the objective or the user.
         started_at: Unix time it started running, if it did.
         finished_at: Unix time it finished, if it did.
-        owner: The process that ran it, ``host:pid:token`` (``None`` for a trial
-            that never ran, or was added with its result by :meth:`Study.add`).
+        owner: The study process that ran it, ``host:pid:token`` (with worker
+            processes or Dask, the one that sent it to its worker); ``None`` for a
+            trial that never ran, or was added with its result by :meth:`Study.add`.
     """
 
     number: int
