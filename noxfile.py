@@ -94,6 +94,7 @@ BENCHMARK_SMOKE = [
     ["storage_bench.py", "--trials", "200", "--optuna-trials", "20", "--load-trials", "1000"],
     ["sklearn_bench.py", "--quick", "--no-hpsklearn"],
     ["scaleout.py", "--trials", "100", "--optuna-trials", "20", "--processes", "1", "2"],
+    ["bound_data.py", "--megabytes", "10", "--trials", "4"],
 ]
 
 

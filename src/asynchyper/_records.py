@@ -179,7 +179,7 @@ class TrialLike(Protocol):
 
     @property
     def owner(self) -> str | None:
-        """The process that ran it (``host:pid:token``)."""
+        """The study process that ran it (``host:pid:token``)."""
 
 
 def error_summary(error: str | None) -> str:
