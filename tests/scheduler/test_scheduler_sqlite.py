@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
+import time
 from pathlib import Path
 
 import anyio
@@ -204,3 +206,29 @@ async def test_open_study_takes_the_stored_direction(tmp_path: Path) -> None:
             pass
     async with ah.open_study(Quad, storage=db, name="new") as study:
         assert study.direction == "minimize"
+
+
+@pytest.mark.parametrize("study", ["existing", "new"])
+async def test_a_study_opened_on_a_locked_file_waits_busy_timeout_once(
+    tmp_path: Path, study: str
+) -> None:
+    # Before, the create that timed out was retried (as if the study existed), and
+    # each BEGIN IMMEDIATE waited twice: four times busy_timeout in all.
+    path = str(tmp_path / "study.db")
+    await ah.minimize(objective, Quad, trials=1, storage=path, study="existing")
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        start = time.monotonic()
+        with pytest.raises(ah.StorageError, match="locked"):
+            await ah.minimize(
+                objective,
+                Quad,
+                trials=2,
+                storage=ah.SQLiteStorage(path, busy_timeout=1.0),
+                study=study,
+            )
+        waited = time.monotonic() - start
+    finally:
+        holder.rollback()
+    assert 1.0 <= waited < 1.8

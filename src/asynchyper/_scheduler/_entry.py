@@ -203,34 +203,50 @@ async def create_or_load(
         "direction": direction,
     }
     constants = constant_defaults(compiled)
-    try:
+    # Looked up first (a read: another process's write lock does not hold it up), so
+    # that only a new study is created, and a create that fails for another reason than
+    # a racing creator (a lock held past busy_timeout, a full disk) is not retried.
+    if not await _exists(store, name):
         attrs = dict(user_attrs or {})
         if constants:
             attrs[CONSTANTS_ATTR] = dict(constants)
-        created = await store.create_study(
-            name, load_if_exists=False, user_attrs=attrs or None, **options
-        )
-    except StorageError:  # it exists (a real failure raises again just below)
         try:
-            loaded = await store.create_study(name, load_if_exists=True, **options)
-        except SpaceMismatchError:
-            widened = await _widened(store, name, compiled, direction)
-            if widened is None:
-                raise
-            loaded = widened
-        changed = changed_constants(loaded.user_attrs.get(CONSTANTS_ATTR), constants)
-        if changed:
-            _log.warning(
-                "study %r: constant fields of %s changed since the study was created: %s. "
-                "Constants are not stored with the trials, so the earlier trials' "
-                "configurations now show the new values although they ran with the old "
-                "ones; use another study name for this variant",
-                loaded.name,
-                compiled.cls.__qualname__,
-                "; ".join(changed),
+            created = await store.create_study(
+                name, load_if_exists=False, user_attrs=attrs or None, **options
             )
-        return loaded, False
-    return created, True
+        except StorageError:
+            if not await _exists(store, name):
+                raise  # not a racing creator: a real failure
+        else:
+            return created, True
+    try:
+        loaded = await store.create_study(name, load_if_exists=True, **options)
+    except SpaceMismatchError:
+        widened = await _widened(store, name, compiled, direction)
+        if widened is None:
+            raise
+        loaded = widened
+    changed = changed_constants(loaded.user_attrs.get(CONSTANTS_ATTR), constants)
+    if changed:
+        _log.warning(
+            "study %r: constant fields of %s changed since the study was created: %s. "
+            "Constants are not stored with the trials, so the earlier trials' "
+            "configurations now show the new values although they ran with the old "
+            "ones; use another study name for this variant",
+            loaded.name,
+            compiled.cls.__qualname__,
+            "; ".join(changed),
+        )
+    return loaded, False
+
+
+async def _exists(store: Storage, name: str) -> bool:
+    """Whether ``store`` holds a study called ``name``."""
+    try:
+        await store.get_study(name)
+    except UnknownStudyError:
+        return False
+    return True
 
 
 async def _widened(

@@ -141,29 +141,25 @@ def begin_immediate(conn: sqlite3.Connection, busy_timeout: float) -> None:
     """``BEGIN IMMEDIATE``, polling every millisecond or so while another process writes.
 
     SQLite's own busy handler backs off to sleeps of 25-100 ms, far longer than one
-    of our write transactions, so processes sharing a file would mostly sleep.
+    of our write transactions, so processes sharing a file would mostly sleep. It is
+    switched off (``busy_timeout = 0``) from the first attempt on: the whole wait lasts
+    ``busy_timeout``, not that in SQLite's handler and as long again polling.
 
     Raises:
         sqlite3.OperationalError: Still locked after ``busy_timeout`` seconds.
     """
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        return
-    except sqlite3.OperationalError as exc:
-        if not _is_busy(exc):
-            raise
     deadline = time.monotonic() + busy_timeout
     conn.execute("PRAGMA busy_timeout = 0")
     try:
         delay = 0.0005
         while True:
-            time.sleep(random.uniform(0.0, delay))  # jitter: waiting processes spread out
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 return
             except sqlite3.OperationalError as exc:
                 if not _is_busy(exc) or time.monotonic() > deadline:
                     raise
+            time.sleep(random.uniform(0.0, delay))  # jitter: waiting processes spread out
             delay = min(delay * 1.5, 0.004)
     finally:
         conn.execute(f"PRAGMA busy_timeout = {round(busy_timeout * 1000):d}")
