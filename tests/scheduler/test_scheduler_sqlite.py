@@ -232,3 +232,45 @@ async def test_a_study_opened_on_a_locked_file_waits_busy_timeout_once(
     finally:
         holder.rollback()
     assert 1.0 <= waited < 1.8
+
+
+async def test_a_run_cancelled_under_a_held_lock_returns_one_busy_timeout_after_it(
+    tmp_path: Path,
+) -> None:
+    # The results still to store, their second tries and the trials recorded as
+    # cancelled each waited busy_timeout one after the other before (6 s here).
+    path = str(tmp_path / "study.db")
+    await ah.minimize(objective, Quad, trials=1, storage=path)
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    locked: list[float] = []
+    errors: list[ah.StorageError] = []
+
+    async def lock_soon() -> None:
+        await anyio.sleep(0.3)
+        await anyio.to_thread.run_sync(holder.execute, "BEGIN IMMEDIATE")
+        locked.append(time.monotonic())
+
+    async def run() -> None:
+        with anyio.move_on_after(0.6):
+            try:
+                await ah.minimize(
+                    objective,
+                    Quad,
+                    trials=100_000,
+                    concurrency=4,
+                    storage=ah.SQLiteStorage(path, busy_timeout=1.0),
+                    suggester=ah.Random(),
+                )
+            except ah.StorageError as exc:
+                errors.append(exc)
+
+    try:
+        async with anyio.create_task_group() as group:
+            group.start_soon(lock_soon)
+            group.start_soon(run)
+        returned = time.monotonic()
+    finally:
+        holder.rollback()
+    # Whether the cancellation or the storage error ends the run depends on timing.
+    assert all("locked" in str(error) for error in errors)
+    assert 1.0 <= returned - locked[0] < 2.5
