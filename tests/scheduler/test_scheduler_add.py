@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 from typing import Annotated, Literal
 
+import anyio
 import attrs
 import numpy as np
 import pytest
@@ -168,3 +169,50 @@ async def test_a_running_optimize_sees_added_trials() -> None:
     assert len(added) == 1
     assert [t.state for t in result.trials].count(ah.TrialState.COMPLETE) == 4
     assert result.best.number == added[0].number
+
+
+async def test_skip_if_exists_adds_known_results_once_when_a_script_runs_again(
+    tmp_path: Path,
+) -> None:
+    db = str(tmp_path / "study.db")
+    known: list[tuple[Quad | dict[str, ah.JSONScalar], float | None, str | None]] = [
+        (Quad(x=1.0, n=1, kind="a"), 1.0, None),
+        ({"x": 2.0, "n": 3, "kind": "b"}, 4.5, None),
+        (Quad(x=0.0, n=2, kind="a"), None, "ran out of memory"),
+    ]
+
+    async def script() -> list[ah.Trial[Quad]]:
+        async with ah.open_study(Quad, storage=db, name="warm", suggester=ah.Random()) as study:
+            return [
+                await study.add(config, value, error=error, skip_if_exists=True)
+                for config, value, error in known
+            ]
+
+    first = await script()
+    assert await script() == first  # the re-run after a crash adds nothing
+    async with ah.open_study(Quad, storage=db, name="warm") as study:
+        assert await study.trials() == first
+        # without skip_if_exists each call is one trial; a run trial counts too
+        repeated = await study.add(Quad(x=1.0, n=1, kind="a"), 1.0)
+        assert repeated.number == 3
+        ran = await study.ask()
+        told = await study.tell(ran, 7.0)
+        assert await study.add(ran.config, 8.0, skip_if_exists=True) == told
+
+
+async def test_skip_if_exists_adds_once_when_several_processes_start_together(
+    tmp_path: Path,
+) -> None:
+    db = str(tmp_path / "shared.db")
+
+    async def script() -> None:
+        async with ah.open_study(Quad, storage=db, name="s", suggester=ah.Random()) as study:
+            for x in (0.5, 1.5, 2.5):
+                await study.add(Quad(x=x, n=2, kind="a"), x, skip_if_exists=True)
+
+    async with anyio.create_task_group() as group:
+        for _ in range(4):
+            group.start_soon(script)
+    async with ah.open_study(Quad, storage=db, name="s") as study:
+        trials = await study.trials()
+    assert sorted(t.config.x for t in trials) == [0.5, 1.5, 2.5]

@@ -734,6 +734,70 @@ class StorageContract:
         assert (ok.number, ok.seq) == (0, 1)
 
     @pytest.mark.anyio
+    async def test_add_trial_skip_if_exists_returns_a_trial_with_that_result(
+        self, storage: Storage
+    ) -> None:
+        study = await new_study(storage)
+        first = await storage.add_trial(
+            study.id, {"x": 1, "kind": "a"}, state=TrialState.COMPLETE, value=1.0
+        )
+        same = await storage.add_trial(
+            study.id,
+            {"kind": "a", "x": 1},
+            state=TrialState.COMPLETE,
+            value=2.0,
+            skip_if_exists=True,
+        )
+        assert same == first
+        failed = await storage.add_trial(study.id, {"x": 2}, state=TrialState.FAILED, error="oom")
+        again = await storage.add_trial(
+            study.id, {"x": 2}, state=TrialState.COMPLETE, value=0.5, skip_if_exists=True
+        )
+        assert again == failed
+        # Exactly these parameters: a trial holding them and more is another one, and
+        # a bool is not a number (Literal[1, True] has two choices).
+        others: list[dict[str, JSONScalar]] = [
+            {"x": 1},
+            {"x": 1, "kind": "a", "n": 3},
+            {"x": True, "kind": "a"},
+        ]
+        for params in others:
+            added = await storage.add_trial(
+                study.id, params, state=TrialState.COMPLETE, value=3.0, skip_if_exists=True
+            )
+            assert added.params == params
+        # Only a result counts: a running, queued or cancelled trial does not.
+        running = await storage.start_trial(study.id, {"x": 5}, owner=REMOTE_OWNER)
+        assert running is not None
+        await storage.enqueue_trial(study.id, {"x": 6})
+        await storage.add_trial(study.id, {"x": 7}, state=TrialState.CANCELLED, error="why")
+        for x in (5, 6, 7):
+            added = await storage.add_trial(
+                study.id, {"x": x}, state=TrialState.COMPLETE, value=4.0, skip_if_exists=True
+            )
+            assert added.state is TrialState.COMPLETE
+            assert added.number > running.number
+        assert len(await storage.trials(study.id)) == 11
+
+    @pytest.mark.anyio
+    async def test_concurrent_adds_that_skip_if_exists_add_once(self, storage: Storage) -> None:
+        study = await new_study(storage)
+        added: list[TrialRecord] = []
+
+        async def add() -> None:
+            added.append(
+                await storage.add_trial(
+                    study.id, {"x": 1}, state=TrialState.COMPLETE, value=1.0, skip_if_exists=True
+                )
+            )
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(10):
+                tg.start_soon(add)
+        assert len(await storage.trials(study.id)) == 1
+        assert {t.number for t in added} == {0}
+
+    @pytest.mark.anyio
     async def test_concurrent_adds_take_distinct_numbers(self, storage: Storage) -> None:
         study = await new_study(storage)
 

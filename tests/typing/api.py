@@ -247,6 +247,7 @@ async def check_study() -> None:
         del queued
         known: ah.Trial[Space] = await study.add(everything[0].config, 0.25, attrs=metrics)
         assert_type(await study.add({"lr": 1e-3}, error="diverged"), ah.Trial[Space])
+        assert_type(await study.add(known.config, 0.25, skip_if_exists=True), ah.Trial[Space])
         await study.add(Other(0.5), 0.25)  # type: ignore[arg-type]
         await study.add(known.config, "0.25")  # type: ignore[arg-type]
         result: ah.Result[Space] = await study.optimize(objective, trials=5, concurrency=2)

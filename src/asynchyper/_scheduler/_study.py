@@ -453,6 +453,7 @@ class Study(Generic[T]):
         *,
         error: str | BaseException | None = None,
         attrs: Mapping[str, JSONInput] | None = None,
+        skip_if_exists: bool = False,
     ) -> Trial[T]:
         """Record a trial evaluated elsewhere, so that later suggestions learn from it.
 
@@ -463,8 +464,8 @@ class Study(Generic[T]):
         that is no number at all is refused). They count in the ``trials`` budget like any
         completed trial, and in TPE's random start: once the study holds ``n_startup``
         trials, added ones included, asks are model-based. The trial never ran here: it
-        has no ``started_at`` and no duration. Nothing stops the same configuration from
-        being added twice; each call is one trial.
+        has no ``started_at`` and no duration. Without ``skip_if_exists``, each call is
+        one trial, also for a configuration added before.
 
         Args:
             config: The whole configuration: an instance of the space class, or flat
@@ -475,9 +476,15 @@ class Study(Generic[T]):
             error: Instead of a value: why it failed (an exception keeps its
                 traceback text).
             attrs: JSON-safe user attributes to store with the trial.
+            skip_if_exists: Add nothing if a ``COMPLETE`` or ``FAILED`` trial of this
+                study has exactly this configuration (added before or run here), and
+                return that trial instead, so that a script that adds known results
+                and re-runs after a crash does not add them again. Atomic: processes
+                adding the same configuration at once add it once.
 
         Returns:
-            The new trial, ``COMPLETE`` or ``FAILED``.
+            The new trial, ``COMPLETE`` or ``FAILED`` (with ``skip_if_exists``, maybe
+            the existing one).
 
         Raises:
             ValueError: Both or neither of ``value`` and ``error`` were given.
@@ -520,6 +527,8 @@ class Study(Generic[T]):
                 value=outcome.value,
                 error=outcome.error,
                 user_attrs=cast("Mapping[str, JSONValue]", outcome.user_attrs),
+                # passed only when asked: a Storage written before it existed still works
+                **({"skip_if_exists": True} if skip_if_exists else {}),
             )
         self._record_finished(record)
         if self._run is not None:

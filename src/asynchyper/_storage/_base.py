@@ -239,6 +239,7 @@ class Storage(abc.ABC):
         value: float | None = None,
         error: str | None = None,
         user_attrs: Mapping[str, JSONValue] | None = None,
+        skip_if_exists: bool = False,
     ) -> TrialRecord:
         """Create a trial that is already finished: a result obtained elsewhere.
 
@@ -255,9 +256,13 @@ class Storage(abc.ABC):
             value: The objective value (``COMPLETE`` only; finite).
             error: The failure reason (with ``FAILED`` or ``CANCELLED``).
             user_attrs: JSON-safe attributes to store with it.
+            skip_if_exists: Create nothing when a ``COMPLETE`` or ``FAILED`` trial has
+                exactly these parameters; return the lowest-numbered such trial
+                instead. Atomic with the insert: processes adding the same parameters
+                at once create one trial.
 
         Returns:
-            The new trial.
+            The new trial (or, with ``skip_if_exists``, the existing one).
 
         Raises:
             UnknownStudyError: No study with that id.
@@ -266,7 +271,7 @@ class Storage(abc.ABC):
             StorageError: A parameter is not a JSON scalar, or this store cannot add
                 finished trials.
         """
-        del study_id, params, state, value, error, user_attrs
+        del study_id, params, state, value, error, user_attrs, skip_if_exists
         msg = (
             f"{type(self).__name__} cannot add a finished trial: it does not implement "
             "Storage.add_trial; use a SQLiteStorage, PostgresStorage or MemoryStorage"

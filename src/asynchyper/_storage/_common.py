@@ -52,7 +52,9 @@ __all__ = [
     "check_study_name",
     "dumps",
     "KEPT_STATES",
+    "RESULT_STATES",
     "first_holding",
+    "first_with_result",
     "holds",
     "import_exists",
     "import_study_row",
@@ -87,6 +89,8 @@ CLAIM_BUDGET_STATES = (TrialState.COMPLETE, TrialState.RUNNING)
 #: States in which a trial's parameters count as queued or evaluated
 #: (``enqueue_trial(unless_holding=...)``): a failed or cancelled one may be queued again.
 KEPT_STATES = (TrialState.WAITING, TrialState.RUNNING, TrialState.COMPLETE)
+#: States of a trial that holds a result (``add_trial(skip_if_exists=True)``).
+RESULT_STATES = (TrialState.COMPLETE, TrialState.FAILED)
 #: Accepted optimization directions.
 DIRECTIONS = ("minimize", "maximize")
 
@@ -97,6 +101,21 @@ def first_holding(
     """The first trial in a kept state (:data:`KEPT_STATES`) whose parameters hold
     every value of ``given``: what ``enqueue_trial(unless_holding=...)`` returns."""
     return next((t for t in trials if t.state in KEPT_STATES and holds(t.params, given)), None)
+
+
+def first_with_result(
+    trials: Iterable[TrialRecord], params: Mapping[str, JSONScalar]
+) -> TrialRecord | None:
+    """The first trial in a result state (:data:`RESULT_STATES`) with exactly
+    ``params``: what ``add_trial(skip_if_exists=True)`` returns."""
+    return next(
+        (
+            t
+            for t in trials
+            if t.state in RESULT_STATES and len(t.params) == len(params) and holds(t.params, params)
+        ),
+        None,
+    )
 
 
 def holds(params: Mapping[str, JSONScalar], given: Mapping[str, JSONScalar]) -> bool:

@@ -23,6 +23,7 @@ from ._common import (
     check_finish,
     check_study_name,
     first_holding,
+    first_with_result,
     import_exists,
     import_rows,
     imported_study,
@@ -280,6 +281,7 @@ class MemoryStorage(Storage):
         value: float | None = None,
         error: str | None = None,
         user_attrs: Mapping[str, JSONValue] | None = None,
+        skip_if_exists: bool = False,
     ) -> TrialRecord:
         await anyio.lowlevel.checkpoint_if_cancelled()
         value, error = check_finish(state, value, error, what="add_trial")
@@ -287,6 +289,9 @@ class MemoryStorage(Storage):
         attrs_copy = normalize_attrs(user_attrs, "trial user_attrs")
         with self._lock:
             study = self._study(study_id)
+            found = first_with_result(study.trials, params_copy) if skip_if_exists else None
+            if found is not None:
+                return found
             now = time.time()
             trial = TrialRecord(
                 study_id=study_id,

@@ -42,6 +42,7 @@ from ._common import (
     CLAIM_BUDGET,
     COUNT_COLUMNS,
     KEPT_STATES,
+    RESULT_STATES,
     STUDY_COLUMNS,
     TOTAL,
     TRIAL_COLUMNS,
@@ -51,6 +52,7 @@ from ._common import (
     counts_from_row,
     dumps,
     first_holding,
+    first_with_result,
     import_exists,
     import_study_row,
     is_stale,
@@ -481,6 +483,11 @@ _HOLDING = (
     f" AND state IN ({', '.join(repr(state.value) for state in KEPT_STATES)})"
     " ORDER BY number"
 )
+_WITH_RESULT = (
+    f"SELECT {TRIAL_COLUMNS} FROM asynchyper_trials WHERE study_id = %(study_id)s"
+    f" AND state IN ({', '.join(repr(state.value) for state in RESULT_STATES)})"
+    " ORDER BY number"
+)
 
 
 def enqueue_trial(
@@ -523,12 +530,20 @@ def add_trial(
     error: str | None,
     user_attrs: dict[str, JSONValue],
     token: str,
+    existing: dict[str, JSONScalar] | None = None,
 ) -> Step[TrialRecord]:
-    """Insert a trial that is already finished, with the next number, in one statement."""
+    """Insert a trial that is already finished, with the next number, in one statement;
+    with ``existing``, return the first trial with a result and those parameters
+    instead, if there is one (atomic, as in :func:`enqueue_trial`)."""
     if retried:
         first = yield from _find(study_id, "create_request", token)
         if first is not None:
             return first
+    if existing is not None:
+        rows = yield (_WITH_RESULT, {"study_id": study_id})
+        found = first_with_result((trial_from_row(study_id, row) for row in rows), existing)
+        if found is not None:
+            return found
     args = {
         "study_id": study_id,
         "params": params_json,

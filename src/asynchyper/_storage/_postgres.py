@@ -890,9 +890,11 @@ class PostgresStorage(Storage):
         value: float | None = None,
         error: str | None = None,
         user_attrs: Mapping[str, JSONValue] | None = None,
+        skip_if_exists: bool = False,
     ) -> TrialRecord:
         checked_value, checked_error = check_finish(state, value, error, what="add_trial")
-        params_json = dumps(normalize_params(params), "params")
+        params_copy = normalize_params(params)
+        params_json = dumps(params_copy, "params")
         _check_id(study_id, self.url)
         checked_error = _storable_error(checked_error)
         attrs = normalize_attrs(user_attrs, "trial user_attrs")
@@ -907,8 +909,11 @@ class PostgresStorage(Storage):
                 error=checked_error,
                 user_attrs=attrs,
                 token=token,
+                existing=params_copy if skip_if_exists else None,
             ),
             study_id,
+            # with the check, it reads before it writes: alone, after earlier writes
+            simple=not skip_if_exists,
         )
 
     @override

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any
 
 import attrs
@@ -24,6 +24,7 @@ from ._common import (
     CLAIM_BUDGET,
     COUNT_COLUMNS,
     KEPT_STATES,
+    RESULT_STATES,
     STUDY_COLUMNS,
     TOTAL,
     TRIAL_COLUMNS,
@@ -33,6 +34,7 @@ from ._common import (
     counts_from_row,
     dumps,
     first_holding,
+    first_with_result,
     import_exists,
     import_study_row,
     is_stale,
@@ -336,13 +338,7 @@ def enqueue_trial(
     transaction holds the database's write lock: the check and the insert are atomic)."""
     last_seq, number, _ = _counters(conn, where, study_id)
     if unless_holding is not None:
-        kept = ", ".join(f"'{state.value}'" for state in KEPT_STATES)
-        rows = conn.execute(
-            f"SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = ? AND state IN ({kept}) "
-            "ORDER BY number",
-            (study_id,),
-        )
-        found = first_holding((trial_from_row(study_id, row) for row in rows), unless_holding)
+        found = first_holding(_trials_in(conn, study_id, KEPT_STATES), unless_holding)
         if found is not None:
             return found
     now = time.time()
@@ -357,6 +353,19 @@ def enqueue_trial(
     )
 
 
+def _trials_in(
+    conn: sqlite3.Connection, study_id: int, states: Sequence[TrialState]
+) -> Iterator[TrialRecord]:
+    """The study's trials in ``states``, by number (read as they are consumed)."""
+    listed = ", ".join(f"'{state.value}'" for state in states)
+    rows = conn.execute(
+        f"SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = ? AND state IN ({listed}) "
+        "ORDER BY number",
+        (study_id,),
+    )
+    return (trial_from_row(study_id, row) for row in rows)
+
+
 def add_trial(
     conn: sqlite3.Connection,
     *,
@@ -367,9 +376,16 @@ def add_trial(
     value: float | None,
     error: str | None,
     user_attrs: dict[str, JSONValue],
+    skip_if_exists: bool = False,
 ) -> TrialRecord:
-    """Insert a trial that is already finished, with the next number."""
+    """Insert a trial that is already finished, with the next number; with
+    ``skip_if_exists``, return the first trial with a result and these parameters
+    instead, if there is one (atomic, as in :func:`enqueue_trial`)."""
     last_seq, number, _ = _counters(conn, where, study_id)
+    if skip_if_exists:
+        found = first_with_result(_trials_in(conn, study_id, RESULT_STATES), params)
+        if found is not None:
+            return found
     seq = last_seq + 1
     now = time.time()
     conn.execute(

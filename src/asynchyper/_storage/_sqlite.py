@@ -289,6 +289,7 @@ class SQLiteStorage(Storage):
         value: float | None = None,
         error: str | None = None,
         user_attrs: Mapping[str, JSONValue] | None = None,
+        skip_if_exists: bool = False,
     ) -> TrialRecord:
         checked_value, checked_error = check_finish(state, value, error, what="add_trial")
         return await self._write(
@@ -301,6 +302,7 @@ class SQLiteStorage(Storage):
                 value=checked_value,
                 error=checked_error,
                 user_attrs=normalize_attrs(user_attrs, "trial user_attrs"),
+                skip_if_exists=skip_if_exists,
             )
         )
 
