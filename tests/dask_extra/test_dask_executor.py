@@ -54,6 +54,12 @@ TEST_SECONDS = 60.0
 #: No dashboard, and the scheduler's HTTP server on a free port: the default (8787) may be
 #: taken by another cluster, which distributed reports with a warning (an error here).
 QUIET: dict[str, Any] = {"dashboard_address": ":0", "scheduler_kwargs": {"dashboard": False}}
+#: The tests kill worker processes, and the nannies restart them. A LocalCluster also
+#: closes a worker's nanny for good when, ``lost-worker-timeout`` (15 s) after any death
+#: of that worker, no worker of its name is on the scheduler: under load, a later test's
+#: restart is then in progress, and that test loses the worker with its queued trials
+#: (or hangs without workers). An hour outlasts the module: only the nannies act.
+KEEP_RESTARTED_WORKERS: dict[str, Any] = {"distributed.deploy.lost-worker-timeout": "1 hour"}
 
 
 def _local_cluster(*, processes: bool) -> Any:
@@ -77,19 +83,22 @@ def threads_cluster() -> Iterator[LocalCluster]:
 @pytest.fixture(scope="module")
 def process_cluster() -> Iterator[LocalCluster]:
     """Two worker processes, one thread each, restarted by their nannies if they die."""
-    with _local_cluster(processes=True) as cluster:
+    with dask.config.set(KEEP_RESTARTED_WORKERS), _local_cluster(processes=True) as cluster:
         yield cluster
 
 
 @pytest.fixture(scope="module")
 def lone_worker_cluster() -> Iterator[LocalCluster]:
     """One worker process with one thread: a second trial waits in that worker's queue."""
-    with dd.LocalCluster(
-        n_workers=1,
-        threads_per_worker=1,
-        dashboard_address=QUIET["dashboard_address"],
-        scheduler_kwargs={"allowed_failures": 0, **QUIET["scheduler_kwargs"]},
-    ) as cluster:
+    with (
+        dask.config.set(KEEP_RESTARTED_WORKERS),
+        dd.LocalCluster(
+            n_workers=1,
+            threads_per_worker=1,
+            dashboard_address=QUIET["dashboard_address"],
+            scheduler_kwargs={"allowed_failures": 0, **QUIET["scheduler_kwargs"]},
+        ) as cluster,
+    ):
         yield cluster
 
 
@@ -475,7 +484,9 @@ async def test_a_trial_queued_on_dying_workers_too_often_fails(
             executor=DaskExecutor(lone_worker_cluster.scheduler_address),
             seed=0,
         )
-    first, queued = [t for t in result.trials if t.state is ah.TrialState.FAILED]
+    failed = [t for t in result.trials if t.state is ah.TrialState.FAILED]
+    assert len(failed) == 2, [t.error for t in failed]  # trial 0, and the one queued behind it
+    first, queued = failed
     assert "WorkerDiedError: the Dask worker running trial 0 died" in (first.error or "")
     assert (
         f"WorkerDiedError: trial {queued.number} never started: the Dask workers it was "
