@@ -34,6 +34,7 @@ from dask_helpers import (
     killing_objective,
     lock_returning_objective,
     loss,
+    often_killing_objective,
     where_objective,
 )
 from distributed import Client, LocalCluster, Scheduler
@@ -315,6 +316,28 @@ async def test_an_asynchronous_client_from_another_loop_is_refused(
         loop.call_soon_threadsafe(loop.stop)
         thread.join(TEST_SECONDS)
         loop.close()
+
+
+async def test_an_own_local_cluster_keeps_workers_that_die_often() -> None:
+    # A LocalCluster closes a dead worker's nanny for good when no worker of its name
+    # is back lost-worker-timeout (15 s) after the death: with workers dying often,
+    # one died again while restarting, was closed, and the study waited for ever
+    # without workers. A short timeout makes that race certain here.
+    with dask.config.set({dask_executor.LOST_WORKER_TIMEOUT: "0.2s"}):
+        executor = DaskExecutor(cluster_options={"n_workers": 1, "threads_per_worker": 1, **QUIET})
+        with anyio.fail_after(TEST_SECONDS):
+            result = await ah.minimize(
+                often_killing_objective,
+                Quad,
+                trials=3,
+                executor=executor,
+                suggester=ah.Random(),
+                seed=0,
+            )
+        assert len(result.completed) == 3
+        assert len(result.trials) == 6  # three workers died, each restarted
+        # The process-wide setting was held for the cluster's life only.
+        assert dask.config.get(dask_executor.LOST_WORKER_TIMEOUT) == "0.2s"
 
 
 async def test_a_local_cluster_is_started_and_closed_with_the_run() -> None:

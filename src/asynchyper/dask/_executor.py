@@ -15,6 +15,7 @@ import anyio
 import anyio.lowlevel
 import anyio.to_thread
 import cloudpickle  # type: ignore[import-untyped]  # no type information published
+import dask.config
 import distributed
 from distributed import Client, KilledWorker
 
@@ -37,6 +38,45 @@ _dask: Any = distributed
 CANCEL_SECONDS = 10.0
 #: How often a trial that never started is resubmitted after worker deaths, at most.
 RESUBMIT_LIMIT = 3
+#: Dask's delay after a worker's death at which a LocalCluster closes that worker's
+#: nanny for good, unless a worker of its name has registered again by then (15 s).
+LOST_WORKER_TIMEOUT = "distributed.deploy.lost-worker-timeout"
+
+
+class _KeptWorkers:
+    """Holds Dask's ``lost-worker-timeout`` at ten years while a LocalCluster started
+    here lives (the setting is read process-wide when a worker dies).
+
+    A worker that dies twice within the timeout, the second time while its nanny is
+    still restarting it from the first, was closed for good: objectives that crash
+    workers often (out of memory on some configurations) lost the cluster's workers
+    one by one, and the study then waited for ever without any (measured: 40 trials
+    that crash half the time hung; with the setting held, they ended in 35 s). The
+    nannies restart the workers of a local cluster; nothing needs closing.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._restore: Any = None
+
+    def hold(self) -> None:
+        """Set the timeout (for the first holder)."""
+        with self._lock:
+            if not self._users:
+                self._restore = dask.config.set({LOST_WORKER_TIMEOUT: "3650 days"})
+            self._users += 1
+
+    def release(self) -> None:
+        """Restore the timeout as it was (after the last holder)."""
+        with self._lock:
+            self._users -= 1
+            if not self._users:
+                restore, self._restore = self._restore, None
+                restore.__exit__(None, None, None)
+
+
+_KEPT_WORKERS = _KeptWorkers()
 
 
 class DaskExecutor(Executor):
@@ -82,6 +122,11 @@ class DaskExecutor(Executor):
     short round trips). Dask itself re-runs a task whose worker died up to
     ``distributed.scheduler.allowed-failures`` times (default 3) before giving up; the
     ``LocalCluster`` started here sets that to 0, so that ``retries=`` alone decides.
+    Its nannies restart dead workers, however often they die: while it runs, Dask's
+    ``distributed.deploy.lost-worker-timeout`` (a process-wide setting) is held at ten
+    years and restored after, since a ``LocalCluster`` closes for good a worker that
+    is still restarting that long after an earlier death (15 s by default), and a study
+    whose trials crash workers often was left with none.
 
     Cancelling a trial (``trial_timeout``, a cancelled or timed-out study) cancels its
     Dask future: a trial still queued never starts, but Dask cannot interrupt a task
@@ -207,7 +252,12 @@ class DaskExecutor(Executor):
         """asyncio: an asynchronous client on the running loop (and cluster if none)."""
         target: Any = address
         if address is None:
-            self._cluster = await _dask.LocalCluster(asynchronous=True, **self._local_options())
+            _KEPT_WORKERS.hold()
+            try:
+                self._cluster = await _dask.LocalCluster(asynchronous=True, **self._local_options())
+            except BaseException:
+                _KEPT_WORKERS.release()
+                raise
             target = self._cluster
         client = _dask.Client(target, asynchronous=True)
         try:
@@ -232,7 +282,12 @@ class DaskExecutor(Executor):
         def connect() -> None:
             cluster = None
             if address is None:
-                cluster = _dask.LocalCluster(**self._local_options())
+                _KEPT_WORKERS.hold()
+                try:
+                    cluster = _dask.LocalCluster(**self._local_options())
+                except BaseException:
+                    _KEPT_WORKERS.release()
+                    raise
             try:
                 client = _dask.Client(address if cluster is None else cluster)
             except BaseException:
@@ -277,10 +332,14 @@ class DaskExecutor(Executor):
             if self._threaded or not on_asyncio():
                 await anyio.to_thread.run_sync(_close_sync, client, cluster)
             else:
-                if client is not None:
-                    await client.close()
-                if cluster is not None:
-                    await cluster.close()
+                try:
+                    if client is not None:
+                        await client.close()
+                    if cluster is not None:
+                        await cluster.close()
+                finally:
+                    if cluster is not None:
+                        _KEPT_WORKERS.release()
         except Exception:
             _log.warning("DaskExecutor: closing the Dask client or cluster failed", exc_info=True)
 
@@ -551,7 +610,11 @@ def _drive_from_threads(client: Any) -> bool:
 
 def _close_sync(client: Any, cluster: Any) -> None:
     """Close a synchronous client and cluster (runs in a worker thread)."""
-    if client is not None:
-        client.close()
-    if cluster is not None:
-        cluster.close()
+    try:
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+    finally:
+        if cluster is not None:
+            _KEPT_WORKERS.release()
