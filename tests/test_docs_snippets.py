@@ -33,6 +33,7 @@ import importlib
 import importlib.util
 import inspect
 import json
+import logging
 import os
 import re
 import shlex
@@ -355,6 +356,9 @@ async def test_page_runs(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyP
         pytest.importorskip(PAGE_EXTRAS[page.name])
     monkeypatch.chdir(tmp_path)  # study.db and friends land here
     monkeypatch.delenv("ASYNCHYPER_STORAGE", raising=False)
+    # A page may add a logging handler (docs/concurrency.md does): not to later tests.
+    package_logger = logging.getLogger("asynchyper")
+    monkeypatch.setattr(package_logger, "handlers", list(package_logger.handlers))
     module = types.ModuleType("docs_" + re.sub(r"\W", "_", page.stem))  # not __main__
     monkeypatch.setitem(sys.modules, module.__name__, module)  # so get_type_hints finds it
     namespace = module.__dict__

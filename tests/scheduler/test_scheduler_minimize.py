@@ -619,6 +619,31 @@ async def test_runs_and_failures_are_logged(caplog: pytest.LogCaptureFixture) ->
     assert failure.levelno == logging.WARNING
 
 
+async def test_log_records_carry_the_study_and_trial_as_fields(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # For structured-logging handlers (JSON lines in a service running many studies):
+    # every record of the scheduler names its study, and a trial's records its number.
+    async def objective(config: Quad) -> float:
+        await anyio.lowlevel.checkpoint()
+        if current_trial().number == 1:
+            msg = "logged failure"
+            raise ValueError(msg)
+        return loss(config)
+
+    with caplog.at_level(logging.DEBUG, logger="asynchyper"):
+        await ah.minimize(objective, Quad, trials=3, suggester=ah.Random(), study="fields")
+    records = [r for r in caplog.records if r.name.startswith("asynchyper._scheduler")]
+    assert len(records) >= 6  # run started and ended, trials started and finished
+    for record in records:
+        assert record.__dict__["asynchyper_study"] == "fields", record.getMessage()
+        trial = record.__dict__["asynchyper_trial"]
+        named = re.search(r"trial (\d+)", record.getMessage())
+        assert trial == (int(named.group(1)) if named else None), record.getMessage()
+    [failure] = [r for r in records if "logged failure" in r.getMessage()]
+    assert failure.__dict__["asynchyper_trial"] == 1
+
+
 async def test_a_failing_objective_names_its_error_when_the_run_stops(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

@@ -12,6 +12,7 @@ import anyio
 
 from .._errors import SpaceMismatchError, StorageError, UnknownStudyError
 from .._executor import Executor, resolve_executor
+from .._executor._context import log_fields
 from .._records import StudyRecord, TrialState
 from .._space import Space, compile_space
 from .._storage import Storage, open_storage
@@ -236,6 +237,7 @@ async def create_or_load(
             loaded.name,
             compiled.cls.__qualname__,
             "; ".join(changed),
+            extra=log_fields(loaded.name),
         )
     return loaded, False
 
@@ -268,6 +270,7 @@ async def _widened(
         "space, which is stored now",
         name,
         space_difference(stored.space, space),
+        extra=log_fields(name),
     )
     return replaced
 
@@ -389,6 +392,7 @@ async def minimize(
                 opened.name,
                 waiting,
                 trials,
+                extra=log_fields(opened.name),
             )
         return result
 

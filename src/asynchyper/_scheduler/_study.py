@@ -40,7 +40,7 @@ from .._executor import (
     TrialContext,
     resolve_executor,
 )
-from .._executor._context import raised_by_objective, running_trial
+from .._executor._context import log_fields, raised_by_objective, running_trial
 from .._executor._remote import short_repr
 from .._export import to_dataframe, trial_records
 from .._records import (
@@ -379,7 +379,13 @@ class Study(Generic[T]):
         if error is None and outcome.state is TrialState.FAILED and not is_number(value):
             # A NaN is an outcome; a str or a list is more likely a bug in the caller's
             # loop, which would otherwise only show as a run of FAILED trials.
-            _log.warning("study %r: trial %d recorded FAILED: %s", self.name, number, outcome.error)
+            _log.warning(
+                "study %r: trial %d recorded FAILED: %s",
+                self.name,
+                number,
+                outcome.error,
+                extra=self._log_extra(number),
+            )
         try:
             return await self._finish(number, outcome)
         except TrialStateError as exc:
@@ -805,6 +811,7 @@ class Study(Generic[T]):
             trials,
             concurrency,
             runner,
+            extra=self._log_extra(),
         )
         self._run = run
         try:
@@ -828,6 +835,7 @@ class Study(Generic[T]):
             run.finished[TrialState.COMPLETE],
             run.finished[TrialState.FAILED],
             self._n_complete,
+            extra=self._log_extra(),
         )
         result = await self.result(stop_reason=run.stop_reason)
         for observer in observers:
@@ -961,6 +969,7 @@ class Study(Generic[T]):
             "trial holds" if running == 1 else "trials hold",
             ", ".join(where) or "none known yet",
             "it" if running == 1 else "them",
+            extra=self._log_extra(),
         )
 
     async def _next_trial(self, run: Run[T]) -> Trial[T] | None:
@@ -975,7 +984,13 @@ class Study(Generic[T]):
                 # Queued (WAITING) trials hold the rest of the budget: run them first.
                 return await self._ask(max_trials=run.budget)
             run.attempts[trial.number] = attempt
-            _log.info("study %r: trial %d retries %s", self.name, trial.number, dict(params))
+            _log.info(
+                "study %r: trial %d retries %s",
+                self.name,
+                trial.number,
+                dict(params),
+                extra=self._log_extra(trial.number),
+            )
             return trial
         return await self._ask(max_trials=run.budget)
 
@@ -1038,7 +1053,13 @@ class Study(Generic[T]):
 
     async def _evaluate(self, run: Run[T], trial: Trial[T], context: TrialContext) -> Outcome:
         """Run the objective through the executor and interpret what it gave."""
-        _log.debug("study %r: trial %d started: %s", self.name, trial.number, trial.params)
+        _log.debug(
+            "study %r: trial %d started: %s",
+            self.name,
+            trial.number,
+            trial.params,
+            extra=self._log_extra(trial.number),
+        )
         try:
             if run.trial_timeout is None:
                 raw = await run.executor.run(run.objective, trial.config, context)
@@ -1075,7 +1096,13 @@ class Study(Generic[T]):
         except TrialStateError as exc:
             # e.g. told through another open study, or failed as stale by another
             # process while it ran (missed heartbeats): what is stored stands
-            _log.warning("study %r: could not record trial %d: %s", self.name, number, exc)
+            _log.warning(
+                "study %r: could not record trial %d: %s",
+                self.name,
+                number,
+                exc,
+                extra=self._log_extra(number),
+            )
             self._own.pop(number, None)
         try:
             with anyio.CancelScope(shield=True):
@@ -1110,6 +1137,7 @@ class Study(Generic[T]):
                     self.name,
                     number,
                     exc,
+                    extra=self._log_extra(number),
                 )
                 return finished
         if outcome.state is TrialState.COMPLETE:
@@ -1137,7 +1165,13 @@ class Study(Generic[T]):
             assert trial.value is not None
             run.completed_any = True
             reason = run.rules.on_complete(trial.value)
-            _log.debug("study %r: trial %d: %r", self.name, trial.number, trial.value)
+            _log.debug(
+                "study %r: trial %d: %r",
+                self.name,
+                trial.number,
+                trial.value,
+                extra=self._log_extra(trial.number),
+            )
         elif trial.state is TrialState.FAILED:
             reason = run.rules.on_failure()
             last_line = error_summary(trial.error)
@@ -1163,9 +1197,16 @@ class Study(Generic[T]):
                     self.name,
                     trial.number,
                     last_line,
+                    extra=self._log_extra(trial.number),
                 )
             else:
-                _log.info("study %r: stopping (%s) after trial %d", self.name, reason, trial.number)
+                _log.info(
+                    "study %r: stopping (%s) after trial %d",
+                    self.name,
+                    reason,
+                    trial.number,
+                    extra=self._log_extra(trial.number),
+                )
             run.stop(reason)
 
     def _log_failure(self, run: Run[T], number: int, summary: str, error: str | None) -> None:
@@ -1182,6 +1223,10 @@ class Study(Generic[T]):
             # a traceback, not a one-line error (which the summary already is)
             first=error if error and len(error.strip().splitlines()) > 1 else None,
         )
+
+    def _log_extra(self, number: int | None = None) -> dict[str, object]:
+        """The structured fields of a log record about this study (see :func:`log_fields`)."""
+        return log_fields(self.name, number)
 
     def _log_repeated(
         self,
@@ -1201,9 +1246,18 @@ class Study(Generic[T]):
         seen = run.repeats.get(key, 0) + 1
         run.repeats[key] = seen
         if seen == 1 and first is not None:
-            _log.warning("study %r: trial %d %s\n%s", self.name, number, text, first)
+            _log.warning(
+                "study %r: trial %d %s\n%s",
+                self.name,
+                number,
+                text,
+                first,
+                extra=self._log_extra(number),
+            )
         elif seen < WARNED_REPEATS:
-            _log.warning("study %r: trial %d %s", self.name, number, text)
+            _log.warning(
+                "study %r: trial %d %s", self.name, number, text, extra=self._log_extra(number)
+            )
         elif seen == WARNED_REPEATS:
             _log.warning(
                 "study %r: trial %d %s (%d %s; further ones are logged at info level)",
@@ -1212,9 +1266,12 @@ class Study(Generic[T]):
                 text,
                 seen,
                 counted,
+                extra=self._log_extra(number),
             )
         else:
-            _log.info("study %r: trial %d %s", self.name, number, text)
+            _log.info(
+                "study %r: trial %d %s", self.name, number, text, extra=self._log_extra(number)
+            )
 
     # -- the asking path -------------------------------------------------------------
     async def _ask(self, *, max_trials: int | None) -> Trial[T] | None:
@@ -1457,7 +1514,14 @@ class Study(Generic[T]):
             try:
                 await self._finish(number, outcome)
             except TrialStateError as exc:  # finished meanwhile, e.g. told elsewhere
-                _log.info("study %r: trial %d was not %s: %s", self.name, number, state.value, exc)
+                _log.info(
+                    "study %r: trial %d was not %s: %s",
+                    self.name,
+                    number,
+                    state.value,
+                    exc,
+                    extra=self._log_extra(number),
+                )
                 self._own.pop(number, None)
             except Exception:
                 _log.warning(
@@ -1466,6 +1530,7 @@ class Study(Generic[T]):
                     number,
                     state.value,
                     exc_info=True,
+                    extra=self._log_extra(number),
                 )
                 self._own.pop(number, None)
 
@@ -1630,7 +1695,9 @@ class Study(Generic[T]):
                     # The next ask reads the failed ones (not here: one reader at a time).
                     self._last_refresh = -math.inf
             except Exception:
-                _log.warning("study %r: heartbeat failed", self.name, exc_info=True)
+                _log.warning(
+                    "study %r: heartbeat failed", self.name, exc_info=True, extra=self._log_extra()
+                )
 
     # -- decoding --------------------------------------------------------------------
     def _config(self, number: int, params: Params) -> T:

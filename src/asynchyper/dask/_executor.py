@@ -22,7 +22,7 @@ from distributed import Client, KilledWorker
 from .._backend import on_asyncio
 from .._errors import ExecutorError
 from .._executor._base import Executor
-from .._executor._context import TrialContext
+from .._executor._context import TrialContext, log_fields
 from .._executor._process import WorkerDiedError
 from .._executor._remote import Shipment, Shipments, rebuild
 from ._task import Outcome, WorkerLoadError, run_trial
@@ -457,6 +457,7 @@ class DaskExecutor(Executor):
                     "DaskExecutor: trial %d was queued on a Dask worker that died before it "
                     "started; resubmitted",
                     context.number,
+                    extra=log_fields(context.study, context.number),
                 )
         return _unpack(packed, context.number)
 
