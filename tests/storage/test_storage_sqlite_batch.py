@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from asynchyper._storage import _sql
-from asynchyper._storage._schema import LockWait, begin_immediate
+from asynchyper._storage._schema import begin_immediate
 
 
 def _table() -> sqlite3.Connection:
@@ -120,30 +120,3 @@ def test_a_lock_released_during_the_wait_is_taken_soon_after(tmp_path: Path) -> 
     # Polled every few milliseconds: far sooner than the 5 s timeout (a loaded machine
     # may delay the waiting thread, hence the wide margin).
     assert taken - released[0] < 1.0
-
-
-def test_writes_right_after_a_wait_in_vain_try_the_lock_once(tmp_path: Path) -> None:
-    path = str(tmp_path / "locked.db")
-    holder = _held(path)
-    conn = sqlite3.connect(path, timeout=0.5, isolation_level=None)
-    wait = LockWait()
-
-    def waited() -> float:
-        start = time.monotonic()
-        with pytest.raises(sqlite3.OperationalError, match="locked"):
-            begin_immediate(conn, 0.5, wait)
-        return time.monotonic() - start
-
-    assert waited() >= 0.5
-    # Waited busy_timeout in vain just now: one attempt each, no second wait.
-    assert waited() < 0.25
-    assert waited() < 0.25
-    time.sleep(0.5)  # busy_timeout later: a whole wait again
-    assert waited() >= 0.5
-    holder.rollback()
-    begin_immediate(conn, 0.5, wait)  # a write gets through: no wait in vain is recent
-    conn.execute("ROLLBACK")
-    assert wait.gave_up is None
-    holder.execute("BEGIN IMMEDIATE")
-    assert waited() >= 0.5
-    holder.rollback()

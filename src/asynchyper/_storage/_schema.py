@@ -20,7 +20,6 @@ __all__ = [
     "APPLICATION_ID",
     "MIGRATIONS",
     "SCHEMA_VERSION",
-    "LockWait",
     "begin_immediate",
     "check_schema",
     "prepare_schema",
@@ -138,26 +137,7 @@ def check_schema(conn: sqlite3.Connection, path: str) -> int:
         conn.execute("ROLLBACK")
 
 
-class LockWait:
-    """When a write of one connection last waited ``busy_timeout`` for the lock in vain.
-
-    Shared by the connection's successive transactions (on its thread). For
-    ``busy_timeout`` after such a wait, and until a write gets through, the writes try
-    the lock once each instead of waiting as long again: the writes queued meanwhile (a
-    study's other results, then its trials recorded as cancelled) would otherwise wait
-    one after the other, and a cancelled study return only after all of them.
-    """
-
-    __slots__ = ("gave_up",)
-
-    def __init__(self) -> None:
-        #: ``time.monotonic()`` of the last wait in vain; ``None`` once a write got through.
-        self.gave_up: float | None = None
-
-
-def begin_immediate(
-    conn: sqlite3.Connection, busy_timeout: float, wait: LockWait | None = None
-) -> None:
+def begin_immediate(conn: sqlite3.Connection, busy_timeout: float) -> None:
     """``BEGIN IMMEDIATE``, polling every millisecond or so while another process writes.
 
     SQLite's own busy handler backs off to sleeps of 25-100 ms, far longer than one
@@ -165,40 +145,20 @@ def begin_immediate(
     switched off (``busy_timeout = 0``) from the first attempt on: the whole wait lasts
     ``busy_timeout``, not that in SQLite's handler and as long again polling.
 
-    Args:
-        conn: The connection, outside a transaction.
-        busy_timeout: Seconds to wait for the lock.
-        wait: The connection's :class:`LockWait`: right after a wait in vain, one
-            attempt only.
-
     Raises:
-        sqlite3.OperationalError: Still locked after ``busy_timeout`` seconds (or at
-            once, right after a wait in vain).
+        sqlite3.OperationalError: Still locked after ``busy_timeout`` seconds.
     """
-    start = time.monotonic()
-    deadline = start + busy_timeout
-    # Right after a wait in vain: one attempt (the deadline has passed when it fails).
-    recent = wait is not None and wait.gave_up is not None and start - wait.gave_up < busy_timeout
-    if recent:
-        deadline = start
+    deadline = time.monotonic() + busy_timeout
     conn.execute("PRAGMA busy_timeout = 0")
     try:
         delay = 0.0005
         while True:
             try:
                 conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                if not _is_busy(exc):
-                    raise
-                now = time.monotonic()
-                if now >= deadline:
-                    if wait is not None and not recent:
-                        wait.gave_up = now
-                    raise
-            else:
-                if wait is not None:
-                    wait.gave_up = None
                 return
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() > deadline:
+                    raise
             time.sleep(random.uniform(0.0, delay))  # jitter: waiting processes spread out
             delay = min(delay * 1.5, 0.004)
     finally:

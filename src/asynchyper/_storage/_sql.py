@@ -50,7 +50,7 @@ from ._common import (
     unknown_trial,
 )
 from ._groupcommit import QueuedWrite
-from ._schema import LockWait, begin_immediate
+from ._schema import begin_immediate
 
 __all__ = [
     "Operation",
@@ -85,22 +85,18 @@ class Operation(QueuedWrite):
 
 
 def run_batch(
-    conn: sqlite3.Connection,
-    operations: Sequence[Operation],
-    busy_timeout: float,
-    wait: LockWait | None = None,
+    conn: sqlite3.Connection, operations: Sequence[Operation], busy_timeout: float
 ) -> None:
     """Run queued writes in one transaction: one commit (one fsync) for all of them.
 
     Each operation runs inside its own savepoint, so one that raises is undone alone
     and the others still commit; its exception is kept for its caller. When SQLite
     rolls back the whole transaction (it may, on a full disk) or the commit fails,
-    every operation of the batch gets that error. ``wait`` is the connection's
-    :class:`~._schema.LockWait` (see :func:`~._schema.begin_immediate`).
+    every operation of the batch gets that error.
     """
     remaining = list(operations)
     while remaining:
-        culprit = _try_batch(conn, remaining, busy_timeout, wait)
+        culprit = _try_batch(conn, remaining, busy_timeout)
         if culprit is None:
             return
         # SQLite undid the whole transaction (it does on some SQLITE_FULL errors):
@@ -111,14 +107,11 @@ def run_batch(
 
 
 def _try_batch(
-    conn: sqlite3.Connection,
-    operations: Sequence[Operation],
-    busy_timeout: float,
-    wait: LockWait | None,
+    conn: sqlite3.Connection, operations: Sequence[Operation], busy_timeout: float
 ) -> Operation | None:
     """One transaction over ``operations``; the operation whose failure made SQLite roll
     the whole transaction back, or ``None`` when the batch committed."""
-    begin_immediate(conn, busy_timeout, wait)
+    begin_immediate(conn, busy_timeout)
     try:
         for operation in operations:
             conn.execute("SAVEPOINT operation")

@@ -33,7 +33,6 @@ from ._common import (
 )
 from ._connection import Runner, connect
 from ._groupcommit import PendingWrites
-from ._schema import LockWait
 from ._translate import sqlite_error
 
 __all__ = ["SQLiteStorage"]
@@ -64,9 +63,7 @@ class SQLiteStorage(Storage):
         path: The database file; created (readable by its owner only) if missing.
         synchronous: SQLite ``PRAGMA synchronous``. ``"FULL"`` makes each commit
             durable; ``"NORMAL"`` is faster but may lose the last commits on power loss.
-        busy_timeout: Seconds to wait for another process's write lock. For as long
-            after a write has waited that long in vain, writes try the lock once each
-            (until one gets through) instead of waiting as long again in turn.
+        busy_timeout: Seconds to wait for another process's write lock.
         max_batch: Most writes carried by one commit.
 
     Raises:
@@ -96,7 +93,6 @@ class SQLiteStorage(Storage):
         self._runner: Runner | None = None
         self._open_lock: anyio.Lock | None = None
         self._pending: PendingWrites[_sql.Operation] = PendingWrites(max_batch)
-        self._lock_wait = LockWait()
 
     def __repr__(self) -> str:
         return f"SQLiteStorage({self._path!r})"
@@ -167,12 +163,7 @@ class SQLiteStorage(Storage):
 
     async def _run_batch(self, runner: Runner, batch: list[_sql.Operation]) -> None:
         await runner.run(
-            functools.partial(
-                _sql.run_batch,
-                operations=batch,
-                busy_timeout=self._busy_timeout,
-                wait=self._lock_wait,
-            )
+            functools.partial(_sql.run_batch, operations=batch, busy_timeout=self._busy_timeout)
         )
 
     # -- studies -------------------------------------------------------------------
