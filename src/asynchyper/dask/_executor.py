@@ -9,15 +9,15 @@ import math
 import threading
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import anyio
 import anyio.lowlevel
 import anyio.to_thread
 import cloudpickle  # type: ignore[import-untyped]  # no type information published
-import dask.config
 import distributed
 from distributed import Client, KilledWorker
+from distributed.deploy.cluster import Cluster
 
 from .._backend import on_asyncio
 from .._errors import ExecutorError
@@ -38,45 +38,31 @@ _dask: Any = distributed
 CANCEL_SECONDS = 10.0
 #: How often a trial that never started is resubmitted after worker deaths, at most.
 RESUBMIT_LIMIT = 3
-#: Dask's delay after a worker's death at which a LocalCluster closes that worker's
-#: nanny for good, unless a worker of its name has registered again by then (15 s).
-LOST_WORKER_TIMEOUT = "distributed.deploy.lost-worker-timeout"
 
 
-class _KeptWorkers:
-    """Holds Dask's ``lost-worker-timeout`` at ten years while a LocalCluster started
-    here lives (the setting is read process-wide when a worker dies).
+class _KeepingLocalCluster(distributed.LocalCluster):
+    """A ``LocalCluster`` that leaves its dead workers to their nannies.
 
-    A worker that dies twice within the timeout, the second time while its nanny is
-    still restarting it from the first, was closed for good: objectives that crash
-    workers often (out of memory on some configurations) lost the cluster's workers
-    one by one, and the study then waited for ever without any (measured: 40 trials
-    that crash half the time hung; with the setting held, they ended in 35 s). The
-    nannies restart the workers of a local cluster; nothing needs closing.
+    A ``LocalCluster`` closes a dead worker's nanny for good, and never replaces it,
+    when no worker of its name is back ``distributed.deploy.lost-worker-timeout``
+    (15 s) after the death: a worker that died again while its nanny was restarting it
+    from an earlier death was lost. Objectives that crash workers often (out of memory
+    on some configurations) lost the cluster's workers one by one, and the study then
+    waited for ever without any (measured: 40 trials, about half of which kill their
+    worker, on two workers: hung; with the timer off, ended in 34-36 s). The nannies of a
+    local cluster restart every dead worker; this one sets no such timer.
     """
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._users = 0
-        self._restore: Any = None
-
-    def hold(self) -> None:
-        """Set the timeout (for the first holder)."""
-        with self._lock:
-            if not self._users:
-                self._restore = dask.config.set({LOST_WORKER_TIMEOUT: "3650 days"})
-            self._users += 1
-
-    def release(self) -> None:
-        """Restore the timeout as it was (after the last holder)."""
-        with self._lock:
-            self._users -= 1
-            if not self._users:
-                restore, self._restore = self._restore, None
-                restore.__exit__(None, None, None)
+    def _update_worker_status(self, op: str, msg: Any) -> None:
+        # Untyped in distributed: called through Any.
+        if op == "remove":  # what Cluster does, without SpecCluster's closing timer
+            cast("Any", Cluster)._update_worker_status(self, op, msg)
+        else:
+            cast("Any", super())._update_worker_status(op, msg)
 
 
-_KEPT_WORKERS = _KeptWorkers()
+#: Untyped constructor: called through this handle, as ``_dask``.
+_local_cluster: Any = _KeepingLocalCluster
 
 
 class DaskExecutor(Executor):
@@ -122,11 +108,10 @@ class DaskExecutor(Executor):
     short round trips). Dask itself re-runs a task whose worker died up to
     ``distributed.scheduler.allowed-failures`` times (default 3) before giving up; the
     ``LocalCluster`` started here sets that to 0, so that ``retries=`` alone decides.
-    Its nannies restart dead workers, however often they die: while it runs, Dask's
-    ``distributed.deploy.lost-worker-timeout`` (a process-wide setting) is held at ten
-    years and restored after, since a ``LocalCluster`` closes for good a worker that
-    is still restarting that long after an earlier death (15 s by default), and a study
-    whose trials crash workers often was left with none.
+    Its nannies restart dead workers, however often they die (a plain ``LocalCluster``
+    closes for good a worker that is still restarting ``lost-worker-timeout``, 15 s,
+    after an earlier death, and a study whose trials crash workers often was left
+    with none).
 
     Cancelling a trial (``trial_timeout``, a cancelled or timed-out study) cancels its
     Dask future: a trial still queued never starts, but Dask cannot interrupt a task
@@ -252,12 +237,7 @@ class DaskExecutor(Executor):
         """asyncio: an asynchronous client on the running loop (and cluster if none)."""
         target: Any = address
         if address is None:
-            _KEPT_WORKERS.hold()
-            try:
-                self._cluster = await _dask.LocalCluster(asynchronous=True, **self._local_options())
-            except BaseException:
-                _KEPT_WORKERS.release()
-                raise
+            self._cluster = await _local_cluster(asynchronous=True, **self._local_options())
             target = self._cluster
         client = _dask.Client(target, asynchronous=True)
         try:
@@ -282,12 +262,7 @@ class DaskExecutor(Executor):
         def connect() -> None:
             cluster = None
             if address is None:
-                _KEPT_WORKERS.hold()
-                try:
-                    cluster = _dask.LocalCluster(**self._local_options())
-                except BaseException:
-                    _KEPT_WORKERS.release()
-                    raise
+                cluster = _local_cluster(**self._local_options())
             try:
                 client = _dask.Client(address if cluster is None else cluster)
             except BaseException:
@@ -332,14 +307,10 @@ class DaskExecutor(Executor):
             if self._threaded or not on_asyncio():
                 await anyio.to_thread.run_sync(_close_sync, client, cluster)
             else:
-                try:
-                    if client is not None:
-                        await client.close()
-                    if cluster is not None:
-                        await cluster.close()
-                finally:
-                    if cluster is not None:
-                        _KEPT_WORKERS.release()
+                if client is not None:
+                    await client.close()
+                if cluster is not None:
+                    await cluster.close()
         except Exception:
             _log.warning("DaskExecutor: closing the Dask client or cluster failed", exc_info=True)
 
@@ -611,11 +582,7 @@ def _drive_from_threads(client: Any) -> bool:
 
 def _close_sync(client: Any, cluster: Any) -> None:
     """Close a synchronous client and cluster (runs in a worker thread)."""
-    try:
-        if client is not None:
-            client.close()
-        if cluster is not None:
-            cluster.close()
-    finally:
-        if cluster is not None:
-            _KEPT_WORKERS.release()
+    if client is not None:
+        client.close()
+    if cluster is not None:
+        cluster.close()
