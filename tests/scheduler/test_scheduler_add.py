@@ -198,6 +198,12 @@ async def test_skip_if_exists_adds_known_results_once_when_a_script_runs_again(
         ran = await study.ask()
         told = await study.tell(ran, 7.0)
         assert await study.add(ran.config, 8.0, skip_if_exists=True) == told
+        # A trial that failed here (a lost worker, say) does not stand for a known value.
+        crashed = await study.ask()
+        await study.tell(crashed, error="worker died")
+        value = await study.add(crashed.config, 9.0, skip_if_exists=True)
+        assert (value.state, value.value) == (ah.TrialState.COMPLETE, 9.0)
+        assert value.number > crashed.number
 
 
 async def test_skip_if_exists_adds_once_when_several_processes_start_together(

@@ -734,7 +734,7 @@ class StorageContract:
         assert (ok.number, ok.seq) == (0, 1)
 
     @pytest.mark.anyio
-    async def test_add_trial_skip_if_exists_returns_a_trial_with_that_result(
+    async def test_add_trial_skip_if_exists_returns_a_trial_with_that_outcome(
         self, storage: Storage
     ) -> None:
         study = await new_study(storage)
@@ -751,9 +751,14 @@ class StorageContract:
         assert same == first
         failed = await storage.add_trial(study.id, {"x": 2}, state=TrialState.FAILED, error="oom")
         again = await storage.add_trial(
-            study.id, {"x": 2}, state=TrialState.COMPLETE, value=0.5, skip_if_exists=True
+            study.id, {"x": 2}, state=TrialState.FAILED, error="oom", skip_if_exists=True
         )
         assert again == failed
+        # A failed trial (a lost worker, say) does not stand for a known value.
+        value = await storage.add_trial(
+            study.id, {"x": 2}, state=TrialState.COMPLETE, value=0.5, skip_if_exists=True
+        )
+        assert (value.number, value.state) == (2, TrialState.COMPLETE)
         # Exactly these parameters: a trial holding them and more is another one, and
         # a bool is not a number (Literal[1, True] has two choices).
         others: list[dict[str, JSONScalar]] = [
@@ -766,7 +771,7 @@ class StorageContract:
                 study.id, params, state=TrialState.COMPLETE, value=3.0, skip_if_exists=True
             )
             assert added.params == params
-        # Only a result counts: a running, queued or cancelled trial does not.
+        # A running, queued or cancelled trial does not count either.
         running = await storage.start_trial(study.id, {"x": 5}, owner=REMOTE_OWNER)
         assert running is not None
         await storage.enqueue_trial(study.id, {"x": 6})
@@ -777,7 +782,7 @@ class StorageContract:
             )
             assert added.state is TrialState.COMPLETE
             assert added.number > running.number
-        assert len(await storage.trials(study.id)) == 11
+        assert len(await storage.trials(study.id)) == 12
 
     @pytest.mark.anyio
     async def test_concurrent_adds_that_skip_if_exists_add_once(self, storage: Storage) -> None:

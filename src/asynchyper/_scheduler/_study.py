@@ -53,7 +53,7 @@ from .._records import (
 )
 from .._space import Space
 from .._storage import Storage, new_owner_id, release_owner_id
-from .._storage._common import KEPT_STATES, first_holding, holds
+from .._storage._common import KEPT_STATES, first_holding, first_with_result, holds
 from .._suggest import History, Suggester
 from .._suggest._base import single_proposal
 from .._types import Direction, JSONInput, JSONScalar, JSONValue, Params
@@ -482,11 +482,13 @@ class Study(Generic[T]):
             error: Instead of a value: why it failed (an exception keeps its
                 traceback text).
             attrs: JSON-safe user attributes to store with the trial.
-            skip_if_exists: Add nothing if a ``COMPLETE`` or ``FAILED`` trial of this
-                study has exactly this configuration (added before or run here), and
-                return that trial instead, so that a script that adds known results
-                and re-runs after a crash does not add them again. Atomic: processes
-                adding the same configuration at once add it once.
+            skip_if_exists: Add nothing if a trial of this study with exactly this
+                configuration has the outcome being added (``COMPLETE`` for a value,
+                ``FAILED`` for an error; added before or run here), and return that
+                trial instead, so that a script that adds known results and re-runs
+                after a crash does not add them again. Atomic: processes adding the
+                same configuration at once add it once. Each such call reads the
+                study's trials of that outcome.
 
         Returns:
             The new trial, ``COMPLETE`` or ``FAILED`` (with ``skip_if_exists``, maybe
@@ -525,6 +527,15 @@ class Study(Generic[T]):
         outcome = given_outcome(
             value, error, attrs, call="add()", attrs_call="add(..., attrs=)", verb="add() was given"
         )
+        if skip_if_exists:
+            # Looked up first, outside the write transaction, so that a re-run that
+            # finds its results does not hold the write lock; the storage checks
+            # again below, atomically with the insert.
+            same = await self._storage.trials(self._study_id, states=(outcome.state,))
+            found = first_with_result(same, params, outcome.state)
+            if found is not None:
+                self._record_finished(found)
+                return self._trial_from(found)
         with self._writing(), anyio.CancelScope(shield=True):
             record = await self._storage.add_trial(
                 self._study_id,

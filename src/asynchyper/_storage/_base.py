@@ -256,10 +256,11 @@ class Storage(abc.ABC):
             value: The objective value (``COMPLETE`` only; finite).
             error: The failure reason (with ``FAILED`` or ``CANCELLED``).
             user_attrs: JSON-safe attributes to store with it.
-            skip_if_exists: Create nothing when a ``COMPLETE`` or ``FAILED`` trial has
-                exactly these parameters; return the lowest-numbered such trial
-                instead. Atomic with the insert: processes adding the same parameters
-                at once create one trial.
+            skip_if_exists: Create nothing when a trial in ``state`` has exactly these
+                parameters; return the lowest-numbered such trial instead. Atomic with
+                the insert: processes adding the same parameters at once create one
+                trial. The check reads the study's trials in ``state`` inside the
+                write transaction.
 
         Returns:
             The new trial (or, with ``skip_if_exists``, the existing one).

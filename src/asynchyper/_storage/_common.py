@@ -52,7 +52,6 @@ __all__ = [
     "check_study_name",
     "dumps",
     "KEPT_STATES",
-    "RESULT_STATES",
     "first_holding",
     "first_with_result",
     "holds",
@@ -89,8 +88,6 @@ CLAIM_BUDGET_STATES = (TrialState.COMPLETE, TrialState.RUNNING)
 #: States in which a trial's parameters count as queued or evaluated
 #: (``enqueue_trial(unless_holding=...)``): a failed or cancelled one may be queued again.
 KEPT_STATES = (TrialState.WAITING, TrialState.RUNNING, TrialState.COMPLETE)
-#: States of a trial that holds a result (``add_trial(skip_if_exists=True)``).
-RESULT_STATES = (TrialState.COMPLETE, TrialState.FAILED)
 #: Accepted optimization directions.
 DIRECTIONS = ("minimize", "maximize")
 
@@ -104,15 +101,15 @@ def first_holding(
 
 
 def first_with_result(
-    trials: Iterable[TrialRecord], params: Mapping[str, JSONScalar]
+    trials: Iterable[TrialRecord], params: Mapping[str, JSONScalar], state: TrialState
 ) -> TrialRecord | None:
-    """The first trial in a result state (:data:`RESULT_STATES`) with exactly
-    ``params``: what ``add_trial(skip_if_exists=True)`` returns."""
+    """The first trial in ``state`` with exactly ``params``: what
+    ``add_trial(skip_if_exists=True)`` returns."""
     return next(
         (
             t
             for t in trials
-            if t.state in RESULT_STATES and len(t.params) == len(params) and holds(t.params, params)
+            if t.state is state and len(t.params) == len(params) and holds(t.params, params)
         ),
         None,
     )

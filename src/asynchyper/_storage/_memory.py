@@ -289,7 +289,7 @@ class MemoryStorage(Storage):
         attrs_copy = normalize_attrs(user_attrs, "trial user_attrs")
         with self._lock:
             study = self._study(study_id)
-            found = first_with_result(study.trials, params_copy) if skip_if_exists else None
+            found = first_with_result(study.trials, params_copy, state) if skip_if_exists else None
             if found is not None:
                 return found
             now = time.time()

@@ -42,7 +42,6 @@ from ._common import (
     CLAIM_BUDGET,
     COUNT_COLUMNS,
     KEPT_STATES,
-    RESULT_STATES,
     STUDY_COLUMNS,
     TOTAL,
     TRIAL_COLUMNS,
@@ -483,10 +482,9 @@ _HOLDING = (
     f" AND state IN ({', '.join(repr(state.value) for state in KEPT_STATES)})"
     " ORDER BY number"
 )
-_WITH_RESULT = (
+_IN_STATE = (
     f"SELECT {TRIAL_COLUMNS} FROM asynchyper_trials WHERE study_id = %(study_id)s"
-    f" AND state IN ({', '.join(repr(state.value) for state in RESULT_STATES)})"
-    " ORDER BY number"
+    " AND state = %(state)s ORDER BY number"
 )
 
 
@@ -533,15 +531,15 @@ def add_trial(
     existing: dict[str, JSONScalar] | None = None,
 ) -> Step[TrialRecord]:
     """Insert a trial that is already finished, with the next number, in one statement;
-    with ``existing``, return the first trial with a result and those parameters
+    with ``existing``, return the first trial in ``state`` with those parameters
     instead, if there is one (atomic, as in :func:`enqueue_trial`)."""
     if retried:
         first = yield from _find(study_id, "create_request", token)
         if first is not None:
             return first
     if existing is not None:
-        rows = yield (_WITH_RESULT, {"study_id": study_id})
-        found = first_with_result((trial_from_row(study_id, row) for row in rows), existing)
+        rows = yield (_IN_STATE, {"study_id": study_id, "state": state.value})
+        found = first_with_result((trial_from_row(study_id, row) for row in rows), existing, state)
         if found is not None:
             return found
     args = {

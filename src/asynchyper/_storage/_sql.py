@@ -24,7 +24,6 @@ from ._common import (
     CLAIM_BUDGET,
     COUNT_COLUMNS,
     KEPT_STATES,
-    RESULT_STATES,
     STUDY_COLUMNS,
     TOTAL,
     TRIAL_COLUMNS,
@@ -372,11 +371,11 @@ def add_trial(
     skip_if_exists: bool = False,
 ) -> TrialRecord:
     """Insert a trial that is already finished, with the next number; with
-    ``skip_if_exists``, return the first trial with a result and these parameters
+    ``skip_if_exists``, return the first trial in ``state`` with these parameters
     instead, if there is one (atomic, as in :func:`enqueue_trial`)."""
     last_seq, number, _ = _counters(conn, where, study_id)
     if skip_if_exists:
-        found = first_with_result(_trials_in(conn, study_id, RESULT_STATES), params)
+        found = first_with_result(_trials_in(conn, study_id, (state,)), params, state)
         if found is not None:
             return found
     seq = last_seq + 1
