@@ -24,6 +24,8 @@ import asynchyper as ah
 from asynchyper._executor import current_trial
 from asynchyper._scheduler import maximize
 from asynchyper._scheduler._callbacks import TrialCallback
+from asynchyper._scheduler._progress import ProgressDisplay
+from asynchyper._storage._common import log_failed_stale
 
 pytestmark = pytest.mark.anyio
 
@@ -642,6 +644,34 @@ async def test_log_records_carry_the_study_and_trial_as_fields(
         assert trial == (int(named.group(1)) if named else None), record.getMessage()
     [failure] = [r for r in records if "logged failure" in r.getMessage()]
     assert failure.__dict__["asynchyper_trial"] == 1
+
+
+def test_the_stale_trials_warning_names_its_study_as_a_field(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    logger = logging.getLogger("asynchyper._storage._memory")
+    with caplog.at_level(logging.WARNING, logger="asynchyper"):
+        log_failed_stale(logger, "the in-memory storage", "svm", [3, 4], requeue=False)
+    [record] = caplog.records
+    assert record.__dict__["asynchyper_study"] == "svm"
+    assert record.__dict__["asynchyper_trial"] is None  # several trials: the study's record
+
+
+async def test_a_failing_progress_display_names_its_study_as_a_field(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: object, file: object) -> None:
+        msg = "no display today"
+        raise RuntimeError(msg)
+
+    monkeypatch.setattr(ProgressDisplay, "_open_view", broken)
+    with caplog.at_level(logging.WARNING, logger="asynchyper"):
+        await ah.minimize(loss, Quad, trials=2, study="shown", progress=True)
+    [record] = [r for r in caplog.records if "cannot show the progress display" in r.message]
+    assert (record.__dict__["asynchyper_study"], record.__dict__["asynchyper_trial"]) == (
+        "shown",
+        None,
+    )
 
 
 async def test_a_failing_objective_names_its_error_when_the_run_stops(

@@ -17,7 +17,6 @@ from .._types import JSONInput, JSONScalar
 __all__ = [
     "TrialContext",
     "current_trial",
-    "log_fields",
     "mark_raised_by_objective",
     "raised_by_objective",
     "running_trial",
@@ -165,10 +164,3 @@ def mark_raised_by_objective(exc: BaseException) -> None:
 def raised_by_objective(exc: BaseException) -> bool:
     """Whether :func:`mark_raised_by_objective` marked ``exc``."""
     return bool(getattr(exc, _FROM_OBJECTIVE, False))
-
-
-def log_fields(study: str, trial: int | None = None) -> dict[str, object]:
-    """The ``extra`` fields of asynchyper's log records about a study: its name as
-    ``asynchyper_study``, and the trial's number as ``asynchyper_trial`` (``None`` when
-    the record is about the study as a whole), for structured-logging handlers."""
-    return {"asynchyper_study": study, "asynchyper_trial": trial}

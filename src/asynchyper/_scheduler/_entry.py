@@ -12,7 +12,7 @@ import anyio
 
 from .._errors import SpaceMismatchError, StorageError, UnknownStudyError
 from .._executor import Executor, resolve_executor
-from .._executor._context import log_fields
+from .._logfields import log_fields
 from .._records import StudyRecord, TrialState
 from .._space import Space, compile_space
 from .._storage import Storage, open_storage

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TextIO, TypeVar
 
 from .._backend import jupyter_kernel
+from .._logfields import log_fields
 from .._records import Trial, TrialState
 from ._callbacks import TrialCallback
 
@@ -139,7 +140,12 @@ class ProgressDisplay(TrialCallback[T]):
             if isinstance(self._view, _ThrottledView):
                 self._on_event = self._view.update
         except Exception:  # a display must never stop the run
-            _log.warning("study %r: cannot show the progress display", self.name, exc_info=True)
+            _log.warning(
+                "study %r: cannot show the progress display",
+                self.name,
+                exc_info=True,
+                extra=log_fields(self.name),
+            )
 
     def on_trial_start(self, study: Study[T], trial: Trial[T]) -> None:
         """Count a running trial."""
@@ -256,6 +262,7 @@ class ProgressDisplay(TrialCallback[T]):
             _log.info(
                 "study %r: no progress display: another run's display is on the terminal",
                 self.name,
+                extra=log_fields(self.name),
             )
             return None
         self._terminal = True

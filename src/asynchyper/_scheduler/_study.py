@@ -40,9 +40,10 @@ from .._executor import (
     TrialContext,
     resolve_executor,
 )
-from .._executor._context import log_fields, raised_by_objective, running_trial
+from .._executor._context import raised_by_objective, running_trial
 from .._executor._remote import short_repr
 from .._export import to_dataframe, trial_records
+from .._logfields import log_fields
 from .._records import (
     StudyRecord,
     Trial,
@@ -534,7 +535,9 @@ class Study(Generic[T]):
             same = await self._storage.trials(self._study_id, states=(outcome.state,))
             found = first_with_result(same, params, outcome.state)
             if found is not None:
-                self._record_finished(found)
+                self._record_finished(found)  # it may be another process's addition
+                if self._run is not None:
+                    self._run.wake()
                 return self._trial_from(found)
         with self._writing(), anyio.CancelScope(shield=True):
             record = await self._storage.add_trial(

@@ -26,6 +26,7 @@ from .._errors import (
     UnknownStudyError,
     UnknownTrialError,
 )
+from .._logfields import log_fields
 from .._records import StudyRecord, TrialRecord, TrialState
 from .._space import description_fingerprint
 from .._types import Direction, JSONScalar, JSONValue, Params
@@ -680,6 +681,7 @@ def log_failed_stale(
             failed,
             study,
             " (requeued)" if requeue else "",
+            extra=log_fields(study),
         )
 
 

@@ -22,9 +22,10 @@ from distributed.deploy.cluster import Cluster
 from .._backend import on_asyncio
 from .._errors import ExecutorError
 from .._executor._base import Executor
-from .._executor._context import TrialContext, log_fields
+from .._executor._context import TrialContext
 from .._executor._process import WorkerDiedError
 from .._executor._remote import Shipment, Shipments, rebuild
+from .._logfields import log_fields
 from ._task import Outcome, WorkerLoadError, run_trial
 
 __all__ = ["DaskExecutor"]
@@ -50,7 +51,9 @@ class _KeepingLocalCluster(distributed.LocalCluster):
     on some configurations) lost the cluster's workers one by one, and the study then
     waited for ever without any (measured: 40 trials, about half of which kill their
     worker, on two workers: hung; with the timer off, ended in 34-36 s). The nannies of a
-    local cluster restart every dead worker; this one sets no such timer.
+    local cluster restart every dead worker; this one sets no such timer. For the
+    executor's own use only: a worker retired on purpose (``retire_workers``) keeps
+    its closed entry in ``workers``, so a later ``scale`` would not replace it.
     """
 
     def _update_worker_status(self, op: str, msg: Any) -> None:
