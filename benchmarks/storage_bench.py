@@ -13,7 +13,9 @@ Prints, from one run on one disk:
    disk;
 2. the same workload through Optuna with ``sqlite:///`` storage (``n_jobs=1``, a
    trivial objective), and the ratio;
-3. the time to load 100,000 trials with ``trials()``.
+3. the time to load 100,000 trials with ``trials()``;
+4. ``Study.add`` among 10,000 added trials (``--skip-trials``): plain, and with
+   ``skip_if_exists=True`` when it finds its trial and when it adds one.
 
 Numbers are printed, never asserted: compare the ratios measured in the same run.
 """
@@ -169,12 +171,31 @@ async def load_time(path: Path, trials: int) -> tuple[float, float, int]:
     return built, elapsed, len(loaded)
 
 
+async def skip_if_exists_ms(path: Path, trials: int, repeats: int = 20) -> tuple[float, ...]:
+    """Milliseconds per ``Study.add`` among ``trials`` added trials: plain, with
+    ``skip_if_exists=True`` finding its trial, and with it adding one."""
+    async with (
+        SQLiteStorage(path, synchronous="OFF") as storage,
+        ah.open_study(Space, storage=storage, name="skip") as study,
+    ):
+        for i in range(trials):
+            await study.add({"x": i / trials, "y": 0.5}, float(i))
+        times = []
+        for y, skip in ((0.75, False), (0.5, True), (0.25, True)):
+            start = time.perf_counter()
+            for i in range(repeats):
+                await study.add({"x": i / trials, "y": y}, float(i), skip_if_exists=skip)
+            times.append(1000 * (time.perf_counter() - start) / repeats)
+    return tuple(times)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dir", default=os.environ.get("ASYNCHYPER_BENCH_DIR", "/work"))
     parser.add_argument("--trials", type=int, default=5000)
     parser.add_argument("--optuna-trials", type=int, default=300)
     parser.add_argument("--load-trials", type=int, default=100_000)
+    parser.add_argument("--skip-trials", type=int, default=10_000)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
@@ -206,6 +227,12 @@ def main() -> None:
         built, elapsed, count = anyio.run(load_time, directory / "load.db", args.load_trials)
         print(f"built {count} trials in {built:.1f} s (synchronous=OFF, 256 tasks)")
         print(f"load {count} trials with trials():     {elapsed:9.3f} s")
+
+        plain, found, added = anyio.run(skip_if_exists_ms, directory / "skip.db", args.skip_trials)
+        print(
+            f"Study.add among {args.skip_trials} trials (synchronous=OFF): plain {plain:.2f} ms; "
+            f"skip_if_exists=True finding its trial {found:.2f} ms, adding one {added:.2f} ms"
+        )
 
 
 if __name__ == "__main__":

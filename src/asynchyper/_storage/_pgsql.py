@@ -477,14 +477,10 @@ def _add_sql(state: TrialState) -> str:
     )
 
 
-_HOLDING = (
+#: The study's trials in some states, by number (for the checks before an insert).
+_IN_STATES = (
     f"SELECT {TRIAL_COLUMNS} FROM asynchyper_trials WHERE study_id = %(study_id)s"
-    f" AND state IN ({', '.join(repr(state.value) for state in KEPT_STATES)})"
-    " ORDER BY number"
-)
-_IN_STATE = (
-    f"SELECT {TRIAL_COLUMNS} FROM asynchyper_trials WHERE study_id = %(study_id)s"
-    " AND state = %(state)s ORDER BY number"
+    " AND state = ANY(%(states)s::text[]) ORDER BY number"
 )
 
 
@@ -507,7 +503,8 @@ def enqueue_trial(
     if given is not None:
         # compared in Python, as the other stores do: jsonb refuses \u0000 in any row
         # and its equality differs from Python's
-        rows = yield (_HOLDING, {"study_id": study_id})
+        kept = [state.value for state in KEPT_STATES]
+        rows = yield (_IN_STATES, {"study_id": study_id, "states": kept})
         found = first_holding((trial_from_row(study_id, row) for row in rows), given)
         if found is not None:
             return found
@@ -538,7 +535,7 @@ def add_trial(
         if first is not None:
             return first
     if existing is not None:
-        rows = yield (_IN_STATE, {"study_id": study_id, "state": state.value})
+        rows = yield (_IN_STATES, {"study_id": study_id, "states": [state.value]})
         found = first_with_result((trial_from_row(study_id, row) for row in rows), existing, state)
         if found is not None:
             return found

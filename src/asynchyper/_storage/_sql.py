@@ -346,16 +346,25 @@ def enqueue_trial(
 
 
 def _trials_in(
-    conn: sqlite3.Connection, study_id: int, states: Sequence[TrialState]
+    conn: sqlite3.Connection,
+    study_id: int,
+    states: Collection[TrialState] | None,
+    changed_after: int | None = None,
 ) -> Iterator[TrialRecord]:
-    """The study's trials in ``states``, by number (read as they are consumed)."""
-    listed = ", ".join(f"'{state.value}'" for state in states)
-    rows = conn.execute(
-        f"SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = ? AND state IN ({listed}) "
-        "ORDER BY number",
-        (study_id,),
-    )
-    return (trial_from_row(study_id, row) for row in rows)
+    """The study's trials (in ``states``; changed after ``changed_after``), by
+    number, decoded as they are consumed."""
+    sql = f"SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = ?"
+    args: list[Any] = [study_id]
+    if states is not None:
+        if not states:
+            return iter(())
+        sql += f" AND state IN ({', '.join('?' * len(states))})"
+        args.extend(state.value for state in states)
+    if changed_after is not None:
+        sql += " AND seq > ?"
+        args.append(changed_after)
+    sql += " ORDER BY number"
+    return (trial_from_row(study_id, row) for row in conn.execute(sql, args))
 
 
 def add_trial(
@@ -569,18 +578,7 @@ def trials(
 ) -> list[TrialRecord]:
     """A study's trials ordered by number, in one query."""
     _counters(conn, where, study_id)
-    sql = f"SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = ?"
-    args: list[Any] = [study_id]
-    if states is not None:
-        if not states:
-            return []
-        sql += f" AND state IN ({', '.join('?' * len(states))})"
-        args.extend(state.value for state in states)
-    if changed_after is not None:
-        sql += " AND seq > ?"
-        args.append(changed_after)
-    sql += " ORDER BY number"
-    return [trial_from_row(study_id, row) for row in conn.execute(sql, args)]
+    return list(_trials_in(conn, study_id, states, changed_after))
 
 
 def best_trial(
