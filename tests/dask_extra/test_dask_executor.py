@@ -190,6 +190,35 @@ def test_arguments_are_checked() -> None:
     assert repr(DaskExecutor("tcp://h:1")) == "DaskExecutor('tcp://h:1')"
 
 
+@pytest.fixture(scope="module")
+def empty_cluster() -> Iterator[LocalCluster]:
+    """A scheduler without workers (an adaptive cluster scaled to zero, say)."""
+    with dd.LocalCluster(n_workers=0, dashboard_address=QUIET["dashboard_address"]) as cluster:
+        yield cluster
+
+
+async def test_a_cluster_without_workers_is_named_in_a_warning(
+    empty_cluster: LocalCluster, threads_cluster: LocalCluster, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Its trials would wait in the scheduler's queue: no progress, no error.
+    caplog.set_level(logging.INFO, logger="asynchyper.dask")
+    address = empty_cluster.scheduler_address
+    with anyio.fail_after(TEST_SECONDS):
+        async with DaskExecutor(address):
+            pass
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert [r.getMessage() for r in warnings] == [
+        f"DaskExecutor: the Dask cluster at {address} has no workers: trials wait in its "
+        f"queue until one joins (start one with 'dask worker {address}', or scale the "
+        "cluster up)"
+    ]
+    caplog.clear()
+    with anyio.fail_after(TEST_SECONDS):
+        async with DaskExecutor(threads_cluster.scheduler_address):
+            pass
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
 # -- running trials ----------------------------------------------------------------------
 @pytest.mark.parametrize("processes", [False, True], ids=["in-process", "2-processes"])
 async def test_trials_run_on_the_workers_with_their_context(

@@ -122,6 +122,10 @@ class DaskExecutor(Executor):
     the result is dropped. Objectives that may run far past ``trial_timeout`` should
     check a deadline themselves.
 
+    A cluster that has no workers when the run starts (an adaptive one scaled to zero,
+    workers not started yet) is named in a warning: its trials wait until a worker
+    joins.
+
     Dask queues tasks beyond its workers' threads, and ``trial_timeout`` includes that
     wait: set ``concurrency`` to about the cluster's total thread count, so that the
     suggester sees the running trials as pending instead of a long queue.
@@ -201,6 +205,8 @@ class DaskExecutor(Executor):
                 await self._connect_async(target)
             else:
                 await self._connect_from_thread(target)
+            if target is not None:  # a LocalCluster started here has its workers
+                await self._warn_without_workers()
         except BaseException as exc:
             with anyio.CancelScope(shield=True):
                 await self._close_own()
@@ -235,6 +241,32 @@ class DaskExecutor(Executor):
         self._client = None
         self._limiter = None
         self._shipments.clear()
+
+    async def _warn_without_workers(self) -> None:
+        """Log a warning when the cluster has no workers: its trials would wait in the
+        scheduler's queue, the study showing no progress and no error."""
+        client: Any = self._client
+        workers: Any = None
+        try:
+            with anyio.move_on_after(CANCEL_SECONDS):
+                if self._threaded:
+                    workers = await anyio.to_thread.run_sync(
+                        client.nthreads, abandon_on_cancel=True
+                    )
+                else:
+                    workers = await client.nthreads()
+            address = client.scheduler.address
+        except Exception:
+            _log.debug("DaskExecutor: could not count the cluster's workers", exc_info=True)
+            return
+        if workers is not None and not workers:
+            _log.warning(
+                "DaskExecutor: the Dask cluster at %s has no workers: trials wait in its "
+                "queue until one joins (start one with 'dask worker %s', or scale the "
+                "cluster up)",
+                address,
+                address,
+            )
 
     async def _connect_async(self, address: str | None) -> None:
         """asyncio: an asynchronous client on the running loop (and cluster if none)."""
