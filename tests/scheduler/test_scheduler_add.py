@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -222,3 +223,49 @@ async def test_skip_if_exists_adds_once_when_several_processes_start_together(
     async with ah.open_study(Quad, storage=db, name="s") as study:
         trials = await study.trials()
     assert sorted(t.config.x for t in trials) == [0.5, 1.5, 2.5]
+
+
+class CountingReads(ah.MemoryStorage):
+    """Counts the trials it hands out through trials()."""
+
+    read = 0
+
+    async def trials(
+        self,
+        study_id: int,
+        *,
+        states: Collection[ah.TrialState] | None = None,
+        changed_after: int | None = None,
+    ) -> list[ah.TrialRecord]:
+        found = await super().trials(study_id, states=states, changed_after=changed_after)
+        self.read += len(found)
+        return found
+
+
+async def test_skip_if_exists_looks_the_configuration_up_instead_of_reading_the_study() -> None:
+    # It read every trial of that outcome on each call: adding n known results, or
+    # running the script again, read n^2 / 2 trials (a minute for 2,000 on SQLite).
+    storage = CountingReads()
+    async with ah.open_study(Quad, storage=storage, suggester=ah.Random()) as study:
+        for x in range(50):
+            await study.add(Quad(x=x / 10, n=1, kind="a"), float(x), skip_if_exists=True)
+        storage.read = 0
+        for x in range(50):
+            again = await study.add(Quad(x=x / 10, n=1, kind="a"), 0.0, skip_if_exists=True)
+            assert (again.number, again.value) == (x, float(x))
+        assert storage.read == 0
+        assert len(await study.trials()) == 50
+
+
+class ScanningStore(ah.MemoryStorage):
+    """A store of one's own that keeps the base's find_trial (a scan of trials())."""
+
+    find_trial = Storage.find_trial
+
+
+async def test_skip_if_exists_works_on_a_store_without_its_own_lookup() -> None:
+    async with ah.open_study(Quad, storage=ScanningStore(), suggester=ah.Random()) as study:
+        first = await study.add({"x": 1.0, "n": 1, "kind": "a"}, 1.0, skip_if_exists=True)
+        again = await study.add(Quad(x=1.0, n=1, kind="a"), 2.0, skip_if_exists=True)
+        assert again == first
+        assert len(await study.trials()) == 1

@@ -7,6 +7,7 @@ returns an async context manager yielding a fresh, open, empty store.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import math
 import os
@@ -244,6 +245,8 @@ class StorageContract:
         with pytest.raises(UnknownStudyError):
             await storage.trials(gone.id)
         with pytest.raises(UnknownStudyError):
+            await storage.find_trial(gone.id, {"x": 1}, state=TrialState.RUNNING)
+        with pytest.raises(UnknownStudyError):
             await storage.start_trial(gone.id, {"x": 3}, owner=REMOTE_OWNER)
         with pytest.raises(UnknownStudyError, match="'keep'"):
             await storage.delete_study("gone")
@@ -321,6 +324,12 @@ class StorageContract:
             await storage.import_study(study, trials)
         copy = await storage.import_study(study, trials, name="branch")
         assert copy.id != study.id
+        # An imported trial is found by its parameters, as the one it copies.
+        found = await storage.find_trial(
+            copy.id, {"model": "SVM", "lr": 0.01}, state=TrialState.COMPLETE
+        )
+        assert found is not None
+        assert (found.study_id, found.number, found.value) == (copy.id, 0, 0.25)
         assert [s.name for s in await storage.list_studies()] == ["source", "branch"]
         assert [t.params for t in await storage.trials(copy.id)] == [t.params for t in trials]
         await storage.delete_study("source")
@@ -785,6 +794,55 @@ class StorageContract:
         assert len(await storage.trials(study.id)) == 12
 
     @pytest.mark.anyio
+    async def test_find_trial_matches_exactly_these_parameters_in_that_state(
+        self, storage: Storage
+    ) -> None:
+        study = await new_study(storage)
+        other = await new_study(storage, "other")
+        await storage.add_trial(other.id, {"x": 1, "kind": "a"}, state=TrialState.COMPLETE, value=0)
+        running = await storage.start_trial(study.id, {"x": 1, "kind": "a"}, owner=REMOTE_OWNER)
+        assert running is not None
+        near: list[dict[str, JSONScalar]] = [
+            {"x": 1},
+            {"x": 1, "kind": "a", "n": None},
+            {"x": True, "kind": "a"},
+        ]
+        for params in near:
+            await storage.add_trial(study.id, params, state=TrialState.COMPLETE, value=1.0)
+        assert (
+            await storage.find_trial(study.id, {"x": 1, "kind": "a"}, state=TrialState.COMPLETE)
+            is None
+        )
+        await storage.finish_trial(study.id, running.number, state=TrialState.COMPLETE, value=2.0)
+        later = await storage.add_trial(
+            study.id, {"x": 1, "kind": "a"}, state=TrialState.COMPLETE, value=3.0
+        )
+        # the lowest number, whatever the key order, 1 or 1.0
+        same: list[dict[str, JSONScalar]] = [{"x": 1, "kind": "a"}, {"kind": "a", "x": 1.0}]
+        for params in same:
+            found = await storage.find_trial(study.id, params, state=TrialState.COMPLETE)
+            assert found is not None
+            assert (found.study_id, found.number, found.value) == (study.id, 0, 2.0)
+        assert later.number == 4
+        assert (
+            await storage.find_trial(study.id, {"x": 1, "kind": "a"}, state=TrialState.FAILED)
+            is None
+        )
+        true = await storage.find_trial(
+            study.id, {"x": True, "kind": "a"}, state=TrialState.COMPLETE
+        )
+        assert true is not None
+        assert true.number == 3
+        for bad in ("complete", None):
+            with pytest.raises(StorageError, match="TrialState"):
+                await storage.find_trial(study.id, {"x": 1}, state=bad)  # type: ignore[arg-type]
+            with pytest.raises(StorageError, match="TrialState"):
+                await storage.trials(study.id, states=[bad])  # type: ignore[list-item]
+        zero = await storage.add_trial(study.id, {"x": -0.0}, state=TrialState.FAILED, error="nan")
+        found = await storage.find_trial(study.id, {"x": 0}, state=TrialState.FAILED)
+        assert found == zero
+
+    @pytest.mark.anyio
     async def test_concurrent_adds_that_skip_if_exists_add_once(self, storage: Storage) -> None:
         study = await new_study(storage)
         added: list[TrialRecord] = []
@@ -1230,7 +1288,7 @@ class StorageContract:
                         for s in model
                     )
                     trial = await storage.start_trial(
-                        study.id, {"n": len(model)}, owner=REMOTE_OWNER, max_trials=argument
+                        study.id, {"n": len(model) % 3}, owner=REMOTE_OWNER, max_trials=argument
                     )
                     if argument is not None and used >= argument:
                         assert trial is None
@@ -1239,7 +1297,7 @@ class StorageContract:
                         assert trial.number == len(model)
                         model.append(TrialState.RUNNING)
                 elif kind == "enqueue":
-                    trial = await storage.enqueue_trial(study.id, {"n": len(model)})
+                    trial = await storage.enqueue_trial(study.id, {"n": len(model) % 3})
                     assert trial.number == len(model)
                     model.append(TrialState.WAITING)
                     waiting.append(trial.number)
@@ -1277,6 +1335,12 @@ class StorageContract:
                 trials = await storage.trials(study.id)
                 assert [t.number for t in trials] == list(range(len(model)))
                 assert [t.state for t in trials] == model
+                for n, state in itertools.product(range(3), TrialState):
+                    # requeued trials too: the index knows every inserted row
+                    first = next(
+                        (t for t in trials if t.state is state and t.params == {"n": n}), None
+                    )
+                    assert await storage.find_trial(study.id, {"n": n}, state=state) == first
                 counts = await storage.count_trials(study.id)
                 assert counts == {s: model.count(s) for s in TrialState}
                 seqs = [t.seq for t in trials]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import os
 import sqlite3
 import stat
@@ -37,7 +38,8 @@ from asynchyper import (
     TrialStateError,
     UnknownTrialError,
 )
-from asynchyper._storage import _schema, open_storage
+from asynchyper._storage import _schema, _sql, open_storage
+from asynchyper._storage._common import params_key
 from asynchyper._storage._schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 
 
@@ -154,6 +156,103 @@ async def test_migrations_run_in_order_on_an_older_file(
         columns = [row[1] for row in await run_sql(storage, "PRAGMA table_info(studies)")]
         assert "notes" in columns
         assert (await storage.get_study("study")).name == "study"
+
+
+def make_version_1_file(path: Path, trials: list[tuple[str, str, float | None]]) -> None:
+    """A store as asynchyper wrote it at schema version 1 (no ``params_key``): one
+    study, "study", with ``trials`` as (state, params JSON, value)."""
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        MIGRATIONS[0](conn)
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID:d}")
+        conn.execute("PRAGMA user_version = 1")
+        counts = {state: sum(t[0] == state for t in trials) for state in ("complete", "failed")}
+        conn.execute(
+            "INSERT INTO studies (id, name, direction, fingerprint, space, created_at, last_seq, "
+            "n_complete, n_failed) VALUES (1, 'study', 'minimize', 'f', '[]', 0, ?, ?, ?)",
+            (len(trials), counts["complete"], counts["failed"]),
+        )
+        conn.executemany(
+            "INSERT INTO trials (study_id, number, state, params, value, error, created_at, "
+            "finished_at, seq) VALUES (1, ?, ?, ?, ?, ?, 0, 0, ?)",
+            [
+                (number, state, params, value, None if value is not None else "boom", number + 1)
+                for number, (state, params, value) in enumerate(trials)
+            ],
+        )
+        conn.commit()
+
+
+@pytest.mark.anyio
+async def test_a_version_1_file_gets_an_indexed_key_for_every_trial(tmp_path: Path) -> None:
+    path = tmp_path / "v1.db"
+    make_version_1_file(
+        path,
+        [
+            ("complete", '{"x": 1, "kind": "a"}', 0.5),
+            ("failed", '{"x": 2}', None),
+            ("complete", '{"x": 1, "kind": "a"}', 0.25),
+        ],
+    )
+    async with SQLiteStorage(path) as storage:
+        assert await run_sql(storage, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+        rows = await run_sql(storage, "SELECT params, params_key FROM trials ORDER BY number")
+        assert [key for _, key in rows] == [params_key(json.loads(p)) for p, _ in rows]
+        study = await storage.get_study("study")
+        found = await storage.find_trial(
+            study.id, {"kind": "a", "x": 1.0}, state=TrialState.COMPLETE
+        )
+        assert found is not None
+        assert (found.number, found.value) == (0, 0.5)
+        again = await storage.add_trial(
+            study.id, {"x": 2}, state=TrialState.FAILED, error="boom", skip_if_exists=True
+        )
+        assert again.number == 1
+        assert len(await storage.trials(study.id)) == 3
+
+
+@pytest.mark.anyio
+async def test_a_trial_without_a_key_is_still_found(tmp_path: Path) -> None:
+    # An older asynchyper that had the file open while a newer one migrated it goes on
+    # inserting trials without a key.
+    async with SQLiteStorage(tmp_path / "mixed.db") as storage:
+        study = await new_study(storage)
+        old = await storage.add_trial(study.id, {"x": 1}, state=TrialState.COMPLETE, value=1.0)
+        await storage.add_trial(study.id, {"x": 2}, state=TrialState.COMPLETE, value=2.0)
+        await run_sql(storage, "UPDATE trials SET params_key = NULL")
+        assert await storage.find_trial(study.id, {"x": 1}, state=TrialState.COMPLETE) == old
+        again = await storage.add_trial(
+            study.id, {"x": 1}, state=TrialState.COMPLETE, value=3.0, skip_if_exists=True
+        )
+        assert again == old
+
+
+def test_the_parameter_lookup_searches_the_index(tmp_path: Path) -> None:
+    # On a file never analysed, the planner once preferred walking trials_by_state in
+    # number order (for an ORDER BY), through every trial of the study in that state.
+    path = tmp_path / "plan.db"
+    anyio.run(fill_study, path, 300)
+    statements: list[str] = []
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        conn.set_trace_callback(statements.append)
+        found = _sql.find_trial(
+            conn, where=str(path), study_id=1, params={"i": 7}, state=TrialState.COMPLETE
+        )
+        assert found is not None
+        assert found.number == 7
+        conn.set_trace_callback(None)
+        (lookup,) = [sql for sql in statements if "params_key" in sql]
+        plan = [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {lookup}")]
+    searches = [step for step in plan if step.startswith(("SEARCH", "SCAN"))]
+    assert (
+        searches == ["SEARCH trials USING INDEX trials_by_params (study_id=? AND params_key=?)"] * 2
+    ), plan
+
+
+async def fill_study(path: Path, n: int) -> None:
+    async with SQLiteStorage(path) as storage:
+        study = await new_study(storage)
+        for i in range(n):
+            await storage.add_trial(study.id, {"i": i}, state=TrialState.COMPLETE, value=float(i))
 
 
 # -- bad files and places: a clear StorageError subclass, and the file untouched --------

@@ -54,7 +54,7 @@ from .._records import (
 )
 from .._space import Space
 from .._storage import Storage, new_owner_id, release_owner_id
-from .._storage._common import KEPT_STATES, first_holding, first_with_result, holds
+from .._storage._common import KEPT_STATES, first_holding, holds
 from .._suggest import History, Suggester
 from .._suggest._base import single_proposal
 from .._types import Direction, JSONInput, JSONScalar, JSONValue, Params
@@ -488,8 +488,10 @@ class Study(Generic[T]):
                 ``FAILED`` for an error; added before or run here), and return that
                 trial instead, so that a script that adds known results and re-runs
                 after a crash does not add them again. Atomic: processes adding the
-                same configuration at once add it once. Each such call reads the
-                study's trials of that outcome.
+                same configuration at once add it once. The built-in stores find the
+                configuration through an index (:meth:`Storage.find_trial
+                <asynchyper.Storage.find_trial>`): the check costs about as much as
+                the add, however large the study.
 
         Returns:
             The new trial, ``COMPLETE`` or ``FAILED`` (with ``skip_if_exists``, maybe
@@ -532,8 +534,7 @@ class Study(Generic[T]):
             # Looked up first, outside the write transaction, so that a re-run that
             # finds its results does not hold the write lock; the storage checks
             # again below, atomically with the insert.
-            same = await self._storage.trials(self._study_id, states=(outcome.state,))
-            found = first_with_result(same, params, outcome.state)
+            found = await self._storage.find_trial(self._study_id, params, state=outcome.state)
             if found is not None:
                 self._record_finished(found)  # it may be another process's addition
                 if self._run is not None:

@@ -10,7 +10,7 @@ from typing import Self
 from .._errors import StorageError
 from .._records import StudyRecord, TrialRecord, TrialState
 from .._types import JSONValue, Params
-from ._common import check_direction
+from ._common import check_direction, first_with_result, normalize_params
 
 __all__ = ["Storage"]
 
@@ -259,8 +259,8 @@ class Storage(abc.ABC):
             skip_if_exists: Create nothing when a trial in ``state`` has exactly these
                 parameters; return the lowest-numbered such trial instead. Atomic with
                 the insert: processes adding the same parameters at once create one
-                trial. The check reads the study's trials in ``state`` inside the
-                write transaction.
+                trial. The built-in stores look the parameters up in an index (see
+                :meth:`find_trial`) inside the write transaction.
 
         Returns:
             The new trial (or, with ``skip_if_exists``, the existing one).
@@ -421,6 +421,33 @@ class Storage(abc.ABC):
             UnknownStudyError: No study with that id.
             StorageError: ``states`` holds something other than a ``TrialState``.
         """
+
+    async def find_trial(
+        self, study_id: int, params: Params, *, state: TrialState
+    ) -> TrialRecord | None:
+        """The lowest-numbered trial in ``state`` with exactly ``params``, or ``None``.
+
+        "Exactly": the same names, and values equal as JSON values (``1`` and ``1.0``
+        are equal, ``True`` and ``1`` are not). :meth:`Study.add
+        <asynchyper.Study.add>` uses it for ``skip_if_exists``. The built-in stores
+        look the parameters up in an index, so the cost does not grow with the study;
+        this default reads the study's trials in ``state`` (:meth:`trials`), which a
+        store of your own may keep.
+
+        Args:
+            study_id: The study.
+            params: Flat parameters of a whole configuration.
+            state: The state the trial must be in.
+
+        Returns:
+            The trial, or ``None``.
+
+        Raises:
+            UnknownStudyError: No study with that id.
+            StorageError: A parameter is not a JSON scalar.
+        """
+        given = normalize_params(params)
+        return first_with_result(await self.trials(study_id, states=(state,)), given, state)
 
     @abc.abstractmethod
     async def count_trials(self, study_id: int) -> dict[TrialState, int]:

@@ -6,6 +6,7 @@ their errors the same way. The SQL stores also share their columns and rows here
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -56,6 +57,7 @@ __all__ = [
     "first_holding",
     "first_with_result",
     "holds",
+    "params_key",
     "import_exists",
     "import_study_row",
     "import_rows",
@@ -114,6 +116,33 @@ def first_with_result(
         ),
         None,
     )
+
+
+def params_key(params: Mapping[str, JSONScalar]) -> bytes:
+    """A 16-byte digest of flat parameters, equal for any two that :func:`holds`
+    finds the same (``1`` and ``1.0``, ``0.0`` and ``-0.0``; not ``True`` and ``1``;
+    in any key order).
+
+    The stores index it, so that ``add_trial(skip_if_exists=True)`` looks up the
+    trials with that digest instead of reading the study; a digest is a hint (two
+    configurations may share one), every hit is checked with :func:`holds`.
+    """
+    items = sorted((name, _canonical(value)) for name, value in params.items())
+    text = json.dumps(items, separators=(",", ":"), allow_nan=True)
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()
+
+
+def _canonical(value: JSONScalar) -> JSONScalar:
+    """One representative of the values ``==`` finds equal (a bool stays a bool)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    if isinstance(value, int):
+        try:
+            as_float = float(value)
+        except OverflowError:
+            return value
+        return as_float if as_float == value else value
+    return value + 0.0  # -0.0 + 0.0 is 0.0
 
 
 def holds(params: Mapping[str, JSONScalar], given: Mapping[str, JSONScalar]) -> bool:

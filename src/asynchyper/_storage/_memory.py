@@ -35,6 +35,7 @@ from ._common import (
     normalize_params,
     normalize_space,
     not_running,
+    params_key,
     space_replaced_meanwhile,
     stale_error,
     state_filter,
@@ -61,6 +62,8 @@ class _StudyState:
     waiting: collections.deque[int] = attrs.field(factory=collections.deque)
     counts: dict[TrialState, int] = attrs.field(factory=lambda: dict.fromkeys(TrialState, 0))
     seq: int = 0
+    #: ``params_key`` -> the numbers of the trials with it (params never change)
+    by_key: dict[bytes, list[int]] = attrs.field(factory=dict)
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -69,6 +72,12 @@ class _StudyState:
     def add(self, trial: TrialRecord) -> None:
         self.trials.append(trial)
         self.counts[trial.state] += 1
+        self.by_key.setdefault(params_key(trial.params), []).append(trial.number)
+
+    def with_params(self, params: dict[str, JSONScalar], state: TrialState) -> TrialRecord | None:
+        """The lowest-numbered trial in ``state`` with exactly ``params``."""
+        numbers = self.by_key.get(params_key(params), ())
+        return first_with_result((self.trials[n] for n in numbers), params, state)
 
     def replace(self, trial: TrialRecord) -> None:
         old = self.trials[trial.number]
@@ -289,7 +298,7 @@ class MemoryStorage(Storage):
         attrs_copy = normalize_attrs(user_attrs, "trial user_attrs")
         with self._lock:
             study = self._study(study_id)
-            found = first_with_result(study.trials, params_copy, state) if skip_if_exists else None
+            found = study.with_params(params_copy, state) if skip_if_exists else None
             if found is not None:
                 return found
             now = time.time()
@@ -441,6 +450,16 @@ class MemoryStorage(Storage):
                 if (chosen is None or trial.state in chosen)
                 and (changed_after is None or trial.seq > changed_after)
             ]
+
+    @override
+    async def find_trial(
+        self, study_id: int, params: Params, *, state: TrialState
+    ) -> TrialRecord | None:
+        state_filter((state,))  # a StorageError for a non-state, as trials() gives
+        await anyio.lowlevel.checkpoint_if_cancelled()
+        params_copy = normalize_params(params)
+        with self._lock:
+            return self._study(study_id).with_params(params_copy, state)
 
     @override
     async def count_trials(self, study_id: int) -> dict[TrialState, int]:

@@ -11,13 +11,23 @@ same code runs on psycopg's async connection and on a sync one in a worker threa
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from typing import TypeAlias
 
 from .._errors import StorageCorruptError, StorageError, StorageVersionError
+from ._common import params_key
 from ._pgtypes import Step
 
-__all__ = ["APPLICATION", "MIGRATIONS", "SCHEMA_VERSION", "check_schema", "prepare_schema"]
+__all__ = [
+    "APPLICATION",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "Migration",
+    "check_schema",
+    "prepare_schema",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -75,10 +85,62 @@ _V1: tuple[str, ...] = (
     "CREATE INDEX asynchyper_trials_by_seq ON asynchyper_trials (study_id, seq)",
 )
 
+#: Trials read and updated per round trip by the version 2 backfill: each round trip
+#: must be answered within ``operation_timeout``, however many trials the store holds.
+_BACKFILL_CHUNK = 5_000
+
+
+def _add_params_key() -> Step[None]:
+    """Version 2: each trial's ``params_key`` (see ``_common.params_key``), indexed with
+    its study, so that ``add_trial(skip_if_exists=True)`` and ``find_trial``
+    look a configuration up instead of reading the study.
+
+    The key is a digest of the parsed JSON parameters, which SQL cannot compute: the
+    existing rows are read and updated from Python, a chunk per round trip, in the
+    order of the primary key (each chunk is found through it, not by a scan). The
+    index is built once the keys are in.
+    """
+    yield ("ALTER TABLE asynchyper_trials ADD COLUMN params_key bytea", ())
+    select = "SELECT study_id, number, params FROM asynchyper_trials"
+    after: tuple[int, int] | None = None
+    while True:
+        if after is None:
+            rows = yield (f"{select} ORDER BY study_id, number LIMIT %s", (_BACKFILL_CHUNK,))
+        else:
+            rows = yield (
+                f"{select} WHERE (study_id, number) > (%s, %s) ORDER BY study_id, number LIMIT %s",
+                (*after, _BACKFILL_CHUNK),
+            )
+        if not rows:
+            break
+        yield (
+            "UPDATE asynchyper_trials AS t SET params_key = k.key FROM "
+            "unnest(%s::bigint[], %s::bigint[], %s::bytea[]) AS k (study_id, number, key) "
+            "WHERE t.study_id = k.study_id AND t.number = k.number",
+            (
+                [row[0] for row in rows],
+                [row[1] for row in rows],
+                [params_key(json.loads(row[2])) for row in rows],
+            ),
+        )
+        after = (rows[-1][0], rows[-1][1])
+    yield (
+        # not with the state, which changes two or three times in a trial's life: an
+        # index holding it would be rewritten at each change (see _schema.py)
+        "CREATE INDEX asynchyper_trials_by_params ON asynchyper_trials (study_id, params_key)",
+        (),
+    )
+
+
 _TABLES = ("asynchyper_meta", "asynchyper_studies", "asynchyper_trials")
 
-#: ``MIGRATIONS[v]`` turns schema version ``v`` into ``v + 1`` (0 = no tables yet).
-MIGRATIONS: list[Sequence[str]] = [_V1]
+#: One schema change: SQL statements run in order, or a step (see ``_pgtypes``) for a
+#: change that needs Python between its statements (computing values SQL cannot).
+Migration: TypeAlias = Sequence[str] | Callable[[], Step[None]]
+
+#: ``MIGRATIONS[v]`` turns schema version ``v`` into ``v + 1`` (0 = no tables yet). All
+#: the missing ones run in one transaction, under the schema lock.
+MIGRATIONS: list[Migration] = [_V1, _add_params_key]
 #: The schema version this asynchyper writes.
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -186,8 +248,12 @@ def prepare_schema(
     for step in range(version, target):
         if on_migrate is not None:
             on_migrate(step)
-        for statement in steps[step]:
-            yield (statement, ())
+        migration = steps[step]
+        if callable(migration):
+            yield from migration()
+        else:
+            for statement in migration:
+                yield (statement, ())
     yield (
         "INSERT INTO asynchyper_meta (key, value) VALUES ('application', %s), "
         "('schema_version', %s) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",

@@ -28,6 +28,7 @@ counter-column names and the two sort orders.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Collection, Sequence
 from typing import Any, TypeVar
@@ -57,6 +58,7 @@ from ._common import (
     is_stale,
     live_cutoff,
     not_running,
+    params_key,
     space_replaced_meanwhile,
     stale_error,
     study_exists,
@@ -80,6 +82,7 @@ __all__ = [
     "delete_study",
     "enqueue_trial",
     "fail_stale",
+    "find_trial",
     "finish_trial",
     "get_study",
     "get_trial",
@@ -307,10 +310,11 @@ def create_study(
 #: within ``operation_timeout``, so a statement's size may not grow with the study.
 IMPORT_CHUNK = 5_000
 
-#: Array types of the columns of an imported trial row (``TRIAL_COLUMNS``' order).
+#: Array types of the columns of an imported trial row (``TRIAL_COLUMNS``' order),
+#: then of its ``params_key``.
 _IMPORT_TYPES = (
     "bigint", "text", "text", "float8", "text", "text", "text",
-    "float8", "float8", "float8", "float8", "bigint",
+    "float8", "float8", "float8", "float8", "bigint", "bytea",
 )  # fmt: skip
 
 
@@ -323,7 +327,11 @@ def import_study(
     token: str,
 ) -> Step[StudyRecord]:
     """Insert a study (from ``imported_study``) and its trials (rows of
-    ``import_rows``) in one transaction."""
+    ``import_rows``) in one transaction.
+
+    Each trial's ``params_key`` is computed here from the row's JSON parameters (as the
+    schema migration does), so the rows stay those that ``import_rows`` makes.
+    """
     name = study.name
     if retried:  # the first attempt may have committed: it left its token
         found = yield (
@@ -347,10 +355,11 @@ def import_study(
         # one round trip per chunk, each answered well within operation_timeout
         # however many trials the study has (one transaction still holds them all)
         chunk = rows[start : start + IMPORT_CHUNK]
+        keys = [params_key(json.loads(row[2])) for row in chunk]
         yield (
-            f"INSERT INTO asynchyper_trials (study_id, {TRIAL_COLUMNS}) "
+            f"INSERT INTO asynchyper_trials (study_id, {TRIAL_COLUMNS}, params_key) "
             f"SELECT %s, * FROM unnest({arrays})",
-            (study_id, *(list(column) for column in zip(*chunk, strict=True))),
+            (study_id, *(list(column) for column in zip(*chunk, strict=True)), keys),
         )
     return attrs.evolve(study, id=study_id)
 
@@ -411,10 +420,10 @@ _START = (
     " WHERE id = %(study_id)s"
     f" AND (%(max_trials)s::bigint IS NULL OR {BUDGET} < %(max_trials)s::bigint)"
     f" RETURNING last_seq, {TOTAL} - 1 AS number, {_NOW} AS now)"
-    " INSERT INTO asynchyper_trials (study_id, number, state, params, owner, created_at,"
-    " started_at, heartbeat_at, seq, create_request)"
-    " SELECT %(study_id)s, s.number, 'running', %(params)s, %(owner)s, s.now, s.now, s.now,"
-    " s.last_seq, %(token)s FROM s"
+    " INSERT INTO asynchyper_trials (study_id, number, state, params, params_key, owner,"
+    " created_at, started_at, heartbeat_at, seq, create_request)"
+    " SELECT %(study_id)s, s.number, 'running', %(params)s, %(key)s, %(owner)s, s.now, s.now,"
+    " s.now, s.last_seq, %(token)s FROM s"
     f" RETURNING {TRIAL_COLUMNS}"
 )
 
@@ -425,6 +434,7 @@ def start_trial(
     where: str,
     study_id: int,
     params_json: str,
+    key: bytes,
     owner: str,
     max_trials: int | None,
     token: str,
@@ -432,6 +442,7 @@ def start_trial(
     """Insert a RUNNING trial with the next number, unless the budget is used up.
 
     One statement: the study-row update checks the budget and hands out the number.
+    ``key`` is the ``params_key`` of the parameters.
     """
     if retried:
         first = yield from _find(study_id, "create_request", token)
@@ -443,6 +454,7 @@ def start_trial(
             "study_id": study_id,
             "max_trials": max_trials,
             "params": params_json,
+            "key": key,
             "owner": owner,
             "token": token,
         },
@@ -457,9 +469,10 @@ _ENQUEUE = (
     "WITH s AS ("
     f" UPDATE asynchyper_studies SET {_move_sql(None, 'waiting')} WHERE id = %(study_id)s"
     f" RETURNING last_seq, {TOTAL} - 1 AS number, {_NOW} AS now)"
-    " INSERT INTO asynchyper_trials (study_id, number, state, params, created_at, seq,"
-    " create_request)"
-    " SELECT %(study_id)s, s.number, 'waiting', %(params)s, s.now, s.last_seq, %(token)s FROM s"
+    " INSERT INTO asynchyper_trials (study_id, number, state, params, params_key, created_at,"
+    " seq, create_request)"
+    " SELECT %(study_id)s, s.number, 'waiting', %(params)s, %(key)s, s.now, s.last_seq,"
+    " %(token)s FROM s"
     f" RETURNING {TRIAL_COLUMNS}"
 )
 
@@ -469,10 +482,10 @@ def _add_sql(state: TrialState) -> str:
         "WITH s AS ("
         f" UPDATE asynchyper_studies SET {_move_sql(None, state.value)} WHERE id = %(study_id)s"
         f" RETURNING last_seq, {TOTAL} - 1 AS number, {_NOW} AS now)"
-        " INSERT INTO asynchyper_trials (study_id, number, state, params, value, error,"
-        " user_attrs, created_at, finished_at, seq, create_request)"
-        f" SELECT %(study_id)s, s.number, '{state.value}', %(params)s, %(value)s, %(error)s,"
-        " %(user_attrs)s, s.now, s.now, s.last_seq, %(token)s FROM s"
+        " INSERT INTO asynchyper_trials (study_id, number, state, params, params_key, value,"
+        " error, user_attrs, created_at, finished_at, seq, create_request)"
+        f" SELECT %(study_id)s, s.number, '{state.value}', %(params)s, %(key)s, %(value)s,"
+        " %(error)s, %(user_attrs)s, s.now, s.now, s.last_seq, %(token)s FROM s"
         f" RETURNING {TRIAL_COLUMNS}"
     )
 
@@ -483,6 +496,30 @@ _IN_STATES = (
     " AND state = ANY(%(states)s::text[]) ORDER BY number"
 )
 
+#: The study's trials in one state that may have exactly some parameters, by number:
+#: those with their ``params_key`` (found through ``asynchyper_trials_by_params``), and
+#: those without a key. A NULL key is a trial inserted by an older asynchyper process
+#: that still had the tables open when a newer one migrated them to version 2 (its
+#: INSERTs do not name the column): rare, and each one is checked in Python.
+_WITH_KEY = (
+    f"SELECT {TRIAL_COLUMNS} FROM asynchyper_trials WHERE study_id = %(study_id)s"
+    " AND state = %(state)s AND (params_key = %(key)s OR params_key IS NULL) ORDER BY number"
+)
+
+
+def _with_params(
+    study_id: int, params: dict[str, JSONScalar], key: bytes, state: TrialState
+) -> Step[tuple[TrialRecord | None, bool]]:
+    """The lowest-numbered trial in ``state`` with exactly ``params`` (whose
+    ``params_key`` is ``key``), and whether the query found any row at all.
+
+    A key is a hint (two configurations may share one): each hit is checked in
+    Python, as the other stores do, by :func:`first_with_result`.
+    """
+    rows = yield (_WITH_KEY, {"study_id": study_id, "state": state.value, "key": key})
+    trials = (trial_from_row(study_id, row) for row in rows)
+    return first_with_result(trials, params, state), bool(rows)
+
 
 def enqueue_trial(
     retried: bool,
@@ -490,12 +527,14 @@ def enqueue_trial(
     where: str,
     study_id: int,
     params_json: str,
+    key: bytes,
     token: str,
     given: dict[str, JSONScalar] | None = None,
 ) -> Step[TrialRecord]:
-    """Insert a WAITING trial with the next number; with ``given``, return the
-    first kept trial holding those values instead, if there is one (the batch holds the
-    study's row lock: the check and the insert are atomic)."""
+    """Insert a WAITING trial with the next number (``key``: the ``params_key`` of its
+    parameters); with ``given``, return the first kept trial holding those values
+    instead, if there is one (the batch holds the study's row lock: the check and the
+    insert are atomic)."""
     if retried:
         first = yield from _find(study_id, "create_request", token)
         if first is not None:
@@ -508,7 +547,8 @@ def enqueue_trial(
         found = first_holding((trial_from_row(study_id, row) for row in rows), given)
         if found is not None:
             return found
-    rows = yield (_ENQUEUE, {"study_id": study_id, "params": params_json, "token": token})
+    args = {"study_id": study_id, "params": params_json, "key": key, "token": token}
+    rows = yield (_ENQUEUE, args)
     if not rows:
         raise unknown_study_id(study_id, where)
     return trial_from_row(study_id, rows[0])
@@ -520,6 +560,7 @@ def add_trial(
     where: str,
     study_id: int,
     params_json: str,
+    key: bytes,
     state: TrialState,
     value: float | None,
     error: str | None,
@@ -527,21 +568,23 @@ def add_trial(
     token: str,
     existing: dict[str, JSONScalar] | None = None,
 ) -> Step[TrialRecord]:
-    """Insert a trial that is already finished, with the next number, in one statement;
-    with ``existing``, return the first trial in ``state`` with those parameters
-    instead, if there is one (atomic, as in :func:`enqueue_trial`)."""
+    """Insert a trial that is already finished, with the next number, in one statement
+    (``key``: the ``params_key`` of its parameters); with ``existing`` (the same
+    parameters), return the first trial in ``state`` with those parameters instead, if
+    there is one, found through the ``params_key`` index (atomic, as in
+    :func:`enqueue_trial`)."""
     if retried:
         first = yield from _find(study_id, "create_request", token)
         if first is not None:
             return first
     if existing is not None:
-        rows = yield (_IN_STATES, {"study_id": study_id, "states": [state.value]})
-        found = first_with_result((trial_from_row(study_id, row) for row in rows), existing, state)
+        found, _ = yield from _with_params(study_id, existing, key, state)
         if found is not None:
             return found
     args = {
         "study_id": study_id,
         "params": params_json,
+        "key": key,
         "value": value,
         "error": error,
         "user_attrs": dumps(user_attrs, "trial user_attrs") if user_attrs else None,
@@ -735,7 +778,11 @@ def fail_stale(
         )
     if requeue:
         for _, _, _, params_json, _ in stale:
-            yield (_ENQUEUE, {"study_id": study_id, "params": params_json, "token": token})
+            # the key from the parameters, not the row's: an older process may have
+            # written the row without one
+            key = params_key(json.loads(params_json))
+            args = {"study_id": study_id, "params": params_json, "key": key, "token": token}
+            yield (_ENQUEUE, args)
     return [row[0] for row in stale]
 
 
@@ -781,6 +828,17 @@ def trials(
     if not rows:
         yield from _exists(where, study_id)
     return [trial_from_row(study_id, row) for row in rows]
+
+
+def find_trial(
+    *, where: str, study_id: int, params: dict[str, JSONScalar], key: bytes, state: TrialState
+) -> Step[TrialRecord | None]:
+    """The lowest-numbered trial in ``state`` with exactly ``params`` (whose
+    ``params_key`` is ``key``), in one indexed query (plus a check when none is found)."""
+    found, any_rows = yield from _with_params(study_id, params, key, state)
+    if not any_rows:  # a row of the study means it exists: check only without one
+        yield from _exists(where, study_id)
+    return found
 
 
 def best_trial(*, where: str, study_id: int, direction: str) -> Step[TrialRecord | None]:

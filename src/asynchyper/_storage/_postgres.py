@@ -87,6 +87,7 @@ from ._common import (
     normalize_attrs,
     normalize_params,
     normalize_space,
+    params_key,
     stale_study_name,
     state_filter,
     unknown_study_id,
@@ -844,7 +845,9 @@ class PostgresStorage(Storage):
         owner: str,
         max_trials: int | None = None,
     ) -> TrialRecord | None:
-        params_json = dumps(normalize_params(params), "params")
+        params_copy = normalize_params(params)
+        params_json = dumps(params_copy, "params")
+        key = params_key(params_copy)
         _check_id(study_id, self.url)
         return await self._write(
             lambda retried, token: _pgsql.start_trial(
@@ -852,6 +855,7 @@ class PostgresStorage(Storage):
                 where=self.url,
                 study_id=study_id,
                 params_json=params_json,
+                key=key,
                 owner=owner,
                 max_trials=max_trials,
                 token=token,
@@ -863,7 +867,9 @@ class PostgresStorage(Storage):
     async def enqueue_trial(
         self, study_id: int, params: Params, *, unless_holding: Params | None = None
     ) -> TrialRecord:
-        params_json = dumps(normalize_params(params), "params")
+        params_copy = normalize_params(params)
+        params_json = dumps(params_copy, "params")
+        key = params_key(params_copy)
         given = None if unless_holding is None else normalize_params(unless_holding)
         _check_id(study_id, self.url)
         return await self._write(
@@ -872,6 +878,7 @@ class PostgresStorage(Storage):
                 where=self.url,
                 study_id=study_id,
                 params_json=params_json,
+                key=key,
                 token=token,
                 given=given,
             ),
@@ -895,6 +902,7 @@ class PostgresStorage(Storage):
         checked_value, checked_error = check_finish(state, value, error, what="add_trial")
         params_copy = normalize_params(params)
         params_json = dumps(params_copy, "params")
+        key = params_key(params_copy)
         _check_id(study_id, self.url)
         checked_error = _storable_error(checked_error)
         attrs = normalize_attrs(user_attrs, "trial user_attrs")
@@ -904,6 +912,7 @@ class PostgresStorage(Storage):
                 where=self.url,
                 study_id=study_id,
                 params_json=params_json,
+                key=key,
                 state=state,
                 value=checked_value,
                 error=checked_error,
@@ -1028,6 +1037,26 @@ class PostgresStorage(Storage):
                 study_id=study_id,
                 states=chosen,
                 changed_after=changed_after,
+            )
+        )
+
+    @override
+    async def find_trial(
+        self, study_id: int, params: Params, *, state: TrialState
+    ) -> TrialRecord | None:
+        # One indexed query, instead of the base class reading the trials in ``state``.
+        state_filter((state,))  # a StorageError for a non-state, as trials() gives
+        params_copy = normalize_params(params)
+        key = params_key(params_copy)
+        _check_id(study_id, self.url)
+        return await self._read(
+            functools.partial(
+                _pgsql.find_trial,
+                where=self.url,
+                study_id=study_id,
+                params=params_copy,
+                key=key,
+                state=state,
             )
         )
 

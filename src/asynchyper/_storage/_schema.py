@@ -8,6 +8,7 @@ someone else's database and is never touched.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import sqlite3
@@ -15,6 +16,7 @@ import time
 from collections.abc import Callable
 
 from .._errors import StorageCorruptError, StorageVersionError
+from ._common import params_key
 
 __all__ = [
     "APPLICATION_ID",
@@ -76,9 +78,26 @@ def _create_v1(conn: sqlite3.Connection) -> None:
             conn.execute(statement)
 
 
+def _add_params_key(conn: sqlite3.Connection) -> None:
+    """Version 2: each trial's ``params_key`` (see ``params_key``), indexed with its
+    study, so that ``add_trial(skip_if_exists=True)`` and ``find_trial`` look a
+    configuration up instead of reading the study. Not with its state: a trial's state
+    changes two or three times, its parameters never, so state changes leave this
+    index alone (and a configuration has few trials: the state is checked on them)."""
+    conn.execute("ALTER TABLE trials ADD COLUMN params_key BLOB")
+    conn.executemany(
+        "UPDATE trials SET params_key = ? WHERE id = ?",
+        (
+            (params_key(json.loads(params)), row_id)
+            for row_id, params in conn.execute("SELECT id, params FROM trials").fetchall()
+        ),
+    )
+    conn.execute("CREATE INDEX trials_by_params ON trials (study_id, params_key)")
+
+
 #: ``MIGRATIONS[v]`` upgrades a store from schema version ``v`` to ``v + 1``;
 #: version 0 is an empty file. Append a step for every schema change.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_create_v1]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_create_v1, _add_params_key]
 #: The schema version this code reads and writes.
 SCHEMA_VERSION = len(MIGRATIONS)
 

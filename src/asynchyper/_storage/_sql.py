@@ -10,6 +10,7 @@ fixed counter-column names (``STATE_COLUMNS``).
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -39,6 +40,7 @@ from ._common import (
     is_stale,
     live_cutoff,
     not_running,
+    params_key,
     space_replaced_meanwhile,
     stale_error,
     study_exists,
@@ -216,10 +218,11 @@ def import_study(
     )
     study_id = cursor.lastrowid
     assert study_id is not None
-    places = ", ".join("?" * (1 + TRIAL_COLUMNS.count(",") + 1))  # study_id + the columns
+    places = ", ".join("?" * (2 + TRIAL_COLUMNS.count(",") + 1))  # study_id, key + the columns
     conn.executemany(
-        f"INSERT INTO trials (study_id, {TRIAL_COLUMNS}) VALUES ({places})",
-        [(study_id, *trial) for trial in rows],
+        f"INSERT INTO trials (study_id, params_key, {TRIAL_COLUMNS}) VALUES ({places})",
+        # each row's params are its third column, as JSON text
+        [(study_id, params_key(json.loads(trial[2])), *trial) for trial in rows],
     )
     return attrs.evolve(study, id=study_id)
 
@@ -288,9 +291,9 @@ def start_trial(
     seq = last_seq + 1
     now = time.time()
     conn.execute(
-        "INSERT INTO trials (study_id, number, state, params, owner, created_at, started_at, "
-        "heartbeat_at, seq) VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?)",
-        (study_id, number, dumps(params, "params"), owner, now, now, now, seq),
+        "INSERT INTO trials (study_id, number, state, params, params_key, owner, created_at, "
+        "started_at, heartbeat_at, seq) VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)",
+        (study_id, number, dumps(params, "params"), params_key(params), owner, now, now, now, seq),
     )
     _move(conn, study_id, None, "running", seq)
     return TrialRecord(
@@ -307,12 +310,18 @@ def start_trial(
 
 
 def _insert_waiting(
-    conn: sqlite3.Connection, study_id: int, number: int, params_json: str, *, seq: int, now: float
+    conn: sqlite3.Connection,
+    study_id: int,
+    number: int,
+    params: dict[str, JSONScalar],
+    *,
+    seq: int,
+    now: float,
 ) -> None:
     conn.execute(
-        "INSERT INTO trials (study_id, number, state, params, created_at, seq) "
-        "VALUES (?, ?, 'waiting', ?, ?, ?)",
-        (study_id, number, params_json, now, seq),
+        "INSERT INTO trials (study_id, number, state, params, params_key, created_at, seq) "
+        "VALUES (?, ?, 'waiting', ?, ?, ?, ?)",
+        (study_id, number, dumps(params, "params"), params_key(params), now, seq),
     )
     _move(conn, study_id, None, "waiting", seq)
 
@@ -334,7 +343,7 @@ def enqueue_trial(
         if found is not None:
             return found
     now = time.time()
-    _insert_waiting(conn, study_id, number, dumps(params, "params"), seq=last_seq + 1, now=now)
+    _insert_waiting(conn, study_id, number, params, seq=last_seq + 1, now=now)
     return TrialRecord(
         study_id=study_id,
         number=number,
@@ -367,6 +376,40 @@ def _trials_in(
     return (trial_from_row(study_id, row) for row in conn.execute(sql, args))
 
 
+def _with_params(
+    conn: sqlite3.Connection, study_id: int, params: dict[str, JSONScalar], state: TrialState
+) -> TrialRecord | None:
+    """The lowest-numbered trial in ``state`` with exactly ``params``, found through
+    the ``params_key`` index (a key is a hint: each hit is checked)."""
+    # A NULL key is a trial written by an older asynchyper that still had the file open
+    # when a newer one migrated it: rare, and checked the slow way. The index named:
+    # without statistics (no ANALYZE) the planner would as soon walk trials_by_state
+    # (study and state) through every trial of the study in that state.
+    select = (
+        f"SELECT {TRIAL_COLUMNS} FROM trials INDEXED BY trials_by_params "
+        "WHERE study_id = ? AND state = ? AND params_key"
+    )
+    rows = conn.execute(
+        f"{select} = ? UNION ALL {select} IS NULL",
+        (study_id, state.value, params_key(params), study_id, state.value),
+    ).fetchall()
+    rows.sort(key=lambda row: row[0])  # the number: the first column
+    return first_with_result((trial_from_row(study_id, row) for row in rows), params, state)
+
+
+def find_trial(
+    conn: sqlite3.Connection,
+    *,
+    where: str,
+    study_id: int,
+    params: dict[str, JSONScalar],
+    state: TrialState,
+) -> TrialRecord | None:
+    """The lowest-numbered trial in ``state`` with exactly ``params``."""
+    _counters(conn, where, study_id)
+    return _with_params(conn, study_id, params, state)
+
+
 def add_trial(
     conn: sqlite3.Connection,
     *,
@@ -384,19 +427,20 @@ def add_trial(
     instead, if there is one (atomic, as in :func:`enqueue_trial`)."""
     last_seq, number, _ = _counters(conn, where, study_id)
     if skip_if_exists:
-        found = first_with_result(_trials_in(conn, study_id, (state,)), params, state)
+        found = _with_params(conn, study_id, params, state)
         if found is not None:
             return found
     seq = last_seq + 1
     now = time.time()
     conn.execute(
-        "INSERT INTO trials (study_id, number, state, params, value, error, user_attrs, "
-        "created_at, finished_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO trials (study_id, number, state, params, params_key, value, error, "
+        "user_attrs, created_at, finished_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             study_id,
             number,
             state.value,
             dumps(params, "params"),
+            params_key(params),
             value,
             error,
             dumps(user_attrs, "trial user_attrs") if user_attrs else None,
@@ -545,7 +589,7 @@ def fail_stale(
     if requeue:
         for _, _, params in stale:
             last_seq += 1
-            _insert_waiting(conn, study_id, total, params, seq=last_seq, now=now)
+            _insert_waiting(conn, study_id, total, json.loads(params), seq=last_seq, now=now)
             total += 1
     return [number for number, _, _ in stale]
 

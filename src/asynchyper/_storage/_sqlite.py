@@ -394,6 +394,21 @@ class SQLiteStorage(Storage):
         )
 
     @override
+    async def find_trial(
+        self, study_id: int, params: Params, *, state: TrialState
+    ) -> TrialRecord | None:
+        state_filter((state,))  # a StorageError for a non-state, as trials() gives
+        return await self._read(
+            functools.partial(
+                _sql.find_trial,
+                where=self._path,
+                study_id=study_id,
+                params=normalize_params(params),
+                state=state,
+            )
+        )
+
+    @override
     async def best_trial(self, study_id: int, *, direction: str = "minimize") -> TrialRecord | None:
         # One query, instead of the base class reading every COMPLETE trial.
         check_direction(direction)

@@ -1,0 +1,474 @@
+"""PostgresStorage: the ``params_key`` index behind ``find_trial`` and ``skip_if_exists``.
+
+Schema version 2 adds each trial's ``params_key`` (a digest of its parameters) and an
+index on ``(study_id, params_key)``, so that looking a configuration up costs
+the same however many trials the study has. The migration from version 1 computes the
+key of every existing trial in Python; a trial written without a key (by an older
+process that still had the tables open when they were migrated) is still found.
+
+Every test runs against a throwaway database created for this module (see
+``pg_server.py``), each store in a PostgreSQL schema of its own; the database and its
+schemas are dropped at the end.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator
+from typing import Any, TypeVar
+
+import pytest
+from pg_server import throwaway_database
+from storage_contract import FINGERPRINT, REMOTE_OWNER, SPACE, new_study
+
+from asynchyper import (
+    StorageError,
+    StorageVersionError,
+    TrialRecord,
+    TrialState,
+    UnknownStudyError,
+)
+from asynchyper._storage import PostgresStorage, _pgschema, _pgsql
+from asynchyper._storage._common import params_key
+from asynchyper._storage._pgtypes import Step
+from asynchyper._types import JSONScalar
+
+T = TypeVar("T")
+
+COMPLETE = TrialState.COMPLETE
+FAILED = TrialState.FAILED
+
+
+@pytest.fixture(scope="module")
+def pg_url() -> Iterator[str]:
+    """URL of a database created for this module and dropped afterwards."""
+    with throwaway_database() as url:
+        yield url
+
+
+_schemas = itertools.count()
+
+
+def fresh_schema() -> str:
+    return f"params_key_{next(_schemas)}"
+
+
+def sql(url: str, schema: str, statement: str, params: Any = ()) -> list[tuple[Any, ...]]:
+    """Run one statement in ``schema`` as the admin (autocommit; tests only)."""
+    import psycopg  # noqa: PLC0415 - the postgres extra is optional
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        cursor = conn.execute(statement, params)
+        return cursor.fetchall() if cursor.description else []
+
+
+def old_add(
+    url: str,
+    schema: str,
+    study_id: int,
+    params: dict[str, JSONScalar],
+    state: TrialState,
+    *,
+    value: float | None = None,
+) -> int:
+    """Add a finished trial as asynchyper with schema version 1 did: without a
+    ``params_key`` (also what such a process still does once the tables were
+    migrated under it). Returns its number."""
+    counter = f"n_{state.value}"
+    rows = sql(
+        url,
+        schema,
+        "WITH s AS ("
+        f" UPDATE asynchyper_studies SET last_seq = last_seq + 1, {counter} = {counter} + 1"
+        " WHERE id = %(study_id)s RETURNING last_seq,"
+        " n_waiting + n_running + n_complete + n_failed + n_cancelled - 1 AS number)"
+        " INSERT INTO asynchyper_trials (study_id, number, state, params, value, error,"
+        " created_at, finished_at, seq)"
+        " SELECT %(study_id)s, s.number, %(state)s, %(params)s, %(value)s, %(error)s, 1.0,"
+        " 1.0, s.last_seq FROM s RETURNING number",
+        {
+            "study_id": study_id,
+            "state": state.value,
+            "params": json.dumps(params),
+            "value": value,
+            "error": None if state is COMPLETE else "old",
+        },
+    )
+    return int(rows[0][0])
+
+
+def version_1_store(url: str) -> str:
+    """A new schema holding the tables of schema version 1 (as asynchyper with that
+    version created them), without studies yet."""
+    schema = fresh_schema()
+    sql(url, "public", f"CREATE SCHEMA {schema}")
+    v1 = _pgschema.MIGRATIONS[0]
+    assert not callable(v1)  # version 1 is plain statements
+    for statement in v1:
+        sql(url, schema, statement)
+    sql(
+        url,
+        schema,
+        "INSERT INTO asynchyper_meta VALUES ('application', 'asynchyper'), ('schema_version', '1')",
+    )
+    return schema
+
+
+def old_study(url: str, schema: str, name: str) -> int:
+    """A study created in a version 1 store; returns its id."""
+    rows = sql(
+        url,
+        schema,
+        "INSERT INTO asynchyper_studies (name, direction, fingerprint, space, created_at) "
+        "VALUES (%s, 'minimize', %s, %s, 1.0) RETURNING id",
+        (name, FINGERPRINT, json.dumps(SPACE)),
+    )
+    return int(rows[0][0])
+
+
+def stored_keys(url: str, schema: str) -> list[tuple[int, int, bytes | None, bytes]]:
+    """``(study_id, number, params_key, the key its params should have)`` of every trial."""
+    rows = sql(
+        url,
+        schema,
+        "SELECT study_id, number, params_key, params FROM asynchyper_trials "
+        "ORDER BY study_id, number",
+    )
+    return [
+        (row[0], row[1], None if row[2] is None else bytes(row[2]), params_key(json.loads(row[3])))
+        for row in rows
+    ]
+
+
+def store(url: str, schema: str | None = None) -> PostgresStorage:
+    return PostgresStorage(url, schema=fresh_schema() if schema is None else schema)
+
+
+def recording(step: Step[T], queries: list[str]) -> Step[T]:
+    """``step``, noting the SQL of every query it sends."""
+    answer: Any = None
+    while True:
+        try:
+            query = step.send(answer)
+        except StopIteration as stop:
+            result: T = stop.value
+            return result
+        for text, _ in query if isinstance(query, list) else [query]:
+            queries.append(text)
+        answer = yield query
+
+
+# -- the migration -------------------------------------------------------------------
+@pytest.mark.anyio
+async def test_a_version_1_store_is_migrated_and_its_trials_are_found(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    schema = version_1_store(pg_url)
+    one = old_study(pg_url, schema, "one")
+    two = old_study(pg_url, schema, "two")
+    old: list[tuple[int, dict[str, JSONScalar], TrialState, float | None]] = [
+        (one, {"x": 1, "y": "a"}, COMPLETE, 0.5),
+        (one, {"x": 2.5, "flag": True}, COMPLETE, 0.7),
+        (one, {"x": 1, "y": "a"}, FAILED, None),
+        (one, {"y": "a", "x": 1.0}, COMPLETE, 0.9),  # the same as #0 (which comes first)
+        (one, {"x": -0.0}, COMPLETE, 1.0),
+        (two, {"x": 1, "y": "a"}, COMPLETE, 0.1),
+        (two, {"z": None}, TrialState.CANCELLED, None),
+        (two, {"x": True, "y": "a"}, COMPLETE, 0.3),
+    ]
+    for study_id, params, state, value in old:
+        old_add(pg_url, schema, study_id, params, state, value=value)
+    # chunks of two rows: the backfill goes on across studies, and ends
+    monkeypatch.setattr(_pgschema, "_BACKFILL_CHUNK", 2)
+
+    async with store(pg_url, schema) as storage:
+        assert [s.name for s in await storage.list_studies()] == ["one", "two"]
+
+        version = sql(
+            pg_url, schema, "SELECT value FROM asynchyper_meta WHERE key = 'schema_version'"
+        )
+        assert version == [("2",)] == [(str(_pgschema.SCHEMA_VERSION),)]
+        keys = stored_keys(pg_url, schema)
+        assert len(keys) == len(old)
+        assert all(stored == expected for _, _, stored, expected in keys)
+        # the same parameters (in any state or study) share a key, others do not
+        assert keys[0][2] == keys[2][2] == keys[3][2] == keys[5][2] != keys[7][2]
+        index = sql(
+            pg_url,
+            schema,
+            "SELECT indexdef FROM pg_indexes WHERE schemaname = %s "
+            "AND indexname = 'asynchyper_trials_by_params'",
+            (schema,),
+        )
+        assert len(index) == 1
+        assert "(study_id, params_key)" in index[0][0]
+
+        found = await storage.find_trial(one, {"y": "a", "x": 1.0}, state=COMPLETE)
+        assert found is not None
+        assert (found.study_id, found.number, found.value) == (one, 0, 0.5)
+        found = await storage.find_trial(one, {"x": 0}, state=COMPLETE)
+        assert found is not None
+        assert found.number == 4
+        found = await storage.find_trial(two, {"x": 1, "y": "a"}, state=COMPLETE)
+        assert found is not None
+        assert (found.study_id, found.number) == (two, 0)
+        assert await storage.find_trial(two, {"x": 1, "y": "a"}, state=FAILED) is None
+        failed = await storage.find_trial(one, {"x": 1, "y": "a"}, state=FAILED)
+        assert failed is not None
+        assert failed.number == 2
+
+        same = await storage.add_trial(
+            one, {"flag": True, "x": 2.5}, state=COMPLETE, value=5.0, skip_if_exists=True
+        )
+        assert (same.number, same.value) == (1, 0.7)
+        cancelled = await storage.add_trial(
+            two, {"z": None}, state=TrialState.CANCELLED, error="again", skip_if_exists=True
+        )
+        assert (cancelled.number, cancelled.error) == (1, "old")
+        new = await storage.add_trial(one, {"x": 3}, state=COMPLETE, value=1.0, skip_if_exists=True)
+        assert new.number == 5
+        assert len(await storage.trials(one)) == 6
+        assert len(await storage.trials(two)) == 3
+    assert all(stored == expected for _, _, stored, expected in stored_keys(pg_url, schema))
+
+
+@pytest.mark.anyio
+async def test_a_migrated_store_is_refused_by_code_that_reads_version_1(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    schema = version_1_store(pg_url)
+    async with store(pg_url, schema) as storage:
+        await new_study(storage)
+    monkeypatch.setattr(_pgschema, "MIGRATIONS", _pgschema.MIGRATIONS[:1])
+    with pytest.raises(StorageVersionError, match="upgrade asynchyper"):
+        async with store(pg_url, schema):
+            pass
+
+
+# -- trials without a key --------------------------------------------------------------
+@pytest.mark.anyio
+async def test_a_trial_without_a_key_is_still_found(pg_url: str) -> None:
+    # An older process that had the tables open when they were migrated keeps
+    # inserting without the key: its trials must still count as existing.
+    schema = fresh_schema()
+    async with store(pg_url, schema) as storage:
+        study = await new_study(storage)
+        await storage.add_trial(study.id, {"x": 0}, state=COMPLETE, value=0.0)
+        assert old_add(pg_url, schema, study.id, {"x": 1}, COMPLETE, value=1.0) == 1
+        assert old_add(pg_url, schema, study.id, {"x": 2}, COMPLETE, value=2.0) == 2
+        await storage.add_trial(study.id, {"x": 1}, state=COMPLETE, value=3.0)  # #3, keyed
+        assert [key is None for _, _, key, _ in stored_keys(pg_url, schema)] == [
+            False,
+            True,
+            True,
+            False,
+        ]
+
+        found = await storage.find_trial(study.id, {"x": 2.0}, state=COMPLETE)
+        assert found is not None
+        assert (found.number, found.value) == (2, 2.0)
+        found = await storage.find_trial(study.id, {"x": 1}, state=COMPLETE)
+        assert found is not None
+        assert found.number == 1  # the lowest number, keyed or not
+        found = await storage.find_trial(study.id, {"x": 0}, state=COMPLETE)
+        assert found is not None
+        assert found.number == 0
+        assert await storage.find_trial(study.id, {"x": 5}, state=COMPLETE) is None
+        assert await storage.find_trial(study.id, {"x": 2}, state=FAILED) is None
+
+        same = await storage.add_trial(
+            study.id, {"x": 2}, state=COMPLETE, value=9.0, skip_if_exists=True
+        )
+        assert (same.number, same.value) == (2, 2.0)
+        assert len(await storage.trials(study.id)) == 4
+
+
+# -- find_trial ------------------------------------------------------------------------
+@pytest.mark.anyio
+async def test_find_trial_matches_exactly_and_the_lowest_number_wins(pg_url: str) -> None:
+    async with store(pg_url) as storage:
+        study = await new_study(storage)
+        added: list[tuple[dict[str, JSONScalar], TrialState]] = [
+            ({"x": 1, "y": "a"}, COMPLETE),  # 0
+            ({"x": 1}, COMPLETE),  # 1: one parameter fewer
+            ({"x": 1, "y": "a", "z": None}, COMPLETE),  # 2: one more
+            ({"x": True, "y": "a"}, COMPLETE),  # 3: True is not 1
+            ({"x": 1, "y": "a"}, FAILED),  # 4: another state
+            ({"y": "a", "x": 1.0}, COMPLETE),  # 5: the same as 0
+            ({"x": -0.0}, COMPLETE),  # 6
+        ]
+        for params, state in added:
+            await storage.add_trial(
+                study.id,
+                params,
+                state=state,
+                value=1.0 if state is COMPLETE else None,
+                error=None if state is COMPLETE else "oom",
+            )
+
+        async def number(params: dict[str, JSONScalar], state: TrialState) -> int | None:
+            found = await storage.find_trial(study.id, params, state=state)
+            if found is not None:
+                assert found.state is state
+                assert found.params == next(p for p, s in added[found.number :] if s is state)
+            return None if found is None else found.number
+
+        assert await number({"x": 1.0, "y": "a"}, COMPLETE) == 0
+        assert await number({"y": "a", "x": 1}, COMPLETE) == 0
+        assert await number({"x": 1}, COMPLETE) == 1
+        assert await number({"x": 1.0}, COMPLETE) == 1
+        assert await number({"x": 1, "y": "a", "z": None}, COMPLETE) == 2
+        assert await number({"x": True, "y": "a"}, COMPLETE) == 3
+        assert await number({"x": 1, "y": "a"}, FAILED) == 4
+        assert await number({"x": 0}, COMPLETE) == 6
+        assert await number({"x": 1, "y": "a"}, TrialState.CANCELLED) is None
+        assert await number({"x": 2, "y": "a"}, COMPLETE) is None
+        assert await number({"x": 1, "y": "b"}, COMPLETE) is None
+        assert await number({"x": True}, COMPLETE) is None
+        assert await number({}, COMPLETE) is None
+
+        with pytest.raises(UnknownStudyError):
+            await storage.find_trial(study.id + 1000, {"x": 1}, state=COMPLETE)
+        with pytest.raises(StorageError, match="TrialState"):
+            await storage.find_trial(study.id, {"x": 1}, state="complete")  # type: ignore[arg-type]
+        other = await new_study(storage, "other")
+        assert await storage.find_trial(other.id, {"x": 1}, state=COMPLETE) is None
+
+
+@pytest.mark.anyio
+async def test_every_insert_stores_the_key(pg_url: str) -> None:
+    schema = fresh_schema()
+    async with store(pg_url, schema) as storage:
+        study = await new_study(storage)
+        running = await storage.start_trial(study.id, {"x": 1, "b": True}, owner=REMOTE_OWNER)
+        assert running is not None
+        await storage.enqueue_trial(study.id, {"x": 2.5})
+        await storage.enqueue_trial(study.id, {"x": 3}, unless_holding={"x": 3})
+        await storage.add_trial(study.id, {"s": "é"}, state=COMPLETE, value=0.5)
+        await storage.add_trial(study.id, {"n": None}, state=FAILED, skip_if_exists=True)
+        assert await storage.fail_stale(study.id, older_than=-1.0, requeue=True) == [0]
+        trials = await storage.trials(study.id)
+        assert len(trials) == 6  # the requeued copy of #0 is #5
+        copy = await storage.import_study(study, trials, name="copy")
+
+        keys = stored_keys(pg_url, schema)
+        assert len(keys) == 12
+        assert all(stored == expected for _, _, stored, expected in keys)
+        expected: list[tuple[dict[str, JSONScalar], TrialState]] = [
+            ({"b": True, "x": 1}, FAILED),
+            ({"x": 1, "b": True}, TrialState.WAITING),
+            ({"x": 2.5}, TrialState.WAITING),
+            ({"x": 3.0}, TrialState.WAITING),
+            ({"s": "é"}, COMPLETE),
+            ({"n": None}, FAILED),
+        ]
+        for params, state in expected:
+            for study_id in (study.id, copy.id):
+                found = await storage.find_trial(study_id, params, state=state)
+                assert found is not None, (study_id, params, state)
+
+
+@pytest.mark.anyio
+async def test_skip_if_exists_reads_only_the_trials_with_the_key(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The check inside the write transaction must not read the study's trials.
+    queries: list[str] = []
+    original = _pgsql.add_trial
+
+    def add_trial(*args: Any, **kwargs: Any) -> Step[TrialRecord]:
+        return recording(original(*args, **kwargs), queries)
+
+    monkeypatch.setattr(_pgsql, "add_trial", add_trial)
+    async with store(pg_url) as storage:
+        study = await new_study(storage)
+        first = await storage.add_trial(
+            study.id, {"x": 1}, state=COMPLETE, value=1.0, skip_if_exists=True
+        )
+        again = await storage.add_trial(
+            study.id, {"x": 1}, state=COMPLETE, value=2.0, skip_if_exists=True
+        )
+    assert again == first
+    reads = [q for q in queries if q.lstrip().startswith("SELECT")]
+    assert len(reads) == 2
+    assert all("params_key = %(key)s" in q for q in reads)
+
+
+@pytest.mark.anyio
+async def test_a_retried_add_finds_its_first_try(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each batch commits, then loses its connection before the reply: the retry must
+    # find what the first try did (by its token, or through the key), adding nothing.
+    original = _pgsql.run_batch
+    drops: list[int] = []
+
+    def run_batch(operations: Any, *, retried: bool) -> Step[None]:
+        yield from original(operations, retried=retried)
+        if not retried:
+            drops.append(1)
+            yield ("SELECT pg_terminate_backend(pg_backend_pid())", ())
+
+    async with store(pg_url) as storage:
+        study = await new_study(storage)
+        monkeypatch.setattr(_pgsql, "run_batch", run_batch)
+        first = await storage.add_trial(
+            study.id, {"x": 1}, state=COMPLETE, value=1.0, skip_if_exists=True
+        )
+        again = await storage.add_trial(
+            study.id, {"x": 1.0}, state=COMPLETE, value=2.0, skip_if_exists=True
+        )
+        other = await storage.add_trial(
+            study.id, {"x": 2}, state=COMPLETE, value=3.0, skip_if_exists=True
+        )
+        assert len(drops) == 3
+        monkeypatch.undo()
+        assert (first.number, again, other.number) == (0, first, 1)
+        assert [t.number for t in await storage.trials(study.id)] == [0, 1]
+
+
+# -- the index -------------------------------------------------------------------------
+def plan_nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from plan_nodes(child)
+
+
+@pytest.mark.anyio
+async def test_the_lookup_uses_the_index(pg_url: str) -> None:
+    schema = fresh_schema()
+    n = 5_000
+    async with store(pg_url, schema) as storage:
+        source = await new_study(storage, "source")
+        trials = [
+            TrialRecord(
+                study_id=source.id,
+                number=i,
+                state=COMPLETE,
+                params={"i": i, "kind": "a" if i % 2 else "b"},
+                value=float(i),
+                created_at=1.0,
+                finished_at=2.0,
+            )
+            for i in range(n)
+        ]
+        study = await storage.import_study(source, trials, name="big")
+        sql(pg_url, schema, "ANALYZE asynchyper_trials")
+
+        params: dict[str, JSONScalar] = {"i": 1234, "kind": "b"}
+        args = {"study_id": study.id, "state": COMPLETE.value, "key": params_key(params)}
+        rows = sql(pg_url, schema, f"EXPLAIN (FORMAT JSON) {_pgsql._WITH_KEY}", args)
+        nodes = list(plan_nodes(rows[0][0][0]["Plan"]))
+        assert "asynchyper_trials_by_params" in {node.get("Index Name") for node in nodes}
+        assert "Seq Scan" not in {node["Node Type"] for node in nodes}
+
+        found = await storage.find_trial(study.id, params, state=COMPLETE)
+        assert found is not None
+        assert (found.number, found.value) == (1234, 1234.0)
+        assert await storage.find_trial(study.id, {"i": 1234, "kind": "a"}, state=COMPLETE) is None
+        same = await storage.add_trial(
+            study.id, {"kind": "a", "i": 4999}, state=COMPLETE, value=0.0, skip_if_exists=True
+        )
+        assert same.number == 4999
