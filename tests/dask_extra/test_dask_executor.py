@@ -192,31 +192,59 @@ def test_arguments_are_checked() -> None:
 
 @pytest.fixture(scope="module")
 def empty_cluster() -> Iterator[LocalCluster]:
-    """A scheduler without workers (an adaptive cluster scaled to zero, say)."""
+    """A scheduler without workers (workers not started yet, say)."""
     with dd.LocalCluster(n_workers=0, dashboard_address=QUIET["dashboard_address"]) as cluster:
         yield cluster
 
 
-async def test_a_cluster_without_workers_is_named_in_a_warning(
-    empty_cluster: LocalCluster, threads_cluster: LocalCluster, caplog: pytest.LogCaptureFixture
+async def test_trials_waiting_on_a_cluster_without_workers_are_named_in_a_warning(
+    empty_cluster: LocalCluster,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Its trials would wait in the scheduler's queue: no progress, no error.
+    # They would wait in the scheduler's queue: no progress, no error. Once per run,
+    # however many trials wait.
+    monkeypatch.setattr(dask_executor, "NO_WORKERS_SECONDS", 0.3)
     caplog.set_level(logging.INFO, logger="asynchyper.dask")
     address = empty_cluster.scheduler_address
-    with anyio.fail_after(TEST_SECONDS):
-        async with DaskExecutor(address):
-            pass
+    with anyio.move_on_after(3):
+        await ah.minimize(
+            where_objective, Quad, trials=3, concurrency=2, executor=DaskExecutor(address)
+        )
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert [r.getMessage() for r in warnings] == [
-        f"DaskExecutor: the Dask cluster at {address} has no workers: trials wait in its "
-        f"queue until one joins (start one with 'dask worker {address}', or scale the "
-        "cluster up)"
-    ]
-    caplog.clear()
+    assert len(warnings) == 1, caplog.text
+    message = warnings[0].getMessage()
+    assert message.startswith("DaskExecutor: trial ")
+    assert message.endswith(
+        f"has waited 0 s, and the Dask cluster at {address} has no workers: trials wait "
+        "in its queue until one joins (start workers, or scale the cluster up)"
+    )
+    assert warnings[0].asynchyper_trial in (0, 1)  # type: ignore[attr-defined]
+
+
+async def test_a_trial_that_runs_long_on_a_cluster_with_workers_is_no_warning(
+    threads_cluster: LocalCluster,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(dask_executor, "NO_WORKERS_SECONDS", 0.2)
+    caplog.set_level(logging.INFO, logger="asynchyper.dask")
+
+    async def release_later() -> None:
+        await anyio.sleep(1.0)
+        RELEASE.set()
+
     with anyio.fail_after(TEST_SECONDS):
-        async with DaskExecutor(threads_cluster.scheduler_address):
-            pass
-    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+        async with anyio.create_task_group() as group:
+            group.start_soon(release_later)
+            result = await ah.minimize(
+                hanging_objective,
+                Quad,
+                trials=1,
+                executor=DaskExecutor(threads_cluster.scheduler_address),
+            )
+    assert len(result.completed) == 1
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
 
 
 # -- running trials ----------------------------------------------------------------------

@@ -244,7 +244,9 @@ def test_the_parameter_lookup_searches_the_index(tmp_path: Path) -> None:
         plan = [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {lookup}")]
     searches = [step for step in plan if step.startswith(("SEARCH", "SCAN"))]
     assert (
-        searches == ["SEARCH trials USING INDEX trials_by_params (study_id=? AND params_key=?)"] * 2
+        searches
+        == ["SEARCH trials USING INDEX trials_by_params (study_id=? AND state=? AND params_key=?)"]
+        * 2
     ), plan
 
 

@@ -92,7 +92,7 @@ _BACKFILL_CHUNK = 5_000
 
 def _add_params_key() -> Step[None]:
     """Version 2: each trial's ``params_key`` (see ``_common.params_key``), indexed with
-    its study, so that ``add_trial(skip_if_exists=True)`` and ``find_trial``
+    its study and state, so that ``add_trial(skip_if_exists=True)`` and ``find_trial``
     look a configuration up instead of reading the study.
 
     The key is a digest of the parsed JSON parameters, which SQL cannot compute: the
@@ -125,11 +125,24 @@ def _add_params_key() -> Step[None]:
         )
         after = (rows[-1][0], rows[-1][1])
     yield (
-        # not with the state, which changes two or three times in a trial's life: an
-        # index holding it would be rewritten at each change (see _schema.py)
-        "CREATE INDEX asynchyper_trials_by_params ON asynchyper_trials (study_id, params_key)",
+        # With the state: the lookup's three conditions all in one index, which the
+        # planner then takes also without statistics (with two, it took
+        # asynchyper_trials_by_state as soon). A state change writes new entries in
+        # every index anyway (trials_by_state holds the state: no HOT update).
+        "CREATE INDEX asynchyper_trials_by_params "
+        "ON asynchyper_trials (study_id, state, params_key)",
         (),
     )
+    # The trials an older process still inserts without a key (see _pgsql._WITH_KEY):
+    # empty, but without it the planner looks for them through trials_by_state, every
+    # trial of the study in that state.
+    yield (
+        "CREATE INDEX asynchyper_trials_without_key "
+        "ON asynchyper_trials (study_id, state) WHERE params_key IS NULL",
+        (),
+    )
+    # Statistics for the planner now, not when autovacuum (if it runs) gets to it.
+    yield ("ANALYZE asynchyper_trials", ())
 
 
 _TABLES = ("asynchyper_meta", "asynchyper_studies", "asynchyper_trials")

@@ -496,14 +496,19 @@ _IN_STATES = (
     " AND state = ANY(%(states)s::text[]) ORDER BY number"
 )
 
-#: The study's trials in one state that may have exactly some parameters, by number:
-#: those with their ``params_key`` (found through ``asynchyper_trials_by_params``), and
-#: those without a key. A NULL key is a trial inserted by an older asynchyper process
-#: that still had the tables open when a newer one migrated them to version 2 (its
-#: INSERTs do not name the column): rare, and each one is checked in Python.
-_WITH_KEY = (
+#: The study's trials in one state that may have exactly some parameters: those with
+#: their ``params_key`` (found through ``asynchyper_trials_by_params``), and those
+#: without a key (through ``asynchyper_trials_without_key``). A NULL key is a trial
+#: inserted by an older asynchyper process that still had the tables open when a newer
+#: one migrated them to version 2 (its INSERTs do not name the column): rare, and each
+#: one is checked in Python. Two searches, not an OR, and no ORDER BY (the rows are
+#: sorted in Python): without statistics (a table not analysed yet, autovacuum off) the
+#: planner took the OR, or the order, through ``asynchyper_trials_by_state``, every
+#: trial of the study in that state.
+_WITH_KEY = " UNION ALL ".join(
     f"SELECT {TRIAL_COLUMNS} FROM asynchyper_trials WHERE study_id = %(study_id)s"
-    " AND state = %(state)s AND (params_key = %(key)s OR params_key IS NULL) ORDER BY number"
+    f" AND state = %(state)s AND params_key {test}"
+    for test in ("= %(key)s", "IS NULL")
 )
 
 
@@ -517,6 +522,7 @@ def _with_params(
     Python, as the other stores do, by :func:`first_with_result`.
     """
     rows = yield (_WITH_KEY, {"study_id": study_id, "state": state.value, "key": key})
+    rows = sorted(rows, key=lambda row: row[0])  # by number, the first column
     trials = (trial_from_row(study_id, row) for row in rows)
     return first_with_result(trials, params, state), bool(rows)
 

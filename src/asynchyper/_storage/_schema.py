@@ -80,10 +80,8 @@ def _create_v1(conn: sqlite3.Connection) -> None:
 
 def _add_params_key(conn: sqlite3.Connection) -> None:
     """Version 2: each trial's ``params_key`` (see ``params_key``), indexed with its
-    study, so that ``add_trial(skip_if_exists=True)`` and ``find_trial`` look a
-    configuration up instead of reading the study. Not with its state: a trial's state
-    changes two or three times, its parameters never, so state changes leave this
-    index alone (and a configuration has few trials: the state is checked on them)."""
+    study and state, so that ``add_trial(skip_if_exists=True)`` and ``find_trial``
+    look a configuration up instead of reading the study."""
     conn.execute("ALTER TABLE trials ADD COLUMN params_key BLOB")
     conn.executemany(
         "UPDATE trials SET params_key = ? WHERE id = ?",
@@ -92,7 +90,7 @@ def _add_params_key(conn: sqlite3.Connection) -> None:
             for row_id, params in conn.execute("SELECT id, params FROM trials").fetchall()
         ),
     )
-    conn.execute("CREATE INDEX trials_by_params ON trials (study_id, params_key)")
+    conn.execute("CREATE INDEX trials_by_params ON trials (study_id, state, params_key)")
 
 
 #: ``MIGRATIONS[v]`` upgrades a store from schema version ``v`` to ``v + 1``;

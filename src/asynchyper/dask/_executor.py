@@ -39,6 +39,9 @@ _dask: Any = distributed
 CANCEL_SECONDS = 10.0
 #: How often a trial that never started is resubmitted after worker deaths, at most.
 RESUBMIT_LIMIT = 3
+#: Seconds a trial waits for its result before the executor looks whether the cluster
+#: has any worker at all (and warns, once per run, when it has none).
+NO_WORKERS_SECONDS = 30.0
 
 
 class _KeepingLocalCluster(distributed.LocalCluster):
@@ -122,9 +125,10 @@ class DaskExecutor(Executor):
     the result is dropped. Objectives that may run far past ``trial_timeout`` should
     check a deadline themselves.
 
-    A cluster that has no workers when the run starts (an adaptive one scaled to zero,
-    workers not started yet) is named in a warning: its trials wait until a worker
-    joins.
+    A trial still waiting for its result after ``NO_WORKERS_SECONDS`` (30 s) while the
+    cluster has no worker at all (workers not started, or all gone, an adaptive cluster
+    that does not scale up) is named in a warning, once per run: its trials wait until
+    a worker joins.
 
     Dask queues tasks beyond its workers' threads, and ``trial_timeout`` includes that
     wait: set ``concurrency`` to about the cluster's total thread count, so that the
@@ -170,6 +174,7 @@ class DaskExecutor(Executor):
         self._futures: set[Any] = set()  # distributed.Future objects in flight
         self._shipments = Shipments(cloudpickle.dumps)  # the objective pickled once per run
         self._limiter: anyio.CapacityLimiter | None = None
+        self._warned_no_workers = False  # once per run
 
     def __repr__(self) -> str:
         if self._target is None:
@@ -205,8 +210,6 @@ class DaskExecutor(Executor):
                 await self._connect_async(target)
             else:
                 await self._connect_from_thread(target)
-            if target is not None:  # a LocalCluster started here has its workers
-                await self._warn_without_workers()
         except BaseException as exc:
             with anyio.CancelScope(shield=True):
                 await self._close_own()
@@ -220,6 +223,7 @@ class DaskExecutor(Executor):
             )
             raise ExecutorError(msg) from exc
         self._limiter = anyio.CapacityLimiter(math.inf)
+        self._warned_no_workers = False
         self._users = 1
         _log.info("DaskExecutor: submitting trials through %r", self._client)
 
@@ -242,16 +246,18 @@ class DaskExecutor(Executor):
         self._limiter = None
         self._shipments.clear()
 
-    async def _warn_without_workers(self) -> None:
-        """Log a warning when the cluster has no workers: its trials would wait in the
-        scheduler's queue, the study showing no progress and no error."""
+    async def _warn_without_workers(self, number: int, study: str) -> None:
+        """Log a warning (once per run) when the cluster has no workers: its trials
+        wait in the scheduler's queue, the study showing no progress and no error."""
+        if self._warned_no_workers:
+            return
         client: Any = self._client
         workers: Any = None
         try:
             with anyio.move_on_after(CANCEL_SECONDS):
                 if self._threaded:
                     workers = await anyio.to_thread.run_sync(
-                        client.nthreads, abandon_on_cancel=True
+                        client.nthreads, abandon_on_cancel=True, limiter=self._limiter
                     )
                 else:
                     workers = await client.nthreads()
@@ -259,13 +265,16 @@ class DaskExecutor(Executor):
         except Exception:
             _log.debug("DaskExecutor: could not count the cluster's workers", exc_info=True)
             return
-        if workers is not None and not workers:
+        if workers is not None and not workers and not self._warned_no_workers:
+            self._warned_no_workers = True
             _log.warning(
-                "DaskExecutor: the Dask cluster at %s has no workers: trials wait in its "
-                "queue until one joins (start one with 'dask worker %s', or scale the "
-                "cluster up)",
+                "DaskExecutor: trial %d has waited %.0f s, and the Dask cluster at %s has "
+                "no workers: trials wait in its queue until one joins (start workers, or "
+                "scale the cluster up)",
+                number,
+                NO_WORKERS_SECONDS,
                 address,
-                address,
+                extra=log_fields(study, number),
             )
 
     async def _connect_async(self, address: str | None) -> None:
@@ -450,7 +459,7 @@ class DaskExecutor(Executor):
         while True:
             key = f"asynchyper-{context.study}-trial-{context.number}-{uuid.uuid4().hex[:8]}"
             try:
-                packed = await self._submit(client, shipment, payload, key, context.number)
+                packed = await self._submit(client, shipment, payload, key, context)
                 break
             except KilledWorker as exc:
                 # The scheduler fails every task the dead worker held, also those still
@@ -468,7 +477,7 @@ class DaskExecutor(Executor):
         return _unpack(packed, context.number)
 
     async def _submit(
-        self, client: Any, shipment: Shipment, payload: bytes, key: str, number: int
+        self, client: Any, shipment: Shipment, payload: bytes, key: str, context: TrialContext
     ) -> bytes:
         """Submit the trial's task under ``key`` and wait for it; cancel it if cancelled."""
         submit = functools.partial(
@@ -483,7 +492,7 @@ class DaskExecutor(Executor):
         self._futures.add(future)
         try:
             await anyio.lowlevel.checkpoint_if_cancelled()
-            return await self._wait(future, number)
+            return await self._wait(future, context)
         finally:
             self._futures.discard(future)
             if future.done():
@@ -492,19 +501,18 @@ class DaskExecutor(Executor):
                 with anyio.CancelScope(shield=True):
                     await self._cancel([future])
 
-    async def _wait(self, future: Any, number: int) -> bytes:
+    async def _wait(self, future: Any, context: TrialContext) -> bytes:
         """The future's result, with Dask's own failures translated (``KilledWorker`` aside).
 
         Raises:
             KilledWorker: The worker holding the task died.
         """
+        number = context.number
         try:
-            if self._threaded:
-                packed: bytes = await anyio.to_thread.run_sync(
-                    future.result, abandon_on_cancel=True, limiter=self._limiter
-                )
-            else:
-                packed = await future
+            packed = await self._result(future, NO_WORKERS_SECONDS)
+            if packed is None:  # still waiting: is there any worker at all?
+                await self._warn_without_workers(number, context.study)
+                packed = await self._result(future, None)
         except concurrent.futures.CancelledError as exc:
             msg = (
                 f"the Dask task of trial {number} was cancelled outside asynchyper ({exc}); "
@@ -518,7 +526,25 @@ class DaskExecutor(Executor):
                 "space class (and this asynchyper version) on every worker"
             )
             raise ExecutorError(msg) from exc
+        assert packed is not None  # waited for without a bound
         return packed
+
+    async def _result(self, future: Any, seconds: float | None) -> bytes | None:
+        """The future's result, or ``None`` when ``seconds`` pass first (the future
+        goes on)."""
+        if self._threaded:
+            result = functools.partial(future.result, timeout=seconds)
+            try:
+                packed: bytes = await anyio.to_thread.run_sync(
+                    result, abandon_on_cancel=True, limiter=self._limiter
+                )
+            except TimeoutError:
+                return None
+            return packed
+        with anyio.move_on_after(math.inf if seconds is None else seconds):
+            packed = await future
+            return packed
+        return None
 
     async def _started(self, key: str) -> bool:
         """Whether the task ``key`` had started (see ``run_trial``); forgets its marker.
