@@ -539,7 +539,9 @@ class DaskExecutor(Executor):
                     result, abandon_on_cancel=True, limiter=self._limiter
                 )
             except TimeoutError:
-                return None
+                if seconds is None:  # the task's own error, not the wait's
+                    raise
+                return None  # (or the task's: the unbounded wait then raises it)
             return packed
         with anyio.move_on_after(math.inf if seconds is None else seconds):
             packed = await future
