@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -183,3 +183,27 @@ class LoadsBadly(BoundData):
     def __setstate__(self, state: dict[str, Any]) -> None:
         msg = "this objective cannot be loaded here"
         raise RuntimeError(msg)
+
+
+class CountingReads(ah.MemoryStorage):
+    """Counts the trials it hands out through trials(), and the enqueue_trial calls."""
+
+    read = 0
+    enqueued = 0
+
+    async def trials(
+        self,
+        study_id: int,
+        *,
+        states: Collection[ah.TrialState] | None = None,
+        changed_after: int | None = None,
+    ) -> list[ah.TrialRecord]:
+        found = await super().trials(study_id, states=states, changed_after=changed_after)
+        self.read += len(found)
+        return found
+
+    async def enqueue_trial(
+        self, study_id: int, params: Params, *, unless_holding: Params | None = None
+    ) -> ah.TrialRecord:
+        self.enqueued += 1
+        return await super().enqueue_trial(study_id, params, unless_holding=unless_holding)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Collection
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -11,7 +10,7 @@ import anyio
 import attrs
 import numpy as np
 import pytest
-from scheduler_helpers import Quad, Recording, loss
+from scheduler_helpers import CountingReads, Quad, Recording, loss
 
 import asynchyper as ah
 from asynchyper._storage._base import Storage
@@ -223,23 +222,6 @@ async def test_skip_if_exists_adds_once_when_several_processes_start_together(
     async with ah.open_study(Quad, storage=db, name="s") as study:
         trials = await study.trials()
     assert sorted(t.config.x for t in trials) == [0.5, 1.5, 2.5]
-
-
-class CountingReads(ah.MemoryStorage):
-    """Counts the trials it hands out through trials()."""
-
-    read = 0
-
-    async def trials(
-        self,
-        study_id: int,
-        *,
-        states: Collection[ah.TrialState] | None = None,
-        changed_after: int | None = None,
-    ) -> list[ah.TrialRecord]:
-        found = await super().trials(study_id, states=states, changed_after=changed_after)
-        self.read += len(found)
-        return found
 
 
 async def test_skip_if_exists_looks_the_configuration_up_instead_of_reading_the_study() -> None:

@@ -16,11 +16,12 @@ import anyio
 import attrs
 import numpy as np
 import pytest
-from scheduler_helpers import Quad, Recording, loss
+from scheduler_helpers import CountingReads, Quad, Recording, loss
 
 import asynchyper as ah
 from asynchyper._scheduler._constants import constant_defaults
 from asynchyper._storage import new_owner_id
+from asynchyper._types import JSONScalar
 
 pytestmark = pytest.mark.anyio
 
@@ -189,6 +190,29 @@ async def test_enqueue_can_skip_a_configuration_already_queued_or_run(tmp_path: 
         repeat = await study.enqueue(good)  # without the flag: queued again, as asked
         assert repeat.state is ah.TrialState.WAITING
         assert repeat.number > waiting.number
+
+
+async def test_a_rerun_finds_its_whole_warm_starts_without_reading_the_study() -> None:
+    # A whole configuration (an instance, or every active parameter given) is looked up
+    # through the storage's index: before, each call read every kept trial (a mapping)
+    # or queued through a write transaction that did (an instance).
+    storage = CountingReads()
+    warm: list[Quad | dict[str, JSONScalar]] = [Quad(x=x / 10, n=1, kind="a") for x in range(20)]
+    warm += [{"x": x / 10, "n": 2, "kind": "b"} for x in range(20)]
+    async with ah.open_study(Quad, storage=storage, suggester=ah.Random()) as study:
+        first = [await study.enqueue(config, skip_if_exists=True) for config in warm]
+        claimed = await study.ask()  # a running trial counts too
+        storage.read = storage.enqueued = 0
+        again = [await study.enqueue(config, skip_if_exists=True) for config in warm]
+        assert (storage.read, storage.enqueued) == (0, 0)
+        assert [t.number for t in again] == [t.number for t in first]
+        assert again[0].state is ah.TrialState.RUNNING
+        assert claimed.number == 0
+        # a part of a configuration still reads the kept trials
+        part = await study.enqueue({"x": 0.1, "kind": "a"}, skip_if_exists=True)
+        assert (part.number, storage.enqueued) == (1, 0)
+        assert storage.read > 0
+        assert len(await study.trials()) == 40
 
 
 async def test_skip_if_exists_queues_once_when_several_processes_start_together(

@@ -412,7 +412,11 @@ class Study(Generic[T]):
                 script that re-runs after a crash does not queue its warm starts again.
                 For a partial configuration, any trial with the given values counts.
                 Atomic: processes enqueueing the same configuration at once (the
-                same script started on several machines) queue it once.
+                same script started on several machines) queue it once. A whole
+                configuration found is found through the storage's index
+                (:meth:`Storage.find_trial <asynchyper.Storage.find_trial>`), without a
+                write; a part, and a configuration not found, read the study's kept
+                trials.
 
         Returns:
             The queued trial (``WAITING``), or with ``skip_if_exists`` the existing one.
@@ -433,11 +437,12 @@ class Study(Generic[T]):
         else:
             given = self.space.encode(config)
             check_constants(self.space, config, what="enqueue()")
-        if skip_if_exists and isinstance(config, Mapping):
-            # Looked up before a completion is drawn for nothing; the storage checks
-            # again below, atomically with the insert.
-            kept = await self._storage.trials(self._study_id, states=KEPT_STATES)
-            found = first_holding(kept, given)
+        whole = not isinstance(config, Mapping) or self._is_whole(given)
+        if skip_if_exists:
+            # Looked up first (for a part, before a completion is drawn for nothing;
+            # for a whole configuration, so that a re-run finds its warm starts without
+            # a write); the storage checks again below, atomically with the insert.
+            found = await (self._find_kept(given) if whole else self._first_holding(given))
             if found is not None:
                 return self._trial_from(found)
         params = await self._completed(given) if isinstance(config, Mapping) else given
@@ -555,6 +560,33 @@ class Study(Generic[T]):
         if self._run is not None:
             self._run.wake()
         return self._trial_from(record)
+
+    def _is_whole(self, given: dict[str, JSONScalar]) -> bool:
+        """Whether checked flat parameters are a whole configuration (every active
+        parameter given)."""
+        try:
+            self.space.validate(given)
+        except ParameterError:
+            return False
+        return True
+
+    async def _find_kept(self, params: dict[str, JSONScalar]) -> TrialRecord | None:
+        """The lowest-numbered kept trial with exactly these (whole) parameters, found
+        through the storage's index: one with exactly them holds them, and within one
+        space no other trial can (it would have parameters this configuration lacks)."""
+        found = [
+            record
+            for state in KEPT_STATES
+            if (record := await self._storage.find_trial(self._study_id, params, state=state))
+            is not None
+        ]
+        return min(found, key=lambda record: record.number, default=None)
+
+    async def _first_holding(self, given: dict[str, JSONScalar]) -> TrialRecord | None:
+        """The lowest-numbered kept trial holding the values of a part of a
+        configuration (a read of the study's kept trials)."""
+        kept = await self._storage.trials(self._study_id, states=KEPT_STATES)
+        return first_holding(kept, given)
 
     async def _enqueue_new(self, configs: Sequence[T | Mapping[str, Any]]) -> None:
         """Queue each of ``configs`` unless a kept trial holds it (``minimize``'s
