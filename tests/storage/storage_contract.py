@@ -245,7 +245,7 @@ class StorageContract:
         with pytest.raises(UnknownStudyError):
             await storage.trials(gone.id)
         with pytest.raises(UnknownStudyError):
-            await storage.find_trial(gone.id, {"x": 1}, state=TrialState.RUNNING)
+            await storage.find_trial(gone.id, {"x": 1}, states=(TrialState.RUNNING,))
         with pytest.raises(UnknownStudyError):
             await storage.start_trial(gone.id, {"x": 3}, owner=REMOTE_OWNER)
         with pytest.raises(UnknownStudyError, match="'keep'"):
@@ -326,7 +326,7 @@ class StorageContract:
         assert copy.id != study.id
         # An imported trial is found by its parameters, as the one it copies.
         found = await storage.find_trial(
-            copy.id, {"model": "SVM", "lr": 0.01}, state=TrialState.COMPLETE
+            copy.id, {"model": "SVM", "lr": 0.01}, states=(TrialState.COMPLETE,)
         )
         assert found is not None
         assert (found.study_id, found.number, found.value) == (copy.id, 0, 0.25)
@@ -810,7 +810,7 @@ class StorageContract:
         for params in near:
             await storage.add_trial(study.id, params, state=TrialState.COMPLETE, value=1.0)
         assert (
-            await storage.find_trial(study.id, {"x": 1, "kind": "a"}, state=TrialState.COMPLETE)
+            await storage.find_trial(study.id, {"x": 1, "kind": "a"}, states=(TrialState.COMPLETE,))
             is None
         )
         await storage.finish_trial(study.id, running.number, state=TrialState.COMPLETE, value=2.0)
@@ -820,27 +820,41 @@ class StorageContract:
         # the lowest number, whatever the key order, 1 or 1.0
         same: list[dict[str, JSONScalar]] = [{"x": 1, "kind": "a"}, {"kind": "a", "x": 1.0}]
         for params in same:
-            found = await storage.find_trial(study.id, params, state=TrialState.COMPLETE)
+            found = await storage.find_trial(study.id, params, states=(TrialState.COMPLETE,))
             assert found is not None
             assert (found.study_id, found.number, found.value) == (study.id, 0, 2.0)
         assert later.number == 4
         assert (
-            await storage.find_trial(study.id, {"x": 1, "kind": "a"}, state=TrialState.FAILED)
+            await storage.find_trial(study.id, {"x": 1, "kind": "a"}, states=(TrialState.FAILED,))
             is None
         )
         true = await storage.find_trial(
-            study.id, {"x": True, "kind": "a"}, state=TrialState.COMPLETE
+            study.id, {"x": True, "kind": "a"}, states=(TrialState.COMPLETE,)
         )
         assert true is not None
         assert true.number == 3
         for bad in ("complete", None):
             with pytest.raises(StorageError, match="TrialState"):
-                await storage.find_trial(study.id, {"x": 1}, state=bad)  # type: ignore[arg-type]
+                await storage.find_trial(study.id, {"x": 1}, states=(bad,))  # type: ignore[arg-type]
             with pytest.raises(StorageError, match="TrialState"):
                 await storage.trials(study.id, states=[bad])  # type: ignore[list-item]
         zero = await storage.add_trial(study.id, {"x": -0.0}, state=TrialState.FAILED, error="nan")
-        found = await storage.find_trial(study.id, {"x": 0}, state=TrialState.FAILED)
+        found = await storage.find_trial(study.id, {"x": 0}, states=(TrialState.FAILED,))
         assert found == zero
+
+    @pytest.mark.anyio
+    async def test_find_trial_takes_the_lowest_number_in_any_of_the_states(
+        self, storage: Storage
+    ) -> None:
+        study = await new_study(storage)
+        await storage.add_trial(study.id, {"x": 1}, state=TrialState.CANCELLED, error="why")
+        queued = await storage.enqueue_trial(study.id, {"x": 1})
+        done = await storage.add_trial(study.id, {"x": 1}, state=TrialState.COMPLETE, value=1.0)
+        kept = (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)
+        assert await storage.find_trial(study.id, {"x": 1}, states=kept) == queued
+        assert await storage.find_trial(study.id, {"x": 1}, states=kept[:2]) == done
+        assert await storage.find_trial(study.id, {"x": 1}, states=set(kept[1:])) == queued
+        assert await storage.find_trial(study.id, {"x": 1}, states=()) is None
 
     @pytest.mark.anyio
     async def test_concurrent_adds_that_skip_if_exists_add_once(self, storage: Storage) -> None:
@@ -1340,7 +1354,7 @@ class StorageContract:
                     first = next(
                         (t for t in trials if t.state is state and t.params == {"n": n}), None
                     )
-                    assert await storage.find_trial(study.id, {"n": n}, state=state) == first
+                    assert await storage.find_trial(study.id, {"n": n}, states=(state,)) == first
                 counts = await storage.count_trials(study.id)
                 assert counts == {s: model.count(s) for s in TrialState}
                 seqs = [t.seq for t in trials]

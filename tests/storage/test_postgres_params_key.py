@@ -205,17 +205,17 @@ async def test_a_version_1_store_is_migrated_and_its_trials_are_found(
         assert len(index) == 1
         assert "(study_id, state, params_key)" in index[0][0]
 
-        found = await storage.find_trial(one, {"y": "a", "x": 1.0}, state=COMPLETE)
+        found = await storage.find_trial(one, {"y": "a", "x": 1.0}, states=(COMPLETE,))
         assert found is not None
         assert (found.study_id, found.number, found.value) == (one, 0, 0.5)
-        found = await storage.find_trial(one, {"x": 0}, state=COMPLETE)
+        found = await storage.find_trial(one, {"x": 0}, states=(COMPLETE,))
         assert found is not None
         assert found.number == 4
-        found = await storage.find_trial(two, {"x": 1, "y": "a"}, state=COMPLETE)
+        found = await storage.find_trial(two, {"x": 1, "y": "a"}, states=(COMPLETE,))
         assert found is not None
         assert (found.study_id, found.number) == (two, 0)
-        assert await storage.find_trial(two, {"x": 1, "y": "a"}, state=FAILED) is None
-        failed = await storage.find_trial(one, {"x": 1, "y": "a"}, state=FAILED)
+        assert await storage.find_trial(two, {"x": 1, "y": "a"}, states=(FAILED,)) is None
+        failed = await storage.find_trial(one, {"x": 1, "y": "a"}, states=(FAILED,))
         assert failed is not None
         assert failed.number == 2
 
@@ -266,17 +266,17 @@ async def test_a_trial_without_a_key_is_still_found(pg_url: str) -> None:
             False,
         ]
 
-        found = await storage.find_trial(study.id, {"x": 2.0}, state=COMPLETE)
+        found = await storage.find_trial(study.id, {"x": 2.0}, states=(COMPLETE,))
         assert found is not None
         assert (found.number, found.value) == (2, 2.0)
-        found = await storage.find_trial(study.id, {"x": 1}, state=COMPLETE)
+        found = await storage.find_trial(study.id, {"x": 1}, states=(COMPLETE,))
         assert found is not None
         assert found.number == 1  # the lowest number, keyed or not
-        found = await storage.find_trial(study.id, {"x": 0}, state=COMPLETE)
+        found = await storage.find_trial(study.id, {"x": 0}, states=(COMPLETE,))
         assert found is not None
         assert found.number == 0
-        assert await storage.find_trial(study.id, {"x": 5}, state=COMPLETE) is None
-        assert await storage.find_trial(study.id, {"x": 2}, state=FAILED) is None
+        assert await storage.find_trial(study.id, {"x": 5}, states=(COMPLETE,)) is None
+        assert await storage.find_trial(study.id, {"x": 2}, states=(FAILED,)) is None
 
         same = await storage.add_trial(
             study.id, {"x": 2}, state=COMPLETE, value=9.0, skip_if_exists=True
@@ -309,7 +309,7 @@ async def test_find_trial_matches_exactly_and_the_lowest_number_wins(pg_url: str
             )
 
         async def number(params: dict[str, JSONScalar], state: TrialState) -> int | None:
-            found = await storage.find_trial(study.id, params, state=state)
+            found = await storage.find_trial(study.id, params, states=(state,))
             if found is not None:
                 assert found.state is state
                 assert found.params == next(p for p, s in added[found.number :] if s is state)
@@ -330,11 +330,11 @@ async def test_find_trial_matches_exactly_and_the_lowest_number_wins(pg_url: str
         assert await number({}, COMPLETE) is None
 
         with pytest.raises(UnknownStudyError):
-            await storage.find_trial(study.id + 1000, {"x": 1}, state=COMPLETE)
+            await storage.find_trial(study.id + 1000, {"x": 1}, states=(COMPLETE,))
         with pytest.raises(StorageError, match="TrialState"):
-            await storage.find_trial(study.id, {"x": 1}, state="complete")  # type: ignore[arg-type]
+            await storage.find_trial(study.id, {"x": 1}, states=("complete",))  # type: ignore[arg-type]
         other = await new_study(storage, "other")
-        assert await storage.find_trial(other.id, {"x": 1}, state=COMPLETE) is None
+        assert await storage.find_trial(other.id, {"x": 1}, states=(COMPLETE,)) is None
 
 
 @pytest.mark.anyio
@@ -366,7 +366,7 @@ async def test_every_insert_stores_the_key(pg_url: str) -> None:
         ]
         for params, state in expected:
             for study_id in (study.id, copy.id):
-                found = await storage.find_trial(study_id, params, state=state)
+                found = await storage.find_trial(study_id, params, states=(state,))
                 assert found is not None, (study_id, params, state)
 
 
@@ -456,7 +456,7 @@ async def test_the_lookup_uses_the_index(pg_url: str) -> None:
         ]
         study = await storage.import_study(source, trials, name="big")
         params: dict[str, JSONScalar] = {"i": 1234, "kind": "b"}
-        args = {"study_id": study.id, "state": COMPLETE.value, "key": params_key(params)}
+        args = {"study_id": study.id, "states": [COMPLETE.value], "key": params_key(params)}
         # Without statistics (a table not analysed yet, or autovacuum off), the planner
         # took an OR of the two conditions, or the trials without a key, through
         # asynchyper_trials_by_state (every trial of the study in that state); and with.
@@ -471,10 +471,12 @@ async def test_the_lookup_uses_the_index(pg_url: str) -> None:
             expected = {"asynchyper_trials_by_params", "asynchyper_trials_without_key"}
             assert names == expected, (analysed, nodes)
 
-        found = await storage.find_trial(study.id, params, state=COMPLETE)
+        found = await storage.find_trial(study.id, params, states=(COMPLETE,))
         assert found is not None
         assert (found.number, found.value) == (1234, 1234.0)
-        assert await storage.find_trial(study.id, {"i": 1234, "kind": "a"}, state=COMPLETE) is None
+        assert (
+            await storage.find_trial(study.id, {"i": 1234, "kind": "a"}, states=(COMPLETE,)) is None
+        )
         same = await storage.add_trial(
             study.id, {"kind": "a", "i": 4999}, state=COMPLETE, value=0.0, skip_if_exists=True
         )

@@ -199,7 +199,7 @@ async def test_a_version_1_file_gets_an_indexed_key_for_every_trial(tmp_path: Pa
         assert [key for _, key in rows] == [params_key(json.loads(p)) for p, _ in rows]
         study = await storage.get_study("study")
         found = await storage.find_trial(
-            study.id, {"kind": "a", "x": 1.0}, state=TrialState.COMPLETE
+            study.id, {"kind": "a", "x": 1.0}, states=(TrialState.COMPLETE,)
         )
         assert found is not None
         assert (found.number, found.value) == (0, 0.5)
@@ -219,7 +219,7 @@ async def test_a_trial_without_a_key_is_still_found(tmp_path: Path) -> None:
         old = await storage.add_trial(study.id, {"x": 1}, state=TrialState.COMPLETE, value=1.0)
         await storage.add_trial(study.id, {"x": 2}, state=TrialState.COMPLETE, value=2.0)
         await run_sql(storage, "UPDATE trials SET params_key = NULL")
-        assert await storage.find_trial(study.id, {"x": 1}, state=TrialState.COMPLETE) == old
+        assert await storage.find_trial(study.id, {"x": 1}, states=(TrialState.COMPLETE,)) == old
         again = await storage.add_trial(
             study.id, {"x": 1}, state=TrialState.COMPLETE, value=3.0, skip_if_exists=True
         )
@@ -235,7 +235,7 @@ def test_the_parameter_lookup_searches_the_index(tmp_path: Path) -> None:
     with contextlib.closing(sqlite3.connect(path)) as conn:
         conn.set_trace_callback(statements.append)
         found = _sql.find_trial(
-            conn, where=str(path), study_id=1, params={"i": 7}, state=TrialState.COMPLETE
+            conn, where=str(path), study_id=1, params={"i": 7}, states=(TrialState.COMPLETE,)
         )
         assert found is not None
         assert found.number == 7

@@ -539,7 +539,7 @@ class Study(Generic[T]):
             # Looked up first, outside the write transaction, so that a re-run that
             # finds its results does not hold the write lock; the storage checks
             # again below, atomically with the insert.
-            found = await self._storage.find_trial(self._study_id, params, state=outcome.state)
+            found = await self._storage.find_trial(self._study_id, params, states=(outcome.state,))
             if found is not None:
                 self._record_finished(found)  # it may be another process's addition
                 if self._run is not None:
@@ -574,13 +574,7 @@ class Study(Generic[T]):
         """The lowest-numbered kept trial with exactly these (whole) parameters, found
         through the storage's index: one with exactly them holds them, and within one
         space no other trial can (it would have parameters this configuration lacks)."""
-        found = [
-            record
-            for state in KEPT_STATES
-            if (record := await self._storage.find_trial(self._study_id, params, state=state))
-            is not None
-        ]
-        return min(found, key=lambda record: record.number, default=None)
+        return await self._storage.find_trial(self._study_id, params, states=KEPT_STATES)
 
     async def _first_holding(self, given: dict[str, JSONScalar]) -> TrialRecord | None:
         """The lowest-numbered kept trial holding the values of a part of a

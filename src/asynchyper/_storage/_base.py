@@ -423,31 +423,34 @@ class Storage(abc.ABC):
         """
 
     async def find_trial(
-        self, study_id: int, params: Params, *, state: TrialState
+        self, study_id: int, params: Params, *, states: Collection[TrialState]
     ) -> TrialRecord | None:
-        """The lowest-numbered trial in ``state`` with exactly ``params``, or ``None``.
+        """The lowest-numbered trial in one of ``states`` with exactly ``params``, or
+        ``None``.
 
         "Exactly": the same names, and values equal as JSON values (``1`` and ``1.0``
         are equal, ``True`` and ``1`` are not). :meth:`Study.add
         <asynchyper.Study.add>` uses it for ``skip_if_exists``. The built-in stores
         look the parameters up in an index, so the cost does not grow with the study;
-        this default reads the study's trials in ``state`` (:meth:`trials`), which a
+        this default reads the study's trials in ``states`` (:meth:`trials`), which a
         store of your own may keep.
 
         Args:
             study_id: The study.
             params: Flat parameters of a whole configuration.
-            state: The state the trial must be in.
+            states: The states the trial may be in.
 
         Returns:
             The trial, or ``None``.
 
         Raises:
             UnknownStudyError: No study with that id.
-            StorageError: A parameter is not a JSON scalar.
+            StorageError: A parameter is not a JSON scalar, or ``states`` holds
+                something other than a ``TrialState``.
         """
         given = normalize_params(params)
-        return first_with_result(await self.trials(study_id, states=(state,)), given, state)
+        chosen = frozenset(states)
+        return first_with_result(await self.trials(study_id, states=chosen), given, chosen)
 
     @abc.abstractmethod
     async def count_trials(self, study_id: int) -> dict[TrialState, int]:

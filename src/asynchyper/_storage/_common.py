@@ -104,15 +104,17 @@ def first_holding(
 
 
 def first_with_result(
-    trials: Iterable[TrialRecord], params: Mapping[str, JSONScalar], state: TrialState
+    trials: Iterable[TrialRecord],
+    params: Mapping[str, JSONScalar],
+    states: Collection[TrialState],
 ) -> TrialRecord | None:
-    """The first trial in ``state`` with exactly ``params``: what
-    ``add_trial(skip_if_exists=True)`` returns."""
+    """The first trial in one of ``states`` with exactly ``params``: what
+    ``find_trial`` and ``add_trial(skip_if_exists=True)`` return."""
     return next(
         (
             t
             for t in trials
-            if t.state is state and len(t.params) == len(params) and holds(t.params, params)
+            if t.state in states and len(t.params) == len(params) and holds(t.params, params)
         ),
         None,
     )

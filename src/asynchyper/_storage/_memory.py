@@ -74,10 +74,12 @@ class _StudyState:
         self.counts[trial.state] += 1
         self.by_key.setdefault(params_key(trial.params), []).append(trial.number)
 
-    def with_params(self, params: dict[str, JSONScalar], state: TrialState) -> TrialRecord | None:
-        """The lowest-numbered trial in ``state`` with exactly ``params``."""
+    def with_params(
+        self, params: dict[str, JSONScalar], states: Collection[TrialState]
+    ) -> TrialRecord | None:
+        """The lowest-numbered trial in one of ``states`` with exactly ``params``."""
         numbers = self.by_key.get(params_key(params), ())
-        return first_with_result((self.trials[n] for n in numbers), params, state)
+        return first_with_result((self.trials[n] for n in numbers), params, states)
 
     def replace(self, trial: TrialRecord) -> None:
         old = self.trials[trial.number]
@@ -298,7 +300,7 @@ class MemoryStorage(Storage):
         attrs_copy = normalize_attrs(user_attrs, "trial user_attrs")
         with self._lock:
             study = self._study(study_id)
-            found = study.with_params(params_copy, state) if skip_if_exists else None
+            found = study.with_params(params_copy, (state,)) if skip_if_exists else None
             if found is not None:
                 return found
             now = time.time()
@@ -453,13 +455,13 @@ class MemoryStorage(Storage):
 
     @override
     async def find_trial(
-        self, study_id: int, params: Params, *, state: TrialState
+        self, study_id: int, params: Params, *, states: Collection[TrialState]
     ) -> TrialRecord | None:
-        state_filter((state,))  # a StorageError for a non-state, as trials() gives
+        chosen = state_filter(states)
         await anyio.lowlevel.checkpoint_if_cancelled()
         params_copy = normalize_params(params)
         with self._lock:
-            return self._study(study_id).with_params(params_copy, state)
+            return self._study(study_id).with_params(params_copy, chosen or ())
 
     @override
     async def count_trials(self, study_id: int) -> dict[TrialState, int]:

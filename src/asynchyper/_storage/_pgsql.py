@@ -496,7 +496,7 @@ _IN_STATES = (
     " AND state = ANY(%(states)s::text[]) ORDER BY number"
 )
 
-#: The study's trials in one state that may have exactly some parameters: those with
+#: The study's trials in some states that may have exactly some parameters: those with
 #: their ``params_key`` (found through ``asynchyper_trials_by_params``), and those
 #: without a key (through ``asynchyper_trials_without_key``). A NULL key is a trial
 #: inserted by an older asynchyper process that still had the tables open when a newer
@@ -504,27 +504,28 @@ _IN_STATES = (
 #: one is checked in Python. Two searches, not an OR, and no ORDER BY (the rows are
 #: sorted in Python): without statistics (a table not analysed yet, autovacuum off) the
 #: planner took the OR, or the order, through ``asynchyper_trials_by_state``, every
-#: trial of the study in that state.
+#: trial of the study in those states.
 _WITH_KEY = " UNION ALL ".join(
     f"SELECT {TRIAL_COLUMNS} FROM asynchyper_trials WHERE study_id = %(study_id)s"
-    f" AND state = %(state)s AND params_key {test}"
+    f" AND state = ANY(%(states)s::text[]) AND params_key {test}"
     for test in ("= %(key)s", "IS NULL")
 )
 
 
 def _with_params(
-    study_id: int, params: dict[str, JSONScalar], key: bytes, state: TrialState
+    study_id: int, params: dict[str, JSONScalar], key: bytes, states: Collection[TrialState]
 ) -> Step[tuple[TrialRecord | None, bool]]:
-    """The lowest-numbered trial in ``state`` with exactly ``params`` (whose
+    """The lowest-numbered trial in one of ``states`` with exactly ``params`` (whose
     ``params_key`` is ``key``), and whether the query found any row at all.
 
     A key is a hint (two configurations may share one): each hit is checked in
     Python, as the other stores do, by :func:`first_with_result`.
     """
-    rows = yield (_WITH_KEY, {"study_id": study_id, "state": state.value, "key": key})
+    names = sorted(state.value for state in states)
+    rows = yield (_WITH_KEY, {"study_id": study_id, "states": names, "key": key})
     rows = sorted(rows, key=lambda row: row[0])  # by number, the first column
     trials = (trial_from_row(study_id, row) for row in rows)
-    return first_with_result(trials, params, state), bool(rows)
+    return first_with_result(trials, params, states), bool(rows)
 
 
 def enqueue_trial(
@@ -584,7 +585,7 @@ def add_trial(
         if first is not None:
             return first
     if existing is not None:
-        found, _ = yield from _with_params(study_id, existing, key, state)
+        found, _ = yield from _with_params(study_id, existing, key, (state,))
         if found is not None:
             return found
     args = {
@@ -837,11 +838,16 @@ def trials(
 
 
 def find_trial(
-    *, where: str, study_id: int, params: dict[str, JSONScalar], key: bytes, state: TrialState
+    *,
+    where: str,
+    study_id: int,
+    params: dict[str, JSONScalar],
+    key: bytes,
+    states: Collection[TrialState],
 ) -> Step[TrialRecord | None]:
-    """The lowest-numbered trial in ``state`` with exactly ``params`` (whose
+    """The lowest-numbered trial in one of ``states`` with exactly ``params`` (whose
     ``params_key`` is ``key``), in one indexed query (plus a check when none is found)."""
-    found, any_rows = yield from _with_params(study_id, params, key, state)
+    found, any_rows = yield from _with_params(study_id, params, key, states)
     if not any_rows:  # a row of the study means it exists: check only without one
         yield from _exists(where, study_id)
     return found

@@ -1042,10 +1042,10 @@ class PostgresStorage(Storage):
 
     @override
     async def find_trial(
-        self, study_id: int, params: Params, *, state: TrialState
+        self, study_id: int, params: Params, *, states: Collection[TrialState]
     ) -> TrialRecord | None:
-        # One indexed query, instead of the base class reading the trials in ``state``.
-        state_filter((state,))  # a StorageError for a non-state, as trials() gives
+        # One indexed query, instead of the base class reading the trials in ``states``.
+        chosen = state_filter(states) or frozenset()
         params_copy = normalize_params(params)
         key = params_key(params_copy)
         _check_id(study_id, self.url)
@@ -1056,7 +1056,7 @@ class PostgresStorage(Storage):
                 study_id=study_id,
                 params=params_copy,
                 key=key,
-                state=state,
+                states=chosen,
             )
         )
 

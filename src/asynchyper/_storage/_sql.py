@@ -377,24 +377,30 @@ def _trials_in(
 
 
 def _with_params(
-    conn: sqlite3.Connection, study_id: int, params: dict[str, JSONScalar], state: TrialState
+    conn: sqlite3.Connection,
+    study_id: int,
+    params: dict[str, JSONScalar],
+    states: Collection[TrialState],
 ) -> TrialRecord | None:
-    """The lowest-numbered trial in ``state`` with exactly ``params``, found through
-    the ``params_key`` index (a key is a hint: each hit is checked)."""
+    """The lowest-numbered trial in one of ``states`` with exactly ``params``, found
+    through the ``params_key`` index (a key is a hint: each hit is checked)."""
+    if not states:
+        return None
     # A NULL key is a trial written by an older asynchyper that still had the file open
     # when a newer one migrated it: rare, and checked the slow way. The index named:
     # without statistics (no ANALYZE) the planner would as soon walk trials_by_state
     # (study and state) through every trial of the study in that state.
+    names = [state.value for state in states]
     select = (
         f"SELECT {TRIAL_COLUMNS} FROM trials INDEXED BY trials_by_params "
-        "WHERE study_id = ? AND state = ? AND params_key"
+        f"WHERE study_id = ? AND state IN ({', '.join('?' * len(names))}) AND params_key"
     )
     rows = conn.execute(
         f"{select} = ? UNION ALL {select} IS NULL",
-        (study_id, state.value, params_key(params), study_id, state.value),
+        (study_id, *names, params_key(params), study_id, *names),
     ).fetchall()
     rows.sort(key=lambda row: row[0])  # the number: the first column
-    return first_with_result((trial_from_row(study_id, row) for row in rows), params, state)
+    return first_with_result((trial_from_row(study_id, row) for row in rows), params, states)
 
 
 def find_trial(
@@ -403,11 +409,11 @@ def find_trial(
     where: str,
     study_id: int,
     params: dict[str, JSONScalar],
-    state: TrialState,
+    states: Collection[TrialState],
 ) -> TrialRecord | None:
-    """The lowest-numbered trial in ``state`` with exactly ``params``."""
+    """The lowest-numbered trial in one of ``states`` with exactly ``params``."""
     _counters(conn, where, study_id)
-    return _with_params(conn, study_id, params, state)
+    return _with_params(conn, study_id, params, states)
 
 
 def add_trial(
@@ -427,7 +433,7 @@ def add_trial(
     instead, if there is one (atomic, as in :func:`enqueue_trial`)."""
     last_seq, number, _ = _counters(conn, where, study_id)
     if skip_if_exists:
-        found = _with_params(conn, study_id, params, state)
+        found = _with_params(conn, study_id, params, (state,))
         if found is not None:
             return found
     seq = last_seq + 1

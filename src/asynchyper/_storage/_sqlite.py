@@ -395,16 +395,15 @@ class SQLiteStorage(Storage):
 
     @override
     async def find_trial(
-        self, study_id: int, params: Params, *, state: TrialState
+        self, study_id: int, params: Params, *, states: Collection[TrialState]
     ) -> TrialRecord | None:
-        state_filter((state,))  # a StorageError for a non-state, as trials() gives
         return await self._read(
             functools.partial(
                 _sql.find_trial,
                 where=self._path,
                 study_id=study_id,
                 params=normalize_params(params),
-                state=state,
+                states=state_filter(states) or frozenset(),
             )
         )
 
