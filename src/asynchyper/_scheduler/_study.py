@@ -413,10 +413,10 @@ class Study(Generic[T]):
                 For a partial configuration, any trial with the given values counts.
                 Atomic: processes enqueueing the same configuration at once (the
                 same script started on several machines) queue it once. A whole
-                configuration found is found through the storage's index
+                configuration already there is found through the storage's index
                 (:meth:`Storage.find_trial <asynchyper.Storage.find_trial>`), without a
-                write; a part, and a configuration not found, read the study's kept
-                trials.
+                write; a part, and a configuration not there yet, read the study's
+                kept trials.
 
         Returns:
             The queued trial (``WAITING``), or with ``skip_if_exists`` the existing one.
@@ -437,12 +437,19 @@ class Study(Generic[T]):
         else:
             given = self.space.encode(config)
             check_constants(self.space, config, what="enqueue()")
-        whole = not isinstance(config, Mapping) or self._is_whole(given)
         if skip_if_exists:
             # Looked up first (for a part, before a completion is drawn for nothing;
             # for a whole configuration, so that a re-run finds its warm starts without
             # a write); the storage checks again below, atomically with the insert.
-            found = await (self._find_kept(given) if whole else self._first_holding(given))
+            found: TrialRecord | None
+            if not isinstance(config, Mapping) or self._is_whole(given):
+                # Through the storage's index: a trial with exactly these parameters
+                # holds them, and within one space no other can (it would have
+                # parameters a whole configuration lacks).
+                found = await self._storage.find_trial(self._study_id, given, states=KEPT_STATES)
+            else:
+                kept = await self._storage.trials(self._study_id, states=KEPT_STATES)
+                found = first_holding(kept, given)
             if found is not None:
                 return self._trial_from(found)
         params = await self._completed(given) if isinstance(config, Mapping) else given
@@ -569,18 +576,6 @@ class Study(Generic[T]):
         except ParameterError:
             return False
         return True
-
-    async def _find_kept(self, params: dict[str, JSONScalar]) -> TrialRecord | None:
-        """The lowest-numbered kept trial with exactly these (whole) parameters, found
-        through the storage's index: one with exactly them holds them, and within one
-        space no other trial can (it would have parameters this configuration lacks)."""
-        return await self._storage.find_trial(self._study_id, params, states=KEPT_STATES)
-
-    async def _first_holding(self, given: dict[str, JSONScalar]) -> TrialRecord | None:
-        """The lowest-numbered kept trial holding the values of a part of a
-        configuration (a read of the study's kept trials)."""
-        kept = await self._storage.trials(self._study_id, states=KEPT_STATES)
-        return first_holding(kept, given)
 
     async def _enqueue_new(self, configs: Sequence[T | Mapping[str, Any]]) -> None:
         """Queue each of ``configs`` unless a kept trial holds it (``minimize``'s
