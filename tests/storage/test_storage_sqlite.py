@@ -226,6 +226,72 @@ async def test_a_trial_without_a_key_is_still_found(tmp_path: Path) -> None:
         assert again == old
 
 
+def test_the_migration_leaves_the_keys_to_short_transactions_after_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Computing every key inside the migration held the write lock for 4 s per 100,000
+    # trials: other processes' writes waited, and gave up past their busy_timeout.
+    path = tmp_path / "v1.db"
+    make_version_1_file(path, [("complete", f'{{"x": {i}}}', float(i)) for i in range(5)])
+    monkeypatch.setattr(_schema, "_FILL_CHUNK", 2)
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        _schema.prepare_schema(conn, str(path), 1.0)
+        assert conn.execute("SELECT count(*) FROM trials WHERE params_key IS NULL").fetchone() == (
+            5,
+        )
+        statements: list[str] = []
+        conn.set_trace_callback(statements.append)
+        assert _schema.fill_params_keys(conn, str(path), 1.0) == 5
+        conn.set_trace_callback(None)
+        assert [s for s in statements if s in {"BEGIN IMMEDIATE", "COMMIT"}] == [
+            "BEGIN IMMEDIATE",
+            "COMMIT",
+        ] * 3
+        rows = conn.execute("SELECT params, params_key FROM trials").fetchall()
+    assert [key for _, key in rows] == [params_key(json.loads(p)) for p, _ in rows]
+
+
+@pytest.mark.anyio
+async def test_trials_left_without_a_key_get_one_when_the_file_is_opened(tmp_path: Path) -> None:
+    # Left by an older process that had the file open across the migration, or by a
+    # file migrated when the keys were computed inside the migration (no index of
+    # the trials without a key).
+    path = tmp_path / "mixed.db"
+    async with SQLiteStorage(path) as storage:
+        study = await new_study(storage)
+        for x in range(3):
+            await storage.add_trial(study.id, {"x": x}, state=TrialState.COMPLETE, value=1.0)
+        await run_sql(storage, "DROP INDEX trials_without_key")
+        await run_sql(storage, "UPDATE trials SET params_key = NULL WHERE number > 0")
+    async with SQLiteStorage(path) as storage:
+        rows = await run_sql(storage, "SELECT params, params_key FROM trials")
+        assert [key for _, key in rows] == [params_key(json.loads(p)) for p, _ in rows]
+        indexes = await run_sql(storage, "SELECT name FROM sqlite_master WHERE type = 'index'")
+        assert ("trials_without_key",) in indexes
+
+
+@pytest.mark.anyio
+async def test_a_file_locked_by_another_process_opens_with_its_keys_left_for_later(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "locked.db"
+    async with SQLiteStorage(path) as storage:
+        study = await new_study(storage)
+        old = await storage.add_trial(study.id, {"x": 1}, state=TrialState.COMPLETE, value=1.0)
+        await run_sql(storage, "UPDATE trials SET params_key = NULL")
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as other:
+        other.execute("BEGIN IMMEDIATE")
+        async with SQLiteStorage(path, busy_timeout=0.2) as storage:
+            # The lookup reads the trials without a key too.
+            assert (
+                await storage.find_trial(study.id, {"x": 1}, states=(TrialState.COMPLETE,)) == old
+            )
+            assert await run_sql(storage, "SELECT params_key FROM trials") == [(None,)]
+        other.execute("ROLLBACK")
+    async with SQLiteStorage(path) as storage:
+        assert await run_sql(storage, "SELECT params_key FROM trials") == [(params_key({"x": 1}),)]
+
+
 def test_the_parameter_lookup_searches_the_index(tmp_path: Path) -> None:
     # On a file never analysed, the planner once preferred walking trials_by_state in
     # number order (for an ORDER BY), through every trial of the study in that state.

@@ -140,6 +140,7 @@ def _configure(conn: sqlite3.Connection, path: str, synchronous: str, timeout: f
         raise StorageError(msg)
     if version < _schema.SCHEMA_VERSION:
         _schema.prepare_schema(conn, path, timeout)
+    _schema.fill_params_keys(conn, path, timeout)
 
 
 def _open_sync(path: str, synchronous: str, timeout: float) -> sqlite3.Connection:

@@ -26,6 +26,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "Migration",
     "check_schema",
+    "fill_params_keys",
     "prepare_schema",
 ]
 
@@ -85,75 +86,88 @@ _V1: tuple[str, ...] = (
     "CREATE INDEX asynchyper_trials_by_seq ON asynchyper_trials (study_id, seq)",
 )
 
-#: Trials read and updated per round trip by the version 2 backfill: each round trip
-#: must be answered within ``operation_timeout``, however many trials the store holds.
+#: Version 2: each trial's ``params_key`` (see ``_common.params_key``), indexed with
+#: its study and state, so that ``add_trial(skip_if_exists=True)`` and ``find_trial``
+#: look a configuration up instead of reading the study. The existing trials' keys are
+#: left NULL (adding the column is instant and the indexes take a moment, whatever the
+#: size of the store) and filled in afterwards by :func:`fill_params_keys`, a chunk per
+#: short transaction: computing them here kept the trials table locked for 7 s per
+#: 100,000 trials.
+_ADD_PARAMS_KEY: tuple[str, ...] = (
+    "ALTER TABLE asynchyper_trials ADD COLUMN params_key bytea",
+    # With the state: the lookup's three conditions all in one index, which the
+    # planner then takes also without statistics (with two, it took
+    # asynchyper_trials_by_state as soon). A state change writes new entries in every
+    # index anyway (trials_by_state holds the state: no HOT update).
+    "CREATE INDEX asynchyper_trials_by_params ON asynchyper_trials (study_id, state, params_key)",
+    # The trials whose key is still to be computed, and those an older process still
+    # inserts without a key (see _pgsql._WITH_KEY): without it the planner looks for
+    # them through trials_by_state, every trial of the study in that state.
+    "CREATE INDEX asynchyper_trials_without_key "
+    "ON asynchyper_trials (study_id, state) WHERE params_key IS NULL",
+)
+
+#: Trials keyed per transaction by :func:`fill_params_keys`: each round trip must be
+#: answered within ``operation_timeout``, however many trials the store holds.
 _BACKFILL_CHUNK = 5_000
 
 
-def _add_params_key() -> Step[None]:
-    """Version 2: each trial's ``params_key`` (see ``_common.params_key``), indexed with
-    its study and state, so that ``add_trial(skip_if_exists=True)`` and ``find_trial``
-    look a configuration up instead of reading the study.
+def fill_params_keys() -> Step[int]:
+    """Compute the ``params_key`` of every trial that has none; return how many.
 
-    The key is a digest of the parsed JSON parameters, which SQL cannot compute: the
-    existing rows are read and updated from Python, a chunk per round trip, in the
-    order of the primary key (each chunk is found through it, not by a scan). The
-    index is built once the keys are in.
+    Such trials are those of a store just migrated to version 2, and any an older
+    asynchyper process (one that had the tables open before the migration) inserted
+    since. The key is a digest of the parsed JSON parameters, which SQL cannot
+    compute: the trials are read and updated from Python, a chunk per transaction, in
+    the order of the primary key (each chunk found through it, not by a scan), so
+    other processes write between chunks. Rows another transaction holds are skipped
+    (it may be keying them); lookups are correct meanwhile, only slower. The planner's
+    statistics are refreshed at the end when anything was filled.
     """
-    yield ("ALTER TABLE asynchyper_trials ADD COLUMN params_key bytea", ())
-    select = "SELECT study_id, number, params FROM asynchyper_trials"
-    after: tuple[int, int] | None = None
+    # A read first: with nothing to fill (the usual case) this is all it costs.
+    if not (yield ("SELECT 1 FROM asynchyper_trials WHERE params_key IS NULL LIMIT 1", ())):
+        return 0
+    select = (
+        "SELECT study_id, number, params FROM asynchyper_trials "
+        "WHERE params_key IS NULL AND (study_id, number) > (%s, %s) "
+        "ORDER BY study_id, number LIMIT %s FOR UPDATE SKIP LOCKED"
+    )
+    after = (-1, -1)
+    filled = 0
     while True:
-        if after is None:
-            rows = yield (f"{select} ORDER BY study_id, number LIMIT %s", (_BACKFILL_CHUNK,))
-        else:
-            rows = yield (
-                f"{select} WHERE (study_id, number) > (%s, %s) ORDER BY study_id, number LIMIT %s",
-                (*after, _BACKFILL_CHUNK),
+        yield ("BEGIN", ())
+        rows = yield (select, (*after, _BACKFILL_CHUNK))
+        if rows:
+            yield (
+                "UPDATE asynchyper_trials AS t SET params_key = k.key FROM "
+                "unnest(%s::bigint[], %s::bigint[], %s::bytea[]) AS k (study_id, number, key) "
+                "WHERE t.study_id = k.study_id AND t.number = k.number",
+                (
+                    [row[0] for row in rows],
+                    [row[1] for row in rows],
+                    [params_key(json.loads(row[2])) for row in rows],
+                ),
             )
+        yield ("COMMIT", ())
         if not rows:
             break
-        yield (
-            "UPDATE asynchyper_trials AS t SET params_key = k.key FROM "
-            "unnest(%s::bigint[], %s::bigint[], %s::bytea[]) AS k (study_id, number, key) "
-            "WHERE t.study_id = k.study_id AND t.number = k.number",
-            (
-                [row[0] for row in rows],
-                [row[1] for row in rows],
-                [params_key(json.loads(row[2])) for row in rows],
-            ),
-        )
+        filled += len(rows)
         after = (rows[-1][0], rows[-1][1])
-    yield (
-        # With the state: the lookup's three conditions all in one index, which the
-        # planner then takes also without statistics (with two, it took
-        # asynchyper_trials_by_state as soon). A state change writes new entries in
-        # every index anyway (trials_by_state holds the state: no HOT update).
-        "CREATE INDEX asynchyper_trials_by_params "
-        "ON asynchyper_trials (study_id, state, params_key)",
-        (),
-    )
-    # The trials an older process still inserts without a key (see _pgsql._WITH_KEY):
-    # empty, but without it the planner looks for them through trials_by_state, every
-    # trial of the study in that state.
-    yield (
-        "CREATE INDEX asynchyper_trials_without_key "
-        "ON asynchyper_trials (study_id, state) WHERE params_key IS NULL",
-        (),
-    )
-    # Statistics for the planner now, not when autovacuum (if it runs) gets to it.
-    yield ("ANALYZE asynchyper_trials", ())
+    if filled:
+        # Statistics for the planner now, not when autovacuum (if it runs) gets to it.
+        yield ("ANALYZE asynchyper_trials", ())
+    return filled
 
 
 _TABLES = ("asynchyper_meta", "asynchyper_studies", "asynchyper_trials")
 
-#: One schema change: SQL statements run in order, or a step (see ``_pgtypes``) for a
-#: change that needs Python between its statements (computing values SQL cannot).
-Migration: TypeAlias = Sequence[str] | Callable[[], Step[None]]
+#: One schema change: SQL statements run in order. Values SQL cannot compute are
+#: filled in after the migration, in short transactions (see :func:`fill_params_keys`).
+Migration: TypeAlias = Sequence[str]
 
 #: ``MIGRATIONS[v]`` turns schema version ``v`` into ``v + 1`` (0 = no tables yet). All
 #: the missing ones run in one transaction, under the schema lock.
-MIGRATIONS: list[Migration] = [_V1, _add_params_key]
+MIGRATIONS: list[Migration] = [_V1, _ADD_PARAMS_KEY]
 #: The schema version this asynchyper writes.
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -261,12 +275,8 @@ def prepare_schema(
     for step in range(version, target):
         if on_migrate is not None:
             on_migrate(step)
-        migration = steps[step]
-        if callable(migration):
-            yield from migration()
-        else:
-            for statement in migration:
-                yield (statement, ())
+        for statement in steps[step]:
+            yield (statement, ())
     yield (
         "INSERT INTO asynchyper_meta (key, value) VALUES ('application', %s), "
         "('schema_version', %s) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",

@@ -433,6 +433,9 @@ class PostgresStorage(Storage):
             None if schema is None else f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}"
         )
         await adapter.run(_pgschema.prepare_schema(where, schema, create, on_migrate))
+        filled = await adapter.run(_pgschema.fill_params_keys())
+        if filled:
+            logger.info("computed the parameter key of %d older trial(s) in %s", filled, where)
         self._schema_ready = True
         logger.debug("opened %s", where)
 

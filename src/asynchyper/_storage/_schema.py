@@ -14,6 +14,7 @@ import random
 import sqlite3
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 from .._errors import StorageCorruptError, StorageVersionError
 from ._common import params_key
@@ -24,10 +25,13 @@ __all__ = [
     "SCHEMA_VERSION",
     "begin_immediate",
     "check_schema",
+    "fill_params_keys",
     "prepare_schema",
 ]
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: ``PRAGMA application_id`` of every asynchyper store: ASCII "AHYP".
 APPLICATION_ID = 0x41485950
@@ -81,16 +85,29 @@ def _create_v1(conn: sqlite3.Connection) -> None:
 def _add_params_key(conn: sqlite3.Connection) -> None:
     """Version 2: each trial's ``params_key`` (see ``params_key``), indexed with its
     study and state, so that ``add_trial(skip_if_exists=True)`` and ``find_trial``
-    look a configuration up instead of reading the study."""
+    look a configuration up instead of reading the study.
+
+    The existing trials' keys are left NULL here (adding the column and the indexes
+    takes a moment, whatever the size of the store) and filled in afterwards by
+    :func:`fill_params_keys`, a chunk per short transaction: computing them here
+    held the write lock for 4 s per 100,000 trials.
+    """
     conn.execute("ALTER TABLE trials ADD COLUMN params_key BLOB")
-    conn.executemany(
-        "UPDATE trials SET params_key = ? WHERE id = ?",
-        (
-            (params_key(json.loads(params)), row_id)
-            for row_id, params in conn.execute("SELECT id, params FROM trials").fetchall()
-        ),
-    )
     conn.execute("CREATE INDEX trials_by_params ON trials (study_id, state, params_key)")
+    conn.execute(_KEYLESS_INDEX)
+
+
+#: The trials whose key is still to be computed (empty once :func:`fill_params_keys`
+#: has run). ``IF NOT EXISTS``: a file migrated to version 2 by an asynchyper that
+#: computed the keys inside the migration has no such index until it is next opened.
+_KEYLESS_INDEX = (
+    "CREATE INDEX IF NOT EXISTS trials_without_key ON trials (id) WHERE params_key IS NULL"
+)
+_KEYLESS = "FROM trials INDEXED BY trials_without_key WHERE params_key IS NULL"
+#: Trials keyed per write transaction by :func:`fill_params_keys` (about 50 ms), and
+#: the seconds it then leaves the lock to other processes.
+_FILL_CHUNK = 2_000
+_FILL_PAUSE = 0.01
 
 
 #: ``MIGRATIONS[v]`` upgrades a store from schema version ``v`` to ``v + 1``;
@@ -196,8 +213,8 @@ def prepare_schema(conn: sqlite3.Connection, path: str, busy_timeout: float) -> 
         StorageCorruptError: Another program's database.
         StorageVersionError: Written by a newer schema version.
     """
-    begin_immediate(conn, busy_timeout)
-    try:
+
+    def migrate() -> None:
         version = _check_owner(conn, path)
         if version < SCHEMA_VERSION:
             for step in range(version, SCHEMA_VERSION):
@@ -206,8 +223,61 @@ def prepare_schema(conn: sqlite3.Connection, path: str, busy_timeout: float) -> 
             # PRAGMA takes no parameters; both values are int constants of this module.
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID:d}")
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
+
+    _write(conn, busy_timeout, migrate)
+
+
+def fill_params_keys(conn: sqlite3.Connection, path: str, busy_timeout: float) -> int:
+    """Compute the ``params_key`` of every trial that has none; return how many.
+
+    Such trials are those of a file just migrated to version 2, and any an older
+    asynchyper process (one that had the file open before the migration) inserted
+    since. Each chunk of :data:`_FILL_CHUNK` trials is one write transaction, so other
+    processes write between chunks instead of waiting for the whole store. Lookups
+    are correct meanwhile (they also read the trials without a key), only slower.
+
+    Best effort: a file that cannot be written now (read-only, or another process
+    holds the write lock past ``busy_timeout``) keeps its trials without a key until
+    it is next opened.
+    """
+    filled = 0
+    try:
+        if not conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'trials_without_key'"
+        ).fetchone():
+            _write(conn, busy_timeout, lambda: conn.execute(_KEYLESS_INDEX))
+        # A read first: with nothing to fill (the usual case) no write lock is taken.
+        while conn.execute(f"SELECT 1 {_KEYLESS} LIMIT 1").fetchone():
+            if not filled:
+                logger.info("computing the parameter key of older trials in %s", path)
+            filled += _write(conn, busy_timeout, lambda: _fill_chunk(conn))
+            # Room for the others: waiting writers poll every few milliseconds (see
+            # begin_immediate) and would mostly miss a lock free for a moment only.
+            time.sleep(_FILL_PAUSE)
+    except sqlite3.OperationalError as exc:
+        if not (_is_busy(exc) or "readonly" in str(exc)):
+            raise
+        logger.info("left trials without a parameter key in %s for now: %s", path, exc)
+    return filled
+
+
+def _fill_chunk(conn: sqlite3.Connection) -> int:
+    rows = conn.execute(f"SELECT id, params {_KEYLESS} LIMIT ?", (_FILL_CHUNK,)).fetchall()
+    conn.executemany(
+        "UPDATE trials SET params_key = ? WHERE id = ?",
+        [(params_key(json.loads(params)), row_id) for row_id, params in rows],
+    )
+    return len(rows)
+
+
+def _write(conn: sqlite3.Connection, busy_timeout: float, function: Callable[[], T]) -> T:
+    """``function()`` in one ``BEGIN IMMEDIATE`` transaction, committed."""
+    begin_immediate(conn, busy_timeout)
+    try:
+        result = function()
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+    return result
