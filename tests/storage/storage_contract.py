@@ -39,7 +39,7 @@ from asynchyper import (
 )
 from asynchyper._space import description_fingerprint
 from asynchyper._storage import new_owner_id
-from asynchyper._storage._common import MAX_STUDY_NAME, _proc_stat, process_start
+from asynchyper._storage._common import KEPT_STATES, MAX_STUDY_NAME, _proc_stat, process_start
 from asynchyper._types import JSONScalar, JSONValue
 
 StorageFactory: TypeAlias = Callable[[], AbstractAsyncContextManager[Storage]]
@@ -940,12 +940,36 @@ class StorageContract:
         one = await storage.enqueue_trial(study.id, {"x": 1, "s": "a\x00b"})
         true = await storage.enqueue_trial(study.id, {"x": True}, unless_holding={"x": True})
         assert true.number != one.number
-        again = await storage.enqueue_trial(study.id, {"x": 1.0}, unless_holding={"x": 1.0})
+        again = await storage.enqueue_trial(
+            study.id, {"x": 1.0, "s": "b"}, unless_holding={"x": 1.0}
+        )
         assert again.number == one.number  # 1 and 1.0: the same number
         text = await storage.enqueue_trial(
-            study.id, {"s": "a\x00b"}, unless_holding={"s": "a\x00b"}
+            study.id, {"x": 1, "s": "a\x00b"}, unless_holding={"s": "a\x00b"}
         )
         assert text.number == one.number
+        whole = await storage.enqueue_trial(
+            study.id, {"s": "a\x00b", "x": 1.0}, unless_holding={"x": 1, "s": "a\x00b"}
+        )
+        assert whole.number == one.number
+
+    @pytest.mark.anyio
+    async def test_enqueue_unless_holding_all_the_parameters_means_exactly_them(
+        self, storage: Storage
+    ) -> None:
+        # Found as find_trial finds it (the stores use their index): the lowest-numbered
+        # kept trial with exactly these parameters, not one with more.
+        study = await new_study(storage)
+        wider = await storage.enqueue_trial(study.id, {"x": 1, "extra": "a"})
+        failed = await storage.add_trial(study.id, {"x": 1}, state=TrialState.FAILED, error="boom")
+        first = await storage.enqueue_trial(study.id, {"x": 1}, unless_holding={"x": 1})
+        assert first.number not in {wider.number, failed.number}
+        assert first.state is TrialState.WAITING
+        await storage.enqueue_trial(study.id, {"x": 1})  # a later one with the same
+        again = await storage.enqueue_trial(study.id, {"x": 1.0}, unless_holding={"x": 1})
+        assert again == first
+        found = await storage.find_trial(study.id, {"x": 1}, states=KEPT_STATES)
+        assert found == first
 
     @pytest.mark.anyio
     async def test_concurrent_enqueues_unless_holding_queue_once(self, storage: Storage) -> None:

@@ -465,6 +465,33 @@ async def test_skip_if_exists_reads_only_the_trials_with_the_key(
 
 
 @pytest.mark.anyio
+async def test_enqueue_unless_holding_a_whole_configuration_reads_only_its_key(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Reading every kept trial made enqueueing n new warm starts cost O(n^2).
+    queries: list[str] = []
+    original = _pgsql.enqueue_trial
+
+    def enqueue_trial(*args: Any, **kwargs: Any) -> Step[TrialRecord]:
+        return recording(original(*args, **kwargs), queries)
+
+    monkeypatch.setattr(_pgsql, "enqueue_trial", enqueue_trial)
+    async with store(pg_url) as storage:
+        study = await new_study(storage)
+        params: dict[str, JSONScalar] = {"x": 1, "kind": "a"}
+        first = await storage.enqueue_trial(study.id, params, unless_holding=params)
+        again = await storage.enqueue_trial(study.id, params, unless_holding=params)
+        assert again == first
+        reads = [q for q in queries if q.lstrip().startswith("SELECT")]
+        assert len(reads) == 2
+        assert all("params_key = %(key)s" in q for q in reads)
+        queries.clear()
+        part = await storage.enqueue_trial(study.id, params, unless_holding={"x": 1})
+        assert part == first  # a part still reads the kept trials
+        assert not any("params_key = %(key)s" in q for q in queries)
+
+
+@pytest.mark.anyio
 async def test_a_retried_add_finds_its_first_try(
     pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

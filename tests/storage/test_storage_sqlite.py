@@ -316,6 +316,31 @@ def test_the_parameter_lookup_searches_the_index(tmp_path: Path) -> None:
     ), plan
 
 
+def test_enqueue_unless_holding_a_whole_configuration_searches_the_index(
+    tmp_path: Path,
+) -> None:
+    # Reading every kept trial made enqueueing n new warm starts cost O(n^2).
+    path = tmp_path / "enqueue.db"
+    anyio.run(fill_study, path, 300)
+    statements: list[str] = []
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        conn.set_trace_callback(statements.append)
+        conn.execute("BEGIN IMMEDIATE")
+        found = _sql.enqueue_trial(
+            conn, where=str(path), study_id=1, params={"i": 7}, unless_holding={"i": 7}
+        )
+        added = _sql.enqueue_trial(
+            conn, where=str(path), study_id=1, params={"i": 1000}, unless_holding={"i": 1000}
+        )
+        conn.execute("COMMIT")
+        conn.set_trace_callback(None)
+    assert (found.number, found.state) == (7, TrialState.COMPLETE)
+    assert (added.number, added.state) == (300, TrialState.WAITING)
+    reads = [sql for sql in statements if sql.startswith("SELECT") and "FROM trials" in sql]
+    assert len(reads) == 2
+    assert all("INDEXED BY trials_by_params" in sql for sql in reads), reads
+
+
 async def fill_study(path: Path, n: int) -> None:
     async with SQLiteStorage(path) as storage:
         study = await new_study(storage)

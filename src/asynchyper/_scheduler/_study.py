@@ -413,10 +413,9 @@ class Study(Generic[T]):
                 For a partial configuration, any trial with the given values counts.
                 Atomic: processes enqueueing the same configuration at once (the
                 same script started on several machines) queue it once. A whole
-                configuration already there is found through the storage's index
-                (:meth:`Storage.find_trial <asynchyper.Storage.find_trial>`), without a
-                write; a part, and a configuration not there yet, read the study's
-                kept trials.
+                configuration is looked up through the storage's index
+                (:meth:`Storage.find_trial <asynchyper.Storage.find_trial>`; one
+                already there without a write); a part reads the study's kept trials.
 
         Returns:
             The queued trial (``WAITING``), or with ``skip_if_exists`` the existing one.

@@ -220,7 +220,10 @@ class Storage(abc.ABC):
             unless_holding: Create nothing when a WAITING, RUNNING or COMPLETE trial's
                 parameters hold every one of these values; return the lowest-numbered
                 such trial instead. Atomic with the insert: processes enqueueing the
-                same parameters at once create one trial.
+                same parameters at once create one trial. When these are all of
+                ``params``, a trial with exactly ``params`` is meant (as
+                :meth:`find_trial` finds it): the built-in stores then look it up
+                through their index instead of reading the study's kept trials.
 
         Returns:
             The new trial (or, with ``unless_holding``, the existing one).

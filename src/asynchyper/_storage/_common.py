@@ -95,6 +95,17 @@ KEPT_STATES = (TrialState.WAITING, TrialState.RUNNING, TrialState.COMPLETE)
 DIRECTIONS = ("minimize", "maximize")
 
 
+def is_whole(given: Mapping[str, JSONScalar], params: Mapping[str, JSONScalar]) -> bool:
+    """Whether ``given`` is all of ``params`` (the same names, equal values).
+
+    A trial of the same space then holds ``given`` only with exactly ``params`` (any
+    other would have parameters that ``params`` lacks), so the stores answer
+    ``enqueue_trial(unless_holding=given)`` through their ``params_key`` index instead
+    of reading the study's kept trials.
+    """
+    return len(given) == len(params) and holds(params, given)
+
+
 def first_holding(
     trials: Iterable[TrialRecord], given: Mapping[str, JSONScalar]
 ) -> TrialRecord | None:

@@ -18,6 +18,7 @@ from ._base import Storage
 from ._common import (
     BUDGET_STATES,
     CLAIM_BUDGET_STATES,
+    KEPT_STATES,
     check_direction,
     check_existing,
     check_finish,
@@ -29,6 +30,7 @@ from ._common import (
     imported_study,
     is_stale,
     is_trial_number,
+    is_whole,
     live_cutoff,
     log_failed_stale,
     normalize_attrs,
@@ -279,7 +281,12 @@ class MemoryStorage(Storage):
         given = None if unless_holding is None else normalize_params(unless_holding)
         with self._lock:
             study = self._study(study_id)
-            found = None if given is None else first_holding(study.trials, given)
+            if given is None:
+                found = None
+            elif is_whole(given, params_copy):
+                found = study.with_params(params_copy, KEPT_STATES)
+            else:
+                found = first_holding(study.trials, given)
             return study.enqueue(params_copy, time.time()) if found is None else found
 
     @override

@@ -537,16 +537,22 @@ def enqueue_trial(
     key: bytes,
     token: str,
     given: dict[str, JSONScalar] | None = None,
+    whole: bool = False,
 ) -> Step[TrialRecord]:
     """Insert a WAITING trial with the next number (``key``: the ``params_key`` of its
     parameters); with ``given``, return the first kept trial holding those values
     instead, if there is one (the batch holds the study's row lock: the check and the
-    insert are atomic)."""
+    insert are atomic). ``whole``: ``given`` is all of the parameters (see
+    :func:`is_whole`), looked up through the ``params_key`` index."""
     if retried:
         first = yield from _find(study_id, "create_request", token)
         if first is not None:
             return first
-    if given is not None:
+    if given is not None and whole:
+        found, _ = yield from _with_params(study_id, given, key, KEPT_STATES)
+        if found is not None:
+            return found
+    elif given is not None:
         # compared in Python, as the other stores do: jsonb refuses \u0000 in any row
         # and its equality differs from Python's
         kept = [state.value for state in KEPT_STATES]

@@ -83,6 +83,7 @@ from ._common import (
     dumps,
     import_rows,
     imported_study,
+    is_whole,
     log_failed_stale,
     normalize_attrs,
     normalize_params,
@@ -884,6 +885,7 @@ class PostgresStorage(Storage):
                 key=key,
                 token=token,
                 given=given,
+                whole=given is not None and is_whole(given, params_copy),
             ),
             study_id,
             # with the check, it reads before it writes: alone, after earlier writes

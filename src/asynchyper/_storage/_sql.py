@@ -38,6 +38,7 @@ from ._common import (
     import_exists,
     import_study_row,
     is_stale,
+    is_whole,
     live_cutoff,
     not_running,
     params_key,
@@ -339,7 +340,10 @@ def enqueue_trial(
     transaction holds the database's write lock: the check and the insert are atomic)."""
     last_seq, number, _ = _counters(conn, where, study_id)
     if unless_holding is not None:
-        found = first_holding(_trials_in(conn, study_id, KEPT_STATES), unless_holding)
+        if is_whole(unless_holding, params):
+            found = _with_params(conn, study_id, params, KEPT_STATES)
+        else:
+            found = first_holding(_trials_in(conn, study_id, KEPT_STATES), unless_holding)
         if found is not None:
             return found
     now = time.time()
