@@ -31,7 +31,8 @@ __all__ = [
     "Scratch",
     "bandwidth_floor",
     "bandwidths",
-    "categorical_tables",
+    "ChoiceKernels",
+    "choice_kernels",
     "kernel_terms",
     "logsumexp",
     "logsumexp_rows",
@@ -424,23 +425,88 @@ def mixture_log_weights(weights: FloatArray, prior_weight: float) -> FloatArray:
     return out
 
 
-def categorical_tables(
-    categorical: FloatArray, n_choices: Sequence[int], n_observations: int
-) -> list[FloatArray]:
-    """One ``(n + 1, c_j)`` probability table per categorical column.
+class ChoiceKernels:
+    """The kernels of one categorical column: each puts ``spike`` on its own choice and
+    ``base`` on every other one; a kernel without a choice (the prior) is uniform.
 
-    Every observation's kernel puts most mass on its own choice and a pseudo-count of
-    ``1 / (n + 1)`` on every choice; the prior kernel (last row) is uniform.
+    Held as three ``(K,)`` arrays instead of a dense ``(K, c)`` probability table: with
+    20,000 choices and 1,000 trials the table took 160 MB and most of an ask (72 ms).
+
+    Args:
+        choice: ``(K,)`` each kernel's own choice index, ``-1`` for a uniform kernel.
+        spike: ``(K,)`` the probability of that choice.
+        base: ``(K,)`` the probability of each other choice (of every choice, for a
+            uniform kernel).
+        n_choices: The number of choices ``c``.
     """
-    kernels = n_observations + 1
-    tables: list[FloatArray] = []
-    for j, count in enumerate(n_choices):
-        table = np.full((kernels, count), 1.0 / kernels)
-        if n_observations:
-            table[np.arange(n_observations), categorical[:, j].astype(np.intp)] += 1.0
-        table[-1] = 1.0
-        tables.append(np.divide(table, table.sum(axis=1, keepdims=True), out=table))
-    return tables
+
+    def __init__(
+        self, choice: IntArray, spike: FloatArray, base: FloatArray, n_choices: int
+    ) -> None:
+        self.choice = choice
+        self.spike = spike
+        self.base = base
+        self.n_choices = n_choices
+
+    @classmethod
+    def fit(cls, observed: FloatArray, n_choices: int) -> ChoiceKernels:
+        """One kernel per observation plus the prior (last, uniform).
+
+        Every observation's kernel puts most mass on its own choice and a pseudo-count
+        of ``1 / (n + 1)`` on every choice: ``(1 + 1 / K) / (1 + c / K)`` and
+        ``(1 / K) / (1 + c / K)`` with ``K = n + 1`` kernels.
+        """
+        n = observed.shape[0]
+        kernels = n + 1
+        choice = np.full(kernels, -1, dtype=np.intp)
+        choice[:n] = observed
+        total = n_choices / kernels + 1.0
+        spike = np.full(kernels, (1.0 / kernels + 1.0) / total)
+        base = np.full(kernels, (1.0 / kernels) / total)
+        spike[n] = base[n] = 1.0 / n_choices
+        return cls(choice, spike, base, n_choices)
+
+    def spread(self, rows: IntArray, size: int) -> ChoiceKernels:
+        """These kernels at ``rows`` of ``size``; the other rows uniform."""
+        choice = np.full(size, -1, dtype=np.intp)
+        spike = np.full(size, 1.0 / self.n_choices)
+        base = spike.copy()
+        choice[rows], spike[rows], base[rows] = self.choice, self.spike, self.base
+        return ChoiceKernels(choice, spike, base, self.n_choices)
+
+    def log_prob(self, candidates: FloatArray) -> FloatArray:
+        """``(m, K)``: the log-probability of each candidate's choice under each kernel."""
+        hit = candidates.astype(np.intp)[:, None] == self.choice[None, :]
+        return np.where(hit, np.log(self.spike)[None, :], np.log(self.base)[None, :])
+
+    def sample(self, kernels: IntArray, u: FloatArray) -> FloatArray:
+        """Choice indices (floats) drawn from ``kernels`` by the uniform draws ``u``: the
+        inverse of each kernel's cumulative distribution in choice order."""
+        choice = self.choice[kernels]
+        spike, base = self.spike[kernels], self.base[kernels]
+        own = choice >= 0
+        u = u * np.where(own, spike + base * (self.n_choices - 1), base * self.n_choices)
+        below = np.where(own, base * choice, np.inf)  # the mass of the choices below it
+        above = choice + 1 + np.floor((u - below - spike) / base)
+        drawn = np.where(u < below, np.floor(u / base), np.where(u < below + spike, choice, above))
+        return np.minimum(drawn, self.n_choices - 1).astype(np.float64)
+
+    def table(self) -> FloatArray:
+        """The dense ``(K, c)`` probability table (for checks; large for many choices)."""
+        table = np.repeat(self.base[:, None], self.n_choices, axis=1)
+        own = np.flatnonzero(self.choice >= 0)
+        table[own, self.choice[own]] = self.spike[own]
+        return table
+
+
+def choice_kernels(
+    categorical: FloatArray, n_choices: Sequence[int], n_observations: int
+) -> list[ChoiceKernels]:
+    """The :meth:`ChoiceKernels.fit` of each categorical column of the observations."""
+    return [
+        ChoiceKernels.fit(categorical[:n_observations, j], count)
+        for j, count in enumerate(n_choices)
+    ]
 
 
 class Scratch:
@@ -548,7 +614,7 @@ class Density:
         log_weights: ``(K,)`` normalised log mixture weights; ``-inf`` leaves a kernel
             out.
         terms: ``(K, 2 * dn + 1)`` :func:`kernel_terms` of the kernels; not modified.
-        categorical: One ``(K, c_j)`` probability table per categorical column.
+        categorical: The :class:`ChoiceKernels` of each categorical column.
         scratch: Where to keep the work arrays (the density is then valid only until
             ``scratch`` hands out arrays under the same ``name`` again).
         name: Prefix of this density's arrays in ``scratch``.
@@ -558,7 +624,7 @@ class Density:
         self,
         log_weights: FloatArray,
         terms: FloatArray,
-        categorical: Sequence[FloatArray],
+        categorical: Sequence[ChoiceKernels],
         scratch: Scratch | None = None,
         name: str = "",
     ) -> None:
@@ -592,9 +658,8 @@ class Density:
             np.matmul(features, self._terms[block].T, out=logits[:, block])
         if self._offsets is not None:
             logits += self._offsets
-        for j, table in enumerate(self.categorical):
-            # The log of the candidates' columns only: (K, m), not the (K, c) table.
-            logits += np.log(table[:, categorical[:, j].astype(np.intp)]).T
+        for j, kernels in enumerate(self.categorical):
+            logits += kernels.log_prob(categorical[:, j])
         return logsumexp_rows(logits, work, name)
 
 
@@ -605,7 +670,7 @@ class Mixture(Density):
         log_weights: ``(K,)`` normalised log mixture weights.
         mu: ``(K, dn)`` numeric centres (unit coordinates).
         sigma: ``(K, dn)`` numeric bandwidths.
-        categorical: One ``(K, c_j)`` probability table per categorical column.
+        categorical: The :class:`ChoiceKernels` of each categorical column.
         scratch: Where to keep the work arrays (the mixture is then valid only until
             ``scratch`` hands out arrays under the same ``name`` again).
         name: Prefix of this mixture's arrays in ``scratch``.
@@ -620,7 +685,7 @@ class Mixture(Density):
         log_weights: FloatArray,
         mu: FloatArray,
         sigma: FloatArray,
-        categorical: Sequence[FloatArray],
+        categorical: Sequence[ChoiceKernels],
         scratch: Scratch | None = None,
         name: str = "",
         *,
@@ -689,11 +754,8 @@ class Mixture(Density):
             np.maximum(numeric, 0.0, out=numeric)
             np.minimum(numeric, 1.0, out=numeric)
         categorical = np.empty((m, dc))
-        for j, table in enumerate(self.categorical):
-            rows = np.cumsum(table[columns[j]], axis=1)
-            u = rng.random((m, 1)) * rows[:, -1:]
-            chosen = np.sum(rows <= u, axis=1)
-            categorical[:, j] = np.minimum(chosen, rows.shape[1] - 1)
+        for j, kernels in enumerate(self.categorical):
+            categorical[:, j] = kernels.sample(columns[j], rng.random(m))
         return numeric, categorical
 
     def log_pdf_columns(self, numeric: FloatArray, categorical: FloatArray) -> FloatArray:
@@ -705,8 +767,10 @@ class Mixture(Density):
             log_norm = _log_norm(self.mu, self.sigma, self._scratch, f"{self._name}.columns")
             terms = -0.5 * z * z + log_norm[None] + self.log_weights[None, :, None]
             out[:, : numeric.shape[1]] = logsumexp(terms, axis=1)
-        for j, table in enumerate(self.categorical):
-            terms = np.log(table[:, categorical[:, j].astype(np.intp)]) + self.log_weights[:, None]
+        for j, kernels in enumerate(self.categorical):
+            # (K, m), contiguous: summed over the kernels in the same order as before.
+            terms = np.ascontiguousarray(kernels.log_prob(categorical[:, j]).T)
+            terms += self.log_weights[:, None]
             out[:, numeric.shape[1] + j] = logsumexp(terms, axis=0)
         return out
 
@@ -747,5 +811,5 @@ def fit_mixture(
         mixture_log_weights(weights, prior_weight),
         mus,
         sigma,
-        categorical_tables(categorical, n_choices, n),
+        choice_kernels(categorical, n_choices, n),
     )

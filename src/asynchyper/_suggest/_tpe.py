@@ -49,7 +49,7 @@ from ._parzen import (
     Scratch,
     bandwidth_floor,
     bandwidths,
-    categorical_tables,
+    choice_kernels,
     mixture_log_weights,
     warm_up,
 )
@@ -497,7 +497,7 @@ class TPE(Suggester):
         categorical = (
             unit[rows][:, group.categorical] if group.categorical.size else np.empty((rows.size, 0))
         )
-        tables = categorical_tables(categorical, group.n_choices, rows.size)
+        tables = choice_kernels(categorical, group.n_choices, rows.size)
         floor = bandwidth_floor(rows.size, self.min_bandwidth, self.magic_exponent)
         nearer = not good and self.bad_gap == "nearer"
         if dg and rows.size > _SMALL and self.bandwidth == "hyperopt":
@@ -530,11 +530,7 @@ class TPE(Suggester):
                 size = kernels.terms.shape[0]
                 row_weights = np.full(size, -np.inf)
                 row_weights[kernel_rows] = log_weights
-                row_tables = []
-                for table in tables:
-                    spread = np.full((size, table.shape[1]), 1.0 / table.shape[1])
-                    spread[kernel_rows] = table
-                    row_tables.append(spread)
+                row_tables = [table.spread(kernel_rows, size) for table in tables]
                 return Density(row_weights, kernels.terms, row_tables, self._scratch, name)
             mu = np.concatenate([unit[finished][:, group.numeric], extra, np.full((1, dg), 0.5)])
             sigma = kernels.sigma.take(kernel_rows[:-1], axis=0)
