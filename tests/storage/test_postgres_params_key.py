@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 from collections.abc import Iterator
 from typing import Any, TypeVar
 
@@ -351,6 +352,53 @@ async def test_trials_left_without_a_key_get_one_when_the_store_is_opened(pg_url
     plan = sql(pg_url, schema, f"EXPLAIN (FORMAT JSON) {queries[0]}")
     names = {node.get("Index Name") for node in plan_nodes(plan[0][0][0]["Plan"])}
     assert "asynchyper_trials_without_key" in names, plan
+
+
+@pytest.mark.anyio
+async def test_a_role_that_may_only_read_opens_a_store_with_trials_left_without_a_key(
+    pg_url: str,
+) -> None:
+    # Keying them needs UPDATE: a reader (the default create=True) opens as before,
+    # leaving them to a process that may write.
+    import psycopg  # noqa: PLC0415 - the postgres extra is optional
+
+    schema = fresh_schema()
+    async with store(pg_url, schema) as storage:
+        study = await new_study(storage)
+        old_add(pg_url, schema, study.id, {"x": 1}, COMPLETE, value=1.0)
+    reader = f"asynchyper_reader_{os.getpid()}"
+    sql(pg_url, schema, f"CREATE ROLE {reader} LOGIN")
+    try:
+        sql(pg_url, schema, f"GRANT USAGE ON SCHEMA {schema} TO {reader}")
+        sql(pg_url, schema, f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {reader}")
+        url = psycopg.conninfo.make_conninfo(pg_url, user=reader)
+        async with PostgresStorage(url, schema=schema) as storage:
+            found = await storage.find_trial(study.id, {"x": 1}, states=(COMPLETE,))
+            assert found is not None
+            assert found.number == 0
+        assert [key is None for _, _, key, _ in stored_keys(pg_url, schema)] == [True]
+    finally:
+        sql(pg_url, schema, f"DROP OWNED BY {reader}")
+        sql(pg_url, schema, f"DROP ROLE {reader}")
+    async with store(pg_url, schema):
+        pass
+    assert all(stored == expected for _, _, stored, expected in stored_keys(pg_url, schema))
+
+
+def test_only_refusals_and_conflicts_leave_keys_for_later() -> None:
+    from psycopg import errors  # noqa: PLC0415 - the postgres extra is optional
+
+    from asynchyper._storage import _pgconnect  # noqa: PLC0415
+
+    for later in (
+        errors.InsufficientPrivilege,
+        errors.SerializationFailure,
+        errors.DeadlockDetected,
+        errors.LockNotAvailable,
+    ):
+        assert _pgconnect.leaves_keys_for_later(later("x"))
+    assert not _pgconnect.leaves_keys_for_later(errors.UniqueViolation("x"))
+    assert not _pgconnect.leaves_keys_for_later(ValueError("x"))
 
 
 # -- find_trial ------------------------------------------------------------------------

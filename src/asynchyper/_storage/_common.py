@@ -110,7 +110,8 @@ def first_holding(
     trials: Iterable[TrialRecord], given: Mapping[str, JSONScalar]
 ) -> TrialRecord | None:
     """The first trial in a kept state (:data:`KEPT_STATES`) whose parameters hold
-    every value of ``given``: what ``enqueue_trial(unless_holding=...)`` returns."""
+    every value of ``given``: what ``enqueue_trial(unless_holding=...)`` returns for a
+    part of the parameters (for all of them, see :func:`is_whole`)."""
     return next((t for t in trials if t.state in KEPT_STATES and holds(t.params, given)), None)
 
 

@@ -559,6 +559,17 @@ def classify(exc: BaseException, adapter: Adapter | None) -> str:
     return Failure.OTHER
 
 
+#: Failures that leave trials without a parameter key for a later open (see
+#: ``PostgresStorage``): no right to update the table, a serialization failure or a
+#: deadlock with another process keying the same rows, a lock not available.
+_LATER = frozenset({"42501", "40001", "40P01", "55P03"})
+
+
+def leaves_keys_for_later(exc: BaseException) -> bool:
+    """Whether a failed ``fill_params_keys`` may leave its rows to a later open."""
+    return isinstance(exc, psycopg.Error) and (exc.sqlstate or "") in _LATER
+
+
 def is_psycopg_error(exc: BaseException) -> bool:
     """Whether ``exc`` comes from psycopg."""
     return isinstance(exc, psycopg.Error)

@@ -434,9 +434,18 @@ class PostgresStorage(Storage):
             None if schema is None else f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}"
         )
         await adapter.run(_pgschema.prepare_schema(where, schema, create, on_migrate))
-        filled = await adapter.run(_pgschema.fill_params_keys())
-        if filled:
-            logger.info("computed the parameter key of %d older trial(s) in %s", filled, where)
+        try:
+            filled = await adapter.run(_pgschema.fill_params_keys())
+        except Exception as exc:
+            # Best effort (lookups read the trials without a key too): a role that may
+            # only read, or another process keying the same rows under a stricter
+            # isolation level, leaves them to a later open.
+            if not _connect_module().leaves_keys_for_later(exc):
+                raise
+            logger.info("left trials without a parameter key in %s for now: %s", where, exc)
+        else:
+            if filled:
+                logger.info("computed the parameter key of %d older trial(s) in %s", filled, where)
         self._schema_ready = True
         logger.debug("opened %s", where)
 

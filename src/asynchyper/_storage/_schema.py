@@ -108,6 +108,9 @@ _KEYLESS = "FROM trials INDEXED BY trials_without_key WHERE params_key IS NULL"
 #: the seconds it then leaves the lock to other processes.
 _FILL_CHUNK = 2_000
 _FILL_PAUSE = 0.01
+#: The longest :func:`fill_params_keys` waits for the write lock (the keys are a hint:
+#: opening a file another process holds long waits no longer than this for them).
+_FILL_WAIT = 1.0
 
 
 #: ``MIGRATIONS[v]`` upgrades a store from schema version ``v`` to ``v + 1``;
@@ -237,9 +240,10 @@ def fill_params_keys(conn: sqlite3.Connection, path: str, busy_timeout: float) -
     are correct meanwhile (they also read the trials without a key), only slower.
 
     Best effort: a file that cannot be written now (read-only, or another process
-    holds the write lock past ``busy_timeout``) keeps its trials without a key until
-    it is next opened.
+    holds the write lock for longer than :data:`_FILL_WAIT`, at most ``busy_timeout``)
+    keeps its trials without a key until it is next opened.
     """
+    busy_timeout = min(busy_timeout, _FILL_WAIT)
     filled = 0
     try:
         if not conn.execute(
