@@ -88,6 +88,7 @@ BENCHMARK_SMOKE = [
     ["quality.py", "--seeds", "1", "--budget-scale", "0.1"],
     ["suggest_speed.py", "--sizes", "100", "--repeats", "3"],
     ["suggest_speed.py", "--sizes", "100", "--count-good-changes", "5"],
+    ["suggest_speed.py", "--sizes", "100", "--choices", "1000", "--repeats", "3"],
     ["categorical_commitment.py", "--seeds", "1", "--trials", "20"],
     ["sampling.py"],
     ["throughput.py", "--trials", "200"],

@@ -15,6 +15,10 @@ speed drifts during the run does not bias the ratios. Run::
     python benchmarks/suggest_speed.py                # 100, 1000, 10000 trials
     python benchmarks/suggest_speed.py --sizes 100 1000 --repeats 30
     python benchmarks/suggest_speed.py --sizes 1000 --count-good-changes 200
+    python benchmarks/suggest_speed.py --sizes 1000 --choices 20000
+
+``--choices C`` times a space of one categorical of ``C`` choices (a vocabulary, a
+list of feature subsets) and one float instead, the loss growing with both.
 
 ``--count-good-changes ASKS`` times nothing: it counts, over ``ASKS`` asks after the
 history of each size, how often the good group's membership (the best
@@ -58,10 +62,32 @@ class Ten:
     x9: Annotated[float, ah.Float(-5.0, 5.0)]
 
 
-def _history(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _history(n: int, seed: int, choices: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` random points and their losses: the sphere on ten floats, or with
+    ``choices``, a choice index and a float (the loss grows with both)."""
     rng = np.random.default_rng(seed)
+    if choices:
+        points = np.column_stack([rng.integers(choices, size=n), rng.random(n)])
+        return points, (points[:, 0] / choices - 0.3) ** 2 + (points[:, 1] - 0.5) ** 2
     points = rng.uniform(-5.0, 5.0, size=(n, DIMS))
     return points, np.sum(points**2, axis=1)
+
+
+def _params(row: list[float], choices: int) -> dict[str, Any]:
+    """A point of :func:`_history` as flat parameters."""
+    if choices:
+        return {"c": int(row[0]), "x": row[1]}
+    return {f"x{i}": v for i, v in enumerate(row)}
+
+
+def _choice_space(choices: int) -> type:
+    """The space of ``--choices``: one categorical of ``choices`` choices and a float."""
+    # Built at run time: the number of choices is an argument (Any: mypy does not take
+    # an Annotated form as a type).
+    choice: Any = Annotated[int, ah.Categorical(list(range(choices)))]
+    unit: Any = Annotated[float, ah.Float(0.0, 1.0)]
+    fields = {"c": attrs.field(type=choice), "x": attrs.field(type=unit)}
+    return attrs.make_class("Choice", fields, frozen=True, kw_only=True)
 
 
 #: A method to time: ``before`` runs untimed ahead of each timed ``call``.
@@ -92,25 +118,27 @@ def _interleaved_ms(methods: list[Timed], asks: list[int], rounds: int) -> list[
     return [1000 * statistics.median(spent) for spent in times]
 
 
-def time_asynchyper(points: np.ndarray, losses: np.ndarray, repeats: int) -> Timed:
+def time_asynchyper(
+    points: np.ndarray, losses: np.ndarray, repeats: int, choices: int = 0
+) -> Timed:
     """``TPE.suggest`` (k=1), one new finished trial before each of ``repeats`` asks."""
-    space = ah.compile_space(Ten)
+    space: ah.Space[Any] = ah.compile_space(_choice_space(choices) if choices else Ten)
     history = ah.History(space)
     for row, loss in zip(points.tolist(), losses.tolist(), strict=True):
-        history.add({f"x{i}": v for i, v in enumerate(row)}, loss)
+        history.add(_params(row, choices), loss)
     tpe = ah.TPE()
     rng = np.random.default_rng(0)
-    extra_points, extra_losses = _history(repeats + 2, seed=1)
+    extra_points, extra_losses = _history(repeats + 2, seed=1, choices=choices)
     extra = iter(zip(extra_points.tolist(), extra_losses.tolist(), strict=True))
 
     def add_one() -> None:
         row, loss = next(extra)
-        history.add({f"x{i}": v for i, v in enumerate(row)}, loss)
+        history.add(_params(row, choices), loss)
 
     return add_one, lambda: tpe.suggest(space, history, [], rng)
 
 
-def time_optuna(points: np.ndarray, losses: np.ndarray) -> Timed:
+def time_optuna(points: np.ndarray, losses: np.ndarray, choices: int = 0) -> Timed:
     """``study.ask()`` (in memory, default TPESampler)."""
     import optuna  # noqa: PLC0415 - peers are optional: imported only when benchmarked
 
@@ -119,11 +147,16 @@ def time_optuna(points: np.ndarray, losses: np.ndarray) -> Timed:
     distributions: dict[str, Any] = {
         f"x{i}": optuna.distributions.FloatDistribution(-5.0, 5.0) for i in range(DIMS)
     }
+    if choices:
+        distributions = {
+            "c": optuna.distributions.CategoricalDistribution(list(range(choices))),
+            "x": optuna.distributions.FloatDistribution(0.0, 1.0),
+        }
     study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=0))
     study.add_trials(
         [
             optuna.trial.create_trial(
-                params={f"x{i}": v for i, v in enumerate(row)},
+                params=_params(row, choices),
                 distributions=distributions,
                 value=loss,
             )
@@ -139,26 +172,29 @@ def time_optuna(points: np.ndarray, losses: np.ndarray) -> Timed:
     return _no_op, ask
 
 
-def time_hyperopt(points: np.ndarray, losses: np.ndarray) -> Timed:
+def time_hyperopt(points: np.ndarray, losses: np.ndarray, choices: int = 0) -> Timed:
     """``hyperopt.tpe.suggest`` on a ``Trials`` object with this history."""
     import hyperopt  # noqa: PLC0415 - peers are optional: imported only when benchmarked
     from hyperopt import hp, tpe  # noqa: PLC0415
 
     logging.getLogger("hyperopt").setLevel(logging.ERROR)
-    space = {f"x{i}": hp.uniform(f"x{i}", -5.0, 5.0) for i in range(DIMS)}
+    space: dict[str, Any] = {f"x{i}": hp.uniform(f"x{i}", -5.0, 5.0) for i in range(DIMS)}
+    if choices:  # hp.choice stores the index, here equal to the choice
+        space = {"c": hp.choice("c", list(range(choices))), "x": hp.uniform("x", 0.0, 1.0)}
     domain = hyperopt.Domain(lambda _: 0.0, space)
     trials = hyperopt.Trials()
     n = points.shape[0]
     tids = trials.new_trial_ids(n)
+    rows = [_params(row, choices) for row in points.tolist()]
     miscs = [
         {
             "tid": tid,
             "cmd": domain.cmd,
             "workdir": None,
-            "idxs": {f"x{i}": [tid] for i in range(DIMS)},
-            "vals": {f"x{i}": [float(points[row, i])] for i in range(DIMS)},
+            "idxs": {name: [tid] for name in space},
+            "vals": {name: [value] for name, value in params.items()},
         }
-        for row, tid in enumerate(tids)
+        for params, tid in zip(rows, tids, strict=True)
     ]
     results = [{"loss": float(loss), "status": hyperopt.STATUS_OK} for loss in losses]
     docs = trials.new_trial_docs(tids, [None] * n, results, miscs)
@@ -237,6 +273,13 @@ def main() -> None:
         metavar="ASKS",
         help="count changes of the good group over ASKS asks instead of timing",
     )
+    parser.add_argument(
+        "--choices",
+        type=int,
+        default=0,
+        metavar="C",
+        help="time a space of one categorical of C choices and one float instead",
+    )
     args = parser.parse_args()
     if args.count_good_changes:
         print(f"good group of asynchyper's TPE, {DIMS} float dimensions, sphere, nothing pending")
@@ -245,7 +288,9 @@ def main() -> None:
             for setting in ("timed", "asked", "study"):
                 print(count_good_changes(points, losses, args.count_good_changes, setting))
         return
-    print(f"median ms per ask, {DIMS} float dimensions, nothing pending")
+    choices = args.choices
+    what = f"a categorical of {choices} choices and a float" if choices else f"{DIMS} floats"
+    print(f"median ms per ask, {what}, nothing pending")
     header = (
         f"{'trials':>7} | {'asynchyper':>10} | {'optuna 5':>9} | {'hyperopt':>9} | "
         f"{'optuna/ours':>11} | {'hyperopt/ours':>13}"
@@ -253,14 +298,15 @@ def main() -> None:
     print(header)
     print("-" * len(header))
     for n in args.sizes:
-        points, losses = _history(n, seed=n)
-        # Peers are slow with many trials: fewer rounds, each with more of our asks.
-        rounds = max(3, args.repeats // (1 + n // 2000))
+        points, losses = _history(n, seed=n, choices=choices)
+        # Peers are slow with many trials or choices: fewer rounds, each with more of
+        # our asks.
+        rounds = max(3, args.repeats // (1 + n // 2000 + choices // 2000))
         per_round = -(-args.repeats // rounds)
         methods = [
-            time_asynchyper(points, losses, per_round * (rounds + 1)),
-            time_optuna(points, losses),
-            time_hyperopt(points, losses),
+            time_asynchyper(points, losses, per_round * (rounds + 1), choices),
+            time_optuna(points, losses, choices),
+            time_hyperopt(points, losses, choices),
         ]
         ours, optuna_ms, hyperopt_ms = _interleaved_ms(methods, [per_round, 1, 1], rounds)
         print(
