@@ -45,6 +45,7 @@ class Space:
     model: SVM | Forest
     preproc: PCA | None
     activation: Activation
+    optimizer: Annotated[str, ah.Categorical(["adam", "sgd"], weights=[0.7, 0.3])]
     seed: int = 0
 
 
@@ -241,7 +242,13 @@ async def check_study() -> None:
         everything: list[ah.Trial[Space]] = await study.trials()
         queued: ah.Trial[Space] = await study.enqueue({"model": "SVM", "model:SVM.C": 1.0})
         await study.enqueue(
-            Space(lr=1e-3, model=SVM(C=1.0, kernel="rbf"), preproc=None, activation=Activation.RELU)
+            Space(
+                lr=1e-3,
+                model=SVM(C=1.0, kernel="rbf"),
+                preproc=None,
+                activation=Activation.RELU,
+                optimizer="adam",
+            )
         )
         await study.enqueue(Other(0.5))  # type: ignore[arg-type]
         del queued

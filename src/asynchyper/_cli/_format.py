@@ -160,7 +160,16 @@ def dimension_row(dimension: Mapping[str, JSONValue]) -> list[str]:
     kind = str(dimension.get("kind"))
     choices = dimension.get("choices")
     if kind == "categorical" and isinstance(choices, list):
-        shown = "{" + ", ".join(format_scalar(choice) for choice in choices) + "}"
+        weights = dimension.get("weights")
+        if (
+            isinstance(weights, list)
+            and len(weights) == len(choices)
+            and all(isinstance(w, float) for w in weights)
+        ):
+            items = [f"{format_scalar(c)} {w:.3g}" for c, w in zip(choices, weights, strict=True)]
+        else:
+            items = [format_scalar(choice) for choice in choices]
+        shown = "{" + ", ".join(items) + "}"
         if dimension.get("is_branch"):
             kind = "branch"
     else:

@@ -9,6 +9,7 @@ form over a whole column.
 
 from __future__ import annotations
 
+import bisect
 import enum
 import math
 import numbers
@@ -92,6 +93,10 @@ class Codec:
         self.is_categorical = dimension.kind is DimensionKind.CATEGORICAL
         self.choices: tuple[JSONScalar, ...] = dimension.choices
         self.n_choices = len(dimension.choices)
+        # A categorical with weights draws by its cumulative weights (None: uniformly).
+        self.cumulative: FloatArray | None = None
+        if dimension.weights:
+            self.cumulative = np.cumsum(dimension.weights)
         self.lookup: dict[tuple[type, object], int] = {
             choice_key(c): i for i, c in enumerate(dimension.choices)
         }
@@ -158,6 +163,9 @@ class Codec:
         if self.is_categorical:
             choices, last = self.choices, self.n_choices - 1
             n = self.n_choices
+            if self.cumulative is not None:
+                edges = self.cumulative.tolist()
+                return lambda u: choices[min(bisect.bisect_right(edges, u), last)]
             return lambda u: choices[min(int(u * n), last)]
         if self.log:
             log_low, span = self.log_low, self.log_high - self.log_low
@@ -199,6 +207,9 @@ class Codec:
     def column_from_unit(self, u: FloatArray) -> FloatArray:
         """Map a column of uniform draws in ``[0, 1)`` to valid numbers (the prior)."""
         if self.is_categorical:
+            if self.cumulative is not None:
+                drawn = np.searchsorted(self.cumulative, u, side="right")
+                return np.minimum(drawn, self.n_choices - 1).astype(np.float64)
             return np.minimum(np.floor(u * self.n_choices), self.n_choices - 1)
         if self.log:
             x = np.exp(self.log_low + (self.log_high - self.log_low) * u)

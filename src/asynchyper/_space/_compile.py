@@ -110,6 +110,16 @@ def _is_number(value: object) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+def _is_weight(value: object) -> bool:
+    """A positive number that is finite as a float (an int past the float limit is not)."""
+    if not (_is_number(value) and value > 0):  # type: ignore[operator] # a Real here
+        return False
+    try:
+        return math.isfinite(float(value))  # type: ignore[arg-type] # a Real here
+    except OverflowError:
+        return False
+
+
 def _is_integer(value: object) -> bool:
     """An int, numpy's included; never a bool."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
@@ -442,8 +452,11 @@ class _Compiler:
                 return None
             if not self._choices_fit(site, marker.choices, base):
                 return None
+            weights = self._weights(site, marker)
+            if weights is None:
+                return None
             enum_type = base if isinstance(base, type) and issubclass(base, enum.Enum) else None
-            return self._categorical(site, marker.choices, "Categorical", enum_type)
+            return self._categorical(site, marker.choices, "Categorical", enum_type, weights)
         if isinstance(marker, Float):
             if base is not float:
                 fix = (
@@ -691,12 +704,38 @@ class _Compiler:
         )
         return False
 
+    def _weights(self, site: _Site, marker: Categorical) -> tuple[float, ...] | None:
+        """``marker``'s weights normalised (``()``: none given), or ``None`` after an error."""
+        if marker.weights is None:
+            return ()
+        given = marker.weights
+        problem = ""
+        if len(given) != len(marker.choices):
+            problem = f"{len(given)} weight(s) for {len(marker.choices)} choice(s)"
+        else:
+            bad = [w for w in given if not _is_weight(w)]
+            if bad:
+                problem = f"weight(s) {bad!r} are not positive finite numbers"
+        if problem:
+            self.error(
+                site.path,
+                f"ah.Categorical weights={list(given)!r}: {problem}; give one positive "
+                "number per choice, in the order of the choices (they are normalised; "
+                "leave a choice out instead of weighing it 0)",
+            )
+            return None
+        top = max(float(w) for w in given)
+        scaled = [float(w) / top for w in given]  # no overflow near the float limit
+        total = math.fsum(scaled)
+        return tuple(w / total for w in scaled)
+
     def _categorical(
         self,
         site: _Site,
         choices: tuple[Any, ...],
         what: str,
         enum_type: type[enum.Enum] | None = None,
+        weights: tuple[float, ...] = (),
     ) -> LeafField | None:
         """A categorical leaf; enum members among ``choices`` are stored by name."""
         path = site.path
@@ -735,7 +774,7 @@ class _Compiler:
                 )
             self.error(path, message)
             return None
-        column = self._add(site, DimensionKind.CATEGORICAL, choices=stored)
+        column = self._add(site, DimensionKind.CATEGORICAL, choices=stored, weights=weights)
         if not any(isinstance(c, enum.Enum) for c in choices):
             return LeafField(site.attribute.name, site.alias, column, "value")
         return LeafField(site.attribute.name, site.alias, column, "member", enum_type, choices)

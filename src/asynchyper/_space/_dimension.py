@@ -33,6 +33,8 @@ class Dimension:
         step: Quantization step (int dimensions always have one; floats may).
         choices: The stored values of a categorical dimension, in declaration order:
             literal values, enum member *names*, or branch tags (class names, ``"None"``).
+        weights: The prior probability of each choice (summing to one), or ``()`` when
+            all are alike.
         is_branch: Whether this categorical chooses between the members of a union field.
         parent: Name of the branch dimension that gates this one, or ``None`` when the
             dimension is always active.
@@ -47,6 +49,7 @@ class Dimension:
     log: bool = False
     step: float | None = None
     choices: tuple[JSONScalar, ...] = ()
+    weights: tuple[float, ...] = ()
     is_branch: bool = False
     parent: str | None = None
     parent_choice: JSONScalar = None

@@ -74,6 +74,16 @@ def _plain(value: Choice) -> Choice:
     return value
 
 
+def _as_weights(weights: Iterable[float] | None) -> tuple[Any, ...] | None:
+    # Checked by the compiler (which reports them with the field's path); a single
+    # number or a string is kept as given, for that message.
+    if weights is None:
+        return None
+    if isinstance(weights, str | bytes) or not isinstance(weights, Iterable):
+        return (weights,)
+    return tuple(_plain(value) for value in weights)
+
+
 def _typed(choices: tuple[Choice, ...]) -> tuple[tuple[str, Choice], ...]:
     return tuple((type(c).__qualname__, c) for c in choices)
 
@@ -94,22 +104,29 @@ class Categorical:
             decoded back to the member). NumPy scalars (``np.arange(1, 10)``) are taken
             as the Python scalars they stand for. Equal numbers such as ``1`` and ``1.0`` are
             one choice; ``True`` and ``1`` are two.
+        weights: The prior probability of each choice, in the order of ``choices``
+            (positive finite numbers, normalised to sum to one; Hyperopt's
+            ``hp.pchoice``): random trials draw the choices in these proportions, and
+            TPE's prior kernel weighs them so. ``None`` (the default): all alike.
     """
 
     choices: tuple[Choice, ...] = attrs.field(converter=_as_choices)
+    weights: tuple[Any, ...] | None = attrs.field(default=None, converter=_as_weights)
     # A str or bytes given as ``choices`` (an iterable of its characters, never meant
     # as such): kept, with no choices, for the compiler to report with the field path.
     _text: str | bytes | None = attrs.field(default=None, repr=False)
 
-    def __init__(self, choices: Iterable[Choice]) -> None:
+    def __init__(self, choices: Iterable[Choice], weights: Iterable[float] | None = None) -> None:
         if isinstance(choices, str | bytes):
-            self.__attrs_init__((), choices)  # type: ignore[attr-defined]
+            self.__attrs_init__((), weights, choices)  # type: ignore[attr-defined]
         else:
-            self.__attrs_init__(choices)  # type: ignore[attr-defined]
+            self.__attrs_init__(choices, weights)  # type: ignore[attr-defined]
 
     def __repr__(self) -> str:
         if self._text is not None:
             return f"Categorical({self._text!r})"
+        if self.weights is not None:
+            return f"Categorical({list(self.choices)!r}, weights={list(self.weights)!r})"
         return f"Categorical({list(self.choices)!r})"
 
     # Type-aware equality: typing caches Annotated[...] by its metadata, so if
@@ -117,10 +134,14 @@ class Categorical:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Categorical):
             return NotImplemented
-        return (_typed(self.choices), self._text) == (_typed(other.choices), other._text)
+        return (_typed(self.choices), self._text, self.weights) == (
+            _typed(other.choices),
+            other._text,
+            other.weights,
+        )
 
     def __hash__(self) -> int:
-        return hash((_typed(self.choices), self._text))
+        return hash((_typed(self.choices), self._text, self.weights))
 
 
 def is_marker(obj: Any) -> TypeGuard[Float | Int | Categorical]:

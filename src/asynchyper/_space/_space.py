@@ -535,7 +535,8 @@ class Space(Generic[T]):
         Returns:
             One dict per dimension with ``name``, ``path``, ``kind``, ``low``,
             ``high``, ``log``, ``step``, ``choices``, ``is_branch``, ``parent`` and
-            ``parent_choice`` (the branch condition under which it is active).
+            ``parent_choice`` (the branch condition under which it is active), and
+            ``weights`` for a categorical dimension whose choices have weights.
         """
         return [_describe(d) for d in self.dimensions]
 
@@ -593,7 +594,7 @@ def _tag_of(field: UnionField, value: object) -> str | None:
 
 
 def _describe(dim: Dimension) -> dict[str, JSONValue]:
-    return {
+    described: dict[str, JSONValue] = {
         "name": dim.name,
         "path": dim.path,
         "kind": dim.kind.value,
@@ -606,6 +607,9 @@ def _describe(dim: Dimension) -> dict[str, JSONValue]:
         "parent": dim.parent,
         "parent_choice": dim.parent_choice,
     }
+    if dim.weights:  # only then: the description (and fingerprint) of others is unchanged
+        described["weights"] = list(dim.weights)
+    return described
 
 
 def _fingerprint(dimensions: Sequence[Dimension]) -> str:
