@@ -163,6 +163,18 @@ def recording(step: Step[T], queries: list[str]) -> Step[T]:
         answer = yield query
 
 
+def record(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> list[str]:
+    """The SQL of every query the step function ``module.name`` sends from now on."""
+    queries: list[str] = []
+    original = getattr(module, name)
+
+    def recorded(*args: Any, **kwargs: Any) -> Step[Any]:
+        return recording(original(*args, **kwargs), queries)
+
+    monkeypatch.setattr(module, name, recorded)
+    return queries
+
+
 # -- the migration -------------------------------------------------------------------
 @pytest.mark.anyio
 async def test_a_version_1_store_is_migrated_and_its_trials_are_found(
@@ -299,13 +311,8 @@ async def test_the_keys_are_filled_after_the_migration_a_chunk_per_transaction(
     for x in range(5):
         old_add(pg_url, schema, one, {"x": x}, COMPLETE, value=float(x))
     monkeypatch.setattr(_pgschema, "_BACKFILL_CHUNK", 2)
-    migration: list[str] = []
-    fill: list[str] = []
-    prepare, fill_keys = _pgschema.prepare_schema, _pgschema.fill_params_keys
-    monkeypatch.setattr(
-        _pgschema, "prepare_schema", lambda *args: recording(prepare(*args), migration)
-    )
-    monkeypatch.setattr(_pgschema, "fill_params_keys", lambda: recording(fill_keys(), fill))
+    migration = record(monkeypatch, _pgschema, "prepare_schema")
+    fill = record(monkeypatch, _pgschema, "fill_params_keys")
     async with store(pg_url, schema):
         pass
     assert not any("UPDATE asynchyper_trials" in query for query in migration)
@@ -338,14 +345,12 @@ async def test_trials_left_without_a_key_get_one_when_the_store_is_opened(pg_url
         study = await storage.import_study(source, trials, name="big")
         old_add(pg_url, schema, study.id, {"x": -1}, COMPLETE, value=1.0)
     assert sum(key is None for _, _, key, _ in stored_keys(pg_url, schema)) == 1
-    queries: list[str] = []
-    fill_keys = _pgschema.fill_params_keys
     async with store(pg_url, schema):
         pass
     assert all(stored == expected for _, _, stored, expected in stored_keys(pg_url, schema))
     # With every key in, opening costs one query of the (empty) partial index.
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(_pgschema, "fill_params_keys", lambda: recording(fill_keys(), queries))
+        queries = record(patch, _pgschema, "fill_params_keys")
         async with store(pg_url, schema):
             pass
     assert len(queries) == 1
@@ -386,9 +391,8 @@ async def test_a_role_that_may_only_read_opens_a_store_with_trials_left_without_
 
 
 def test_only_refusals_and_conflicts_leave_keys_for_later() -> None:
-    from psycopg import errors  # noqa: PLC0415 - the postgres extra is optional
-
-    from asynchyper._storage import _pgconnect  # noqa: PLC0415
+    errors = pytest.importorskip("psycopg.errors", reason="the postgres extra is optional")
+    from asynchyper._storage import _pgconnect  # noqa: PLC0415 - it imports psycopg
 
     for later in (
         errors.InsufficientPrivilege,
@@ -491,13 +495,7 @@ async def test_skip_if_exists_reads_only_the_trials_with_the_key(
     pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The check inside the write transaction must not read the study's trials.
-    queries: list[str] = []
-    original = _pgsql.add_trial
-
-    def add_trial(*args: Any, **kwargs: Any) -> Step[TrialRecord]:
-        return recording(original(*args, **kwargs), queries)
-
-    monkeypatch.setattr(_pgsql, "add_trial", add_trial)
+    queries = record(monkeypatch, _pgsql, "add_trial")
     async with store(pg_url) as storage:
         study = await new_study(storage)
         first = await storage.add_trial(
@@ -517,13 +515,7 @@ async def test_enqueue_unless_holding_a_whole_configuration_reads_only_its_key(
     pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Reading every kept trial made enqueueing n new warm starts cost O(n^2).
-    queries: list[str] = []
-    original = _pgsql.enqueue_trial
-
-    def enqueue_trial(*args: Any, **kwargs: Any) -> Step[TrialRecord]:
-        return recording(original(*args, **kwargs), queries)
-
-    monkeypatch.setattr(_pgsql, "enqueue_trial", enqueue_trial)
+    queries = record(monkeypatch, _pgsql, "enqueue_trial")
     async with store(pg_url) as storage:
         study = await new_study(storage)
         params: dict[str, JSONScalar] = {"x": 1, "kind": "a"}

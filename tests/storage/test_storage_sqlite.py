@@ -293,8 +293,10 @@ async def test_a_file_locked_by_another_process_opens_with_its_keys_left_for_lat
             )
             assert await run_sql(storage, "SELECT params_key FROM trials") == [(None,)]
         other.execute("ROLLBACK")
-    async with SQLiteStorage(path) as storage:
+    async with SQLiteStorage(path, busy_timeout=60) as storage:
         assert await run_sql(storage, "SELECT params_key FROM trials") == [(params_key({"x": 1}),)]
+        # The fill waits _FILL_WAIT for the lock; later writes wait busy_timeout again.
+        assert await run_sql(storage, "PRAGMA busy_timeout") == [(60_000,)]
 
 
 def test_the_parameter_lookup_searches_the_index(tmp_path: Path) -> None:

@@ -243,18 +243,18 @@ def fill_params_keys(conn: sqlite3.Connection, path: str, busy_timeout: float) -
     holds the write lock for longer than :data:`_FILL_WAIT`, at most ``busy_timeout``)
     keeps its trials without a key until it is next opened.
     """
-    busy_timeout = min(busy_timeout, _FILL_WAIT)
+    wait = min(busy_timeout, _FILL_WAIT)
     filled = 0
     try:
         if not conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'trials_without_key'"
         ).fetchone():
-            _write(conn, busy_timeout, lambda: conn.execute(_KEYLESS_INDEX))
+            _write(conn, wait, lambda: conn.execute(_KEYLESS_INDEX))
         # A read first: with nothing to fill (the usual case) no write lock is taken.
         while conn.execute(f"SELECT 1 {_KEYLESS} LIMIT 1").fetchone():
             if not filled:
                 logger.info("computing the parameter key of older trials in %s", path)
-            filled += _write(conn, busy_timeout, lambda: _fill_chunk(conn))
+            filled += _write(conn, wait, lambda: _fill_chunk(conn))
             # Room for the others: waiting writers poll every few milliseconds (see
             # begin_immediate) and would mostly miss a lock free for a moment only.
             time.sleep(_FILL_PAUSE)
@@ -262,6 +262,9 @@ def fill_params_keys(conn: sqlite3.Connection, path: str, busy_timeout: float) -
         if not (_is_busy(exc) or "readonly" in str(exc)):
             raise
         logger.info("left trials without a parameter key in %s for now: %s", path, exc)
+    finally:
+        # begin_immediate left SQLite's own wait at the shorter one.
+        conn.execute(f"PRAGMA busy_timeout = {round(busy_timeout * 1000):d}")
     return filled
 
 
