@@ -366,25 +366,6 @@ def test_choice_kernels_spike_on_their_own_choice(n_choices: int, n: int) -> Non
     _check_draws(table, picked, u, kernels.sample(picked, u))
 
 
-def test_choice_kernels_without_a_choice_follow_the_weights() -> None:
-    # Categorical(choices, weights=...): the prior kernel draws and scores by them.
-    prior = np.array([0.5, 0.1, 0.1, 0.3])
-    kernels = ChoiceKernels.fit(np.array([1.0, 3.0, 3.0]), 4, prior)
-    table = kernels.table()
-    np.testing.assert_array_equal(table[-1], prior)
-    np.testing.assert_allclose(table.sum(axis=1), 1.0, rtol=1e-12)
-    candidates = np.array([0.0, 1.0, 2.0, 3.0, 3.0])
-    np.testing.assert_array_equal(
-        kernels.log_prob(candidates), np.log(table[:, candidates.astype(int)]).T
-    )
-    rng = np.random.default_rng(2)
-    picked = rng.integers(4, size=4000)  # the prior (3) among the observations' kernels
-    u = rng.random(4000)
-    _check_draws(table, picked, u, kernels.sample(picked, u))
-    spread = kernels.spread(np.array([0, 2, 4, 5]), 6)
-    np.testing.assert_array_equal(spread.table()[[1, 3, 5]], np.tile(prior, (3, 1)))
-
-
 def test_choice_kernels_spread_over_rows_leaves_the_others_uniform() -> None:
     kernels = ChoiceKernels.fit(np.array([2.0, 0.0]), 4)
     spread = kernels.spread(np.array([1, 4, 5]), 6)

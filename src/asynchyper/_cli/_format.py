@@ -166,7 +166,7 @@ def dimension_row(dimension: Mapping[str, JSONValue]) -> list[str]:
             and len(weights) == len(choices)
             and all(isinstance(w, float) for w in weights)
         ):
-            items = [f"{format_scalar(c)} {w:.3g}" for c, w in zip(choices, weights, strict=True)]
+            items = [f"{format_scalar(c)}: {w:.3g}" for c, w in zip(choices, weights, strict=True)]
         else:
             items = [format_scalar(choice) for choice in choices]
         shown = "{" + ", ".join(items) + "}"

@@ -14,6 +14,7 @@ import threading
 import types
 import typing
 import weakref
+from collections.abc import Mapping, Set
 from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
 
 import attrs
@@ -710,7 +711,9 @@ class _Compiler:
             return ()
         given = marker.weights
         problem = ""
-        if len(given) != len(marker.choices):
+        if len(given) == 1 and isinstance(given[0], Mapping | Set):
+            problem = "a set or a mapping has no order"
+        elif len(given) != len(marker.choices):
             problem = f"{len(given)} weight(s) for {len(marker.choices)} choice(s)"
         else:
             bad = [w for w in given if not _is_weight(w)]
@@ -724,10 +727,22 @@ class _Compiler:
                 "leave a choice out instead of weighing it 0)",
             )
             return None
-        top = max(float(w) for w in given)
-        scaled = [float(w) / top for w in given]  # no overflow near the float limit
-        total = math.fsum(scaled)
-        return tuple(w / total for w in scaled)
+        values = [float(w) for w in given]
+        total = math.fsum(values)
+        if not math.isfinite(total):  # near the float limit: scaled first
+            top = max(values)
+            values = [w / top for w in values]
+            total = math.fsum(values)
+        normalised = tuple(w / total for w in values)
+        if min(normalised) == 0.0:
+            self.error(
+                site.path,
+                f"ah.Categorical weights={list(given)!r}: the smallest is 0 next to the "
+                "others once they sum to one; give weights within about 1e300 of each "
+                "other, or leave that choice out",
+            )
+            return None
+        return normalised
 
     def _categorical(
         self,

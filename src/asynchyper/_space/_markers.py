@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Set
 from typing import Any, TypeAlias, TypeGuard
 
 import attrs
@@ -79,9 +79,17 @@ def _as_weights(weights: Iterable[float] | None) -> tuple[Any, ...] | None:
     # number or a string is kept as given, for that message.
     if weights is None:
         return None
-    if isinstance(weights, str | bytes) or not isinstance(weights, Iterable):
+    if isinstance(weights, str | bytes | Mapping | Set) or not isinstance(weights, Iterable):
         return (weights,)
-    return tuple(_plain(value) for value in weights)
+    try:
+        return tuple(_plain(value) for value in weights)
+    except TypeError:  # iterable in name only (a 0-d NumPy array)
+        return (weights,)
+
+
+def _typed_weights(weights: tuple[Any, ...] | None) -> object:
+    # True == 1 in Python: a refused weights=[True, 3] must not stand for [1, 3].
+    return None if weights is None else tuple((type(w).__qualname__, w) for w in weights)
 
 
 def _typed(choices: tuple[Choice, ...]) -> tuple[tuple[str, Choice], ...]:
@@ -106,8 +114,9 @@ class Categorical:
             one choice; ``True`` and ``1`` are two.
         weights: The prior probability of each choice, in the order of ``choices``
             (positive finite numbers, normalised to sum to one; Hyperopt's
-            ``hp.pchoice``): random trials draw the choices in these proportions, and
-            TPE's prior kernel weighs them so. ``None`` (the default): all alike.
+            ``hp.pchoice``): random search and TPE's random start draw the choices in
+            these proportions; TPE's model then goes by the results and treats the
+            choices alike. ``None`` (the default): all alike.
     """
 
     choices: tuple[Choice, ...] = attrs.field(converter=_as_choices)
@@ -134,14 +143,14 @@ class Categorical:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Categorical):
             return NotImplemented
-        return (_typed(self.choices), self._text, self.weights) == (
+        return (_typed(self.choices), self._text, _typed_weights(self.weights)) == (
             _typed(other.choices),
             other._text,
-            other.weights,
+            _typed_weights(other.weights),
         )
 
     def __hash__(self) -> int:
-        return hash((_typed(self.choices), self._text, self.weights))
+        return hash((_typed(self.choices), self._text, _typed_weights(self.weights)))
 
 
 def is_marker(obj: Any) -> TypeGuard[Float | Int | Categorical]:

@@ -635,7 +635,14 @@ def description_fingerprint(description: Iterable[Mapping[str, JSONValue]]) -> s
         entry = dict(dimension)
         entry.pop("path", None)  # the class name is not part of the space's shape
         choices = entry.get("choices")
-        if isinstance(choices, list):
+        weights = entry.get("weights")
+        if isinstance(choices, list) and isinstance(weights, list) and len(weights) == len(choices):
+            # Each weight stays with its choice: reordering both is no change, moving a
+            # weight to another choice is one.
+            pairs = sorted(zip(choices, weights, strict=True), key=lambda p: json.dumps(p[0]))
+            entry["choices"] = [choice for choice, _ in pairs]
+            entry["weights"] = [weight for _, weight in pairs]
+        elif isinstance(choices, list):
             entry["choices"] = sorted(choices, key=json.dumps)
         canonical.append(entry)
     text = json.dumps([_FINGERPRINT_VERSION, canonical], sort_keys=True, separators=(",", ":"))

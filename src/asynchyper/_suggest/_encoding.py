@@ -50,8 +50,6 @@ class Group:
         numeric: Its float/int columns.
         categorical: Its categorical columns.
         n_choices: Number of choices of each categorical column.
-        priors: The prior probabilities of each categorical column's choices, or
-            ``None`` where they are all alike.
         parent_column: Column of the gating branch dimension, ``-1`` for the root.
         parent_choice: Index of the choice of ``parent_column`` that activates it.
         parent_group: Index of the group holding ``parent_column``, ``-1`` for the root.
@@ -67,14 +65,12 @@ class Group:
         parent_column: int,
         parent_choice: int,
         parent_group: int,
-        priors: Sequence[FloatArray | None] = (),
     ) -> None:
         self.index = index
         self.columns = np.asarray(columns, dtype=np.intp)
         self.numeric = np.asarray(numeric, dtype=np.intp)
         self.categorical = np.asarray(categorical, dtype=np.intp)
         self.n_choices = tuple(n_choices)
-        self.priors = tuple(priors) or (None,) * len(n_choices)
         self.parent_column = parent_column
         self.parent_choice = parent_choice
         self.parent_group = parent_group
@@ -389,10 +385,6 @@ def _build_groups(dimensions: tuple[Dimension, ...]) -> list[Group]:
         numeric = [j for j in columns if dimensions[j].kind is not DimensionKind.CATEGORICAL]
         categorical = [j for j in columns if dimensions[j].kind is DimensionKind.CATEGORICAL]
         n_choices = [len(dimensions[j].choices) for j in categorical]
-        priors = [
-            np.asarray(dimensions[j].weights) if dimensions[j].weights else None
-            for j in categorical
-        ]
         groups.append(
             Group(
                 index,
@@ -403,7 +395,6 @@ def _build_groups(dimensions: tuple[Dimension, ...]) -> list[Group]:
                 parent_column,
                 parent_choice,
                 parent_group,
-                priors,
             )
         )
         for j in columns:

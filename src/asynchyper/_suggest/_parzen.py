@@ -427,8 +427,7 @@ def mixture_log_weights(weights: FloatArray, prior_weight: float) -> FloatArray:
 
 class ChoiceKernels:
     """The kernels of one categorical column: each puts ``spike`` on its own choice and
-    ``base`` on every other one; a kernel without a choice (the prior) follows
-    ``prior``, the choices' weights (uniform without them).
+    ``base`` on every other one; a kernel without a choice (the prior) is uniform.
 
     Held as three ``(K,)`` arrays instead of a dense ``(K, c)`` probability table: with
     20,000 choices and 1,000 trials the table took 160 MB and most of an ask (72 ms).
@@ -439,29 +438,19 @@ class ChoiceKernels:
         base: ``(K,)`` the probability of each other choice (of every choice, for a
             uniform kernel).
         n_choices: The number of choices ``c``.
-        prior: ``(c,)`` the probabilities of a kernel without a choice, ``None`` for
-            uniform ones (``spike`` and ``base`` are then ``1 / c`` for it).
     """
 
     def __init__(
-        self,
-        choice: IntArray,
-        spike: FloatArray,
-        base: FloatArray,
-        n_choices: int,
-        prior: FloatArray | None = None,
+        self, choice: IntArray, spike: FloatArray, base: FloatArray, n_choices: int
     ) -> None:
         self.choice = choice
         self.spike = spike
         self.base = base
         self.n_choices = n_choices
-        self.prior = prior
 
     @classmethod
-    def fit(
-        cls, observed: FloatArray, n_choices: int, prior: FloatArray | None = None
-    ) -> ChoiceKernels:
-        """One kernel per observation plus the prior (last: ``prior``, or uniform).
+    def fit(cls, observed: FloatArray, n_choices: int) -> ChoiceKernels:
+        """One kernel per observation plus the prior (last, uniform).
 
         Every observation's kernel puts most mass on its own choice and a pseudo-count
         of ``1 / (n + 1)`` on every choice: ``(1 + 1 / K) / (1 + c / K)`` and
@@ -475,25 +464,20 @@ class ChoiceKernels:
         spike = np.full(kernels, (1.0 / kernels + 1.0) / total)
         base = np.full(kernels, (1.0 / kernels) / total)
         spike[n] = base[n] = 1.0 / n_choices
-        return cls(choice, spike, base, n_choices, prior)
+        return cls(choice, spike, base, n_choices)
 
     def spread(self, rows: IntArray, size: int) -> ChoiceKernels:
-        """These kernels at ``rows`` of ``size``; the other rows without a choice."""
+        """These kernels at ``rows`` of ``size``; the other rows uniform."""
         choice = np.full(size, -1, dtype=np.intp)
         spike = np.full(size, 1.0 / self.n_choices)
         base = spike.copy()
         choice[rows], spike[rows], base[rows] = self.choice, self.spike, self.base
-        return ChoiceKernels(choice, spike, base, self.n_choices, self.prior)
+        return ChoiceKernels(choice, spike, base, self.n_choices)
 
     def log_prob(self, candidates: FloatArray) -> FloatArray:
         """``(m, K)``: the log-probability of each candidate's choice under each kernel."""
-        indices = candidates.astype(np.intp)
-        hit = indices[:, None] == self.choice[None, :]
-        out = np.where(hit, np.log(self.spike)[None, :], np.log(self.base)[None, :])
-        if self.prior is not None:
-            without = self.choice < 0
-            out[:, without] = np.log(self.prior[indices])[:, None]
-        return out
+        hit = candidates.astype(np.intp)[:, None] == self.choice[None, :]
+        return np.where(hit, np.log(self.spike)[None, :], np.log(self.base)[None, :])
 
     def sample(self, kernels: IntArray, u: FloatArray) -> FloatArray:
         """Choice indices (floats) drawn from ``kernels`` by the uniform draws ``u``: the
@@ -501,14 +485,10 @@ class ChoiceKernels:
         choice = self.choice[kernels]
         spike, base = self.spike[kernels], self.base[kernels]
         own = choice >= 0
-        scaled = u * np.where(own, spike + base * (self.n_choices - 1), base * self.n_choices)
+        u = u * np.where(own, spike + base * (self.n_choices - 1), base * self.n_choices)
         below = np.where(own, base * choice, np.inf)  # the mass of the choices below it
-        above = choice + 1 + np.floor((scaled - below - spike) / base)
-        inside = np.where(scaled < below + spike, choice, above)
-        drawn = np.where(scaled < below, np.floor(scaled / base), inside)
-        if self.prior is not None and not own.all():
-            by_prior = np.searchsorted(np.cumsum(self.prior), u[~own], side="right")
-            drawn[~own] = by_prior
+        above = choice + 1 + np.floor((u - below - spike) / base)
+        drawn = np.where(u < below, np.floor(u / base), np.where(u < below + spike, choice, above))
         return np.minimum(drawn, self.n_choices - 1).astype(np.float64)
 
     def table(self) -> FloatArray:
@@ -516,23 +496,16 @@ class ChoiceKernels:
         table = np.repeat(self.base[:, None], self.n_choices, axis=1)
         own = np.flatnonzero(self.choice >= 0)
         table[own, self.choice[own]] = self.spike[own]
-        if self.prior is not None:
-            table[self.choice < 0] = self.prior
         return table
 
 
 def choice_kernels(
-    categorical: FloatArray,
-    n_choices: Sequence[int],
-    n_observations: int,
-    priors: Sequence[FloatArray | None] = (),
+    categorical: FloatArray, n_choices: Sequence[int], n_observations: int
 ) -> list[ChoiceKernels]:
-    """The :meth:`ChoiceKernels.fit` of each categorical column of the observations
-    (``priors``: each column's choice weights, ``None`` or none given: uniform)."""
-    priors = priors or [None] * len(n_choices)
+    """The :meth:`ChoiceKernels.fit` of each categorical column of the observations."""
     return [
-        ChoiceKernels.fit(categorical[:n_observations, j], count, prior)
-        for j, (count, prior) in enumerate(zip(n_choices, priors, strict=True))
+        ChoiceKernels.fit(categorical[:n_observations, j], count)
+        for j, count in enumerate(n_choices)
     ]
 
 

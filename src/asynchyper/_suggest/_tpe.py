@@ -497,7 +497,7 @@ class TPE(Suggester):
         categorical = (
             unit[rows][:, group.categorical] if group.categorical.size else np.empty((rows.size, 0))
         )
-        tables = choice_kernels(categorical, group.n_choices, rows.size, group.priors)
+        tables = choice_kernels(categorical, group.n_choices, rows.size)
         floor = bandwidth_floor(rows.size, self.min_bandwidth, self.magic_exponent)
         nearer = not good and self.bad_gap == "nearer"
         if dg and rows.size > _SMALL and self.bandwidth == "hyperopt":
