@@ -159,6 +159,11 @@ class Encoding:
     # -- transforms ---------------------------------------------------------------
     def to_unit(self, matrix: FloatArray) -> FloatArray:
         """Raw ``(n, d)`` numeric matrix -> unit coordinates (categoricals unchanged)."""
+        if self._all_numeric and not self._log_columns.size:
+            # One call fewer than copying first: the same values.
+            out = np.subtract(matrix, self._numeric_low, dtype=np.float64)
+            out /= self._numeric_span
+            return out
         out = np.array(matrix, dtype=np.float64, copy=True)
         if self._log_columns.size:
             cols = self._log_columns
@@ -174,15 +179,15 @@ class Encoding:
 
     def from_unit(self, unit: FloatArray) -> FloatArray:
         """Unit coordinates -> raw values on their grid and inside their bounds."""
-        out = np.array(unit, dtype=np.float64, copy=True)
         num = self.numeric
         if self._all_numeric:
             # Whole-matrix arithmetic: the same values as the column gathers below.
-            np.maximum(out, 0.0, out=out)
+            out = np.maximum(unit, 0.0, dtype=np.float64)
             np.minimum(out, 1.0, out=out)
             out *= self._numeric_span
             out += self._numeric_low
         else:
+            out = np.array(unit, dtype=np.float64, copy=True)
             raw = self._numeric_low + np.clip(out[:, num], 0.0, 1.0) * self._numeric_span
             out[:, num] = raw
         if self._log_columns.size:

@@ -39,6 +39,7 @@ __all__ = [
     "mixture_log_weights",
     "neighbour_gaps",
     "prior_terms",
+    "quadratic_features",
 ]
 
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
@@ -53,6 +54,9 @@ _TAIL_END = 8.0
 #: than looking a buffer up (see :class:`Scratch`).
 _SCRATCH_MIN = 1 << 13
 _TAIL_SIZE = 1 << 15
+#: The ends of the unit range, shaped to broadcast against ``(m, dn)`` arrays.
+_RANGE_ENDS = np.array([0.0, 1.0]).reshape(2, 1, 1)
+_RANGE_ENDS.flags.writeable = False
 _TAIL_SCALE = _TAIL_SIZE / _TAIL_END
 
 
@@ -60,6 +64,15 @@ def warm_up() -> None:
     """Pay the one-time costs of the first fit now: import ``scipy.special``, build tables."""
     _tail_table()
     import scipy.special  # noqa: F401, PLC0415 - ndtri, imported where sampled
+
+
+@functools.cache
+def _normal_functions() -> tuple[Any, Any]:
+    """scipy's ``ndtr`` and ``ndtri``, imported on first use (an import statement in
+    the sampler would run the import system's Python code at every ask)."""
+    from scipy.special import ndtr, ndtri  # noqa: PLC0415 - slow to import
+
+    return ndtr, ndtri
 
 
 @functools.cache
@@ -106,9 +119,10 @@ def logsumexp_rows(values: FloatArray, work: Scratch, name: str) -> FloatArray:
     Overwrites ``values``; the result is a fresh array.
     """
     peak = values.max(axis=1, keepdims=True)
-    empty = ~np.isfinite(peak)
-    any_empty = bool(empty.any())
+    # One sum tells whether every peak is finite (a row may have no kernel at all).
+    any_empty = not math.isfinite(peak.sum())
     if any_empty:
+        empty = ~np.isfinite(peak)
         peak[empty] = 0.0
     # In double precision, in place: a subtraction into a float32 output goes through
     # numpy's slower casting loop, and the floored differences cast without overflow.
@@ -258,7 +272,7 @@ class RowKernels:
         """
         n, dg, e = selected.shape[0], columns.size, extra.shape[0]
         self._reserve(owner, n, n + e + 1, dg)
-        offsets = np.arange(dg, dtype=np.float64) * _COLUMN_SPAN
+        offsets = _column_offsets(dg)
         keys, inserted = self._select(unit, columns, selected, offsets)
         rule = (floor, endpoints, nearer)
         sigma = self._sigma.reshape(-1)
@@ -278,9 +292,12 @@ class RowKernels:
             sigma.put(changed, gaps[moved])
             mark = np.zeros(n + e, dtype=np.bool_)
             mark[changed // dg] = True
-            rows = np.flatnonzero(mark)
-            finished = rows[rows < n]
-            mu = np.concatenate([unit[finished][:, columns], extra[rows[finished.size :] - n]])
+            rows = mark.nonzero()[0]
+            if e:
+                finished = rows[rows < n]
+                mu = np.concatenate([unit[finished][:, columns], extra[rows[finished.size :] - n]])
+            else:
+                mu = unit[rows[:, None], columns]
             fresh_terms = np.empty((rows.size, 2 * dg + 1))
             kernel_terms(mu, self._sigma[rows], fresh_terms, work, "rows")
             self._terms[rows] = fresh_terms
@@ -314,17 +331,17 @@ class RowKernels:
         # and where rows were inserted if that is the only change (None otherwise).
         old = self._selected
         kept = old.size
-        fresh_rows = kept + np.flatnonzero(selected[kept:])
+        fresh_rows = kept + selected[kept:].nonzero()[0]
         changed = selected[:kept] != old
         left = False
         if changed.any():
-            added = np.concatenate([np.flatnonzero(changed & selected[:kept]), fresh_rows])
+            added = np.concatenate([(changed & selected[:kept]).nonzero()[0], fresh_rows])
             left = bool(np.any(changed & old))
         else:
             added = fresh_rows
         inserted: IntArray | None = None
         if added.size > _INSERT_LIMIT:
-            rows = np.flatnonzero(selected)
+            rows = selected.nonzero()[0]
             keys = np.sort(_keys(unit[rows][:, columns], rows, offsets))
         else:
             keys = self._keys
@@ -337,6 +354,14 @@ class RowKernels:
                 inserted = np.empty(0, dtype=np.intp)
         self._keys, self._selected = keys, selected.copy()
         return keys, inserted
+
+
+@functools.cache
+def _column_offsets(dg: int) -> FloatArray:
+    """Each column's key offset (see :class:`RowKernels`), read-only."""
+    offsets = np.arange(dg, dtype=np.float64) * _COLUMN_SPAN
+    offsets.flags.writeable = False
+    return offsets
 
 
 def _merge(
@@ -369,27 +394,28 @@ def _gaps_near(
     The same arithmetic as :func:`neighbour_gaps` on the whole sorted array (the keys'
     column offsets cancel exactly in every difference), for the entries whose gaps an
     insertion at ``inserted`` (positions in ``keys``, at least two entries per column)
-    can change: each inserted entry and its neighbours in its column.
+    can change: each inserted entry and the entries on either side of it. An entry on
+    the other side of a column boundary is included too: its gap comes out as it was.
     """
     floor, endpoints, nearer = rule
-    per_column = keys.size // offsets.size
-    candidates = np.concatenate([inserted - 1, inserted, inserted + 1])
-    start = np.concatenate([inserted, inserted, inserted]) // per_column * per_column
-    inside = (candidates >= start) & (candidates < start + per_column)
-    mark = np.zeros(keys.size, dtype=np.bool_)  # sorted, each once (np.unique costs more)
-    mark[candidates[inside]] = True
-    near = np.flatnonzero(mark)
-    column = near // per_column
-    low = column * per_column
-    high = low + per_column - 1
+    size = keys.size
+    per_column = size // offsets.size
+    # Sorted, each once (np.unique costs more); the extra slot takes -1 and ``size``.
+    mark = np.zeros(size + 1, dtype=np.bool_)
+    mark[np.concatenate([inserted - 1, inserted, inserted + 1])] = True
+    near = mark[:size].nonzero()[0]
     real = keys.real
     value = real[near]
-    below = value - real[np.maximum(near - 1, low)]
-    above = real[np.minimum(near + 1, high)] - value
-    first, last = near == low, near == high
+    # The first entry's lower neighbour wraps round and the last's upper one is
+    # clipped: both are replaced below, as every column's outermost entries' are.
+    below = value - real[near - 1]
+    above = real.take(near + 1, mode="clip") - value
+    place = near % per_column
+    first, last = place == 0, place == per_column - 1
     if endpoints:
-        below = np.where(first, value - offsets[column], below)
-        above = np.where(last, 1.0 - (value - offsets[column]), above)
+        low = offsets[near // per_column]
+        below = np.where(first, value - low, below)
+        above = np.where(last, 1.0 - (value - low), above)
     else:
         below, above = np.where(first, above, below), np.where(last, below, above)
     width = np.minimum(below, above) if nearer else np.maximum(below, above)
@@ -534,33 +560,29 @@ class Scratch:
         return buffer[:size].reshape(shape)
 
 
-def _log_norm(mu: FloatArray, sigma: FloatArray, work: Scratch, name: str) -> FloatArray:
-    """``log`` of each truncated Gaussian's normaliser, ``(K, dn)`` (a ``work`` array).
+def _log_norm(mu: FloatArray, inv_sigma: FloatArray, work: Scratch, name: str) -> FloatArray:
+    """``log`` of each truncated Gaussian's normaliser, ``(K, dn)`` (a ``work`` array),
+    from the centres and ``1 / sigma`` (not modified).
 
     The mass a kernel loses past each end of ``[0, 1]`` is read from a table of the
     normal tail: ``ndtr`` itself would cost more than the whole ask.
     """
     shape = mu.shape
-
-    def array(role: str) -> FloatArray:
-        return work.get(f"{name}.{role}", shape)  # type: ignore[no-any-return]
-
-    inv_sigma = np.divide(1.0, sigma, out=array("inv_sigma"))
-    above = np.multiply(inv_sigma, _TAIL_SCALE, out=array("above"))
-    below = np.multiply(mu, above, out=array("below"))  # distance to 0, in table steps
+    # Both distances in one array, so that each step below is one call.
+    ends: FloatArray = work.get(f"{name}.ends", (2, *shape))
+    below, above = ends
+    np.multiply(inv_sigma, _TAIL_SCALE, out=above)
+    np.multiply(mu, above, out=below)  # distance to 0, in table steps
     np.subtract(above, below, out=above)  # distance to 1
-    np.minimum(below, _TAIL_SIZE, out=below)
-    np.minimum(above, _TAIL_SIZE, out=above)
-    index: IntArray = work.get(f"{name}.index", shape, np.intp)
-    np.copyto(index, below, casting="unsafe")  # truncates: the table rounds down
-    tail = _tail_table()
-    lost = np.take(tail, index, out=below, mode="clip")
-    np.copyto(index, above, casting="unsafe")
-    lost += np.take(tail, index, out=above, mode="clip")
+    np.minimum(ends, _TAIL_SIZE, out=ends)
+    index: IntArray = work.get(f"{name}.index", ends.shape, np.intp)
+    np.copyto(index, ends, casting="unsafe")  # truncates: the table rounds down
+    np.take(_tail_table(), index, out=ends, mode="clip")
+    lost = np.add(below, above, out=below)
     np.minimum(lost, 1.0 - 1e-12, out=lost)
     # log(1 - x), not log1p: numpy's log1p is ~10x slower and x <= 1e-16 is moot.
     np.subtract(1.0, lost, out=lost)
-    log_norm = np.log(inv_sigma, out=inv_sigma)
+    log_norm: FloatArray = np.log(inv_sigma, out=work.get(f"{name}.log_norm", shape))
     log_norm -= _LOG_SQRT_2PI
     log_norm -= np.log(lost, out=lost)
     return log_norm
@@ -583,8 +605,8 @@ def kernel_terms(
         name: Prefix of the temporaries in ``work``.
     """
     dn = mu.shape[1]
-    log_norm = _log_norm(mu, sigma, work, name)
-    inv_var = np.divide(1.0, sigma, out=terms[:, :dn])
+    inv_var = np.divide(1.0, sigma, out=terms[:, :dn])  # 1 / sigma until squared
+    log_norm = _log_norm(mu, inv_var, work, name)
     inv_var *= inv_var
     np.multiply(mu, inv_var, out=terms[:, dn:-1])
     terms[:, :dn] *= -0.5
@@ -605,6 +627,18 @@ def prior_terms(dn: int) -> FloatArray:
     kernel_terms(np.full((1, dn), 0.5), np.ones((1, dn)), terms, Scratch(), "prior")
     terms.flags.writeable = False
     return terms
+
+
+def quadratic_features(numeric: FloatArray) -> FloatArray:
+    """``[x * x, x, 1]`` of each of ``m`` points, ``(m, 2 * dn + 1)``: a kernel's
+    log-density ``sum_j -(x_j - mu_j)^2 / (2 s_j^2) + constant`` is their product with
+    its :func:`kernel_terms`."""
+    m, dn = numeric.shape
+    features = np.empty((m, 2 * dn + 1))
+    np.multiply(numeric, numeric, out=features[:, :dn])
+    features[:, dn:-1] = numeric
+    features[:, -1] = 1.0
+    return features
 
 
 class Density:
@@ -641,16 +675,22 @@ class Density:
         """Number of kernels, the prior included."""
         return int(self.log_weights.shape[0])
 
-    def log_pdf(self, numeric: FloatArray, categorical: FloatArray) -> FloatArray:
-        """Joint log-density of ``m`` points, ``(m,)``."""
+    def log_pdf(
+        self, numeric: FloatArray, categorical: FloatArray, features: FloatArray | None = None
+    ) -> FloatArray:
+        """Joint log-density of ``m`` points, ``(m,)``.
+
+        Args:
+            numeric: ``(m, dn)`` unit coordinates.
+            categorical: ``(m, dc)`` choice indices.
+            features: :func:`quadratic_features` of ``numeric``, if already computed
+                (for another density of the same group).
+        """
         work, name = self._scratch, self._name
         m, dn = numeric.shape
         logits = work.get(f"{name}.logits", (m, self.n_kernels))
-        # sum_j -(x_j - mu_kj)^2 / (2 s_kj^2) + constant, expanded into one product.
-        features = work.get(f"{name}.features", (m, 2 * dn + 1))
-        np.multiply(numeric, numeric, out=features[:, :dn])
-        features[:, dn:-1] = numeric
-        features[:, -1] = 1.0
+        if features is None:
+            features = quadratic_features(numeric)
         # In blocks of kernels, each product small enough to stay on this thread.
         step = max(1, _PRODUCT_LIMIT // (m * (2 * dn + 1)))
         for start in range(0, self.n_kernels, step):
@@ -715,7 +755,7 @@ class Mixture(Density):
     def _pick(self, rng: np.random.Generator, shape: tuple[int, ...]) -> IntArray:
         draws = rng.random(shape)
         picked = np.searchsorted(self.cumulative, draws, side="right")
-        return np.minimum(picked, self.n_kernels - 1).astype(np.intp)
+        return np.minimum(picked, self.n_kernels - 1, out=picked)
 
     def sample(
         self, rng: np.random.Generator, m: int, *, joint: bool
@@ -740,11 +780,15 @@ class Mixture(Density):
             columns = [per_column[:, j] for j in range(dc)]
             cols = np.arange(dn)
             mu, sigma = self.mu[per_column[:, :dn], cols], self.sigma[per_column[:, :dn], cols]
-        numeric = np.empty((m, dn))
-        if dn:
-            from scipy.special import ndtr, ndtri  # noqa: PLC0415 - slow to import
-
-            low, high = ndtr(-mu / sigma), ndtr((1.0 - mu) / sigma)
+        if not dn:
+            numeric = np.empty((m, 0))
+        else:
+            ndtr, ndtri = _normal_functions()
+            # Both ends' standardised distances, (0 - mu) / sigma and (1 - mu) / sigma,
+            # in one array: each step is one call.
+            ends = np.subtract(_RANGE_ENDS, mu)
+            np.divide(ends, sigma, out=ends)
+            low, high = ndtr(ends, out=ends)
             high -= low
             high *= rng.random((m, dn))
             high += low
@@ -764,7 +808,7 @@ class Mixture(Density):
         out = np.empty((m, numeric.shape[1] + len(self.categorical)))
         if numeric.shape[1]:
             z = (numeric[:, None, :] - self.mu[None]) / self.sigma[None]
-            log_norm = _log_norm(self.mu, self.sigma, self._scratch, f"{self._name}.columns")
+            log_norm = _log_norm(self.mu, 1.0 / self.sigma, self._scratch, f"{self._name}.columns")
             terms = -0.5 * z * z + log_norm[None] + self.log_weights[None, :, None]
             out[:, : numeric.shape[1]] = logsumexp(terms, axis=1)
         for j, kernels in enumerate(self.categorical):

@@ -51,6 +51,7 @@ from ._parzen import (
     bandwidths,
     choice_kernels,
     mixture_log_weights,
+    quadratic_features,
     warm_up,
 )
 
@@ -284,7 +285,8 @@ class TPE(Suggester):
             for _ in range(k):
                 row = self._suggest_one(space, encoding, history, running, rng)
                 out.append(space.from_vector(row))
-                running = np.concatenate([running, row[None, :]])
+                if len(out) < k:  # the next suggestion sees this one as pending
+                    running = np.concatenate([running, row[None, :]])
             return out
 
     @override
@@ -382,7 +384,6 @@ class TPE(Suggester):
         finished_unit = self._unit.update(history, encoding, history.X)
         y = history.y
         ok = ~np.isnan(y)
-        bad = ~ok
         unit = finished_unit
         if running.shape[0] and self.liar is not None:
             unit = np.concatenate([finished_unit, encoding.to_unit(running)])
@@ -397,25 +398,29 @@ class TPE(Suggester):
             # A NaN lie (liar="bad", or nothing finished yet) makes them bad observations.
             y = np.concatenate([y, np.full(running.shape[0], lie)])
             ok = ~np.isnan(y)
-            bad = ~ok
-        ok_rows = np.flatnonzero(ok)
+        ok_rows = ok.nonzero()[0]
         n_good = min(math.ceil(self.gamma * ok_rows.size), self.gamma_cap)
-        good = np.zeros(y.shape[0], dtype=np.bool_)
         threshold: float | None = None
         if n_good >= ok_rows.size:
-            good[ok_rows] = True
+            good = ok
         else:
+            good = np.zeros(y.shape[0], dtype=np.bool_)
             # Linear-time split: only the boundary matters, not the full ranking.
-            split = np.argpartition(y[ok_rows], n_good)
-            good[ok_rows[split[:n_good]]] = True
-            bad[ok_rows[split[n_good:]]] = True
-            threshold = float(y[ok_rows[split[n_good]]])
+            if ok_rows.size == y.shape[0]:  # nothing failed: rows are positions
+                split = np.argpartition(y, n_good)
+                good[split[:n_good]] = True
+                threshold = float(y[split[n_good]])
+            else:
+                split = ok_rows[np.argpartition(y[ok_rows], n_good)]
+                good[split[:n_good]] = True
+                threshold = float(y[split[n_good]])
+        # Failed trials and the rest of the finished ones (and pending ones, as lies).
+        bad = ~good
         weights = np.ones(y.shape[0])
         if self.weighting == "ei" and threshold is not None:
             # Only the ratios matter: normalise by the largest gap, so that the floor is
             # relative (losses of any scale weigh alike) and the sum cannot overflow.
-            gaps = _gaps(threshold, y[good])
-            top = float(np.max(gaps))
+            gaps, top = _gaps(threshold, y[good])
             weights[good] = np.maximum(gaps / top, 1e-12) if top > 0 else 1.0
         fitted: list[tuple[Group, Mixture, Density]] = []
         for group in encoding.groups:
@@ -446,7 +451,7 @@ class TPE(Suggester):
     ) -> Mixture:
         # The good group changes only when a trial joins the best few: until then the
         # last ask's mixture (same finished rows, same weights, same options) holds.
-        rows = np.flatnonzero(selected)
+        rows = selected.nonzero()[0]
         observed = weights[rows]
         options = (
             self.prior_weight,
@@ -463,8 +468,10 @@ class TPE(Suggester):
             and kept.group is group
             and kept.options == options
             and (rows.size == 0 or rows[-1] < n_finished)
-            and np.array_equal(kept.rows, rows)
-            and np.array_equal(kept.weights, observed)
+            # Not np.array_equal: its Python wrapper costs more than the comparison.
+            and kept.rows.shape == rows.shape
+            and bool((kept.rows == rows).all())
+            and bool((kept.weights == observed).all())
         ):
             return kept.mixture
         mixture = cast(
@@ -486,7 +493,7 @@ class TPE(Suggester):
         # The good density is a Mixture (it is sampled); so is every density of a
         # univariate TPE (scored column by column).
         good = role == "good"
-        rows = np.flatnonzero(selected)
+        rows = selected.nonzero()[0]
         dg = group.numeric.size
         name = f"{role}{group.index}"
         observed = weights[rows]
@@ -505,8 +512,11 @@ class TPE(Suggester):
             kernels = self._rows.get((group.index, role))
             if kernels is None:  # not setdefault: a RowKernels costs a few arrays to make
                 kernels = self._rows[group.index, role] = RowKernels()
-            finished = rows[rows < n_finished]
-            extra = unit[rows[finished.size :]][:, group.numeric]
+            if rows.size == 0 or rows[-1] < n_finished:  # no pending kernels
+                finished, extra = rows, np.empty((0, dg))
+            else:
+                finished = rows[rows < n_finished]
+                extra = unit[rows[finished.size :]][:, group.numeric]
             kernels.fit(
                 history,
                 unit[:n_finished],
@@ -584,23 +594,29 @@ class TPE(Suggester):
         unit = encoding.to_unit(raw)
         active = encoding.group_activity(raw)
         score = np.zeros(m)
-        per_column = np.zeros((m, encoding.d))
+        # Each column's log ratio: univariate only (any array will do otherwise).
+        per_column = score if self.multivariate else np.zeros((m, encoding.d))
         for group, good, bad in model.groups:
             numeric = unit[:, group.numeric]
             categorical = unit[:, group.categorical]
             if self.multivariate:
-                ratio = good.log_pdf(numeric, categorical) - bad.log_pdf(numeric, categorical)
+                features = quadratic_features(numeric)
+                ratio = good.log_pdf(numeric, categorical, features)
+                ratio -= bad.log_pdf(numeric, categorical, features)
             else:
                 columns = good.log_pdf_columns(numeric, categorical) - cast(
                     "Mixture", bad
                 ).log_pdf_columns(numeric, categorical)
                 per_column[:, np.concatenate([group.numeric, group.categorical])] = columns
                 ratio = columns.sum(axis=1)
-            score += np.where(active[:, group.index], ratio, 0.0)
-        ranking = np.argsort(-score, kind="stable").astype(np.intp)
+            if group.parent_column < 0:  # the root group: active in every candidate
+                score += ratio
+            else:
+                score += np.where(active[:, group.index], ratio, 0.0)
+        ranking: IntArray = np.argsort(-score, kind="stable")
+        if self.multivariate:  # raw is not needed any more: deactivated in place
+            return encoding.deactivate(raw, active), ranking
         rows = encoding.deactivate(raw.copy(), active)
-        if self.multivariate:
-            return rows, ranking
         # Univariate: every dimension takes its own best candidate value.
         composed = raw[np.argmax(per_column, axis=0), np.arange(encoding.d)][None, :]
         composed = encoding.deactivate(composed, encoding.group_activity(composed))
@@ -616,15 +632,19 @@ def _mean(values: FloatArray) -> float:
     return float(np.mean(values / scale)) * scale
 
 
-def _gaps(threshold: float, good: FloatArray) -> FloatArray:
+def _gaps(threshold: float, good: FloatArray) -> tuple[FloatArray, float]:
     """How far each good loss beats the split, finite (only their ratios matter: the
-    good weights are normalised), also for losses near the float limit."""
-    with np.errstate(over="ignore"):
-        gaps = threshold - good
-    if np.all(np.isfinite(gaps)):
-        return gaps
+    good weights are normalised), also for losses near the float limit; and the
+    largest of them."""
+    # The largest gap is the best loss's: rounding keeps the order, so this equals the
+    # largest element of threshold - good, and checks for overflow in one subtraction
+    # (Python's floats overflow to inf silently; numpy's would need an errstate).
+    top = threshold - float(good.min())
+    if math.isfinite(top):
+        return threshold - good, top
     scale = max(abs(threshold), float(np.max(np.abs(good))))
-    return np.asarray(threshold / scale - good / scale, dtype=np.float64)
+    gaps = np.asarray(threshold / scale - good / scale, dtype=np.float64)
+    return gaps, float(np.max(gaps))
 
 
 def _check_float(
