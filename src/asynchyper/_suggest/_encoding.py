@@ -142,6 +142,8 @@ class Encoding:
         self.same_rtol = np.where(gridded, 0.0, 1e-9)
         self._grid_step = np.where(self.step > 0, self.step, 1.0)
         self.groups = _build_groups(self.dimensions)
+        #: One group of numeric columns only: its columns are the whole matrix's.
+        self.one_numeric_group = len(self.groups) == 1 and self._all_numeric
         self.group_of_column = np.zeros(d, dtype=np.intp)
         for group in self.groups:
             self.group_of_column[group.columns] = group.index

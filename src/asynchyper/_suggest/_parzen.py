@@ -427,9 +427,17 @@ def _keys(values: FloatArray, rows: IntArray, offsets: FloatArray) -> npt.NDArra
     # Column by column: value plus the column's offset, and the flat index of the entry.
     dg = offsets.size
     keys = np.empty((dg, rows.size), dtype=np.complex128)
-    keys.real = values.T + offsets[:, None]
-    keys.imag = rows * dg + np.arange(dg)[:, None]
+    np.add(values.T, offsets[:, None], out=keys.real)
+    np.add(rows * dg, _column_numbers(dg), out=keys.imag)
     return keys.reshape(-1)
+
+
+@functools.cache
+def _column_numbers(dg: int) -> FloatArray:
+    """``(dg, 1)``: each column's number, as the keys' imaginary parts hold it."""
+    numbers = np.arange(dg, dtype=np.float64)[:, None]
+    numbers.flags.writeable = False
+    return numbers
 
 
 def mixture_log_weights(weights: FloatArray, prior_weight: float) -> FloatArray:

@@ -330,7 +330,7 @@ class TPE(Suggester):
     # -- one suggestion -------------------------------------------------------------
     def _starting(self, encoding: Encoding, history: History, running: FloatArray) -> bool:
         """Whether the next suggestion is a random-start one (no model yet)."""
-        finished = history.X.shape[0]
+        finished = len(history)
         # Pending trials count towards the random start: N in flight would otherwise
         # stretch it to n_startup + N - 1 random trials.
         started = finished + running.shape[0]
@@ -351,9 +351,9 @@ class TPE(Suggester):
             return row if row is not None else snap(encoding, space.sample_vectors(rng, 1))[0]
         model = self._fit(encoding, history, running)
         candidates, ranking = self._candidates(encoding, model, rng)
-        best = candidates[ranking[0]]
+        best: FloatArray = candidates[ranking[0]]
         if not collides(best[None, :], seen, encoding)[0]:
-            return np.asarray(best, dtype=np.float64)
+            return best
         ranked = candidates[ranking]
         fresh = np.flatnonzero(~collides(ranked, seen, encoding))
         if fresh.size:
@@ -582,11 +582,17 @@ class TPE(Suggester):
         """Candidates as raw vectors and their order, best first; every candidate holds
         the non-NaN entries of the raw vector ``fixed``."""
         m = self.n_candidates
-        unit = np.full((m, encoding.d), np.nan)
-        for group, good, _ in model.groups:
-            numeric, categorical = good.sample(rng, m, joint=self.multivariate)
-            unit[:, group.numeric] = numeric
-            unit[:, group.categorical] = categorical
+        # One group of numeric columns (a common space) needs no gathers: its samples
+        # and candidates are whole matrices.
+        whole = encoding.one_numeric_group and len(model.groups) == 1
+        samples = [good.sample(rng, m, joint=self.multivariate) for _, good, _ in model.groups]
+        if whole:
+            unit = samples[0][0]
+        else:
+            unit = np.full((m, encoding.d), np.nan)
+            for (group, _, _), (numeric, categorical) in zip(model.groups, samples, strict=True):
+                unit[:, group.numeric] = numeric
+                unit[:, group.categorical] = categorical
         raw = encoding.from_unit(unit)
         if fixed is not None:
             held = ~np.isnan(fixed)
@@ -597,8 +603,10 @@ class TPE(Suggester):
         # Each column's log ratio: univariate only (any array will do otherwise).
         per_column = score if self.multivariate else np.zeros((m, encoding.d))
         for group, good, bad in model.groups:
-            numeric = unit[:, group.numeric]
-            categorical = unit[:, group.categorical]
+            if whole:
+                numeric, categorical = unit, unit[:, :0]
+            else:
+                numeric, categorical = unit[:, group.numeric], unit[:, group.categorical]
             if self.multivariate:
                 features = quadratic_features(numeric)
                 ratio = good.log_pdf(numeric, categorical, features)
