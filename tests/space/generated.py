@@ -11,6 +11,7 @@ import enum
 import functools
 import itertools
 import json
+import math
 import operator
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
@@ -52,6 +53,34 @@ _log_float = st.builds(
     lambda low, factor: {"kind": "float", "low": low, "high": low * factor, "log": True},
     st.sampled_from([1e-5, 1e-3, 0.5, 2.0]),
     st.sampled_from([1.5, 10.0, 1e3, 1e6]),
+)
+_gaussian_float = st.builds(
+    lambda low, width, where, spread: {
+        "kind": "float",
+        "low": low,
+        "high": low + width,
+        "log": False,
+        "mu": low + where * width,
+        "sigma": spread * width,
+    },
+    st.integers(-40, 40).map(lambda i: i / 4),
+    st.sampled_from([0.5, 1.0, 3.7, 100.0]),
+    st.floats(0.0, 1.0),
+    st.sampled_from([0.01, 0.2, 1.0, 5.0]),
+)
+_log_gaussian_float = st.builds(
+    lambda low, factor, where, spread: {
+        "kind": "float",
+        "low": low,
+        "high": low * factor,
+        "log": True,
+        "mu": math.log(low) + where * math.log(factor),
+        "sigma": spread * math.log(factor),
+    },
+    st.sampled_from([1e-5, 1e-3, 0.5, 2.0]),
+    st.sampled_from([1.5, 10.0, 1e3, 1e6]),
+    st.floats(0.0, 1.0),
+    st.sampled_from([0.01, 0.2, 1.0, 5.0]),
 )
 _step_float = st.builds(
     lambda low, step, count: {
@@ -109,6 +138,8 @@ _log_step_int = st.builds(
 _leaf = st.one_of(
     _plain_float,
     _log_float,
+    _gaussian_float,
+    _log_gaussian_float,
     _step_float,
     _plain_int,
     _log_int,
@@ -204,7 +235,14 @@ def build(spec: Spec) -> type:
 def _hint(t: Spec, name: str) -> tuple[Any, Any]:
     kind = t["kind"]
     if kind == "float":
-        marker: Any = ah.Float(t["low"], t["high"], log=t["log"], step=t.get("step"))
+        marker: Any = ah.Float(
+            t["low"],
+            t["high"],
+            log=t["log"],
+            step=t.get("step"),
+            mu=t.get("mu"),
+            sigma=t.get("sigma"),
+        )
         return Annotated[float, marker], attrs.NOTHING
     if kind == "int":
         marker = ah.Int(t["low"], t["high"], log=t["log"], step=t["step"])

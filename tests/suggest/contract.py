@@ -107,6 +107,22 @@ class SuggesterContract:
         # A log prior puts about half its mass below the geometric middle.
         assert np.mean(lr < math.sqrt(1e-6 * 1e-1)) > 0.1
 
+    def test_gaussian_priors_stay_in_bounds_and_near_their_mean(self) -> None:
+        space = ah.compile_space(spaces.Gaussians)
+
+        def at_the_mean(params: Mapping[str, JSONScalar]) -> float:
+            return (num(params, "x") - 2.0) ** 2 + (math.log(num(params, "lr")) + 7.0) ** 2
+
+        history = run(self.make_suggester(), space, self.trials, objective=at_the_mean)
+        x = np.array([num(p, "x") for p in history.params])
+        lr = np.log(np.array([num(p, "lr") for p in history.params]))
+        assert np.all((x >= -100.0) & (x <= 100.0))
+        assert np.all((lr >= math.log(1e-9) - 1e-9) & (lr <= 1e-9))
+        # Within 4 standard deviations of the mean: a uniform prior on these ranges
+        # would put nearly every random trial far out, a quarter of all here.
+        assert np.mean(np.abs(x - 2.0) < 4.0) > 0.8
+        assert np.mean(np.abs(lr + 7.0) < 4.0) > 0.8
+
     def test_quantized_floats_honour_their_step(self) -> None:
         space = ah.compile_space(spaces.Steps)
         history = run(self.make_suggester(), space, self.trials)

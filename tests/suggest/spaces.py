@@ -29,6 +29,14 @@ class Logs:
 
 
 @attrs.frozen(kw_only=True)
+class Gaussians:
+    """Gaussian priors (Hyperopt's ``normal`` and ``lognormal``), truncated."""
+
+    x: Annotated[float, ah.Float(-100.0, 100.0, mu=2.0, sigma=1.0)]
+    lr: Annotated[float, ah.Float(1e-9, 1.0, log=True, mu=-7.0, sigma=1.0)]
+
+
+@attrs.frozen(kw_only=True)
 class Steps:
     dropout: Annotated[float, ah.Float(0.0, 0.5, step=0.05)]
     width: Annotated[int, ah.Int(16, 256, step=16)]

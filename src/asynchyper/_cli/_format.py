@@ -176,6 +176,9 @@ def dimension_row(dimension: Mapping[str, JSONValue]) -> list[str]:
         shown = f"[{format_scalar(dimension.get('low'))}, {format_scalar(dimension.get('high'))}]"
         if dimension.get("log"):
             shown += " log"
+        mu, sigma = dimension.get("mu"), dimension.get("sigma")
+        if mu is not None and sigma is not None:
+            shown += f" N({format_scalar(mu)}, {format_scalar(sigma)})"
         step = dimension.get("step")
         if step is not None and not (kind == "int" and step == 1):
             shown += f" step {format_scalar(step)}"

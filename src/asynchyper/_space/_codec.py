@@ -22,6 +22,7 @@ import numpy.typing as npt
 from .._errors import ParameterError
 from .._types import JSONScalar
 from ._dimension import Dimension, DimensionKind
+from ._normal import NormalPrior
 
 __all__ = ["Codec", "choice_key"]
 
@@ -150,6 +151,12 @@ class Codec:
             self.log_high = math.log(self.high)
         else:
             self.log_low = self.log_high = 0.0
+        # A Gaussian prior (Float's mu and sigma), on the log range with log: uniform
+        # draws go through its truncated cumulative distribution.
+        self.prior: NormalPrior | None = None
+        if dimension.mu is not None and dimension.sigma is not None:
+            ends = (self.log_low, self.log_high) if self.log else (self.low, self.high)
+            self.prior = NormalPrior(dimension.mu, dimension.sigma, *ends)
         # Int(log=True) with the default step 1 rounds to the nearest int, as before
         # steps could be combined with log (the same draws for the same seed).
         self._log_unit_int = self.kind is DimensionKind.INT and self.log and self.step == 1.0
@@ -167,6 +174,9 @@ class Codec:
                 edges = self.cumulative.tolist()
                 return lambda u: choices[min(bisect.bisect_right(edges, u), last)]
             return lambda u: choices[min(int(u * n), last)]
+        if self.prior is not None:
+            column = self.column_from_unit  # the same numbers as the vector draws
+            return lambda u: float(column(np.asarray([u]))[0])
         if self.log:
             log_low, span = self.log_low, self.log_high - self.log_low
             if self._log_unit_int:
@@ -211,6 +221,9 @@ class Codec:
                 drawn = np.searchsorted(self.cumulative, u, side="right")
                 return np.minimum(drawn, self.n_choices - 1).astype(np.float64)
             return np.minimum(np.floor(u * self.n_choices), self.n_choices - 1)
+        if self.prior is not None:
+            t = self.prior.values(u)
+            return np.clip(np.exp(t) if self.log else t, self.low, self.high)
         if self.log:
             x = np.exp(self.log_low + (self.log_high - self.log_low) * u)
             if self._log_unit_int:

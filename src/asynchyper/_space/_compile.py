@@ -24,6 +24,7 @@ from .._errors import InvalidSpaceError, SpaceDeclarationError
 from ._codec import choice_key
 from ._dimension import Dimension, DimensionKind
 from ._markers import Categorical, Choice, Float, Int, is_marker
+from ._normal import NormalPrior
 from ._tree import ClassNode, FieldNode, LeafField, NestedField, UnionField
 
 if typing.TYPE_CHECKING:
@@ -105,6 +106,11 @@ def _is_json_scalar(value: object) -> bool:
     if isinstance(value, float):
         return type(value) is float and math.isfinite(value)
     return False
+
+
+#: The least share of a Gaussian prior's mass that a range must hold: below it, the
+#: prior would crowd every draw at one end.
+_LEAST_PRIOR_MASS = 1e-6
 
 
 def _is_number(value: object) -> bool:
@@ -469,6 +475,9 @@ class _Compiler:
                 return None
             if not self._check_float(marker, path):
                 return None
+            prior = self._prior(marker, path)
+            if prior is None:
+                return None
             column = self._add(
                 site,
                 DimensionKind.FLOAT,
@@ -476,6 +485,8 @@ class _Compiler:
                 high=float(marker.high),
                 log=bool(marker.log),
                 step=float(marker.step) if marker.step is not None else None,
+                mu=prior[0],
+                sigma=prior[1],
             )
             return LeafField(site.attribute.name, site.alias, column, "float")
         if base is not int:
@@ -606,6 +617,46 @@ class _Compiler:
             elif ok:
                 ok = self._check_divides(low, high, step, path)
         return ok
+
+    def _prior(self, marker: Float, path: str) -> tuple[float | None, float | None] | None:
+        """``(mu, sigma)`` of a valid Float's Gaussian prior (``(None, None)``: uniform),
+        or ``None`` after an error."""
+        mu, sigma = marker.mu, marker.sigma
+        if mu is None and sigma is None:
+            return (None, None)
+        given = f"ah.Float mu={mu!r}, sigma={sigma!r}"
+        if mu is None or sigma is None:
+            problem = "a Gaussian prior needs both; give both, or neither for a uniform prior"
+            self.error(path, f"{given}: {problem}")
+            return None
+        if not (_is_number(mu) and math.isfinite(_to_float(mu))):
+            self.error(path, f"{given}: mu must be a finite number")
+            return None
+        if not (_is_number(sigma) and math.isfinite(_to_float(sigma)) and sigma > 0):
+            self.error(path, f"{given}: sigma must be a positive finite number")
+            return None
+        if marker.step is not None:
+            self.error(
+                path,
+                f"{given}, step={marker.step!r}: a Gaussian prior takes no step; drop step "
+                "(and round the value in the objective), or drop mu and sigma",
+            )
+            return None
+        low, high = float(marker.low), float(marker.high)
+        scale = ""
+        if marker.log:
+            low, high = math.log(low), math.log(high)
+            scale = f" (log space: [{_format(low)}, {_format(high)}])"
+        mass = NormalPrior(float(mu), float(sigma), low, high).mass
+        if not mass >= _LEAST_PRIOR_MASS:
+            self.error(
+                path,
+                f"{given}: N({_format(float(mu))}, {_format(float(sigma))}) puts only "
+                f"{mass:.3g} of its mass in [{marker.low!r}, {marker.high!r}]{scale}; "
+                "move mu into the range, or widen sigma or the range",
+            )
+            return None
+        return (float(mu), float(sigma))
 
     def _check_int(self, marker: Int, path: str) -> bool:
         if not self._check_log(marker, path):

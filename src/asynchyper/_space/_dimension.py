@@ -39,6 +39,9 @@ class Dimension:
         parent: Name of the branch dimension that gates this one, or ``None`` when the
             dimension is always active.
         parent_choice: The value of ``parent`` under which this dimension is active.
+        mu: The mean of a float dimension's Gaussian prior (of its logarithm with
+            ``log``), or ``None`` when the prior is uniform.
+        sigma: That prior's standard deviation, or ``None``.
     """
 
     name: str
@@ -53,3 +56,5 @@ class Dimension:
     is_branch: bool = False
     parent: str | None = None
     parent_choice: JSONScalar = None
+    mu: float | None = None
+    sigma: float | None = None

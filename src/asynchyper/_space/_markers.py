@@ -30,12 +30,19 @@ class Float:
         step: Quantize to ``low + k * step``; ``step`` must divide ``high - low``.
             With ``log``, each grid value is drawn with the share of the log range
             nearer to it than to its neighbours (Hyperopt's ``qloguniform``).
+        mu: With ``sigma``, a Gaussian prior: values are drawn from ``N(mu, sigma)``
+            truncated to ``[low, high]`` instead of uniformly (Hyperopt's ``normal``);
+            with ``log``, their logarithm is (Hyperopt's ``lognormal``). The range
+            must hold at least a millionth of the Gaussian's mass. Not with ``step``.
+        sigma: The Gaussian prior's standard deviation (> 0), given with ``mu``.
     """
 
     low: float
     high: float
     log: bool = attrs.field(default=False, kw_only=True)
     step: float | None = attrs.field(default=None, kw_only=True)
+    mu: float | None = attrs.field(default=None, kw_only=True)
+    sigma: float | None = attrs.field(default=None, kw_only=True)
 
 
 @attrs.frozen

@@ -536,7 +536,8 @@ class Space(Generic[T]):
             One dict per dimension with ``name``, ``path``, ``kind``, ``low``,
             ``high``, ``log``, ``step``, ``choices``, ``is_branch``, ``parent`` and
             ``parent_choice`` (the branch condition under which it is active), and
-            ``weights`` for a categorical dimension whose choices have weights.
+            ``weights`` for a categorical dimension whose choices have weights, ``mu``
+            and ``sigma`` for a float dimension with a Gaussian prior.
         """
         return [_describe(d) for d in self.dimensions]
 
@@ -609,6 +610,9 @@ def _describe(dim: Dimension) -> dict[str, JSONValue]:
     }
     if dim.weights:  # only then: the description (and fingerprint) of others is unchanged
         described["weights"] = list(dim.weights)
+    if dim.mu is not None:  # likewise
+        described["mu"] = dim.mu
+        described["sigma"] = dim.sigma
     return described
 
 

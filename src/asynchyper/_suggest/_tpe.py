@@ -50,6 +50,7 @@ from ._parzen import (
     bandwidth_floor,
     bandwidths,
     choice_kernels,
+    group_prior_terms,
     mixture_log_weights,
     quadratic_features,
     warm_up,
@@ -507,7 +508,7 @@ class TPE(Suggester):
         tables = choice_kernels(categorical, group.n_choices, rows.size)
         floor = bandwidth_floor(rows.size, self.min_bandwidth, self.magic_exponent)
         nearer = not good and self.bad_gap == "nearer"
-        if dg and rows.size > _SMALL and self.bandwidth == "hyperopt":
+        if dg and rows.size > _SMALL and self.bandwidth == "hyperopt" and not group.gaussian:
             # Many kernels: kept sorted and fitted across asks, in row space.
             kernels = self._rows.get((group.index, role))
             if kernels is None:  # not setdefault: a RowKernels costs a few arrays to make
@@ -527,6 +528,7 @@ class TPE(Suggester):
                 endpoints=self.endpoints,
                 nearer=nearer,
                 work=self._scratch,
+                prior=group_prior_terms(group),
             )
             kernel_rows = np.concatenate(
                 [finished, np.arange(n_finished, n_finished + extra.shape[0] + 1)]
@@ -542,14 +544,14 @@ class TPE(Suggester):
                 row_weights[kernel_rows] = log_weights
                 row_tables = [table.spread(kernel_rows, size) for table in tables]
                 return Density(row_weights, kernels.terms, row_tables, self._scratch, name)
-            mu = np.concatenate([unit[finished][:, group.numeric], extra, np.full((1, dg), 0.5)])
+            mu = np.concatenate([unit[finished][:, group.numeric], extra, group.prior_mu[None, :]])
             sigma = kernels.sigma.take(kernel_rows[:-1], axis=0)
             terms: FloatArray | None = kernels.terms.take(kernel_rows, axis=0)
         else:
-            # Kernel centres, the prior's (0.5) last.
+            # Kernel centres, the prior's last.
             mu = np.empty((rows.size + 1, dg))
             mu[:-1] = unit[rows][:, group.numeric]
-            mu[-1] = 0.5
+            mu[-1] = group.prior_mu
             terms = None
             if not dg:
                 sigma = np.empty((rows.size, 0))
@@ -557,10 +559,18 @@ class TPE(Suggester):
                 # Optuna's multivariate rule: one width for every kernel, shrinking with n.
                 width = 0.2 * max(rows.size, 1) ** (-1.0 / (dg + 4))
                 sigma = np.full((rows.size, dg), min(max(width, floor), 1.0))
+                if group.gaussian:  # in units of each column's prior width (as below)
+                    sigma *= group.prior_sigma
             else:
-                sigma = bandwidths(mu[:-1], floor, endpoints=self.endpoints, nearer=nearer)
-        # The prior kernel: centred (above), as wide as the whole range.
-        sigma = np.concatenate([sigma, np.ones((1, dg))])
+                # A column with a Gaussian prior measures the floor and the largest
+                # bandwidth in its prior's width, as Hyperopt does, not in its range.
+                scale = group.prior_sigma if group.gaussian else None
+                sigma = bandwidths(
+                    mu[:-1], floor, endpoints=self.endpoints, nearer=nearer, scale=scale
+                )
+        # The prior kernel: centred (above), as wide as the whole range (or a Gaussian
+        # prior's centre and width).
+        sigma = np.concatenate([sigma, group.prior_sigma[None, :]])
         return Mixture(
             log_weights,
             mu,

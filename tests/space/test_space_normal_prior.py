@@ -1,0 +1,208 @@
+"""Gaussian priors on float dimensions (Hyperopt's ``normal`` and ``lognormal``):
+declared, checked, described, drawn from the truncated Gaussian on every path, modelled
+by TPE in the prior's own coordinates, and taken by a stored study as a compatible
+change."""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+from typing import Annotated, Any
+
+import attrs
+import numpy as np
+import pytest
+from scipy import stats
+
+import asynchyper as ah
+from asynchyper._cli._format import dimension_row
+from asynchyper._storage._widen import widens
+from asynchyper._suggest._encoding import Encoding
+from asynchyper._suggest._parzen import Density, group_prior_terms, prior_terms
+
+from .test_space_errors import _only
+
+LOG_LOW, LOG_HIGH = math.exp(-8.0), math.exp(8.0)
+
+
+@attrs.frozen(kw_only=True)
+class Gaussian:
+    x: Annotated[float, ah.Float(-8.0, 8.0, mu=0.0, sigma=1.0)]
+    # Cut by the range: N(4, 3) on [0, 5].
+    cut: Annotated[float, ah.Float(0.0, 5.0, mu=4.0, sigma=3.0)]
+    # Far in the upper tail: N(0, 1) on [2, 6], masses from the survival function.
+    tail: Annotated[float, ah.Float(2.0, 6.0, mu=0.0, sigma=1.0)]
+    lr: Annotated[float, ah.Float(LOG_LOW, LOG_HIGH, log=True, mu=-1.0, sigma=2.0)]
+
+
+@attrs.frozen(kw_only=True)
+class Uniform:
+    x: Annotated[float, ah.Float(-8.0, 8.0)]
+    cut: Annotated[float, ah.Float(0.0, 5.0)]
+    tail: Annotated[float, ah.Float(2.0, 6.0)]
+    lr: Annotated[float, ah.Float(LOG_LOW, LOG_HIGH, log=True)]
+
+
+#: Each field's truncated Gaussian, on the log scale for ``lr``.
+LAWS = {
+    "x": stats.truncnorm(-8.0, 8.0),
+    "cut": stats.truncnorm(-4.0 / 3.0, 1.0 / 3.0, loc=4.0, scale=3.0),
+    "tail": stats.truncnorm(2.0, 6.0),
+    "lr": stats.truncnorm(-3.5, 4.5, loc=-1.0, scale=2.0),
+}
+
+
+def _scaled(name: str, values: list[Any]) -> np.ndarray:
+    array = np.asarray(values, dtype=np.float64)
+    return np.log(array) if name == "lr" else array
+
+
+def test_priors_are_described_only_where_given() -> None:
+    space = ah.compile_space(Gaussian)
+    x, _, _, lr = space.describe()
+    assert (x["mu"], x["sigma"]) == (0.0, 1.0)
+    assert (lr["mu"], lr["sigma"], lr["log"]) == (-1.0, 2.0, True)
+    # Every other space keeps its description, hence its fingerprint.
+    plain = ah.compile_space(Uniform)
+    assert all("mu" not in d and "sigma" not in d for d in plain.describe())
+    assert plain.fingerprint != space.fingerprint
+    assert dimension_row(x)[2] == "[-8, 8] N(0, 1)"
+    assert dimension_row(lr)[2].endswith("log N(-1, 2)")
+
+
+@pytest.mark.parametrize(
+    ("prior", "problem"),
+    [
+        ({"mu": 0.0}, "a Gaussian prior needs both"),
+        ({"sigma": 1.0}, "a Gaussian prior needs both"),
+        ({"mu": math.nan, "sigma": 1.0}, "mu must be a finite number"),
+        ({"mu": math.inf, "sigma": 1.0}, "mu must be a finite number"),
+        ({"mu": True, "sigma": 1.0}, "mu must be a finite number"),
+        ({"mu": "0", "sigma": 1.0}, "mu must be a finite number"),
+        ({"mu": 0.0, "sigma": 0.0}, "sigma must be a positive finite number"),
+        ({"mu": 0.0, "sigma": -1.0}, "sigma must be a positive finite number"),
+        ({"mu": 0.0, "sigma": math.inf}, "sigma must be a positive finite number"),
+        ({"mu": 0.0, "sigma": 1.0, "step": 0.5}, "a Gaussian prior takes no step"),
+        ({"mu": 100.0, "sigma": 1.0}, "of its mass in [0.0, 10.0]"),
+        ({"mu": -10.0, "sigma": 1.0}, "move mu into the range"),
+    ],
+)
+def test_bad_priors_name_the_field_the_values_and_the_fix(
+    prior: dict[str, Any], problem: str
+) -> None:
+    # Built at run time: the annotation holds a parameter of the test.
+    marked: Any = Annotated[float, ah.Float(0.0, 10.0, **prior)]
+    bad = attrs.make_class("Bad", {"x": attrs.field(type=marked)}, frozen=True)
+    message = _only(bad, "Bad.x")
+    assert problem in message
+    assert "mu=" in message
+
+
+def test_a_log_prior_is_checked_on_the_log_scale() -> None:
+    # N(20, 1) of log(x) puts nothing in [1e-3, 1e3] (log: [-6.9, 6.9]).
+    marked: Any = Annotated[float, ah.Float(1e-3, 1e3, log=True, mu=20.0, sigma=1.0)]
+    bad = attrs.make_class("Bad", {"lr": attrs.field(type=marked)}, frozen=True)
+    message = _only(bad, "Bad.lr")
+    assert "log space: [-6.90775527898, 6.90775527898]" in message
+
+
+def test_draws_follow_the_truncated_gaussian_on_every_path() -> None:
+    space = ah.compile_space(Gaussian)
+    rng = np.random.default_rng(1)
+    n = 4000
+    # The vector path (Random, TPE's random start) and the scalar one (space.sample).
+    paths = {
+        "vector": ah.Random().suggest(space, ah.History(space), [], rng, k=n),
+        "scalar": [space.sample(rng) for _ in range(n)],
+        "tpe start": ah.TPE(n_startup=n + 1).suggest(space, ah.History(space), [], rng, k=n),
+    }
+    for path, drawn in paths.items():
+        for name, law in LAWS.items():
+            values = _scaled(name, [p[name] for p in drawn])
+            assert stats.kstest(values, law.cdf).pvalue > 1e-3, (path, name)
+            low, high = law.support()
+            assert np.all((values >= low - 1e-9) & (values <= high + 1e-9)), (path, name)
+
+
+def test_tpe_prior_kernel_is_the_gaussian_prior() -> None:
+    # TPE models in linear (or log) unit coordinates; a Gaussian prior is its prior
+    # kernel there, with the truncated Gaussian's own normaliser, also when the mean
+    # lies outside the range.
+    @attrs.frozen(kw_only=True)
+    class Outside:
+        x: Annotated[float, ah.Float(0.0, 4.0, mu=-1.0, sigma=2.0)]
+        y: Annotated[float, ah.Float(0.0, 4.0, mu=5.0, sigma=2.0)]
+        z: Annotated[float, ah.Float(0.0, 4.0)]
+        # As wide as the range but off centre: still not the uniform prior kernel.
+        w: Annotated[float, ah.Float(0.0, 4.0, mu=1.0, sigma=4.0)]
+
+    for cls in (Gaussian, Outside):
+        space = ah.compile_space(cls)
+        (group,) = Encoding(space.dimensions).groups
+        prior = Density(np.zeros(1), group_prior_terms(group), [])
+        points = np.random.default_rng(0).random((50, group.numeric.size))
+        expected = np.zeros(50)
+        for j, dim in enumerate(space.dimensions):
+            assert dim.low is not None
+            assert dim.high is not None
+            low, high = dim.low, dim.high
+            if dim.log:
+                low, high = math.log(low), math.log(high)
+            mu, sigma = 0.5, 1.0
+            if dim.mu is not None and dim.sigma is not None:  # in unit coordinates
+                mu, sigma = (dim.mu - low) / (high - low), dim.sigma / (high - low)
+            a, b = (0.0 - mu) / sigma, (1.0 - mu) / sigma
+            expected += stats.truncnorm.logpdf(points[:, j], a, b, loc=mu, scale=sigma)
+        # The uniform column's normaliser comes from the tail table (its mass within
+        # 5e-4); the Gaussian ones' are exact.
+        atol = 1e-9 if cls is Gaussian else 5e-4
+        np.testing.assert_allclose(
+            prior.log_pdf(points, np.empty((50, 0))), expected, rtol=0, atol=atol
+        )
+    # Without a Gaussian prior, a group's prior kernel is the shared one, bit for bit.
+    plain = Encoding(ah.compile_space(Uniform).dimensions)
+    assert group_prior_terms(plain.groups[0]) is prior_terms(4)
+
+
+def test_tpe_finds_an_optimum_away_from_the_prior_mean() -> None:
+    # The optimum at 2.5 sigma: the model goes by the results, the prior only starts it.
+    @attrs.frozen(kw_only=True)
+    class Shifted:
+        x: Annotated[float, ah.Float(-10.0, 10.0, mu=0.0, sigma=1.0)]
+        y: Annotated[float, ah.Float(1e-4, 1e4, log=True, mu=0.0, sigma=1.0)]
+
+    space = ah.compile_space(Shifted)
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        history = ah.History(space)
+        tpe = ah.TPE()
+        for _ in range(120):
+            (params,) = tpe.suggest(space, history, [], rng)
+            x, y = float(params["x"]), float(params["y"])  # type: ignore[arg-type]
+            history.add(params, (x - 2.5) ** 2 + (math.log(y) + 2.5) ** 2)
+        assert float(np.nanmin(history.y)) < 0.1, seed
+
+
+def test_a_changed_prior_widens_the_stored_space() -> None:
+    # The same values, another prior: a stored study may take it.
+    assert widens(ah.compile_space(Uniform).describe(), ah.compile_space(Gaussian).describe())
+    assert widens(ah.compile_space(Gaussian).describe(), ah.compile_space(Uniform).describe())
+
+
+@pytest.mark.anyio
+async def test_a_stored_study_takes_a_prior(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="asynchyper")
+    db = str(tmp_path / "s.db")
+
+    def value(config: Uniform | Gaussian) -> float:
+        return abs(config.x)
+
+    first = await ah.minimize(value, Uniform, trials=4, storage=db, study="s", seed=0)
+    gaussian = await ah.minimize(value, Gaussian, trials=8, storage=db, study="s", seed=0)
+    assert [t.params for t in gaussian.trials[:4]] == [t.params for t in first.trials]
+    async with ah.SQLiteStorage(db) as store:
+        stored = await store.get_study("s")
+    assert stored.fingerprint == ah.compile_space(Gaussian).fingerprint
