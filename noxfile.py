@@ -90,6 +90,7 @@ BENCHMARK_SMOKE = [
     ["suggest_speed.py", "--sizes", "100", "--count-good-changes", "5"],
     ["suggest_speed.py", "--sizes", "100", "--choices", "1000", "--repeats", "3"],
     ["categorical_commitment.py", "--seeds", "1", "--trials", "20"],
+    ["gaussian_priors.py", "--seeds", "1", "--budget", "15"],
     ["sampling.py"],
     ["throughput.py", "--trials", "200"],
     [

@@ -10,6 +10,7 @@ import enum
 import json
 import math
 import numbers
+import reprlib
 import threading
 import types
 import typing
@@ -108,9 +109,15 @@ def _is_json_scalar(value: object) -> bool:
     return False
 
 
-#: The least share of a Gaussian prior's mass that a range must hold: below it, the
-#: prior would crowd every draw at one end.
+#: The least share of a Gaussian prior's mass that a range must hold when the mean lies
+#: outside it: below it, the prior would crowd every draw at one end.
 _LEAST_PRIOR_MASS = 1e-6
+#: The same with the mean inside: a prior this flat draws to about 1e-7 of the range.
+_LEAST_FLAT_MASS = 1e-9
+#: The narrowest Gaussian prior, as a share of the range: TPE's bandwidths go down to a
+#: hundredth of sigma, and kernels much narrower than 1e-6 of the range lose their
+#: precision in its arithmetic.
+_NARROWEST_PRIOR = 1e-4
 
 
 def _is_number(value: object) -> bool:
@@ -624,7 +631,7 @@ class _Compiler:
         mu, sigma = marker.mu, marker.sigma
         if mu is None and sigma is None:
             return (None, None)
-        given = f"ah.Float mu={mu!r}, sigma={sigma!r}"
+        given = f"ah.Float mu={reprlib.repr(mu)}, sigma={reprlib.repr(sigma)}"
         if mu is None or sigma is None:
             problem = "a Gaussian prior needs both; give both, or neither for a uniform prior"
             self.error(path, f"{given}: {problem}")
@@ -642,21 +649,57 @@ class _Compiler:
                 "(and round the value in the objective), or drop mu and sigma",
             )
             return None
+        centre, width = float(mu), float(sigma)
         low, high = float(marker.low), float(marker.high)
         scale = ""
         if marker.log:
             low, high = math.log(low), math.log(high)
             scale = f" (log space: [{_format(low)}, {_format(high)}])"
-        mass = NormalPrior(float(mu), float(sigma), low, high).mass
-        if not mass >= _LEAST_PRIOR_MASS:
-            self.error(
-                path,
-                f"{given}: N({_format(float(mu))}, {_format(float(sigma))}) puts only "
-                f"{mass:.3g} of its mass in [{marker.low!r}, {marker.high!r}]{scale}; "
-                "move mu into the range, or widen sigma or the range",
-            )
+        found = self._prior_problem(centre, width, low, high, marker)
+        if found is not None:
+            self.error(path, f"{given}: {found.format(scale=scale)}")
             return None
-        return (float(mu), float(sigma))
+        return (centre, width)
+
+    @staticmethod
+    def _prior_problem(
+        mu: float, sigma: float, low: float, high: float, marker: Float
+    ) -> str | None:
+        """Why ``N(mu, sigma)`` cannot be a prior on ``[low, high]`` (logarithms with
+        log), or ``None``; ``{scale}`` in the text stands for the log-space range."""
+        normal = f"N({_format(mu)}, {_format(sigma)})"
+        span = high - low
+        hint = ""
+        if marker.log and float(marker.low) <= mu <= float(marker.high) and not low <= mu <= high:
+            hint = (
+                f"; with log=True, mu and sigma describe log(x): did you mean "
+                f"mu=math.log({_format(mu)})?"
+            )
+        if sigma < _NARROWEST_PRIOR * span:
+            ends = (mu - 6 * sigma, mu + 6 * sigma)
+            if marker.log:
+                ends = (math.exp(ends[0]), math.exp(ends[1]))
+            return (
+                f"sigma is {sigma / span:.3g} of the range{{scale}}: TPE cannot resolve a "
+                f"prior that narrow inside it (at least {_NARROWEST_PRIOR:g} of the range); "
+                "narrow the range to a few standard deviations each side, e.g. "
+                f"[{_format(ends[0])}, {_format(ends[1])}], or widen sigma{hint}"
+            )
+        mass = NormalPrior(mu, sigma, low, high).mass
+        if low <= mu <= high:
+            if mass >= _LEAST_FLAT_MASS:
+                return None
+            return (
+                f"sigma is {sigma / span:.3g} times the range{{scale}}, so {normal} is flat "
+                "there; drop mu and sigma for a uniform prior, or give a smaller sigma"
+            )
+        if mass >= _LEAST_PRIOR_MASS:
+            return None
+        return (
+            f"{normal} puts only {mass:.3g} of its mass in [{marker.low!r}, "
+            f"{marker.high!r}]{{scale}}, so every draw would crowd its nearer end; move mu "
+            f"into the range, or widen sigma or the range{hint}"
+        )
 
     def _check_int(self, marker: Int, path: str) -> bool:
         if not self._check_log(marker, path):

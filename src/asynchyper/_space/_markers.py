@@ -32,8 +32,10 @@ class Float:
             nearer to it than to its neighbours (Hyperopt's ``qloguniform``).
         mu: With ``sigma``, a Gaussian prior: values are drawn from ``N(mu, sigma)``
             truncated to ``[low, high]`` instead of uniformly (Hyperopt's ``normal``);
-            with ``log``, their logarithm is (Hyperopt's ``lognormal``). The range
-            must hold at least a millionth of the Gaussian's mass. Not with ``step``.
+            with ``log``, their logarithm is (Hyperopt's ``lognormal``). ``sigma`` must
+            be at least 1e-4 of the range (of its logarithms with ``log``), and a
+            ``mu`` outside the range must leave at least a millionth of the Gaussian's
+            mass in it. Not with ``step``.
         sigma: The Gaussian prior's standard deviation (> 0), given with ``mu``.
     """
 

@@ -53,12 +53,10 @@ class Group:
         parent_column: Column of the gating branch dimension, ``-1`` for the root.
         parent_choice: Index of the choice of ``parent_column`` that activates it.
         parent_group: Index of the group holding ``parent_column``, ``-1`` for the root.
-        prior_mu: The centre of TPE's prior kernel on each numeric column, in unit
-            coordinates: ``0.5``, or a float's Gaussian prior mean.
-        prior_sigma: That kernel's width on each numeric column: ``1`` (the whole
-            range), or the Gaussian prior's standard deviation.
+        bandwidth_unit: What TPE measures each numeric column's bandwidths in, in unit
+            coordinates: ``1`` (the range), or a float's Gaussian prior's standard
+            deviation.
         gaussian: Whether a numeric column has a Gaussian prior.
-        prior_terms: Cache of the suggesters' kernel terms of that prior kernel.
     """
 
     def __init__(  # noqa: PLR0917 - built in one place, from positional structure
@@ -81,10 +79,8 @@ class Group:
         self.parent_choice = parent_choice
         self.parent_group = parent_group
         # Set by Encoding, which knows the dimensions' priors.
-        self.prior_mu = np.full(self.numeric.size, 0.5)
-        self.prior_sigma = np.ones(self.numeric.size)
+        self.bandwidth_unit = np.ones(self.numeric.size)
         self.gaussian = False
-        self.prior_terms: FloatArray | None = None
 
     def rows_active(self, matrix: FloatArray) -> BoolArray:
         """Rows of an encoded matrix in which this group is active (from its NaN pattern)."""
@@ -116,9 +112,8 @@ class Encoding:
         # Internal (possibly log, possibly widened) interval mapped onto [0, 1].
         self.inner_low = np.zeros(d)
         self.inner_span = np.ones(d)
-        # The prior kernel of TPE's densities in unit coordinates: centred and as wide
-        # as the range (nearly flat), or a float's Gaussian prior.
-        self.prior_centre = np.full(d, 0.5)
+        # A float's Gaussian prior, its standard deviation in unit coordinates.
+        self.is_gaussian = np.zeros(d, dtype=np.bool_)
         self.prior_width = np.ones(d)
         for j, dim in enumerate(self.dimensions):
             if dim.kind is DimensionKind.CATEGORICAL:
@@ -138,7 +133,7 @@ class Encoding:
             self.inner_span[j] = max(hi - lo, 1e-300)
             if dim.mu is not None and dim.sigma is not None:
                 # A Gaussian prior (on the log scale with log), in unit coordinates.
-                self.prior_centre[j] = (dim.mu - lo) / self.inner_span[j]
+                self.is_gaussian[j] = True
                 self.prior_width[j] = dim.sigma / self.inner_span[j]
         self.numeric = np.flatnonzero(~self.is_categorical)
         self.categorical = np.flatnonzero(self.is_categorical)
@@ -162,9 +157,8 @@ class Encoding:
         self._grid_step = np.where(self.step > 0, self.step, 1.0)
         self.groups = _build_groups(self.dimensions)
         for group in self.groups:
-            group.prior_mu = self.prior_centre[group.numeric]
-            group.prior_sigma = self.prior_width[group.numeric]
-            group.gaussian = bool(np.any(group.prior_sigma != 1.0) or np.any(group.prior_mu != 0.5))
+            group.bandwidth_unit = self.prior_width[group.numeric]
+            group.gaussian = bool(np.any(self.is_gaussian[group.numeric]))
         #: One group of numeric columns only: its columns are the whole matrix's.
         self.one_numeric_group = len(self.groups) == 1 and self._all_numeric
         self.group_of_column = np.zeros(d, dtype=np.intp)

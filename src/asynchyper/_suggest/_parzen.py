@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ._encoding import BoolArray, FloatArray, Group, IntArray
+from ._encoding import BoolArray, FloatArray, IntArray
 
 __all__ = [
     "ChoiceKernels",
@@ -269,7 +269,6 @@ class RowKernels:
         endpoints: bool = False,
         nearer: bool = False,
         work: Scratch,
-        prior: FloatArray | None = None,
     ) -> None:
         """Bring :attr:`sigma` and :attr:`terms` up to date with this selection.
 
@@ -285,8 +284,6 @@ class RowKernels:
             endpoints: Whether the ends of the range count as neighbours.
             nearer: Take the smaller neighbour gap instead of the larger.
             work: Where the temporaries live.
-            prior: ``(1, 2 * dg + 1)`` the prior kernel's terms (:func:`prior_terms` if
-                not given).
         """
         n, dg, e = selected.shape[0], columns.size, extra.shape[0]
         self._reserve(owner, n, n + e + 1, dg)
@@ -319,7 +316,7 @@ class RowKernels:
             fresh_terms = np.empty((rows.size, 2 * dg + 1))
             kernel_terms(mu, self._sigma[rows], fresh_terms, work, "rows")
             self._terms[rows] = fresh_terms
-        self._terms[n + e] = (prior_terms(dg) if prior is None else prior)[0]
+        self._terms[n + e] = prior_terms(dg)[0]
         # Rows past the finished ones hold this fit's extra kernels and the prior: the
         # next fit must not take them for finished rows' kernels. With extra kernels,
         # their neighbours' bandwidths hold for this fit only: the next one checks all.
@@ -651,36 +648,6 @@ def prior_terms(dn: int) -> FloatArray:
     """The :func:`kernel_terms` of the prior kernel: centred, as wide as the range."""
     terms = np.empty((1, 2 * dn + 1))
     kernel_terms(np.full((1, dn), 0.5), np.ones((1, dn)), terms, Scratch(), "prior")
-    terms.flags.writeable = False
-    return terms
-
-
-def group_prior_terms(group: Group) -> FloatArray:
-    """The :func:`kernel_terms` of a group's prior kernel (:func:`prior_terms` unless a
-    column has a Gaussian prior; then computed once per group)."""
-    if not group.gaussian:
-        return prior_terms(group.numeric.size)
-    if group.prior_terms is None:
-        group.prior_terms = _gaussian_terms(group.prior_mu, group.prior_sigma)
-    return group.prior_terms
-
-
-def _gaussian_terms(mu: FloatArray, sigma: FloatArray) -> FloatArray:
-    """:func:`kernel_terms` of one kernel, its normaliser computed exactly: a Gaussian
-    prior's centre may lie outside ``[0, 1]``, which the tail table does not cover."""
-    ndtr, _ = _normal_functions()
-    dn = mu.size
-    inv_var = 1.0 / (sigma * sigma)
-    # The mass inside [0, 1], from whichever tail keeps its precision.
-    below, above = -mu / sigma, (1.0 - mu) / sigma
-    upper = ndtr(-below) - ndtr(-above)  # Q(below) - Q(above)
-    lower = ndtr(above) - ndtr(below)  # Phi(above) - Phi(below)
-    mass = np.where(mu < 0.0, upper, lower)
-    log_norm = -np.log(sigma) - _LOG_SQRT_2PI - np.log(mass)
-    terms = np.empty((1, 2 * dn + 1))
-    terms[0, :dn] = -0.5 * inv_var
-    terms[0, dn:-1] = mu * inv_var
-    terms[0, -1] = float(np.sum(-0.5 * mu * mu * inv_var + log_norm))
     terms.flags.writeable = False
     return terms
 

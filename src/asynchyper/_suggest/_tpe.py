@@ -50,7 +50,6 @@ from ._parzen import (
     bandwidth_floor,
     bandwidths,
     choice_kernels,
-    group_prior_terms,
     mixture_log_weights,
     quadratic_features,
     warm_up,
@@ -528,7 +527,6 @@ class TPE(Suggester):
                 endpoints=self.endpoints,
                 nearer=nearer,
                 work=self._scratch,
-                prior=group_prior_terms(group),
             )
             kernel_rows = np.concatenate(
                 [finished, np.arange(n_finished, n_finished + extra.shape[0] + 1)]
@@ -544,14 +542,14 @@ class TPE(Suggester):
                 row_weights[kernel_rows] = log_weights
                 row_tables = [table.spread(kernel_rows, size) for table in tables]
                 return Density(row_weights, kernels.terms, row_tables, self._scratch, name)
-            mu = np.concatenate([unit[finished][:, group.numeric], extra, group.prior_mu[None, :]])
+            mu = np.concatenate([unit[finished][:, group.numeric], extra, np.full((1, dg), 0.5)])
             sigma = kernels.sigma.take(kernel_rows[:-1], axis=0)
             terms: FloatArray | None = kernels.terms.take(kernel_rows, axis=0)
         else:
-            # Kernel centres, the prior's last.
+            # Kernel centres, the prior's (0.5) last.
             mu = np.empty((rows.size + 1, dg))
             mu[:-1] = unit[rows][:, group.numeric]
-            mu[-1] = group.prior_mu
+            mu[-1] = 0.5
             terms = None
             if not dg:
                 sigma = np.empty((rows.size, 0))
@@ -560,17 +558,16 @@ class TPE(Suggester):
                 width = 0.2 * max(rows.size, 1) ** (-1.0 / (dg + 4))
                 sigma = np.full((rows.size, dg), min(max(width, floor), 1.0))
                 if group.gaussian:  # in units of each column's prior width (as below)
-                    sigma *= group.prior_sigma
+                    sigma *= group.bandwidth_unit
             else:
                 # A column with a Gaussian prior measures the floor and the largest
                 # bandwidth in its prior's width, as Hyperopt does, not in its range.
-                scale = group.prior_sigma if group.gaussian else None
+                scale = group.bandwidth_unit if group.gaussian else None
                 sigma = bandwidths(
                     mu[:-1], floor, endpoints=self.endpoints, nearer=nearer, scale=scale
                 )
-        # The prior kernel: centred (above), as wide as the whole range (or a Gaussian
-        # prior's centre and width).
-        sigma = np.concatenate([sigma, group.prior_sigma[None, :]])
+        # The prior kernel: centred (above), as wide as the whole range.
+        sigma = np.concatenate([sigma, np.ones((1, dg))])
         return Mixture(
             log_weights,
             mu,
