@@ -123,13 +123,9 @@ def test_a_wide_prior_with_its_mean_inside_is_taken() -> None:
     marked: Any = Annotated[float, ah.Float(0.0, 1.0, mu=0.5, sigma=1e6)]
     wide = attrs.make_class("Wide", {"x": attrs.field(type=marked)}, frozen=True)
     space: ah.Space[Any] = ah.compile_space(wide)
-    drawn = [p["x"] for p in ah.Random().suggest(space, ah.History(space), [], rng(), k=2000)]
+    generator = np.random.default_rng(7)
+    drawn = [p["x"] for p in ah.Random().suggest(space, ah.History(space), [], generator, k=2000)]
     assert stats.kstest(drawn, stats.uniform.cdf).pvalue > 1e-3
-
-
-def rng() -> np.random.Generator:
-    """A generator seeded alike in every test."""
-    return np.random.default_rng(7)
 
 
 def test_draws_follow_the_truncated_gaussian_on_every_path() -> None:
@@ -198,21 +194,26 @@ def test_tpe_with_gaussian_priors_keeps_searching_in_several_dimensions() -> Non
         x3: Annotated[float, ah.Float(-6.0, 6.0, mu=0.0, sigma=1.0)]
         lr: Annotated[float, ah.Float(math.exp(-16), math.exp(2), log=True, mu=-7, sigma=1.5)]
 
-    space = ah.compile_space(Five)
     centre = {"x0": 0.5, "x1": -1.0, "x2": 1.5, "x3": 0.0}
-    bests = []
-    for seed in range(3):
-        rng = np.random.default_rng(seed)
-        history = ah.History(space)
-        tpe = ah.TPE()
-        for _ in range(100):
-            (params,) = tpe.suggest(space, history, [], rng)
-            values = {k: float(v) for k, v in params.items()}  # type: ignore[arg-type]
-            loss = (math.log(values["lr"]) + 4.0) ** 2
-            loss += sum((values[k] - c) ** 2 for k, c in centre.items())
-            history.add(params, loss)
-        bests.append(float(np.min(history.y)))
+
+    def loss(values: dict[str, float]) -> float:
+        distance = sum((values[k] - c) ** 2 for k, c in centre.items())
+        return distance + (math.log(values["lr"]) + 4.0) ** 2
+
+    bests = [_tpe_best(Five, loss, seed, trials=100) for seed in range(3)]
     assert max(bests) < 0.5, bests
+
+
+def _tpe_best(cls: type, loss: Any, seed: int, trials: int) -> float:
+    """The best loss of TPE in ``trials`` sequential trials on the space of ``cls``."""
+    space: ah.Space[Any] = ah.compile_space(cls)
+    generator = np.random.default_rng(seed)
+    history = ah.History(space)
+    tpe = ah.TPE()
+    for _ in range(trials):
+        (params,) = tpe.suggest(space, history, [], generator)
+        history.add(params, loss({k: float(v) for k, v in params.items()}))  # type: ignore[arg-type]
+    return float(np.min(history.y))
 
 
 def test_tpe_finds_an_optimum_away_from_the_prior_mean() -> None:
@@ -222,16 +223,11 @@ def test_tpe_finds_an_optimum_away_from_the_prior_mean() -> None:
         x: Annotated[float, ah.Float(-10.0, 10.0, mu=0.0, sigma=1.0)]
         y: Annotated[float, ah.Float(1e-4, 1e4, log=True, mu=0.0, sigma=1.0)]
 
-    space = ah.compile_space(Shifted)
+    def loss(values: dict[str, float]) -> float:
+        return (values["x"] - 2.5) ** 2 + (math.log(values["y"]) + 2.5) ** 2
+
     for seed in range(3):
-        rng = np.random.default_rng(seed)
-        history = ah.History(space)
-        tpe = ah.TPE()
-        for _ in range(120):
-            (params,) = tpe.suggest(space, history, [], rng)
-            x, y = float(params["x"]), float(params["y"])  # type: ignore[arg-type]
-            history.add(params, (x - 2.5) ** 2 + (math.log(y) + 2.5) ** 2)
-        assert float(np.nanmin(history.y)) < 0.1, seed
+        assert _tpe_best(Shifted, loss, seed, trials=120) < 0.1, seed
 
 
 def test_a_changed_prior_widens_the_stored_space() -> None:

@@ -65,9 +65,10 @@ def _fresh_terms(mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
     return out
 
 
+@pytest.mark.parametrize("scaled", [False, True])
 @pytest.mark.parametrize("nearer", [False, True])
 @pytest.mark.parametrize("endpoints", [False, True])
-def test_row_kernels_equal_a_fit_from_scratch(endpoints: bool, nearer: bool) -> None:
+def test_row_kernels_equal_a_fit_from_scratch(endpoints: bool, nearer: bool, scaled: bool) -> None:
     # Rows join one or many at a time, move in and out of the selection, and pending
     # kernels come and go; every fit must equal sorting and fitting the subset afresh.
     rng = np.random.default_rng(5)
@@ -76,6 +77,8 @@ def test_row_kernels_equal_a_fit_from_scratch(endpoints: bool, nearer: bool) -> 
     unit[rng.random(400) < 0.1, 4] = np.nan  # an inactive column, never modelled
     columns = np.array([0, 1, 2, 3])
     kernels, owner, work = RowKernels(), object(), Scratch()
+    # Columns with a Gaussian prior measure bandwidths in its width (0.05, ...).
+    scale = np.array([0.05, 1.0, 0.2, 0.5]) if scaled else None
     selected = rng.random(400) < 0.7
     steps = [3, 20, 21, 22, 23, 60, 61, 61, 62, 120, 121, 121, 300, 301, 302, 150]
     steps += list(range(150, 190))  # one row at a time: only neighbours are refitted
@@ -97,12 +100,13 @@ def test_row_kernels_equal_a_fit_from_scratch(endpoints: bool, nearer: bool) -> 
                 endpoints=endpoints,
                 nearer=nearer,
                 work=work,
+                scale=scale,
             )
 
         fit(kernels)
         rows = np.flatnonzero(selected[:n])
         mu = np.concatenate([unit[rows][:, columns], extra])
-        sigma = bandwidths(mu, 0.01, endpoints=endpoints, nearer=nearer)
+        sigma = bandwidths(mu, 0.01, endpoints=endpoints, nearer=nearer, scale=scale)
         kernel_rows = np.concatenate([rows, n + np.arange(extra.shape[0])])
         # Keys carry a column offset: gaps may differ from the subset's in the last bits.
         np.testing.assert_allclose(kernels.sigma[kernel_rows], sigma, rtol=0, atol=1e-13)

@@ -252,8 +252,9 @@ class RowKernels:
         self._sigma: FloatArray = np.empty((0, 0))
         self._terms: FloatArray = np.empty((0, 0))
         self._scratch_rows = slice(0, 0)
-        # (floor, endpoints, nearer) of the last fit; None when every gap must be redone.
-        self._rule: tuple[float, bool, bool] | None = None
+        # (floor, endpoints, nearer, scale) of the last fit; None when every gap must be
+        # redone.
+        self._rule: tuple[float, bool, bool, tuple[float, ...] | None] | None = None
         self.sigma: FloatArray = self._sigma
         self.terms: FloatArray = self._terms
 
@@ -269,6 +270,7 @@ class RowKernels:
         endpoints: bool = False,
         nearer: bool = False,
         work: Scratch,
+        scale: FloatArray | None = None,
     ) -> None:
         """Bring :attr:`sigma` and :attr:`terms` up to date with this selection.
 
@@ -284,12 +286,15 @@ class RowKernels:
             endpoints: Whether the ends of the range count as neighbours.
             nearer: Take the smaller neighbour gap instead of the larger.
             work: Where the temporaries live.
+            scale: ``(dg,)`` each column's unit for ``floor`` and the largest bandwidth,
+                if not the range (as :func:`bandwidths`).
         """
         n, dg, e = selected.shape[0], columns.size, extra.shape[0]
         self._reserve(owner, n, n + e + 1, dg)
         offsets = _column_offsets(dg)
         keys, inserted = self._select(unit, columns, selected, offsets)
-        rule = (floor, endpoints, nearer)
+        units = None if scale is None else tuple(scale.tolist())
+        rule = (floor, endpoints, nearer, units)
         sigma = self._sigma.reshape(-1)
         if e or self._rule != rule or inserted is None or keys.size < 2 * dg:
             # Any change: every gap again (pending kernels are refitted every time).
@@ -297,10 +302,14 @@ class RowKernels:
                 keys, _ = _merge(keys, np.sort(_keys(extra, np.arange(n, n + e), offsets)))
             values = keys.real.reshape(dg, keys.size // dg) - offsets[:, None]
             flat = keys.imag.astype(np.intp)
-            gaps = neighbour_gaps(values, floor, endpoints=endpoints, nearer=nearer).reshape(-1)
+            lowest: Any = floor if scale is None else floor * scale[:, None]
+            gaps = neighbour_gaps(values, lowest, endpoints=endpoints, nearer=nearer)
+            if scale is not None:
+                np.minimum(gaps, scale[:, None], out=gaps)
+            gaps = gaps.reshape(-1)
         else:
             # Only rows joined: only their gaps and their neighbours' can move.
-            flat, gaps = _gaps_near(keys, inserted, offsets, rule)
+            flat, gaps = _gaps_near(keys, inserted, offsets, (floor, endpoints, nearer), scale)
         moved = np.not_equal(sigma.take(flat), gaps)  # NaN (never fitted) counts as moved
         if moved.any():
             changed = flat[moved]
@@ -403,6 +412,7 @@ def _gaps_near(
     inserted: IntArray,
     offsets: FloatArray,
     rule: tuple[float, bool, bool],
+    scale: FloatArray | None = None,
 ) -> tuple[IntArray, FloatArray]:
     """The flat indices and :func:`neighbour_gaps` of the entries next to ``inserted``.
 
@@ -434,7 +444,12 @@ def _gaps_near(
     else:
         below, above = np.where(first, above, below), np.where(last, below, above)
     width = np.minimum(below, above) if nearer else np.maximum(below, above)
-    np.maximum(width, floor, out=width)
+    if scale is None:
+        np.maximum(width, floor, out=width)
+    else:  # each entry's column's unit (as neighbour_gaps' caller clips them)
+        unit = scale[near // per_column]
+        np.maximum(width, floor * unit, out=width)
+        np.minimum(width, unit, out=width)
     return keys.imag[near].astype(np.intp), width
 
 

@@ -507,7 +507,10 @@ class TPE(Suggester):
         tables = choice_kernels(categorical, group.n_choices, rows.size)
         floor = bandwidth_floor(rows.size, self.min_bandwidth, self.magic_exponent)
         nearer = not good and self.bad_gap == "nearer"
-        if dg and rows.size > _SMALL and self.bandwidth == "hyperopt" and not group.gaussian:
+        # A column with a Gaussian prior measures the floor and the largest bandwidth in
+        # its prior's width, as Hyperopt does, not in its range.
+        scale = group.bandwidth_unit if group.gaussian else None
+        if dg and rows.size > _SMALL and self.bandwidth == "hyperopt":
             # Many kernels: kept sorted and fitted across asks, in row space.
             kernels = self._rows.get((group.index, role))
             if kernels is None:  # not setdefault: a RowKernels costs a few arrays to make
@@ -527,6 +530,7 @@ class TPE(Suggester):
                 endpoints=self.endpoints,
                 nearer=nearer,
                 work=self._scratch,
+                scale=scale,
             )
             kernel_rows = np.concatenate(
                 [finished, np.arange(n_finished, n_finished + extra.shape[0] + 1)]
@@ -560,9 +564,6 @@ class TPE(Suggester):
                 if group.gaussian:  # in units of each column's prior width (as below)
                     sigma *= group.bandwidth_unit
             else:
-                # A column with a Gaussian prior measures the floor and the largest
-                # bandwidth in its prior's width, as Hyperopt does, not in its range.
-                scale = group.bandwidth_unit if group.gaussian else None
                 sigma = bandwidths(
                     mu[:-1], floor, endpoints=self.endpoints, nearer=nearer, scale=scale
                 )
