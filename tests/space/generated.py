@@ -82,6 +82,22 @@ _log_gaussian_float = st.builds(
     st.floats(0.0, 1.0),
     st.sampled_from([0.01, 0.2, 1.0, 5.0]),
 )
+_step_gaussian_float = st.builds(
+    lambda low, step, count, where, spread: {
+        "kind": "float",
+        "low": low,
+        "high": low + count * step,
+        "log": False,
+        "step": step,
+        "mu": low + where * count * step,
+        "sigma": spread * count * step,
+    },
+    st.integers(-20, 20).map(lambda i: i / 4),
+    st.sampled_from([0.05, 0.1, 0.25, 1.5]),
+    st.integers(1, 30),
+    st.floats(0.0, 1.0),
+    st.sampled_from([0.01, 0.2, 1.0, 5.0]),
+)
 _step_float = st.builds(
     lambda low, step, count: {
         "kind": "float",
@@ -140,6 +156,7 @@ _leaf = st.one_of(
     _log_float,
     _gaussian_float,
     _log_gaussian_float,
+    _step_gaussian_float,
     _step_float,
     _plain_int,
     _log_int,

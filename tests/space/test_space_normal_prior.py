@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -83,7 +84,6 @@ def test_priors_are_described_only_where_given() -> None:
         ({"mu": 0.0, "sigma": 0.0}, "sigma must be a positive finite number"),
         ({"mu": 0.0, "sigma": -1.0}, "sigma must be a positive finite number"),
         ({"mu": 0.0, "sigma": math.inf}, "sigma must be a positive finite number"),
-        ({"mu": 0.0, "sigma": 1.0, "step": 0.5}, "a Gaussian prior takes no step"),
         ({"mu": 100.0, "sigma": 1.0}, "of its mass in [0.0, 10.0]"),
         ({"mu": -10.0, "sigma": 1.0}, "move mu into the range"),
         # Narrower than TPE can resolve in the range (its arithmetic loses precision).
@@ -126,6 +126,43 @@ def test_a_wide_prior_with_its_mean_inside_is_taken() -> None:
     generator = np.random.default_rng(7)
     drawn = [p["x"] for p in ah.Random().suggest(space, ah.History(space), [], generator, k=2000)]
     assert stats.kstest(drawn, stats.uniform.cdf).pvalue > 1e-3
+
+
+def test_a_gaussian_prior_on_a_grid_gives_each_value_its_cell() -> None:
+    # Hyperopt's qnormal and qlognormal: each grid value is drawn with the prior's mass
+    # of the half steps either side of it (the range reaching half a step beyond).
+    @attrs.frozen(kw_only=True)
+    class Grid:
+        x: Annotated[float, ah.Float(-4.0, 4.0, step=0.5, mu=0.3, sigma=1.0)]
+        n: Annotated[float, ah.Float(1.0, 100.0, log=True, step=1.0, mu=2.0, sigma=1.0)]
+
+    space: ah.Space[Any] = ah.compile_space(Grid)
+    generator = np.random.default_rng(3)
+    n = 20_000
+    law = stats.truncnorm(-4.25 - 0.3, 4.25 - 0.3, loc=0.3)
+    paths = {
+        "vector": space.sample_vectors(generator, n)[:, 0].tolist(),
+        "scalar": [space.sample(generator)["x"] for _ in range(n)],
+    }
+    for path, drawn in paths.items():
+        counts = Counter(drawn)
+        assert set(counts) <= {-4.0 + 0.5 * k for k in range(17)}, path
+        for value in (-1.0, 0.0, 0.5, 1.0, 2.0):
+            share = law.cdf(value + 0.25) - law.cdf(value - 0.25)
+            assert counts[value] / n == pytest.approx(share, abs=5 * math.sqrt(share / n)), path
+    # The log grid: whole numbers, 7.4 (e^2) the most likely region.
+    values = [float(space.sample(generator)["n"]) for _ in range(2000)]  # type: ignore[arg-type]
+    assert all(v.is_integer() and 1 <= v <= 100 for v in values)
+    assert 4.0 <= float(np.median(values)) <= 11.0
+    # TPE keeps to the grids.
+    history = ah.History(space)
+    tpe = ah.TPE()
+    for _ in range(40):
+        (params,) = tpe.suggest(space, history, [], generator)
+        assert float(params["x"]) / 0.5 == round(float(params["x"]) / 0.5)  # type: ignore[arg-type]
+        assert float(params["n"]).is_integer()  # type: ignore[arg-type]
+        history.add(params, abs(float(params["x"]) - 1.5))  # type: ignore[arg-type]
+    assert float(np.min(history.y)) == 0.0
 
 
 def test_draws_follow_the_truncated_gaussian_on_every_path() -> None:

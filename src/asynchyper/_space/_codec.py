@@ -155,7 +155,13 @@ class Codec:
         # draws go through its truncated cumulative distribution.
         self.prior: NormalPrior | None = None
         if dimension.mu is not None and dimension.sigma is not None:
-            ends = (self.log_low, self.log_high) if self.log else (self.low, self.high)
+            # With a step, each grid value gets the prior's mass of its cell: the range
+            # reaches half a step beyond each end (as the log range above does).
+            ends = (self.low, self.high)
+            if self.log:
+                ends = (self.log_low, self.log_high)
+            elif self.step is not None:
+                ends = (self.low - self.step / 2, self.high + self.step / 2)
             self.prior = NormalPrior(dimension.mu, dimension.sigma, *ends)
         # Int(log=True) with the default step 1 rounds to the nearest int, as before
         # steps could be combined with log (the same draws for the same seed).
@@ -223,7 +229,8 @@ class Codec:
             return np.minimum(np.floor(u * self.n_choices), self.n_choices - 1)
         if self.prior is not None:
             t = self.prior.values(u)
-            return np.clip(np.exp(t) if self.log else t, self.low, self.high)
+            x = np.exp(t) if self.log else t
+            return self.snap_column(x) if self.step is not None else np.clip(x, self.low, self.high)
         if self.log:
             x = np.exp(self.log_low + (self.log_high - self.log_low) * u)
             if self._log_unit_int:

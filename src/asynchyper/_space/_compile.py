@@ -642,13 +642,6 @@ class _Compiler:
         if not (_is_number(sigma) and math.isfinite(_to_float(sigma)) and sigma > 0):
             self.error(path, f"{given}: sigma must be a positive finite number")
             return None
-        if marker.step is not None:
-            self.error(
-                path,
-                f"{given}, step={marker.step!r}: a Gaussian prior takes no step; drop step "
-                "(and round the value in the objective), or drop mu and sigma",
-            )
-            return None
         centre, width = float(mu), float(sigma)
         low, high = float(marker.low), float(marker.high)
         scale = ""

@@ -35,7 +35,9 @@ class Float:
             with ``log``, their logarithm is (Hyperopt's ``lognormal``). ``sigma`` must
             be at least 1e-4 of the range (of its logarithms with ``log``), and a
             ``mu`` outside the range must leave at least a millionth of the Gaussian's
-            mass in it. Not with ``step``.
+            mass in it. With ``step``, each grid value is drawn with the prior's mass
+            of the half steps either side of it (Hyperopt's ``qnormal`` and
+            ``qlognormal``).
         sigma: The Gaussian prior's standard deviation (> 0), given with ``mu``.
     """
 
