@@ -648,18 +648,18 @@ class _Compiler:
         if marker.log:
             low, high = math.log(low), math.log(high)
             scale = f" (log space: [{_format(low)}, {_format(high)}])"
-        found = self._prior_problem(centre, width, low, high, marker)
+        found = self._prior_problem(centre, width, low, high, marker, scale)
         if found is not None:
-            self.error(path, f"{given}: {found.format(scale=scale)}")
+            self.error(path, f"{given}: {found}")
             return None
         return (centre, width)
 
     @staticmethod
-    def _prior_problem(
-        mu: float, sigma: float, low: float, high: float, marker: Float
+    def _prior_problem(  # noqa: PLR0917 - private helper, called from one place
+        mu: float, sigma: float, low: float, high: float, marker: Float, scale: str
     ) -> str | None:
         """Why ``N(mu, sigma)`` cannot be a prior on ``[low, high]`` (logarithms with
-        log), or ``None``; ``{scale}`` in the text stands for the log-space range."""
+        log), or ``None``; ``scale`` describes the log-space range, if any."""
         normal = f"N({_format(mu)}, {_format(sigma)})"
         span = high - low
         hint = ""
@@ -673,7 +673,7 @@ class _Compiler:
             if marker.log:
                 ends = (math.exp(ends[0]), math.exp(ends[1]))
             return (
-                f"sigma is {sigma / span:.3g} of the range{{scale}}: TPE cannot resolve a "
+                f"sigma is {sigma / span:.3g} of the range{scale}: TPE cannot resolve a "
                 f"prior that narrow inside it (at least {_NARROWEST_PRIOR:g} of the range); "
                 "narrow the range to a few standard deviations each side, e.g. "
                 f"[{_format(ends[0])}, {_format(ends[1])}], or widen sigma{hint}"
@@ -683,14 +683,14 @@ class _Compiler:
             if mass >= _LEAST_FLAT_MASS:
                 return None
             return (
-                f"sigma is {sigma / span:.3g} times the range{{scale}}, so {normal} is flat "
+                f"sigma is {sigma / span:.3g} times the range{scale}, so {normal} is flat "
                 "there; drop mu and sigma for a uniform prior, or give a smaller sigma"
             )
         if mass >= _LEAST_PRIOR_MASS:
             return None
         return (
             f"{normal} puts only {mass:.3g} of its mass in [{marker.low!r}, "
-            f"{marker.high!r}]{{scale}}, so every draw would crowd its nearer end; move mu "
+            f"{marker.high!r}]{scale}, so every draw would crowd its nearer end; move mu "
             f"into the range, or widen sigma or the range{hint}"
         )
 

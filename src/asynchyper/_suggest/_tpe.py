@@ -561,8 +561,8 @@ class TPE(Suggester):
                 # Optuna's multivariate rule: one width for every kernel, shrinking with n.
                 width = 0.2 * max(rows.size, 1) ** (-1.0 / (dg + 4))
                 sigma = np.full((rows.size, dg), min(max(width, floor), 1.0))
-                if group.gaussian:  # in units of each column's prior width (as below)
-                    sigma *= group.bandwidth_unit
+                if scale is not None:  # in units of each column's prior width
+                    sigma *= scale
             else:
                 sigma = bandwidths(
                     mu[:-1], floor, endpoints=self.endpoints, nearer=nearer, scale=scale
