@@ -115,16 +115,24 @@ def _hyperopt_space(space: ah.Space[Any]) -> dict[str, Any]:
             name = dim.name
             if dim.kind is ah.DimensionKind.CATEGORICAL:
                 if any((name, _key(c)) in children for c in dim.choices):
-                    options = [{name: i, **build(name, c)} for i, c in enumerate(dim.choices)]
-                    out[name] = hp.choice(name, options)
+                    options: list[Any] = [
+                        {name: i, **build(name, c)} for i, c in enumerate(dim.choices)
+                    ]
                 else:
-                    out[name] = hp.choice(name, list(range(len(dim.choices))))
+                    options = list(range(len(dim.choices)))
+                if dim.weights:  # hyperopt's pchoice
+                    out[name] = hp.pchoice(name, list(zip(dim.weights, options, strict=True)))
+                else:
+                    out[name] = hp.choice(name, options)
                 continue
             assert dim.low is not None
             assert dim.high is not None
             low, high = dim.low, dim.high
             step = dim.step if dim.kind is ah.DimensionKind.FLOAT else (dim.step or 1)
-            if dim.log and step:
+            if dim.mu is not None and dim.sigma is not None:
+                # hyperopt's own Gaussian priors, unbounded (from_vector clips their draws).
+                out[name] = _hyperopt_normal(name, dim.mu, dim.sigma, step, log=dim.log)
+            elif dim.log and step:
                 out[name] = hp.qloguniform(name, math.log(low), math.log(high), step)
             elif dim.log:
                 out[name] = hp.loguniform(name, math.log(low), math.log(high))
@@ -135,6 +143,14 @@ def _hyperopt_space(space: ah.Space[Any]) -> dict[str, Any]:
         return out
 
     return build(None, None)
+
+
+def _hyperopt_normal(name: str, mu: float, sigma: float, step: float | None, *, log: bool) -> Any:
+    from hyperopt import hp  # noqa: PLC0415
+
+    if step:
+        return (hp.qlognormal if log else hp.qnormal)(name, mu, sigma, step)
+    return (hp.lognormal if log else hp.normal)(name, mu, sigma)
 
 
 def _key(choice: object) -> object:

@@ -172,8 +172,8 @@ def quadratic1(params: Params, _: np.random.Generator) -> float:
 
 @attrs.frozen(kw_only=True)
 class Q1LognormalSpace:
-    # lognormal(0, 2), bounded at exp(+-6).
-    x: Annotated[float, ah.Float(math.exp(-6), math.exp(6), log=True)]
+    # hp.lognormal("x", 0, 2): the same prior, bounded at 3 sigma (exp(+-6)).
+    x: Annotated[float, ah.Float(math.exp(-6), math.exp(6), log=True, mu=0.0, sigma=2.0)]
 
 
 def q1_lognormal(params: Params, _: np.random.Generator) -> float:
@@ -217,11 +217,13 @@ class ManyDistsSpace:
     d: Annotated[float, ah.Float(math.exp(-2), 1.0, log=True)]
     e: Annotated[int, ah.Int(0, 9, step=3)]
     f: Annotated[int, ah.Int(0, 20, step=2)]
-    g: Annotated[float, ah.Float(4.0 - 21.0, 4.0 + 21.0)]  # normal(4, 7)
-    h: Annotated[float, ah.Float(math.exp(-8), math.exp(4), log=True)]  # lognormal(-2, 2)
-    i: Annotated[float, ah.Float(-30.0, 30.0, step=2.0)]  # qnormal(0, 10, 2)
-    j: Annotated[int, ah.Int(1, 400, log=True)]  # qlognormal(0, 2, 1)
-    k: Annotated[int, ah.Categorical([0, 1])]
+    # Hyperopt's normal, lognormal and qnormal: the same priors, bounded at 3 sigma.
+    g: Annotated[float, ah.Float(4.0 - 21.0, 4.0 + 21.0, mu=4.0, sigma=7.0)]
+    h: Annotated[float, ah.Float(math.exp(-8), math.exp(4), log=True, mu=-2.0, sigma=2.0)]
+    i: Annotated[float, ah.Float(-30.0, 30.0, step=2.0, mu=0.0, sigma=10.0)]
+    # qlognormal(0, 2, 1): a log-uniform integer (Optuna takes no step on a log float).
+    j: Annotated[int, ah.Int(1, 400, log=True)]
+    k: Annotated[int, ah.Categorical([0, 1], weights=[0.1, 0.9])]  # pchoice
 
 
 _MANY_NAMES = ("a", "b", "bb", "c", "d", "e", "f", "g", "h", "i", "j", "k")

@@ -77,8 +77,8 @@ def test_row_kernels_equal_a_fit_from_scratch(endpoints: bool, nearer: bool, sca
     unit[rng.random(400) < 0.1, 4] = np.nan  # an inactive column, never modelled
     columns = np.array([0, 1, 2, 3])
     kernels, owner, work = RowKernels(), object(), Scratch()
-    # Columns with a Gaussian prior measure bandwidths in its width (0.05, ...).
-    scale = np.array([0.05, 1.0, 0.2, 0.5]) if scaled else None
+    # Columns with a Gaussian prior measure their floor in its width: one per column.
+    floor = 0.01 * np.array([0.05, 1.0, 0.2, 0.5]) if scaled else 0.01
     selected = rng.random(400) < 0.7
     steps = [3, 20, 21, 22, 23, 60, 61, 61, 62, 120, 121, 121, 300, 301, 302, 150]
     steps += list(range(150, 190))  # one row at a time: only neighbours are refitted
@@ -96,17 +96,16 @@ def test_row_kernels_equal_a_fit_from_scratch(endpoints: bool, nearer: bool, sca
                 columns,
                 selected[:n],
                 extra,
-                0.01,
+                floor,
                 endpoints=endpoints,
                 nearer=nearer,
                 work=work,
-                scale=scale,
             )
 
         fit(kernels)
         rows = np.flatnonzero(selected[:n])
         mu = np.concatenate([unit[rows][:, columns], extra])
-        sigma = bandwidths(mu, 0.01, endpoints=endpoints, nearer=nearer, scale=scale)
+        sigma = bandwidths(mu, floor, endpoints=endpoints, nearer=nearer)
         kernel_rows = np.concatenate([rows, n + np.arange(extra.shape[0])])
         # Keys carry a column offset: gaps may differ from the subset's in the last bits.
         np.testing.assert_allclose(kernels.sigma[kernel_rows], sigma, rtol=0, atol=1e-13)

@@ -53,9 +53,9 @@ class Group:
         parent_column: Column of the gating branch dimension, ``-1`` for the root.
         parent_choice: Index of the choice of ``parent_column`` that activates it.
         parent_group: Index of the group holding ``parent_column``, ``-1`` for the root.
-        bandwidth_unit: What TPE measures each numeric column's bandwidths in, in unit
-            coordinates: ``1`` (the range), or a float's Gaussian prior's standard
-            deviation.
+        bandwidth_unit: What TPE measures each numeric column's smallest bandwidth in,
+            in unit coordinates: ``1`` (the range), or a float's Gaussian prior's
+            standard deviation.
         gaussian: Whether a numeric column has a Gaussian prior.
     """
 

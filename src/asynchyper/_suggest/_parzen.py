@@ -181,21 +181,19 @@ def neighbour_gaps(
 
 def bandwidths(
     mus: FloatArray,
-    floor: float,
+    floor: float | FloatArray,
     *,
     endpoints: bool = False,
     nearer: bool = False,
-    scale: FloatArray | None = None,
 ) -> FloatArray:
     """Hyperopt's adaptive bandwidths of ``(n, dn)`` kernel centres (sorting them).
 
     Args:
         mus: Kernel centres in unit coordinates, one row per kernel.
-        floor: Smallest bandwidth (see :func:`bandwidth_floor`).
+        floor: Smallest bandwidth (see :func:`bandwidth_floor`), or ``(dn,)`` one per
+            column.
         endpoints: Whether the ends of the range count as neighbours.
         nearer: Take the smaller neighbour gap instead of the larger.
-        scale: ``(dn,)`` each column's unit for ``floor`` and the largest bandwidth
-            (``1``: the range; a Gaussian prior's width), if not the range.
 
     Returns:
         ``(n, dn)`` bandwidths.
@@ -204,13 +202,15 @@ def bandwidths(
     # Flat indices: take_along_axis and put_along_axis cost more than the sort.
     flat = columns.argsort(axis=1, kind="stable")
     flat += (np.arange(columns.shape[0]) * columns.shape[1])[:, None]
-    lowest: Any = floor if scale is None else floor * scale[:, None]
-    gaps = neighbour_gaps(columns.take(flat), lowest, endpoints=endpoints, nearer=nearer)
-    if scale is not None:
-        np.minimum(gaps, scale[:, None], out=gaps)
+    gaps = neighbour_gaps(columns.take(flat), _per_row(floor), endpoints=endpoints, nearer=nearer)
     out = np.empty_like(columns)
     out.put(flat, gaps)
     return np.ascontiguousarray(out.T)
+
+
+def _per_row(floor: float | FloatArray) -> Any:
+    # A floor per column, as neighbour_gaps takes it for sorted columns (one per row).
+    return floor if isinstance(floor, float) else floor[:, None]
 
 
 #: Up to this many rows may join a kept selection per fit; more sort from scratch.
@@ -252,9 +252,8 @@ class RowKernels:
         self._sigma: FloatArray = np.empty((0, 0))
         self._terms: FloatArray = np.empty((0, 0))
         self._scratch_rows = slice(0, 0)
-        # (floor, endpoints, nearer, scale) of the last fit; None when every gap must be
-        # redone.
-        self._rule: tuple[float, bool, bool, tuple[float, ...] | None] | None = None
+        # (floor, endpoints, nearer) of the last fit; None when every gap must be redone.
+        self._rule: tuple[float | tuple[float, ...], bool, bool] | None = None
         self.sigma: FloatArray = self._sigma
         self.terms: FloatArray = self._terms
 
@@ -265,12 +264,11 @@ class RowKernels:
         columns: IntArray,
         selected: BoolArray,
         extra: FloatArray,
-        floor: float,
+        floor: float | FloatArray,
         *,
         endpoints: bool = False,
         nearer: bool = False,
         work: Scratch,
-        scale: FloatArray | None = None,
     ) -> None:
         """Bring :attr:`sigma` and :attr:`terms` up to date with this selection.
 
@@ -282,19 +280,16 @@ class RowKernels:
             columns: ``(dg,)`` the columns of ``unit`` to model.
             selected: ``(n,)`` which rows are kernels; their ``columns`` are not ``NaN``.
             extra: ``(e, dg)`` further kernels (pending trials), refitted every time.
-            floor: Smallest bandwidth.
+            floor: Smallest bandwidth, or ``(dg,)`` one per column.
             endpoints: Whether the ends of the range count as neighbours.
             nearer: Take the smaller neighbour gap instead of the larger.
             work: Where the temporaries live.
-            scale: ``(dg,)`` each column's unit for ``floor`` and the largest bandwidth,
-                if not the range (as :func:`bandwidths`).
         """
         n, dg, e = selected.shape[0], columns.size, extra.shape[0]
         self._reserve(owner, n, n + e + 1, dg)
         offsets = _column_offsets(dg)
         keys, inserted = self._select(unit, columns, selected, offsets)
-        units = None if scale is None else tuple(scale.tolist())
-        rule = (floor, endpoints, nearer, units)
+        rule = (floor if isinstance(floor, float) else tuple(floor.tolist()), endpoints, nearer)
         sigma = self._sigma.reshape(-1)
         if e or self._rule != rule or inserted is None or keys.size < 2 * dg:
             # Any change: every gap again (pending kernels are refitted every time).
@@ -302,14 +297,11 @@ class RowKernels:
                 keys, _ = _merge(keys, np.sort(_keys(extra, np.arange(n, n + e), offsets)))
             values = keys.real.reshape(dg, keys.size // dg) - offsets[:, None]
             flat = keys.imag.astype(np.intp)
-            lowest: Any = floor if scale is None else floor * scale[:, None]
-            gaps = neighbour_gaps(values, lowest, endpoints=endpoints, nearer=nearer)
-            if scale is not None:
-                np.minimum(gaps, scale[:, None], out=gaps)
+            gaps = neighbour_gaps(values, _per_row(floor), endpoints=endpoints, nearer=nearer)
             gaps = gaps.reshape(-1)
         else:
             # Only rows joined: only their gaps and their neighbours' can move.
-            flat, gaps = _gaps_near(keys, inserted, offsets, (floor, endpoints, nearer), scale)
+            flat, gaps = _gaps_near(keys, inserted, offsets, (floor, endpoints, nearer))
         moved = np.not_equal(sigma.take(flat), gaps)  # NaN (never fitted) counts as moved
         if moved.any():
             changed = flat[moved]
@@ -411,8 +403,7 @@ def _gaps_near(
     keys: npt.NDArray[np.complex128],
     inserted: IntArray,
     offsets: FloatArray,
-    rule: tuple[float, bool, bool],
-    scale: FloatArray | None = None,
+    rule: tuple[float | FloatArray, bool, bool],
 ) -> tuple[IntArray, FloatArray]:
     """The flat indices and :func:`neighbour_gaps` of the entries next to ``inserted``.
 
@@ -444,12 +435,9 @@ def _gaps_near(
     else:
         below, above = np.where(first, above, below), np.where(last, below, above)
     width = np.minimum(below, above) if nearer else np.maximum(below, above)
-    if scale is None:
-        np.maximum(width, floor, out=width)
-    else:  # each entry's column's unit (as neighbour_gaps' caller clips them)
-        unit = scale[near // per_column]
-        np.maximum(width, floor * unit, out=width)
-        np.minimum(width, unit, out=width)
+    # A floor per column: each entry's column's (as neighbour_gaps takes it).
+    lowest = floor if isinstance(floor, float) else floor[near // per_column]
+    np.maximum(width, lowest, out=width)
     return keys.imag[near].astype(np.intp), width
 
 

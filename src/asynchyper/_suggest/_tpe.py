@@ -505,11 +505,14 @@ class TPE(Suggester):
             unit[rows][:, group.categorical] if group.categorical.size else np.empty((rows.size, 0))
         )
         tables = choice_kernels(categorical, group.n_choices, rows.size)
-        floor = bandwidth_floor(rows.size, self.min_bandwidth, self.magic_exponent)
+        floor: float | FloatArray = bandwidth_floor(
+            rows.size, self.min_bandwidth, self.magic_exponent
+        )
+        if group.gaussian:
+            # A column with a Gaussian prior measures its floor in the prior's width, as
+            # Hyperopt does; its widest kernel is the range, as the flat prior kernel's.
+            floor = floor * group.bandwidth_unit
         nearer = not good and self.bad_gap == "nearer"
-        # A column with a Gaussian prior measures the floor and the largest bandwidth in
-        # its prior's width, as Hyperopt does, not in its range.
-        scale = group.bandwidth_unit if group.gaussian else None
         if dg and rows.size > _SMALL and self.bandwidth == "hyperopt":
             # Many kernels: kept sorted and fitted across asks, in row space.
             kernels = self._rows.get((group.index, role))
@@ -530,7 +533,6 @@ class TPE(Suggester):
                 endpoints=self.endpoints,
                 nearer=nearer,
                 work=self._scratch,
-                scale=scale,
             )
             kernel_rows = np.concatenate(
                 [finished, np.arange(n_finished, n_finished + extra.shape[0] + 1)]
@@ -560,13 +562,11 @@ class TPE(Suggester):
             elif self.bandwidth == "scott":
                 # Optuna's multivariate rule: one width for every kernel, shrinking with n.
                 width = 0.2 * max(rows.size, 1) ** (-1.0 / (dg + 4))
-                sigma = np.full((rows.size, dg), min(max(width, floor), 1.0))
-                if scale is not None:  # in units of each column's prior width
-                    sigma *= scale
+                # In units of each column's prior width, within its floor and the range.
+                width = np.maximum(width * group.bandwidth_unit, floor)
+                sigma = np.broadcast_to(np.minimum(width, 1.0), (rows.size, dg))
             else:
-                sigma = bandwidths(
-                    mu[:-1], floor, endpoints=self.endpoints, nearer=nearer, scale=scale
-                )
+                sigma = bandwidths(mu[:-1], floor, endpoints=self.endpoints, nearer=nearer)
         # The prior kernel: centred (above), as wide as the whole range.
         sigma = np.concatenate([sigma, np.ones((1, dg))])
         return Mixture(
