@@ -788,11 +788,15 @@ async def test_waiting_on_own_asked_trials_is_logged_truthfully(
                 group.start_soon(release)
                 result = await study.optimize(_quad, trials=2)
         assert len(result.completed) == 2
-    messages = [r.getMessage() for r in caplog.records if "waiting" in r.getMessage()]
+    records = [r for r in caplog.records if "waiting" in r.getMessage()]
+    messages = [r.getMessage() for r in records]
     assert len(messages) == 1
     assert "1 running trial" in messages[0]
     assert "asked with ask() in this process" in messages[0]
     assert "of other owners" not in messages[0]
+    # A warning, with the fix: an untold ask() before optimize() in one task hangs.
+    assert records[0].levelno == logging.WARNING
+    assert "tell() each trial asked with ask()" in messages[0]
 
 
 async def test_optimize_twice_at_once_on_one_study_is_refused() -> None:

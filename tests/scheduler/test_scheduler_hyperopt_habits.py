@@ -29,6 +29,25 @@ async def test_a_hyperopt_result_dict_is_named_and_stops_the_run_early() -> None
     assert "ah.Evaluation" in (result.trials[0].error or "").replace("asynchyper.", "ah.")
 
 
+async def test_a_plain_function_returning_a_coroutine_is_named_and_stops_early() -> None:
+    # Binding data to an async objective with a lambda returns an un-awaited coroutine.
+    async def train(config: Quad, data: float) -> float:
+        return loss(config) + data
+
+    result = await ah.minimize(
+        lambda c: train(c, 1.0),
+        Quad,
+        trials=50,
+        suggester=ah.Random(),
+        seed=0,
+    )
+    assert len(result.trials) == 3  # not max_failures of them
+    assert result.stop_reason == "max_failures"
+    error = result.trials[0].error or ""
+    assert "objective returned a coroutine" in error
+    assert "functools.partial(train, data=data)" in error
+
+
 async def test_wrong_types_after_a_completed_trial_do_not_stop_the_run() -> None:
     def objective(config: Quad) -> object:
         return loss(config) if current_trial().number == 0 else "oops"

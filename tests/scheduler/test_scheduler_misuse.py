@@ -209,3 +209,39 @@ async def test_a_retried_one_line_failure_is_logged_once(
         await ah.minimize(lambda c: float("nan"), Quad, trials=1, retries=1, max_failures=2)
     first = next(r.getMessage() for r in caplog.records if "trial 0 failed" in r.message)
     assert "\n" not in first  # no traceback to show, and the text not twice
+
+
+@attrs.define
+class Mutable:
+    x: Annotated[float, ah.Float(0.0, 1.0)]
+
+
+@pytest.mark.parametrize("storage", [None, "sqlite"])
+async def test_an_objective_that_changes_its_config_changes_no_record(
+    storage: str | None, tmp_path: Path
+) -> None:
+    # A review found result.trials[i].config showing what the objective wrote into a
+    # mutable (attrs.define) configuration, next to params that said otherwise.
+    given: list[Any] = []
+
+    async def objective(config: Any) -> float:
+        given.append(config)
+        value = float(config.x)
+        if isinstance(config, Mutable):
+            config.x = 99.0
+        return value
+
+    spaces: tuple[Any, ...] = (Mutable, Quad)
+    for space in spaces:
+        given.clear()
+        db = None if storage is None else str(tmp_path / f"{space.__name__}.db")
+        result = await ah.minimize(objective, space, trials=4, storage=db, progress=False)
+        assert len(result.trials) == 4
+        for trial, passed in zip(result.trials, given, strict=True):
+            if space is Mutable:
+                assert passed is not trial.config  # a fresh instance for the objective
+                assert trial.config.x == trial.params["x"] == trial.value
+            else:
+                assert passed is trial.config  # frozen: shared, nothing to copy
+        if space is Mutable:
+            assert result.best.config.x < 1.0

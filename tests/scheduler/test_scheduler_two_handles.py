@@ -35,7 +35,7 @@ async def test_a_trial_told_through_another_handle_is_finished_for_the_asker(
             (2, ah.TrialState.COMPLETE),
         ]
         assert result.trials[0].value == 0.5
-        assert "run started (1 of 3 trials completed" in caplog.text
+        assert "run started (trials: 1 completed, budget 3;" in caplog.text
         second = await asker.ask()  # told elsewhere; the asker closes without a refresh
         async with ah.open_study(Quad, storage=db, name="s") as teller:
             await teller.tell(second.number, error="preempted")

@@ -67,6 +67,10 @@ async def test_a_wider_space_goes_on_with_the_trials(
         "changed kind: choices ['a', 'b'] -> ['a', 'b', 'c']; changed model: choices "
         "['SVM', 'None'] -> ['SVM', 'KNN', 'None']); every earlier trial"
     ) in caplog.text
+    # A warning: a new experiment under the same name would otherwise go on quietly.
+    (widened,) = [r for r in caplog.records if "search space widened" in r.getMessage()]
+    assert widened.levelno == logging.WARNING
+    assert "study=..." in widened.getMessage()
     async with ah.SQLiteStorage(db) as store:
         stored = await store.get_study("s")
     assert stored.fingerprint == ah.compile_space(Wider).fingerprint

@@ -317,3 +317,28 @@ def test_categorical_markers_with_equal_but_differently_typed_choices() -> None:
         cls = attrs.make_class("OneChoice", {"c": attrs.field(type=hint)})
         [dim] = ah.compile_space(cls).dimensions
         assert [(type(c), c) for c in dim.choices] == [(type(e), e) for e in expected]
+
+
+@pytest.mark.parametrize("first_good", [True, False])
+def test_int_markers_with_equal_but_differently_typed_bounds(first_good: bool) -> None:
+    # Int(1, 10.0) == Int(1, 10) would let typing's Annotated cache hand one class the
+    # other's marker: the float bound accepted, or refused on the class that gave ints.
+    assert ah.Int(1, 10) != ah.Int(1, 10.0)  # type: ignore[arg-type]
+    assert ah.Int(1, 10) == ah.Int(1, 10)
+    assert hash(ah.Float(0.0, 1.0, mu=0.5, sigma=0.1)) == hash(
+        ah.Float(0.0, 1.0, mu=0.5, sigma=0.1)
+    )
+    assert ah.Float(0.0, 1.0) != ah.Float(0, 1)
+    good: Any = Annotated[int, ah.Int(1, 10)]
+    bad: Any = Annotated[int, ah.Int(1, 20 / 2)]  # type: ignore[arg-type]
+    hints = [("Good", good), ("Bad", bad)] if first_good else [("Bad", bad), ("Good", good)]
+    for name, hint in hints:
+        cls = attrs.make_class(name, {"k": attrs.field(type=hint)})
+        if name == "Good":
+            [dim] = ah.compile_space(cls).dimensions
+            assert (dim.low, dim.high) == (1, 10)
+        else:
+            with pytest.raises(ah.InvalidSpaceError) as caught:
+                ah.compile_space(cls)
+            (error,) = caught.value.exceptions
+            assert str(error).startswith("Bad.k: Int low, high and step must be ints")

@@ -139,6 +139,26 @@ def test_messages_name_the_real_fix() -> None:
     assert "ah.Categorical is not called" in choice
 
 
+@attrs.frozen(kw_only=True)
+class OptionalWithDefaults:
+    rate: Annotated[float, ah.Float(0.0, 0.5)] | None = None
+    count: Annotated[int, ah.Int(1, 10)] | None = 3
+    plain: int | None = None  # a constant: fine
+
+
+def test_a_marker_in_an_optional_union_with_a_default_is_refused() -> None:
+    # The default makes the field a constant: the marker was silently never searched
+    # (found by a review); the same fix as without the default.
+    found = _problems(OptionalWithDefaults)
+    assert set(found) == {"OptionalWithDefaults.rate", "OptionalWithDefaults.count"}
+    [rate] = found["OptionalWithDefaults.rate"]
+    assert "union member Annotated[float, ah.Float(0.0, 0.5)] is a searched dimension" in rate
+    assert "the marker would never be searched" in rate
+    assert "`rate: Rate | None`" in rate
+    [count] = found["OptionalWithDefaults.count"]
+    assert "Annotated[int, ah.Int(1, 10)]" in count
+
+
 T = TypeVar("T")
 
 
@@ -264,3 +284,21 @@ def test_equal_numbers_are_one_choice() -> None:
     assert "remove one" in scale
     [literal] = found["EqualNumbers.literal"]
     assert "Literal choices 1 and 1.0 are equal numbers" in literal
+
+
+def test_a_marker_used_as_the_annotation_says_to_wrap_it_in_annotated() -> None:
+    markers: dict[str, Any] = {
+        "lr": ah.Float(1e-4, 1.0, log=True),
+        "n": ah.Int(1, 5),
+        "c": ah.Categorical(["a", "b"]),
+        "g": ah.Float(-3.0, 3.0, mu=0.0, sigma=1.0),
+    }
+    fields = {name: attrs.field(type=marker) for name, marker in markers.items()}
+    found = _problems(attrs.make_class("Bare", fields, frozen=True))
+    assert found["Bare.lr"] == [
+        "Bare.lr: ah.Float(0.0001, 1.0, log=True) is a marker, not a type; put it inside "
+        "Annotated: Annotated[float, ah.Float(0.0001, 1.0, log=True)]"
+    ]
+    assert "Annotated[int, ah.Int(1, 5)]" in found["Bare.n"][0]
+    assert "Annotated[str, ah.Categorical(['a', 'b'])]" in found["Bare.c"][0]
+    assert "Annotated[float, ah.Float(-3.0, 3.0, mu=0.0, sigma=1.0)]" in found["Bare.g"][0]

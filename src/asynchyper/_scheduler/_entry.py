@@ -265,9 +265,12 @@ async def _widened(
     replaced = await store.replace_space(
         name, fingerprint=compiled.fingerprint, space=space, expected_fingerprint=stored.fingerprint
     )
-    _log.info(
+    # A warning: under the default name (the class's), a new experiment whose space
+    # happens to contain an old one's would otherwise quietly go on with its trials.
+    _log.warning(
         "study %r: search space widened (%s); every earlier trial is a point of the new "
-        "space, which is stored now",
+        "space, which is stored now, and the study goes on with them (for a separate "
+        "experiment, give it a study name of its own: study=...)",
         name,
         space_difference(stored.space, space),
         extra=log_fields(name),

@@ -166,11 +166,16 @@ def interpret(raw: object, context_attrs: Mapping[str, JSONInput]) -> Outcome:
         raw_value = raw
         if inspect.iscoroutine(raw):
             raw.close()
+            # A mistake in the code, not in one configuration: counted as a wrong type,
+            # so that a run of them stops early.
             return failed(
-                "objective returned a coroutine: it is an async function that was called "
-                "from a worker thread or process; let minimize() run it on the event loop "
-                "(drop executor=)",
+                "objective returned a coroutine: either it is an async function called "
+                "from a worker thread or process (let minimize() run it on the event "
+                "loop: drop executor=), or a plain function that returns one, such as "
+                "`lambda c: train(c, data)` around an async train (write an `async def` "
+                "that awaits it, or use functools.partial(train, data=data))",
                 context_attrs,
+                wrong_type=True,
             )
     checked = check_value(raw_value)
     if isinstance(checked, str):

@@ -53,6 +53,7 @@ from .._records import (
     error_summary,
 )
 from .._space import Space
+from .._space._space import objective_config
 from .._storage import Storage, new_owner_id, release_owner_id
 from .._storage._common import KEPT_STATES, first_holding, holds
 from .._suggest import History, Suggester
@@ -840,7 +841,7 @@ class Study(Generic[T]):
             callbacks=observers,
         )
         _log.info(
-            "study %r: run started (%d of %d trials completed, concurrency %d, %r)",
+            "study %r: run started (trials: %d completed, budget %d; concurrency %d, %r)",
             self.name,
             self._n_complete,
             trials,
@@ -997,13 +998,20 @@ class Study(Generic[T]):
             # other owners: other processes, or another open study of this process
             where.append(f"{theirs} of other owners (other processes or open studies)")
         running = mine + theirs
-        _log.info(
-            "study %r: %d running %s (%s) the rest of the budget; waiting for %s to finish",
+        # Trials this process asked and has not told are a warning: if no other task
+        # tells them (an ask() before optimize() in the same task), the run waits forever.
+        _log.log(
+            logging.WARNING if mine else logging.INFO,
+            "study %r: %d running %s (%s) the rest of the budget; waiting for %s to finish%s",
             self.name,
             running,
             "trial holds" if running == 1 else "trials hold",
             ", ".join(where) or "none known yet",
             "it" if running == 1 else "them",
+            "; tell() each trial asked with ask() (with error= if it will not run), or "
+            "this run waits for ever"
+            if mine
+            else "",
             extra=self._log_extra(),
         )
 
@@ -1095,12 +1103,14 @@ class Study(Generic[T]):
             trial.params,
             extra=self._log_extra(trial.number),
         )
+        # A fresh instance of a mutable class: the objective's changes stay its own.
+        config = objective_config(self.space, trial.config, trial.params)
         try:
             if run.trial_timeout is None:
-                raw = await run.executor.run(run.objective, trial.config, context)
+                raw = await run.executor.run(run.objective, config, context)
             else:
                 with anyio.move_on_after(run.trial_timeout) as scope:
-                    raw = await run.executor.run(run.objective, trial.config, context)
+                    raw = await run.executor.run(run.objective, config, context)
                 # Also when the objective swallowed the cancellation (or shielded itself)
                 # and returned late: it still took longer than trial_timeout.
                 if scope.cancel_called:
@@ -1652,6 +1662,7 @@ class Study(Generic[T]):
     async def _explain(self, number: int, exc: TrialStateError) -> TrialStateError:
         """``exc`` naming the study, with the fix when crash recovery failed the trial."""
         text = str(exc).replace(f"study {self._study_id} ", f"study {self.name!r} ", 1)
+        text = text.replace(f"trial {number} is ", f"trial {number} of study {self.name!r} is ", 1)
         if not isinstance(exc, UnknownTrialError):
             record = await self._storage.get_trial(self._study_id, number)
             if record.state is TrialState.FAILED and "by fail_stale" in (record.error or ""):

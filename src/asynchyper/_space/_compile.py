@@ -400,6 +400,14 @@ class _Compiler:
             )
             return None
         if not markers and not bounds and has_default:
+            hidden = _searched_union_member(base)
+            if hidden is not None:  # a marker the default would silently leave unsearched
+                self.error(
+                    path,
+                    f"union member {hidden} is a searched dimension, which a union cannot "
+                    "make optional (and with a default the field is a constant: the "
+                    "marker would never be searched); " + _wrapper_advice(site, hidden),
+                )
             return None  # a constant: decode lets attrs fill the default
         ignored = [m for m in _expand_grouped(metadata) if _is_unsupported_constraint(m)]
         if ignored:
@@ -662,10 +670,11 @@ class _Compiler:
         log), or ``None``; ``scale`` describes the log-space range, if any."""
         normal = f"N({_format(mu)}, {_format(sigma)})"
         span = high - low
-        hint = ""
         if marker.log and float(marker.low) <= mu <= float(marker.high) and not low <= mu <= high:
-            hint = (
-                f"; with log=True, mu and sigma describe log(x): did you mean "
+            # Almost surely mu in x's units: taken as given, the draws would crowd an end.
+            return (
+                f"mu lies in [{marker.low!r}, {marker.high!r}] but outside the range of "
+                f"log(x){scale}; with log=True, mu and sigma describe log(x): did you mean "
                 f"mu=math.log({_format(mu)})?"
             )
         if sigma < _NARROWEST_PRIOR * span:
@@ -676,7 +685,7 @@ class _Compiler:
                 f"sigma is {sigma / span:.3g} of the range{scale}: TPE cannot resolve a "
                 f"prior that narrow inside it (at least {_NARROWEST_PRIOR:g} of the range); "
                 "narrow the range to a few standard deviations each side, e.g. "
-                f"[{_format(ends[0])}, {_format(ends[1])}], or widen sigma{hint}"
+                f"[{_format(ends[0])}, {_format(ends[1])}], or widen sigma"
             )
         mass = NormalPrior(mu, sigma, low, high).mass
         if low <= mu <= high:
@@ -691,7 +700,7 @@ class _Compiler:
         return (
             f"{normal} puts only {mass:.3g} of its mass in [{marker.low!r}, "
             f"{marker.high!r}]{scale}, so every draw would crowd its nearer end; move mu "
-            f"into the range, or widen sigma or the range{hint}"
+            "into the range, or widen sigma or the range"
         )
 
     def _check_int(self, marker: Int, path: str) -> bool:
@@ -1176,6 +1185,8 @@ def _spell(item: object) -> str:
     if isinstance(item, Float):
         extra = ", log=True" if item.log else ""
         extra += f", step={item.step!r}" if item.step is not None else ""
+        extra += f", mu={item.mu!r}" if item.mu is not None else ""
+        extra += f", sigma={item.sigma!r}" if item.sigma is not None else ""
         return f"ah.Float({item.low!r}, {item.high!r}{extra})"
     if isinstance(item, Int):
         extra = ", log=True" if item.log else ""
@@ -1194,6 +1205,18 @@ def _spell_annotated(base: Any, metadata: tuple[Any, ...]) -> str:
 def _converter_name(converter: Any) -> str:
     function = getattr(converter, "converter", converter)  # an attrs.Converter
     return getattr(function, "__qualname__", None) or repr(function)
+
+
+def _searched_union_member(base: Any) -> str | None:
+    """A union member carrying a marker or bounds (``Annotated[float, ah.Float(0, 1)] |
+    None``), spelled out; ``None`` if there is none (or ``base`` is not a union)."""
+    if not _is_union(base):
+        return None
+    for raw in get_args(base):
+        member, metadata = _unwrap_annotated(raw)
+        if any(is_marker(m) or _bound_values(m) for m in _expand_grouped(metadata)):
+            return _spell_annotated(_unwrap_newtype(member), metadata)
+    return None
 
 
 def _wrapper_advice(site: _Site, annotation: str) -> str:
@@ -1357,6 +1380,9 @@ def _type_name(tp: Any) -> str:
 
 
 def _missing_marker_message(base: Any) -> str:
+    if is_marker(base):  # `lr: ah.Float(0, 1)`: the marker as the annotation itself
+        spelled = f"Annotated[{_type_name(_marker_type(base))}, {_spell(base)}]"
+        return f"{_spell(base)} is a marker, not a type; put it inside Annotated: {spelled}"
     if base is float:
         return (
             "float field has no distribution; annotate it as "

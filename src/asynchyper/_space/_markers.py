@@ -16,7 +16,14 @@ __all__ = ["Categorical", "Choice", "Float", "Int"]
 Choice: TypeAlias = JSONScalar | enum.Enum
 
 
-@attrs.frozen
+def _typed_fields(marker: Float | Int) -> tuple[tuple[str, object], ...]:
+    # Type-aware equality, as Categorical's: typing caches Annotated[...] by its
+    # metadata, so if Int(1, 10.0) equalled Int(1, 10) one would silently stand for the
+    # other (and the float bound go unrefused, or be reported on the wrong field).
+    return tuple((type(v).__qualname__, v) for v in attrs.astuple(marker, recurse=False))
+
+
+@attrs.frozen(eq=False)
 class Float:
     """A float dimension on ``[low, high]``.
 
@@ -48,8 +55,16 @@ class Float:
     mu: float | None = attrs.field(default=None, kw_only=True)
     sigma: float | None = attrs.field(default=None, kw_only=True)
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Float):
+            return NotImplemented
+        return _typed_fields(self) == _typed_fields(other)
 
-@attrs.frozen
+    def __hash__(self) -> int:
+        return hash(_typed_fields(self))
+
+
+@attrs.frozen(eq=False)
 class Int:
     """An integer dimension on ``[low, high]`` (both inclusive).
 
@@ -69,6 +84,14 @@ class Int:
     high: int
     log: bool = attrs.field(default=False, kw_only=True)
     step: int = attrs.field(default=1, kw_only=True)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Int):
+            return NotImplemented
+        return _typed_fields(self) == _typed_fields(other)
+
+    def __hash__(self) -> int:
+        return hash(_typed_fields(self))
 
 
 def _as_choices(values: Iterable[Choice]) -> tuple[Choice, ...]:

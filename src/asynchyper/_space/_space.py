@@ -20,7 +20,7 @@ from ._codec import Codec, choice_key
 from ._dimension import Dimension, DimensionKind
 from ._tree import ClassNode, LeafField, NestedField, UnionField
 
-__all__ = ["Space", "T", "compile_space", "description_fingerprint"]
+__all__ = ["Space", "T", "compile_space", "description_fingerprint", "objective_config"]
 
 T = TypeVar("T")
 
@@ -65,6 +65,8 @@ class Space(Generic[T]):
     _index: dict[str, int]
     _names: tuple[str, ...]
     _gated: tuple[Codec, ...]
+    # Whether an objective could change a configuration (a class not frozen).
+    _mutable: bool
 
     @classmethod
     def _from_compiled(
@@ -90,6 +92,7 @@ class Space(Generic[T]):
         space._codecs = tuple(codecs)
         space._gated = tuple(c for c in codecs if c.parent_column >= 0)
         space.fingerprint = _fingerprint(dimensions)
+        space._mutable = not all(_is_frozen(node.cls) for node in _class_nodes(root))
         return space
 
     # -- lookup -------------------------------------------------------------------
@@ -547,6 +550,32 @@ class Space(Generic[T]):
     def __reduce__(self) -> tuple[Any, tuple[type[T]]]:
         # pickled by class: unpickling recompiles (or reuses the cached compile)
         return (compile_space, (self.cls,))
+
+
+def objective_config(space: Space[T], config: T, params: Params) -> T:
+    """The configuration to hand an objective: ``config`` itself if no class of the
+    space can be changed, else a fresh instance, so that what the objective does to it
+    cannot change the trial's recorded configuration."""
+    return space.decode(params) if space._mutable else config
+
+
+def _class_nodes(node: ClassNode) -> Iterable[ClassNode]:
+    yield node
+    for field in node.fields:
+        if isinstance(field, NestedField):
+            yield from _class_nodes(field.node)
+        elif isinstance(field, UnionField):
+            for branch in field.branches.values():
+                if branch is not None:
+                    yield from _class_nodes(branch)
+
+
+def _is_frozen(cls: type) -> bool:
+    # attrs has no public test; a frozen class's __setattr__ is attrs's own refusal.
+    setter = getattr(cls, "__setattr__", None)
+    return getattr(setter, "__module__", None) == "attr._make" and (
+        getattr(setter, "__name__", None) == "_frozen_setattrs"
+    )
 
 
 def _check_no_extra_fields(

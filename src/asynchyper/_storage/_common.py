@@ -559,8 +559,8 @@ def unknown_trial(study_id: int, number: object, count: int) -> UnknownTrialErro
     return UnknownTrialError(msg)
 
 
-def not_running(study_id: int, number: int, state: TrialState) -> TrialStateError:
-    """The error for finishing a trial that is not RUNNING."""
+def not_running(number: int, state: TrialState) -> TrialStateError:
+    """The error for finishing a trial that is not RUNNING (the caller names the study)."""
     if state is TrialState.WAITING:
         why = (
             "it is queued and has not started: a queued trial starts when ask() or "
@@ -569,7 +569,7 @@ def not_running(study_id: int, number: int, state: TrialState) -> TrialStateErro
         )
     else:
         why = "a trial can be finished only once"
-    msg = f"trial {number} of study {study_id} is {state.name}, not RUNNING; {why}"
+    msg = f"trial {number} is {state.name}, not RUNNING; {why}"
     return TrialStateError(msg)
 
 

@@ -369,7 +369,7 @@ class MemoryStorage(Storage):
                 raise unknown_trial(study_id, number, len(study.trials))
             current = study.trials[number]
             if current.state is not TrialState.RUNNING:
-                raise not_running(study_id, number, current.state)
+                raise not_running(number, current.state)
             trial = attrs.evolve(
                 current,
                 state=state,

@@ -728,7 +728,7 @@ def finish_trial(
     merged = {**current.user_attrs, **user_attrs}
     if seq is None:
         if current.state is not TrialState.RUNNING:
-            raise not_running(study_id, number, current.state)
+            raise not_running(number, current.state)
         # It holds attributes already (e.g. given when it was queued): merge them here.
         args["user_attrs"] = dumps(merged, "trial user_attrs")
         ((finished_at, seq),) = yield (_MERGE[state], args)

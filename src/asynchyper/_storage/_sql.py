@@ -531,7 +531,7 @@ def finish_trial(
         raise unknown_trial(study_id, number, total)
     current = trial_from_row(study_id, row)
     if current.state is not TrialState.RUNNING:
-        raise not_running(study_id, number, current.state)
+        raise not_running(number, current.state)
     merged = {**current.user_attrs, **user_attrs}
     seq = last_seq + 1
     now = time.time()
