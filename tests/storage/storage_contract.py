@@ -163,6 +163,12 @@ class StorageContract:
         assert "added dropout" in message
         assert "changed lr: high 0.1 -> 1.0" in message
         assert "model" not in message.split(":", 1)[1].replace("'study'", "")
+        # What blocks opening comes first; the wider lr alone would be taken.
+        blocking, _, compatible = message.partition("(also changed, which alone would be taken:")
+        assert "removed depth" in blocking
+        assert "added dropout" in blocking
+        assert "changed lr" in compatible
+        assert "changed lr" not in blocking
 
     @pytest.mark.anyio
     async def test_a_study_fingerprinted_before_choices_were_sorted_opens_reordered(

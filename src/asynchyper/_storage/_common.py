@@ -31,6 +31,7 @@ from .._logfields import log_fields
 from .._records import StudyRecord, TrialRecord, TrialState
 from .._space import description_fingerprint
 from .._types import Direction, JSONScalar, JSONValue, Params
+from ._widen import blocking
 
 __all__ = [
     "STUDY_COLUMNS",
@@ -595,10 +596,17 @@ def space_difference(
         Lines such as ``"added lr"``, ``"removed depth"``,
         ``"changed C: high 10 -> 100"``; empty when the descriptions are equal.
     """
+    return "; ".join(line for _, line in _difference_lines(old, new))
+
+
+def _difference_lines(
+    old: Collection[Mapping[str, JSONValue]], new: Collection[Mapping[str, JSONValue]]
+) -> list[tuple[str, str]]:
+    """:func:`space_difference`'s lines, each with the name of its dimension."""
     before = {_dimension_key(i, d): d for i, d in enumerate(old)}
     after = {_dimension_key(i, d): d for i, d in enumerate(new)}
-    lines: list[str] = [f"removed {name}" for name in before if name not in after]
-    lines.extend(f"added {name}" for name in after if name not in before)
+    lines = [(name, f"removed {name}") for name in before if name not in after]
+    lines.extend((name, f"added {name}") for name in after if name not in before)
     for name, was in before.items():
         now = after.get(name)
         if now is None or _without_path(now) == _without_path(was):
@@ -609,8 +617,8 @@ def space_difference(
             for field in fields
             if was.get(field) != now.get(field)
         )
-        lines.append(f"changed {name}: {changes}")
-    return "; ".join(lines)
+        lines.append((name, f"changed {name}: {changes}"))
+    return lines
 
 
 def space_mismatch_message(
@@ -620,8 +628,20 @@ def space_mismatch_message(
     stored_space: Collection[Mapping[str, JSONValue]],
     space: Collection[Mapping[str, JSONValue]],
 ) -> str:
-    """The message of a ``SpaceMismatchError``: what changed and how to fix it."""
-    difference = space_difference(stored_space, space)
+    """The message of a ``SpaceMismatchError``: what changed and how to fix it.
+
+    The changes that keep the new space from containing the stored one come first; the
+    others (a wider range, a new prior), which alone would be taken, are listed after.
+    """
+    lines = _difference_lines(stored_space, space)
+    blocked = blocking(stored_space, space)
+    if blocked is None or not blocked:  # no usable names: every change, as it is
+        difference = "; ".join(line for _, line in lines)
+    else:
+        difference = "; ".join(line for name, line in lines if name in blocked)
+        compatible = [line for name, line in lines if name not in blocked]
+        if compatible:
+            difference += f" (also changed, which alone would be taken: {'; '.join(compatible)})"
     if not difference:
         difference = "the dimensions look the same but the fingerprint differs"
     return (

@@ -8,7 +8,7 @@ from collections.abc import Collection, Mapping
 
 from .._types import JSONValue
 
-__all__ = ["widens"]
+__all__ = ["blocking", "widens"]
 
 Description = Collection[Mapping[str, JSONValue]]
 
@@ -38,6 +38,23 @@ def widens(old: Description, new: Description) -> bool:
         if now is None or not _holds(was, now):
             return False
     return all(_only_under_new_choices(name, before, after) for name in after.keys() - before)
+
+
+def blocking(old: Description, new: Description) -> set[str] | None:
+    """The names of the dimensions whose change keeps ``new`` from containing ``old``
+    (removed, narrowed or otherwise changed, or new where old configurations would lack
+    them); empty when :func:`widens`; ``None`` when a description has no usable names."""
+    before = _by_name(old)
+    after = _by_name(new)
+    if before is None or after is None:
+        return None
+    found = {
+        name for name, was in before.items() if name not in after or not _holds(was, after[name])
+    }
+    found.update(
+        name for name in after.keys() - before if not _only_under_new_choices(name, before, after)
+    )
+    return found
 
 
 def _by_name(description: Description) -> dict[str, Mapping[str, JSONValue]] | None:
