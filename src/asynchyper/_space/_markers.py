@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping, Set
-from typing import Any, TypeAlias, TypeGuard
+from typing import Any, TypeAlias, TypeGuard, cast
 
 import attrs
 
@@ -16,11 +16,21 @@ __all__ = ["Categorical", "Choice", "Float", "Int"]
 Choice: TypeAlias = JSONScalar | enum.Enum
 
 
-def _typed_fields(marker: Float | Int) -> tuple[tuple[str, object], ...]:
-    # Type-aware equality, as Categorical's: typing caches Annotated[...] by its
-    # metadata, so if Int(1, 10.0) equalled Int(1, 10) one would silently stand for the
-    # other (and the float bound go unrefused, or be reported on the wrong field).
-    return tuple((type(v).__qualname__, v) for v in attrs.astuple(marker, recurse=False))
+def _typed_fields(marker: object) -> tuple[tuple[str, object], ...]:
+    values = attrs.astuple(cast("attrs.AttrsInstance", marker), recurse=False)
+    return tuple((type(v).__qualname__, v) for v in values)
+
+
+# Type-aware equality for the range markers, as Categorical's: typing caches
+# Annotated[...] by its metadata, so if Int(1, 10.0) equalled Int(1, 10) one would
+# silently stand for the other (and the float bound go unrefused, or be reported on
+# the wrong field).
+def _typed_eq(self: object, other: object) -> bool:
+    return type(other) is type(self) and _typed_fields(self) == _typed_fields(other)
+
+
+def _typed_hash(self: object) -> int:
+    return hash(_typed_fields(self))
 
 
 @attrs.frozen(eq=False)
@@ -55,13 +65,8 @@ class Float:
     mu: float | None = attrs.field(default=None, kw_only=True)
     sigma: float | None = attrs.field(default=None, kw_only=True)
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Float):
-            return NotImplemented
-        return _typed_fields(self) == _typed_fields(other)
-
-    def __hash__(self) -> int:
-        return hash(_typed_fields(self))
+    __eq__ = _typed_eq
+    __hash__ = _typed_hash
 
 
 @attrs.frozen(eq=False)
@@ -85,13 +90,8 @@ class Int:
     log: bool = attrs.field(default=False, kw_only=True)
     step: int = attrs.field(default=1, kw_only=True)
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Int):
-            return NotImplemented
-        return _typed_fields(self) == _typed_fields(other)
-
-    def __hash__(self) -> int:
-        return hash(_typed_fields(self))
+    __eq__ = _typed_eq
+    __hash__ = _typed_hash
 
 
 def _as_choices(values: Iterable[Choice]) -> tuple[Choice, ...]:
