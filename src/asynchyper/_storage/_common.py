@@ -635,7 +635,7 @@ def space_mismatch_message(
     """
     lines = _difference_lines(stored_space, space)
     blocked = blocking(stored_space, space)
-    if blocked is None or not blocked:  # no usable names: every change, as it is
+    if not blocked:  # no usable names, or the space alone is not what blocks: all of it
         difference = "; ".join(line for _, line in lines)
     else:
         difference = "; ".join(line for name, line in lines if name in blocked)
