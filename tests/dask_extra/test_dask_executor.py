@@ -770,3 +770,52 @@ def test_a_space_class_that_cannot_travel_is_named_even_through_the_annotation()
     annotated.__annotations__ = {"config": LockSpace, "return": float}
     with pytest.raises(ah.ExecutorError, match=r"configurations of .*LockSpace"):
         DaskExecutor("tcp://h:1").check(annotated, config=LockSpace())
+
+
+def test_a_closing_cluster_makes_the_trial_markers_quiet(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A run that times out or is cancelled closes its LocalCluster under running tasks:
+    # their end-of-task call to the scheduler then fails, one traceback per task (a
+    # review saw them); that is expected and logged at debug level. Other failures warn.
+    from asynchyper.dask import _task  # noqa: PLC0415 - the module under test
+
+    class _Status:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+    class _Scheduler:
+        def event_clear(self, name: str) -> None:  # replaced below by one that raises
+            pass
+
+    class _Worker:
+        def __init__(self, status: str) -> None:
+            self.status = _Status(status)
+            self.scheduler = _Scheduler()
+            self.loop = None
+
+    def sync(loop: object, handler: Any, **kwargs: Any) -> None:
+        handler(**kwargs)
+
+    monkeypatch.setattr(_task._dask.utils, "sync", sync)
+    for status, pool_closed, warned in [
+        ("running", True, False),  # the connection pool already closed
+        ("closing", False, False),
+        ("running", False, True),
+    ]:
+        message = "ConnectionPool is closed" if pool_closed else "scheduler said no"
+        monkeypatch.setattr(_Scheduler, "event_clear", _raiser(RuntimeError(message)))
+        monkeypatch.setattr(_task._dask, "get_worker", lambda status=status: _Worker(status))
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG, logger="asynchyper"):
+            _task._call_scheduler("event_clear", "marker")
+        levels = {r.levelno for r in caplog.records}
+        assert (logging.WARNING in levels) is warned, (status, message)
+        assert levels, "logged at some level"
+
+
+def _raiser(exc: Exception) -> Any:
+    def raise_it(*args: object, **kwargs: object) -> None:
+        raise exc
+
+    return raise_it

@@ -128,6 +128,17 @@ class SlowOrFast:
 
 
 @attrs.frozen(kw_only=True)
+class AlwaysSlow:
+    """Every trial's folds sleep 0.1 s each: for a trial_timeout every trial exceeds."""
+
+    C: Annotated[float, ah.Float(0.1, 1.0)]
+
+    def build(self) -> Any:
+        """A classifier whose fit sleeps."""
+        return SlowClassifier(delay=0.1)
+
+
+@attrs.frozen(kw_only=True)
 class AlwaysBroken:
     """Every trial fails."""
 

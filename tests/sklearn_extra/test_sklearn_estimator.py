@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 from ahs_helpers import (
     AlwaysBroken,
+    AlwaysSlow,
     BarelyTrained,
     KnnOnly,
     QuickClassifiers,
@@ -190,6 +191,20 @@ def test_trial_timeout_fails_slow_trials_only() -> None:
     assert all(t.config.slow for t in failed)
     assert all("trial_timeout" in (t.error or "") for t in failed)
     assert model.best_config_.slow is False
+
+
+def test_a_search_whose_trials_all_time_out_says_to_raise_trial_timeout() -> None:
+    # Not "check the data and the space": a review met this with executor="process",
+    # whose workers' start-up (importing scikit-learn) counts toward trial_timeout.
+    X, y = load_iris(return_X_y=True)
+    model = ahs.AutoClassifier(
+        space=AlwaysSlow, trials=2, concurrency=2, executor="thread", trial_timeout=0.05, seed=0
+    )
+    with pytest.raises(ahs.SearchFailedError) as caught:
+        model.fit(X, y)
+    message = str(caught.value)
+    assert "Every failure was a timeout: raise trial_timeout" in message
+    assert "Check the data" not in message
 
 
 def test_search_without_any_completed_trial_raises_search_failed() -> None:

@@ -279,10 +279,14 @@ async def test_a_refused_first_connection_fails_at_once(pg_url: str) -> None:
     parts = urllib.parse.urlsplit(pg_url)
     url = urllib.parse.urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:1"))
     started = time.monotonic()
-    with pytest.raises(StorageError, match="host and port are right"):
+    with pytest.raises(StorageError, match="host and port are right") as caught:
         async with PostgresStorage(url, reconnect_timeout=30.0):
             pass
     assert time.monotonic() - started < 2.0  # most likely a wrong port: said at once
+    # libpq's two lines read as two sentences ("refused Is the server" and "?." did not).
+    message = str(caught.value)
+    assert "Connection refused; Is the server running" in message
+    assert "?." not in message
 
 
 # -- session settings ----------------------------------------------------------------------

@@ -656,6 +656,21 @@ def test_open_storage_rejects_a_url_without_its_slashes(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    ("argument", "shown"),
+    [
+        # the user name and the slash are what shows the mistake: only a password hides
+        ("postgresql:/postgres@127.0.0.1/db", "'postgresql:/postgres@127.0.0.1/db'"),
+        ("postgresql:/u:secret@h/db", "'postgresql:/u:***@h/db'"),
+    ],
+)
+def test_a_url_without_its_slashes_shows_all_but_the_password(argument: str, shown: str) -> None:
+    with pytest.raises(StorageError, match="without its '//'") as caught:
+        open_storage(argument)
+    assert f"storage {shown} looks like" in str(caught.value)
+    assert "secret" not in str(caught.value)
+
+
 @pytest.mark.parametrize("argument", ["run:1.db", "C:\\studies\\x.db"])
 def test_open_storage_keeps_other_paths_with_a_colon(argument: str) -> None:
     assert isinstance(open_storage(argument), SQLiteStorage)

@@ -607,7 +607,7 @@ def describe(exc: BaseException, where: str, redact: Any) -> StorageError:
     Returns:
         A new exception, its message free of the password, worded by its SQLSTATE.
     """
-    text = " ".join(redact(str(exc)).split())  # one line; redacted first
+    text = _one_line(redact(str(exc)))  # redacted first
     sqlstate = getattr(exc, "sqlstate", None) or ""
     if is_access_denied(exc):
         msg = (
@@ -617,7 +617,7 @@ def describe(exc: BaseException, where: str, redact: Any) -> StorageError:
         return StorageAccessError(msg)
     if isinstance(exc, OperationTimeout):
         msg = (
-            f"PostgreSQL at {where} gave {text}. Check the server and the network (and "
+            f"PostgreSQL at {where} gave {_sentence(text)} Check the server and the network (and "
             "any proxy or connection pooler in between), or raise operation_timeout if "
             "the server is merely slow"
         )
@@ -651,6 +651,23 @@ def describe(exc: BaseException, where: str, redact: Any) -> StorageError:
         else:
             state = f" (SQLSTATE {sqlstate})" if sqlstate else ""
             return StorageError(f"lost the connection to PostgreSQL at {where}: {text}{state}")
-        return StorageError(f"cannot reach PostgreSQL at {where}: {text}. {advice}")
+        return StorageError(f"cannot reach PostgreSQL at {where}: {_sentence(text)} {advice}")
     msg = f"PostgreSQL failed on {where}: {text} (SQLSTATE {sqlstate or 'unknown'})"
     return StorageError(msg)
+
+
+def _one_line(message: str) -> str:
+    """libpq's message on one line: its lines (``Connection refused`` and ``Is the
+    server running...?``) joined as separate sentences."""
+    lines = [" ".join(line.split()) for line in message.splitlines()]
+    out = ""
+    for line in filter(None, lines):
+        if out:
+            out += " " if out.endswith((".", "?", "!", ":", ";")) else "; "
+        out += line
+    return out
+
+
+def _sentence(text: str) -> str:
+    """``text`` ending as a sentence (no ``?.`` after a question)."""
+    return text if text.endswith((".", "?", "!")) else f"{text}."

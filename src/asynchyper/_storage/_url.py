@@ -115,13 +115,23 @@ def _reject_url_without_slashes(storage: str) -> None:
             fix += f", or the plain path {rest.lstrip('/')!r}"
     else:
         fix = f"'{prefix}://user:password@host:5432/database'"
-    _, at, host = storage.rpartition("@")
-    shown = redact(f"{prefix}:***@{host}" if at else storage, None)  # never show a password
+    shown = redact(f"{prefix}:{_masked_userinfo(rest)}", None)  # never show a password
     msg = (
         f"storage {shown!r} looks like a {prefix}: URL without its '//', so it would "
         f"create a file of that name; use {fix}"
     )
     raise StorageError(msg)
+
+
+def _masked_userinfo(rest: str) -> str:
+    """What follows ``scheme:`` with only a password masked (``/user:***@host/db``): the
+    slashes and the user name are what the user must see to spot the mistake."""
+    credentials, at, host = rest.rpartition("@")
+    if not at:
+        return rest
+    slashes = credentials[: len(credentials) - len(credentials.lstrip("/"))]
+    user, colon, _ = credentials.lstrip("/").partition(":")
+    return f"{slashes}{user}{':***' if colon else ''}@{host}"
 
 
 def _reject_unexpanded_path(storage: str, path: str) -> None:

@@ -112,11 +112,26 @@ def _call_scheduler(operation: str, marker: str) -> None:
     ``dask.compute()`` calls inside objectives to the cluster. Best effort: without the
     marker, a worker death merely counts the trial as not started.
     """
+    worker = None
     try:
         worker = _dask.get_worker()
         handler = getattr(worker.scheduler, operation)
         _dask.utils.sync(worker.loop, handler, name=marker)
-    except Exception:  # bookkeeping only: the trial itself goes on
+    except Exception as exc:  # bookkeeping only: the trial itself goes on
+        if _shutting_down(worker, exc):
+            # A cluster closing (a run cancelled or timed out): expected, not news.
+            _log.debug("asynchyper: %s(%r) skipped: %s", operation, marker, exc)
+            return
         _log.warning(
             "asynchyper: %s(%r) failed on the Dask scheduler", operation, marker, exc_info=True
         )
+
+
+def _shutting_down(worker: Any, exc: Exception) -> bool:
+    """Whether ``exc`` comes from the worker or its connections closing."""
+    status = getattr(getattr(worker, "status", None), "name", "")
+    if status in {"closing", "closed", "closing_gracefully", "failed"}:
+        return True
+    return type(exc).__name__ == "CommClosedError" or (
+        isinstance(exc, RuntimeError) and "is closed" in str(exc)
+    )

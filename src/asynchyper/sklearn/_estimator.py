@@ -656,6 +656,15 @@ def _failure_message(result: Result[Any], timeout: float | None, in_processes: b
         error = (first.error or "").strip().splitlines()
         msg += f"; the first failure, trial {first.number} ({first.config!r}), ended with: "
         msg += error[-1] if error else "(no error text)"
+        if all("exceeded trial_timeout" in (t.error or "") for t in failed):
+            msg += ". Every failure was a timeout: raise trial_timeout"
+            if in_processes:
+                msg += (
+                    " (with executor='process' it includes a new worker's start-up, "
+                    "importing scikit-learn and receiving the data: seconds, paid again "
+                    "after each timeout), or use executor='thread'"
+                )
+            return msg
         msg += ". Check the data and the space, or narrow the space to models that fit it"
         if in_processes and "worker process" in (first.error or ""):
             msg += (
