@@ -3,8 +3,8 @@
 A float dimension with ``mu`` and ``sigma`` draws ``t ~ N(mu, sigma)`` truncated to
 its range (``t = log(x)`` with ``log=True``: Hyperopt's ``lognormal``): the codec turns
 a uniform draw ``u`` in ``[0, 1)`` into the value with that share of the prior's mass
-below it. (TPE models such a dimension in its usual unit coordinates, with the prior as
-its prior kernel: see ``_suggest/_tpe.py``.)
+below it. (TPE models such a dimension in its usual unit coordinates, with its flat
+prior kernel and its smallest bandwidth measured in ``sigma``: see ``_suggest/_tpe.py``.)
 """
 
 from __future__ import annotations
