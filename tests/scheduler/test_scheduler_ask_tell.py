@@ -8,6 +8,7 @@ import logging
 import math
 import os
 import socket
+import statistics
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -304,11 +305,13 @@ async def test_a_partial_configuration_is_completed_and_runs_first() -> None:
         assert set(branch.params) == {"lr", "model", "model:Grove.depth"}
         result = await study.optimize(lambda c: c.lr, trials=30)
         assert [t.config for t in result.trials[:2]] == [branch.config, value.config]
-        # After the random start the rest comes from the model: lr (minimised) small;
-        # queued trials count as pending, so the next completions spread out.
+        # After the random start the rest comes from the model: lr (minimised) small,
+        # below the prior's median (10^-2.5) for most completions; queued trials count
+        # as pending, so the next completions spread out (one of them, alone, may be
+        # large: over seeds the first one is below 1e-3 only about 60 % of the time).
         later = [await study.enqueue({"model": "Grove"}) for _ in range(8)]
         assert all(isinstance(t.config.model, Grove) for t in later)
-        assert later[0].config.lr < 1e-3
+        assert statistics.median(t.config.lr for t in later) < 10**-2.5
         assert len({t.config.lr for t in later}) == 8
         # with skip_if_exists, any trial holding the given values counts
         again = await study.enqueue({"model": "Grove"}, skip_if_exists=True)

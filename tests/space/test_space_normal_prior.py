@@ -129,6 +129,16 @@ def test_a_log_prior_given_in_linear_units_is_refused_with_a_hint(marker: ah.Flo
     assert "did you mean mu=math.log(0.001)?" in message
 
 
+def test_a_log_prior_at_the_end_of_the_range_is_taken_despite_rounding() -> None:
+    # log(0.5) + log(10) lies one rounding error above log(5): at the end, not outside
+    # (property tests found it refused as a mean given in x's units).
+    mu = math.log(0.5) + math.log(10.0)
+    assert mu > math.log(5.0)
+    marked: Any = Annotated[float, ah.Float(0.5, 5.0, log=True, mu=mu, sigma=0.5)]
+    edge = attrs.make_class("Edge", {"lr": attrs.field(type=marked)}, frozen=True)
+    ah.compile_space(edge)
+
+
 def test_a_wide_prior_with_its_mean_inside_is_taken() -> None:
     # A millionth of the mass in the range, but its mean inside: nearly uniform draws.
     marked: Any = Annotated[float, ah.Float(0.0, 1.0, mu=0.5, sigma=1e6)]

@@ -156,6 +156,12 @@ class SmallConditional:
 
 
 @attrs.frozen(kw_only=True)
+class IntAndFloat:
+    n: Annotated[int, ah.Int(0, 10)]
+    x: Annotated[float, ah.Float(0.0, 10.0)]
+
+
+@attrs.frozen(kw_only=True)
 class Line:
     x: Annotated[float, ah.Float(-10.0, 10.0)]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import attrs
 import numpy as np
@@ -46,6 +46,22 @@ def test_neighbour_gaps_take_the_wider_side_and_clip() -> None:
     assert single.tolist() == pytest.approx([0.7])
 
 
+@pytest.mark.parametrize("nearer", [False, True])
+def test_endpoints_per_row_equal_each_row_on_its_own(nearer: bool) -> None:
+    rng = np.random.default_rng(3)
+    ordered = np.sort(np.round(rng.random((6, 7)), 1), axis=1)  # ties included
+    mask = np.array([True, False, False, True, True, False])
+    rows = neighbour_gaps(ordered, 0.01, endpoints=mask, nearer=nearer)
+    for i, ends in enumerate(mask.tolist()):
+        alone = neighbour_gaps(ordered[i : i + 1], 0.01, endpoints=ends, nearer=nearer)
+        assert rows[i].tolist() == alone[0].tolist()
+    # The single-value case and the whole-rule shortcuts agree too.
+    single = neighbour_gaps(ordered[:, :1], 0.0, endpoints=mask)
+    assert single.tolist() == neighbour_gaps(ordered[:, :1], 0.0, endpoints=False).tolist()
+    every = neighbour_gaps(ordered, 0.01, endpoints=np.ones(6, dtype=bool), nearer=nearer)
+    assert every.tolist() == neighbour_gaps(ordered, 0.01, endpoints=True, nearer=nearer).tolist()
+
+
 def test_bandwidths_unsort_to_row_order() -> None:
     mus = np.array([[0.6, 0.5], [0.1, 0.0], [0.2, 1.0]])
     sigma = bandwidths(mus, 0.0, endpoints=True)
@@ -67,8 +83,8 @@ def _fresh_terms(mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
 
 @pytest.mark.parametrize("scaled", [False, True])
 @pytest.mark.parametrize("nearer", [False, True])
-@pytest.mark.parametrize("endpoints", [False, True])
-def test_row_kernels_equal_a_fit_from_scratch(endpoints: bool, nearer: bool, scaled: bool) -> None:
+@pytest.mark.parametrize("endpoints", [False, True, "mixed"])
+def test_row_kernels_equal_a_fit_from_scratch(endpoints: Any, nearer: bool, scaled: bool) -> None:
     # Rows join one or many at a time, move in and out of the selection, and pending
     # kernels come and go; every fit must equal sorting and fitting the subset afresh.
     rng = np.random.default_rng(5)
@@ -79,6 +95,8 @@ def test_row_kernels_equal_a_fit_from_scratch(endpoints: bool, nearer: bool, sca
     kernels, owner, work = RowKernels(), object(), Scratch()
     # Columns with a Gaussian prior measure their floor in its width: one per column.
     floor = 0.01 * np.array([0.05, 1.0, 0.2, 0.5]) if scaled else 0.01
+    if endpoints == "mixed":  # the range ends count for some columns only (grid ones)
+        endpoints = np.array([True, False, False, True])
     selected = rng.random(400) < 0.7
     steps = [3, 20, 21, 22, 23, 60, 61, 61, 62, 120, 121, 121, 300, 301, 302, 150]
     steps += list(range(150, 190))  # one row at a time: only neighbours are refitted

@@ -71,7 +71,8 @@ class TestTPEMeanLiar(SuggesterContract):
         ({"gamma": True}, ["gamma=True", "(0, 1]"]),
         ({"n_startup": True}, ["n_startup=True", "integer"]),
         ({"multivariate": "no"}, ["multivariate='no'", "True or False"]),
-        ({"endpoints": 1}, ["endpoints=1", "True or False"]),
+        ({"endpoints": 1}, ["endpoints=1", "True, False or 'grid'"]),
+        ({"endpoints": "ends"}, ["endpoints='ends'", "True, False or 'grid'"]),
     ],
 )
 def test_invalid_options_name_option_value_and_range(
@@ -250,6 +251,39 @@ def test_bad_kernels_take_the_nearer_gap() -> None:
     assert isinstance(wider, Mixture)
     assert nearer.sigma[:-1, 0].tolist() == pytest.approx([0.1, 0.1, 0.4])
     assert wider.sigma[:-1, 0].tolist() == pytest.approx([0.1, 0.4, 0.4])
+
+
+@pytest.mark.parametrize(
+    ("endpoints", "multivariate"), [("grid", True), (False, True), (True, True), ("grid", False)]
+)
+def test_good_kernels_on_a_grid_see_the_range_ends(endpoints: Any, multivariate: bool) -> None:
+    space = ah.compile_space(spaces.IntAndFloat)
+    history = ah.History(space)
+    # Three good trials share n = 4 (no gap between them) and spread x over 1, 5, 6.
+    for n, x, loss in [(4, 1.0, 0.0), (4, 5.0, 0.1), (4, 6.0, 0.2)]:
+        history.add({"n": n, "x": x}, loss)
+    for n, x in [(1, 3.0), (9, 9.0), (7, 0.5)]:
+        history.add({"n": n, "x": x}, 5.0)
+    encoding = Encoding(space.dimensions)
+    options: dict[str, Any] = {"gamma": 0.5, "min_bandwidth": 1e-6, "magic_exponent": 50.0}
+    tpe = ah.TPE(endpoints=endpoints, multivariate=multivariate, **options)
+    ((_, good, bad),) = tpe._fit(encoding, history, np.empty((0, 2))).groups
+    assert isinstance(good, Mixture)
+    assert isinstance(bad, Mixture)
+    n_sigma, x_sigma = good.sigma[:-1, 0], good.sigma[:-1, 1]
+    # n = 4 is 4.5 / 11 of the widened range [-0.5, 10.5]: the outermost of the tied
+    # kernels reach the ends (with "grid" only in the joint model, which cannot redraw
+    # one column alone), the middle one takes the floor.
+    reach = endpoints is True or (endpoints == "grid" and multivariate)
+    ends = [1e-6, 4.5 / 11, 6.5 / 11] if reach else [1e-6] * 3
+    assert sorted(n_sigma.tolist()) == pytest.approx(ends)
+    # x (unit 0.1, 0.5, 0.6) looks inwards unless endpoints=True: 0.6 then sees 1.
+    last = 0.4 if endpoints is True else 0.1
+    assert x_sigma.tolist() == pytest.approx([0.4, 0.4, last])
+    # The bad density's kernels (n = 1, 9, 7: units 1.5, 9.5, 7.5 / 11, nearer gaps)
+    # see the ends only with endpoints=True.
+    bad_n = [1.5 / 11, 1.5 / 11, 2 / 11] if endpoints is True else [6 / 11, 2 / 11, 2 / 11]
+    assert bad.sigma[:-1, 0].tolist() == pytest.approx(bad_n)
 
 
 def test_finds_a_narrow_optimum_beside_a_broad_plateau() -> None:

@@ -670,7 +670,10 @@ class _Compiler:
         log), or ``None``; ``scale`` describes the log-space range, if any."""
         normal = f"N({_format(mu)}, {_format(sigma)})"
         span = high - low
-        if marker.log and float(marker.low) <= mu <= float(marker.high) and not low <= mu <= high:
+        # mu = log(low) + log(high / low) can land a rounding error past log(high).
+        slack = 1e-9 * max(1.0, abs(low), abs(high))
+        inside = low - slack <= mu <= high + slack
+        if marker.log and float(marker.low) <= mu <= float(marker.high) and not inside:
             # Almost surely mu in x's units: taken as given, the draws would crowd an end.
             return (
                 f"mu lies in [{marker.low!r}, {marker.high!r}] but outside the range of "

@@ -57,6 +57,7 @@ class Group:
             in unit coordinates: ``1`` (the range), or a float's Gaussian prior's
             standard deviation.
         gaussian: Whether a numeric column has a Gaussian prior.
+        grid: Which numeric columns have a step (ints, quantized floats).
     """
 
     def __init__(  # noqa: PLR0917 - built in one place, from positional structure
@@ -81,6 +82,7 @@ class Group:
         # Set by Encoding, which knows the dimensions' priors.
         self.bandwidth_unit = np.ones(self.numeric.size)
         self.gaussian = False
+        self.grid: BoolArray = np.zeros(self.numeric.size, dtype=np.bool_)
 
     def rows_active(self, matrix: FloatArray) -> BoolArray:
         """Rows of an encoded matrix in which this group is active (from its NaN pattern)."""
@@ -159,6 +161,7 @@ class Encoding:
         for group in self.groups:
             group.bandwidth_unit = self.prior_width[group.numeric]
             group.gaussian = bool(np.any(self.is_gaussian[group.numeric]))
+            group.grid = self.step[group.numeric] > 0
         #: One group of numeric columns only: its columns are the whole matrix's.
         self.one_numeric_group = len(self.groups) == 1 and self._all_numeric
         self.group_of_column = np.zeros(d, dtype=np.intp)

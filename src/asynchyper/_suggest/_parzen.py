@@ -150,7 +150,7 @@ def neighbour_gaps(
     ordered: FloatArray,
     floor: float | FloatArray,
     *,
-    endpoints: bool = False,
+    endpoints: bool | BoolArray = False,
     nearer: bool = False,
 ) -> FloatArray:
     """Hyperopt's bandwidth for rows sorted ascending along axis 1.
@@ -158,7 +158,8 @@ def neighbour_gaps(
     Each value gets the larger gap to its neighbours (the smaller with ``nearer``),
     clipped to ``[floor, 1]`` (``floor`` a number, or one per row as ``(rows, 1)``).
     With ``endpoints``, ``0`` and ``1`` count as neighbours of the outermost values;
-    without, those take the gap on their inner side only.
+    without, those take the gap on their inner side only (``endpoints`` a bool, or
+    one per row as ``(rows,)``).
     """
     rows, n = ordered.shape
     if n == 0:
@@ -167,11 +168,13 @@ def neighbour_gaps(
     gaps[:, 0] = ordered[:, 0]
     np.subtract(ordered[:, 1:], ordered[:, :-1], out=gaps[:, 1:-1])
     gaps[:, -1] = 1.0 - ordered[:, -1]
-    if not endpoints and n >= 2:
-        # The outermost kernels look only inwards: a wide gap to the edge of the range
+    if n >= 2 and endpoints is not True:
+        # Without endpoints (in every row, or where the row's entry is false) the
+        # outermost kernels look only inwards: a wide gap to the edge of the range
         # would otherwise make them nearly flat (what Optuna calls consider_endpoints).
-        gaps[:, 0] = gaps[:, 1]
-        gaps[:, -1] = gaps[:, -2]
+        inward = slice(None) if endpoints is False else ~endpoints
+        gaps[inward, 0] = gaps[inward, 1]
+        gaps[inward, -1] = gaps[inward, -2]
     pick = np.minimum if nearer else np.maximum
     width = pick(gaps[:, :-1], gaps[:, 1:])
     # Not np.clip: its Python wrapper costs more than the arithmetic here. No gap
@@ -183,7 +186,7 @@ def bandwidths(
     mus: FloatArray,
     floor: float | FloatArray,
     *,
-    endpoints: bool = False,
+    endpoints: bool | BoolArray = False,
     nearer: bool = False,
 ) -> FloatArray:
     """Hyperopt's adaptive bandwidths of ``(n, dn)`` kernel centres (sorting them).
@@ -192,7 +195,8 @@ def bandwidths(
         mus: Kernel centres in unit coordinates, one row per kernel.
         floor: Smallest bandwidth (see :func:`bandwidth_floor`), or ``(dn,)`` one per
             column.
-        endpoints: Whether the ends of the range count as neighbours.
+        endpoints: Whether the ends of the range count as neighbours, or ``(dn,)``
+            one per column.
         nearer: Take the smaller neighbour gap instead of the larger.
 
     Returns:
@@ -253,7 +257,7 @@ class RowKernels:
         self._terms: FloatArray = np.empty((0, 0))
         self._scratch_rows = slice(0, 0)
         # (floor, endpoints, nearer) of the last fit; None when every gap must be redone.
-        self._rule: tuple[float | tuple[float, ...], bool, bool] | None = None
+        self._rule: tuple[object, object, bool] | None = None
         self.sigma: FloatArray = self._sigma
         self.terms: FloatArray = self._terms
 
@@ -266,7 +270,7 @@ class RowKernels:
         extra: FloatArray,
         floor: float | FloatArray,
         *,
-        endpoints: bool = False,
+        endpoints: bool | BoolArray = False,
         nearer: bool = False,
         work: Scratch,
     ) -> None:
@@ -281,7 +285,8 @@ class RowKernels:
             selected: ``(n,)`` which rows are kernels; their ``columns`` are not ``NaN``.
             extra: ``(e, dg)`` further kernels (pending trials), refitted every time.
             floor: Smallest bandwidth, or ``(dg,)`` one per column.
-            endpoints: Whether the ends of the range count as neighbours.
+            endpoints: Whether the ends of the range count as neighbours, or ``(dg,)``
+                one per column.
             nearer: Take the smaller neighbour gap instead of the larger.
             work: Where the temporaries live.
         """
@@ -289,7 +294,7 @@ class RowKernels:
         self._reserve(owner, n, n + e + 1, dg)
         offsets = _column_offsets(dg)
         keys, inserted = self._select(unit, columns, selected, offsets)
-        rule = (floor if isinstance(floor, float) else tuple(floor.tolist()), endpoints, nearer)
+        rule = (_rule_key(floor), _rule_key(endpoints), nearer)
         sigma = self._sigma.reshape(-1)
         if e or self._rule != rule or inserted is None or keys.size < 2 * dg:
             # Any change: every gap again (pending kernels are refitted every time).
@@ -403,7 +408,7 @@ def _gaps_near(
     keys: npt.NDArray[np.complex128],
     inserted: IntArray,
     offsets: FloatArray,
-    rule: tuple[float | FloatArray, bool, bool],
+    rule: tuple[float | FloatArray, bool | BoolArray, bool],
 ) -> tuple[IntArray, FloatArray]:
     """The flat indices and :func:`neighbour_gaps` of the entries next to ``inserted``.
 
@@ -428,17 +433,31 @@ def _gaps_near(
     above = real.take(near + 1, mode="clip") - value
     place = near % per_column
     first, last = place == 0, place == per_column - 1
-    if endpoints:
-        low = offsets[near // per_column]
+    column = near // per_column
+    if not isinstance(endpoints, bool):
+        # One choice per column: the entries of the other columns look inwards.
+        inward = ~endpoints[column]
+        low = offsets[column]
+        below, above = (
+            np.where(first, np.where(inward, above, value - low), below),
+            np.where(last, np.where(inward, below, 1.0 - (value - low)), above),
+        )
+    elif endpoints:
+        low = offsets[column]
         below = np.where(first, value - low, below)
         above = np.where(last, 1.0 - (value - low), above)
     else:
         below, above = np.where(first, above, below), np.where(last, below, above)
     width = np.minimum(below, above) if nearer else np.maximum(below, above)
     # A floor per column: each entry's column's (as neighbour_gaps takes it).
-    lowest = floor if isinstance(floor, float) else floor[near // per_column]
+    lowest = floor if isinstance(floor, float) else floor[column]
     np.maximum(width, lowest, out=width)
     return keys.imag[near].astype(np.intp), width
+
+
+def _rule_key(value: float | bool | FloatArray | BoolArray) -> object:
+    # A per-column floor or endpoints choice, comparable with the last fit's.
+    return value if isinstance(value, float | bool) else tuple(value.tolist())
 
 
 def _keys(values: FloatArray, rows: IntArray, offsets: FloatArray) -> npt.NDArray[np.complex128]:

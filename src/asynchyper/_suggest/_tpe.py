@@ -61,6 +61,7 @@ Liar = Literal["bad", "worst", "mean", "best"] | None
 Weighting = Literal["ei", "uniform"]
 Gap = Literal["nearer", "wider"]
 Bandwidth = Literal["hyperopt", "scott"]
+Endpoints = bool | Literal["grid"]
 
 _LIARS: tuple[Liar, ...] = ("bad", "worst", "mean", "best", None)
 _WEIGHTINGS: tuple[Weighting, ...] = ("ei", "uniform")
@@ -129,7 +130,12 @@ class TPE(Suggester):
             ``0.2 * n ** (-1 / (d + 4))`` of the range (Scott's rule, as Optuna's
             original multivariate TPE).
         endpoints: Whether the ends of a range count as neighbours of the outermost
-            kernels (hyperopt) or not (Optuna); without, those kernels stay narrow.
+            kernels: ``True`` in every numeric dimension (hyperopt), ``False`` in none
+            (Optuna: those kernels stay narrow), ``"grid"`` for the good density's
+            joint kernels in dimensions with a step (ints and quantized floats), whose
+            good trials often share a value: with no gap between them, the column
+            would stay on that value (a univariate model moves it by drawing that
+            column alone from the prior; a joint one redraws every column at once).
         bad_gap: Which neighbour gap a *bad* kernel's bandwidth takes with
             ``bandwidth="hyperopt"``: the ``"nearer"`` one or the ``"wider"`` one (as
             good kernels do, and hyperopt for both).
@@ -152,7 +158,7 @@ class TPE(Suggester):
     min_bandwidth: float
     magic_exponent: float
     bandwidth: Bandwidth
-    endpoints: bool
+    endpoints: Endpoints
     bad_gap: Gap
     liar: Liar
 
@@ -170,7 +176,7 @@ class TPE(Suggester):
         min_bandwidth: float = 0.01,
         magic_exponent: float = 1.0,
         bandwidth: Bandwidth = "hyperopt",
-        endpoints: bool = False,
+        endpoints: Endpoints = "grid",
         bad_gap: Gap = "nearer",
         liar: Liar = "bad",
     ) -> None:
@@ -193,7 +199,7 @@ class TPE(Suggester):
             "magic_exponent", magic_exponent, 0.0, math.inf, "a finite number > 0, e.g. 1.0"
         )
         _check_bool("multivariate", multivariate)
-        _check_bool("endpoints", endpoints)
+        _check_endpoints(endpoints)
         if liar not in _LIARS:
             msg = f"TPE(liar={liar!r}): liar must be one of {_LIARS!r}"
             raise SuggesterError(msg)
@@ -217,7 +223,7 @@ class TPE(Suggester):
         self.min_bandwidth = float(min_bandwidth)
         self.magic_exponent = float(magic_exponent)
         self.bandwidth = bandwidth
-        self.endpoints = bool(endpoints)
+        self.endpoints: Endpoints = endpoints if endpoints == "grid" else bool(endpoints)
         self.bad_gap = bad_gap
         self.liar = liar
         self._reset_caches()
@@ -254,7 +260,7 @@ class TPE(Suggester):
             f"prior_weight={self.prior_weight}, explore={self.explore}, "
             f"min_bandwidth={self.min_bandwidth}, "
             f"magic_exponent={self.magic_exponent}, bandwidth={self.bandwidth!r}, "
-            f"endpoints={self.endpoints}, bad_gap={self.bad_gap!r}, "
+            f"endpoints={self.endpoints!r}, bad_gap={self.bad_gap!r}, "
             f"liar={self.liar!r})"
         )
 
@@ -513,6 +519,7 @@ class TPE(Suggester):
             # Hyperopt does; its widest kernel is the range, as the flat prior kernel's.
             floor = floor * group.bandwidth_unit
         nearer = not good and self.bad_gap == "nearer"
+        endpoints = self._endpoints(group, good)
         if dg and rows.size > _SMALL and self.bandwidth == "hyperopt":
             # Many kernels: kept sorted and fitted across asks, in row space.
             kernels = self._rows.get((group.index, role))
@@ -530,7 +537,7 @@ class TPE(Suggester):
                 selected[:n_finished],
                 extra,
                 floor,
-                endpoints=self.endpoints,
+                endpoints=endpoints,
                 nearer=nearer,
                 work=self._scratch,
             )
@@ -566,7 +573,7 @@ class TPE(Suggester):
                 width = np.maximum(width * group.bandwidth_unit, floor)
                 sigma = np.broadcast_to(np.minimum(width, 1.0), (rows.size, dg))
             else:
-                sigma = bandwidths(mu[:-1], floor, endpoints=self.endpoints, nearer=nearer)
+                sigma = bandwidths(mu[:-1], floor, endpoints=endpoints, nearer=nearer)
         # The prior kernel: centred (above), as wide as the whole range.
         sigma = np.concatenate([sigma, np.ones((1, dg))])
         return Mixture(
@@ -579,6 +586,17 @@ class TPE(Suggester):
             draw_log_weights=draw_log_weights,
             terms=terms,
         )
+
+    def _endpoints(self, group: Group, good: bool) -> bool | BoolArray:
+        """Whether the range ends are neighbours: for the group, or per numeric column."""
+        if self.endpoints != "grid":
+            return bool(self.endpoints)
+        if not (good and self.multivariate):
+            return False
+        # A plain bool where every column agrees: the cheaper path.
+        if group.grid.all():
+            return True
+        return group.grid if group.grid.any() else False
 
     def _candidates(
         self,
@@ -684,6 +702,13 @@ def _check_int(name: str, value: object, minimum: int) -> None:
     # Any integer (numpy's too) but a bool.
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         msg = f"TPE({name}={value!r}): {name} must be an integer >= {minimum}"
+        raise SuggesterError(msg)
+
+
+def _check_endpoints(value: object) -> None:
+    # Not `value in (True, False, "grid")`: 1 == True would pass.
+    if not (isinstance(value, bool | np.bool_) or (isinstance(value, str) and value == "grid")):
+        msg = f"TPE(endpoints={value!r}): endpoints must be True, False or 'grid'"
         raise SuggesterError(msg)
 
 
