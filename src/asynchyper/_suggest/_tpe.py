@@ -98,7 +98,7 @@ class TPE(Suggester):
     bandwidths. Measured against that start, a smaller good group (10 % of the trials,
     at most 25), hyperopt's ``1 / (n + 2)`` bandwidth clip with a 1 % floor, and
     outermost kernels that ignore the range ends did better, most of all on 10-d and
-    conditional problems. Three later changes, each measured on every problem:
+    conditional problems. Four later changes, each measured on every problem:
 
     - Bad kernels take the *nearer* neighbour gap: the bad density marks where bad
       trials are instead of smearing a few of them over unexplored gaps (that smear
@@ -109,6 +109,10 @@ class TPE(Suggester):
       and costs nothing in many dimensions, where the kernels dominate.
     - Pending trials count towards ``n_startup``, so trials in flight do not stretch
       the random start.
+    - The good density's outermost kernels in an int or stepped column see the range
+      ends (``endpoints="grid"``): its good trials often share one value, and with no
+      gap between them the joint model never moved the column (hyperopt's
+      ``many_dists`` domain).
 
     Args:
         n_startup: Trials (finished, failed or pending) to draw from the prior before
